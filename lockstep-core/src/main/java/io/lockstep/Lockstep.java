@@ -1,0 +1,51 @@
+package io.lockstep;
+
+import io.lockstep.internal.LockstepNode;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One instance's handle on a Lockstep cluster: its replicated map and its view of the members.
+ *
+ * <pre>{@code
+ * try (Lockstep node = Lockstep.builder()
+ *     .backend("etcd://127.0.0.1:2379")
+ *     .keyPrefix("orders")
+ *     .build()) {
+ *   node.map().put("greeting", "hi".getBytes(UTF_8), "text/plain");
+ *   Versioned v = node.map().get("greeting"); // from memory
+ * }
+ * }</pre>
+ *
+ * <p>{@link #start()} lists the map and registers this instance; {@link #close()} deregisters it
+ * and releases the backend. Thread safe.
+ */
+public interface Lockstep extends AutoCloseable {
+
+  /** A builder; see {@link LockstepBuilder} for every setting and its default. */
+  static LockstepBuilder builder() {
+    return new LockstepBuilder();
+  }
+
+  /** Creates and starts a node from a validated configuration. */
+  static Lockstep start(LockstepConfig config) {
+    LockstepNode node = new LockstepNode(config);
+    node.start();
+    return node;
+  }
+
+  /** The configuration this node runs with. */
+  LockstepConfig config();
+
+  /** The replicated map. */
+  ReplicatedMap map();
+
+  /** The members currently registered, this one included, as the backend reports them. */
+  CompletableFuture<List<Member>> members();
+
+  /** This instance as registered. */
+  Member self();
+
+  @Override
+  void close();
+}

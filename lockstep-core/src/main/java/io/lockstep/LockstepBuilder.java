@@ -1,0 +1,145 @@
+package io.lockstep;
+
+import io.lockstep.spi.Backend;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Builds a {@link Lockstep} node. Every setting is validated by {@link #config()} and {@link
+ * #build()}, which fail with a message naming the field and the value. Not thread safe.
+ */
+public final class LockstepBuilder {
+  private String backendUri;
+  private Backend backend;
+  private String keyPrefix = "lockstep";
+  private String instanceId;
+  private String advertiseUrl = "";
+  private Duration operationTimeout = Duration.ofSeconds(3);
+  private Duration applyTimeout = Duration.ofSeconds(10);
+  private Duration reconnectBackoffMin = Duration.ofMillis(100);
+  private Duration reconnectBackoffMax = Duration.ofSeconds(5);
+  private Duration progressInterval = Duration.ofSeconds(1);
+  private int maxKeyBytes = 1024;
+  private int maxValueBytes = 1 << 20;
+  private Long randomSeed;
+
+  LockstepBuilder() {}
+
+  /** The backend URI, e.g. {@code etcd://127.0.0.1:2379,127.0.0.1:22379}. Required unless {@link #backend(Backend)} is given. */
+  public LockstepBuilder backend(String uri) {
+    this.backendUri = uri;
+    return this;
+  }
+
+  /** A backend instance to use instead of a URI (tests, embedding); the node closes it. */
+  public LockstepBuilder backend(Backend backend) {
+    this.backend = backend;
+    return this;
+  }
+
+  /** The namespace within the backend. Default {@code lockstep}. */
+  public LockstepBuilder keyPrefix(String keyPrefix) {
+    this.keyPrefix = keyPrefix;
+    return this;
+  }
+
+  /** This instance's id. Default: a generated one. */
+  public LockstepBuilder instanceId(String instanceId) {
+    this.instanceId = instanceId;
+    return this;
+  }
+
+  /** The URL other instances reach this one at, registered in membership. Default empty. */
+  public LockstepBuilder advertiseUrl(String advertiseUrl) {
+    this.advertiseUrl = advertiseUrl;
+    return this;
+  }
+
+  /** How long a backend operation may take before it fails as unavailable. Default 3 s. */
+  public LockstepBuilder operationTimeout(Duration timeout) {
+    this.operationTimeout = timeout;
+    return this;
+  }
+
+  /** How long a write waits to be applied locally after commit. Default 10 s. */
+  public LockstepBuilder applyTimeout(Duration timeout) {
+    this.applyTimeout = timeout;
+    return this;
+  }
+
+  /** The reconnect backoff: starts at {@code min}, doubles to {@code max}, with jitter. Default 100 ms to 5 s. */
+  public LockstepBuilder reconnectBackoff(Duration min, Duration max) {
+    this.reconnectBackoffMin = min;
+    this.reconnectBackoffMax = max;
+    return this;
+  }
+
+  /** How often a quiet feed is asked for progress, to stay current and detect a dead feed. Default 1 s. */
+  public LockstepBuilder progressInterval(Duration interval) {
+    this.progressInterval = interval;
+    return this;
+  }
+
+  /** The largest key, in UTF-8 bytes. Default 1024. */
+  public LockstepBuilder maxKeyBytes(int max) {
+    this.maxKeyBytes = max;
+    return this;
+  }
+
+  /** The largest value, in bytes. Default 1 MiB. */
+  public LockstepBuilder maxValueBytes(int max) {
+    this.maxValueBytes = max;
+    return this;
+  }
+
+  /** The seed of the reconnect jitter. Default: random. */
+  public LockstepBuilder randomSeed(long seed) {
+    this.randomSeed = seed;
+    return this;
+  }
+
+  /** Validates and returns the configuration. */
+  public LockstepConfig config() {
+    if (backend == null && (backendUri == null || backendUri.isBlank())) {
+      throw new IllegalArgumentException("backend: a backend URI or instance is required");
+    }
+    if (keyPrefix == null || keyPrefix.isEmpty() || keyPrefix.endsWith("/")) {
+      throw new IllegalArgumentException("keyPrefix: must be non-empty and not end with '/', was '" + keyPrefix + "'");
+    }
+    String id = instanceId == null || instanceId.isBlank()
+        ? "ls-" + UUID.randomUUID().toString().substring(0, 8) : instanceId;
+    if (!id.matches("[A-Za-z0-9._:-]{1,128}")) {
+      throw new IllegalArgumentException("instanceId: only letters, digits and ._:- up to 128, was '" + id + "'");
+    }
+    positive("operationTimeout", operationTimeout);
+    positive("applyTimeout", applyTimeout);
+    positive("reconnectBackoffMin", reconnectBackoffMin);
+    positive("progressInterval", progressInterval);
+    if (reconnectBackoffMax == null || reconnectBackoffMax.compareTo(reconnectBackoffMin) < 0) {
+      throw new IllegalArgumentException("reconnectBackoffMax: must be >= reconnectBackoffMin ("
+          + reconnectBackoffMin + "), was " + reconnectBackoffMax);
+    }
+    if (maxKeyBytes < 1) {
+      throw new IllegalArgumentException("maxKeyBytes: must be >= 1, was " + maxKeyBytes);
+    }
+    if (maxValueBytes < 0) {
+      throw new IllegalArgumentException("maxValueBytes: must be >= 0, was " + maxValueBytes);
+    }
+    long seed = randomSeed != null ? randomSeed : ThreadLocalRandom.current().nextLong();
+    return new LockstepConfig(backendUri, backend, keyPrefix, id, advertiseUrl == null ? "" : advertiseUrl,
+        operationTimeout, applyTimeout, reconnectBackoffMin, reconnectBackoffMax, progressInterval,
+        maxKeyBytes, maxValueBytes, seed);
+  }
+
+  /** Validates, creates and starts the node. The first listing proceeds in the background; see {@link ReplicatedMap#isReady()}. */
+  public Lockstep build() {
+    return Lockstep.start(config());
+  }
+
+  private static void positive(String field, Duration d) {
+    if (d == null || d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException(field + ": must be a positive duration, was " + d);
+    }
+  }
+}

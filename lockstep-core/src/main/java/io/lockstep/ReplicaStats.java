@@ -1,0 +1,27 @@
+package io.lockstep;
+
+/**
+ * What one replica reports about itself. A consistent snapshot of counters taken at one moment.
+ *
+ * @param appliedRevision the highest revision this instance has applied
+ * @param headRevision the highest revision this instance knows the source has reached
+ * @param lagRevisions {@code headRevision - appliedRevision}, never negative
+ * @param lagMillis how long this instance has been behind the known head, 0 when current
+ * @param keys the number of keys held in memory
+ * @param digest the order-independent digest over (key, mod revision) of the keys held
+ * @param relists how many times the instance re-listed after its first list (compaction, gap,
+ *     out-of-order event, refresh)
+ * @param reconnects how many times the change feed was re-established after an error
+ * @param duplicatesDropped changes seen again and ignored
+ * @param gaps jumps detected in a contiguous feed
+ * @param ready whether the first listing has been applied
+ */
+public record ReplicaStats(long appliedRevision, long headRevision, long lagRevisions,
+    long lagMillis, int keys, long digest, long relists, long reconnects, long duplicatesDropped,
+    long gaps, boolean ready) {
+
+  /** The digest as the 16-digit hex string used on the wire. */
+  public String digestHex() {
+    return Digests.hex(digest);
+  }
+}

@@ -1,0 +1,121 @@
+package io.lockstep.internal;
+
+import io.lockstep.BackendUnavailableException;
+import io.lockstep.Lockstep;
+import io.lockstep.LockstepConfig;
+import io.lockstep.Member;
+import io.lockstep.ReplicatedMap;
+import io.lockstep.spi.Backend;
+import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.Membership;
+import java.lang.System.Logger.Level;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/** One node: a backend, the replicated map over it, and this instance's membership registration. */
+public final class LockstepNode implements Lockstep {
+  private static final System.Logger LOG = System.getLogger(LockstepNode.class.getName());
+
+  private final LockstepConfig config;
+  private final Backend backend;
+  private final Replicator map;
+  private final Member self;
+  private final ScheduledExecutorService retry;
+  private volatile Membership.Registration registration;
+  private volatile boolean closed;
+
+  public LockstepNode(LockstepConfig config) {
+    this.config = config;
+    this.backend = config.backend() != null ? config.backend()
+        : Backends.open(config.backendUri(), new BackendContext(config.keyPrefix(), config.instanceId(), config.operationTimeout()));
+    this.map = new Replicator(backend, config);
+    this.self = new Member(config.instanceId(), config.advertiseUrl(), Instant.now());
+    this.retry = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "lockstep-membership-" + config.instanceId());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  public void start() {
+    map.start();
+    register(0);
+  }
+
+  /** Registers this instance, retrying with backoff until it succeeds or the node closes. */
+  private void register(int attempt) {
+    if (closed) {
+      return;
+    }
+    CompletableFuture<Membership.Registration> f;
+    try {
+      f = backend.membership().register(self);
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    f.orTimeout(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((reg, err) -> {
+      if (err == null) {
+        if (closed) {
+          reg.close();
+        } else {
+          registration = reg;
+        }
+        return;
+      }
+      long delay = Math.min(5000, 100L << Math.min(attempt, 6));
+      LOG.log(Level.WARNING, "{0}: membership registration failed, retrying in {1} ms: {2}", self.id(), delay, err.toString());
+      try {
+        retry.schedule(() -> register(attempt + 1), delay, TimeUnit.MILLISECONDS);
+      } catch (RuntimeException rejected) {
+        // closed
+      }
+    });
+  }
+
+  @Override
+  public LockstepConfig config() {
+    return config;
+  }
+
+  @Override
+  public ReplicatedMap map() {
+    return map;
+  }
+
+  @Override
+  public CompletableFuture<List<Member>> members() {
+    return backend.membership().members()
+        .orTimeout(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionally(err -> {
+          throw new BackendUnavailableException("membership listing failed: " + err, err);
+        });
+  }
+
+  @Override
+  public Member self() {
+    return self;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    retry.shutdownNow();
+    Membership.Registration reg = registration;
+    if (reg != null) {
+      try {
+        reg.close();
+      } catch (RuntimeException e) {
+        LOG.log(Level.DEBUG, "deregistration failed", e);
+      }
+    }
+    map.close();
+    backend.close();
+  }
+}

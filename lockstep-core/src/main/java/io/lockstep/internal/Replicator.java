@@ -1,0 +1,727 @@
+package io.lockstep.internal;
+
+import io.lockstep.BackendUnavailableException;
+import io.lockstep.ChangeEvent;
+import io.lockstep.ChangeListener;
+import io.lockstep.Digests;
+import io.lockstep.InvalidKeyException;
+import io.lockstep.LockstepConfig;
+import io.lockstep.LockstepException;
+import io.lockstep.NotAppliedException;
+import io.lockstep.ReadConsistency;
+import io.lockstep.ReplicaStats;
+import io.lockstep.ReplicatedMap;
+import io.lockstep.ValueTooLargeException;
+import io.lockstep.Versioned;
+import io.lockstep.WriteResult;
+import io.lockstep.spi.Backend;
+import io.lockstep.spi.Change;
+import io.lockstep.spi.Feed;
+import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.RevisionModel;
+import io.lockstep.spi.Snapshot;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The replicated map engine, written once for every backend (the Kubernetes informer pattern).
+ *
+ * <h2>Design</h2>
+ *
+ * <p>Memory is a {@link ConcurrentHashMap} of immutable {@link Versioned} entries: a local read is
+ * one lock-free lookup. Every mutation of that map, of the digest and of the applied revision
+ * happens on one thread, the <em>applier</em>, so changes are applied strictly one revision after
+ * another and no lock is needed. Backend callbacks only hand work to the applier.
+ *
+ * <p>Life of a session: <b>list</b> (a snapshot at revision S replaces memory, key by key, the
+ * difference reported to listeners) then <b>watch</b> from S+1. Each feed session carries a
+ * generation number; a callback from an older session is dropped, so a closed feed can never
+ * apply anything. Every event is checked:
+ *
+ * <ul>
+ *   <li>a revision lower than one already seen in the same session is out of order: re-list;
+ *   <li>a revision below the applied one is a duplicate (after a resume): dropped and counted;
+ *   <li>at the applied revision, each change is checked by key and mod revision, never by
+ *       revision alone, because one revision may carry several keys;
+ *   <li>on a {@link RevisionModel#CONTIGUOUS} feed, a jump past applied + 1 is a gap: re-list.
+ * </ul>
+ *
+ * <p>A broken feed is resumed from applied + 1 after a capped exponential backoff with jitter, for
+ * ever. A feed that cannot resume (compaction) causes a re-list. A quiet feed is asked for progress
+ * every {@code progressInterval}; one that stays silent for five intervals after being asked is
+ * treated as broken (the silent watch death that hand-rolled caches suffer from).
+ *
+ * <p>The digest is the sum over entries of {@link Digests#entry}, updated in O(1) per change.
+ */
+final class Replicator implements ReplicatedMap {
+  private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
+  private static final int SILENT_INTERVALS = 5;
+
+  private final Backend backend;
+  private final LockstepConfig config;
+  private final RevisionModel model;
+  private final ConcurrentHashMap<String, Versioned> entries = new ConcurrentHashMap<>();
+  private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
+  private final ExecutorService applier;
+  private final ScheduledExecutorService timer;
+  private final RevisionWaiters waiters;
+  private final AtomicBoolean nudgePending = new AtomicBoolean();
+
+  // Published state: written by the applier only, read by anyone.
+  private volatile long applied;
+  private volatile long head;
+  private volatile long digest;
+  private volatile boolean ready;
+  private volatile long behindSinceNanos;
+  private volatile long relists;
+  private volatile long reconnects;
+  private volatile long duplicates;
+  private volatile long gaps;
+  private volatile boolean closed;
+
+  // Session state: touched by the applier thread only.
+  private long generation;
+  private Feed feed;
+  private long sessionLast;
+  private int failures;
+  private long lastSignalNanos;
+  private long progressAskedNanos;
+  private final List<CompletableFuture<Long>> refreshWaiters = new ArrayList<>();
+  private final SplittableRandom random;
+
+  Replicator(Backend backend, LockstepConfig config) {
+    this.backend = backend;
+    this.config = config;
+    this.model = backend.revisionModel();
+    this.random = new SplittableRandom(config.randomSeed());
+    this.waiters = new RevisionWaiters(() -> applied);
+    String id = config.instanceId();
+    this.applier = Executors.newSingleThreadExecutor(r -> daemon(r, "lockstep-applier-" + id));
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lockstep-timer-" + id));
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  void start() {
+    onApplier(() -> startRelist("initial list", false));
+    long every = config.progressInterval().toNanos();
+    timer.scheduleWithFixedDelay(() -> onApplier(this::tick), every, every, TimeUnit.NANOSECONDS);
+  }
+
+  void close() {
+    closed = true;
+    onApplier(this::closeFeed);
+    applier.shutdown();
+    try {
+      applier.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    timer.shutdownNow();
+    for (CompletableFuture<Long> f : refreshWaiters) {
+      f.completeExceptionally(new LockstepException("closed"));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reads
+  // ---------------------------------------------------------------------------------------------
+
+  @Override
+  public Versioned get(String key) {
+    return entries.get(key);
+  }
+
+  @Override
+  public Versioned get(String key, ReadConsistency consistency) {
+    if (consistency == ReadConsistency.LOCAL) {
+      return entries.get(key);
+    }
+    return join(getStrongAsync(key));
+  }
+
+  @Override
+  public CompletableFuture<Versioned> getStrongAsync(String key) {
+    validateKey(key);
+    return guard(backend.get(key), "strong read of '" + key + "'", false).thenApply(r -> r.entry());
+  }
+
+  @Override
+  public boolean awaitRevision(long revision, Duration timeout) {
+    if (applied >= revision) {
+      return true;
+    }
+    try {
+      awaitRevisionAsync(revision).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (ExecutionException e) {
+      throw new LockstepException("wait for revision " + revision + " failed", e.getCause());
+    }
+  }
+
+  @Override
+  public CompletableFuture<Long> awaitRevisionAsync(long revision) {
+    CompletableFuture<Long> f = waiters.await(revision);
+    if (!f.isDone()) {
+      nudge();
+    }
+    return f;
+  }
+
+  @Override
+  public List<Versioned> list(String prefix, int limit) {
+    String p = prefix == null ? "" : prefix;
+    List<Versioned> out = new ArrayList<>();
+    for (Versioned v : entries.values()) {
+      if (v.key().startsWith(p)) {
+        out.add(v);
+      }
+    }
+    out.sort(Comparator.comparing(Versioned::key));
+    return limit > 0 && out.size() > limit ? List.copyOf(out.subList(0, limit)) : out;
+  }
+
+  @Override
+  public long appliedRevision() {
+    return applied;
+  }
+
+  @Override
+  public long digest() {
+    return digest;
+  }
+
+  @Override
+  public int size() {
+    return entries.size();
+  }
+
+  @Override
+  public boolean isReady() {
+    return ready;
+  }
+
+  @Override
+  public ReplicaStats stats() {
+    long a = applied;
+    long h = Math.max(head, a);
+    long since = behindSinceNanos;
+    long lagMillis = since == 0 ? 0 : Math.max(0, (System.nanoTime() - since) / 1_000_000);
+    return new ReplicaStats(a, h, h - a, lagMillis, entries.size(), digest, relists, reconnects,
+        duplicates, gaps, ready);
+  }
+
+  @Override
+  public AutoCloseable addListener(ChangeListener listener) {
+    listeners.add(listener);
+    return () -> listeners.remove(listener);
+  }
+
+  @Override
+  public CompletableFuture<Long> refresh() {
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    onApplier(() -> {
+      refreshWaiters.add(f);
+      startRelist("refresh", true);
+    });
+    return f;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writes
+  // ---------------------------------------------------------------------------------------------
+
+  @Override
+  public WriteResult put(String key, byte[] value, String contentType) {
+    return join(putAsync(key, value, contentType));
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> putAsync(String key, byte[] value, String contentType) {
+    return write(key, value, contentType, Backend.ANY_REVISION);
+  }
+
+  @Override
+  public WriteResult compareAndSet(String key, long expectedRevision, byte[] value, String contentType) {
+    return join(compareAndSetAsync(key, expectedRevision, value, contentType));
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> compareAndSetAsync(String key, long expectedRevision,
+      byte[] value, String contentType) {
+    if (expectedRevision < 0) {
+      throw new IllegalArgumentException("expectedRevision: must be >= 0, was " + expectedRevision);
+    }
+    return write(key, value, contentType, expectedRevision);
+  }
+
+  @Override
+  public WriteResult delete(String key) {
+    return join(deleteAsync(key));
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> deleteAsync(String key) {
+    validateKey(key);
+    return afterCommit(guard(backend.delete(key, Backend.ANY_REVISION), "delete of '" + key + "'", true));
+  }
+
+  @Override
+  public WriteResult compareAndDelete(String key, long expectedRevision) {
+    return join(compareAndDeleteAsync(key, expectedRevision));
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> compareAndDeleteAsync(String key, long expectedRevision) {
+    validateKey(key);
+    if (expectedRevision < 0) {
+      throw new IllegalArgumentException("expectedRevision: must be >= 0, was " + expectedRevision);
+    }
+    return afterCommit(guard(backend.delete(key, expectedRevision), "delete of '" + key + "'", true));
+  }
+
+  private CompletableFuture<WriteResult> write(String key, byte[] value, String contentType, long expected) {
+    validateKey(key);
+    if (value == null) {
+      throw new IllegalArgumentException("value: null");
+    }
+    if (value.length > config.maxValueBytes()) {
+      throw new ValueTooLargeException(value.length, config.maxValueBytes());
+    }
+    String ct = contentType == null || contentType.isBlank() ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
+    return afterCommit(guard(backend.put(key, value, ct, expected), "put of '" + key + "'", true));
+  }
+
+  /** A committed write returns once this instance has applied its revision. */
+  private CompletableFuture<WriteResult> afterCommit(CompletableFuture<WriteResult> committed) {
+    return committed.thenCompose(r -> {
+      if (!r.isApplied() || applied >= r.revision()) {
+        return CompletableFuture.completedFuture(r);
+      }
+      Duration bound = config.applyTimeout();
+      return awaitRevisionAsync(r.revision())
+          .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
+          .handle((rev, err) -> {
+            if (err != null) {
+              throw new NotAppliedException(r.revision(), applied, bound);
+            }
+            return r;
+          });
+    });
+  }
+
+  void validateKey(String key) {
+    if (key == null || key.isEmpty()) {
+      throw new InvalidKeyException("key: empty");
+    }
+    int bytes = key.length() > config.maxKeyBytes() / 3 ? key.getBytes(StandardCharsets.UTF_8).length : key.length();
+    if (bytes > config.maxKeyBytes()) {
+      throw new InvalidKeyException("key: " + bytes + " bytes, larger than the limit of " + config.maxKeyBytes() + " bytes");
+    }
+    if (key.startsWith(LockstepConfig.RESERVED_PREFIX)) {
+      throw new InvalidKeyException("key: the prefix '" + LockstepConfig.RESERVED_PREFIX + "' is reserved, was '" + key + "'");
+    }
+  }
+
+  /** Applies the operation timeout and turns every backend failure into {@link BackendUnavailableException}. */
+  private <T> CompletableFuture<T> guard(CompletableFuture<T> op, String what, boolean write) {
+    Duration timeout = config.operationTimeout();
+    return op.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).handle((v, err) -> {
+      if (err == null) {
+        return v;
+      }
+      Throwable cause = unwrap(err);
+      if (cause instanceof BackendUnavailableException || cause instanceof IllegalArgumentException) {
+        throw (RuntimeException) cause;
+      }
+      if (cause instanceof TimeoutException) {
+        throw new BackendUnavailableException(what + ": the backend did not answer within "
+            + timeout.toMillis() + " ms", cause, write);
+      }
+      throw new BackendUnavailableException(what + " failed: " + cause, cause, write);
+    });
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  private static <T> T join(CompletableFuture<T> f) {
+    try {
+      return f.join();
+    } catch (CompletionException e) {
+      Throwable cause = unwrap(e);
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new LockstepException(cause.toString(), cause);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The session: list, then watch (applier thread only)
+  // ---------------------------------------------------------------------------------------------
+
+  private void onApplier(Runnable task) {
+    try {
+      applier.execute(() -> {
+        try {
+          task.run();
+        } catch (RuntimeException e) {
+          LOG.log(Level.ERROR, "applier task failed", e);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      // closed
+    }
+  }
+
+  private void startRelist(String reason, boolean count) {
+    if (closed) {
+      return;
+    }
+    generation++;
+    closeFeed();
+    if (count) {
+      relists++;
+      LOG.log(Level.INFO, "{0}: re-listing ({1}) at applied revision {2}", config.instanceId(), reason, applied);
+    }
+    requestSnapshot(generation);
+  }
+
+  private void requestSnapshot(long g) {
+    CompletableFuture<Snapshot> f;
+    try {
+      f = guard(backend.snapshot(), "list", false);
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    f.whenComplete((s, err) -> onApplier(() -> onSnapshot(g, s, err)));
+  }
+
+  private void onSnapshot(long g, Snapshot s, Throwable err) {
+    if (g != generation || closed) {
+      return;
+    }
+    if (err == null && s.revision() < applied) {
+      err = new IllegalStateException("listing at revision " + s.revision() + " is older than applied revision " + applied);
+    }
+    if (err != null) {
+      long delay = nextBackoffNanos();
+      LOG.log(Level.WARNING, "{0}: list failed, retrying in {1} ms: {2}", config.instanceId(), delay / 1_000_000, unwrap(err).toString());
+      timer.schedule(() -> onApplier(() -> {
+        if (g == generation && !closed) {
+          requestSnapshot(g);
+        }
+      }), delay, TimeUnit.NANOSECONDS);
+      return;
+    }
+    install(s);
+    failures = 0;
+    ready = true;
+    for (CompletableFuture<Long> f : refreshWaiters) {
+      f.complete(s.revision());
+    }
+    refreshWaiters.clear();
+    startWatch(s.revision() + 1);
+  }
+
+  /** Replaces memory with a listing, key by key; reports the difference to listeners. */
+  private void install(Snapshot s) {
+    long rev = s.revision();
+    Map<String, Versioned> fresh = new HashMap<>(Math.max(16, s.entries().size() * 2));
+    for (Versioned v : s.entries()) {
+      fresh.put(v.key(), v);
+    }
+    List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>();
+    long d = digest;
+    for (Versioned old : entries.values()) {
+      if (!fresh.containsKey(old.key())) {
+        entries.remove(old.key());
+        d -= Digests.entry(old.key(), old.modRevision());
+        if (events != null) {
+          events.add(new ChangeEvent(ChangeEvent.Type.DELETE, old.key(), null, old, rev, true));
+        }
+      }
+    }
+    for (Versioned v : fresh.values()) {
+      Versioned old = entries.get(v.key());
+      if (old != null && old.modRevision() == v.modRevision()) {
+        continue;
+      }
+      entries.put(v.key(), v);
+      if (old != null) {
+        d -= Digests.entry(old.key(), old.modRevision());
+      }
+      d += Digests.entry(v.key(), v.modRevision());
+      if (events != null) {
+        events.add(new ChangeEvent(ChangeEvent.Type.PUT, v.key(), v, old, rev, true));
+      }
+    }
+    digest = d;
+    advanceTo(Math.max(applied, rev));
+    if (events != null) {
+      events.forEach(this::notifyListeners);
+    }
+  }
+
+  private void startWatch(long from) {
+    if (closed) {
+      return;
+    }
+    generation++;
+    long g = generation;
+    sessionLast = 0;
+    lastSignalNanos = System.nanoTime();
+    progressAskedNanos = 0;
+    try {
+      feed = backend.watch(from, new SessionListener(g));
+    } catch (RuntimeException e) {
+      onFeedError(g, e);
+    }
+  }
+
+  private void closeFeed() {
+    Feed f = feed;
+    feed = null;
+    if (f != null) {
+      try {
+        f.close();
+      } catch (RuntimeException e) {
+        LOG.log(Level.DEBUG, "closing feed failed", e);
+      }
+    }
+  }
+
+  private void onBatch(long rev, List<Change> changes, long headRev) {
+    lastSignalNanos = System.nanoTime();
+    progressAskedNanos = 0;
+    failures = 0;
+    head = Math.max(head, Math.max(rev, headRev));
+    if (rev < sessionLast) {
+      LOG.log(Level.WARNING, "{0}: out-of-order event: revision {1} after {2}", config.instanceId(), rev, sessionLast);
+      startRelist("out-of-order revision " + rev + " after " + sessionLast, true);
+      return;
+    }
+    sessionLast = rev;
+    if (rev < applied) {
+      duplicates += changes.size();
+      updateLag();
+      return;
+    }
+    if (rev > applied && model == RevisionModel.CONTIGUOUS && rev != applied + 1) {
+      gaps++;
+      startRelist("gap: revision " + rev + " after applied " + applied, true);
+      return;
+    }
+    for (Change c : changes) {
+      apply(c, rev);
+    }
+    advanceTo(rev);
+  }
+
+  private void apply(Change c, long rev) {
+    Versioned old = entries.get(c.key());
+    if (c.type() == Change.Type.PUT) {
+      if (old != null && old.modRevision() >= rev) {
+        duplicates++;
+        return;
+      }
+      Versioned v = c.value();
+      entries.put(c.key(), v);
+      long d = digest + Digests.entry(v.key(), v.modRevision());
+      if (old != null) {
+        d -= Digests.entry(old.key(), old.modRevision());
+      }
+      digest = d;
+      notifyListeners(new ChangeEvent(ChangeEvent.Type.PUT, c.key(), v, old, rev, false));
+    } else {
+      if (old == null || old.modRevision() >= rev) {
+        duplicates++;
+        return;
+      }
+      entries.remove(c.key());
+      digest = digest - Digests.entry(old.key(), old.modRevision());
+      notifyListeners(new ChangeEvent(ChangeEvent.Type.DELETE, c.key(), null, old, rev, false));
+    }
+  }
+
+  private void onProgress(long rev) {
+    lastSignalNanos = System.nanoTime();
+    progressAskedNanos = 0;
+    failures = 0;
+    head = Math.max(head, rev);
+    if (rev > applied) {
+      if (model == RevisionModel.CONTIGUOUS) {
+        gaps++;
+        startRelist("gap: progress at " + rev + " after applied " + applied, true);
+        return;
+      }
+      advanceTo(rev);
+    } else {
+      updateLag();
+    }
+  }
+
+  private void onFeedError(long g, Throwable error) {
+    if (g != generation || closed) {
+      return;
+    }
+    generation++;
+    closeFeed();
+    reconnects++;
+    long delay = nextBackoffNanos();
+    long resumeFrom = applied + 1;
+    LOG.log(Level.WARNING, "{0}: change feed broke ({1}); resuming from revision {2} in {3} ms",
+        config.instanceId(), String.valueOf(unwrap(error)), resumeFrom, delay / 1_000_000);
+    long g2 = generation;
+    timer.schedule(() -> onApplier(() -> {
+      if (g2 == generation && !closed) {
+        startWatch(applied + 1);
+      }
+    }), delay, TimeUnit.NANOSECONDS);
+  }
+
+  private void advanceTo(long rev) {
+    if (rev > applied) {
+      applied = rev;
+    }
+    head = Math.max(head, applied);
+    updateLag();
+    waiters.advance(applied);
+  }
+
+  private void updateLag() {
+    if (head > applied) {
+      if (behindSinceNanos == 0) {
+        behindSinceNanos = System.nanoTime();
+      }
+    } else {
+      behindSinceNanos = 0;
+    }
+  }
+
+  /** Periodic: asks a quiet feed for progress, and treats one that stays silent as broken. */
+  private void tick() {
+    Feed f = feed;
+    if (f == null || closed) {
+      return;
+    }
+    long now = System.nanoTime();
+    long interval = config.progressInterval().toNanos();
+    if (progressAskedNanos != 0) {
+      if (now - progressAskedNanos > SILENT_INTERVALS * interval && now - lastSignalNanos > SILENT_INTERVALS * interval) {
+        onFeedError(generation, new TimeoutException("change feed silent for "
+            + (now - lastSignalNanos) / 1_000_000 + " ms after a progress request"));
+      }
+      return;
+    }
+    if (now - lastSignalNanos >= interval && f.requestProgress()) {
+      progressAskedNanos = now;
+    }
+  }
+
+  /** A waiter is behind: ask the feed for progress now, at most one request in flight. */
+  private void nudge() {
+    if (nudgePending.compareAndSet(false, true)) {
+      onApplier(() -> {
+        nudgePending.set(false);
+        Feed f = feed;
+        if (f != null && progressAskedNanos == 0 && f.requestProgress()) {
+          progressAskedNanos = System.nanoTime();
+        }
+      });
+    }
+  }
+
+  private long nextBackoffNanos() {
+    failures = Math.min(failures + 1, 30);
+    long min = config.reconnectBackoffMin().toNanos();
+    long max = config.reconnectBackoffMax().toNanos();
+    long base = min << Math.min(failures - 1, 20);
+    long capped = base <= 0 || base > max ? max : base;
+    return capped / 2 + random.nextLong(capped / 2 + 1);
+  }
+
+  private void notifyListeners(ChangeEvent e) {
+    for (ChangeListener l : listeners) {
+      try {
+        l.onChange(e);
+      } catch (RuntimeException ex) {
+        LOG.log(Level.WARNING, "change listener failed on " + e.key(), ex);
+      }
+    }
+  }
+
+  /** Forwards one feed session's signals to the applier, tagged with the session's generation. */
+  private final class SessionListener implements FeedListener {
+    private final long g;
+
+    SessionListener(long g) {
+      this.g = g;
+    }
+
+    @Override
+    public void onChanges(long revision, List<Change> changes, long headRevision) {
+      onApplier(() -> {
+        if (g == generation && !closed) {
+          onBatch(revision, changes, headRevision);
+        }
+      });
+    }
+
+    @Override
+    public void onProgress(long revision) {
+      onApplier(() -> {
+        if (g == generation && !closed) {
+          Replicator.this.onProgress(revision);
+        }
+      });
+    }
+
+    @Override
+    public void onCompacted(long compactRevision) {
+      onApplier(() -> {
+        if (g == generation && !closed) {
+          startRelist("feed compacted at " + compactRevision + ", applied " + applied, true);
+        }
+      });
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      onApplier(() -> onFeedError(g, error));
+    }
+  }
+}

@@ -1,0 +1,91 @@
+package io.lockstep.spi;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The one string form of backend configuration, parsed in one place:
+ * {@code scheme://host:port[,host:port...][/path][?key=value&...]}. Query keys are the backend's
+ * settings; each backend documents its own and rejects the ones it does not know.
+ *
+ * @param raw the URI as given
+ * @param scheme the scheme, lower case
+ * @param hosts the comma-separated authority entries, in order (may be empty)
+ * @param path the path without its leading slash, or empty
+ * @param params the query parameters, decoded, in order
+ */
+public record BackendUri(String raw, String scheme, List<String> hosts, String path, Map<String, String> params) {
+
+  public BackendUri {
+    hosts = List.copyOf(hosts);
+    params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
+  }
+
+  /** Parses a backend URI; fails with a message naming what is wrong. */
+  public static BackendUri parse(String raw) {
+    if (raw == null || raw.isBlank()) {
+      throw new IllegalArgumentException("backend URI: empty");
+    }
+    String s = raw.trim();
+    int colon = s.indexOf(':');
+    if (colon <= 0 || !s.substring(0, colon).matches("[A-Za-z][A-Za-z0-9+.-]*")) {
+      throw new IllegalArgumentException("backend URI: no scheme in '" + raw + "' (expected e.g. etcd://127.0.0.1:2379)");
+    }
+    String scheme = s.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
+    String rest = s.substring(colon + 1);
+    String query = "";
+    int q = rest.indexOf('?');
+    if (q >= 0) {
+      query = rest.substring(q + 1);
+      rest = rest.substring(0, q);
+    }
+    String authority = rest;
+    String path = "";
+    if (rest.startsWith("//")) {
+      rest = rest.substring(2);
+      int slash = rest.indexOf('/');
+      authority = slash >= 0 ? rest.substring(0, slash) : rest;
+      path = slash >= 0 ? rest.substring(slash + 1) : "";
+    }
+    List<String> hosts = new ArrayList<>();
+    for (String h : authority.split(",")) {
+      if (!h.isBlank()) {
+        hosts.add(h.trim());
+      }
+    }
+    Map<String, String> params = new LinkedHashMap<>();
+    if (!query.isEmpty()) {
+      for (String pair : query.split("&")) {
+        if (pair.isEmpty()) {
+          continue;
+        }
+        int eq = pair.indexOf('=');
+        String k = URLDecoder.decode(eq >= 0 ? pair.substring(0, eq) : pair, StandardCharsets.UTF_8);
+        String v = eq >= 0 ? URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8) : "";
+        params.put(k, v);
+      }
+    }
+    return new BackendUri(raw, scheme, hosts, path, params);
+  }
+
+  /** Fails naming the first query key not in {@code known}. */
+  public void requireOnlyParams(Set<String> known) {
+    for (String k : params.keySet()) {
+      if (!known.contains(k)) {
+        throw new IllegalArgumentException("backend URI: unknown parameter '" + k + "' for " + scheme
+            + " (known: " + known + ")");
+      }
+    }
+  }
+
+  /** A parameter, or {@code dflt} when absent. */
+  public String param(String key, String dflt) {
+    return params.getOrDefault(key, dflt);
+  }
+}

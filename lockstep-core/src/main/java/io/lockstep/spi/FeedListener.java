@@ -1,0 +1,35 @@
+package io.lockstep.spi;
+
+import java.util.List;
+
+/**
+ * Receives a feed's signals. A feed calls it from one thread at a time, in order. Calls after
+ * {@link #onCompacted} or {@link #onError} are ignored by the engine.
+ */
+public interface FeedListener {
+
+  /**
+   * All changes of one revision.
+   *
+   * @param revision the revision
+   * @param changes at least one change, each to a different key
+   * @param headRevision the newest revision the source reported with this delivery, or the
+   *     revision itself when unknown
+   */
+  void onChanges(long revision, List<Change> changes, long headRevision);
+
+  /**
+   * Every change of the namespace up to {@code revision} has been delivered (a progress
+   * notification).
+   */
+  void onProgress(long revision);
+
+  /**
+   * The feed cannot resume from the requested revision: history up to {@code compactRevision} is
+   * gone. The engine re-lists.
+   */
+  void onCompacted(long compactRevision);
+
+  /** The feed broke (connection lost, leader lost, server error). The engine reconnects. */
+  void onError(Throwable error);
+}

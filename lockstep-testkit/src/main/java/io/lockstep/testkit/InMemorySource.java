@@ -1,0 +1,325 @@
+package io.lockstep.testkit;
+
+import io.lockstep.BackendUnavailableException;
+import io.lockstep.Member;
+import io.lockstep.Versioned;
+import io.lockstep.WriteResult;
+import io.lockstep.spi.Backend;
+import io.lockstep.spi.Change;
+import io.lockstep.spi.Feed;
+import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.Membership;
+import io.lockstep.spi.RevisionModel;
+import io.lockstep.spi.Snapshot;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An in-memory source of truth for unit tests of core logic: a sorted map with a revision counter
+ * and a change history, shared by any number of {@link #backend() backend views} (one per replica).
+ *
+ * <p>It behaves like the SPI promises: snapshots are consistent, feeds deliver history from the
+ * requested revision then live changes, all changes of a revision in one call, in order; a feed
+ * asked to start at or below the compaction point reports {@code onCompacted}. Faults can be
+ * switched on: {@link #setAvailable(boolean) unavailability} (operations fail, feeds break),
+ * {@link #compact()}, {@link #breakFeeds()}, and {@link #foreignWrite()} (a revision used outside
+ * the namespace, for {@link RevisionModel#SPARSE}). Thread safe; operations complete on the
+ * caller's thread, feed deliveries on one thread per feed.
+ */
+public final class InMemorySource implements AutoCloseable {
+  private final RevisionModel model;
+  private final TreeMap<String, Versioned> data = new TreeMap<>();
+  private final List<Batch> history = new ArrayList<>();
+  private final List<MemFeed> feeds = new CopyOnWriteArrayList<>();
+  private final Map<String, Member> members = new ConcurrentHashMap<>();
+  private long revision;
+  private long compactedThrough;
+  private volatile boolean available = true;
+
+  /** One revision's changes in the history. */
+  public record Batch(long revision, List<Change> changes) {}
+
+  public InMemorySource(RevisionModel model) {
+    this.model = model;
+  }
+
+  /** A new backend view on this source, as one replica would hold. */
+  public Backend backend() {
+    return new View();
+  }
+
+  public synchronized long revision() {
+    return revision;
+  }
+
+  /** The entries as the source holds them now. */
+  public synchronized List<Versioned> entries() {
+    return List.copyOf(data.values());
+  }
+
+  /** Makes every operation fail and every feed break (false), or work again (true). */
+  public void setAvailable(boolean available) {
+    this.available = available;
+    if (!available) {
+      breakFeeds();
+    }
+  }
+
+  /** Breaks every running feed with an error, as a lost connection would. */
+  public void breakFeeds() {
+    for (MemFeed f : feeds) {
+      f.fail(new BackendUnavailableException("connection lost (injected)", null));
+    }
+  }
+
+  /** Forgets all history up to the current revision; feeds that need it report compaction. */
+  public synchronized void compact() {
+    compactedThrough = revision;
+    history.clear();
+  }
+
+  /** Uses up one revision outside this namespace (only meaningful for SPARSE sources). */
+  public synchronized void foreignWrite() {
+    if (model != RevisionModel.SPARSE) {
+      throw new IllegalStateException("foreign writes only exist for SPARSE sources");
+    }
+    revision++;
+  }
+
+  /** Writes several keys at one revision, as an etcd transaction would. Null value deletes. */
+  public synchronized long writeAtomically(Map<String, byte[]> changes) {
+    checkAvailable();
+    long rev = ++revision;
+    List<Change> batch = new ArrayList<>();
+    for (Map.Entry<String, byte[]> e : changes.entrySet()) {
+      if (e.getValue() == null) {
+        if (data.remove(e.getKey()) != null) {
+          batch.add(Change.delete(e.getKey()));
+        }
+      } else {
+        Versioned v = new Versioned(e.getKey(), e.getValue(), "application/octet-stream", rev);
+        data.put(e.getKey(), v);
+        batch.add(Change.put(v));
+      }
+    }
+    publish(rev, batch);
+    return rev;
+  }
+
+  private void checkAvailable() {
+    if (!available) {
+      throw new BackendUnavailableException("in-memory source is unavailable (injected)", null);
+    }
+  }
+
+  private synchronized WriteResult put(String key, byte[] value, String contentType, long expected) {
+    checkAvailable();
+    Versioned cur = data.get(key);
+    if (expected != Backend.ANY_REVISION && (cur == null ? 0 : cur.modRevision()) != expected) {
+      return WriteResult.conflict(cur == null ? 0 : cur.modRevision(), cur);
+    }
+    long rev = ++revision;
+    Versioned v = new Versioned(key, value.clone(), contentType, rev);
+    data.put(key, v);
+    publish(rev, List.of(Change.put(v)));
+    return WriteResult.applied(rev);
+  }
+
+  private synchronized WriteResult delete(String key, long expected) {
+    checkAvailable();
+    Versioned cur = data.get(key);
+    if (expected != Backend.ANY_REVISION && (cur == null ? 0 : cur.modRevision()) != expected) {
+      return WriteResult.conflict(cur == null ? 0 : cur.modRevision(), cur);
+    }
+    if (cur == null) {
+      return WriteResult.notFound(revision);
+    }
+    long rev = ++revision;
+    data.remove(key);
+    publish(rev, List.of(Change.delete(key)));
+    return WriteResult.applied(rev);
+  }
+
+  private void publish(long rev, List<Change> changes) {
+    if (changes.isEmpty()) {
+      return;
+    }
+    Batch b = new Batch(rev, List.copyOf(changes));
+    history.add(b);
+    for (MemFeed f : feeds) {
+      f.offer(b, rev);
+    }
+  }
+
+  private synchronized MemFeed openFeed(long from, FeedListener listener) {
+    MemFeed f = new MemFeed(listener);
+    if (!available) {
+      f.fail(new BackendUnavailableException("in-memory source is unavailable (injected)", null));
+      return f;
+    }
+    if (from <= compactedThrough) {
+      f.compacted(compactedThrough);
+      return f;
+    }
+    for (Batch b : history) {
+      if (b.revision() >= from) {
+        f.offer(b, revision);
+      }
+    }
+    feeds.add(f);
+    return f;
+  }
+
+  @Override
+  public void close() {
+    for (MemFeed f : feeds) {
+      f.close();
+    }
+  }
+
+  /** A feed delivering on its own thread, in order. */
+  private final class MemFeed implements Feed {
+    private final FeedListener listener;
+    private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "in-memory-feed");
+      t.setDaemon(true);
+      return t;
+    });
+    private volatile boolean done;
+
+    MemFeed(FeedListener listener) {
+      this.listener = listener;
+    }
+
+    void offer(Batch b, long head) {
+      submit(() -> listener.onChanges(b.revision(), b.changes(), head));
+    }
+
+    void compacted(long through) {
+      submit(() -> listener.onCompacted(through));
+      finish();
+    }
+
+    void fail(Throwable t) {
+      submit(() -> listener.onError(t));
+      finish();
+    }
+
+    private void submit(Runnable r) {
+      if (done) {
+        return;
+      }
+      try {
+        thread.execute(r);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closed
+      }
+    }
+
+    private void finish() {
+      done = true;
+      feeds.remove(this);
+      thread.shutdown();
+    }
+
+    @Override
+    public boolean requestProgress() {
+      long rev;
+      synchronized (InMemorySource.this) {
+        rev = revision;
+      }
+      submit(() -> listener.onProgress(rev));
+      return true;
+    }
+
+    @Override
+    public void close() {
+      done = true;
+      feeds.remove(this);
+      thread.shutdownNow();
+      try {
+        thread.awaitTermination(1, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** One replica's view. */
+  private final class View implements Backend {
+    @Override
+    public RevisionModel revisionModel() {
+      return model;
+    }
+
+    @Override
+    public CompletableFuture<Snapshot> snapshot() {
+      synchronized (InMemorySource.this) {
+        if (!available) {
+          return CompletableFuture.failedFuture(new BackendUnavailableException("unavailable (injected)", null));
+        }
+        return CompletableFuture.completedFuture(new Snapshot(revision, List.copyOf(data.values())));
+      }
+    }
+
+    @Override
+    public Feed watch(long fromRevision, FeedListener listener) {
+      return openFeed(fromRevision, listener);
+    }
+
+    @Override
+    public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+      try {
+        return CompletableFuture.completedFuture(InMemorySource.this.put(key, value, contentType, expectedRevision));
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+
+    @Override
+    public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
+      try {
+        return CompletableFuture.completedFuture(InMemorySource.this.delete(key, expectedRevision));
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+
+    @Override
+    public CompletableFuture<StrongRead> get(String key) {
+      synchronized (InMemorySource.this) {
+        if (!available) {
+          return CompletableFuture.failedFuture(new BackendUnavailableException("unavailable (injected)", null));
+        }
+        return CompletableFuture.completedFuture(new StrongRead(data.get(key), revision));
+      }
+    }
+
+    @Override
+    public Membership membership() {
+      return new Membership() {
+        @Override
+        public CompletableFuture<Registration> register(Member self) {
+          members.put(self.id(), self);
+          return CompletableFuture.completedFuture(() -> members.remove(self.id()));
+        }
+
+        @Override
+        public CompletableFuture<List<Member>> members() {
+          return CompletableFuture.completedFuture(List.copyOf(members.values()));
+        }
+      };
+    }
+
+    @Override
+    public void close() {}
+  }
+}
