@@ -1,0 +1,179 @@
+package io.lockstep.testkit;
+
+import io.lockstep.WriteResult;
+import io.lockstep.spi.Backend;
+import io.lockstep.spi.Change;
+import io.lockstep.spi.Feed;
+import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.Membership;
+import io.lockstep.spi.RevisionModel;
+import io.lockstep.spi.Snapshot;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Wraps a backend and corrupts its change feeds on purpose, to prove the engine never ends up
+ * different from the source: each delivery may be duplicated, swapped with the next one, dropped
+ * (only on {@link RevisionModel#CONTIGUOUS} feeds, where a drop is detectable), or replaced by a
+ * connection error. Faults are drawn from a seeded {@link Random}, so a failing run can be
+ * replayed. Thread safe to the extent the wrapped feed calls its listener from one thread.
+ */
+public final class FaultyBackend implements Backend {
+
+  /** Probabilities, each in [0, 1], of a fault per delivery. */
+  public record Faults(double duplicate, double swap, double drop, double disconnect) {
+    public static final Faults NONE = new Faults(0, 0, 0, 0);
+  }
+
+  private final Backend delegate;
+  private final Random random;
+  private volatile Faults faults;
+  private volatile long injected;
+
+  public FaultyBackend(Backend delegate, long seed, Faults faults) {
+    this.delegate = delegate;
+    this.random = new Random(seed);
+    this.faults = faults;
+  }
+
+  /** Changes the fault rates from now on; {@link Faults#NONE} lets the feed heal. */
+  public void setFaults(Faults faults) {
+    this.faults = faults;
+  }
+
+  /** How many faults were injected so far. */
+  public long injected() {
+    return injected;
+  }
+
+  @Override
+  public RevisionModel revisionModel() {
+    return delegate.revisionModel();
+  }
+
+  @Override
+  public CompletableFuture<Snapshot> snapshot() {
+    return delegate.snapshot();
+  }
+
+  @Override
+  public Feed watch(long fromRevision, FeedListener listener) {
+    return delegate.watch(fromRevision, new Corrupting(listener));
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+    return delegate.put(key, value, contentType, expectedRevision);
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
+    return delegate.delete(key, expectedRevision);
+  }
+
+  @Override
+  public CompletableFuture<StrongRead> get(String key) {
+    return delegate.get(key);
+  }
+
+  @Override
+  public Membership membership() {
+    return delegate.membership();
+  }
+
+  @Override
+  public void close() {
+    delegate.close();
+  }
+
+  private double draw() {
+    synchronized (random) {
+      return random.nextDouble();
+    }
+  }
+
+  /** Applies the faults to one feed's deliveries. */
+  private final class Corrupting implements FeedListener {
+    private final FeedListener target;
+    private long heldRevision = -1;
+    private List<Change> heldChanges;
+    private long heldHead;
+    private boolean broken;
+
+    Corrupting(FeedListener target) {
+      this.target = target;
+    }
+
+    @Override
+    public void onChanges(long revision, List<Change> changes, long headRevision) {
+      if (broken) {
+        return;
+      }
+      Faults f = faults;
+      if (heldChanges != null) { // a swap: deliver the newer one first, then the held older one
+        target.onChanges(revision, changes, headRevision);
+        target.onChanges(heldRevision, heldChanges, heldHead);
+        heldChanges = null;
+        return;
+      }
+      double p = draw();
+      if ((p -= f.disconnect()) < 0) {
+        injected++;
+        broken = true;
+        target.onError(new IllegalStateException("connection lost (injected)"));
+        return;
+      }
+      if ((p -= f.drop()) < 0 && revisionModel() == RevisionModel.CONTIGUOUS) {
+        injected++;
+        return;
+      }
+      if ((p -= f.swap()) < 0) {
+        injected++;
+        heldRevision = revision;
+        heldChanges = changes;
+        heldHead = headRevision;
+        return;
+      }
+      target.onChanges(revision, changes, headRevision);
+      if ((p -= f.duplicate()) < 0) {
+        injected++;
+        target.onChanges(revision, changes, headRevision);
+      }
+    }
+
+    @Override
+    public void onProgress(long revision) {
+      if (broken) {
+        return;
+      }
+      flushHeld(); // never let progress overtake a held change
+      target.onProgress(revision);
+    }
+
+    private void flushHeld() {
+      if (heldChanges != null) {
+        target.onChanges(heldRevision, heldChanges, heldHead);
+        heldChanges = null;
+      }
+    }
+
+    @Override
+    public void onCompacted(long compactRevision) {
+      if (!broken) {
+        flushHeld();
+        broken = true;
+        target.onCompacted(compactRevision);
+      }
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      if (!broken) {
+        flushHeld();
+        broken = true;
+        target.onError(error);
+      }
+    }
+  }
+}
