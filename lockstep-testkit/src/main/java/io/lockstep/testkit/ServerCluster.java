@@ -1,0 +1,206 @@
+package io.lockstep.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+
+/**
+ * N real Lockstep server processes on free loopback ports, sharing one backend and key prefix.
+ * Used by the cluster tests and by {@code lockstep demo}. {@link #close()} kills every process and
+ * deletes the log folder; a shutdown hook does the same if the JVM exits first, and each child exits
+ * on its own when this JVM dies.
+ *
+ * <pre>{@code
+ * try (ServerCluster c = ServerCluster.builder("etcd://127.0.0.1:2379").instances(3).start()) {
+ *   String url = c.node(0).url();
+ * }
+ * }</pre>
+ */
+public final class ServerCluster implements AutoCloseable {
+  private final List<ServerProcess> nodes;
+  private final Path dir;
+  private final boolean keepLogs;
+  private final Thread hook;
+
+  private ServerCluster(List<ServerProcess> nodes, Path dir, boolean keepLogs) {
+    this.nodes = List.copyOf(nodes);
+    this.dir = dir;
+    this.keepLogs = keepLogs;
+    this.hook = new Thread(this::destroy, "lockstep-cluster-cleanup");
+    Runtime.getRuntime().addShutdownHook(hook);
+  }
+
+  public static Builder builder(String backendUri) {
+    return new Builder(backendUri);
+  }
+
+  public ServerProcess node(int index) {
+    return nodes.get(index);
+  }
+
+  public List<ServerProcess> nodes() {
+    return nodes;
+  }
+
+  public int size() {
+    return nodes.size();
+  }
+
+  /** The folder holding each node's log. */
+  public Path logDir() {
+    return dir;
+  }
+
+  /** The log tails of every node, for failure messages. */
+  public String logTails() {
+    StringBuilder sb = new StringBuilder();
+    for (ServerProcess p : nodes) {
+      sb.append(p.logTail()).append('\n');
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public void close() {
+    destroy();
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // already shutting down
+    }
+  }
+
+  private void destroy() {
+    nodes.parallelStream().forEach(ServerProcess::close);
+    if (!keepLogs) {
+      deleteTree(dir);
+    }
+  }
+
+  static void deleteTree(Path root) {
+    if (root == null || !Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(root)) {
+      s.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          // best effort
+        }
+      });
+    } catch (IOException e) {
+      // best effort
+    }
+  }
+
+  /** A free TCP port on the loopback interface. */
+  public static int freePort() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Settings of a cluster; defaults: 3 instances, key prefix {@code lockstep}, ids {@code node-1..N}. */
+  public static final class Builder {
+    private final String backendUri;
+    private int instances = 3;
+    private String keyPrefix = "lockstep";
+    private String idPrefix = "node-";
+    private final List<String> extraArgs = new ArrayList<>();
+    private final List<String> javaOptions = new ArrayList<>(List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k"));
+    private Duration readyTimeout = Duration.ofSeconds(60);
+    private boolean keepLogs;
+
+    private Builder(String backendUri) {
+      this.backendUri = backendUri;
+    }
+
+    public Builder instances(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("instances: must be >= 1, was " + n);
+      }
+      this.instances = n;
+      return this;
+    }
+
+    public Builder keyPrefix(String prefix) {
+      this.keyPrefix = prefix;
+      return this;
+    }
+
+    public Builder idPrefix(String prefix) {
+      this.idPrefix = prefix;
+      return this;
+    }
+
+    /** Extra {@code serve} arguments for every node, e.g. {@code --auth-token t}. */
+    public Builder args(String... args) {
+      extraArgs.addAll(List.of(args));
+      return this;
+    }
+
+    /** Replaces the JVM options of every node. */
+    public Builder javaOptions(String... options) {
+      javaOptions.clear();
+      javaOptions.addAll(List.of(options));
+      return this;
+    }
+
+    public Builder readyTimeout(Duration timeout) {
+      this.readyTimeout = timeout;
+      return this;
+    }
+
+    /** Keeps the log folder after close (for the demo, or to read a failure). */
+    public Builder keepLogs(boolean keep) {
+      this.keepLogs = keep;
+      return this;
+    }
+
+    /** Starts every node at once and waits until all are ready; on failure kills them all. */
+    public ServerCluster start() {
+      Path dir;
+      try {
+        dir = Files.createTempDirectory("lockstep-cluster-");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      List<ServerProcess> nodes = new ArrayList<>();
+      for (int i = 1; i <= instances; i++) {
+        int port = freePort();
+        String id = idPrefix + i;
+        List<String> args = new ArrayList<>(List.of(
+            "--port", Integer.toString(port), "--bind", "127.0.0.1",
+            "--backend", backendUri, "--key-prefix", keyPrefix,
+            "--instance-id", id, "--advertise-url", "http://127.0.0.1:" + port));
+        args.addAll(extraArgs);
+        nodes.add(new ServerProcess(id, port, args, dir.resolve(id + ".log"), javaOptions));
+      }
+      ServerCluster cluster = new ServerCluster(nodes, dir, keepLogs);
+      try {
+        nodes.forEach(ServerProcess::start);
+        CompletableFuture.allOf(nodes.stream()
+            .map(n -> CompletableFuture.runAsync(() -> n.awaitReady(readyTimeout)))
+            .toArray(CompletableFuture[]::new)).join();
+        return cluster;
+      } catch (RuntimeException e) {
+        String tails = cluster.logTails();
+        cluster.close();
+        throw new IllegalStateException("cluster did not start: " + e.getMessage() + "\n" + tails, e);
+      }
+    }
+  }
+}
