@@ -1,17 +1,19 @@
 package io.lockstep.server;
 
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Map;
 
 /**
- * Bearer-token check for the routes that change state or expose the cluster: {@code PUT}, {@code
- * POST} and {@code DELETE} on {@code /config...}, and everything under {@code /admin}, {@code
- * /cluster} and {@code /stats}. Reads ({@code GET /config...}) and {@code /health} stay open. The
- * comparison takes the same time whatever the token sent: both sides are hashed first, then
- * compared with {@link MessageDigest#isEqual}.
+ * The bearer-token check. {@link LockstepServer} wraps the handlers that change state or expose
+ * the cluster ({@code PUT}, {@code POST}, {@code DELETE} on {@code /config/...}, {@code /admin/...},
+ * {@code /cluster}, {@code /stats}); reads of {@code /config} and {@code /health} stay open. The
+ * check is bound to the handler, not to a path pattern, so no spelling of a path reaches a guarded
+ * handler without it. The comparison takes the same time whatever token is sent: both sides are
+ * hashed, then compared with {@link MessageDigest#isEqual}.
  */
 final class BearerAuth {
   private static final String PREFIX = "Bearer ";
@@ -21,33 +23,24 @@ final class BearerAuth {
     this.expectedHash = sha256(token);
   }
 
-  /** True when {@code ctx} is a request the token guards. */
-  static boolean guards(Context ctx) {
-    String path = ctx.path();
-    String method = ctx.method().name();
-    if (path.equals("/config") || path.startsWith("/config/")) {
-      return method.equals("PUT") || method.equals("POST") || method.equals("DELETE");
-    }
-    return path.equals("/admin") || path.startsWith("/admin/")
-        || path.equals("/cluster") || path.startsWith("/cluster/")
-        || path.equals("/stats") || path.startsWith("/stats/");
+  /** Wraps {@code handler} so that it runs only for requests that carry the token. */
+  Handler guard(Handler handler) {
+    return ctx -> {
+      check(ctx);
+      handler.handle(ctx);
+    };
   }
 
-  /** A Javalin before-handler: fails with 401 unless a guarded request carries the token. */
+  /** Fails with 401 unless the request carries the token. */
   void check(Context ctx) {
-    if (!guards(ctx)) {
-      return;
-    }
     String header = ctx.header(Headers.AUTHORIZATION);
-    String problem;
-    if (header == null) {
-      problem = "this route needs the header 'Authorization: Bearer <token>'";
-    } else if (header.regionMatches(true, 0, PREFIX, 0, PREFIX.length())
+    if (header != null && header.regionMatches(true, 0, PREFIX, 0, PREFIX.length())
         && MessageDigest.isEqual(expectedHash, sha256(header.substring(PREFIX.length()).strip()))) {
       return;
-    } else {
-      problem = "the bearer token is missing or wrong";
     }
+    String problem = header == null
+        ? "this route needs the header 'Authorization: Bearer <token>'"
+        : "the bearer token is missing or wrong";
     throw new ApiException(401, ErrorMapper.UNAUTHORIZED, problem,
         Map.of(Headers.WWW_AUTHENTICATE, "Bearer realm=\"lockstep\""));
   }

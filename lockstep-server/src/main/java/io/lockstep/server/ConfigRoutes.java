@@ -54,6 +54,9 @@ final class ConfigRoutes {
     if (minRevision.isPresent()) {
       awaitApplied(map, minRevision.getAsLong());
     }
+    if (local) {
+      requireReady(map);
+    }
     long applied = map.appliedRevision();
     Versioned v = local ? map.get(key) : map.get(key, ReadConsistency.STRONG);
     if (v == null) {
@@ -65,6 +68,14 @@ final class ConfigRoutes {
         .header(Headers.ETAG, Headers.etag(v.modRevision()))
         .contentType(v.contentType())
         .result(v.value());
+  }
+
+  /** Memory answers nothing before the first listing is applied: "absent" would be a lie. */
+  private static void requireReady(ReplicatedMap map) {
+    if (!map.isReady()) {
+      throw new ApiException(503, ErrorMapper.NOT_READY, "this instance has not applied its first listing"
+          + " yet, so it cannot answer from memory; retry, or read with use_cache=false");
+    }
   }
 
   private void awaitApplied(ReplicatedMap map, long revision) {
@@ -152,6 +163,7 @@ final class ConfigRoutes {
     String prefix = ctx.queryParam(PREFIX);
     int limit = Requests.intInRange(ctx, LIMIT, DEFAULT_LIMIT, 1, MAX_LIMIT);
     ReplicatedMap map = node.get().map();
+    requireReady(map);
     long applied = map.appliedRevision();
     List<Versioned> entries = map.list(prefix == null ? "" : prefix, limit);
     List<KeyInfo> keys = new ArrayList<>(entries.size());

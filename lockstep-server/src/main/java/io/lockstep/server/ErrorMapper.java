@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import org.eclipse.jetty.http.BadMessageException;
 
 /**
  * The one place that turns a failure into an HTTP answer. Every error the server sends, from a
@@ -70,6 +71,10 @@ final class ErrorMapper {
     }
     if (t instanceof HttpResponseException http) {
       return fromJavalin(http, ctx);
+    }
+    if (t instanceof BadMessageException bad) { // Jetty found the request malformed while reading it
+      return new ApiException(bad.getCode(), codeFor(bad.getCode()), bad.getReason() == null
+          ? "malformed request" : bad.getReason());
     }
     if (t instanceof ValueTooLargeException tooLarge) {
       return new ApiException(413, PAYLOAD_TOO_LARGE, tooLarge.getMessage());

@@ -1,12 +1,14 @@
 package io.lockstep.server;
 
 import io.javalin.Javalin;
+import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
 import io.lockstep.Lockstep;
 import java.lang.System.Logger.Level;
 import java.net.http.HttpClient;
 import java.util.Objects;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * The HTTP API of one Lockstep node, on Javalin (virtual threads, one exception mapper).
@@ -54,25 +56,25 @@ public final class LockstepServer implements AutoCloseable {
       config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
       config.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(new JsonErrorHandler()));
       config.router.mount(router -> {
-        if (auth != null) {
-          router.before(auth::check);
-        }
+        // Auth wraps the handlers it guards, so it holds for whatever path reaches them.
+        UnaryOperator<Handler> guarded = auth == null ? h -> h : auth::guard;
         router.get("/config", values::list);
         router.get("/config/<key>", values::get);
-        router.put("/config/<key>", values::put);
-        router.post("/config/<key>", values::put);
-        router.delete("/config/<key>", values::delete);
+        router.head("/config/<key>", values::get); // same status and headers, no body
+        router.put("/config/<key>", guarded.apply(values::put));
+        router.post("/config/<key>", guarded.apply(values::put));
+        router.delete("/config/<key>", guarded.apply(values::delete));
         router.get("/config/", values::emptyKey);
         for (String path : new String[] {"/config", "/config/"}) {
-          router.put(path, values::emptyKey);
-          router.post(path, values::emptyKey);
-          router.delete(path, values::emptyKey);
+          router.put(path, guarded.apply(values::emptyKey));
+          router.post(path, guarded.apply(values::emptyKey));
+          router.delete(path, guarded.apply(values::emptyKey));
         }
         router.get("/health/live", nodeRoutes::live);
         router.get("/health/ready", nodeRoutes::ready);
-        router.get("/stats", nodeRoutes::stats);
-        router.get("/cluster", nodeRoutes::cluster);
-        router.post("/admin/refresh", nodeRoutes::refresh);
+        router.get("/stats", guarded.apply(nodeRoutes::stats));
+        router.get("/cluster", guarded.apply(nodeRoutes::cluster));
+        router.post("/admin/refresh", guarded.apply(nodeRoutes::refresh));
         router.exception(HttpResponseException.class, errors::render);
         router.exception(Exception.class, errors::render);
       });

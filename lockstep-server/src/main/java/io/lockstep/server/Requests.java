@@ -4,7 +4,6 @@ import io.javalin.http.Context;
 import io.lockstep.LockstepConfig;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -105,8 +104,8 @@ final class Requests {
         throw tooLarge("more than " + limit + " bytes", limit);
       }
       return bytes;
-    } catch (IOException e) {
-      throw new UncheckedIOException("reading the request body failed", e);
+    } catch (IOException e) { // the client went away, stalled, or sent a broken chunked body
+      throw ApiException.badRequest("reading the request body failed: " + e);
     }
   }
 

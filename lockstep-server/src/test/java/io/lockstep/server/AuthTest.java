@@ -88,8 +88,16 @@ class AuthTest {
   }
 
   @Test
-  void unknownAdminRoute_needsTheTokenBeforeItIsFoundMissing() {
-    assertError(ts.get("/admin/whatever"), 401, "unauthorized");
-    assertError(ts.get("/admin/whatever", "Authorization", "Bearer " + TOKEN), 404, "not_found");
+  void otherSpellingsOfGuardedPaths_neverReachAGuardedHandler() {
+    TestServer.State before = ts.state();
+    for (String path : List.of("/confi%67/k", "//config/k", "/health/../config/k", "/health/%2E%2E/config/k",
+        "/./config/k", "/CONFIG/k", "/config%2Fk")) {
+      assertThat(ts.put(path, "v").statusCode()).as(path).isIn(401, 404);
+    }
+    for (String path : List.of("/health/../admin/refresh", "/%61dmin/refresh", "//admin/refresh")) {
+      assertThat(ts.send("POST", path, null).statusCode()).as(path).isIn(401, 404);
+    }
+    assertThat(ts.state()).isEqualTo(before);
+    assertThat(ts.server.node().map().stats().relists()).isZero();
   }
 }

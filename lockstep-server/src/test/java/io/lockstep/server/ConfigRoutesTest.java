@@ -10,6 +10,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.lockstep.Versioned;
 import java.io.ByteArrayInputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -202,6 +204,25 @@ class ConfigRoutesTest {
   }
 
   @Test
+  void value_withABrokenChunkedEncoding_isAJson400AndStoresNothing() throws Exception {
+    TestServer.State before = ts.state();
+    try (Socket socket = new Socket("127.0.0.1", ts.server.port())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("PUT /config/broken HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+          + "Connection: close\r\n\r\n5\r\nabc").getBytes(UTF_8));
+      out.flush();
+      Thread.sleep(100);
+      out.write("ZZ-not-a-chunk-size\r\n\r\n".getBytes(UTF_8));
+      out.flush();
+      String answer = new String(socket.getInputStream().readAllBytes(), UTF_8);
+      assertThat(answer).startsWith("HTTP/1.1 400");
+      assertThat(answer).contains("application/json").contains("\"error\":\"bad_request\"");
+    }
+    assertThat(ts.state()).isEqualTo(before);
+  }
+
+  @Test
   void value_atTheDefaultLimitOfOneMebibyte_isAcceptedAndOneByteMoreIsRefused() {
     try (TestServer big = TestServer.start(TestServer.settings())) {
       assertThat(big.server.settings().maxValueBytes()).isEqualTo(1 << 20);
@@ -296,6 +317,17 @@ class ConfigRoutesTest {
   // ---------------------------------------------------------------------------------------------
   // GET: use_cache, min_revision
   // ---------------------------------------------------------------------------------------------
+
+  @Test
+  void head_answersLikeGetWithoutABody() {
+    long rev = revisionHeader(ts.put("/config/h", "value", "Content-Type", "text/plain"));
+    HttpResponse<byte[]> head = ts.send("HEAD", "/config/h", null);
+    assertThat(head.statusCode()).isEqualTo(200);
+    assertThat(head.body()).isEmpty();
+    assertThat(revisionHeader(head)).isEqualTo(rev);
+    assertThat(header(head, "ETag")).isEqualTo("\"" + rev + "\"");
+    assertThat(ts.send("HEAD", "/config/missing", null).statusCode()).isEqualTo(404);
+  }
 
   @Test
   void get_absentKey_isA404Error() {

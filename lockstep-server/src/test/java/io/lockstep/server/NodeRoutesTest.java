@@ -54,8 +54,13 @@ class NodeRoutesTest {
     try (TestServer ts = TestServer.start(down, true, TestServer.settings(), b -> {}, false)) {
       assertError(ts.get("/health/ready"), 503, "not_ready");
       assertThat(ts.get("/health/live").statusCode()).isEqualTo(200);
+      // Memory holds nothing yet: local reads say so rather than answer "absent".
+      assertError(ts.get("/config/k"), 503, "not_ready");
+      assertError(ts.get("/config"), 503, "not_ready");
+      assertError(ts.get("/config/k?use_cache=false"), 503, "backend_unavailable");
       down.setAvailable(true);
       await().atMost(Duration.ofSeconds(10)).until(() -> ts.get("/health/ready").statusCode() == 200);
+      assertError(ts.get("/config/k"), 404, "not_found");
     }
   }
 
