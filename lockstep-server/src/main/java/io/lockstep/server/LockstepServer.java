@@ -6,6 +6,7 @@ import io.javalin.http.HttpResponseException;
 import io.lockstep.Lockstep;
 import java.lang.System.Logger.Level;
 import java.net.http.HttpClient;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
@@ -25,6 +26,9 @@ import java.util.function.UnaryOperator;
  */
 public final class LockstepServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(LockstepServer.class.getName());
+
+  /** How long {@link #close()} lets requests in flight finish before it cuts them off. */
+  static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
 
   private final ServerSettings settings;
   private final Javalin app;
@@ -53,7 +57,10 @@ public final class LockstepServer implements AutoCloseable {
       config.http.maxRequestSize = settings.maxValueBytes();
       config.http.prefer405over404 = true;
       config.router.ignoreTrailingSlashes = false; // "a/" and "a" are different keys
-      config.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
+      config.jetty.modifyServer(server -> {
+        server.setErrorHandler(new JsonErrorHandler());
+        server.setStopTimeout(STOP_TIMEOUT.toMillis()); // graceful: requests in flight may finish
+      });
       config.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(new JsonErrorHandler()));
       config.router.mount(router -> {
         // Auth wraps the handlers it guards, so it holds for whatever path reaches them.
@@ -83,7 +90,8 @@ public final class LockstepServer implements AutoCloseable {
 
   /**
    * Starts serving {@code node} (usually one built for tests) and returns once the port is bound.
-   * The node's advertised URL is whatever it was built with.
+   * The node's advertised URL is whatever it was built with. If the port cannot be bound, the node
+   * is left open for the caller.
    */
   public static LockstepServer start(ServerSettings settings, Lockstep node) {
     Objects.requireNonNull(node, "node");
@@ -139,7 +147,10 @@ public final class LockstepServer implements AutoCloseable {
     return settings;
   }
 
-  /** Stops HTTP (in-flight requests finish first), then closes the node. Idempotent. */
+  /**
+   * Stops taking requests, lets those in flight finish (up to {@link #STOP_TIMEOUT}), then closes
+   * the node. Idempotent.
+   */
   @Override
   public void close() {
     synchronized (this) {
@@ -148,6 +159,7 @@ public final class LockstepServer implements AutoCloseable {
       }
       closed = true;
     }
+    peers.shutdown(); // closes its idle connections (to this server too), which a graceful stop would wait for
     try {
       app.stop();
     } catch (RuntimeException e) {

@@ -171,8 +171,8 @@ final class TestServer implements AutoCloseable {
 
   @Override
   public void close() {
+    http.close(); // first: a graceful stop waits for idle keep-alive connections
     server.close();
-    http.close();
     if (ownsSource) {
       source.close();
     }
