@@ -122,7 +122,8 @@ final class Requests {
 
   /**
    * Checks a key the way the map does (non-empty, at most {@code maxKeyBytes} UTF-8 bytes, not
-   * reserved), for reads from memory, which the map answers without checking.
+   * reserved): before a body is read, and for reads from memory, which the map answers without
+   * checking. Core keeps its own copy of these rules private, hence this one.
    */
   static String validKey(String key, int maxKeyBytes) {
     if (key == null || key.isEmpty()) {
