@@ -1,0 +1,176 @@
+package io.lockstep.server;
+
+import io.javalin.http.Context;
+import io.lockstep.Lockstep;
+import io.lockstep.ReadConsistency;
+import io.lockstep.ReplicatedMap;
+import io.lockstep.Versioned;
+import io.lockstep.WriteResult;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+
+/**
+ * The value routes: {@code /config/<key>} (read, write, delete one key) and {@code /config} (list
+ * keys). Values are bytes stored as sent, with the request's Content-Type. Every check that can
+ * refuse a request runs before anything is written.
+ */
+final class ConfigRoutes {
+  static final String USE_CACHE = "use_cache";
+  static final String MIN_REVISION = "min_revision";
+  static final String PREFIX = "prefix";
+  static final String LIMIT = "limit";
+  static final int DEFAULT_LIMIT = 1000;
+  static final int MAX_LIMIT = 10_000;
+
+  private static final Set<String> READ_PARAMS = Set.of(USE_CACHE, MIN_REVISION);
+  private static final Set<String> LIST_PARAMS = Set.of(PREFIX, LIMIT);
+
+  private final Supplier<Lockstep> node;
+  private final ServerSettings settings;
+
+  ConfigRoutes(Supplier<Lockstep> node, ServerSettings settings) {
+    this.node = node;
+    this.settings = settings;
+  }
+
+  /** {@code GET /config/<key>?use_cache=true|false&min_revision=R}. */
+  void get(Context ctx) {
+    Requests.onlyParams(ctx, READ_PARAMS);
+    Lockstep n = node.get();
+    String key = Requests.validKey(ctx.pathParam("key"), n.config().maxKeyBytes());
+    // The lab's rule: only the exact string "true" (or no parameter) reads from memory.
+    String useCache = ctx.queryParam(USE_CACHE);
+    boolean local = useCache == null || useCache.equals("true");
+    OptionalLong minRevision = Requests.nonNegativeLong(ctx, MIN_REVISION);
+    ReplicatedMap map = n.map();
+    if (minRevision.isPresent()) {
+      awaitApplied(map, minRevision.getAsLong());
+    }
+    if (local) {
+      requireReady(map);
+    }
+    long applied = map.appliedRevision();
+    Versioned v = local ? map.get(key) : map.get(key, ReadConsistency.STRONG);
+    if (v == null) {
+      throw ApiException.notFound("no such key '" + key + "'" + (local ? " on this instance at applied"
+          + " revision " + applied : ""), Map.of(Headers.APPLIED, Long.toString(applied)));
+    }
+    ctx.header(Headers.REVISION, Long.toString(v.modRevision()))
+        .header(Headers.APPLIED, Long.toString(applied))
+        .header(Headers.ETAG, Headers.etag(v.modRevision()))
+        .contentType(v.contentType())
+        .result(v.value());
+  }
+
+  /** Memory answers nothing before the first listing is applied: "absent" would be a lie. */
+  private static void requireReady(ReplicatedMap map) {
+    if (!map.isReady()) {
+      throw new ApiException(503, ErrorMapper.NOT_READY, "this instance has not applied its first listing"
+          + " yet, so it cannot answer from memory; retry, or read with use_cache=false");
+    }
+  }
+
+  private void awaitApplied(ReplicatedMap map, long revision) {
+    if (map.appliedRevision() >= revision) {
+      return;
+    }
+    Duration bound = settings.maxWait();
+    try {
+      // Handlers run on virtual threads, so waiting here parks no platform thread.
+      map.awaitRevisionAsync(revision).get(bound.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      long applied = map.appliedRevision();
+      throw new ApiException(504, ErrorMapper.TIMEOUT, "min_revision " + revision + " not reached: this"
+          + " instance applied only up to " + applied + " within " + bound.toMillis() + " ms",
+          Map.of(Headers.APPLIED, Long.toString(applied)));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiException(503, ErrorMapper.BACKEND_UNAVAILABLE, "interrupted while waiting for revision " + revision);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("waiting for revision " + revision + " failed", e.getCause());
+    }
+  }
+
+  /** {@code PUT /config/<key>} and its alias {@code POST}: store the body, optionally compare-and-set. */
+  void put(Context ctx) {
+    Requests.onlyParams(ctx, Set.of());
+    Lockstep n = node.get();
+    String key = Requests.validKey(ctx.pathParam("key"), n.config().maxKeyBytes());
+    OptionalLong expected = Requests.ifMatch(ctx);
+    byte[] value = Requests.body(ctx, settings.maxValueBytes());
+    String contentType = Requests.contentType(ctx);
+    ReplicatedMap map = n.map();
+    WriteResult r = expected.isPresent()
+        ? map.compareAndSet(key, expected.getAsLong(), value, contentType)
+        : map.put(key, value, contentType);
+    if (r.status() == WriteResult.Status.CONFLICT) {
+      throw conflict(key, expected.getAsLong(), r);
+    }
+    ctx.status(200)
+        .header(Headers.REVISION, Long.toString(r.revision()))
+        .header(Headers.ETAG, Headers.etag(r.revision()))
+        .contentType(contentType != null ? contentType : Versioned.DEFAULT_CONTENT_TYPE)
+        .result(value);
+  }
+
+  /** {@code DELETE /config/<key>}, optionally compare-and-delete. */
+  void delete(Context ctx) {
+    Requests.onlyParams(ctx, Set.of());
+    Lockstep n = node.get();
+    String key = Requests.validKey(ctx.pathParam("key"), n.config().maxKeyBytes());
+    OptionalLong expected = Requests.ifMatch(ctx);
+    ReplicatedMap map = n.map();
+    WriteResult r = expected.isPresent()
+        ? map.compareAndDelete(key, expected.getAsLong())
+        : map.delete(key);
+    switch (r.status()) {
+      case APPLIED -> ctx.status(204).header(Headers.REVISION, Long.toString(r.revision()));
+      case NOT_FOUND -> throw ApiException.notFound("no such key '" + key + "'",
+          Map.of(Headers.REVISION, Long.toString(r.revision())));
+      case CONFLICT -> throw conflict(key, expected.getAsLong(), r);
+    }
+  }
+
+  private static ApiException conflict(String key, long expected, WriteResult r) {
+    String now = r.revision() == 0 ? "the key does not exist" : "the key is at revision " + r.revision();
+    String wanted = expected == 0 ? "must not exist" : "must be at revision " + expected;
+    return new ApiException(412, ErrorMapper.PRECONDITION_FAILED, "If-Match: key '" + key + "' " + wanted
+        + ", but " + now + "; nothing was changed", Map.of(Headers.REVISION, Long.toString(r.revision())));
+  }
+
+  /** {@code PUT|POST|DELETE|GET /config/} and {@code PUT|POST|DELETE /config}: a key is required. */
+  void emptyKey(Context ctx) {
+    throw ApiException.badRequest("key: empty; the key goes in the path, as " + ctx.method() + " /config/<key>");
+  }
+
+  /** One key in a listing. */
+  record KeyInfo(String key, long revision, String contentType, int size) {}
+
+  /** The answer of {@code GET /config}. */
+  record Listing(long appliedRevision, List<KeyInfo> keys) {}
+
+  /** {@code GET /config?prefix=P&limit=N}: the keys held in memory, sorted. */
+  void list(Context ctx) {
+    Requests.onlyParams(ctx, LIST_PARAMS);
+    String prefix = ctx.queryParam(PREFIX);
+    int limit = Requests.intInRange(ctx, LIMIT, DEFAULT_LIMIT, 1, MAX_LIMIT);
+    ReplicatedMap map = node.get().map();
+    requireReady(map);
+    long applied = map.appliedRevision();
+    List<Versioned> entries = map.list(prefix == null ? "" : prefix, limit);
+    List<KeyInfo> keys = new ArrayList<>(entries.size());
+    for (Versioned v : entries) {
+      keys.add(new KeyInfo(v.key(), v.modRevision(), v.contentType(), v.value().length));
+    }
+    ctx.header(Headers.APPLIED, Long.toString(applied));
+    Json.send(ctx, 200, new Listing(applied, keys));
+  }
+}

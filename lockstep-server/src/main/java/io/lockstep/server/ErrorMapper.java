@@ -1,0 +1,140 @@
+package io.lockstep.server;
+
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.lockstep.BackendUnavailableException;
+import io.lockstep.InvalidKeyException;
+import io.lockstep.NotAppliedException;
+import io.lockstep.ValueTooLargeException;
+import java.lang.System.Logger.Level;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import org.eclipse.jetty.http.BadMessageException;
+
+/**
+ * The one place that turns a failure into an HTTP answer. Every error the server sends, from a
+ * handler, from Javalin (unknown route, wrong method, body too large) or from Jetty itself (see
+ * {@link JsonErrorHandler}), has the body {@code {"error": "<code>", "message": "<text>"}}.
+ *
+ * <table>
+ *   <caption>Codes</caption>
+ *   <tr><th>status</th><th>code</th><th>raised by</th></tr>
+ *   <tr><td>400</td><td>bad_request</td><td>{@link InvalidKeyException}, bad parameters or headers</td></tr>
+ *   <tr><td>401</td><td>unauthorized</td><td>missing or wrong bearer token</td></tr>
+ *   <tr><td>404</td><td>not_found</td><td>absent key, unknown route</td></tr>
+ *   <tr><td>405</td><td>method_not_allowed</td><td>a route that exists, with another method</td></tr>
+ *   <tr><td>412</td><td>precondition_failed</td><td>{@code If-Match} revision differs</td></tr>
+ *   <tr><td>413</td><td>payload_too_large</td><td>{@link ValueTooLargeException}, body over the limit</td></tr>
+ *   <tr><td>500</td><td>internal</td><td>anything else (logged)</td></tr>
+ *   <tr><td>503</td><td>backend_unavailable</td><td>{@link BackendUnavailableException}</td></tr>
+ *   <tr><td>503</td><td>not_ready</td><td>the first listing has not been applied yet</td></tr>
+ *   <tr><td>504</td><td>timeout</td><td>{@code min_revision} not reached, {@link NotAppliedException}</td></tr>
+ * </table>
+ */
+final class ErrorMapper {
+  private static final System.Logger LOG = System.getLogger(ErrorMapper.class.getName());
+
+  static final String BAD_REQUEST = "bad_request";
+  static final String UNAUTHORIZED = "unauthorized";
+  static final String NOT_FOUND = "not_found";
+  static final String METHOD_NOT_ALLOWED = "method_not_allowed";
+  static final String PRECONDITION_FAILED = "precondition_failed";
+  static final String PAYLOAD_TOO_LARGE = "payload_too_large";
+  static final String INTERNAL = "internal";
+  static final String BACKEND_UNAVAILABLE = "backend_unavailable";
+  static final String NOT_READY = "not_ready";
+  static final String TIMEOUT = "timeout";
+
+  /** The body of every error answer. */
+  record ErrorBody(String error, String message) {}
+
+  private final int maxValueBytes;
+
+  ErrorMapper(int maxValueBytes) {
+    this.maxValueBytes = maxValueBytes;
+  }
+
+  /** Renders {@code failure} on {@code ctx}; the exception handler of the whole app. */
+  void render(Throwable failure, Context ctx) {
+    ApiException e = toApi(failure, ctx);
+    ctx.status(e.status());
+    e.headers().forEach(ctx::header);
+    Json.send(ctx, e.status(), new ErrorBody(e.code(), e.getMessage()));
+  }
+
+  ApiException toApi(Throwable failure, Context ctx) {
+    Throwable t = unwrap(failure);
+    if (t instanceof ApiException api) {
+      return api;
+    }
+    if (t instanceof HttpResponseException http) {
+      return fromJavalin(http, ctx);
+    }
+    if (t instanceof BadMessageException bad) { // Jetty found the request malformed while reading it
+      return new ApiException(bad.getCode(), codeFor(bad.getCode()), bad.getReason() == null
+          ? "malformed request" : bad.getReason());
+    }
+    if (t instanceof ValueTooLargeException tooLarge) {
+      return new ApiException(413, PAYLOAD_TOO_LARGE, tooLarge.getMessage());
+    }
+    if (t instanceof InvalidKeyException || t instanceof IllegalArgumentException) {
+      return ApiException.badRequest(t.getMessage());
+    }
+    if (t instanceof NotAppliedException na) {
+      return new ApiException(504, TIMEOUT, na.getMessage() + "; the write is committed and will reach"
+          + " every instance", Map.of(Headers.REVISION, Long.toString(na.revision()),
+              Headers.APPLIED, Long.toString(na.appliedRevision())));
+    }
+    if (t instanceof BackendUnavailableException bu) {
+      return new ApiException(503, BACKEND_UNAVAILABLE, bu.getMessage()
+          + (bu.mayHaveCommitted() ? " (the write may or may not have been committed)" : ""));
+    }
+    LOG.log(Level.ERROR, "internal error on " + ctx.method() + " " + ctx.path(), t);
+    return new ApiException(500, INTERNAL, "unexpected " + t.getClass().getSimpleName()
+        + "; see the server log");
+  }
+
+  private ApiException fromJavalin(HttpResponseException e, Context ctx) {
+    int status = e.getStatus();
+    String what = ctx.method() + " " + ctx.path();
+    return switch (status) {
+      case 404 -> new ApiException(404, NOT_FOUND, "no route for " + what);
+      case 405 -> {
+        String allowed = String.join(", ", e.getDetails().values());
+        Map<String, String> headers = new LinkedHashMap<>();
+        if (!allowed.isEmpty()) {
+          headers.put("Allow", allowed);
+        }
+        yield new ApiException(405, METHOD_NOT_ALLOWED, "method " + ctx.method() + " is not allowed on "
+            + ctx.path() + (allowed.isEmpty() ? "" : "; allowed: " + allowed), headers);
+      }
+      case 413 -> new ApiException(413, PAYLOAD_TOO_LARGE, "request body larger than the limit of "
+          + maxValueBytes + " bytes");
+      default -> new ApiException(status, codeFor(status), e.getMessage() + " (" + what + ")");
+    };
+  }
+
+  /** The error code for a bare status, as used for errors that carry nothing else. */
+  static String codeFor(int status) {
+    return switch (status) {
+      case 400 -> BAD_REQUEST;
+      case 401 -> UNAUTHORIZED;
+      case 404 -> NOT_FOUND;
+      case 405 -> METHOD_NOT_ALLOWED;
+      case 412 -> PRECONDITION_FAILED;
+      case 413 -> PAYLOAD_TOO_LARGE;
+      case 503 -> BACKEND_UNAVAILABLE;
+      case 408, 504 -> TIMEOUT;
+      default -> status >= 500 ? INTERNAL : BAD_REQUEST;
+    };
+  }
+
+  static Throwable unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+}

@@ -1,0 +1,106 @@
+package io.lockstep.server;
+
+import java.time.Duration;
+
+/**
+ * The HTTP side of one server: where it listens, how it is reached, and its request limits. The
+ * node's own settings (backend, key prefix, instance id, key and value limits) live in its {@link
+ * io.lockstep.LockstepConfig}. Immutable; start from {@link #defaults()} and change fields with the
+ * {@code with...} methods, which validate.
+ *
+ * @param bindHost the address to listen on; default {@code 0.0.0.0} (every interface)
+ * @param port the TCP port; 0 picks a free one; default 8080
+ * @param advertiseUrl the base URL other instances reach this one at, registered in membership; null
+ *     means {@code http://127.0.0.1:<port>} when listening on every interface, else
+ *     {@code http://<bindHost>:<port>}, with the port actually bound
+ * @param authToken the bearer token that mutating and admin routes require; null: no auth
+ * @param maxValueBytes the largest request body accepted by the value routes, refused with 413 before
+ *     it is read in full; give the node the same limit; default 1 MiB
+ * @param maxWait the longest a {@code min_revision} read or a refresh waits; default 10 s
+ * @param peerTimeout how long {@code /cluster} waits for each member's {@code /stats}; default 1 s
+ */
+public record ServerSettings(String bindHost, int port, String advertiseUrl, String authToken,
+    int maxValueBytes, Duration maxWait, Duration peerTimeout) {
+
+  public ServerSettings {
+    if (bindHost == null || bindHost.isBlank()) {
+      throw new IllegalArgumentException("bindHost: must be non-empty, was '" + bindHost + "'");
+    }
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port: must be 0..65535, was " + port);
+    }
+    if (advertiseUrl != null && advertiseUrl.isBlank()) {
+      advertiseUrl = null;
+    }
+    if (advertiseUrl != null && !advertiseUrl.matches("(?i)https?://\\S+")) {
+      throw new IllegalArgumentException("advertiseUrl: must be an http:// or https:// URL, was '" + advertiseUrl + "'");
+    }
+    if (authToken != null && authToken.isEmpty()) {
+      authToken = null;
+    }
+    if (maxValueBytes < 0 || maxValueBytes > Integer.MAX_VALUE - 16) {
+      throw new IllegalArgumentException("maxValueBytes: must be 0.." + (Integer.MAX_VALUE - 16) + ", was " + maxValueBytes);
+    }
+    positive("maxWait", maxWait);
+    positive("peerTimeout", peerTimeout);
+  }
+
+  /** Every interface, port 8080, no auth, 1 MiB values, 10 s waits, 1 s peer timeout. */
+  public static ServerSettings defaults() {
+    return new ServerSettings("0.0.0.0", 8080, null, null, 1 << 20, Duration.ofSeconds(10), Duration.ofSeconds(1));
+  }
+
+  public ServerSettings withBindHost(String bindHost) {
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+  }
+
+  public ServerSettings withPort(int port) {
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+  }
+
+  public ServerSettings withAdvertiseUrl(String advertiseUrl) {
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+  }
+
+  public ServerSettings withAuthToken(String authToken) {
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+  }
+
+  public ServerSettings withMaxValueBytes(int maxValueBytes) {
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+  }
+
+  public ServerSettings withMaxWait(Duration maxWait) {
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+  }
+
+  public ServerSettings withPeerTimeout(Duration peerTimeout) {
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+  }
+
+  /** The advertised URL once the server listens on {@code boundPort}. */
+  public String advertiseUrlFor(int boundPort) {
+    if (advertiseUrl != null) {
+      return advertiseUrl.endsWith("/") ? advertiseUrl.substring(0, advertiseUrl.length() - 1) : advertiseUrl;
+    }
+    boolean everywhere = bindHost.equals("0.0.0.0") || bindHost.equals("::") || bindHost.equals("[::]");
+    String host = everywhere ? "127.0.0.1" : bindHost;
+    if (host.contains(":") && !host.startsWith("[")) {
+      host = "[" + host + "]"; // an IPv6 literal
+    }
+    return "http://" + host + ":" + boundPort;
+  }
+
+  @Override
+  public String toString() { // never print the token
+    return "ServerSettings[bindHost=" + bindHost + ", port=" + port + ", advertiseUrl=" + advertiseUrl
+        + ", authToken=" + (authToken == null ? "none" : "***") + ", maxValueBytes=" + maxValueBytes
+        + ", maxWait=" + maxWait + ", peerTimeout=" + peerTimeout + "]";
+  }
+
+  private static void positive(String field, Duration d) {
+    if (d == null || d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException(field + ": must be a positive duration, was " + d);
+    }
+  }
+}

@@ -1,0 +1,227 @@
+package io.lockstep.server;
+
+import static io.lockstep.server.TestServer.assertError;
+import static io.lockstep.server.TestServer.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.lockstep.Digests;
+import io.lockstep.Lockstep;
+import io.lockstep.Member;
+import io.lockstep.WriteResult;
+import io.lockstep.spi.Backend;
+import io.lockstep.spi.Feed;
+import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.Membership;
+import io.lockstep.spi.RevisionModel;
+import io.lockstep.spi.Snapshot;
+import io.lockstep.testkit.InMemorySource;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/** {@code /health}, {@code /stats}, {@code /cluster}, {@code /admin/refresh}. */
+class NodeRoutesTest {
+
+  @Test
+  void healthLive_answers200() {
+    try (TestServer ts = TestServer.start()) {
+      HttpResponse<byte[]> r = ts.get("/health/live");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(json(r).toString()).isEqualTo("{\"status\":\"live\"}");
+    }
+  }
+
+  @Test
+  void healthReady_afterTheFirstListing_answers200WithTheAppliedRevision() {
+    try (TestServer ts = TestServer.start()) {
+      ts.put("/config/k", "v");
+      JsonNode body = json(ts.get("/health/ready"));
+      assertThat(TestServer.fieldNames(body)).containsExactly("status", "appliedRevision");
+      assertThat(body.get("status").asText()).isEqualTo("ready");
+      assertThat(body.get("appliedRevision").asLong()).isEqualTo(ts.source.revision());
+    }
+  }
+
+  @Test
+  void healthReady_beforeTheFirstListing_answers503WhileLiveStays200() {
+    InMemorySource down = new InMemorySource(RevisionModel.SPARSE);
+    down.setAvailable(false);
+    try (TestServer ts = TestServer.start(down, true, TestServer.settings(), b -> {}, false)) {
+      assertError(ts.get("/health/ready"), 503, "not_ready");
+      assertThat(ts.get("/health/live").statusCode()).isEqualTo(200);
+      // Memory holds nothing yet: local reads say so rather than answer "absent".
+      assertError(ts.get("/config/k"), 503, "not_ready");
+      assertError(ts.get("/config"), 503, "not_ready");
+      assertError(ts.get("/config/k?use_cache=false"), 503, "backend_unavailable");
+      down.setAvailable(true);
+      await().atMost(Duration.ofSeconds(10)).until(() -> ts.get("/health/ready").statusCode() == 200);
+      assertError(ts.get("/config/k"), 404, "not_found");
+    }
+  }
+
+  @Test
+  void stats_reportsThisInstance() {
+    try (TestServer ts = TestServer.start()) {
+      ts.put("/config/a", "1");
+      ts.put("/config/b", "2");
+      HttpResponse<byte[]> r = ts.get("/stats");
+      assertThat(r.statusCode()).isEqualTo(200);
+      JsonNode s = json(r);
+      assertThat(TestServer.fieldNames(s)).containsExactly("id", "url", "startedAt", "appliedRevision",
+          "headRevision", "lagRevisions", "lagMillis", "keys", "digest", "relists", "reconnects",
+          "duplicatesDropped", "gaps", "ready");
+      Lockstep node = ts.server.node();
+      assertThat(s.get("id").asText()).isEqualTo(node.self().id());
+      assertThat(s.get("url").asText()).isEqualTo("http://127.0.0.1:" + ts.server.port()).isEqualTo(ts.server.advertiseUrl());
+      assertThat(Instant.parse(s.get("startedAt").asText())).isEqualTo(node.self().startedAt());
+      assertThat(s.get("appliedRevision").asLong()).isEqualTo(ts.source.revision());
+      assertThat(s.get("headRevision").asLong()).isGreaterThanOrEqualTo(s.get("appliedRevision").asLong());
+      assertThat(s.get("keys").asInt()).isEqualTo(2);
+      assertThat(s.get("digest").asText()).matches("[0-9a-f]{16}").isEqualTo(Digests.hex(Digests.of(ts.source.entries())));
+      assertThat(s.get("ready").asBoolean()).isTrue();
+      assertThat(s.get("relists").asLong()).isZero();
+    }
+  }
+
+  @Test
+  void cluster_listsEveryMemberWithWhatItReports_sortedById() {
+    try (TestServer a = TestServer.start();
+        TestServer b = TestServer.replica(a.source, TestServer.settings())) {
+      long rev = a.server.node().map().put("k", new byte[] {1}, null).revision();
+      assertThat(b.server.node().map().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
+
+      HttpResponse<byte[]> r = b.get("/cluster");
+      assertThat(r.statusCode()).isEqualTo(200);
+      JsonNode body = json(r);
+      assertThat(body.get("self").asText()).isEqualTo(b.server.node().self().id());
+      List<String> ids = body.get("members").findValuesAsText("id");
+      assertThat(ids).containsExactlyInAnyOrder(a.server.node().self().id(), b.server.node().self().id()).isSorted();
+      String digest = Digests.hex(Digests.of(a.source.entries()));
+      for (JsonNode m : body.get("members")) {
+        assertThat(TestServer.fieldNames(m)).containsExactly("id", "url", "startedAt", "appliedRevision", "keys", "digest", "reachable");
+        assertThat(m.get("reachable").asBoolean()).isTrue();
+        assertThat(m.get("appliedRevision").asLong()).isEqualTo(rev);
+        assertThat(m.get("keys").asInt()).isEqualTo(1);
+        assertThat(m.get("digest").asText()).isEqualTo(digest);
+      }
+    }
+  }
+
+  @Test
+  void cluster_memberThatDoesNotAnswer_isListedUnreachableWithTheReason() throws Exception {
+    try (TestServer ts = TestServer.start(TestServer.settings().withPeerTimeout(Duration.ofMillis(500)))) {
+      Membership members = ts.source.backend().membership();
+      members.register(new Member("aa-gone", "http://127.0.0.1:1", Instant.parse("2026-01-01T00:00:00Z"))).get();
+      members.register(new Member("zz-no-url", "", Instant.parse("2026-01-01T00:00:00Z"))).get();
+      JsonNode body = json(ts.get("/cluster"));
+      JsonNode list = body.get("members");
+      assertThat(list.findValuesAsText("id")).containsExactly("aa-gone", ts.server.node().self().id(), "zz-no-url");
+      JsonNode gone = list.get(0);
+      assertThat(TestServer.fieldNames(gone)).containsExactly("id", "url", "startedAt", "reachable", "error");
+      assertThat(gone.get("reachable").asBoolean()).isFalse();
+      assertThat(gone.get("url").asText()).isEqualTo("http://127.0.0.1:1");
+      assertThat(gone.get("startedAt").asText()).isEqualTo("2026-01-01T00:00:00Z");
+      assertThat(gone.get("error").asText()).isNotBlank();
+      assertThat(list.get(1).get("reachable").asBoolean()).isTrue();
+      assertThat(list.get(2).get("error").asText()).contains("no URL");
+    }
+  }
+
+  @Test
+  void cluster_whenTheMembershipListingFails_isA503() {
+    InMemorySource source = new InMemorySource(RevisionModel.SPARSE);
+    try (TestServer ts = TestServer.start(source, true, TestServer.settings(),
+        b -> b.backend(new NoMembersBackend(source.backend())), true)) {
+      assertError(ts.get("/cluster"), 503, "backend_unavailable");
+      assertThat(ts.get("/stats").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void refresh_relistsAndAnswersTheListingRevision() {
+    try (TestServer ts = TestServer.start()) {
+      ts.put("/config/k", "v");
+      HttpResponse<byte[]> r = ts.send("POST", "/admin/refresh", null);
+      assertThat(r.statusCode()).isEqualTo(200);
+      JsonNode body = json(r);
+      assertThat(TestServer.fieldNames(body)).containsExactly("revision");
+      assertThat(body.get("revision").asLong()).isEqualTo(ts.source.revision());
+      assertThat(json(ts.get("/stats")).get("relists").asLong()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void refresh_whileTheBackendIsDown_isA503AfterMaxWait() {
+    try (TestServer ts = TestServer.start(TestServer.settings().withMaxWait(Duration.ofMillis(300)))) {
+      ts.source.setAvailable(false);
+      assertError(ts.send("POST", "/admin/refresh", null), 503, "backend_unavailable");
+      assertThat(ts.get("/health/live").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void unknownQueryParametersOutsideConfig_areIgnored() {
+    try (TestServer ts = TestServer.start()) {
+      assertThat(ts.get("/health/live?probe=1").statusCode()).isEqualTo(200);
+    }
+  }
+
+  /** A backend whose membership listing always fails. */
+  private record NoMembersBackend(Backend delegate) implements Backend {
+    @Override
+    public RevisionModel revisionModel() {
+      return delegate.revisionModel();
+    }
+
+    @Override
+    public CompletableFuture<Snapshot> snapshot() {
+      return delegate.snapshot();
+    }
+
+    @Override
+    public Feed watch(long fromRevision, FeedListener listener) {
+      return delegate.watch(fromRevision, listener);
+    }
+
+    @Override
+    public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+      return delegate.put(key, value, contentType, expectedRevision);
+    }
+
+    @Override
+    public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
+      return delegate.delete(key, expectedRevision);
+    }
+
+    @Override
+    public CompletableFuture<StrongRead> get(String key) {
+      return delegate.get(key);
+    }
+
+    @Override
+    public Membership membership() {
+      Membership real = delegate.membership();
+      return new Membership() {
+        @Override
+        public CompletableFuture<Registration> register(Member self) {
+          return real.register(self);
+        }
+
+        @Override
+        public CompletableFuture<List<Member>> members() {
+          return CompletableFuture.failedFuture(new IllegalStateException("membership store down (injected)"));
+        }
+      };
+    }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
+  }
+}
