@@ -57,7 +57,11 @@ public interface ReplicatedMap {
    */
   boolean awaitRevision(long revision, Duration timeout);
 
-  /** Completes when this instance has applied {@code revision}; never completes exceptionally. */
+  /**
+   * Completes when this instance has applied {@code revision}. Bound the wait yourself (e.g. {@link
+   * CompletableFuture#orTimeout}); a future that times out or is cancelled is forgotten. Completes
+   * exceptionally only when the map closes.
+   */
   CompletableFuture<Long> awaitRevisionAsync(long revision);
 
   /**

@@ -141,9 +141,11 @@ final class Replicator implements ReplicatedMap {
       Thread.currentThread().interrupt();
     }
     timer.shutdownNow();
+    LockstepException closedError = new LockstepException("replicated map closed");
     for (CompletableFuture<Long> f : refreshWaiters) {
-      f.completeExceptionally(new LockstepException("closed"));
+      f.completeExceptionally(closedError);
     }
+    waiters.failAll(closedError);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -174,12 +176,15 @@ final class Replicator implements ReplicatedMap {
     if (applied >= revision) {
       return true;
     }
+    CompletableFuture<Long> f = awaitRevisionAsync(revision);
     try {
-      awaitRevisionAsync(revision).get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      f.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
       return true;
     } catch (TimeoutException e) {
+      f.cancel(false); // forget this waiter
       return false;
     } catch (InterruptedException e) {
+      f.cancel(false);
       Thread.currentThread().interrupt();
       return false;
     } catch (ExecutionException e) {

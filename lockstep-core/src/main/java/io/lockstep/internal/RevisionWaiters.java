@@ -1,18 +1,26 @@
 package io.lockstep.internal;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentNavigableMap;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.LongSupplier;
 
 /**
- * Futures waiting for the applied revision to reach a value. Lock-free: waiters for one revision
- * share a future, and each caller gets its own copy, so one caller's timeout cannot fail another's.
+ * Futures waiting for the applied revision to reach a value. Waiters for one revision share a
+ * future and each caller gets its own copy, so one caller's timeout cannot fail another's. A caller
+ * that gives up (its copy times out or is cancelled) is forgotten, so revisions that are never
+ * reached do not pile up. Not on the read path: a short lock guards the waiting set.
  */
 final class RevisionWaiters {
-  private final ConcurrentSkipListMap<Long, CompletableFuture<Long>> waiting = new ConcurrentSkipListMap<>();
+  private final TreeMap<Long, Waiter> waiting = new TreeMap<>();
   private final LongSupplier applied;
+
+  private static final class Waiter {
+    final CompletableFuture<Long> shared = new CompletableFuture<>();
+    int callers;
+  }
 
   RevisionWaiters(LongSupplier applied) {
     this.applied = applied;
@@ -23,24 +31,63 @@ final class RevisionWaiters {
     if (now >= revision) {
       return CompletableFuture.completedFuture(now);
     }
-    CompletableFuture<Long> shared = waiting.computeIfAbsent(revision, r -> new CompletableFuture<>());
+    Waiter w;
+    synchronized (this) {
+      w = waiting.computeIfAbsent(revision, r -> new Waiter());
+      w.callers++;
+    }
     // The applier may have advanced between the check and the insert: look again.
     now = applied.getAsLong();
     if (now >= revision) {
       advance(now);
     }
-    return shared.copy();
+    CompletableFuture<Long> copy = w.shared.copy();
+    copy.whenComplete((v, err) -> {
+      if (err != null) {
+        release(revision, w);
+      }
+    });
+    return copy;
+  }
+
+  private synchronized void release(long revision, Waiter w) {
+    if (--w.callers <= 0 && waiting.get(revision) == w) {
+      waiting.remove(revision);
+    }
   }
 
   /** Completes every waiter at or below {@code revision}. Called after the applied revision moves. */
   void advance(long revision) {
-    ConcurrentNavigableMap<Long, CompletableFuture<Long>> due = waiting.headMap(revision, true);
-    for (Map.Entry<Long, CompletableFuture<Long>> e; (e = due.pollFirstEntry()) != null; ) {
-      e.getValue().complete(revision);
+    List<Waiter> due = null;
+    synchronized (this) {
+      for (Map.Entry<Long, Waiter> e; (e = waiting.firstEntry()) != null && e.getKey() <= revision; ) {
+        waiting.pollFirstEntry();
+        if (due == null) {
+          due = new ArrayList<>(4);
+        }
+        due.add(e.getValue());
+      }
+    }
+    if (due != null) {
+      for (Waiter w : due) {
+        w.shared.complete(revision);
+      }
     }
   }
 
-  int size() {
+  /** Fails every waiter, e.g. when the map closes. */
+  void failAll(Throwable cause) {
+    List<Waiter> all;
+    synchronized (this) {
+      all = new ArrayList<>(waiting.values());
+      waiting.clear();
+    }
+    for (Waiter w : all) {
+      w.shared.completeExceptionally(cause);
+    }
+  }
+
+  synchronized int size() {
     return waiting.size();
   }
 }
