@@ -117,6 +117,7 @@ public final class EtcdBackend implements Backend {
   private static final System.Logger LOG = System.getLogger(EtcdBackend.class.getName());
   private static final String MEMBERS = "_members/";
   private static final int MAX_INBOUND_BYTES = 256 << 20;
+  private static final Set<String> REPORTED = ConcurrentHashMap.newKeySet();
 
   private final EtcdSettings settings;
   private final String endpoints;
@@ -279,7 +280,8 @@ public final class EtcdBackend implements Backend {
           progressMode = ordered ? EtcdFeed.ProgressMode.TRUSTED : EtcdFeed.ProgressMode.LIVENESS_ONLY;
           serverVersions = vs;
           probed = true;
-          LOG.log(ordered ? Level.DEBUG : Level.INFO, "etcd {0} at {1}: {2}", vs, endpoints, ordered
+          boolean first = REPORTED.add(endpoints + vs); // once per JVM, not once per replica
+          LOG.log(ordered || !first ? Level.DEBUG : Level.INFO, "etcd {0} at {1}: {2}", vs, endpoints, ordered
               ? "progress notifications advance the applied revision"
               : "progress notifications are not ordered with events before 3.4.31/3.5.13; used for liveness only");
         }
