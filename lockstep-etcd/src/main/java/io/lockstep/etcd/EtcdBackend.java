@@ -105,7 +105,8 @@ import java.util.stream.Collectors;
  *   <li>A progress notification only moves a quiet replica's revision forward when every endpoint
  *       runs an etcd that orders requested progress with events (3.4.31+, 3.5.13+, 3.6+); with older
  *       servers progress proves the watch alive but not how far the cluster has moved, so a quiet
- *       namespace's applied revision stays at its last change while other namespaces write.
+ *       namespace's applied revision stays at its last change while other namespaces write, and
+ *       the replica's lag figures cannot count revisions it has not been told about.
  *   <li>A write whose answer was lost may or may not have been committed (it says so); a listing of
  *       a namespace so large that one key does not fit in a response (256 MiB) cannot be read.
  *   <li>TLS and etcd authentication are not supported yet.

@@ -28,7 +28,8 @@ import java.util.Map;
  *       FeedListener#onProgress}. Its revision is the response's header revision only when the
  *       server orders requested progress notifications with events (see {@link ProgressMode});
  *       otherwise it is the last revision this session delivered, which proves the watch alive
- *       without claiming anything etcd did not prove.
+ *       without claiming anything etcd did not prove. Likewise the head revision passed with
+ *       changes is the response header's only then, and the changes' own revision otherwise.
  *   <li>The first failure ends the session: a compaction becomes {@link
  *       FeedListener#onCompacted}, anything else (including the server ending the stream) {@link
  *       FeedListener#onError}, exactly once, and the jetcd watcher is closed so that jetcd's own
@@ -147,7 +148,10 @@ final class EtcdFeed implements Feed, Watch.Listener {
       return;
     }
     if (!batch.isEmpty()) {
-      listener.onChanges(rev, List.copyOf(batch.values()), Math.max(header, rev));
+      // The header is the store's revision, foreign writes included: a head this replica can only
+      // reach through progress notifications, so it is reported only when those advance it.
+      long head = backend.progressMode().trusted() ? Math.max(header, rev) : rev;
+      listener.onChanges(rev, List.copyOf(batch.values()), head);
       batch.clear();
     }
     lastDelivered = Math.max(lastDelivered, rev);

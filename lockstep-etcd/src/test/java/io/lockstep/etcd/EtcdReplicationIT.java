@@ -337,6 +337,10 @@ class EtcdReplicationIT {
     }
     assertThatThrownBy(() -> a.map().get("_members/intruder", ReadConsistency.STRONG))
         .isInstanceOf(IllegalArgumentException.class);
+    for (int i = 0; i < 20; i++) {
+      source.put(prefix + "-neighbour", "k" + i, new byte[] {1}); // other namespaces move the revision on
+    }
+    await().atMost(PATIENCE).until(() -> a.map().stats().lagRevisions() == 0 && a.map().stats().lagMillis() == 0);
     await().atMost(PATIENCE).until(() -> a.members().get().size() == 3);
     assertThat(a.members().get()).extracting(Member::id)
         .containsExactlyInAnyOrder(a.self().id(), b.self().id(), "intruder");
