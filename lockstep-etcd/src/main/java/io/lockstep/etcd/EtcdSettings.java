@@ -1,0 +1,119 @@
+package io.lockstep.etcd;
+
+import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.BackendUri;
+import java.net.URI;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The settings of one etcd backend, parsed from its URI; {@link EtcdBackend} documents every key.
+ *
+ * @param endpoints the client URLs, {@code http://host:port}
+ * @param requestTimeout the deadline of each unary etcd request
+ * @param pageSize keys per page of a listing
+ * @param memberTtlSeconds the TTL of the membership lease
+ */
+record EtcdSettings(List<URI> endpoints, Duration requestTimeout, int pageSize, long memberTtlSeconds) {
+
+  static final String TIMEOUT = "timeout";
+  static final String PAGE_SIZE = "page_size";
+  static final String MEMBER_TTL = "member_ttl";
+  static final Set<String> KNOWN = Set.of(TIMEOUT, PAGE_SIZE, MEMBER_TTL);
+  static final int DEFAULT_PAGE_SIZE = 1000;
+  static final long DEFAULT_MEMBER_TTL_SECONDS = 10;
+  static final int DEFAULT_PORT = 2379;
+
+  EtcdSettings {
+    endpoints = List.copyOf(endpoints);
+  }
+
+  static EtcdSettings parse(BackendUri uri, BackendContext context) {
+    if (!"etcd".equals(uri.scheme())) {
+      throw new IllegalArgumentException("backend URI: scheme must be etcd, was '" + uri.scheme() + "'");
+    }
+    uri.requireOnlyParams(KNOWN);
+    if (uri.hosts().isEmpty()) {
+      throw new IllegalArgumentException("backend URI: no etcd endpoint in '" + uri.raw()
+          + "' (expected etcd://host:port[,host:port...])");
+    }
+    if (!uri.path().isEmpty()) {
+      throw new IllegalArgumentException("backend URI: etcd takes no path, was '/" + uri.path()
+          + "' in '" + uri.raw() + "' (the namespace is the node's keyPrefix)");
+    }
+    List<URI> endpoints = new ArrayList<>();
+    for (String host : uri.hosts()) {
+      endpoints.add(endpoint(host, uri.raw()));
+    }
+    Duration timeout = uri.params().containsKey(TIMEOUT)
+        ? duration(TIMEOUT, uri.params().get(TIMEOUT)) : context.operationTimeout();
+    int pageSize = (int) longParam(uri, PAGE_SIZE, DEFAULT_PAGE_SIZE, 1, 100_000);
+    long ttl = longParam(uri, MEMBER_TTL, DEFAULT_MEMBER_TTL_SECONDS, 2, 3600);
+    return new EtcdSettings(endpoints, timeout, pageSize, ttl);
+  }
+
+  private static URI endpoint(String host, String raw) {
+    String h = host.contains("://") ? host : "http://" + host;
+    URI u;
+    try {
+      u = URI.create(h);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("backend URI: bad endpoint '" + host + "' in '" + raw + "'", e);
+    }
+    if (!"http".equals(u.getScheme())) {
+      throw new IllegalArgumentException("backend URI: endpoint '" + host + "' in '" + raw
+          + "': only plain http endpoints are supported");
+    }
+    if (u.getHost() == null || (u.getPath() != null && !u.getPath().isEmpty())) {
+      throw new IllegalArgumentException("backend URI: bad endpoint '" + host + "' in '" + raw
+          + "' (expected host:port)");
+    }
+    return URI.create("http://" + u.getHost() + ":" + (u.getPort() == -1 ? DEFAULT_PORT : u.getPort()));
+  }
+
+  private static long longParam(BackendUri uri, String key, long dflt, long min, long max) {
+    String v = uri.params().get(key);
+    if (v == null) {
+      return dflt;
+    }
+    long n;
+    try {
+      n = Long.parseLong(v.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("backend URI: " + key + " must be a whole number, was '" + v + "'");
+    }
+    if (n < min || n > max) {
+      throw new IllegalArgumentException("backend URI: " + key + " must be in [" + min + ", " + max + "], was " + n);
+    }
+    return n;
+  }
+
+  /** A duration: {@code 250ms}, {@code 3s}, {@code 1m}, or ISO-8601 ({@code PT3S}); positive. */
+  static Duration duration(String key, String value) {
+    String v = value.trim().toLowerCase(Locale.ROOT);
+    Duration d;
+    try {
+      if (v.startsWith("pt")) {
+        d = Duration.parse(v.toUpperCase(Locale.ROOT));
+      } else if (v.endsWith("ms")) {
+        d = Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+      } else if (v.endsWith("s")) {
+        d = Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
+      } else if (v.endsWith("m")) {
+        d = Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+      } else {
+        throw new IllegalArgumentException("backend URI: " + key + " needs a unit (250ms, 3s, 1m), was '" + value + "'");
+      }
+    } catch (NumberFormatException | DateTimeParseException e) {
+      throw new IllegalArgumentException("backend URI: " + key + " is not a duration (250ms, 3s, 1m): '" + value + "'");
+    }
+    if (d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException("backend URI: " + key + " must be positive, was '" + value + "'");
+    }
+    return d;
+  }
+}

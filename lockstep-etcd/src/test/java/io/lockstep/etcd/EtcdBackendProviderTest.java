@@ -1,0 +1,116 @@
+package io.lockstep.etcd;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.etcd.jetcd.ByteSequence;
+import io.lockstep.spi.Backend;
+import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.BackendProvider;
+import io.lockstep.spi.BackendUri;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** URI parsing, provider lookup and key mapping; no server needed. */
+class EtcdBackendProviderTest {
+  private static final BackendContext CTX = new BackendContext("app", "i1", Duration.ofSeconds(3));
+
+  private static EtcdSettings parse(String uri) {
+    return EtcdSettings.parse(BackendUri.parse(uri), CTX);
+  }
+
+  @Test
+  void serviceLoader_findsTheEtcdScheme() {
+    assertThat(ServiceLoader.load(BackendProvider.class).stream().map(ServiceLoader.Provider::get))
+        .anySatisfy(p -> {
+          assertThat(p).isInstanceOf(EtcdBackendProvider.class);
+          assertThat(p.scheme()).isEqualTo("etcd");
+        });
+  }
+
+  @Test
+  void uri_withSeveralEndpoints_andDefaults() {
+    EtcdSettings s = parse("etcd://127.0.0.1:2379,10.0.0.2:22379,etcd3");
+    assertThat(s.endpoints()).containsExactly(URI.create("http://127.0.0.1:2379"),
+        URI.create("http://10.0.0.2:22379"), URI.create("http://etcd3:2379"));
+    assertThat(s.requestTimeout()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(s.pageSize()).isEqualTo(1000);
+    assertThat(s.memberTtlSeconds()).isEqualTo(10);
+  }
+
+  @Test
+  void uri_withEveryParameter() {
+    EtcdSettings s = parse("etcd://h:1?timeout=250ms&page_size=50&member_ttl=4");
+    assertThat(s.requestTimeout()).isEqualTo(Duration.ofMillis(250));
+    assertThat(s.pageSize()).isEqualTo(50);
+    assertThat(s.memberTtlSeconds()).isEqualTo(4);
+    assertThat(parse("etcd://h:1?timeout=PT2S").requestTimeout()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(parse("etcd://h:1?timeout=1m").requestTimeout()).isEqualTo(Duration.ofMinutes(1));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "etcd://h:1?retries=3",
+      "etcd://",
+      "etcd://h:1/some/path",
+      "etcd://h:1?timeout=3",
+      "etcd://h:1?timeout=-1s",
+      "etcd://h:1?timeout=0ms",
+      "etcd://h:1?page_size=0",
+      "etcd://h:1?page_size=ten",
+      "etcd://h:1?member_ttl=1",
+      "etcd://https://h:1"})
+  void badUri_isRefused_namingWhatIsWrong(String uri) {
+    assertThatThrownBy(() -> parse(uri)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("backend URI:");
+  }
+
+  @Test
+  void unknownParameter_messageListsTheKnownOnes() {
+    assertThatThrownBy(() -> parse("etcd://h:1?tls=true"))
+        .hasMessageContaining("unknown parameter 'tls'").hasMessageContaining("page_size");
+  }
+
+  @Test
+  void mapKey_stripsThePrefix_andLeavesOutMembersAndNonKeys() {
+    try (EtcdBackend b = EtcdBackend.create(BackendUri.parse("etcd://127.0.0.1:1"), CTX)) {
+      assertThat(b.mapKey(bytes("app/k"))).isEqualTo("k");
+      assertThat(b.mapKey(bytes("app/a/b/c"))).isEqualTo("a/b/c");
+      assertThat(b.mapKey(bytes("app/_members"))).isEqualTo("_members");
+      assertThat(b.mapKey(bytes("app/_members/x"))).isNull();
+      assertThat(b.mapKey(bytes("app/"))).isNull();
+      assertThat(b.mapKey(bytes("apple/k"))).isNull();
+      assertThat(b.mapKey(ByteSequence.from(new byte[] {'a', 'p', 'p', '/', (byte) 0xc3}))).isNull();
+      assertThat(b.keyOf("\u00e9/x").getBytes()).isEqualTo("app/\u00e9/x".getBytes(UTF_8));
+      assertThat(b.revisionModel()).isEqualTo(io.lockstep.spi.RevisionModel.SPARSE);
+    }
+  }
+
+  @Test
+  void progressMode_trustsOnlyServersThatOrderProgressWithEvents() {
+    for (String v : new String[] {"3.4.31", "3.4.39", "3.5.13", "3.5.21", "3.6.0", "3.6.0-rc.1", "3.7.1", "4.0.0"}) {
+      assertThat(EtcdFeed.ProgressMode.ordersProgress(v)).as(v).isTrue();
+    }
+    for (String v : new String[] {"3.4.23", "3.4.30", "3.5.0", "3.5.12", "3.3.27", "2.3.8", "", "x.y.z", "3.5"}) {
+      assertThat(EtcdFeed.ProgressMode.ordersProgress(v)).as(v).isFalse();
+    }
+    assertThat(EtcdFeed.ProgressMode.ordersProgress(null)).isFalse();
+  }
+
+  @Test
+  void providerCreate_returnsAnEtcdBackend() {
+    try (Backend b = new EtcdBackendProvider().create(BackendUri.parse("etcd://127.0.0.1:1?timeout=1s"), CTX)) {
+      assertThat(b).isInstanceOf(EtcdBackend.class);
+      assertThat(b.toString()).contains("http://127.0.0.1:1").contains("app/");
+    }
+  }
+
+  private static ByteSequence bytes(String s) {
+    return ByteSequence.from(s, UTF_8);
+  }
+}
