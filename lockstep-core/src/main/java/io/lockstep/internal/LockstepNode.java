@@ -57,7 +57,9 @@ public final class LockstepNode implements Lockstep {
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
-    f.orTimeout(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS).whenComplete((reg, err) -> {
+    // No timeout of our own here: a registration that succeeds late must still be kept (or closed).
+    // The backend bounds its own operations.
+    f.whenComplete((reg, err) -> {
       if (err == null) {
         if (closed) {
           reg.close();
@@ -91,7 +93,11 @@ public final class LockstepNode implements Lockstep {
     return backend.membership().members()
         .orTimeout(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS)
         .exceptionally(err -> {
-          throw new BackendUnavailableException("membership listing failed: " + err, err);
+          Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+          if (cause instanceof BackendUnavailableException b) {
+            throw b;
+          }
+          throw new BackendUnavailableException("membership listing failed: " + cause, cause);
         });
   }
 

@@ -133,7 +133,14 @@ final class Replicator implements ReplicatedMap {
 
   void close() {
     closed = true;
-    onApplier(this::closeFeed);
+    LockstepException closedError = new LockstepException("replicated map closed");
+    onApplier(() -> {
+      closeFeed();
+      for (CompletableFuture<Long> f : refreshWaiters) {
+        f.completeExceptionally(closedError);
+      }
+      refreshWaiters.clear();
+    });
     applier.shutdown();
     try {
       applier.awaitTermination(2, TimeUnit.SECONDS);
@@ -141,10 +148,6 @@ final class Replicator implements ReplicatedMap {
       Thread.currentThread().interrupt();
     }
     timer.shutdownNow();
-    LockstepException closedError = new LockstepException("replicated map closed");
-    for (CompletableFuture<Long> f : refreshWaiters) {
-      f.completeExceptionally(closedError);
-    }
     waiters.failAll(closedError);
   }
 
@@ -252,6 +255,9 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public CompletableFuture<Long> refresh() {
+    if (closed) {
+      return CompletableFuture.failedFuture(new LockstepException("replicated map closed"));
+    }
     CompletableFuture<Long> f = new CompletableFuture<>();
     onApplier(() -> {
       refreshWaiters.add(f);
@@ -332,7 +338,8 @@ final class Replicator implements ReplicatedMap {
         return CompletableFuture.completedFuture(r);
       }
       Duration bound = config.applyTimeout();
-      return awaitRevisionAsync(r.revision())
+      // The write's own event is on its way: no progress request needed.
+      return waiters.await(r.revision())
           .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
           .handle((rev, err) -> {
             if (err != null) {
@@ -541,6 +548,10 @@ final class Replicator implements ReplicatedMap {
     }
     sessionLast = rev;
     if (rev < applied) {
+      if (!consistentWithMemory(rev, changes)) {
+        startRelist("revision " + rev + " arrived after applied " + applied + " and memory never saw it", true);
+        return;
+      }
       duplicates += changes.size();
       updateLag();
       return;
@@ -554,6 +565,20 @@ final class Replicator implements ReplicatedMap {
       apply(c, rev);
     }
     advanceTo(rev);
+  }
+
+  /**
+   * An old revision is a harmless duplicate only if memory already reflects it: a key that memory
+   * holds at a revision older than the change means the change was never applied.
+   */
+  private boolean consistentWithMemory(long rev, List<Change> changes) {
+    for (Change c : changes) {
+      Versioned held = entries.get(c.key());
+      if (held != null && held.modRevision() < rev) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void apply(Change c, long rev) {

@@ -28,7 +28,7 @@ class EtcdOutageIT {
   @Test
   void etcdStoppedAndRestarted_whileWriting_writes503_cachedReadsServe_thenAllConverge() throws Exception {
     String prefix = "outage-" + UUID.randomUUID().toString().substring(0, 8);
-    try (EtcdProcess etcd = EtcdProcess.start();
+    try (EtcdProcess etcd = new EtcdProcess();
          ServerCluster cluster = ServerCluster.builder(etcd.backendUri()).instances(3).keyPrefix(prefix).start();
          EtcdTool tool = new EtcdTool(etcd.clientUrl(), prefix)) {
       List<ServerProcess> nodes = cluster.nodes();

@@ -37,14 +37,15 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--backend", description = "Backend URI to use instead of a throwaway etcd, e.g. etcd://127.0.0.1:2379.")
   String backend;
 
-  @Option(names = "--duration", description = "Exit after this long once the scenario has run (e.g. 20s, 2m); default: run until Ctrl-C.")
-  String duration;
+  @Option(names = "--duration", converter = DurationConverter.class,
+      description = "Exit after this long once the scenario has run (e.g. 20s, 2m); default: run until Ctrl-C.")
+  Duration duration;
 
   @Option(names = "--key-prefix", defaultValue = "demo", description = "Key prefix in the backend (default: ${DEFAULT-VALUE}).")
   String keyPrefix;
 
   private final PrintStream out = System.out;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
   private final java.util.concurrent.ExecutorService pollers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
   @Override
@@ -53,14 +54,14 @@ public final class DemoCommand implements Callable<Integer> {
       System.err.println("demo: --instances must be between 1 and 64, was " + instances);
       return 2;
     }
-    Duration runFor = duration == null ? null : Durations.parse("--duration", duration);
+    Duration runFor = duration;
     EtcdProcess etcd = null;
     ServerCluster cluster = null;
     try {
       String uri = backend;
       if (uri == null) {
         out.println("• starting a throwaway etcd ...");
-        etcd = EtcdProcess.start();
+        etcd = new EtcdProcess();
         uri = etcd.backendUri();
         out.println("  etcd at " + etcd.clientUrl());
       }
@@ -106,6 +107,13 @@ public final class DemoCommand implements Callable<Integer> {
 
   private void scenario(List<ServerProcess> nodes) throws Exception {
     ServerProcess first = nodes.get(0);
+    // Fresh JVMs answer their first requests slowly; warm every instance up before measuring.
+    for (int i = 0; i < 200; i++) {
+      ServerProcess n = nodes.get(i % nodes.size());
+      send("PUT", n.url() + "/config/demo/warmup", "\"" + i + "\"");
+      send("GET", n.url() + "/config/demo/warmup", null);
+    }
+    send("DELETE", first.url() + "/config/demo/warmup", null);
     String key = "demo/greeting";
     String value = "{\"hello\":\"world\",\"at\":" + System.currentTimeMillis() + "}";
 

@@ -104,6 +104,7 @@ final class ServeCommand implements Callable<Integer> {
     }
     Thread hook = new Thread(this::stopOnSignal, "lockstep-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
+    watchParent();
     PrintWriter out = spec.commandLine().getOut();
     out.println("lockstep serving on http://" + hostForUrl(settings.bindHost()) + ":" + server.port()
         + " (instance " + server.node().config().instanceId() + ", backend " + shownBackend + ")");
@@ -124,6 +125,38 @@ final class ServeCommand implements Callable<Integer> {
       s.close();
     }
     stopped.countDown();
+  }
+
+  /**
+   * When started by a harness or {@code lockstep demo}, the environment variable
+   * {@code LOCKSTEP_PARENT_PID} names the parent; the server stops when that process is gone, so
+   * a child never outlives its launcher, even one killed with SIGKILL.
+   */
+  private void watchParent() {
+    String pid = env.get("LOCKSTEP_PARENT_PID");
+    if (pid == null || pid.isBlank()) {
+      return;
+    }
+    java.util.Optional<ProcessHandle> parent;
+    try {
+      parent = ProcessHandle.of(Long.parseLong(pid.strip()));
+    } catch (NumberFormatException e) {
+      System.err.println("lockstep: ignoring LOCKSTEP_PARENT_PID='" + pid + "': not a number");
+      return;
+    }
+    Thread watcher = new Thread(() -> {
+      while (parent.map(ProcessHandle::isAlive).orElse(false)) {
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+      System.err.println("lockstep: parent process " + pid + " is gone; stopping");
+      stop();
+    }, "lockstep-parent-watch");
+    watcher.setDaemon(true);
+    watcher.start();
   }
 
   private void stopOnSignal() {

@@ -45,6 +45,7 @@ public final class EtcdProcess implements AutoCloseable {
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
 
   private final Path binary;
+  private final List<String> extraArgs;
   private final Path dir;
   private final int clientPort;
   private final int peerPort;
@@ -57,6 +58,15 @@ public final class EtcdProcess implements AutoCloseable {
 
   /** Starts etcd on free loopback ports with a new data directory, and waits until it is healthy. */
   public EtcdProcess() {
+    this(new String[0]);
+  }
+
+  /**
+   * As {@link #EtcdProcess()}, with extra etcd flags, e.g. {@code "--grpc-keepalive-interval",
+   * "1s", "--grpc-keepalive-timeout", "1s"} so that etcd drops a frozen client's connection.
+   */
+  public EtcdProcess(String... extraArgs) {
+    this.extraArgs = List.of(extraArgs);
     this.binary = locateBinary();
     List<Integer> ports = FreePorts.take(2);
     this.clientPort = ports.get(0);
@@ -273,6 +283,7 @@ public final class EtcdProcess implements AutoCloseable {
         "--unsafe-no-fsync",
         "--logger", "zap",
         "--log-outputs", "stderr"));
+    cmd.addAll(extraArgs);
     return cmd;
   }
 

@@ -1,9 +1,6 @@
 package io.lockstep.testkit;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -103,16 +100,6 @@ public final class ServerCluster implements AutoCloseable {
     }
   }
 
-  /** A free TCP port on the loopback interface. */
-  public static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   /** Settings of a cluster; defaults: 3 instances, key prefix {@code lockstep}, ids {@code node-1..N}. */
   public static final class Builder {
     private final String backendUri;
@@ -176,11 +163,11 @@ public final class ServerCluster implements AutoCloseable {
       try {
         dir = Files.createTempDirectory("lockstep-cluster-");
       } catch (IOException e) {
-        throw new UncheckedIOException(e);
+        throw new java.io.UncheckedIOException(e);
       }
       List<ServerProcess> nodes = new ArrayList<>();
       for (int i = 1; i <= instances; i++) {
-        int port = freePort();
+        int port = FreePorts.one();
         String id = idPrefix + i;
         List<String> args = new ArrayList<>(List.of(
             "--port", Integer.toString(port), "--bind", "127.0.0.1",

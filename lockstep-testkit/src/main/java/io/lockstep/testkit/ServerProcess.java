@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Not thread safe; one test drives it.
  */
 public final class ServerProcess implements AutoCloseable {
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(1)).build();
 
   private final String id;
   private final int port;
