@@ -23,25 +23,27 @@ import picocli.CommandLine.Option;
  * {@code lockstep demo}: starts a local cluster of real server processes, walks through a short
  * scenario against their HTTP API, then keeps the cluster up until Ctrl-C or {@code --duration}.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
     description = {
-        "Starts N local server processes on free ports and shows a write reaching every instance.",
-        "Without --backend it starts its own throwaway etcd (the etcd binary must be installed:",
-        "scripts/setup installs it). Child processes are stopped when the demo ends, even if it is killed."})
+        "Starts N local server processes on free ports, shows a write and a delete reaching every",
+        "instance with the time each took, a compare-and-set conflict and the /cluster view, then",
+        "keeps the cluster running until Ctrl-C or --duration.",
+        "Without --backend it starts its own throwaway etcd (scripts/setup installs the binary).",
+        "The servers stop when the demo ends, even when it is killed."})
 public final class DemoCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @Option(names = "--instances", defaultValue = "3", description = "Number of server processes (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--instances", paramLabel = "N", defaultValue = "3", description = "Number of server processes, 1..64. Default: ${DEFAULT-VALUE}.")
   int instances;
 
-  @Option(names = "--backend", description = "Backend URI to use instead of a throwaway etcd, e.g. etcd://127.0.0.1:2379.")
+  @Option(names = "--backend", paramLabel = "URI", description = "Backend URI to use instead of a throwaway etcd, e.g. etcd://127.0.0.1:2379.")
   String backend;
 
-  @Option(names = "--duration", converter = DurationConverter.class,
-      description = "Exit after this long once the scenario has run (e.g. 20s, 2m); default: run until Ctrl-C.")
+  @Option(names = "--duration", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "Exit after this long once the scenario has run, e.g. 20s, 2m. Default: until Ctrl-C.")
   Duration duration;
 
-  @Option(names = "--key-prefix", defaultValue = "demo", description = "Key prefix in the backend (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--key-prefix", paramLabel = "PREFIX", defaultValue = "demo", description = "Key prefix in the backend. Default: ${DEFAULT-VALUE}.")
   String keyPrefix;
 
   private final PrintStream out = System.out;

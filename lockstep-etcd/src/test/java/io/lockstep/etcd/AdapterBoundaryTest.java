@@ -1,0 +1,20 @@
+package io.lockstep.etcd;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/** The etcd backend is a thin adapter: it sees core's SPI and API types, never the engines. */
+class AdapterBoundaryTest {
+  @Test
+  void etcdBackend_usesNoEngineInternals() {
+    JavaClasses etcd = new ClassFileImporter()
+        .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .importPackages("io.lockstep.etcd");
+    noClasses().should().dependOnClassesThat().resideInAnyPackage("io.lockstep.internal..", "io.lockstep.server..")
+        .check(etcd);
+  }
+}

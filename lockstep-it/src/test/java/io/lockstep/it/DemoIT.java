@@ -1,0 +1,56 @@
+package io.lockstep.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** {@code bin/lockstep demo} runs its scenario, exits 0 after --duration, and leaves no process behind. */
+class DemoIT {
+
+  @Test
+  void demo_withDuration_showsTheValueReachingEveryInstance_exitsZero_leavesNoProcess() throws Exception {
+    Path launcher = Path.of(System.getProperty("lockstep.launcher", "../bin/lockstep"));
+    assertThat(launcher).as("built by the package phase").isExecutable();
+    Path out = Files.createTempFile("lockstep-demo-", ".log");
+    try {
+      Process demo = new ProcessBuilder(launcher.toString(), "demo", "--instances", "3", "--duration", "3s")
+          .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+      Set<ProcessHandle> children = new HashSet<>();
+      long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+      while (demo.isAlive() && System.nanoTime() < deadline) {
+        demo.descendants().forEach(children::add);
+        Thread.sleep(100);
+      }
+      assertThat(demo.waitFor(1, TimeUnit.SECONDS)).as("demo ended in time").isTrue();
+      String text = Files.readString(out, StandardCharsets.UTF_8);
+      assertThat(demo.exitValue()).as(text).isZero();
+
+      Matcher m = Pattern.compile("(instance-\\d+) +serves the new value after ([0-9.]+) ms").matcher(text);
+      Set<String> reached = new HashSet<>();
+      while (m.find()) {
+        reached.add(m.group(1));
+        assertThat(Double.parseDouble(m.group(2))).isLessThan(10_000);
+      }
+      assertThat(reached).as(text).containsExactlyInAnyOrder("instance-1", "instance-2", "instance-3");
+      assertThat(text).contains("answers 404 after").contains("-> 412").contains("GET /cluster");
+
+      assertThat(children).as("the demo started etcd and three servers").hasSizeGreaterThanOrEqualTo(4);
+      for (ProcessHandle child : children) {
+        List<String> cmd = child.info().command().stream().toList();
+        assertThat(child.isAlive()).as("child %s %s outlived the demo", child.pid(), cmd).isFalse();
+      }
+    } finally {
+      Files.deleteIfExists(out);
+    }
+  }
+}
