@@ -1,6 +1,7 @@
 package io.lockstep.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,8 +23,9 @@ class DemoIT {
     Path launcher = Path.of(System.getProperty("lockstep.launcher", "../bin/lockstep"));
     assertThat(launcher).as("built by the package phase").isExecutable();
     Path out = Files.createTempFile("lockstep-demo-", ".log");
+    Path tmp = Files.createTempDirectory("lockstep-demo-tmp-");
     try {
-      Process demo = new ProcessBuilder(launcher.toString(), "demo", "--instances", "3", "--duration", "3s")
+      Process demo = demoProcess(tmp, launcher.toString(), "demo", "--instances", "3", "--duration", "3s")
           .redirectErrorStream(true).redirectOutput(out.toFile()).start();
       Set<ProcessHandle> children = new HashSet<>();
       long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
@@ -45,12 +47,65 @@ class DemoIT {
       assertThat(text).contains("answers 404 after").contains("-> 412").contains("GET /cluster");
 
       assertThat(children).as("the demo started etcd and three servers").hasSizeGreaterThanOrEqualTo(4);
-      for (ProcessHandle child : children) {
-        List<String> cmd = child.info().command().stream().toList();
-        assertThat(child.isAlive()).as("child %s %s outlived the demo", child.pid(), cmd).isFalse();
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+        for (ProcessHandle child : children) {
+          List<String> cmd = child.info().command().stream().toList();
+          assertThat(child.isAlive()).as("child %s %s outlived the demo", child.pid(), cmd).isFalse();
+        }
+      });
+      try (var left = Files.list(tmp)) {
+        assertThat(left.toList()).as("folders the demo left behind").isEmpty();
       }
     } finally {
       Files.deleteIfExists(out);
+      deleteTree(tmp);
+    }
+  }
+
+  /** The demo with its own temporary folder, so the test can check and remove what it leaves. */
+  private static ProcessBuilder demoProcess(Path tmp, String... command) {
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().put("LOCKSTEP_JAVA_OPTS", "-Xmx256m -XX:+UseSerialGC -Djava.io.tmpdir=" + tmp);
+    return pb;
+  }
+
+  private static void deleteTree(Path root) throws java.io.IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (var paths = Files.walk(root)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  @Test
+  void demo_killedWithSigkill_leavesNoProcess() throws Exception {
+    Path launcher = Path.of(System.getProperty("lockstep.launcher", "../bin/lockstep"));
+    Path out = Files.createTempFile("lockstep-demo-", ".log");
+    Path tmp = Files.createTempDirectory("lockstep-demo-tmp-");
+    Process demo = demoProcess(tmp, launcher.toString(), "demo", "--instances", "2")
+        .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+    try {
+      Set<ProcessHandle> children = new HashSet<>();
+      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        demo.descendants().forEach(children::add);
+        return Files.readString(out, StandardCharsets.UTF_8).contains("Press Ctrl-C to stop.") || !demo.isAlive();
+      });
+      assertThat(demo.isAlive()).as(Files.readString(out, StandardCharsets.UTF_8)).isTrue();
+      demo.descendants().forEach(children::add);
+      assertThat(children).hasSizeGreaterThanOrEqualTo(3);
+      demo.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        for (ProcessHandle child : children) {
+          assertThat(child.isAlive()).as("child %s %s outlived a killed demo", child.pid(), child.info().command()).isFalse();
+        }
+      });
+    } finally {
+      demo.destroyForcibly();
+      Files.deleteIfExists(out);
+      deleteTree(tmp); // a killed demo cannot remove its own folders
     }
   }
 }

@@ -24,12 +24,11 @@ import picocli.CommandLine.Option;
  * scenario against their HTTP API, then keeps the cluster up until Ctrl-C or {@code --duration}.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {
-        "Starts N local server processes on free ports, shows a write and a delete reaching every",
-        "instance with the time each took, a compare-and-set conflict and the /cluster view, then",
-        "keeps the cluster running until Ctrl-C or --duration.",
-        "Without --backend it starts its own throwaway etcd (scripts/setup installs the binary).",
-        "The servers stop when the demo ends, even when it is killed."})
+    description = "Starts N local server processes on free ports, shows a write and a delete reaching every "
+        + "instance with the time each took, a compare-and-set conflict and the /cluster view, then keeps the "
+        + "cluster running until Ctrl-C or --duration. Without --backend it starts its own throwaway etcd "
+        + "(scripts/setup installs the binary). Every process it starts stops when the demo ends, even when "
+        + "the demo is killed.")
 public final class DemoCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 

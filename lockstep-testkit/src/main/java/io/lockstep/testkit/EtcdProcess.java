@@ -53,6 +53,7 @@ public final class EtcdProcess implements AutoCloseable {
   private final Thread shutdownHook;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
   private volatile Process process;
+  private volatile Process watchdog;
   private boolean paused;
   private boolean closed;
 
@@ -150,6 +151,7 @@ public final class EtcdProcess implements AutoCloseable {
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
     try {
       process = pb.start();
+      watchdog = startWatchdog(process.pid());
     } catch (IOException e) {
       throw new IllegalStateException("starting " + binary + " failed: " + e.getMessage(), e);
     }
@@ -351,7 +353,24 @@ public final class EtcdProcess implements AutoCloseable {
   }
 
   /** Kills the process and deletes the directory; never throws (also the shutdown hook). */
+  /**
+   * A small shell loop that kills etcd when this JVM is gone, even after a SIGKILL (which runs no
+   * shutdown hook), and ends by itself when etcd exits.
+   */
+  private static Process startWatchdog(long etcdPid) throws IOException {
+    String script = "while kill -0 " + ProcessHandle.current().pid() + " 2>/dev/null && kill -0 " + etcdPid
+        + " 2>/dev/null; do sleep 0.2; done; kill -9 " + etcdPid + " 2>/dev/null; exit 0";
+    return new ProcessBuilder("/bin/sh", "-c", script)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(ProcessBuilder.Redirect.DISCARD)
+        .start();
+  }
+
   private void destroyQuietly() {
+    Process w = watchdog;
+    if (w != null) {
+      w.destroyForcibly();
+    }
     Process p = process; // no lock: the shutdown hook must not wait for a hung start()
     if (p != null) {
       p.destroyForcibly();
