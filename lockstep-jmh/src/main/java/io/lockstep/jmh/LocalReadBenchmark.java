@@ -28,12 +28,13 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * A local read ({@link ReplicatedMap#get(String)}) against a plain {@link ConcurrentHashMap#get}
  * over the same 100,000 keys, looked up in the same random order, side by side in one run.
+ * Figures: docs/benchmarks.md.
  *
  * <p>Run from the project root:
  *
  * <pre>
  * ./mvnw -q -DskipTests package -pl lockstep-jmh -am
- * scripts/java -jar lockstep-jmh/target/benchmarks.jar LocalReadBenchmark -f 1 -wi 3 -w 2s -i 5 -r 2s
+ * scripts/java -jar lockstep-jmh/target/benchmarks.jar LocalReadBenchmark -f 2 -wi 3 -w 2s -i 8 -r 1s
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -44,8 +45,13 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"-Xmx1g"})
 public class LocalReadBenchmark {
 
-  /** Which map answers the read. */
-  @Param({"lockstep", "concurrentHashMap"})
+  /**
+   * Which map answers the read: {@code lockstep} is {@link ReplicatedMap#get(String)};
+   * {@code concurrentHashMap} a map of the same entries built here; {@code replicaMapDirect} the
+   * replica's own internal map, read directly (it tells the cost of the call path apart from the
+   * cost of where the replica's map nodes happen to lie in memory).
+   */
+  @Param({"lockstep", "concurrentHashMap", "replicaMapDirect"})
   public String impl;
 
   @Param("100000")
@@ -58,8 +64,10 @@ public class LocalReadBenchmark {
   private ReplicatedMap map;
   private int next;
   private boolean viaLockstep;
+  private ConcurrentHashMap<String, Versioned> internal;
 
   @Setup(Level.Trial)
+  @SuppressWarnings("unchecked")
   public void setUp() {
     source = new InMemorySource(RevisionModel.SPARSE);
     Map<String, byte[]> batch = new LinkedHashMap<>();
@@ -81,9 +89,27 @@ public class LocalReadBenchmark {
       throw new IllegalStateException("replica did not load " + keys + " keys");
     }
     viaLockstep = "lockstep".equals(impl);
-    plain = new ConcurrentHashMap<>();
+    try { // the engine's map, for the replicaMapDirect variant only
+      var f = map.getClass().getDeclaredField("entries");
+      f.setAccessible(true);
+      internal = (ConcurrentHashMap<String, Versioned>) f.get(map);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException(e);
+    }
+    if ("replicaMapDirect".equals(impl)) {
+      plain = internal;
+    }
+    // Filled in the order the replica filled its own map (a listing goes through a HashMap), so
+    // both maps' nodes lie in memory alike and the comparison measures the read path, not layout.
+    Map<String, Versioned> listingOrder = new java.util.HashMap<>(Math.max(16, keys * 2));
     for (Versioned v : source.entries()) {
-      plain.put(v.key(), v);
+      listingOrder.put(v.key(), v);
+    }
+    if (plain == null) {
+      plain = new ConcurrentHashMap<>();
+      for (Versioned v : listingOrder.values()) {
+        plain.put(v.key(), v);
+      }
     }
     order = names.clone();
     Random r = new Random(42);
