@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import io.lockstep.testkit.TempDirs;
 import org.junit.jupiter.api.Test;
 
 /** {@code bin/lockstep demo} runs its scenario, exits 0 after --duration, and leaves no process behind. */
@@ -58,7 +59,7 @@ class DemoIT {
       }
     } finally {
       Files.deleteIfExists(out);
-      deleteTree(tmp);
+      TempDirs.deleteTree(tmp);
     }
   }
 
@@ -67,45 +68,5 @@ class DemoIT {
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.environment().put("LOCKSTEP_JAVA_OPTS", "-Xmx256m -XX:+UseSerialGC -Djava.io.tmpdir=" + tmp);
     return pb;
-  }
-
-  private static void deleteTree(Path root) throws java.io.IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (var paths = Files.walk(root)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
-
-  @Test
-  void demo_killedWithSigkill_leavesNoProcess() throws Exception {
-    Path launcher = Path.of(System.getProperty("lockstep.launcher", "../bin/lockstep"));
-    Path out = Files.createTempFile("lockstep-demo-", ".log");
-    Path tmp = Files.createTempDirectory("lockstep-demo-tmp-");
-    Process demo = demoProcess(tmp, launcher.toString(), "demo", "--instances", "2")
-        .redirectErrorStream(true).redirectOutput(out.toFile()).start();
-    try {
-      Set<ProcessHandle> children = new HashSet<>();
-      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).until(() -> {
-        demo.descendants().forEach(children::add);
-        return Files.readString(out, StandardCharsets.UTF_8).contains("Press Ctrl-C to stop.") || !demo.isAlive();
-      });
-      assertThat(demo.isAlive()).as(Files.readString(out, StandardCharsets.UTF_8)).isTrue();
-      demo.descendants().forEach(children::add);
-      assertThat(children).hasSizeGreaterThanOrEqualTo(3);
-      demo.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-        for (ProcessHandle child : children) {
-          assertThat(child.isAlive()).as("child %s %s outlived a killed demo", child.pid(), child.info().command()).isFalse();
-        }
-      });
-    } finally {
-      demo.destroyForcibly();
-      Files.deleteIfExists(out);
-      deleteTree(tmp); // a killed demo cannot remove its own folders
-    }
   }
 }

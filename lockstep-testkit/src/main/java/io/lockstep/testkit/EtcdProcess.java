@@ -12,12 +12,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A real, single-member etcd server for tests, on two free loopback ports (client and peer) with a
@@ -380,24 +378,7 @@ public final class EtcdProcess implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
-    deleteRecursively(dir);
-  }
-
-  private static void deleteRecursively(Path root) {
-    if (root == null || !Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-          // best effort; the next path may still go
-        }
-      });
-    } catch (IOException ignored) {
-      // best effort
-    }
+    TempDirs.deleteTree(dir);
   }
 
   static Path locateBinary() {

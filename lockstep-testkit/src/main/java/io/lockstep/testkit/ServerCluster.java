@@ -5,10 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 
 /**
  * N real Lockstep server processes on free loopback ports, sharing one backend and key prefix.
@@ -79,24 +77,7 @@ public final class ServerCluster implements AutoCloseable {
   private void destroy() {
     nodes.parallelStream().forEach(ServerProcess::close);
     if (!keepLogs) {
-      deleteTree(dir);
-    }
-  }
-
-  static void deleteTree(Path root) {
-    if (root == null || !Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(root)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          // best effort
-        }
-      });
-    } catch (IOException e) {
-      // best effort
+      TempDirs.deleteTree(dir);
     }
   }
 
