@@ -63,6 +63,34 @@ class DemoIT {
     }
   }
 
+  @Test
+  void demo_killedWithSigkill_leavesNoProcess() throws Exception {
+    Path launcher = Path.of(System.getProperty("lockstep.launcher", "../bin/lockstep"));
+    Path out = Files.createTempFile("lockstep-demo-", ".log");
+    Path tmp = Files.createTempDirectory("lockstep-demo-tmp-");
+    Process demo = demoProcess(tmp, launcher.toString(), "demo", "--instances", "2")
+        .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+    try {
+      Set<ProcessHandle> children = new HashSet<>();
+      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        demo.descendants().forEach(children::add);
+        return Files.readString(out, StandardCharsets.UTF_8).contains("Press Ctrl-C to stop.") || !demo.isAlive();
+      });
+      assertThat(demo.isAlive()).as(Files.readString(out, StandardCharsets.UTF_8)).isTrue();
+      demo.descendants().forEach(children::add);
+      assertThat(children).hasSizeGreaterThanOrEqualTo(3);
+      demo.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        for (ProcessHandle child : children) {
+          assertThat(child.isAlive()).as("child %s %s outlived a killed demo", child.pid(), child.info().command()).isFalse();
+        }
+      });
+    } finally {
+      demo.destroyForcibly();
+      Files.deleteIfExists(out);
+      TempDirs.deleteTree(tmp); // a killed demo cannot remove its own folders
+    }
+  }
   /** The demo with its own temporary folder, so the test can check and remove what it leaves. */
   private static ProcessBuilder demoProcess(Path tmp, String... command) {
     ProcessBuilder pb = new ProcessBuilder(command);
