@@ -47,6 +47,7 @@ public final class LockstepServer implements AutoCloseable {
     ConfigRoutes values = new ConfigRoutes(this::requireNode, settings);
     NodeRoutes nodeRoutes = new NodeRoutes(this::requireNode, settings, peers);
     BearerAuth auth = settings.authToken() == null ? null : new BearerAuth(settings.authToken());
+    RequestCounters requests = new RequestCounters();
 
     this.app = Javalin.create(config -> {
       config.useVirtualThreads = true;
@@ -80,6 +81,8 @@ public final class LockstepServer implements AutoCloseable {
         router.get("/health/live", nodeRoutes::live);
         router.get("/health/ready", nodeRoutes::ready);
         router.get("/stats", guarded.apply(nodeRoutes::stats));
+        router.get("/stats/requests", guarded.apply(requests::serve));
+        router.after(requests::count);
         router.get("/cluster", guarded.apply(nodeRoutes::cluster));
         router.post("/admin/refresh", guarded.apply(nodeRoutes::refresh));
         router.exception(HttpResponseException.class, errors::render);

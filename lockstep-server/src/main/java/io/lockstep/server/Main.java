@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
 public final class Main implements Callable<Integer> {
 
   /** The subcommands, in the order help lists them. */
-  static final List<Class<?>> SUBCOMMANDS = List.of(ServeCommand.class, DemoCommand.class);
+  static final List<Class<?>> SUBCOMMANDS = List.of(ServeCommand.class, DemoCommand.class, BenchCommand.class);
 
   @Spec
   CommandSpec spec;
