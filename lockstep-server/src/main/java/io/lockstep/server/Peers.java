@@ -1,6 +1,7 @@
 package io.lockstep.server;
 
 import io.lockstep.Member;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpHeaders;
@@ -69,8 +70,13 @@ final class Peers {
             return new Reply(resp.statusCode(), resp.headers(), resp.body(), null);
           }
           Throwable t = ErrorMapper.unwrap(err);
-          return Reply.failed(t instanceof TimeoutException || t instanceof HttpTimeoutException
-              ? "no answer within " + timeout.toMillis() + " ms" : t.toString());
+          if (t instanceof TimeoutException || t instanceof HttpTimeoutException) {
+            return Reply.failed("no answer within " + timeout.toMillis() + " ms");
+          }
+          if (t instanceof ConnectException) { // the JDK's client often gives it no message
+            return Reply.failed("cannot connect to " + m.url() + (t.getMessage() == null ? "" : ": " + t.getMessage()));
+          }
+          return Reply.failed(t.toString());
         });
   }
 }

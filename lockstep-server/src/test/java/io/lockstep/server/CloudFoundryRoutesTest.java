@@ -223,7 +223,8 @@ class CloudFoundryRoutesTest {
     assertThat(TestServer.fieldNames(body)).containsExactly("error", "message", "Refreshing",
         "Instances_Refreshed", "Not_Refreshed", "Revision");
     assertThat(body.get("error").asText()).isEqualTo("timeout");
-    assertThat(body.get("message").asText()).contains("aa-gone").contains("confirmed by 2 of 3");
+    assertThat(body.get("message").asText()).contains("confirmed by 2 of 3")
+        .contains("aa-gone (cannot connect to http://127.0.0.1:1");
     assertThat(body.get("Refreshing").asText()).isEqualTo("Incomplete");
     assertThat(body.get("Instances_Refreshed").asInt()).isEqualTo(2);
     assertThat(body.get("Not_Refreshed").toString()).isEqualTo("[\"aa-gone\"]");
