@@ -10,7 +10,9 @@ import java.util.Map;
 /**
  * The bearer-token check. {@link LockstepServer} wraps the handlers that change state or expose
  * the cluster ({@code PUT}, {@code POST}, {@code DELETE} on {@code /config/...}, {@code /admin/...},
- * {@code /cluster}, {@code /stats}); reads of {@code /config} and {@code /health} stay open. The
+ * {@code /cluster}, {@code /stats}, and {@code /api/v1/update}, {@code /api/v1/refresh}, {@code
+ * /api/v1/refresh_all} on either method); reads of {@code /config}, {@code /api/v1/current} and
+ * {@code /health} stay open. The
  * check is bound to the handler, not to a path pattern, so no spelling of a path reaches a guarded
  * handler without it. The comparison takes the same time whatever token is sent: both sides are
  * hashed, then compared with {@link MessageDigest#isEqual}.

@@ -52,7 +52,7 @@ final class ConfigRoutes {
     OptionalLong minRevision = Requests.nonNegativeLong(ctx, MIN_REVISION);
     ReplicatedMap map = n.map();
     if (minRevision.isPresent()) {
-      awaitApplied(map, minRevision.getAsLong());
+      awaitApplied(map, minRevision.getAsLong(), settings.maxWait(), MIN_REVISION);
     }
     if (local) {
       requireReady(map);
@@ -71,24 +71,27 @@ final class ConfigRoutes {
   }
 
   /** Memory answers nothing before the first listing is applied: "absent" would be a lie. */
-  private static void requireReady(ReplicatedMap map) {
+  static void requireReady(ReplicatedMap map) {
     if (!map.isReady()) {
       throw new ApiException(503, ErrorMapper.NOT_READY, "this instance has not applied its first listing"
           + " yet, so it cannot answer from memory; retry, or read with use_cache=false");
     }
   }
 
-  private void awaitApplied(ReplicatedMap map, long revision) {
+  /**
+   * Waits until this instance has applied {@code revision}, at most {@code bound}; then fails with
+   * 504 {@code timeout}, naming {@code what} was waited for and carrying {@code X-Lockstep-Applied}.
+   */
+  static void awaitApplied(ReplicatedMap map, long revision, Duration bound, String what) {
     if (map.appliedRevision() >= revision) {
       return;
     }
-    Duration bound = settings.maxWait();
     try {
       // Handlers run on virtual threads, so waiting here parks no platform thread.
       map.awaitRevisionAsync(revision).get(bound.toNanos(), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
       long applied = map.appliedRevision();
-      throw new ApiException(504, ErrorMapper.TIMEOUT, "min_revision " + revision + " not reached: this"
+      throw new ApiException(504, ErrorMapper.TIMEOUT, what + " " + revision + " not reached: this"
           + " instance applied only up to " + applied + " within " + bound.toMillis() + " ms",
           Map.of(Headers.APPLIED, Long.toString(applied)));
     } catch (InterruptedException e) {

@@ -44,8 +44,12 @@ public final class LockstepServer implements AutoCloseable {
         .connectTimeout(settings.peerTimeout())
         .build();
     ErrorMapper errors = new ErrorMapper(settings.maxValueBytes());
+    CloudFoundry platform = CloudFoundry.from(settings.environment());
+    platform.warnings().forEach(w -> LOG.log(Level.WARNING, w));
+    Peers peerCalls = new Peers(peers, settings.authToken());
     ConfigRoutes values = new ConfigRoutes(this::requireNode, settings);
-    NodeRoutes nodeRoutes = new NodeRoutes(this::requireNode, settings, peers);
+    NodeRoutes nodeRoutes = new NodeRoutes(this::requireNode, settings, peerCalls, platform.application());
+    CloudFoundryRoutes cf = new CloudFoundryRoutes(this::requireNode, settings, peerCalls, platform.instance());
     BearerAuth auth = settings.authToken() == null ? null : new BearerAuth(settings.authToken());
     RequestCounters requests = new RequestCounters();
 
@@ -85,6 +89,16 @@ public final class LockstepServer implements AutoCloseable {
         router.after(requests::count);
         router.get("/cluster", guarded.apply(nodeRoutes::cluster));
         router.post("/admin/refresh", guarded.apply(nodeRoutes::refresh));
+        router.get("/admin/await", guarded.apply(nodeRoutes::await));
+        // The Cloud Foundry demo's routes: every one on GET and POST, as in the original.
+        router.get("/api/v1/current", cf::current);
+        router.post("/api/v1/current", cf::current);
+        router.get("/api/v1/update", guarded.apply(cf::update));
+        router.post("/api/v1/update", guarded.apply(cf::update));
+        router.get("/api/v1/refresh", guarded.apply(cf::refresh));
+        router.post("/api/v1/refresh", guarded.apply(cf::refresh));
+        router.get("/api/v1/refresh_all", guarded.apply(cf::refreshAll));
+        router.post("/api/v1/refresh_all", guarded.apply(cf::refreshAll));
         router.exception(HttpResponseException.class, errors::render);
         router.exception(Exception.class, errors::render);
       });

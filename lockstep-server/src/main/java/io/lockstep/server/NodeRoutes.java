@@ -8,14 +8,12 @@ import io.lockstep.Member;
 import io.lockstep.ReplicaStats;
 import io.lockstep.ReplicatedMap;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -24,17 +22,24 @@ import java.util.function.Supplier;
 
 /**
  * The routes about the instance and the cluster rather than the values: {@code /health/live},
- * {@code /health/ready}, {@code /stats}, {@code /cluster} and {@code /admin/refresh}.
+ * {@code /health/ready}, {@code /stats}, {@code /cluster}, {@code /admin/refresh} and {@code
+ * /admin/await}.
  */
 final class NodeRoutes {
+  static final String REVISION = "revision";
+  static final String TIMEOUT = "timeout";
+  private static final Set<String> AWAIT_PARAMS = Set.of(REVISION, TIMEOUT);
+
   private final Supplier<Lockstep> node;
   private final ServerSettings settings;
-  private final HttpClient peers;
+  private final Peers peers;
+  private final CloudFoundry.Application application;
 
-  NodeRoutes(Supplier<Lockstep> node, ServerSettings settings, HttpClient peers) {
+  NodeRoutes(Supplier<Lockstep> node, ServerSettings settings, Peers peers, CloudFoundry.Application application) {
     this.node = node;
     this.settings = settings;
     this.peers = peers;
+    this.application = application;
   }
 
   record Status(String status) {}
@@ -56,23 +61,27 @@ final class NodeRoutes {
     Json.send(ctx, 200, new Ready("ready", map.appliedRevision()));
   }
 
-  /** This instance's self-report, the body of {@code GET /stats}. */
+  /**
+   * This instance's self-report, the body of {@code GET /stats}; {@code application} (from {@code
+   * VCAP_APPLICATION}) only when present.
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   record Stats(String id, String url, String startedAt, long appliedRevision, long headRevision,
       long lagRevisions, long lagMillis, int keys, String digest, long relists, long reconnects,
-      long duplicatesDropped, long gaps, boolean ready) {
+      long duplicatesDropped, long gaps, boolean ready, CloudFoundry.Application application) {
 
-    static Stats of(Lockstep n) {
+    static Stats of(Lockstep n, CloudFoundry.Application application) {
       Member self = n.self();
       ReplicaStats s = n.map().stats();
       return new Stats(self.id(), self.url(), self.startedAt().toString(), s.appliedRevision(),
           s.headRevision(), s.lagRevisions(), s.lagMillis(), s.keys(), s.digestHex(), s.relists(),
-          s.reconnects(), s.duplicatesDropped(), s.gaps(), s.ready());
+          s.reconnects(), s.duplicatesDropped(), s.gaps(), s.ready(), application);
     }
   }
 
   /** {@code GET /stats}. */
   void stats(Context ctx) {
-    Json.send(ctx, 200, Stats.of(node.get()));
+    Json.send(ctx, 200, Stats.of(node.get(), application));
   }
 
   /** One member in {@code GET /cluster}: what it reported, or why it could not be asked. */
@@ -91,7 +100,9 @@ final class NodeRoutes {
     }
   }
 
-  record Cluster(String self, List<MemberView> members) {}
+  /** The body of {@code GET /cluster}; {@code application} (this instance's) only when present. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record Cluster(String self, CloudFoundry.Application application, List<MemberView> members) {}
 
   /**
    * {@code GET /cluster}: the registered members, each asked for its {@code /stats} at once and
@@ -109,43 +120,23 @@ final class NodeRoutes {
       views.add(f.join()); // never fails: ask() turns every failure into an unreachable view
     }
     views.sort(Comparator.comparing(MemberView::id));
-    Json.send(ctx, 200, new Cluster(n.self().id(), views));
+    Json.send(ctx, 200, new Cluster(n.self().id(), application, views));
   }
 
   private CompletableFuture<MemberView> ask(Member m) {
-    if (m.url().isBlank()) {
-      return CompletableFuture.completedFuture(MemberView.unreachable(m, "no URL registered"));
-    }
-    HttpRequest request;
-    try {
-      String base = m.url().endsWith("/") ? m.url().substring(0, m.url().length() - 1) : m.url();
-      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/stats"))
-          .timeout(settings.peerTimeout()).GET();
-      if (settings.authToken() != null) {
-        b.header(Headers.AUTHORIZATION, "Bearer " + settings.authToken());
+    return peers.get(m, "/stats", settings.peerTimeout()).thenApply(reply -> {
+      if (!reply.answered()) {
+        return MemberView.unreachable(m, reply.failure());
       }
-      request = b.build();
-    } catch (IllegalArgumentException e) {
-      return CompletableFuture.completedFuture(MemberView.unreachable(m, "bad URL: " + e.getMessage()));
-    }
-    Duration bound = settings.peerTimeout().plusMillis(250); // the request timeout covers headers only
-    return peers.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
-        .orTimeout(bound.toMillis(), TimeUnit.MILLISECONDS)
-        .handle((resp, err) -> {
-          if (err != null) {
-            Throwable t = ErrorMapper.unwrap(err);
-            return MemberView.unreachable(m, t instanceof TimeoutException || t instanceof java.net.http.HttpTimeoutException
-                ? "no answer within " + settings.peerTimeout().toMillis() + " ms" : t.toString());
-          }
-          if (resp.statusCode() != 200) {
-            return MemberView.unreachable(m, "GET /stats answered HTTP " + resp.statusCode());
-          }
-          try {
-            return MemberView.reached(m, Json.MAPPER.readTree(resp.body()));
-          } catch (IOException e) {
-            return MemberView.unreachable(m, "GET /stats answered something other than JSON: " + e.getMessage());
-          }
-        });
+      if (reply.status() != 200) {
+        return MemberView.unreachable(m, "GET /stats answered HTTP " + reply.status());
+      }
+      try {
+        return MemberView.reached(m, Json.MAPPER.readTree(reply.body()));
+      } catch (IOException e) {
+        return MemberView.unreachable(m, "GET /stats answered something other than JSON: " + e.getMessage());
+      }
+    });
   }
 
   record Refreshed(long revision) {}
@@ -165,5 +156,38 @@ final class NodeRoutes {
     } catch (ExecutionException e) {
       throw new IllegalStateException("re-listing failed", e.getCause());
     }
+  }
+
+  /** The answer of {@code GET /admin/await}. */
+  record Awaited(String id, long revision, long appliedRevision) {}
+
+  /**
+   * {@code GET /admin/await?revision=R&timeout=D}: answers once this instance has applied revision
+   * {@code R}, waiting at most {@code D} (default and ceiling: the server's max wait); then 504.
+   * What {@code /api/v1/refresh} asks every member.
+   */
+  void await(Context ctx) {
+    Requests.onlyParams(ctx, AWAIT_PARAMS);
+    OptionalLong revision = Requests.nonNegativeLong(ctx, REVISION);
+    if (revision.isEmpty()) {
+      throw ApiException.badRequest("query parameter '" + REVISION + "' is required: the revision to wait for");
+    }
+    Duration bound = settings.maxWait();
+    String raw = ctx.queryParam(TIMEOUT);
+    if (raw != null) {
+      Duration asked;
+      try {
+        asked = DurationConverter.parse(raw);
+      } catch (RuntimeException e) {
+        throw ApiException.badRequest("query parameter '" + TIMEOUT + "': " + e.getMessage());
+      }
+      if (asked.compareTo(bound) < 0) {
+        bound = asked;
+      }
+    }
+    Lockstep n = node.get();
+    ReplicatedMap map = n.map();
+    ConfigRoutes.awaitApplied(map, revision.getAsLong(), bound, REVISION);
+    Json.send(ctx, 200, new Awaited(n.self().id(), revision.getAsLong(), map.appliedRevision()));
   }
 }

@@ -66,8 +66,8 @@ final class ServeCommand implements Callable<Integer> {
   String advertiseUrl;
 
   @Option(names = "--auth-token", paramLabel = "TOKEN", defaultValue = "${env:LOCKSTEP_AUTH_TOKEN}",
-      description = "When set, writes, deletes, /admin, /cluster and /stats need the header"
-          + " 'Authorization: Bearer TOKEN'; reads and /health stay open. Prefer the env var: flags show"
+      description = "When set, writes, deletes, /admin, /cluster, /stats and the /api/v1 routes that change"
+          + " something need the header 'Authorization: Bearer TOKEN'; reads, /api/v1/current and /health stay open. Prefer the env var: flags show"
           + " in process lists. Env LOCKSTEP_AUTH_TOKEN. Default: none (no auth).")
   String authToken;
 
@@ -82,9 +82,16 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--max-wait", paramLabel = "DURATION", defaultValue = "${env:LOCKSTEP_MAX_WAIT:-10s}",
       converter = DurationConverter.class,
       description = "How long a read with min_revision waits for this instance to apply it (then 504),"
-          + " and how long /admin/refresh waits for the listing (then 503); e.g. 500ms, 10s, 2m."
+          + " and how long /admin/refresh waits for the listing (then 503); also the longest /admin/await"
+          + " waits; e.g. 500ms, 10s, 2m."
           + " Env LOCKSTEP_MAX_WAIT. Default: 10s.")
   Duration maxWait;
+
+  @Option(names = "--refresh-timeout", paramLabel = "DURATION", defaultValue = "${env:LOCKSTEP_REFRESH_TIMEOUT:-3s}",
+      converter = DurationConverter.class,
+      description = "How long /api/v1/refresh waits for every live member to confirm it applied the refresh"
+          + " (then 504, naming those that did not). Env LOCKSTEP_REFRESH_TIMEOUT. Default: 3s.")
+  Duration refreshTimeout;
 
   /** The environment, replaceable by tests. */
   Map<String, String> env = System.getenv();
@@ -190,6 +197,9 @@ final class ServeCommand implements Callable<Integer> {
     if (maxWait.isZero() || maxWait.isNegative()) {
       throw usage("--max-wait", "must be positive, was " + maxWait);
     }
+    if (refreshTimeout.isZero() || refreshTimeout.isNegative()) {
+      throw usage("--refresh-timeout", "must be positive, was " + refreshTimeout);
+    }
     if (advertiseUrl != null && !advertiseUrl.isBlank() && !advertiseUrl.matches("(?i)https?://\\S+")) {
       throw usage("--advertise-url", "must be an http:// or https:// URL, was '" + advertiseUrl + "'");
     }
@@ -199,7 +209,9 @@ final class ServeCommand implements Callable<Integer> {
         .withAdvertiseUrl(advertiseUrl)
         .withAuthToken(authToken)
         .withMaxValueBytes(maxValueBytes)
-        .withMaxWait(maxWait);
+        .withMaxWait(maxWait)
+        .withRefreshTimeout(refreshTimeout)
+        .withEnvironment(env);
   }
 
   /** The node's builder from the flags, validated (everything but the advertised URL). */

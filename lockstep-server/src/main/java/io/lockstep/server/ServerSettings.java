@@ -1,6 +1,7 @@
 package io.lockstep.server;
 
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * The HTTP side of one server: where it listens, how it is reached, and its request limits. The
@@ -18,9 +19,15 @@ import java.time.Duration;
  *     it is read in full; give the node the same limit; default 1 MiB
  * @param maxWait the longest a {@code min_revision} read or a refresh waits; default 10 s
  * @param peerTimeout how long {@code /cluster} waits for each member's {@code /stats}; default 1 s
+ * @param refreshTimeout how long {@code /api/v1/refresh} waits, once its write is applied here, for
+ *     every live member to confirm that it applied it too; default 3 s
+ * @param environment the environment variables the server reads its platform identity from
+ *     ({@code CF_INSTANCE_INDEX}, {@code VCAP_APPLICATION}); default {@link System#getenv()};
+ *     replaceable so tests need not change the process environment
  */
 public record ServerSettings(String bindHost, int port, String advertiseUrl, String authToken,
-    int maxValueBytes, Duration maxWait, Duration peerTimeout) {
+    int maxValueBytes, Duration maxWait, Duration peerTimeout, Duration refreshTimeout,
+    Map<String, String> environment) {
 
   public ServerSettings {
     if (bindHost == null || bindHost.isBlank()) {
@@ -43,39 +50,56 @@ public record ServerSettings(String bindHost, int port, String advertiseUrl, Str
     }
     positive("maxWait", maxWait);
     positive("peerTimeout", peerTimeout);
+    positive("refreshTimeout", refreshTimeout);
+    if (environment == null) {
+      throw new IllegalArgumentException("environment: must not be null (give Map.of() for none)");
+    }
+    environment = Map.copyOf(environment);
   }
 
-  /** Every interface, port 8080, no auth, 1 MiB values, 10 s waits, 1 s peer timeout. */
+  /**
+   * Every interface, port 8080, no auth, 1 MiB values, 10 s waits, 1 s peer timeout, 3 s refresh
+   * timeout, the process environment.
+   */
   public static ServerSettings defaults() {
-    return new ServerSettings("0.0.0.0", 8080, null, null, 1 << 20, Duration.ofSeconds(10), Duration.ofSeconds(1));
+    return new ServerSettings("0.0.0.0", 8080, null, null, 1 << 20, Duration.ofSeconds(10), Duration.ofSeconds(1),
+        Duration.ofSeconds(3), System.getenv());
   }
 
   public ServerSettings withBindHost(String bindHost) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
   }
 
   public ServerSettings withPort(int port) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
   }
 
   public ServerSettings withAdvertiseUrl(String advertiseUrl) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
   }
 
   public ServerSettings withAuthToken(String authToken) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
   }
 
   public ServerSettings withMaxValueBytes(int maxValueBytes) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
   }
 
   public ServerSettings withMaxWait(Duration maxWait) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
   }
 
   public ServerSettings withPeerTimeout(Duration peerTimeout) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+  }
+
+  public ServerSettings withRefreshTimeout(Duration refreshTimeout) {
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+  }
+
+  public ServerSettings withEnvironment(Map<String, String> environment) {
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
   }
 
   /** The advertised URL once the server listens on {@code boundPort}. */
@@ -92,10 +116,11 @@ public record ServerSettings(String bindHost, int port, String advertiseUrl, Str
   }
 
   @Override
-  public String toString() { // never print the token
+  public String toString() { // never print the token, nor the environment (it may hold secrets)
     return "ServerSettings[bindHost=" + bindHost + ", port=" + port + ", advertiseUrl=" + advertiseUrl
         + ", authToken=" + (authToken == null ? "none" : "***") + ", maxValueBytes=" + maxValueBytes
-        + ", maxWait=" + maxWait + ", peerTimeout=" + peerTimeout + "]";
+        + ", maxWait=" + maxWait + ", peerTimeout=" + peerTimeout + ", refreshTimeout=" + refreshTimeout
+        + ", environment=" + environment.size() + " variables]";
   }
 
   private static void positive(String field, Duration d) {

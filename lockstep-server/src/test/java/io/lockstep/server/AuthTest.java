@@ -27,7 +27,14 @@ class AuthTest {
       new Route("PUT", "/config/"),
       new Route("POST", "/admin/refresh"),
       new Route("GET", "/cluster"),
-      new Route("GET", "/stats"));
+      new Route("GET", "/stats"),
+      new Route("GET", "/admin/await?revision=1"),
+      new Route("GET", "/api/v1/update"),
+      new Route("POST", "/api/v1/update"),
+      new Route("GET", "/api/v1/refresh"),
+      new Route("POST", "/api/v1/refresh"),
+      new Route("GET", "/api/v1/refresh_all"),
+      new Route("POST", "/api/v1/refresh_all"));
 
   @BeforeEach
   void start() {
@@ -70,6 +77,7 @@ class AuthTest {
     assertThat(ts.send("POST", "/config/k", "v3".getBytes(UTF_8), auth).statusCode()).isEqualTo(200);
     assertThat(ts.get("/stats", auth).statusCode()).isEqualTo(200);
     assertThat(ts.send("POST", "/admin/refresh", null, auth).statusCode()).isEqualTo(200);
+    assertThat(ts.get("/admin/await?revision=1", auth).statusCode()).isEqualTo(200);
     // /cluster passes the token on to each member's /stats, so the member is reachable.
     HttpResponse<byte[]> cluster = ts.get("/cluster", auth);
     assertThat(cluster.statusCode()).isEqualTo(200);
@@ -85,6 +93,8 @@ class AuthTest {
     assertThat(ts.get("/config").statusCode()).isEqualTo(200);
     assertThat(ts.get("/health/live").statusCode()).isEqualTo(200);
     assertThat(ts.get("/health/ready").statusCode()).isEqualTo(200);
+    assertThat(ts.get("/api/v1/current").statusCode()).isEqualTo(200);
+    assertThat(ts.send("POST", "/api/v1/current", null).statusCode()).isEqualTo(200);
   }
 
   @Test

@@ -61,6 +61,7 @@ class MainTest {
         "--max-value-bytes", "Env LOCKSTEP_MAX_VALUE_BYTES", "Default: 1048576",
         "--max-key-bytes", "Env LOCKSTEP_MAX_KEY_BYTES", "Default: 1024",
         "--max-wait", "Env LOCKSTEP_MAX_WAIT", "Default: 10s",
+        "--refresh-timeout", "Env LOCKSTEP_REFRESH_TIMEOUT", "Default: 3s",
         "--help", "--version");
     // Every option the command declares appears in its help.
     CommandLine serve = Main.commandLine().getSubcommands().get("serve");
@@ -92,6 +93,8 @@ class MainTest {
     assertUsageError(new String[] {"serve", "--backend", "mem://x", "--port", "http"}, "--port");
     assertUsageError(new String[] {"serve", "--backend", "mem://x", "--max-wait", "10"}, "--max-wait");
     assertUsageError(new String[] {"serve", "--backend", "mem://x", "--max-wait", "0s"}, "--max-wait");
+    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--refresh-timeout", "0ms"}, "--refresh-timeout");
+    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--refresh-timeout", "3"}, "--refresh-timeout");
     assertUsageError(new String[] {"serve", "--backend", "mem://x", "--max-key-bytes", "0"}, "--max-key-bytes");
     assertUsageError(new String[] {"serve", "--backend", "mem://x", "--max-value-bytes", "-1"}, "--max-value-bytes");
     assertUsageError(new String[] {"serve", "--backend", "mem://x", "--key-prefix", "ends/"}, "--key-prefix");
@@ -163,7 +166,7 @@ class MainTest {
   void serve_onPortZero_printsTheLineThenServesAndStopsCleanly() throws Exception {
     CommandLine cl = Main.commandLine();
     ServeCommand serve = cl.getSubcommands().get("serve").getCommand();
-    serve.env = Map.of("CF_INSTANCE_INDEX", "4");
+    serve.env = Map.of("CF_INSTANCE_INDEX", "4", "VCAP_APPLICATION", "{\"application_name\": \"cli\"}");
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     cl.setOut(new PrintWriter(out, true));
@@ -189,6 +192,10 @@ class MainTest {
       HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/config/x"))
           .PUT(HttpRequest.BodyPublishers.ofString("v")).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(put.statusCode()).isEqualTo(401); // the token flag took effect
+      assertThat(s.get("application").toString()).isEqualTo("{\"application_name\":\"cli\"}");
+      HttpResponse<String> current = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/current"))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(Json.MAPPER.readTree(current.body()).get("Instance").asText()).isEqualTo("4"); // the environment reached the routes
     }
 
     serve.stop();

@@ -21,6 +21,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
@@ -161,6 +162,85 @@ class NodeRoutesTest {
       ts.source.setAvailable(false);
       assertError(ts.send("POST", "/admin/refresh", null), 503, "backend_unavailable");
       assertThat(ts.get("/health/live").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void await_aRevisionAlreadyApplied_answersAtOnce() {
+    try (TestServer ts = TestServer.start()) {
+      long rev = TestServer.revisionHeader(ts.put("/config/k", "v"));
+      HttpResponse<byte[]> r = ts.get("/admin/await?revision=" + rev + "&timeout=1ms");
+      assertThat(r.statusCode()).isEqualTo(200);
+      JsonNode body = json(r);
+      assertThat(TestServer.fieldNames(body)).containsExactly("id", "revision", "appliedRevision");
+      assertThat(body.get("id").asText()).isEqualTo(ts.server.node().self().id());
+      assertThat(body.get("revision").asLong()).isEqualTo(rev);
+      assertThat(body.get("appliedRevision").asLong()).isGreaterThanOrEqualTo(rev);
+      assertThat(ts.get("/admin/await?revision=0").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void await_aRevisionThatComesWhileWaiting_answers200() throws Exception {
+    try (TestServer ts = TestServer.start()) {
+      long next = ts.source.revision() + 1;
+      java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> waiting = java.util.concurrent.CompletableFuture
+          .supplyAsync(() -> ts.get("/admin/await?revision=" + next + "&timeout=5s"));
+      ts.put("/config/k", "v");
+      assertThat(waiting.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void await_aRevisionNotReached_is504AfterTheTimeout_boundedByMaxWait() {
+    try (TestServer ts = TestServer.start(TestServer.settings().withMaxWait(Duration.ofMillis(300)))) {
+      long far = ts.source.revision() + 1000;
+      long t0 = System.nanoTime();
+      HttpResponse<byte[]> r = ts.get("/admin/await?revision=" + far + "&timeout=1h");
+      assertThat((System.nanoTime() - t0) / 1_000_000).as("max wait, not the hour asked").isLessThan(5_000);
+      JsonNode e = assertError(r, 504, "timeout");
+      assertThat(e.get("message").asText()).contains("revision " + far + " not reached");
+      assertThat(TestServer.header(r, Headers.APPLIED)).isEqualTo(Long.toString(ts.source.revision()));
+      assertError(ts.get("/admin/await?revision=" + far + "&timeout=50ms"), 504, "timeout");
+    }
+  }
+
+  @Test
+  void await_badParameters_are400() {
+    try (TestServer ts = TestServer.start()) {
+      for (String q : List.of("", "?timeout=1s", "?revision=", "?revision=-1", "?revision=abc", "?revision=1&timeout=10",
+          "?revision=1&timeout=-1s", "?revision=1&timeout=soon", "?revision=1&bogus=2", "?revision=1&revision=2")) {
+        assertError(ts.get("/admin/await" + q), 400, "bad_request");
+      }
+      assertError(ts.send("POST", "/admin/await?revision=1", null), 405, "method_not_allowed");
+    }
+  }
+
+  @Test
+  void vcapApplication_isShownInStatsAndCluster() {
+    String vcap = "{\"application_id\": \"a8d5-guid\", \"application_name\": \"refresh-demo\","
+        + " \"application_uris\": [\"refresh-demo.example.com\"], \"instance_index\": 2,"
+        + " \"space_name\": \"dev\", \"limits\": {\"mem\": 128}}";
+    try (TestServer ts = TestServer.start(TestServer.settings().withEnvironment(Map.of("VCAP_APPLICATION", vcap)))) {
+      String expected = "{\"application_id\":\"a8d5-guid\",\"application_name\":\"refresh-demo\","
+          + "\"application_uris\":[\"refresh-demo.example.com\"],\"instance_index\":2}";
+      JsonNode stats = json(ts.get("/stats"));
+      assertThat(TestServer.fieldNames(stats)).endsWith("ready", "application");
+      assertThat(stats.get("application").toString()).isEqualTo(expected);
+      JsonNode cluster = json(ts.get("/cluster"));
+      assertThat(TestServer.fieldNames(cluster)).containsExactly("self", "application", "members");
+      assertThat(cluster.get("application").toString()).isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void vcapApplication_malformed_isIgnored_theServerStarts() {
+    for (String bad : List.of("{not json", "[]", "\"x\"", "{}", "{\"application_id\": 7}")) {
+      try (TestServer ts = TestServer.start(TestServer.settings().withEnvironment(Map.of("VCAP_APPLICATION", bad)))) {
+        assertThat(json(ts.get("/stats")).has("application")).as(bad).isFalse();
+        assertThat(json(ts.get("/cluster")).has("application")).as(bad).isFalse();
+        assertThat(ts.get("/api/v1/current").statusCode()).isEqualTo(200);
+      }
     }
   }
 

@@ -51,8 +51,10 @@ final class TestServer implements AutoCloseable {
         .randomSeed(7);
   }
 
+  /** Loopback, port 0, 5 s waits, and an empty environment: no platform variable leaks in from the test run. */
   static ServerSettings settings() {
-    return ServerSettings.defaults().withBindHost("127.0.0.1").withPort(0).withMaxWait(Duration.ofSeconds(5));
+    return ServerSettings.defaults().withBindHost("127.0.0.1").withPort(0).withMaxWait(Duration.ofSeconds(5))
+        .withEnvironment(java.util.Map.of());
   }
 
   static TestServer start() {

@@ -6,7 +6,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.IntFunction;
 
 /**
  * N real Lockstep server processes on free loopback ports, sharing one backend and key prefix.
@@ -91,6 +93,7 @@ public final class ServerCluster implements AutoCloseable {
     private final List<String> javaOptions = new ArrayList<>(List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k"));
     private Duration readyTimeout = Duration.ofSeconds(60);
     private boolean keepLogs;
+    private IntFunction<Map<String, String>> env = index -> Map.of();
 
     private Builder(String backendUri) {
       this.backendUri = backendUri;
@@ -117,6 +120,18 @@ public final class ServerCluster implements AutoCloseable {
     /** Extra {@code serve} arguments for every node, e.g. {@code --auth-token t}. */
     public Builder args(String... args) {
       extraArgs.addAll(List.of(args));
+      return this;
+    }
+
+    /**
+     * Environment variables for each node, by its index in the cluster (0 to N-1, the order of
+     * {@link ServerCluster#nodes()}), added to what the node inherits from this JVM; e.g. {@code
+     * env(i -> Map.of("CF_INSTANCE_INDEX", Integer.toString(i)))} numbers the nodes as Cloud
+     * Foundry numbers the instances of an app (node ids stay {@code <idPrefix>1..N}: the id flag
+     * wins over that variable). Default: nothing added.
+     */
+    public Builder env(IntFunction<Map<String, String>> perNode) {
+      this.env = java.util.Objects.requireNonNull(perNode, "perNode");
       return this;
     }
 
@@ -155,7 +170,8 @@ public final class ServerCluster implements AutoCloseable {
             "--backend", backendUri, "--key-prefix", keyPrefix,
             "--instance-id", id, "--advertise-url", "http://127.0.0.1:" + port));
         args.addAll(extraArgs);
-        nodes.add(new ServerProcess(id, port, args, dir.resolve(id + ".log"), javaOptions));
+        Map<String, String> vars = env.apply(i - 1);
+        nodes.add(new ServerProcess(id, port, args, dir.resolve(id + ".log"), javaOptions, vars == null ? Map.of() : vars));
       }
       ServerCluster cluster = new ServerCluster(nodes, dir, keepLogs);
       try {

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -29,14 +30,22 @@ public final class ServerProcess implements AutoCloseable {
   private final List<String> serveArgs;
   private final Path log;
   private final List<String> javaOptions;
+  private final Map<String, String> environment;
   private Process process;
 
   ServerProcess(String id, int port, List<String> serveArgs, Path log, List<String> javaOptions) {
+    this(id, port, serveArgs, log, javaOptions, Map.of());
+  }
+
+  /** As above, with variables added to the environment the process inherits from this JVM. */
+  ServerProcess(String id, int port, List<String> serveArgs, Path log, List<String> javaOptions,
+      Map<String, String> environment) {
     this.id = id;
     this.port = port;
     this.serveArgs = List.copyOf(serveArgs);
     this.log = log;
     this.javaOptions = List.copyOf(javaOptions);
+    this.environment = Map.copyOf(environment);
   }
 
   public String id() {
@@ -50,6 +59,11 @@ public final class ServerProcess implements AutoCloseable {
   /** {@code http://127.0.0.1:PORT}. */
   public String url() {
     return "http://127.0.0.1:" + port;
+  }
+
+  /** The variables this process gets on top of the environment it inherits. */
+  public Map<String, String> environment() {
+    return environment;
   }
 
   public Path logFile() {
@@ -83,9 +97,11 @@ public final class ServerProcess implements AutoCloseable {
     ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().putAll(environment);
     pb.environment().put("LOCKSTEP_PARENT_PID", Long.toString(ProcessHandle.current().pid()));
     try {
-      Files.writeString(log, "=== start " + String.join(" ", cmd) + System.lineSeparator(),
+      String vars = environment.isEmpty() ? "" : " (environment adds " + new java.util.TreeMap<>(environment).keySet() + ")";
+      Files.writeString(log, "=== start " + String.join(" ", cmd) + vars + System.lineSeparator(),
           StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
       process = pb.start();
     } catch (IOException e) {
