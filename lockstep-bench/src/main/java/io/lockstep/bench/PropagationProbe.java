@@ -36,10 +36,12 @@ public final class PropagationProbe {
    *
    * @param targets the first one is written through, the others are measured
    * @param ratePerSecond writes per second
-   * @param duration how long
+   * @param warmup how long to write first without measuring
+   * @param duration how long to measure
    * @param authToken bearer token for the writes, or null
    */
-  public static Result run(List<URI> targets, double ratePerSecond, Duration duration, String authToken) {
+  public static Result run(List<URI> targets, double ratePerSecond, Duration warmup, Duration duration,
+      String authToken) {
     if (targets.size() < 2) {
       throw new IllegalArgumentException("targets: the propagation probe needs at least two, got " + targets.size());
     }
@@ -60,8 +62,10 @@ public final class PropagationProbe {
     long samples = 0;
     long missed = 0;
     long interval = (long) (1e9 / ratePerSecond);
-    long end = System.nanoTime() + duration.toNanos();
+    long measureFrom = System.nanoTime() + warmup.toNanos();
+    long end = measureFrom + duration.toNanos();
     for (long i = 1, next = System.nanoTime(); System.nanoTime() < end; i++) {
+      boolean measuring = System.nanoTime() >= measureFrom;
       LockSupport.parkNanos(next - System.nanoTime());
       next += interval;
       long after = previous + 1;
@@ -76,11 +80,16 @@ public final class PropagationProbe {
         throw new IllegalStateException("probe write to " + writer + " answered " + w.status() + " " + w.body());
       }
       long rev = w.revision();
-      writes.recordValue(w.micros());
+      if (measuring) {
+        writes.recordValue(w.micros());
+      }
       for (int k = 0; k < readers.size(); k++) {
         HttpCalls.Answer a = polls.get(k).join();
         if (a.status() == 200 && a.applied() >= 0 && a.applied() < rev) { // another write came first
           a = http.send("GET", uri(readers.get(k), "?min_revision=" + rev), null);
+        }
+        if (!measuring) {
+          continue;
         }
         if (a.status() != 200 || a.revision() < rev && a.applied() < rev) {
           missed++;

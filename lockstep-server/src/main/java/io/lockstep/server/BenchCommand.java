@@ -81,6 +81,10 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--probe-rate", defaultValue = "20", description = "Probe writes per second. Default: ${DEFAULT-VALUE}.")
   double probeRate;
 
+  @Option(names = "--warmup", paramLabel = "DURATION", defaultValue = "5s", converter = DurationConverter.class,
+      description = "Probe writes made first and not measured, so fresh JVMs are warm. Default: ${DEFAULT-VALUE}.")
+  Duration warmup;
+
   @Option(names = "--auth-token", paramLabel = "TOKEN", defaultValue = "${env:LOCKSTEP_AUTH_TOKEN}", description = "Bearer token for writes. Env LOCKSTEP_AUTH_TOKEN.")
   String authToken;
 
@@ -118,7 +122,9 @@ public final class BenchCommand implements Callable<Integer> {
           uri = etcd.backendUri();
         }
         stdout.printf("starting %d local instances on %s ...%n", spawnLocal, uri);
-        cluster = ServerCluster.builder(uri).instances(spawnLocal).keyPrefix("bench").start();
+        // Full JIT for measurements (the harness's default stops at C1 to start tests quickly).
+        cluster = ServerCluster.builder(uri).instances(spawnLocal).keyPrefix("bench")
+            .javaOptions("-Xmx192m", "-XX:+UseSerialGC", "-Xss512k").start();
         urls = new ArrayList<>();
         for (ServerProcess p : cluster.nodes()) {
           urls.add(URI.create(p.url()));
@@ -151,9 +157,9 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private int runProbe(List<URI> urls) throws Exception {
-    stdout.printf("probe: writing through %s at %.0f/s for %ds; %d instances measured by long polls on min_revision%n",
-        urls.get(0), probeRate, duration.toSeconds(), urls.size() - 1);
-    PropagationProbe.Result r = PropagationProbe.run(urls, probeRate, duration, authToken);
+    stdout.printf("probe: writing through %s at %.0f/s for %ds after %ds of warm-up; %d instances measured by long"
+        + " polls on min_revision%n", urls.get(0), probeRate, duration.toSeconds(), warmup.toSeconds(), urls.size() - 1);
+    PropagationProbe.Result r = PropagationProbe.run(urls, probeRate, warmup, duration, authToken);
     stdout.printf("%-32s %8s %9s %9s %9s %9s%n", "write-to-visible (ms)", "samples", "p50", "p95", "p99", "max");
     line("writer's own write (" + urls.get(0).getPort() + ")", r.writes());
     line("all other instances", r.overall());
