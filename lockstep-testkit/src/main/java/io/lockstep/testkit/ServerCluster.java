@@ -94,6 +94,9 @@ public final class ServerCluster implements AutoCloseable {
     private Duration readyTimeout = Duration.ofSeconds(60);
     private boolean keepLogs;
     private IntFunction<Map<String, String>> env = index -> Map.of();
+    private IntFunction<String> backendFor;
+    private NetLab lab;
+    private int startNow = -1;
 
     private Builder(String backendUri) {
       this.backendUri = backendUri;
@@ -130,6 +133,27 @@ public final class ServerCluster implements AutoCloseable {
      * Foundry numbers the instances of an app (node ids stay {@code <idPrefix>1..N}: the id flag
      * wins over that variable). Default: nothing added.
      */
+    /** A backend URI per node (0-based index), instead of the one given to {@link #builder}. */
+    public Builder backend(IntFunction<String> perNode) {
+      this.backendFor = java.util.Objects.requireNonNull(perNode, "perNode");
+      return this;
+    }
+
+    /**
+     * Runs node i (0-based) on host i of {@code lab}: inside its network namespace, bound to its
+     * address, so partitions can be made with {@link NetLab#partition}.
+     */
+    public Builder netLab(NetLab lab) {
+      this.lab = lab;
+      return this;
+    }
+
+    /** Starts only the first {@code n} nodes; start the others later with {@link ServerProcess#start()}. */
+    public Builder startOnly(int n) {
+      this.startNow = n;
+      return this;
+    }
+
     public Builder env(IntFunction<Map<String, String>> perNode) {
       this.env = java.util.Objects.requireNonNull(perNode, "perNode");
       return this;
@@ -162,21 +186,28 @@ public final class ServerCluster implements AutoCloseable {
         throw new java.io.UncheckedIOException(e);
       }
       List<ServerProcess> nodes = new ArrayList<>();
+      if (lab != null && lab.size() < instances) {
+        throw new IllegalArgumentException("netLab: " + lab.size() + " hosts for " + instances + " instances");
+      }
       for (int i = 1; i <= instances; i++) {
         int port = FreePorts.one();
         String id = idPrefix + i;
+        String host = lab == null ? "127.0.0.1" : lab.address(i - 1);
+        String uri = backendFor == null ? backendUri : backendFor.apply(i - 1);
         List<String> args = new ArrayList<>(List.of(
-            "--port", Integer.toString(port), "--bind", "127.0.0.1",
-            "--backend", backendUri, "--key-prefix", keyPrefix,
-            "--instance-id", id, "--advertise-url", "http://127.0.0.1:" + port));
+            "--port", Integer.toString(port), "--bind", host,
+            "--backend", uri, "--key-prefix", keyPrefix,
+            "--instance-id", id, "--advertise-url", "http://" + host + ":" + port));
         args.addAll(extraArgs);
         Map<String, String> vars = env.apply(i - 1);
-        nodes.add(new ServerProcess(id, port, args, dir.resolve(id + ".log"), javaOptions, vars == null ? Map.of() : vars));
+        nodes.add(new ServerProcess(id, host, port, lab == null ? List.of() : lab.exec(i - 1), args,
+            dir.resolve(id + ".log"), javaOptions, vars == null ? Map.of() : vars));
       }
       ServerCluster cluster = new ServerCluster(nodes, dir, keepLogs);
       try {
-        nodes.forEach(ServerProcess::start);
-        CompletableFuture.allOf(nodes.stream()
+        List<ServerProcess> first = startNow < 0 ? nodes : nodes.subList(0, Math.min(startNow, nodes.size()));
+        first.forEach(ServerProcess::start);
+        CompletableFuture.allOf(first.stream()
             .map(n -> CompletableFuture.runAsync(() -> n.awaitReady(readyTimeout)))
             .toArray(CompletableFuture[]::new)).join();
         return cluster;

@@ -31,6 +31,8 @@ public final class ServerProcess implements AutoCloseable {
   private final Path log;
   private final List<String> javaOptions;
   private final Map<String, String> environment;
+  private final String host;
+  private final List<String> commandPrefix;
   private Process process;
 
   ServerProcess(String id, int port, List<String> serveArgs, Path log, List<String> javaOptions) {
@@ -40,6 +42,17 @@ public final class ServerProcess implements AutoCloseable {
   /** As above, with variables added to the environment the process inherits from this JVM. */
   ServerProcess(String id, int port, List<String> serveArgs, Path log, List<String> javaOptions,
       Map<String, String> environment) {
+    this(id, "127.0.0.1", port, List.of(), serveArgs, log, javaOptions, environment);
+  }
+
+  /**
+   * As above, reachable at {@code host} and started behind {@code commandPrefix} (e.g. {@code ip
+   * netns exec NS}, which execs the JVM, so the pid and the signals are still the server's).
+   */
+  ServerProcess(String id, String host, int port, List<String> commandPrefix, List<String> serveArgs, Path log,
+      List<String> javaOptions, Map<String, String> environment) {
+    this.host = host;
+    this.commandPrefix = List.copyOf(commandPrefix);
     this.id = id;
     this.port = port;
     this.serveArgs = List.copyOf(serveArgs);
@@ -56,9 +69,9 @@ public final class ServerProcess implements AutoCloseable {
     return port;
   }
 
-  /** {@code http://127.0.0.1:PORT}. */
+  /** {@code http://HOST:PORT}, HOST being 127.0.0.1 unless the node runs on a {@link NetLab} host. */
   public String url() {
-    return "http://127.0.0.1:" + port;
+    return "http://" + host + ":" + port;
   }
 
   /** The variables this process gets on top of the environment it inherits. */
@@ -87,7 +100,7 @@ public final class ServerProcess implements AutoCloseable {
     if (isAlive()) {
       throw new IllegalStateException(id + " is already running (pid " + process.pid() + ")");
     }
-    List<String> cmd = new ArrayList<>();
+    List<String> cmd = new ArrayList<>(commandPrefix);
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(javaOptions);
     cmd.add("-jar");
