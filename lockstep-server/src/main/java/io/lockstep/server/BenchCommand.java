@@ -7,8 +7,6 @@ import io.lockstep.bench.BenchResult;
 import io.lockstep.bench.LoadRun;
 import io.lockstep.bench.PropagationProbe;
 import io.lockstep.bench.Report;
-import io.lockstep.testkit.EtcdProcess;
-import io.lockstep.testkit.ServerCluster;
 import io.lockstep.testkit.ServerProcess;
 import java.io.PrintStream;
 import java.net.URI;
@@ -43,7 +41,8 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--spawn-local", paramLabel = "N", description = "Start N local instances for the run and stop them afterwards (instead of --targets).")
   int spawnLocal;
 
-  @Option(names = "--backend", paramLabel = "URI", description = "With --spawn-local: the backend URI. Default: a throwaway etcd.")
+  @Option(names = "--backend", paramLabel = "URI", defaultValue = LocalCluster.DEFAULT,
+      description = "With --spawn-local: peer (embedded), etcd (a throwaway etcd) or a backend URI. Default: ${DEFAULT-VALUE}.")
   String backend;
 
   @Option(names = "--users", defaultValue = "40", description = "Simulated users. Default: ${DEFAULT-VALUE}.")
@@ -111,33 +110,17 @@ public final class BenchCommand implements Callable<Integer> {
       return 2;
     }
     long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
-    EtcdProcess etcd = null;
-    ServerCluster cluster = null;
-    try {
-      List<URI> urls = targets;
-      if (spawnLocal > 0) {
-        String uri = backend;
-        if (uri == null) {
-          etcd = new EtcdProcess();
-          uri = etcd.backendUri();
-        }
-        stdout.printf("starting %d local instances on %s ...%n", spawnLocal, uri);
-        // Full JIT for measurements (the harness's default stops at C1 to start tests quickly).
-        cluster = ServerCluster.builder(uri).instances(spawnLocal).keyPrefix("bench")
-            .javaOptions("-Xmx192m", "-XX:+UseSerialGC", "-Xss512k").start();
-        urls = new ArrayList<>();
-        for (ServerProcess p : cluster.nodes()) {
-          urls.add(URI.create(p.url()));
-        }
+    if (spawnLocal == 0) {
+      return probe != null ? runProbe(targets) : runLoad(targets, sc, s);
+    }
+    // Full JIT for measurements (the test harness's default stops at C1 to start quickly).
+    try (LocalCluster cluster = LocalCluster.start(spawnLocal, backend, "bench", "node-",
+        List.of("-Xmx192m", "-XX:+UseSerialGC", "-Xss512k"), stdout)) {
+      List<URI> urls = new ArrayList<>();
+      for (ServerProcess p : cluster.nodes()) {
+        urls.add(URI.create(p.url()));
       }
       return probe != null ? runProbe(urls) : runLoad(urls, sc, s);
-    } finally {
-      if (cluster != null) {
-        cluster.close();
-      }
-      if (etcd != null) {
-        etcd.close();
-      }
     }
   }
 

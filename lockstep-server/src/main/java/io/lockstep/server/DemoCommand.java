@@ -2,8 +2,6 @@ package io.lockstep.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lockstep.testkit.EtcdProcess;
-import io.lockstep.testkit.ServerCluster;
 import io.lockstep.testkit.ServerProcess;
 import java.io.PrintStream;
 import java.net.URI;
@@ -26,16 +24,17 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Starts N local server processes on free ports, shows a write and a delete reaching every "
         + "instance with the time each took, a compare-and-set conflict and the /cluster view, then keeps the "
-        + "cluster running until Ctrl-C or --duration. Without --backend it starts its own throwaway etcd "
-        + "(scripts/setup installs the binary). Every process it starts stops when the demo ends, even when "
-        + "the demo is killed.")
+        + "cluster running until Ctrl-C or --duration. Every process it starts stops when the demo ends, even "
+        + "when the demo is killed.")
 public final class DemoCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @Option(names = "--instances", paramLabel = "N", defaultValue = "3", description = "Number of server processes, 1..64. Default: ${DEFAULT-VALUE}.")
   int instances;
 
-  @Option(names = "--backend", paramLabel = "URI", description = "Backend URI to use instead of a throwaway etcd, e.g. etcd://127.0.0.1:2379.")
+  @Option(names = "--backend", paramLabel = "URI", defaultValue = LocalCluster.DEFAULT,
+      description = "peer (the embedded backend, no server to install), etcd (a throwaway etcd; scripts/setup installs "
+          + "the binary), or a backend URI every instance uses. Default: ${DEFAULT-VALUE}.")
   String backend;
 
   @Option(names = "--duration", paramLabel = "DURATION", converter = DurationConverter.class,
@@ -56,34 +55,15 @@ public final class DemoCommand implements Callable<Integer> {
       return 2;
     }
     Duration runFor = duration;
-    EtcdProcess etcd = null;
-    ServerCluster cluster = null;
-    try {
-      String uri = backend;
-      if (uri == null) {
-        out.println("• starting a throwaway etcd ...");
-        etcd = new EtcdProcess();
-        uri = etcd.backendUri();
-        out.println("  etcd at " + etcd.clientUrl());
-      }
-      out.printf("• starting %d Lockstep instances on %s ...%n", instances, uri);
-      long t0 = System.nanoTime();
-      cluster = ServerCluster.builder(uri).instances(instances).keyPrefix(keyPrefix).idPrefix("instance-").start();
-      out.printf("  all %d ready in %d ms%n", instances, (System.nanoTime() - t0) / 1_000_000);
-      final ServerCluster c = cluster;
-      final EtcdProcess e = etcd;
-      Thread cleanup = new Thread(() -> {
-        c.close();
-        if (e != null) {
-          e.close();
-        }
-      }, "demo-cleanup");
+    try (LocalCluster cluster = LocalCluster.start(instances, backend, keyPrefix, "instance-", null, out)) {
+      Thread cleanup = new Thread(cluster::close, "demo-cleanup");
       Runtime.getRuntime().addShutdownHook(cleanup);
-
+      long t0 = System.nanoTime();
       scenario(cluster.nodes());
+      out.printf("%n(scenario ran in %d ms)%n", (System.nanoTime() - t0) / 1_000_000);
 
       out.println();
-      out.println("The cluster is running:");
+      out.println("The cluster is running on " + cluster.description() + ":");
       for (ServerProcess n : cluster.nodes()) {
         out.printf("  %-12s %s   (try: curl %s/config/demo/greeting)%n", n.id(), n.url(), n.url());
       }
@@ -94,15 +74,12 @@ public final class DemoCommand implements Callable<Integer> {
         out.println("Stopping in " + runFor.toSeconds() + " s (--duration).");
         Thread.sleep(runFor.toMillis());
       }
-      Runtime.getRuntime().removeShutdownHook(cleanup);
+      try {
+        Runtime.getRuntime().removeShutdownHook(cleanup);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook is running
+      }
       return 0;
-    } finally {
-      if (cluster != null) {
-        cluster.close();
-      }
-      if (etcd != null) {
-        etcd.close();
-      }
     }
   }
 
