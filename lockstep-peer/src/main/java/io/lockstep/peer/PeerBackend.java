@@ -692,6 +692,7 @@ public final class PeerBackend implements Backend {
         }
         case Wire.ANNOUNCE -> membership.onAnnounce(from, in);
         case Wire.WITHDRAW -> membership.onWithdraw(from);
+        case Wire.WHO_ARE_YOU -> membership.onQuery(from);
         case Wire.LEADER -> noteLeader(from);
         default -> LOG.log(Level.DEBUG, "{0}: unknown message type {1} from {2}", instanceId, type, from);
       }
@@ -773,6 +774,11 @@ public final class PeerBackend implements Backend {
 
   PeerSettings settings() {
     return settings;
+  }
+
+  /** The full view (every instance), as this instance sees it. */
+  View view() {
+    return view;
   }
 
   boolean isLeader() {

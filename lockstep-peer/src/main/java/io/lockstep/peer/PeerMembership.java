@@ -18,7 +18,9 @@ import org.jgroups.View;
  * view, so a newcomer learns everyone. A record lives while its sender is in the view: an instance
  * that dies or is cut off leaves the view, and its record goes with it. {@link #members()} lists
  * the registered instances of the current view, as this instance sees it (during a partition, its
- * side). Thread safe.
+ * side). A record pushed to an instance that had not finished joining can be lost, so on every view
+ * an instance also asks each member it has no record of; a registered member answers with its
+ * record. Thread safe.
  */
 final class PeerMembership implements Membership {
   /** What the membership needs from the backend. */
@@ -95,18 +97,30 @@ final class PeerMembership implements Membership {
     records.remove(from);
   }
 
-  /** A new view: forget who left; tell newcomers who we are. */
+  /** Someone has no record of this instance. */
+  void onQuery(Address from) {
+    Member me = self;
+    if (me != null) {
+      group.send(from, announce(me));
+    }
+  }
+
+  /** A new view: forget who left; tell newcomers who we are; ask those we know nothing of. */
   void onView(View old, View now) {
     records.keySet().removeIf(a -> !now.containsMember(a) && (old == null || old.containsMember(a)));
-    Member me = self;
-    if (me == null) {
-      return;
-    }
-    List<Address> joined = View.newMembers(old, now);
     Address mine = group.self();
-    for (Address a : joined) {
-      if (!a.equals(mine)) {
-        group.send(a, announce(me));
+    Member me = self;
+    if (me != null) {
+      for (Address a : View.newMembers(old, now)) {
+        if (!a.equals(mine)) {
+          group.send(a, announce(me));
+        }
+      }
+    }
+    byte[] query = Wire.out().message(Wire.WHO_ARE_YOU).toBytes();
+    for (Address a : now) {
+      if (!a.equals(mine) && !records.containsKey(a)) {
+        group.send(a, query);
       }
     }
   }

@@ -42,6 +42,7 @@ final class Wire {
   static final byte ANNOUNCE = 6;
   static final byte WITHDRAW = 7;
   static final byte LEADER = 8;
+  static final byte WHO_ARE_YOU = 9;
 
   // Reply outcomes.
   static final byte OK = 0;
