@@ -49,6 +49,9 @@ final class PeerStack {
   /** How long a joiner waits for discovery answers before it starts a group of its own. */
   static final long JOIN_TIMEOUT_MILLIS = 1500;
 
+  /** How often the Raft leader resends entries a follower is missing (jgroups-raft's default: 1 s). */
+  static final long RESEND_INTERVAL_MILLIS = 100;
+
   static List<Protocol> build(PeerSettings s, Consumer<View> fullViews) throws Exception {
     InetAddress bindAddr = Util.getAddress(s.bind().host(), Util.getIpStackType());
     List<Protocol> stack = new ArrayList<>();
@@ -84,7 +87,11 @@ final class PeerStack {
           .members(s.voters())
           .logDir(s.dataDir().toAbsolutePath().toString())
           .logPrefix("raft")
-          .logUseFsync(true);
+          .logUseFsync(true)
+          // A follower that fell behind (e.g. right after an election) is caught up by these resends,
+          // one entry at a time, and only when no request arrived for this long: at jgroups-raft's
+          // 1 s a steady trickle of requests could keep the followers behind for tens of seconds.
+          .resendInterval(RESEND_INTERVAL_MILLIS);
       stack.add(raft);
     }
     return stack;
