@@ -25,7 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -75,7 +76,7 @@ import org.jgroups.protocols.raft.Role;
  *       voter that restarts must find its folder again: Raft is only safe when a voter remembers
  *       its log and its vote.
  *   <li>{@code failure_timeout}: how long a member that has gone silent stays in the view ({@code
- *       500ms}, {@code 10s}, ...; 1 s to 10 min); default 10 s. A closed connection is noticed at
+ *       3s}, {@code 10s}, {@code 1m}, ...; 1 s to 10 min); default 10 s. A closed connection is noticed at
  *       once.
  * </ul>
  *
@@ -125,7 +126,7 @@ public final class PeerBackend implements Backend {
   private final ExecutorService sender;
   private final ExecutorService events;
   private final ExecutorService callbacks;
-  private final ScheduledExecutorService timer;
+  private final ScheduledThreadPoolExecutor timer;
   private final Map<Long, Attempt> pending = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
   private final AtomicBoolean progressQueued = new AtomicBoolean();
@@ -141,7 +142,8 @@ public final class PeerBackend implements Backend {
     this.sender = Executors.newSingleThreadExecutor(daemon(name + "-send"));
     this.events = Executors.newSingleThreadExecutor(daemon(name + "-events"));
     this.callbacks = Executors.newCachedThreadPool(daemon(name + "-callback"));
-    this.timer = Executors.newSingleThreadScheduledExecutor(daemon(name + "-timer"));
+    this.timer = new ScheduledThreadPoolExecutor(1, daemon(name + "-timer"));
+    timer.setRemoveOnCancelPolicy(true);
     this.membership = new PeerMembership(new Group());
     JChannel ch = null;
     try {
@@ -325,9 +327,10 @@ public final class PeerBackend implements Backend {
     }
     Attempt a = new Attempt(cmd, write, what, result, System.nanoTime() + settings.operationTimeout().toNanos());
     try {
-      timer.schedule(() -> a.fail(new BackendUnavailableException(what + ": no answer within "
-          + settings.operationTimeout().toMillis() + " ms (" + state() + ")", null, a.write && a.sent)),
-          settings.operationTimeout().toNanos(), TimeUnit.NANOSECONDS);
+      ScheduledFuture<?> timeout = timer.schedule(() -> a.fail(new BackendUnavailableException(what
+          + ": no answer within " + settings.operationTimeout().toMillis() + " ms (" + state() + ")", null,
+          a.write && a.sent)), settings.operationTimeout().toNanos(), TimeUnit.NANOSECONDS);
+      result.whenComplete((r, e) -> timeout.cancel(false));
     } catch (RejectedExecutionException e) {
       a.fail(new BackendUnavailableException(what + ": peer backend closed", null));
     }
