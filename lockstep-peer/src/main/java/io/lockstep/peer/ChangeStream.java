@@ -1,0 +1,108 @@
+package io.lockstep.peer;
+
+import io.lockstep.spi.Change;
+import io.lockstep.spi.FeedListener;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * What this instance has received of the leader's multicasts, and the feeds reading it.
+ *
+ * <p>Every instance receives every committed change once the leader multicasts it, whether a feed
+ * is open or not. The last received changes are kept while they are contiguous (up to {@value
+ * #MAX_BATCHES} of them, {@value #MAX_BYTES} bytes), so a feed opened after a listing, or re-opened
+ * after the engine resumed, starts from what already arrived. A hole in what arrived (a partition,
+ * a leader that died mid-multicast) drops the kept run: a feed that needs a revision no longer kept
+ * reports {@link FeedListener#onCompacted}, and the engine re-lists.
+ *
+ * <p>Feeds are fed under one lock, so each listener is called from one thread at a time, in order.
+ */
+final class ChangeStream {
+  static final int MAX_BATCHES = 4096;
+  static final long MAX_BYTES = 16L << 20;
+
+  private final Object lock = new Object();
+  private final ArrayDeque<Received> kept = new ArrayDeque<>();
+  private final CopyOnWriteArrayList<PeerFeed> feeds = new CopyOnWriteArrayList<>();
+  private long keptBytes;
+  private long last; // highest revision of the kept run; 0 before anything arrived
+  private long head; // highest revision heard of
+
+  private record Received(long revision, Change change, long bytes) {}
+
+  void onCommit(long revision, Change change, int bytes) {
+    synchronized (lock) {
+      head = Math.max(head, revision);
+      if (last != 0 && revision <= last) {
+        return; // a duplicate: a re-send, or a second sender
+      }
+      if (last != 0 && revision != last + 1) {
+        kept.clear(); // a hole: what was kept no longer joins what comes
+        keptBytes = 0;
+      }
+      kept.addLast(new Received(revision, change, bytes));
+      keptBytes += bytes;
+      last = revision;
+      while (kept.size() > 1 && (kept.size() > MAX_BATCHES || keptBytes > MAX_BYTES)) {
+        keptBytes -= kept.removeFirst().bytes();
+      }
+      for (PeerFeed f : feeds) {
+        f.offer(revision, change, head);
+      }
+    }
+  }
+
+  void onProgress(long revision) {
+    synchronized (lock) {
+      head = Math.max(head, revision);
+      for (PeerFeed f : feeds) {
+        f.progress(revision);
+      }
+    }
+  }
+
+  /** Opens a feed from {@code from}: replays what is kept, then follows what arrives. */
+  PeerFeed open(long from, FeedListener listener, PeerFeed.Prober prober) {
+    synchronized (lock) {
+      PeerFeed f = new PeerFeed(this, from, listener, prober);
+      if (from <= last) {
+        Received first = kept.peekFirst();
+        if (first == null || first.revision() > from) {
+          f.compacted(first == null ? last : first.revision() - 1);
+          return f;
+        }
+        for (Received r : kept) {
+          f.offer(r.revision(), r.change(), head);
+        }
+      }
+      feeds.add(f);
+      return f;
+    }
+  }
+
+  /** Stops every feed with an error (the backend closed). */
+  void failAll(Throwable error) {
+    synchronized (lock) {
+      for (PeerFeed f : feeds) {
+        f.fail(error);
+      }
+      feeds.clear();
+    }
+  }
+
+  void remove(PeerFeed f) {
+    feeds.remove(f);
+  }
+
+  /** For tests and diagnostics: the highest contiguous revision received. */
+  long lastReceived() {
+    synchronized (lock) {
+      return last;
+    }
+  }
+
+  List<PeerFeed> feeds() {
+    return List.copyOf(feeds);
+  }
+}

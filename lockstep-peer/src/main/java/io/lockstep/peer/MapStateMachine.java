@@ -1,0 +1,144 @@
+package io.lockstep.peer;
+
+import io.lockstep.Versioned;
+import io.lockstep.spi.Backend;
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jgroups.raft.StateMachine;
+
+/**
+ * The replicated map as Raft's state machine, on every voter: committed log entries are applied
+ * here, in log order, identically on each voter.
+ *
+ * <p><b>Revisions.</b> The Raft log index is not the revision: the log also holds jgroups-raft's
+ * internal entries (membership changes), reads, compare-and-sets that lost and deletes of missing
+ * keys. The revision is the number of applied entries that changed the map, counted here. It is a
+ * pure function of the log, so every voter computes the same revision for the same entry, it is
+ * contiguous (1, 2, 3, ...), and it survives restarts and Raft snapshots (which store it).
+ *
+ * <p><b>Decisions at apply time.</b> A compare-and-set's expected revision and a delete's "not
+ * found" are decided here, when the entry is applied, against the state every voter has at that
+ * point of the log, never by the instance that sent the write.
+ *
+ * <p>Reads ({@link Wire#GET}, {@link Wire#LIST}) are log entries too: applied on the leader after
+ * every earlier entry, they see every acknowledged write (linearizable). Only the leader's answer
+ * is used, so other voters and replays skip building it.
+ *
+ * <p>Every map change is handed to the {@link CommitPublisher}, which multicasts it when this voter
+ * leads. Raft calls this class from one thread at a time; its methods are synchronized regardless.
+ */
+final class MapStateMachine implements StateMachine {
+  private final Map<String, Versioned> map = new HashMap<>();
+  private final CommitPublisher publisher;
+  private long revision;
+  private volatile boolean answering;
+
+  MapStateMachine(CommitPublisher publisher) {
+    this.publisher = publisher;
+  }
+
+  /** Reads build their answers from now on (off while Raft replays its log at start). */
+  void startAnswering() {
+    answering = true;
+  }
+
+  synchronized long revision() {
+    return revision;
+  }
+
+  @Override
+  public synchronized byte[] apply(byte[] data, int offset, int length, boolean serializeResponse) throws Exception {
+    Wire.In in = new Wire.In(data, offset, length);
+    byte op = in.tag();
+    switch (op) {
+      case Wire.PUT: {
+        String key = in.str();
+        long expected = in.i64();
+        String type = in.str();
+        byte[] value = in.bytes();
+        Versioned cur = map.get(key);
+        if (expected != Backend.ANY_REVISION && (expected == 0 ? cur != null : cur == null || cur.modRevision() != expected)) {
+          return conflict(cur);
+        }
+        Versioned v = new Versioned(key, value, type, ++revision);
+        map.put(key, v);
+        publisher.applied(revision, Wire.out().message(Wire.COMMIT).i64(revision).tag(Wire.PUT)
+            .str(key).str(type).bytes(value).toBytes());
+        return Wire.out().tag(Wire.APPLIED).i64(revision).toBytes();
+      }
+      case Wire.DELETE: {
+        String key = in.str();
+        long expected = in.i64();
+        Versioned cur = map.get(key);
+        if (expected == Backend.ANY_REVISION || expected == 0) {
+          if (cur == null) {
+            return Wire.out().tag(Wire.NOT_FOUND).i64(revision).toBytes();
+          }
+          if (expected == 0) {
+            return conflict(cur);
+          }
+        } else if (cur == null || cur.modRevision() != expected) {
+          return conflict(cur);
+        }
+        map.remove(key);
+        ++revision;
+        publisher.applied(revision, Wire.out().message(Wire.COMMIT).i64(revision).tag(Wire.DELETE).str(key).toBytes());
+        return Wire.out().tag(Wire.APPLIED).i64(revision).toBytes();
+      }
+      case Wire.GET: {
+        String key = in.str();
+        if (!serializeResponse || !answering) {
+          return null;
+        }
+        Versioned cur = map.get(key);
+        Wire.Out out = Wire.out().i64(revision).bool(cur != null);
+        return cur == null ? out.toBytes() : out.entry(cur).toBytes();
+      }
+      case Wire.LIST: {
+        if (!serializeResponse || !answering) {
+          return null;
+        }
+        Wire.Out out = Wire.out().i64(revision).i32(map.size());
+        for (Versioned v : map.values()) {
+          out.entry(v);
+        }
+        return out.toBytes();
+      }
+      default:
+        throw new IOException("unknown command " + op);
+    }
+  }
+
+  private static byte[] conflict(Versioned cur) {
+    Wire.Out out = Wire.out().tag(Wire.CONFLICT).i64(cur == null ? 0 : cur.modRevision()).bool(cur != null);
+    return cur == null ? out.toBytes() : out.entry(cur).toBytes();
+  }
+
+  /** Raft snapshot (log truncation, or a follower far behind): the revision, then every entry. */
+  @Override
+  public synchronized void writeContentTo(DataOutput out) throws Exception {
+    Wire.writeEntries(out, revision, map.values(), map.size());
+  }
+
+  @Override
+  public synchronized void readContentFrom(DataInput in) throws Exception {
+    Wire.In r = new Wire.In(in);
+    long rev = r.i64();
+    int n = r.i32();
+    List<Versioned> entries = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      entries.add(r.entry());
+    }
+    map.clear();
+    for (Versioned v : entries) {
+      map.put(v.key(), v);
+    }
+    revision = rev;
+    publisher.reset(rev);
+  }
+}

@@ -1,0 +1,821 @@
+package io.lockstep.peer;
+
+import io.lockstep.BackendUnavailableException;
+import io.lockstep.Versioned;
+import io.lockstep.WriteResult;
+import io.lockstep.spi.Backend;
+import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.BackendUri;
+import io.lockstep.spi.Change;
+import io.lockstep.spi.Feed;
+import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.Membership;
+import io.lockstep.spi.RevisionModel;
+import io.lockstep.spi.Snapshot;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jgroups.Address;
+import org.jgroups.BytesMessage;
+import org.jgroups.JChannel;
+import org.jgroups.Message;
+import org.jgroups.Receiver;
+import org.jgroups.View;
+import org.jgroups.protocols.raft.RAFT;
+import org.jgroups.protocols.raft.Role;
+
+/**
+ * The embedded peer backend: the instances themselves are the source of truth, with no server to
+ * run. Instances that share a cluster name form a JGroups group; a small fixed set of them, the
+ * <em>voters</em> (3 or 5), run Raft (jgroups-raft) and commit every write by majority; every other
+ * instance is a plain member of the same group. Create it with a URI (the {@code peer} scheme is
+ * found by {@link PeerBackendProvider}).
+ *
+ * <h2>URI</h2>
+ *
+ * <pre>
+ *   peer:                                   a group of one: this instance is the only voter
+ *   peer://host:port,host:port,host:port    static discovery; the listed endpoints are the voters
+ *   peer:file:/shared/folder?voters=a,b,c   discovery through a folder every instance can write
+ *   peer:dns:name?voters=a,b,c              discovery through the A records of a DNS name
+ *                                           (a Kubernetes headless service)
+ * </pre>
+ *
+ * <p>Parameters, all optional unless said; any other is refused:
+ *
+ * <ul>
+ *   <li>{@code bind=host:port}: this instance's own JGroups endpoint. Falls back to the environment
+ *       variable {@code LOCKSTEP_PEER_BIND}. With a static list, an instance whose bind is written
+ *       exactly as one of the listed endpoints is that voter; any other instance joins as a
+ *       non-voter. Port 0 is any free port. Default: {@code 127.0.0.1:0} for {@code peer:},
+ *       {@code peer:file:} and a list of loopback voters; {@code site_local:0} (the first
+ *       site-local address) for other lists; {@code site_local:7800} for {@code peer:dns:}, where
+ *       every instance must use the same port because A records carry none.
+ *   <li>{@code voters=a,b,c}: required with {@code peer:file:} and {@code peer:dns:}, refused
+ *       otherwise: the instance ids of the voters; an instance whose id is listed is that voter.
+ *   <li>{@code cluster=name}: the JGroups cluster name; default the node's key prefix.
+ *   <li>{@code data=folder}: where a voter keeps its Raft log, vote and snapshots (a non-voter keeps
+ *       nothing on disk). Default {@code <java.io.tmpdir>/lockstep-peer/<cluster>-<voter id>}. A
+ *       voter that restarts must find its folder again: Raft is only safe when a voter remembers
+ *       its log and its vote.
+ *   <li>{@code failure_timeout}: how long a member that has gone silent stays in the view ({@code
+ *       3s}, {@code 10s}, {@code 1m}, ...; 1 s to 10 min); default 10 s. A closed connection is noticed at
+ *       once.
+ * </ul>
+ *
+ * <p>The Raft id of a voter is its entry in the voter list: {@code host:port} for a static list,
+ * the name in {@code voters=} otherwise (for {@code peer:}, the instance id). Every voter must be
+ * given the same voter list. The node's instance id names the instance in membership.
+ *
+ * <h2>How it works</h2>
+ *
+ * <ul>
+ *   <li><b>Writes</b> go to the Raft leader (from a follower or a non-voter, as a message to it) and
+ *       are committed by a majority of voters, with the log on disk and fsync on. The leader
+ *       applies each committed entry to {@link MapStateMachine}, which decides compare-and-set and
+ *       not-found there, and numbers the map's changes 1, 2, 3, ... ({@link
+ *       RevisionModel#CONTIGUOUS}).
+ *   <li><b>The feed.</b> After applying a change the leader multicasts it, with its revision, to
+ *       every instance ({@link CommitPublisher}); each instance hands what it receives to its feed
+ *       ({@link ChangeStream}). A jump in revisions is a gap: the engine re-lists. A new leader
+ *       first re-sends its recent changes. Progress: an instance asks the leader, which multicasts
+ *       its last revision after every change before it.
+ *   <li><b>Listings and strong reads</b> are Raft log entries too, answered by the leader's state
+ *       machine after every earlier entry: linearizable, and never older than an acknowledged write.
+ *       (jgroups-raft 1.1.0 has no read index; a read costs one log append.)
+ *   <li><b>Partitions.</b> Raft commits only with a majority of voters. An instance whose view
+ *       holds fewer than a majority of the voters refuses writes, strong reads and listings at once
+ *       with {@link BackendUnavailableException}; local reads keep serving what it has. When the
+ *       groups merge, its feed sees a jump (or a progress mark above what it applied) and the engine
+ *       re-lists from the majority.
+ *   <li><b>Membership</b> comes from the views ({@link PeerMembership}).
+ * </ul>
+ *
+ * <p>Thread safe. {@link #close()} leaves the group and stops every feed; the Raft log stays.
+ */
+public final class PeerBackend implements Backend {
+  private static final System.Logger LOG = System.getLogger(PeerBackend.class.getName());
+  private static final long RETRY_MILLIS = 20;
+  private static final byte[] EMPTY = new byte[0];
+
+  private final PeerSettings settings;
+  private final String instanceId;
+  private final JChannel channel;
+  private final RAFT raft;
+  private final MapStateMachine machine;
+  private final CommitPublisher publisher;
+  private final ChangeStream stream = new ChangeStream();
+  private final PeerMembership membership;
+  private final ExecutorService sender;
+  private final ExecutorService events;
+  private final ExecutorService callbacks;
+  private final ScheduledThreadPoolExecutor timer;
+  private final Map<Long, Attempt> pending = new ConcurrentHashMap<>();
+  private final AtomicLong ids = new AtomicLong();
+  private final AtomicBoolean progressQueued = new AtomicBoolean();
+  private final AtomicInteger nextVoter = new AtomicInteger();
+  private volatile View view;
+  private volatile Address announcedLeader;
+  private volatile boolean closed;
+
+  private PeerBackend(PeerSettings settings, BackendContext context) {
+    this.settings = settings;
+    this.instanceId = context.instanceId();
+    String name = "lockstep-peer-" + instanceId;
+    this.sender = Executors.newSingleThreadExecutor(daemon(name + "-send"));
+    this.events = Executors.newSingleThreadExecutor(daemon(name + "-events"));
+    this.callbacks = Executors.newCachedThreadPool(daemon(name + "-callback"));
+    this.timer = new ScheduledThreadPoolExecutor(1, daemon(name + "-timer"));
+    timer.setRemoveOnCancelPolicy(true);
+    this.membership = new PeerMembership(new Group());
+    JChannel ch = null;
+    try {
+      if (settings.isVoter()) {
+        Files.createDirectories(settings.dataDir());
+        this.publisher = new CommitPublisher(sender, this::multicast);
+        this.machine = new MapStateMachine(publisher);
+      } else {
+        this.publisher = null;
+        this.machine = null;
+      }
+      ch = new JChannel(PeerStack.build(settings, this::onFullView));
+      ch.setName(instanceId);
+      this.channel = ch;
+      if (settings.isVoter()) {
+        this.raft = ch.getProtocolStack().findProtocol(RAFT.class);
+        raft.stateMachine(machine);
+        raft.addRoleListener(this::onRole);
+      } else {
+        this.raft = null;
+      }
+      ch.setReceiver(new Inbox());
+      ch.connect(settings.cluster());
+    } catch (Exception e) {
+      if (ch != null) {
+        ch.close();
+      }
+      shutdownExecutors();
+      throw new IllegalStateException("peer backend: could not join cluster '" + settings.cluster() + "' at "
+          + settings.bind() + " as " + (settings.isVoter() ? "voter " + settings.selfVoter() : "a non-voter")
+          + ": " + e, e);
+    }
+    LOG.log(Level.DEBUG, "{0}: joined {1} as {2}", instanceId, settings.cluster(),
+        settings.isVoter() ? "voter " + settings.selfVoter() : "non-voter");
+  }
+
+  /**
+   * Creates a backend and joins the group (this blocks for discovery, about a second and a half
+   * when no other member answers).
+   *
+   * @throws IllegalArgumentException when the URI is not a valid peer URI (message names the part)
+   * @throws IllegalStateException when the group cannot be joined (e.g. the bind port is taken)
+   */
+  public static PeerBackend create(BackendUri uri, BackendContext context) {
+    return new PeerBackend(PeerSettings.parse(uri, context), context);
+  }
+
+  @Override
+  public RevisionModel revisionModel() {
+    return RevisionModel.CONTIGUOUS;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The SPI
+  // ---------------------------------------------------------------------------------------------
+
+  @Override
+  public CompletableFuture<Snapshot> snapshot() {
+    return submit(Wire.out().tag(Wire.LIST).toBytes(), false, "listing").thenApply(b -> {
+      try {
+        Wire.In in = new Wire.In(b, 0, b.length);
+        long rev = in.i64();
+        int n = in.i32();
+        List<Versioned> entries = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+          entries.add(in.entry());
+        }
+        return new Snapshot(rev, entries);
+      } catch (IOException e) {
+        throw new IllegalStateException("unreadable listing from the leader", e);
+      }
+    });
+  }
+
+  @Override
+  public Feed watch(long fromRevision, FeedListener listener) {
+    if (fromRevision < 1) {
+      throw new IllegalArgumentException("fromRevision: must be >= 1, was " + fromRevision);
+    }
+    PeerFeed feed = stream.open(fromRevision, listener, this::requestProgress);
+    if (closed) {
+      feed.fail(new BackendUnavailableException("peer backend closed", null));
+    }
+    return feed;
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+    checkExpected(expectedRevision);
+    byte[] cmd = Wire.out().tag(Wire.PUT).str(key).i64(expectedRevision).str(contentType).bytes(value).toBytes();
+    return submit(cmd, true, "put of '" + key + "'").thenApply(PeerBackend::writeResult);
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
+    checkExpected(expectedRevision);
+    byte[] cmd = Wire.out().tag(Wire.DELETE).str(key).i64(expectedRevision).toBytes();
+    return submit(cmd, true, "delete of '" + key + "'").thenApply(PeerBackend::writeResult);
+  }
+
+  @Override
+  public CompletableFuture<StrongRead> get(String key) {
+    byte[] cmd = Wire.out().tag(Wire.GET).str(key).toBytes();
+    return submit(cmd, false, "strong read of '" + key + "'").thenApply(b -> {
+      try {
+        Wire.In in = new Wire.In(b, 0, b.length);
+        long rev = in.i64();
+        return new StrongRead(in.bool() ? in.entry() : null, rev);
+      } catch (IOException e) {
+        throw new IllegalStateException("unreadable read answer from the leader", e);
+      }
+    });
+  }
+
+  @Override
+  public Membership membership() {
+    return membership;
+  }
+
+  /** Leaves the group, fails what is in flight and stops every feed. The Raft log stays. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    BackendUnavailableException gone = new BackendUnavailableException("peer backend closed", null);
+    stream.failAll(gone);
+    for (Attempt a : List.copyOf(pending.values())) {
+      a.fail(new BackendUnavailableException(a.what + ": peer backend closed", null, a.write && a.sent));
+    }
+    try {
+      channel.close();
+    } catch (RuntimeException e) {
+      LOG.log(Level.DEBUG, "closing the channel failed", e);
+    }
+    shutdownExecutors();
+  }
+
+  @Override
+  public String toString() {
+    return "PeerBackend[" + settings.cluster() + ", " + role() + ", bind=" + settings.bind() + "]";
+  }
+
+  private static void checkExpected(long expected) {
+    if (expected < ANY_REVISION) {
+      throw new IllegalArgumentException("expectedRevision: must be >= 0 or ANY_REVISION, was " + expected);
+    }
+  }
+
+  private static WriteResult writeResult(byte[] b) {
+    try {
+      Wire.In in = new Wire.In(b, 0, b.length);
+      byte status = in.tag();
+      long rev = in.i64();
+      return switch (status) {
+        case Wire.APPLIED -> WriteResult.applied(rev);
+        case Wire.NOT_FOUND -> WriteResult.notFound(rev);
+        case Wire.CONFLICT -> WriteResult.conflict(rev, in.bool() ? in.entry() : null);
+        default -> throw new IOException("unknown write status " + status);
+      };
+    } catch (IOException e) {
+      throw new IllegalStateException("unreadable write answer from the leader", e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Routing requests to the leader
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Runs a command through Raft on the leader and returns the state machine's answer. Fails at once
+   * when this instance's view lacks a majority of voters; waits (up to the operation timeout) for a
+   * leader while one is being elected; retries where the leader moved before taking the command.
+   */
+  private CompletableFuture<byte[]> submit(byte[] cmd, boolean write, String what) {
+    CompletableFuture<byte[]> result = new CompletableFuture<>();
+    if (closed) {
+      result.completeExceptionally(new BackendUnavailableException(what + ": peer backend closed", null));
+      return result;
+    }
+    Attempt a = new Attempt(cmd, write, what, result, System.nanoTime() + settings.operationTimeout().toNanos());
+    try {
+      ScheduledFuture<?> timeout = timer.schedule(() -> a.fail(new BackendUnavailableException(what
+          + ": no answer within " + settings.operationTimeout().toMillis() + " ms (" + state() + ")", null,
+          a.write && a.sent)), settings.operationTimeout().toNanos(), TimeUnit.NANOSECONDS);
+      result.whenComplete((r, e) -> timeout.cancel(false));
+    } catch (RejectedExecutionException e) {
+      a.fail(new BackendUnavailableException(what + ": peer backend closed", null));
+    }
+    a.run();
+    // Callers' stages run on our threads, never on JGroups' or Raft's.
+    return result.whenCompleteAsync((r, e) -> { }, callbacks);
+  }
+
+  /** One command on its way to the leader. */
+  private final class Attempt {
+    final byte[] cmd;
+    final boolean write;
+    final String what;
+    final CompletableFuture<byte[]> result;
+    final long deadline;
+    volatile boolean sent;
+    volatile long id;
+    volatile Address target;
+
+    Attempt(byte[] cmd, boolean write, String what, CompletableFuture<byte[]> result, long deadline) {
+      this.cmd = cmd;
+      this.write = write;
+      this.what = what;
+      this.result = result;
+      this.deadline = deadline;
+    }
+
+    void run() {
+      if (result.isDone()) {
+        return;
+      }
+      if (closed) {
+        fail(new BackendUnavailableException(what + ": peer backend closed", null, write && sent));
+        return;
+      }
+      int have = votersInView();
+      if (have < settings.majority()) {
+        fail(new BackendUnavailableException(what + " refused: this instance sees " + have + " of "
+            + settings.voters().size() + " voters, " + settings.majority() + " needed for a majority ("
+            + state() + "); writes and strong reads fail on this side of a partition, local reads keep serving",
+            null, false));
+        return;
+      }
+      Address leader = leader();
+      Address me = channel.getAddress();
+      if (leader != null && leader.equals(me)) {
+        runHere();
+        return;
+      }
+      Address to = leader != null ? leader : anyVoter();
+      if (to == null || to.equals(me)) {
+        retryLater();
+        return;
+      }
+      long reqId = ids.incrementAndGet();
+      id = reqId;
+      target = to;
+      pending.put(reqId, this);
+      sent = true;
+      if (!send(to, Wire.out().message(Wire.REQUEST).i64(reqId).bytes(cmd).toBytes())) {
+        pending.remove(reqId);
+        retryLater();
+      }
+    }
+
+    private void runHere() {
+      CompletableFuture<byte[]> f;
+      try {
+        f = raft.setAsync(cmd, 0, cmd.length, null);
+      } catch (Exception notLeader) {
+        retryLater(); // not appended: safe to send again
+        return;
+      }
+      sent = true;
+      f.whenComplete((r, e) -> {
+        if (e == null) {
+          complete(r);
+        } else if (!write) {
+          retryLater();
+        } else {
+          fail(new BackendUnavailableException(what + " failed on the leader: " + e, e, true));
+        }
+      });
+    }
+
+    void onReply(byte outcome, Wire.In in) throws IOException {
+      switch (outcome) {
+        case Wire.OK -> complete(in.bytes());
+        case Wire.NOT_LEADER -> {
+          Address hint = in.address();
+          if (raft == null) {
+            announcedLeader = hint != null && inView(hint) ? hint : null;
+          }
+          retryLater();
+        }
+        default -> {
+          String error = in.str();
+          boolean mayHaveCommitted = in.bool();
+          if (write) {
+            fail(new BackendUnavailableException(what + " failed on the leader: " + error, null, mayHaveCommitted));
+          } else {
+            retryLater();
+          }
+        }
+      }
+    }
+
+    /** The instance this attempt was sent to left the view. */
+    void onTargetGone() {
+      if (write) {
+        fail(new BackendUnavailableException(what + ": the leader left the view before answering ("
+            + state() + ")", null, true));
+      } else {
+        retryLater();
+      }
+    }
+
+    void retryLater() {
+      forget();
+      if (result.isDone()) {
+        return;
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        fail(new BackendUnavailableException(what + ": no leader within "
+            + settings.operationTimeout().toMillis() + " ms (" + state() + ")", null, false));
+        return;
+      }
+      try {
+        timer.schedule(this::run, RETRY_MILLIS, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        fail(new BackendUnavailableException(what + ": peer backend closed", null, false));
+      }
+    }
+
+    void complete(byte[] r) {
+      forget();
+      result.complete(r == null ? EMPTY : r);
+    }
+
+    void fail(Throwable t) {
+      forget();
+      result.completeExceptionally(t);
+    }
+
+    private void forget() {
+      long i = id;
+      if (i != 0) {
+        pending.remove(i, this);
+      }
+    }
+  }
+
+  /** On the leader: a command from another instance. */
+  private void onRequest(Address from, long reqId, byte[] cmd) {
+    if (raft == null) {
+      reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.NOT_LEADER).address(null).toBytes());
+      return;
+    }
+    CompletableFuture<byte[]> f;
+    try {
+      f = raft.setAsync(cmd, 0, cmd.length, null);
+    } catch (Exception notLeader) {
+      Address l = raft.leader();
+      reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.NOT_LEADER).address(l).toBytes());
+      return;
+    }
+    f.whenComplete((r, e) -> {
+      if (e == null) {
+        reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.OK).bytes(r == null ? EMPTY : r).toBytes());
+      } else {
+        reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.FAILED).str(String.valueOf(e)).bool(true).toBytes());
+      }
+    });
+  }
+
+  private void reply(Address to, byte[] message) {
+    send(to, message);
+  }
+
+  /** The leader, when known and in this instance's view; else null. */
+  Address leader() {
+    Address l = raft != null ? raft.leader() : announcedLeader;
+    return l != null && inView(l) ? l : null;
+  }
+
+  private boolean inView(Address a) {
+    View v = view;
+    return v != null && v.containsMember(a);
+  }
+
+  /** A voter of the view other than this instance, taken in turn; null when there is none. */
+  private Address anyVoter() {
+    View v = view;
+    if (v == null) {
+      return null;
+    }
+    List<Address> voters = new ArrayList<>();
+    Set<String> ids = new HashSet<>(settings.voters());
+    for (Address a : v) {
+      String id = VoterViewFilter.raftId(a);
+      if (id != null && ids.contains(id) && !a.equals(channel.getAddress())) {
+        voters.add(a);
+      }
+    }
+    return voters.isEmpty() ? null : voters.get(Math.floorMod(nextVoter.getAndIncrement(), voters.size()));
+  }
+
+  /** How many distinct voters this instance's view holds (itself included). */
+  int votersInView() {
+    View v = view;
+    if (v == null) {
+      return 0;
+    }
+    Set<String> voters = new HashSet<>(settings.voters());
+    Set<String> seen = new HashSet<>();
+    for (Address a : v) {
+      String id = VoterViewFilter.raftId(a);
+      if (id != null && voters.contains(id)) {
+        seen.add(id);
+      }
+    }
+    return seen.size();
+  }
+
+  private String state() {
+    View v = view;
+    Address l = leader();
+    return "cluster=" + settings.cluster() + ", role=" + role() + ", voters in view=" + votersInView() + "/"
+        + settings.voters().size() + ", leader=" + (l == null ? "none" : l) + ", view="
+        + (v == null ? "none" : v.getMembers());
+  }
+
+  private String role() {
+    if (raft == null) {
+      return "non-voter";
+    }
+    return publisher.leading() ? "leader" : "voter";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Progress
+  // ---------------------------------------------------------------------------------------------
+
+  /** Asks the leader for a progress mark; false when no leader is known. */
+  boolean requestProgress() {
+    if (closed) {
+      return false;
+    }
+    Address l = leader();
+    if (l == null) {
+      return false;
+    }
+    if (l.equals(channel.getAddress())) {
+      queueProgress();
+      return true;
+    }
+    return send(l, Wire.out().message(Wire.PROGRESS_REQUEST).toBytes());
+  }
+
+  /** On the leader: one progress multicast serves every request that arrives within a few ms. */
+  private void queueProgress() {
+    if (publisher != null && publisher.leading() && progressQueued.compareAndSet(false, true)) {
+      try {
+        timer.schedule(() -> {
+          progressQueued.set(false);
+          publisher.progress();
+        }, 2, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        progressQueued.set(false);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Group events
+  // ---------------------------------------------------------------------------------------------
+
+  private void onRole(Role role) {
+    if (role == Role.Leader) {
+      publisher.becameLeader();
+      machine.startAnswering();
+      LOG.log(Level.DEBUG, "{0}: leader of {1}", instanceId, settings.cluster());
+      multicast(Wire.out().message(Wire.LEADER).toBytes());
+    } else {
+      publisher.lostLeadership();
+    }
+  }
+
+  /** Every view, before Raft sees its voters-only form. Runs on a JGroups thread: no I/O here. */
+  private void onFullView(View now) {
+    View old = view;
+    view = now;
+    if (machine != null) {
+      machine.startAnswering(); // Raft replays its log before the first view: reads answer from here on
+    }
+    Address l = announcedLeader;
+    if (l != null && !now.containsMember(l)) {
+      announcedLeader = null;
+    }
+    for (Attempt a : List.copyOf(pending.values())) {
+      if (a.target != null && !now.containsMember(a.target)) {
+        a.onTargetGone();
+      }
+    }
+    execute(events, () -> {
+      membership.onView(old, now);
+      List<Address> joined = View.newMembers(old, now);
+      if (publisher != null && publisher.leading() && !joined.isEmpty()) {
+        byte[] hello = Wire.out().message(Wire.LEADER).toBytes();
+        for (Address a : joined) {
+          send(a, hello);
+        }
+      }
+    });
+  }
+
+  private void onMessage(Message msg) {
+    if (!(msg instanceof BytesMessage) || msg.getArray() == null) {
+      return; // Raft traffic that reaches a non-voter, or something else that is not ours
+    }
+    byte[] b = msg.getArray();
+    int off = msg.getOffset();
+    int len = msg.getLength();
+    byte type = Wire.messageType(b, off, len);
+    if (type < 0) {
+      return;
+    }
+    Address from = msg.getSrc();
+    Wire.In in = Wire.body(b, off, len);
+    try {
+      switch (type) {
+        case Wire.COMMIT -> {
+          long rev = in.i64();
+          byte kind = in.tag();
+          String key = in.str();
+          Change c;
+          if (kind == Wire.PUT) {
+            String contentType = in.str();
+            c = Change.put(new Versioned(key, in.bytes(), contentType, rev));
+          } else {
+            c = Change.delete(key);
+          }
+          stream.onCommit(rev, c, len);
+          noteLeader(from);
+        }
+        case Wire.PROGRESS -> {
+          stream.onProgress(in.i64());
+          noteLeader(from);
+        }
+        case Wire.PROGRESS_REQUEST -> queueProgress();
+        case Wire.REQUEST -> {
+          long reqId = in.i64();
+          onRequest(from, reqId, in.bytes());
+        }
+        case Wire.REPLY -> {
+          long reqId = in.i64();
+          byte outcome = in.tag();
+          Attempt a = pending.get(reqId);
+          if (a != null) {
+            a.onReply(outcome, in);
+          }
+        }
+        case Wire.ANNOUNCE -> membership.onAnnounce(from, in);
+        case Wire.WITHDRAW -> membership.onWithdraw(from);
+        case Wire.WHO_ARE_YOU -> membership.onQuery(from);
+        case Wire.LEADER -> noteLeader(from);
+        default -> LOG.log(Level.DEBUG, "{0}: unknown message type {1} from {2}", instanceId, type, from);
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.log(Level.WARNING, instanceId + ": unreadable message from " + from, e);
+    }
+  }
+
+  /** A non-voter learns the leader from what the leader sends. */
+  private void noteLeader(Address from) {
+    if (raft == null && from != null && inView(from)) {
+      announcedLeader = from;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Plumbing
+  // ---------------------------------------------------------------------------------------------
+
+  private void multicast(byte[] message) {
+    send(null, message);
+  }
+
+  /** Sends a message; false when it could not be handed to JGroups. */
+  private boolean send(Address to, byte[] message) {
+    if (closed) {
+      return false;
+    }
+    try {
+      channel.send(new BytesMessage(to, message));
+      return true;
+    } catch (Exception e) {
+      if (!closed) {
+        LOG.log(Level.DEBUG, "{0}: send to {1} failed: {2}", instanceId, to == null ? "all" : to, e.toString());
+      }
+      return false;
+    }
+  }
+
+  private static void execute(ExecutorService ex, Runnable r) {
+    try {
+      ex.execute(r);
+    } catch (RejectedExecutionException e) {
+      // closed
+    }
+  }
+
+  private void shutdownExecutors() {
+    timer.shutdownNow();
+    sender.shutdown();
+    events.shutdown();
+    callbacks.shutdown();
+    try {
+      sender.awaitTermination(1, TimeUnit.SECONDS);
+      events.awaitTermination(1, TimeUnit.SECONDS);
+      callbacks.awaitTermination(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    sender.shutdownNow();
+    events.shutdownNow();
+    callbacks.shutdownNow();
+  }
+
+  private static ThreadFactory daemon(String name) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  // For tests in this package.
+
+  JChannel channel() {
+    return channel;
+  }
+
+  PeerSettings settings() {
+    return settings;
+  }
+
+  /** The full view (every instance), as this instance sees it. */
+  View view() {
+    return view;
+  }
+
+  boolean isLeader() {
+    return publisher != null && publisher.leading();
+  }
+
+  /** The JGroups receiver: every message and view of the channel. */
+  private final class Inbox implements Receiver {
+    @Override
+    public void receive(Message msg) {
+      onMessage(msg);
+    }
+  }
+
+  /** What the membership sees of the group. */
+  private final class Group implements PeerMembership.Group {
+    @Override
+    public Address self() {
+      return channel == null ? null : channel.getAddress();
+    }
+
+    @Override
+    public View view() {
+      return view;
+    }
+
+    @Override
+    public void send(Address to, byte[] message) {
+      PeerBackend.this.send(to, message);
+    }
+
+    @Override
+    public boolean closed() {
+      return closed;
+    }
+  }
+}

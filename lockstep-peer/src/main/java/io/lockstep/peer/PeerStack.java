@@ -1,0 +1,135 @@
+package io.lockstep.peer;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.function.Consumer;
+import org.jgroups.View;
+import org.jgroups.protocols.FD_ALL3;
+import org.jgroups.protocols.FD_SOCK2;
+import org.jgroups.protocols.FILE_PING;
+import org.jgroups.protocols.FRAG4;
+import org.jgroups.protocols.MERGE3;
+import org.jgroups.protocols.MFC;
+import org.jgroups.protocols.TCP;
+import org.jgroups.protocols.TCPPING;
+import org.jgroups.protocols.UFC;
+import org.jgroups.protocols.UNICAST3;
+import org.jgroups.protocols.VERIFY_SUSPECT2;
+import org.jgroups.protocols.dns.DNS_PING;
+import org.jgroups.protocols.pbcast.GMS;
+import org.jgroups.protocols.pbcast.NAKACK2;
+import org.jgroups.protocols.pbcast.STABLE;
+import org.jgroups.protocols.raft.ELECTION;
+import org.jgroups.protocols.raft.NO_DUPES;
+import org.jgroups.protocols.raft.RAFT;
+import org.jgroups.stack.Protocol;
+import org.jgroups.util.Util;
+
+/**
+ * Builds the JGroups protocol stack of one instance, in code (no XML to keep in step):
+ *
+ * <pre>
+ *   RAFT, ELECTION          voters only: the Raft log (file, fsync on) and leader election
+ *   VoterViewFilter         Raft sees voters only; the backend sees the full view
+ *   FRAG4, MFC, UFC         fragmentation and flow control
+ *   GMS, NO_DUPES           views; refuses a second member with the same Raft id
+ *   STABLE, UNICAST3, NAKACK2   reliable FIFO unicast and multicast
+ *   VERIFY_SUSPECT2, FD_ALL3, FD_SOCK2   failure detection (silence for failure_timeout, or a closed socket)
+ *   MERGE3                  finds and merges split groups (after a partition heals)
+ *   TCPPING | FILE_PING | DNS_PING   discovery, chosen by the URI
+ *   TCP                     transport, tcp_nodelay on (Nagle gave a 44 ms p99)
+ * </pre>
+ */
+final class PeerStack {
+  private PeerStack() {}
+
+  /** How long a joiner waits for discovery answers before it starts a group of its own. */
+  static final long JOIN_TIMEOUT_MILLIS = 1500;
+
+  /** How often the Raft leader resends entries a follower is missing (jgroups-raft's default: 1 s). */
+  static final long RESEND_INTERVAL_MILLIS = 100;
+
+  static List<Protocol> build(PeerSettings s, Consumer<View> fullViews) throws Exception {
+    InetAddress bindAddr = Util.getAddress(s.bind().host(), Util.getIpStackType());
+    List<Protocol> stack = new ArrayList<>();
+    TCP tcp = new TCP();
+    tcp.setBindAddr(bindAddr);
+    // JGroups refuses port 0 with static discovery; pick a free one here (others find a non-voter
+    // through the voters, never through its port).
+    tcp.setValue("bind_port", s.bind().port() != 0 ? s.bind().port() : freePort(bindAddr));
+    tcp.setValue("port_range", 0);
+    tcp.tcpNodelay(true);
+    stack.add(tcp);
+    stack.add(discovery(s));
+    long failure = s.failureTimeout().toMillis();
+    stack.add(new MERGE3().setMinInterval(Math.min(1000, failure / 4)).setMaxInterval(Math.min(3000, failure / 2)));
+    stack.add(new FD_SOCK2());
+    stack.add(new FD_ALL3().setTimeout(failure).setInterval(Math.max(250, failure / 5)));
+    stack.add(new VERIFY_SUSPECT2().setTimeout(Math.min(1500, failure / 2)));
+    stack.add(new NAKACK2().setXmitInterval(500));
+    stack.add(new UNICAST3().setXmitInterval(500));
+    stack.add(new STABLE());
+    stack.add(new NO_DUPES());
+    GMS gms = new GMS().setJoinTimeout(JOIN_TIMEOUT_MILLIS);
+    gms.setValue("print_local_addr", false);
+    stack.add(gms);
+    stack.add(new UFC());
+    stack.add(new MFC());
+    stack.add(new FRAG4());
+    stack.add(new VoterViewFilter(s.isVoter() ? new HashSet<>(s.voters()) : null, fullViews));
+    if (s.isVoter()) {
+      stack.add(new ELECTION());
+      RAFT raft = new RAFT()
+          .raftId(s.selfVoter())
+          .members(s.voters())
+          .logDir(s.dataDir().toAbsolutePath().toString())
+          .logPrefix("raft")
+          .logUseFsync(true)
+          // A follower that fell behind (e.g. right after an election) is caught up by these resends,
+          // one entry at a time, and only when no request arrived for this long: at jgroups-raft's
+          // 1 s a steady trickle of requests could keep the followers behind for tens of seconds.
+          .resendInterval(RESEND_INTERVAL_MILLIS);
+      stack.add(raft);
+    }
+    return stack;
+  }
+
+  private static int freePort(InetAddress addr) throws java.io.IOException {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
+      socket.setReuseAddress(false);
+      socket.bind(new InetSocketAddress(addr, 0));
+      return socket.getLocalPort();
+    }
+  }
+
+  private static Protocol discovery(PeerSettings s) {
+    switch (s.discovery()) {
+      case SINGLE:
+        return new TCPPING().setPortRange(0);
+      case STATIC: {
+        List<InetSocketAddress> hosts = new ArrayList<>();
+        for (PeerSettings.HostPort hp : s.initialHosts()) {
+          hosts.add(new InetSocketAddress(hp.host(), hp.port()));
+        }
+        TCPPING ping = new TCPPING().setInitialHosts(hosts).setPortRange(0);
+        ping.setValue("return_entire_cache", true);
+        return ping;
+      }
+      case FILE: {
+        FILE_PING ping = new FILE_PING().setLocation(s.folder().toAbsolutePath().toString()).registerShutdownHook(false);
+        ping.setValue("remove_all_data_on_view_change", true);
+        return ping;
+      }
+      case DNS: {
+        DNS_PING ping = new DNS_PING().setDNSQuery(s.dnsQuery());
+        ping.setValue("dns_record_type", "A");
+        return ping;
+      }
+      default:
+        throw new IllegalStateException("unknown discovery " + s.discovery());
+    }
+  }
+}

@@ -1,0 +1,116 @@
+package io.lockstep.peer;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lockstep.spi.Backend;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.jgroups.util.ByteArrayDataInputStream;
+import org.jgroups.util.ByteArrayDataOutputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Decisions at apply time and the revision count, on the state machine alone. */
+class MapStateMachineTest {
+  private final ExecutorService sender = Executors.newSingleThreadExecutor();
+  private final List<byte[]> sent = new ArrayList<>();
+  private final CommitPublisher publisher = new CommitPublisher(sender, m -> {
+    synchronized (sent) {
+      sent.add(m);
+    }
+  });
+  private final MapStateMachine sm = new MapStateMachine(publisher);
+
+  @AfterEach
+  void stop() {
+    sender.shutdownNow();
+  }
+
+  private byte[] apply(byte[] cmd) throws Exception {
+    return sm.apply(cmd, 0, cmd.length, true);
+  }
+
+  private static byte[] put(String k, String v, long expected) {
+    return Wire.out().tag(Wire.PUT).str(k).i64(expected).str("text/plain").bytes(v.getBytes(UTF_8)).toBytes();
+  }
+
+  private static byte[] delete(String k, long expected) {
+    return Wire.out().tag(Wire.DELETE).str(k).i64(expected).toBytes();
+  }
+
+  private static String outcome(byte[] r) throws Exception {
+    Wire.In in = new Wire.In(r, 0, r.length);
+    byte status = in.tag();
+    long rev = in.i64();
+    return switch (status) {
+      case Wire.APPLIED -> "applied@" + rev;
+      case Wire.NOT_FOUND -> "notfound@" + rev;
+      default -> "conflict@" + rev;
+    };
+  }
+
+  @Test
+  void revisions_countOnlyMapChanges_andCasAndNotFoundAreDecidedAtApply() throws Exception {
+    sm.startAnswering();
+    long any = Backend.ANY_REVISION;
+    assertThat(outcome(apply(put("a", "1", any)))).isEqualTo("applied@1");
+    assertThat(outcome(apply(put("a", "2", 0)))).as("only if absent").isEqualTo("conflict@1");
+    assertThat(outcome(apply(put("a", "3", 7)))).as("wrong expected").isEqualTo("conflict@1");
+    assertThat(outcome(apply(put("b", "x", 5)))).as("expected on a missing key").isEqualTo("conflict@0");
+    assertThat(outcome(apply(put("a", "4", 1)))).isEqualTo("applied@2");
+    assertThat(outcome(apply(delete("zz", any)))).isEqualTo("notfound@2");
+    assertThat(outcome(apply(delete("zz", 0)))).isEqualTo("notfound@2");
+    assertThat(outcome(apply(delete("a", 0)))).isEqualTo("conflict@2");
+    assertThat(outcome(apply(delete("zz", 3)))).isEqualTo("conflict@0");
+    byte[] read = apply(Wire.out().tag(Wire.GET).str("a").toBytes());
+    Wire.In in = new Wire.In(read, 0, read.length);
+    assertThat(in.i64()).isEqualTo(2);
+    assertThat(in.bool()).isTrue();
+    assertThat(in.entry().valueAsString()).isEqualTo("4");
+    assertThat(outcome(apply(delete("a", 2)))).isEqualTo("applied@3");
+    assertThat(sm.revision()).as("reads, conflicts and not-found took no revision").isEqualTo(3);
+  }
+
+  @Test
+  void snapshot_roundTrip_keepsEntriesAndRevision() throws Exception {
+    apply(put("a", "1", -1));
+    apply(put("b", "2", -1));
+    apply(delete("a", -1));
+    ByteArrayDataOutputStream out = new ByteArrayDataOutputStream(64);
+    sm.writeContentTo(out);
+    MapStateMachine copy = new MapStateMachine(publisher);
+    copy.readContentFrom(new ByteArrayDataInputStream(out.buffer(), 0, out.position()));
+    copy.startAnswering();
+    assertThat(copy.revision()).isEqualTo(3);
+    byte[] list = copy.apply(Wire.out().tag(Wire.LIST).toBytes(), 0, 1, true);
+    Wire.In in = new Wire.In(list, 0, list.length);
+    assertThat(in.i64()).isEqualTo(3);
+    assertThat(in.i32()).isEqualTo(1);
+    assertThat(in.entry().modRevision()).isEqualTo(2);
+    assertThat(copy.apply(put("c", "3", -1), 0, put("c", "3", -1).length, true)).isNotNull();
+    assertThat(copy.revision()).isEqualTo(4);
+  }
+
+  @Test
+  void publisher_sendsOnlyWhileLeading_andResendsItsRecentChangesWhenItBecomesLeader() throws Exception {
+    apply(put("a", "1", -1));
+    apply(put("b", "1", -1));
+    publisher.becameLeader();
+    apply(put("c", "1", -1));
+    publisher.lostLeadership();
+    apply(put("d", "1", -1));
+    sender.submit(() -> { }).get(5, TimeUnit.SECONDS);
+    List<Long> revisions = new ArrayList<>();
+    synchronized (sent) {
+      for (byte[] m : sent) {
+        assertThat(Wire.messageType(m, 0, m.length)).isEqualTo(Wire.COMMIT);
+        revisions.add(Wire.body(m, 0, m.length).i64());
+      }
+    }
+    assertThat(revisions).containsExactly(1L, 2L, 3L);
+  }
+}
