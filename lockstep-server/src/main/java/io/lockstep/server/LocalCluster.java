@@ -30,7 +30,7 @@ import java.util.List;
  */
 final class LocalCluster implements AutoCloseable {
   /** What {@code --backend} means when not given. */
-  static final String DEFAULT = "etcd";
+  static final String DEFAULT = "peer";
 
   private final ServerCluster cluster;
   private final EtcdProcess etcd;

@@ -29,7 +29,9 @@ import picocli.CommandLine.Spec;
     description = {"Serves the HTTP API of one Lockstep instance until stopped (SIGTERM, SIGINT).",
         "Each option falls back to the environment variable named in its help, then to its default."},
     footer = {"", "Example:",
-        "  lockstep serve --backend etcd://127.0.0.1:2379,127.0.0.1:22379 --key-prefix orders --port 8080"})
+        "  lockstep serve --backend etcd://127.0.0.1:2379,127.0.0.1:22379 --key-prefix orders --port 8080",
+        "  lockstep serve --backend peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800 --port 8080",
+        "      (LOCKSTEP_PEER_BIND=10.0.0.1:7800 on the first voter; see docs/backends/peer.md)"})
 final class ServeCommand implements Callable<Integer> {
   private static final Pattern USER_INFO = Pattern.compile("(?<=://)([^/@?]*?):([^/@?]*)@");
   private static final Pattern SECRET_PARAM = Pattern.compile("(?i)([?&][^=&]*(?:password|secret|token)[^=&]*=)[^&]*");
@@ -45,8 +47,9 @@ final class ServeCommand implements Callable<Integer> {
       description = "Address to listen on. Env LOCKSTEP_BIND. Default: 0.0.0.0 (every interface).")
   String bind;
 
-  @Option(names = "--backend", paramLabel = "URI", defaultValue = "${env:LOCKSTEP_BACKEND}",
-      description = "The source of truth, as a URI (see the example below). Env LOCKSTEP_BACKEND. Required.")
+  @Option(names = "--backend", paramLabel = "URI", defaultValue = "${env:LOCKSTEP_BACKEND:-peer:}",
+      description = "The source of truth, as a URI (see the examples below). Env LOCKSTEP_BACKEND. Default: peer: "
+          + "(the embedded peer backend; alone, a group of one).")
   String backend;
 
   @Option(names = "--key-prefix", paramLabel = "PREFIX", defaultValue = "${env:USER_KEY_PREFIX:-lockstep}",
@@ -174,8 +177,8 @@ final class ServeCommand implements Callable<Integer> {
   /** The server's settings from the flags; a bad value is a usage error naming the flag. */
   ServerSettings settings() {
     if (backend == null || backend.isBlank()) {
-      throw new ParameterException(spec.commandLine(), "Missing backend: give --backend URI or set"
-          + " LOCKSTEP_BACKEND, e.g. --backend etcd://127.0.0.1:2379");
+      throw new ParameterException(spec.commandLine(), "Missing backend: --backend (or LOCKSTEP_BACKEND) is empty;"
+          + " leave it out for the embedded peer backend, or give a URI such as etcd://127.0.0.1:2379");
     }
     try {
       BackendUri.parse(backend);

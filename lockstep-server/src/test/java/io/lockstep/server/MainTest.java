@@ -53,7 +53,7 @@ class MainTest {
     assertThat(help).contains(
         "--port", "Env PORT", "Default: 8080",
         "--bind", "Env LOCKSTEP_BIND", "Default: 0.0.0.0",
-        "--backend", "Env LOCKSTEP_BACKEND", "Required", "etcd://127.0.0.1:2379,127.0.0.1:22379",
+        "--backend", "Env LOCKSTEP_BACKEND", "Default: peer:", "etcd://127.0.0.1:2379,127.0.0.1:22379",
         "--key-prefix", "Env USER_KEY_PREFIX", "Default: lockstep",
         "--instance-id", "CF_INSTANCE_INDEX", "HOSTNAME", "generated",
         "--advertise-url", "Env LOCKSTEP_ADVERTISE_URL", "http://127.0.0.1:<port>",
@@ -79,8 +79,8 @@ class MainTest {
   }
 
   @Test
-  void serve_withoutABackend_isAUsageErrorThatSaysWhatToGive() {
-    Run r = run("serve", "--port", "0");
+  void serve_withAnEmptyBackend_isAUsageErrorThatSaysWhatToGive() {
+    Run r = run("serve", "--port", "0", "--backend", " ");
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("Missing backend").contains("--backend").contains("LOCKSTEP_BACKEND")
         .contains("lockstep serve --help");
