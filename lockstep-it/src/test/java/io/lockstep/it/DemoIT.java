@@ -26,7 +26,7 @@ class DemoIT {
     Path out = Files.createTempFile("lockstep-demo-", ".log");
     Path tmp = Files.createTempDirectory("lockstep-demo-tmp-");
     try {
-      Process demo = demoProcess(tmp, launcher.toString(), "demo", "--instances", "3", "--duration", "3s")
+      Process demo = demoProcess(tmp, launcher.toString(), "demo", "--instances", "3", "--duration", "20s")
           .redirectErrorStream(true).redirectOutput(out.toFile()).start();
       Set<ProcessHandle> children = new HashSet<>();
       long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
