@@ -1,0 +1,471 @@
+package io.lockstep.redis;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lockstep.BackendUnavailableException;
+import io.lockstep.Versioned;
+import io.lockstep.WriteResult;
+import io.lockstep.spi.Backend;
+import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.BackendUri;
+import io.lockstep.spi.Feed;
+import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.Membership;
+import io.lockstep.spi.RevisionModel;
+import io.lockstep.spi.Snapshot;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The Redis backend: one map in one Redis server (5.0 or later; tested with 7.0), through Lettuce.
+ * Create it with a URI (the {@code redis} and {@code rediss} schemes are found by {@link
+ * RedisBackendProvider} and {@link RedissBackendProvider}).
+ *
+ * <h2>URI</h2>
+ *
+ * <p>{@code redis://host:port[/db][?key=value&...]} (port 6379 when omitted, database 0 when no
+ * path); {@code rediss://} is the same over TLS. Parameters, all optional; any other is refused:
+ *
+ * <ul>
+ *   <li>{@code timeout}: the bound of every command and of connecting ({@code 250ms}, {@code 3s},
+ *       {@code 1m} or ISO-8601); default: the node's operation timeout.
+ *   <li>{@code stream_max_len}: about how many changes the map's stream keeps ({@code XADD MAXLEN
+ *       ~}); a replica further behind than that relists; default 10000.
+ *   <li>{@code member_ttl}: how long a membership record outlives its instance, at least 1s;
+ *       default 10s. Live instances refresh it every third of that.
+ * </ul>
+ *
+ * <h2>Layout</h2>
+ *
+ * <p>With {@code <ns>} the node's key prefix: {@code <ns>:rev} (the map's revision counter), {@code
+ * <ns>:data} (a hash: map key to envelope), {@code <ns>:log} (the change stream, entry {@code
+ * <rev>-0} per change), the pub/sub channel {@code <ns>:changes}, and {@code <ns>:members:<id>} (one
+ * string per live instance, with a TTL). {@link RedisValueCodec} describes the envelope and the
+ * change message. Every change goes through one Lua script ({@code write.lua}) that bumps the
+ * counter, writes the hash, appends to the stream and publishes, atomically; programs other than
+ * Lockstep must write through the same script to be seen (docs/backends/redis.md says how).
+ *
+ * <h2>Guarantees</h2>
+ *
+ * <ul>
+ *   <li>Revisions number this map's changes 1, 2, 3, ... ({@link RevisionModel#CONTIGUOUS}).
+ *   <li>{@link #snapshot()} is one script that reads the counter and the whole hash atomically.
+ *   <li>{@link #watch} subscribes first, then reads the stream from the requested revision, then
+ *       follows pub/sub, filling any jump from the stream: it delivers a contiguous sequence, or
+ *       reports {@code onCompacted} when the stream no longer holds a revision it needs, or {@code
+ *       onError} when the subscription connection drops.
+ *   <li>Conditional writes compare the key's mod revision inside the script; strong reads are one
+ *       script on the single server, which Redis serves in order with every write.
+ *   <li>An unreachable Redis fails every command at once ({@code REJECT_COMMANDS}: nothing is queued
+ *       while disconnected), and every command is bounded by {@code timeout}.
+ * </ul>
+ *
+ * <h2>Non-guarantees</h2>
+ *
+ * <ul>
+ *   <li>Durability is Redis's: an acknowledged write survives a restart only as far as the
+ *       server's persistence goes ({@code appendonly yes} with {@code appendfsync always} for no
+ *       loss; {@code everysec} may lose about a second on a crash). A failover to a replica may lose
+ *       acknowledged writes (replication is asynchronous). Lost writes mean reused revisions, which
+ *       replicas cannot tell apart from the ones they applied: after such a loss, refresh every
+ *       replica.
+ *   <li>The listing reads the whole map in one script, which blocks Redis for its duration: fine for
+ *       maps of thousands to a few hundred thousand small entries, not for gigabytes.
+ *   <li>Sentinel, Cluster and AUTH are not supported yet.
+ * </ul>
+ *
+ * <p>Connections: one multiplexed command connection shared by every operation of this backend,
+ * plus one pub/sub connection (Redis serves subscriptions on a connection of their own). Both
+ * connect on first use and reconnect by themselves. Thread safe; {@link #close()} closes both.
+ */
+public final class RedisBackend implements Backend {
+  private static final System.Logger LOG = System.getLogger(RedisBackend.class.getName());
+  static final int RANGE_BATCH = 1000;
+
+  private final RedisSettings settings;
+  private final String address;
+  private final String ns;
+  private final byte[][] writeKeys;
+  private final byte[][] dataKeys;
+  private final byte[][] logKeys;
+  private final byte[] channel;
+  private final byte[] maxLen;
+  private final RedisClient client;
+  private final RedisURI redisUri;
+  private final RedisMembership membership;
+  private final ScheduledThreadPoolExecutor housekeeping;
+  private final Set<RedisFeed> feeds = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final Object connect = new Object();
+  private CompletableFuture<StatefulRedisConnection<byte[], byte[]>> commands; // guarded by connect
+  private CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>> pubsub; // guarded by connect
+
+  private RedisBackend(RedisSettings settings, BackendContext context) {
+    this.settings = settings;
+    this.address = settings.address();
+    this.ns = context.keyPrefix();
+    byte[] rev = bytes(ns + ":rev");
+    byte[] data = bytes(ns + ":data");
+    byte[] log = bytes(ns + ":log");
+    this.writeKeys = new byte[][] {rev, data, log};
+    this.dataKeys = new byte[][] {rev, data};
+    this.logKeys = new byte[][] {rev, log};
+    this.channel = bytes(ns + ":changes");
+    this.maxLen = bytes(Long.toString(settings.streamMaxLen()));
+    this.redisUri = RedisURI.builder()
+        .withHost(settings.host())
+        .withPort(settings.port())
+        .withDatabase(settings.database())
+        .withSsl(settings.tls())
+        .withTimeout(settings.timeout())
+        .withClientName("lockstep-" + context.instanceId())
+        .build();
+    this.client = RedisClient.create(SharedResources.acquire(), redisUri);
+    client.setOptions(ClientOptions.builder()
+        .autoReconnect(true)
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS) // fail fast, queue nothing
+        .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
+        .socketOptions(SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
+        .build());
+    this.housekeeping = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "lockstep-redis-" + context.instanceId());
+      t.setDaemon(true);
+      return t;
+    });
+    housekeeping.setRemoveOnCancelPolicy(true);
+    this.membership = new RedisMembership(this, ns + ":members:", settings.memberTtl());
+  }
+
+  /**
+   * Creates a backend; it connects on first use.
+   *
+   * @throws IllegalArgumentException when the URI is not a valid Redis URI (message names the part)
+   */
+  public static RedisBackend create(BackendUri uri, BackendContext context) {
+    return new RedisBackend(RedisSettings.parse(uri, context), context);
+  }
+
+  @Override
+  public RevisionModel revisionModel() {
+    return RevisionModel.CONTIGUOUS;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Listing and strong reads
+  // ---------------------------------------------------------------------------------------------
+
+  @Override
+  public CompletableFuture<Snapshot> snapshot() {
+    return script(RedisScript.SNAPSHOT, dataKeys, "listing of " + ns, false).thenApply(reply -> {
+      long rev = (Long) reply.get(0);
+      List<?> flat = (List<?>) reply.get(1);
+      List<Versioned> entries = new ArrayList<>(flat.size() / 2);
+      for (int i = 0; i + 1 < flat.size(); i += 2) {
+        String key = new String((byte[]) flat.get(i), StandardCharsets.UTF_8);
+        entries.add(RedisValueCodec.decodeEnvelope(key, (byte[]) flat.get(i + 1)));
+      }
+      return new Snapshot(rev, entries);
+    });
+  }
+
+  @Override
+  public CompletableFuture<StrongRead> get(String key) {
+    return script(RedisScript.GET, dataKeys, "read of '" + key + "'", false, bytes(key)).thenApply(reply -> {
+      long rev = (Long) reply.get(0);
+      byte[] env = reply.size() > 1 ? (byte[]) reply.get(1) : null;
+      return new StrongRead(env == null ? null : RedisValueCodec.decodeEnvelope(key, env), rev);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writes
+  // ---------------------------------------------------------------------------------------------
+
+  @Override
+  public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+    checkExpected(expectedRevision);
+    String type = contentType == null ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
+    return write(key, "put", expectedRevision, bytes(type), value);
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
+    checkExpected(expectedRevision);
+    if (expectedRevision == 0) {
+      // "Only if absent": there is nothing to delete; a present key is a conflict.
+      return get(key).thenApply(r -> r.entry() == null ? WriteResult.notFound(r.revision())
+          : WriteResult.conflict(r.entry().modRevision(), r.entry()));
+    }
+    return write(key, "del", expectedRevision, new byte[0], new byte[0]);
+  }
+
+  private CompletableFuture<WriteResult> write(String key, String op, long expected, byte[] type, byte[] value) {
+    String what = ("put".equals(op) ? "put" : "delete") + " of '" + key + "'";
+    return script(RedisScript.WRITE, writeKeys, what, true,
+        bytes(op), bytes(key), bytes(Long.toString(expected)), type, value, maxLen, channel)
+        .thenApply(reply -> {
+          long status = (Long) reply.get(0);
+          long rev = (Long) reply.get(1);
+          if (status == 1) {
+            return WriteResult.applied(rev);
+          }
+          if (status == 2) {
+            return WriteResult.notFound(rev);
+          }
+          byte[] env = reply.size() > 2 ? (byte[]) reply.get(2) : null;
+          return WriteResult.conflict(rev, env == null ? null : RedisValueCodec.decodeEnvelope(key, env));
+        });
+  }
+
+  private static void checkExpected(long expected) {
+    if (expected < 0 && expected != ANY_REVISION) {
+      throw new IllegalArgumentException("expectedRevision: must be >= 0 or ANY_REVISION, was " + expected);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Watching
+  // ---------------------------------------------------------------------------------------------
+
+  @Override
+  public Feed watch(long fromRevision, FeedListener listener) {
+    if (fromRevision < 1) {
+      throw new IllegalArgumentException("fromRevision: must be >= 1, was " + fromRevision);
+    }
+    RedisFeed feed = new RedisFeed(this, fromRevision, listener);
+    if (closed.get()) {
+      feed.fail(new IllegalStateException("redis backend closed"));
+      return feed;
+    }
+    feeds.add(feed); // before subscribing: no message after the subscription may be missed
+    subscribe().whenComplete((ok, err) -> {
+      if (err != null) {
+        feed.fail(translate(err, "subscription to " + ns + ":changes", false));
+      } else {
+        feed.subscribed();
+      }
+    });
+    return feed;
+  }
+
+  /** The stream's entries from {@code from} on, at most {@link #RANGE_BATCH}, with the counter. */
+  CompletableFuture<List<Object>> range(long from) {
+    return script(RedisScript.RANGE, logKeys, "stream read of " + ns + ":log", false,
+        bytes(Long.toString(from)), bytes(Integer.toString(RANGE_BATCH)));
+  }
+
+  void forget(RedisFeed feed) {
+    feeds.remove(feed);
+  }
+
+  private CompletableFuture<Void> subscribe() {
+    return pubsub().thenCompose(c -> c.async().subscribe(channel).toCompletableFuture());
+  }
+
+  private void onMessage(byte[] message) {
+    RedisValueCodec.Message m;
+    try {
+      m = RedisValueCodec.decodeMessage(message);
+    } catch (IllegalArgumentException e) {
+      // Not written by the script: the feeds notice the jump it leaves and read the stream.
+      LOG.log(Level.WARNING, "ignoring a malformed message on {0}:changes: {1}", ns, e.getMessage());
+      return;
+    }
+    for (RedisFeed f : feeds) {
+      f.onMessage(m);
+    }
+  }
+
+  private void onPubSubDisconnected() {
+    for (RedisFeed f : List.copyOf(feeds)) {
+      f.fail(new BackendUnavailableException("redis subscription connection to " + address + " lost", null));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connections
+  // ---------------------------------------------------------------------------------------------
+
+  /** The command connection, connecting now when it never has or the last attempt failed. */
+  CompletableFuture<RedisAsyncCommands<byte[], byte[]>> commands() {
+    CompletableFuture<StatefulRedisConnection<byte[], byte[]>> c;
+    synchronized (connect) {
+      if (closed.get()) {
+        return CompletableFuture.failedFuture(new BackendUnavailableException("redis backend closed", null));
+      }
+      if (commands == null || commands.isCompletedExceptionally()) {
+        commands = client.connectAsync(ByteArrayCodec.INSTANCE, redisUri).toCompletableFuture();
+      }
+      c = commands;
+    }
+    return c.thenApply(StatefulRedisConnection::async);
+  }
+
+  private CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>> pubsub() {
+    synchronized (connect) {
+      if (closed.get()) {
+        return CompletableFuture.failedFuture(new BackendUnavailableException("redis backend closed", null));
+      }
+      if (pubsub == null || pubsub.isCompletedExceptionally()) {
+        pubsub = client.connectPubSubAsync(ByteArrayCodec.INSTANCE, redisUri).toCompletableFuture()
+            .thenApply(c -> {
+              c.addListener(new RedisPubSubAdapter<byte[], byte[]>() {
+                @Override
+                public void message(byte[] ch, byte[] message) {
+                  if (Arrays.equals(ch, channel)) {
+                    onMessage(message);
+                  }
+                }
+              });
+              if (c instanceof RedisChannelHandler<?, ?> h) {
+                h.addListener(new RedisConnectionStateListener() {
+                  @Override
+                  public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
+                    onPubSubDisconnected();
+                  }
+                });
+              }
+              return c;
+            });
+      }
+      return pubsub;
+    }
+  }
+
+  /** Runs a script on the command connection, failing with the SPI's exceptions. */
+  CompletableFuture<List<Object>> script(RedisScript s, byte[][] keys, String what, boolean write, byte[]... args) {
+    return commands().thenCompose(r -> s.run(r, keys, args)).handle((v, err) -> {
+      if (err != null) {
+        throw translate(err, what, write);
+      }
+      return v;
+    });
+  }
+
+  /** The future, failing with the SPI's exceptions. */
+  <T> CompletableFuture<T> mapped(CompletableFuture<T> f, String what, boolean write) {
+    return f.handle((v, err) -> {
+      if (err != null) {
+        throw translate(err, what, write);
+      }
+      return v;
+    });
+  }
+
+  RuntimeException translate(Throwable t, String what, boolean write) {
+    return RedisErrors.translate(t, what, address, write);
+  }
+
+  long timeoutMillis() {
+    return settings.timeout().toMillis();
+  }
+
+  ScheduledFuture<?> scheduleAtFixedRate(Runnable task, long periodMillis) {
+    try {
+      return housekeeping.scheduleAtFixedRate(task, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      return null;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Membership and life cycle
+  // ---------------------------------------------------------------------------------------------
+
+  @Override
+  public Membership membership() {
+    return membership;
+  }
+
+  /** Deletes open registrations (bounded by the timeout), stops every feed, closes both connections. Idempotent. */
+  @Override
+  public void close() {
+    if (closed.get()) {
+      return;
+    }
+    membership.closeAll();
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    for (RedisFeed f : List.copyOf(feeds)) {
+      f.close();
+    }
+    housekeeping.shutdownNow();
+    synchronized (connect) {
+      closeQuietly(commands);
+      closeQuietly(pubsub);
+    }
+    try {
+      client.shutdown(java.time.Duration.ZERO, settings.timeout());
+    } catch (RuntimeException e) {
+      LOG.log(Level.DEBUG, "closing the redis client failed", e);
+    } finally {
+      SharedResources.release();
+    }
+  }
+
+  private static void closeQuietly(CompletableFuture<? extends io.lettuce.core.api.StatefulConnection<?, ?>> f) {
+    if (f != null && f.isDone() && !f.isCompletedExceptionally()) {
+      try {
+        f.join().close();
+      } catch (RuntimeException e) {
+        LOG.log(Level.DEBUG, "closing a redis connection failed", e);
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "RedisBackend[" + address + ", namespace=" + ns + "]";
+  }
+
+  static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Lettuce's event loops and timers, shared by every backend of the JVM (64 replicas in one test
+   * JVM would otherwise start 64 thread pools), shut down when the last backend closes.
+   */
+  private static final class SharedResources {
+    private static ClientResources resources;
+    private static int users;
+
+    static synchronized ClientResources acquire() {
+      if (users++ == 0) {
+        resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+      }
+      return resources;
+    }
+
+    static synchronized void release() {
+      if (--users == 0) {
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
+        resources = null;
+      }
+    }
+  }
+}

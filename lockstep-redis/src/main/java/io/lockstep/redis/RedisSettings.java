@@ -1,0 +1,118 @@
+package io.lockstep.redis;
+
+import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.BackendUri;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The settings of one Redis backend, parsed from its URI; {@link RedisBackend} documents every key.
+ *
+ * @param host the server's host
+ * @param port the server's port
+ * @param database the logical database ({@code SELECT}), 0 to 15 by default configuration
+ * @param tls whether the connection uses TLS ({@code rediss://})
+ * @param timeout the bound of every command and of connecting
+ * @param streamMaxLen the approximate number of changes the stream keeps ({@code XADD MAXLEN ~})
+ * @param memberTtl how long a membership record outlives its instance
+ */
+record RedisSettings(String host, int port, int database, boolean tls, Duration timeout, long streamMaxLen,
+    Duration memberTtl) {
+
+  static final String TIMEOUT = "timeout";
+  static final String STREAM_MAX_LEN = "stream_max_len";
+  static final String MEMBER_TTL = "member_ttl";
+  static final Set<String> KNOWN = Set.of(TIMEOUT, STREAM_MAX_LEN, MEMBER_TTL);
+  static final int DEFAULT_PORT = 6379;
+  static final long DEFAULT_STREAM_MAX_LEN = 10_000;
+  static final Duration DEFAULT_MEMBER_TTL = Duration.ofSeconds(10);
+
+  static RedisSettings parse(BackendUri uri, BackendContext context) {
+    boolean tls = switch (uri.scheme()) {
+      case "redis" -> false;
+      case "rediss" -> true;
+      default -> throw new IllegalArgumentException("backend URI: scheme must be redis or rediss, was '"
+          + uri.scheme() + "'");
+    };
+    uri.requireOnlyParams(KNOWN);
+    if (uri.hosts().size() != 1) {
+      throw new IllegalArgumentException("backend URI: expected exactly one host:port in '" + uri.raw()
+          + "' (redis://host:port[/db]; Sentinel and Cluster are not supported), found " + uri.hosts().size());
+    }
+    String hostPort = uri.hosts().get(0);
+    if (hostPort.contains("@")) {
+      throw new IllegalArgumentException("backend URI: credentials in '" + uri.raw()
+          + "' are not supported yet (Redis AUTH)");
+    }
+    String host = hostPort;
+    int port = DEFAULT_PORT;
+    int colon = hostPort.lastIndexOf(':');
+    if (colon >= 0 && !hostPort.endsWith("]")) {
+      host = hostPort.substring(0, colon);
+      port = (int) number("port", hostPort.substring(colon + 1), 1, 65535);
+    }
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    if (host.isEmpty()) {
+      throw new IllegalArgumentException("backend URI: no host in '" + uri.raw() + "'");
+    }
+    int db = uri.path().isEmpty() ? 0 : (int) number("database (path)", uri.path(), 0, 1_000_000);
+    Duration timeout = uri.params().containsKey(TIMEOUT)
+        ? duration(TIMEOUT, uri.params().get(TIMEOUT)) : context.operationTimeout();
+    long maxLen = uri.params().containsKey(STREAM_MAX_LEN)
+        ? number(STREAM_MAX_LEN, uri.params().get(STREAM_MAX_LEN), 1, Long.MAX_VALUE / 2) : DEFAULT_STREAM_MAX_LEN;
+    Duration ttl = uri.params().containsKey(MEMBER_TTL)
+        ? duration(MEMBER_TTL, uri.params().get(MEMBER_TTL)) : DEFAULT_MEMBER_TTL;
+    if (ttl.toMillis() < 1000) {
+      throw new IllegalArgumentException("backend URI: " + MEMBER_TTL + " must be at least 1s, was '"
+          + uri.params().get(MEMBER_TTL) + "'");
+    }
+    return new RedisSettings(host, port, db, tls, timeout, maxLen, ttl);
+  }
+
+  /** {@code host:port/db}, for messages. */
+  String address() {
+    return (host.contains(":") ? "[" + host + "]" : host) + ":" + port + "/" + database;
+  }
+
+  private static long number(String key, String value, long min, long max) {
+    long n;
+    try {
+      n = Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("backend URI: " + key + " must be a whole number, was '" + value + "'");
+    }
+    if (n < min || n > max) {
+      throw new IllegalArgumentException("backend URI: " + key + " must be in [" + min + ", " + max + "], was " + n);
+    }
+    return n;
+  }
+
+  /** A duration: {@code 250ms}, {@code 3s}, {@code 1m}, or ISO-8601 ({@code PT3S}); positive. */
+  static Duration duration(String key, String value) {
+    String v = value.trim().toLowerCase(Locale.ROOT);
+    Duration d;
+    try {
+      if (v.startsWith("pt")) {
+        d = Duration.parse(v.toUpperCase(Locale.ROOT));
+      } else if (v.endsWith("ms")) {
+        d = Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+      } else if (v.endsWith("s")) {
+        d = Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
+      } else if (v.endsWith("m")) {
+        d = Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+      } else {
+        throw new IllegalArgumentException("backend URI: " + key + " needs a unit (250ms, 3s, 1m), was '" + value + "'");
+      }
+    } catch (NumberFormatException | DateTimeParseException e) {
+      throw new IllegalArgumentException("backend URI: " + key + " is not a duration (250ms, 3s, 1m): '" + value + "'");
+    }
+    if (d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException("backend URI: " + key + " must be positive, was '" + value + "'");
+    }
+    return d;
+  }
+}
