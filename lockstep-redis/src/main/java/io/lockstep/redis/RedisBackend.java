@@ -1,6 +1,7 @@
 package io.lockstep.redis;
 
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.MaintNotificationsConfig;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionStateListener;
@@ -146,6 +147,7 @@ public final class RedisBackend implements Backend {
     this.client = RedisClient.create(SharedResources.acquire(), redisUri);
     client.setOptions(ClientOptions.builder()
         .autoReconnect(true)
+        .maintNotificationsConfig(MaintNotificationsConfig.disabled()) // Redis Enterprise only; logs once per connection
         .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS) // fail fast, queue nothing
         .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
         .socketOptions(SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
