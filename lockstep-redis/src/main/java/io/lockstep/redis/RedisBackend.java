@@ -90,9 +90,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li>Durability is Redis's: an acknowledged write survives a restart only as far as the
  *       server's persistence goes ({@code appendonly yes} with {@code appendfsync always} for no
  *       loss; {@code everysec} may lose about a second on a crash). A failover to a replica may lose
- *       acknowledged writes (replication is asynchronous). Lost writes mean reused revisions, which
- *       replicas cannot tell apart from the ones they applied: after such a loss, refresh every
- *       replica.
+ *       acknowledged writes (replication is asynchronous). Lost writes mean the counter goes back
+ *       and revisions are handed out again, which replicas cannot tell apart from the ones they
+ *       applied: a replica that had applied revision R ignores the new changes numbered up to R
+ *       (even after a refresh, since the engine never moves its applied revision back) until it is
+ *       restarted. After Redis lost data, restart every instance.
  *   <li>The listing reads the whole map in one script, which blocks Redis for its duration: fine for
  *       maps of thousands to a few hundred thousand small entries, not for gigabytes.
  *   <li>Sentinel, Cluster and AUTH are not supported yet.
