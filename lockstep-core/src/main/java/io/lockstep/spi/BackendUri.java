@@ -88,4 +88,55 @@ public record BackendUri(String raw, String scheme, List<String> hosts, String p
   public String param(String key, String dflt) {
     return params.getOrDefault(key, dflt);
   }
+
+  /** A whole-number parameter in [min, max], or {@code dflt} when absent; fails naming the key. */
+  public long longParam(String key, long dflt, long min, long max) {
+    String v = params.get(key);
+    return v == null ? dflt : parseLong(key, v, min, max);
+  }
+
+  /** A positive duration parameter (see {@link #parseDuration}), or {@code dflt} when absent. */
+  public java.time.Duration durationParam(String key, java.time.Duration dflt) {
+    String v = params.get(key);
+    return v == null ? dflt : parseDuration(key, v);
+  }
+
+  /** A whole number in [min, max]; fails naming {@code key}. */
+  public static long parseLong(String key, String value, long min, long max) {
+    long n;
+    try {
+      n = Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("backend URI: " + key + " must be a whole number, was '" + value + "'");
+    }
+    if (n < min || n > max) {
+      throw new IllegalArgumentException("backend URI: " + key + " must be in [" + min + ", " + max + "], was " + n);
+    }
+    return n;
+  }
+
+  /** A positive duration: {@code 250ms}, {@code 3s}, {@code 1m}, or ISO-8601 ({@code PT3S}); fails naming {@code key}. */
+  public static java.time.Duration parseDuration(String key, String value) {
+    String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+    java.time.Duration d;
+    try {
+      if (v.startsWith("pt")) {
+        d = java.time.Duration.parse(v.toUpperCase(java.util.Locale.ROOT));
+      } else if (v.endsWith("ms")) {
+        d = java.time.Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+      } else if (v.endsWith("s")) {
+        d = java.time.Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
+      } else if (v.endsWith("m")) {
+        d = java.time.Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+      } else {
+        throw new IllegalArgumentException("backend URI: " + key + " needs a unit (250ms, 3s, 1m), was '" + value + "'");
+      }
+    } catch (NumberFormatException | java.time.format.DateTimeParseException e) {
+      throw new IllegalArgumentException("backend URI: " + key + " is not a duration (250ms, 3s, 1m): '" + value + "'");
+    }
+    if (d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException("backend URI: " + key + " must be positive, was '" + value + "'");
+    }
+    return d;
+  }
 }

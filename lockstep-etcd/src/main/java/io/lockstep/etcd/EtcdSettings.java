@@ -4,10 +4,8 @@ import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendUri;
 import java.net.URI;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -50,9 +48,9 @@ record EtcdSettings(List<URI> endpoints, Duration requestTimeout, int pageSize, 
       endpoints.add(endpoint(host, uri.raw()));
     }
     Duration timeout = uri.params().containsKey(TIMEOUT)
-        ? duration(TIMEOUT, uri.params().get(TIMEOUT)) : context.operationTimeout();
-    int pageSize = (int) longParam(uri, PAGE_SIZE, DEFAULT_PAGE_SIZE, 1, 100_000);
-    long ttl = longParam(uri, MEMBER_TTL, DEFAULT_MEMBER_TTL_SECONDS, 2, 3600);
+        ? BackendUri.parseDuration(TIMEOUT, uri.params().get(TIMEOUT)) : context.operationTimeout();
+    int pageSize = (int) uri.longParam(PAGE_SIZE, DEFAULT_PAGE_SIZE, 1, 100_000);
+    long ttl = uri.longParam(MEMBER_TTL, DEFAULT_MEMBER_TTL_SECONDS, 2, 3600);
     return new EtcdSettings(endpoints, timeout, pageSize, ttl);
   }
 
@@ -73,47 +71,5 @@ record EtcdSettings(List<URI> endpoints, Duration requestTimeout, int pageSize, 
           + "' (expected host:port)");
     }
     return URI.create("http://" + u.getHost() + ":" + (u.getPort() == -1 ? DEFAULT_PORT : u.getPort()));
-  }
-
-  private static long longParam(BackendUri uri, String key, long dflt, long min, long max) {
-    String v = uri.params().get(key);
-    if (v == null) {
-      return dflt;
-    }
-    long n;
-    try {
-      n = Long.parseLong(v.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("backend URI: " + key + " must be a whole number, was '" + v + "'");
-    }
-    if (n < min || n > max) {
-      throw new IllegalArgumentException("backend URI: " + key + " must be in [" + min + ", " + max + "], was " + n);
-    }
-    return n;
-  }
-
-  /** A duration: {@code 250ms}, {@code 3s}, {@code 1m}, or ISO-8601 ({@code PT3S}); positive. */
-  static Duration duration(String key, String value) {
-    String v = value.trim().toLowerCase(Locale.ROOT);
-    Duration d;
-    try {
-      if (v.startsWith("pt")) {
-        d = Duration.parse(v.toUpperCase(Locale.ROOT));
-      } else if (v.endsWith("ms")) {
-        d = Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-      } else if (v.endsWith("s")) {
-        d = Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
-      } else if (v.endsWith("m")) {
-        d = Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
-      } else {
-        throw new IllegalArgumentException("backend URI: " + key + " needs a unit (250ms, 3s, 1m), was '" + value + "'");
-      }
-    } catch (NumberFormatException | DateTimeParseException e) {
-      throw new IllegalArgumentException("backend URI: " + key + " is not a duration (250ms, 3s, 1m): '" + value + "'");
-    }
-    if (d.isZero() || d.isNegative()) {
-      throw new IllegalArgumentException("backend URI: " + key + " must be positive, was '" + value + "'");
-    }
-    return d;
   }
 }

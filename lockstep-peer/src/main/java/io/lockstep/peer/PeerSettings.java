@@ -4,7 +4,6 @@ import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendUri;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -121,7 +120,7 @@ record PeerSettings(Discovery discovery, List<String> voters, List<HostPort> ini
       throw new IllegalArgumentException("backend URI: cluster must be 1 to 200 characters, was '" + cluster + "'");
     }
     Duration failureTimeout = uri.params().containsKey(FAILURE_TIMEOUT)
-        ? duration(FAILURE_TIMEOUT, uri.params().get(FAILURE_TIMEOUT)) : DEFAULT_FAILURE_TIMEOUT;
+        ? BackendUri.parseDuration(FAILURE_TIMEOUT, uri.params().get(FAILURE_TIMEOUT)) : DEFAULT_FAILURE_TIMEOUT;
     if (failureTimeout.compareTo(Duration.ofSeconds(1)) < 0 || failureTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
       throw new IllegalArgumentException("backend URI: " + FAILURE_TIMEOUT + " must be in [1s, 10m], was '"
           + uri.params().get(FAILURE_TIMEOUT) + "'");
@@ -237,30 +236,5 @@ record PeerSettings(Discovery discovery, List<String> voters, List<HostPort> ini
 
   private static String safe(String s) {
     return s.replaceAll("[^A-Za-z0-9._-]", "_");
-  }
-
-  /** A duration: {@code 250ms}, {@code 3s}, {@code 1m}, or ISO-8601 ({@code PT3S}); positive. */
-  static Duration duration(String key, String value) {
-    String v = value.trim().toLowerCase(Locale.ROOT);
-    Duration d;
-    try {
-      if (v.startsWith("pt")) {
-        d = Duration.parse(v.toUpperCase(Locale.ROOT));
-      } else if (v.endsWith("ms")) {
-        d = Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-      } else if (v.endsWith("s")) {
-        d = Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
-      } else if (v.endsWith("m")) {
-        d = Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
-      } else {
-        throw new IllegalArgumentException("backend URI: " + key + " needs a unit (250ms, 3s, 1m), was '" + value + "'");
-      }
-    } catch (NumberFormatException | DateTimeParseException e) {
-      throw new IllegalArgumentException("backend URI: " + key + " is not a duration (250ms, 3s, 1m): '" + value + "'");
-    }
-    if (d.isZero() || d.isNegative()) {
-      throw new IllegalArgumentException("backend URI: " + key + " must be positive, was '" + value + "'");
-    }
-    return d;
   }
 }

@@ -3,8 +3,6 @@ package io.lockstep.redis;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendUri;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -51,7 +49,7 @@ record RedisSettings(String host, int port, int database, boolean tls, Duration 
     int colon = hostPort.lastIndexOf(':');
     if (colon >= 0 && !hostPort.endsWith("]")) {
       host = hostPort.substring(0, colon);
-      port = (int) number("port", hostPort.substring(colon + 1), 1, 65535);
+      port = (int) BackendUri.parseLong("port", hostPort.substring(colon + 1), 1, 65535);
     }
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
@@ -59,13 +57,13 @@ record RedisSettings(String host, int port, int database, boolean tls, Duration 
     if (host.isEmpty()) {
       throw new IllegalArgumentException("backend URI: no host in '" + uri.raw() + "'");
     }
-    int db = uri.path().isEmpty() ? 0 : (int) number("database (path)", uri.path(), 0, 1_000_000);
+    int db = uri.path().isEmpty() ? 0 : (int) BackendUri.parseLong("database (path)", uri.path(), 0, 1_000_000);
     Duration timeout = uri.params().containsKey(TIMEOUT)
-        ? duration(TIMEOUT, uri.params().get(TIMEOUT)) : context.operationTimeout();
+        ? BackendUri.parseDuration(TIMEOUT, uri.params().get(TIMEOUT)) : context.operationTimeout();
     long maxLen = uri.params().containsKey(STREAM_MAX_LEN)
-        ? number(STREAM_MAX_LEN, uri.params().get(STREAM_MAX_LEN), 1, Long.MAX_VALUE / 2) : DEFAULT_STREAM_MAX_LEN;
+        ? BackendUri.parseLong(STREAM_MAX_LEN, uri.params().get(STREAM_MAX_LEN), 1, Long.MAX_VALUE / 2) : DEFAULT_STREAM_MAX_LEN;
     Duration ttl = uri.params().containsKey(MEMBER_TTL)
-        ? duration(MEMBER_TTL, uri.params().get(MEMBER_TTL)) : DEFAULT_MEMBER_TTL;
+        ? BackendUri.parseDuration(MEMBER_TTL, uri.params().get(MEMBER_TTL)) : DEFAULT_MEMBER_TTL;
     if (ttl.toMillis() < 1000) {
       throw new IllegalArgumentException("backend URI: " + MEMBER_TTL + " must be at least 1s, was '"
           + uri.params().get(MEMBER_TTL) + "'");
@@ -76,43 +74,5 @@ record RedisSettings(String host, int port, int database, boolean tls, Duration 
   /** {@code host:port/db}, for messages. */
   String address() {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port + "/" + database;
-  }
-
-  private static long number(String key, String value, long min, long max) {
-    long n;
-    try {
-      n = Long.parseLong(value.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("backend URI: " + key + " must be a whole number, was '" + value + "'");
-    }
-    if (n < min || n > max) {
-      throw new IllegalArgumentException("backend URI: " + key + " must be in [" + min + ", " + max + "], was " + n);
-    }
-    return n;
-  }
-
-  /** A duration: {@code 250ms}, {@code 3s}, {@code 1m}, or ISO-8601 ({@code PT3S}); positive. */
-  static Duration duration(String key, String value) {
-    String v = value.trim().toLowerCase(Locale.ROOT);
-    Duration d;
-    try {
-      if (v.startsWith("pt")) {
-        d = Duration.parse(v.toUpperCase(Locale.ROOT));
-      } else if (v.endsWith("ms")) {
-        d = Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-      } else if (v.endsWith("s")) {
-        d = Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
-      } else if (v.endsWith("m")) {
-        d = Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
-      } else {
-        throw new IllegalArgumentException("backend URI: " + key + " needs a unit (250ms, 3s, 1m), was '" + value + "'");
-      }
-    } catch (NumberFormatException | DateTimeParseException e) {
-      throw new IllegalArgumentException("backend URI: " + key + " is not a duration (250ms, 3s, 1m): '" + value + "'");
-    }
-    if (d.isZero() || d.isNegative()) {
-      throw new IllegalArgumentException("backend URI: " + key + " must be positive, was '" + value + "'");
-    }
-    return d;
   }
 }
