@@ -3,6 +3,7 @@ package io.lockstep;
 import io.lockstep.internal.LockstepNode;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One instance's handle on a Lockstep cluster: its replicated map and its view of the members.
@@ -42,6 +43,27 @@ public interface Lockstep extends AutoCloseable {
 
   /** The members currently registered, this one included, as the backend reports them. */
   CompletableFuture<List<Member>> members();
+
+  /**
+   * The cluster counter {@code name}, unbatched: each increment is one atomic backend operation.
+   * The same object for the same name.
+   *
+   * @throws IllegalArgumentException when the name is not 1 to 128 letters, digits or {@code ._-}
+   * @throws UnsupportedOperationException when the backend keeps no counters
+   */
+  ClusterCounter counter(String name);
+
+  /**
+   * The cluster counter {@code name} with these options (e.g. {@link CounterOptions#batched}); the
+   * same object for the same name and options. Counters with different options share the total.
+   */
+  ClusterCounter counter(String name, CounterOptions options);
+
+  /**
+   * This instance's own counter {@code name}: in memory, never sent anywhere, starting at 0 with
+   * each process (it does not survive a restart). The same object for the same name.
+   */
+  AtomicLong localCounter(String name);
 
   /** This instance as registered. */
   Member self();

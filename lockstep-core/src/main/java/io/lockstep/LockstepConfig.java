@@ -24,4 +24,12 @@ public record LockstepConfig(
 
   /** Keys under this prefix are reserved for membership records and refused by the map. */
   public static final String RESERVED_PREFIX = "_members/";
+
+  /** Keys under this prefix are reserved for cluster counters (where a backend keeps them as keys) and refused by the map. */
+  public static final String COUNTERS_PREFIX = "_counters/";
+
+  /** True for a key the map refuses because a reserved prefix starts it. */
+  public static boolean isReservedKey(String key) {
+    return key.startsWith(RESERVED_PREFIX) || key.startsWith(COUNTERS_PREFIX);
+  }
 }

@@ -1,6 +1,8 @@
 package io.lockstep.internal;
 
 import io.lockstep.BackendUnavailableException;
+import io.lockstep.ClusterCounter;
+import io.lockstep.CounterOptions;
 import io.lockstep.Lockstep;
 import io.lockstep.LockstepConfig;
 import io.lockstep.Member;
@@ -15,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** One node: a backend, the replicated map over it, and this instance's membership registration. */
 public final class LockstepNode implements Lockstep {
@@ -25,6 +28,7 @@ public final class LockstepNode implements Lockstep {
   private final Replicator map;
   private final Member self;
   private final ScheduledExecutorService retry;
+  private final Counters counters;
   private volatile Membership.Registration registration;
   private volatile boolean closed;
 
@@ -39,6 +43,7 @@ public final class LockstepNode implements Lockstep {
       t.setDaemon(true);
       return t;
     });
+    this.counters = new Counters(backend::counters, config.operationTimeout(), retry);
   }
 
   public void start() {
@@ -102,6 +107,21 @@ public final class LockstepNode implements Lockstep {
   }
 
   @Override
+  public ClusterCounter counter(String name) {
+    return counters.counter(name, CounterOptions.UNBATCHED);
+  }
+
+  @Override
+  public ClusterCounter counter(String name, CounterOptions options) {
+    return counters.counter(name, options);
+  }
+
+  @Override
+  public AtomicLong localCounter(String name) {
+    return counters.local(name);
+  }
+
+  @Override
   public Member self() {
     return self;
   }
@@ -112,6 +132,7 @@ public final class LockstepNode implements Lockstep {
       return;
     }
     closed = true;
+    counters.close(); // sends waiting batches while the backend is still open
     retry.shutdownNow();
     Membership.Registration reg = registration;
     if (reg != null) {

@@ -358,8 +358,9 @@ final class Replicator implements ReplicatedMap {
     if (bytes > config.maxKeyBytes()) {
       throw new InvalidKeyException("key: " + bytes + " bytes, larger than the limit of " + config.maxKeyBytes() + " bytes");
     }
-    if (key.startsWith(LockstepConfig.RESERVED_PREFIX)) {
-      throw new InvalidKeyException("key: the prefix '" + LockstepConfig.RESERVED_PREFIX + "' is reserved, was '" + key + "'");
+    if (LockstepConfig.isReservedKey(key)) {
+      throw new InvalidKeyException("key: the prefixes '" + LockstepConfig.RESERVED_PREFIX + "' and '"
+          + LockstepConfig.COUNTERS_PREFIX + "' are reserved, was '" + key + "'");
     }
   }
 

@@ -50,6 +50,15 @@ public interface Backend extends AutoCloseable {
   /** The membership registry of this namespace. */
   Membership membership();
 
+  /**
+   * The namespace's cluster counters.
+   *
+   * @throws UnsupportedOperationException when this backend keeps no counters (the default)
+   */
+  default CounterStore counters() {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support cluster counters");
+  }
+
   /** Releases connections and threads; feeds stop delivering. */
   @Override
   void close();

@@ -27,6 +27,7 @@ import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendUri;
+import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.Membership;
@@ -74,8 +75,9 @@ import java.util.stream.Collectors;
  * <h2>Layout</h2>
  *
  * <p>Map key {@code K} is the etcd key {@code <keyPrefix>/K} (as the etcd lab stores {@code
- * key_prefix + "/" + key}); membership records live under {@code <keyPrefix>/_members/}, which the
- * map's listing and feed leave out. Keys under the prefix that are not valid UTF-8, or empty after
+ * key_prefix + "/" + key}); membership records live under {@code <keyPrefix>/_members/} and cluster
+ * counters under {@code <keyPrefix>/_counters/} ({@link EtcdCounters}), which the map's listing and
+ * feed leave out. Keys under the prefix that are not valid UTF-8, or empty after
  * it, are not map keys and are left out too. Values are stored as {@link EtcdValueCodec} describes;
  * a value's {@link Versioned#modRevision()} is etcd's {@code mod_revision}.
  *
@@ -130,6 +132,8 @@ public final class EtcdBackend implements Backend {
   private final byte[] namespaceBytes;
   private final ByteSequence membersPrefix;
   private final byte[] membersBytes;
+  private final byte[] countersBytes;
+  private final EtcdCounters counters;
   private final EtcdMembership membership;
   private final ScheduledThreadPoolExecutor housekeeping;
   private final Set<EtcdFeed> feeds = ConcurrentHashMap.newKeySet();
@@ -147,6 +151,7 @@ public final class EtcdBackend implements Backend {
     this.namespaceBytes = namespace.getBytes();
     this.membersPrefix = ByteSequence.from(ns + MEMBERS, StandardCharsets.UTF_8);
     this.membersBytes = membersPrefix.getBytes();
+    this.countersBytes = (ns + EtcdCounters.PREFIX).getBytes(StandardCharsets.UTF_8);
     this.housekeeping = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "lockstep-etcd-" + context.instanceId());
       t.setDaemon(true);
@@ -169,6 +174,7 @@ public final class EtcdBackend implements Backend {
     this.lease = client.getLeaseClient();
     this.watch = client.getWatchClient();
     this.membership = new EtcdMembership(this);
+    this.counters = new EtcdCounters(this);
   }
 
   /**
@@ -372,6 +378,12 @@ public final class EtcdBackend implements Backend {
     return membership;
   }
 
+  /** Cluster counters under {@code <keyPrefix>/_counters/}; see {@link EtcdCounters}. */
+  @Override
+  public CounterStore counters() {
+    return counters;
+  }
+
   /** Revokes open registrations, stops every feed, and closes the jetcd client. Idempotent. */
   @Override
   public void close() {
@@ -421,11 +433,12 @@ public final class EtcdBackend implements Backend {
 
   /**
    * The map key of an etcd key in the namespace, or null when it is not one: a membership record,
-   * not valid UTF-8, or nothing after the prefix.
+   * a cluster counter, not valid UTF-8, or nothing after the prefix.
    */
   String mapKey(ByteSequence etcdKey) {
     byte[] b = etcdKey.getBytes();
-    if (b.length <= namespaceBytes.length || !startsWith(b, namespaceBytes) || startsWith(b, membersBytes)) {
+    if (b.length <= namespaceBytes.length || !startsWith(b, namespaceBytes) || startsWith(b, membersBytes)
+        || startsWith(b, countersBytes)) {
       return null;
     }
     try {

@@ -83,6 +83,8 @@ class EtcdBackendProviderTest {
       assertThat(b.mapKey(bytes("app/a/b/c"))).isEqualTo("a/b/c");
       assertThat(b.mapKey(bytes("app/_members"))).isEqualTo("_members");
       assertThat(b.mapKey(bytes("app/_members/x"))).isNull();
+      assertThat(b.mapKey(bytes("app/_counters/x"))).isNull();
+      assertThat(b.mapKey(bytes("app/_countersx"))).isEqualTo("_countersx");
       assertThat(b.mapKey(bytes("app/"))).isNull();
       assertThat(b.mapKey(bytes("apple/k"))).isNull();
       assertThat(b.mapKey(ByteSequence.from(new byte[] {'a', 'p', 'p', '/', (byte) 0xc3}))).isNull();

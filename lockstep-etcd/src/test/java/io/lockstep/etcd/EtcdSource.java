@@ -15,6 +15,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -53,12 +54,18 @@ final class EtcdSource implements AutoCloseable {
     return get(client.getKVClient().get(bytes(prefix + "/"), GetOption.builder().isPrefix(true).build()));
   }
 
+  /** The value under {@code <prefix>/<key>} as text, or null. */
+  String raw(String prefix, String key) {
+    List<KeyValue> kvs = get(client.getKVClient().get(bytes(prefix + "/" + key))).getKvs();
+    return kvs.isEmpty() ? null : kvs.get(0).getValue().toString(UTF_8);
+  }
+
   /** The digest of the map as etcd holds it now (membership records left out), see {@link Digests}. */
   long digest(String prefix) {
     long d = 0;
     for (KeyValue kv : list(prefix).getKvs()) {
       String key = kv.getKey().toString(UTF_8).substring(prefix.length() + 1);
-      if (!key.startsWith(MEMBERS)) {
+      if (!key.startsWith(MEMBERS) && !key.startsWith("_counters/")) {
         d += Digests.entry(key, kv.getModRevision());
       }
     }

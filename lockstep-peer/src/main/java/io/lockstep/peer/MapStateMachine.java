@@ -4,11 +4,13 @@ import io.lockstep.Versioned;
 import io.lockstep.spi.Backend;
 import java.io.DataInput;
 import java.io.DataOutput;
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.jgroups.raft.StateMachine;
 
 /**
@@ -29,11 +31,18 @@ import org.jgroups.raft.StateMachine;
  * every earlier entry, they see every acknowledged write (linearizable). Only the leader's answer
  * is used, so other voters and replays skip building it.
  *
+ * <p><b>Cluster counters</b> live here too, beside the map, not in it: a {@link Wire#COUNTER_ADD}
+ * entry adds its delta when applied, in the Raft total order, so every voter holds the same values;
+ * it changes no map entry, is not a map revision and is not published, so the map's revisions stay
+ * contiguous. Counters are part of the Raft snapshot (after the map entries; a snapshot written
+ * before counters existed simply has none) and are rebuilt from the log on restart like the map.
+ *
  * <p>Every map change is handed to the {@link CommitPublisher}, which multicasts it when this voter
  * leads. Raft calls this class from one thread at a time; its methods are synchronized regardless.
  */
 final class MapStateMachine implements StateMachine {
   private final Map<String, Versioned> map = new HashMap<>();
+  private final TreeMap<String, Long> counters = new TreeMap<>();
   private final CommitPublisher publisher;
   private long revision;
   private volatile boolean answering;
@@ -49,6 +58,11 @@ final class MapStateMachine implements StateMachine {
 
   synchronized long revision() {
     return revision;
+  }
+
+  /** Counter {@code name} as applied here (0 when never incremented). */
+  synchronized long counter(String name) {
+    return counters.getOrDefault(name, 0L);
   }
 
   @Override
@@ -109,6 +123,20 @@ final class MapStateMachine implements StateMachine {
         }
         return out.toBytes();
       }
+      case Wire.COUNTER_ADD: {
+        String name = in.str();
+        long delta = in.i64();
+        long value = counters.getOrDefault(name, 0L) + delta; // wraps past Long.MAX_VALUE, identically everywhere
+        counters.put(name, value);
+        return serializeResponse ? Wire.out().i64(value).toBytes() : null;
+      }
+      case Wire.COUNTER_GET: {
+        String name = in.str();
+        if (!serializeResponse || !answering) {
+          return null;
+        }
+        return Wire.out().i64(counters.getOrDefault(name, 0L)).toBytes();
+      }
       default:
         throw new IOException("unknown command " + op);
     }
@@ -119,10 +147,18 @@ final class MapStateMachine implements StateMachine {
     return cur == null ? out.toBytes() : out.entry(cur).toBytes();
   }
 
-  /** Raft snapshot (log truncation, or a follower far behind): the revision, then every entry. */
+  /**
+   * Raft snapshot (log truncation, or a follower far behind): the revision, then every entry, then
+   * the counters (count, then name and value each).
+   */
   @Override
   public synchronized void writeContentTo(DataOutput out) throws Exception {
     Wire.writeEntries(out, revision, map.values(), map.size());
+    out.writeInt(counters.size());
+    for (Map.Entry<String, Long> c : counters.entrySet()) {
+      out.writeUTF(c.getKey());
+      out.writeLong(c.getValue());
+    }
   }
 
   @Override
@@ -134,10 +170,22 @@ final class MapStateMachine implements StateMachine {
     for (int i = 0; i < n; i++) {
       entries.add(r.entry());
     }
+    TreeMap<String, Long> restored = new TreeMap<>();
+    int c;
+    try {
+      c = in.readInt();
+    } catch (EOFException before) {
+      c = 0; // a snapshot written before counters existed
+    }
+    for (int i = 0; i < c; i++) {
+      restored.put(in.readUTF(), in.readLong());
+    }
     map.clear();
     for (Versioned v : entries) {
       map.put(v.key(), v);
     }
+    counters.clear();
+    counters.putAll(restored);
     revision = rev;
     publisher.reset(rev);
   }

@@ -6,6 +6,7 @@ import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendUri;
+import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
@@ -242,6 +243,37 @@ public final class PeerBackend implements Backend {
     checkExpected(expectedRevision);
     byte[] cmd = Wire.out().tag(Wire.DELETE).str(key).i64(expectedRevision).toBytes();
     return submit(cmd, true, "delete of '" + key + "'").thenApply(PeerBackend::writeResult);
+  }
+
+  /**
+   * Cluster counters in the Raft state machine ({@link MapStateMachine}): an increment is one log
+   * entry, applied in the log's total order on every voter; a read is a log entry too.
+   */
+  @Override
+  public CounterStore counters() {
+    return counters;
+  }
+
+  private final CounterStore counters = new CounterStore() {
+    @Override
+    public CompletableFuture<Long> incrementAndGet(String name, long delta) {
+      byte[] cmd = Wire.out().tag(Wire.COUNTER_ADD).str(name).i64(delta).toBytes();
+      return submit(cmd, true, "increment of counter '" + name + "'").thenApply(PeerBackend::counterValue);
+    }
+
+    @Override
+    public CompletableFuture<Long> get(String name) {
+      byte[] cmd = Wire.out().tag(Wire.COUNTER_GET).str(name).toBytes();
+      return submit(cmd, false, "read of counter '" + name + "'").thenApply(PeerBackend::counterValue);
+    }
+  };
+
+  private static long counterValue(byte[] b) {
+    try {
+      return new Wire.In(b, 0, b.length).i64();
+    } catch (IOException e) {
+      throw new IllegalStateException("unreadable counter answer from the leader", e);
+    }
   }
 
   @Override

@@ -24,6 +24,8 @@ final class Wire {
   static final byte DELETE = 2;
   static final byte GET = 3;
   static final byte LIST = 4;
+  static final byte COUNTER_ADD = 5; // name, delta: answers the new value; no map revision
+  static final byte COUNTER_GET = 6; // name: answers the value (a linearizable read)
 
   // Write outcomes.
   static final byte APPLIED = 0;

@@ -19,6 +19,7 @@ import io.lockstep.BackendUnavailableException;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
+import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.Feed;
@@ -63,7 +64,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>With {@code <ns>} the node's key prefix: {@code <ns>:rev} (the map's revision counter), {@code
  * <ns>:data} (a hash: map key to envelope), {@code <ns>:log} (the change stream, entry {@code
- * <rev>-0} per change), the pub/sub channel {@code <ns>:changes}, and {@code <ns>:members:<id>} (one
+ * <rev>-0} per change), the pub/sub channel {@code <ns>:changes}, {@code <ns>:counter:<name>} (a
+ * cluster counter, changed by {@code INCRBY} only, outside the map and its revisions), and {@code <ns>:members:<id>} (one
  * string per live instance, with a TTL). {@link RedisValueCodec} describes the envelope and the
  * change message. Every change goes through one Lua script ({@code write.lua}) that bumps the
  * counter, writes the hash, appends to the stream and publishes, atomically; programs other than
@@ -403,6 +405,29 @@ public final class RedisBackend implements Backend {
   public Membership membership() {
     return membership;
   }
+
+  // ---------------------------------------------------------------------------------------------
+  // Counters: <ns>:counter:<name>, INCRBY (atomic in Redis, no read-modify-write here)
+  // ---------------------------------------------------------------------------------------------
+
+  @Override
+  public CounterStore counters() {
+    return counters;
+  }
+
+  private final CounterStore counters = new CounterStore() {
+    @Override
+    public CompletableFuture<Long> incrementAndGet(String name, long delta) {
+      return mapped(commands().thenCompose(r -> r.incrby(bytes(ns + ":counter:" + name), delta).toCompletableFuture()),
+          "increment of counter '" + name + "'", true);
+    }
+
+    @Override
+    public CompletableFuture<Long> get(String name) {
+      return mapped(commands().thenCompose(r -> r.get(bytes(ns + ":counter:" + name)).toCompletableFuture()),
+          "read of counter '" + name + "'", false).thenApply(v -> v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.US_ASCII)));
+    }
+  };
 
   /** Deletes open registrations (bounded by the timeout), stops every feed, closes both connections. Idempotent. */
   @Override

@@ -91,6 +91,12 @@ final class RedisSource implements AutoCloseable {
     return v == null ? 0 : Long.parseLong(new String(v, UTF_8));
   }
 
+  /** A raw string key of the namespace, e.g. {@code counter:<name>}, or null. */
+  String raw(String prefix, String suffix) {
+    byte[] v = redis.get(b(prefix + ":" + suffix));
+    return v == null ? null : new String(v, UTF_8);
+  }
+
   /** Trims the stream exactly to its newest {@code keep} entries; returns how many went. */
   long trim(String prefix, long keep) {
     return redis.xtrim(b(prefix + ":log"), XTrimArgs.Builder.maxlen(keep));

@@ -28,6 +28,7 @@ import org.eclipse.jetty.http.BadMessageException;
  *   <tr><td>412</td><td>precondition_failed</td><td>{@code If-Match} revision differs</td></tr>
  *   <tr><td>413</td><td>payload_too_large</td><td>{@link ValueTooLargeException}, body over the limit</td></tr>
  *   <tr><td>500</td><td>internal</td><td>anything else (logged)</td></tr>
+ *   <tr><td>501</td><td>not_implemented</td><td>{@link UnsupportedOperationException} (e.g. a backend without counters)</td></tr>
  *   <tr><td>503</td><td>backend_unavailable</td><td>{@link BackendUnavailableException}</td></tr>
  *   <tr><td>503</td><td>not_ready</td><td>the first listing has not been applied yet</td></tr>
  *   <tr><td>504</td><td>timeout</td><td>{@code min_revision} not reached, {@link NotAppliedException}</td></tr>
@@ -46,6 +47,7 @@ final class ErrorMapper {
   static final String BACKEND_UNAVAILABLE = "backend_unavailable";
   static final String NOT_READY = "not_ready";
   static final String TIMEOUT = "timeout";
+  static final String NOT_IMPLEMENTED = "not_implemented";
 
   /** The body of every error answer. */
   record ErrorBody(String error, String message) {}
@@ -81,6 +83,9 @@ final class ErrorMapper {
     }
     if (t instanceof InvalidKeyException || t instanceof IllegalArgumentException) {
       return ApiException.badRequest(t.getMessage());
+    }
+    if (t instanceof UnsupportedOperationException unsupported) {
+      return new ApiException(501, NOT_IMPLEMENTED, unsupported.getMessage());
     }
     if (t instanceof NotAppliedException na) {
       return new ApiException(504, TIMEOUT, na.getMessage() + "; the write is committed and will reach"

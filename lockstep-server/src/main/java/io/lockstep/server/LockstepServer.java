@@ -52,6 +52,7 @@ public final class LockstepServer implements AutoCloseable {
     CloudFoundryRoutes cf = new CloudFoundryRoutes(this::requireNode, settings, peerCalls, platform.instance());
     BearerAuth auth = settings.authToken() == null ? null : new BearerAuth(settings.authToken());
     RequestCounters requests = new RequestCounters();
+    CounterRoutes counters = new CounterRoutes(this::requireNode);
 
     this.app = Javalin.create(config -> {
       config.useVirtualThreads = true;
@@ -82,6 +83,9 @@ public final class LockstepServer implements AutoCloseable {
           router.post(path, guarded.apply(values::emptyKey));
           router.delete(path, guarded.apply(values::emptyKey));
         }
+        router.get("/count", counters::count);
+        router.get("/counters/{name}", counters::get);
+        router.post("/counters/{name}", guarded.apply(counters::increment));
         router.get("/health/live", nodeRoutes::live);
         router.get("/health/ready", nodeRoutes::ready);
         router.get("/stats", guarded.apply(nodeRoutes::stats));

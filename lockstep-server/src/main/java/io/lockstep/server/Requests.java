@@ -133,8 +133,9 @@ final class Requests {
     if (bytes > maxKeyBytes) {
       throw ApiException.badRequest("key: " + bytes + " bytes, larger than the limit of " + maxKeyBytes + " bytes");
     }
-    if (key.startsWith(LockstepConfig.RESERVED_PREFIX)) {
-      throw ApiException.badRequest("key: the prefix '" + LockstepConfig.RESERVED_PREFIX + "' is reserved, was '" + key + "'");
+    if (LockstepConfig.isReservedKey(key)) {
+      throw ApiException.badRequest("key: the prefixes '" + LockstepConfig.RESERVED_PREFIX + "' and '"
+          + LockstepConfig.COUNTERS_PREFIX + "' are reserved, was '" + key + "'");
     }
     return key;
   }

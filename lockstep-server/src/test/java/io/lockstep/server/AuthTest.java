@@ -34,7 +34,8 @@ class AuthTest {
       new Route("GET", "/api/v1/refresh"),
       new Route("POST", "/api/v1/refresh"),
       new Route("GET", "/api/v1/refresh_all"),
-      new Route("POST", "/api/v1/refresh_all"));
+      new Route("POST", "/api/v1/refresh_all"),
+      new Route("POST", "/counters/c"));
 
   @BeforeEach
   void start() {

@@ -83,6 +83,11 @@ public final class FaultyBackend implements Backend {
   }
 
   @Override
+  public io.lockstep.spi.CounterStore counters() {
+    return delegate.counters();
+  }
+
+  @Override
   public void close() {
     delegate.close();
   }

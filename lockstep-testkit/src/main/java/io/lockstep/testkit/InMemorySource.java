@@ -6,6 +6,7 @@ import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.Change;
+import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.Membership;
@@ -31,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  * asked to start at or below the compaction point reports {@code onCompacted}. Faults can be
  * switched on: {@link #setAvailable(boolean) unavailability} (operations fail, feeds break),
  * {@link #compact()}, {@link #breakFeeds()}, and {@link #foreignWrite()} (a revision used outside
- * the namespace, for {@link RevisionModel#SPARSE}). Thread safe; operations complete on the
+ * the namespace, for {@link RevisionModel#SPARSE}). It keeps {@link CounterStore cluster counters}
+ * too, outside the map and its revisions. Thread safe; operations complete on the
  * caller's thread, feed deliveries on one thread per feed.
  */
 public final class InMemorySource implements AutoCloseable {
@@ -40,6 +42,7 @@ public final class InMemorySource implements AutoCloseable {
   private final List<Batch> history = new ArrayList<>();
   private final List<MemFeed> feeds = new CopyOnWriteArrayList<>();
   private final Map<String, Member> members = new ConcurrentHashMap<>();
+  private final Map<String, Long> counters = new TreeMap<>(); // guarded by this
   private long revision;
   private long compactedThrough;
   private volatile boolean available = true;
@@ -63,6 +66,11 @@ public final class InMemorySource implements AutoCloseable {
   /** The entries as the source holds them now. */
   public synchronized List<Versioned> entries() {
     return List.copyOf(data.values());
+  }
+
+  /** The cluster counter {@code name} as the source holds it now (0 when never incremented). */
+  public synchronized long counter(String name) {
+    return counters.getOrDefault(name, 0L);
   }
 
   /** Makes every operation fail and every feed break (false), or work again (true). */
@@ -315,6 +323,31 @@ public final class InMemorySource implements AutoCloseable {
         @Override
         public CompletableFuture<List<Member>> members() {
           return CompletableFuture.completedFuture(List.copyOf(members.values()));
+        }
+      };
+    }
+
+    @Override
+    public CounterStore counters() {
+      return new CounterStore() {
+        @Override
+        public CompletableFuture<Long> incrementAndGet(String name, long delta) {
+          synchronized (InMemorySource.this) {
+            if (!available) {
+              return CompletableFuture.failedFuture(new BackendUnavailableException("unavailable (injected)", null));
+            }
+            return CompletableFuture.completedFuture(counters.merge(name, delta, Long::sum));
+          }
+        }
+
+        @Override
+        public CompletableFuture<Long> get(String name) {
+          synchronized (InMemorySource.this) {
+            if (!available) {
+              return CompletableFuture.failedFuture(new BackendUnavailableException("unavailable (injected)", null));
+            }
+            return CompletableFuture.completedFuture(counters.getOrDefault(name, 0L));
+          }
         }
       };
     }

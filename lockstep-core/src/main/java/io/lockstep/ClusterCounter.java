@@ -1,0 +1,61 @@
+package io.lockstep;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A named counter shared by every instance of the namespace, kept in the backend. Obtain one from
+ * {@link Lockstep#counter(String)} or {@link Lockstep#counter(String, CounterOptions)}.
+ *
+ * <p><b>Guarantees.</b> Every increment is one atomic operation of the backend; no instance reads,
+ * adds and writes back, so concurrent increments from any number of instances are never lost or
+ * double counted. Each successful {@link #incrementAndGet(long)} returns a value no other
+ * increment of this counter returned (for positive deltas): the counter's value right after this
+ * increment in the backend's order. On a durable backend (etcd, the peer backend, Redis with AOF)
+ * the total survives restarts.
+ *
+ * <p><b>Batching.</b> With {@link CounterOptions#batchWindow()} above zero, increments made on this
+ * instance within the window are summed and sent as one backend increment when it ends. The total
+ * stays exact and the returned values stay unique (the batch's increments are numbered
+ * consecutively inside the range the backend handed out), but an increment completes only when its
+ * batch was sent, up to the window plus one round trip later, and other instances see it only
+ * then. {@link #get()} reads the backend and does not include increments still waiting in this
+ * instance's batch. {@link #close()} sends what is waiting.
+ *
+ * <p><b>Non-guarantees.</b> An increment that fails with {@link BackendUnavailableException} was
+ * not counted, unless {@link BackendUnavailableException#mayHaveCommitted()} says the answer was
+ * lost after it was sent; it is not retried (a retry could count twice). With batching, a failed
+ * batch fails every increment in it, and increments waiting when the process dies are lost. On
+ * Redis without persistence the total does not survive a Redis restart. Values are 64-bit and
+ * overflow silently past {@link Long#MAX_VALUE}.
+ *
+ * <p>Thread safe. Operations are bounded by the node's operation timeout.
+ */
+public interface ClusterCounter extends AutoCloseable {
+
+  /** The counter's name. */
+  String name();
+
+  /** Adds {@code delta} atomically in the backend; completes with the value right after it. */
+  CompletableFuture<Long> incrementAndGetAsync(long delta);
+
+  /**
+   * Adds {@code delta} and returns the value right after it.
+   *
+   * @throws BackendUnavailableException when the backend cannot be reached or did not answer in time
+   */
+  long incrementAndGet(long delta);
+
+  /** The value in the backend, read linearizably (0 for a counter never incremented). */
+  CompletableFuture<Long> getAsync();
+
+  /**
+   * The value in the backend.
+   *
+   * @throws BackendUnavailableException when the backend cannot be reached or did not answer in time
+   */
+  long get();
+
+  /** Sends increments still waiting in a batch (bounded by the operation timeout); idempotent. */
+  @Override
+  void close();
+}

@@ -1,0 +1,24 @@
+package io.lockstep.spi;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The backend's named counters: 64-bit integers kept in the source of truth, in the backend's
+ * namespace but outside the replicated map (never listed, never in the feed, never a map revision).
+ *
+ * <p>Every increment is one atomic operation of the source (a Redis {@code INCRBY}, an etcd
+ * transaction, a Raft log entry); the caller never reads, adds and writes back. A counter that was
+ * never incremented reads 0. Futures fail with {@link io.lockstep.BackendUnavailableException} when
+ * the source cannot be reached; an increment whose answer was lost says so ({@link
+ * io.lockstep.BackendUnavailableException#mayHaveCommitted()}). Names are validated by the engine
+ * (letters, digits and {@code ._-}, 1 to 128 characters) before they reach the backend. Thread
+ * safe.
+ */
+public interface CounterStore {
+
+  /** Adds {@code delta} (which may be negative or 0) atomically and returns the new value. */
+  CompletableFuture<Long> incrementAndGet(String name, long delta);
+
+  /** The current value, read linearizably; 0 for a counter never incremented. */
+  CompletableFuture<Long> get(String name);
+}

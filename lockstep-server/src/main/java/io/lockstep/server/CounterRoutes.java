@@ -1,0 +1,94 @@
+package io.lockstep.server;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.javalin.http.Context;
+import io.lockstep.Lockstep;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * The counter routes: {@code GET /count} (the replicas request counter) and the named cluster
+ * counters {@code GET /counters/<name>}, {@code POST /counters/<name>?by=N}.
+ *
+ * <p>{@code GET /count} first adds 1 to the cluster counter {@value #REQUESTS} in the backend; only
+ * when that succeeded does it add 1 to this instance's in-memory counter of the same name. So a
+ * backend failure answers 503 and changes neither count.
+ */
+final class CounterRoutes {
+  /** The counter {@code GET /count} counts in; {@code GET /counters/requests} reads the same total. */
+  static final String REQUESTS = "requests";
+  static final String BY = "by";
+  static final long MAX_BY = 1_000_000_000_000L;
+
+  private final Supplier<Lockstep> node;
+
+  CounterRoutes(Supplier<Lockstep> node) {
+    this.node = node;
+  }
+
+  record Count(String instance, @JsonProperty("instance_requests") long instanceRequests,
+      @JsonProperty("cluster_requests") long clusterRequests) {}
+
+  record CounterValue(String name, long value) {}
+
+  /** {@code GET /count}: counts this request, then answers both counts (JSON, or the sentence for {@code Accept: text/plain}). */
+  void count(Context ctx) {
+    Requests.onlyParams(ctx, Set.of());
+    Lockstep n = node.get();
+    long cluster = n.counter(REQUESTS).incrementAndGet(1); // throws (503) before the local count moves
+    long local = n.localCounter(REQUESTS).incrementAndGet();
+    String accept = ctx.header("Accept");
+    if (accept != null && accept.contains("text/plain") && !accept.contains("application/json")) {
+      ctx.status(200).contentType("text/plain; charset=utf-8").result(("You are talking to instance "
+          + hostPort(n, ctx) + ".\nThis is request " + local + " to this instance and request " + cluster
+          + " to the cluster.\n").getBytes(StandardCharsets.UTF_8));
+      return;
+    }
+    Json.send(ctx, 200, new Count(n.self().id(), local, cluster));
+  }
+
+  /** {@code GET /counters/<name>}: the cluster counter's value in the backend. */
+  void get(Context ctx) {
+    Requests.onlyParams(ctx, Set.of());
+    String name = ctx.pathParam("name");
+    Json.send(ctx, 200, new CounterValue(name, node.get().counter(name).get()));
+  }
+
+  /** {@code POST /counters/<name>?by=N}: adds N (default 1, at most 10^12 either way) and answers the new value. */
+  void increment(Context ctx) {
+    Requests.onlyParams(ctx, Set.of(BY));
+    String name = ctx.pathParam("name");
+    String raw = ctx.queryParam(BY);
+    long by = 1;
+    if (raw != null) {
+      try {
+        by = Long.parseLong(raw.trim());
+      } catch (NumberFormatException e) {
+        throw ApiException.badRequest("by: a whole number expected, was '" + raw + "'");
+      }
+      if (Math.abs(by) > MAX_BY) {
+        throw ApiException.badRequest("by: must be from -" + MAX_BY + " to " + MAX_BY + ", was " + raw);
+      }
+    }
+    Json.send(ctx, 200, new CounterValue(name, node.get().counter(name).incrementAndGet(by)));
+  }
+
+  /** How this instance is reached: host:port of its advertised URL, else of the request. */
+  static String hostPort(Lockstep n, Context ctx) {
+    String url = n.self().url();
+    if (url != null && !url.isEmpty()) {
+      try {
+        URI u = URI.create(url);
+        if (u.getHost() != null) {
+          int port = u.getPort() != -1 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
+          return u.getHost() + ":" + port;
+        }
+      } catch (IllegalArgumentException ignored) {
+        // fall through to the request's view
+      }
+    }
+    return ctx.host() != null && !ctx.host().isEmpty() ? ctx.host() : "localhost:" + ctx.port();
+  }
+}
