@@ -74,7 +74,8 @@ public final class BenchCommand implements Callable<Integer> {
           + "that lands on another instance still sees the write).")
   boolean noReadYourWrites;
 
-  @Option(names = "--probe", paramLabel = "KIND", description = "propagation: measure write-to-visible latency instead of the load.")
+  @Option(names = "--probe", paramLabel = "KIND", description = "propagation: measure write-to-visible latency instead of the load;"
+      + " counters: measure increments/s (POST /counters/bench, --users clients) and check the total is exact.")
   String probe;
 
   @Option(names = "--probe-rate", defaultValue = "20", description = "Probe writes per second. Default: ${DEFAULT-VALUE}.")
@@ -83,6 +84,10 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--warmup", paramLabel = "DURATION", defaultValue = "5s", converter = DurationConverter.class,
       description = "Probe writes made first and not measured, so fresh JVMs are warm. Default: ${DEFAULT-VALUE}.")
   Duration warmup;
+
+  @Option(names = "--counter-batch", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "With --spawn-local: start the servers with this --counter-batch window (e.g. 5ms).")
+  Duration counterBatch;
 
   @Option(names = "--auth-token", paramLabel = "TOKEN", defaultValue = "${env:LOCKSTEP_AUTH_TOKEN}", description = "Bearer token for writes. Env LOCKSTEP_AUTH_TOKEN.")
   String authToken;
@@ -101,8 +106,8 @@ public final class BenchCommand implements Callable<Integer> {
       System.err.println("bench: --scenario must be lab or strict, was '" + scenario + "'");
       return 2;
     }
-    if (probe != null && !probe.equals("propagation")) {
-      System.err.println("bench: --probe must be 'propagation', was '" + probe + "'");
+    if (probe != null && !probe.equals("propagation") && !probe.equals("counters")) {
+      System.err.println("bench: --probe must be 'propagation' or 'counters', was '" + probe + "'");
       return 2;
     }
     if (spawnLocal > 0 == !targets.isEmpty()) {
@@ -111,17 +116,44 @@ public final class BenchCommand implements Callable<Integer> {
     }
     long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
     if (spawnLocal == 0) {
-      return probe != null ? runProbe(targets) : runLoad(targets, sc, s);
+      return run(targets, sc, s);
     }
     // Full JIT for measurements (the test harness's default stops at C1 to start quickly).
+    List<String> serverArgs = counterBatch == null ? List.of() : List.of("--counter-batch", counterBatch.toMillis() + "ms");
     try (LocalCluster cluster = LocalCluster.start(spawnLocal, backend, "bench", "node-",
-        List.of("-Xmx192m", "-XX:+UseSerialGC", "-Xss512k"), stdout)) {
+        List.of("-Xmx192m", "-XX:+UseSerialGC", "-Xss512k"), serverArgs, stdout)) {
       List<URI> urls = new ArrayList<>();
       for (ServerProcess p : cluster.nodes()) {
         urls.add(URI.create(p.url()));
       }
-      return probe != null ? runProbe(urls) : runLoad(urls, sc, s);
+      return run(urls, sc, s);
     }
+  }
+
+  private int run(List<URI> urls, BenchConfig.Scenario sc, long s) throws Exception {
+    if ("counters".equals(probe)) {
+      return runCounters(urls);
+    }
+    return probe != null ? runProbe(urls) : runLoad(urls, sc, s);
+  }
+
+  private int runCounters(List<URI> urls) throws Exception {
+    stdout.printf("counters: %d clients, POST /counters/bench?by=1 round-robin over %d instances for %ds%s%n", users,
+        urls.size(), duration.toSeconds(), counterBatch == null ? "" : ", servers batching for " + counterBatch.toMillis() + " ms");
+    io.lockstep.bench.CounterProbe.Result r = io.lockstep.bench.CounterProbe.run(urls, "bench", users, duration, authToken);
+    Histogram h = r.latencyMicros();
+    stdout.printf(Locale.ROOT, "increments: %d acknowledged, %d failed, %.0f/s; latency p50 %.2f ms, p99 %.2f ms;"
+        + " counter moved by %d: %s%n", r.acknowledged(), r.failed(), r.perSecond(), h.getValueAtPercentile(50) / 1000.0,
+        h.getValueAtPercentile(99) / 1000.0, r.after() - r.before(), r.exact() ? "exact" : "NOT EXACT");
+    ObjectNode json = JSON.createObjectNode();
+    json.put("instances", urls.size()).put("clients", users).put("seconds", r.seconds())
+        .put("counterBatchMillis", counterBatch == null ? 0 : counterBatch.toMillis())
+        .put("acknowledged", r.acknowledged()).put("failed", r.failed()).put("perSecond", r.perSecond())
+        .put("exact", r.exact());
+    json.set("latency", figures(h));
+    java.nio.file.Files.createDirectories(out);
+    java.nio.file.Files.writeString(out.resolve("counters.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
+    return r.exact() ? 0 : 1;
   }
 
   private int runLoad(List<URI> urls, BenchConfig.Scenario sc, long s) throws Exception {

@@ -2,6 +2,7 @@ package io.lockstep.server;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.javalin.http.Context;
+import io.lockstep.CounterOptions;
 import io.lockstep.Lockstep;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -23,9 +24,11 @@ final class CounterRoutes {
   static final long MAX_BY = 1_000_000_000_000L;
 
   private final Supplier<Lockstep> node;
+  private final CounterOptions options;
 
-  CounterRoutes(Supplier<Lockstep> node) {
+  CounterRoutes(Supplier<Lockstep> node, java.time.Duration batch) {
     this.node = node;
+    this.options = batch.isZero() ? CounterOptions.UNBATCHED : CounterOptions.batched(batch);
   }
 
   record Count(String instance, @JsonProperty("instance_requests") long instanceRequests,
@@ -37,7 +40,7 @@ final class CounterRoutes {
   void count(Context ctx) {
     Requests.onlyParams(ctx, Set.of());
     Lockstep n = node.get();
-    long cluster = n.counter(REQUESTS).incrementAndGet(1); // throws (503) before the local count moves
+    long cluster = n.counter(REQUESTS, options).incrementAndGet(1); // throws (503) before the local count moves
     long local = n.localCounter(REQUESTS).incrementAndGet();
     String accept = ctx.header("Accept");
     if (accept != null && accept.contains("text/plain") && !accept.contains("application/json")) {
@@ -53,7 +56,7 @@ final class CounterRoutes {
   void get(Context ctx) {
     Requests.onlyParams(ctx, Set.of());
     String name = ctx.pathParam("name");
-    Json.send(ctx, 200, new CounterValue(name, node.get().counter(name).get()));
+    Json.send(ctx, 200, new CounterValue(name, node.get().counter(name, options).get()));
   }
 
   /** {@code POST /counters/<name>?by=N}: adds N (default 1, at most 10^12 either way) and answers the new value. */
@@ -72,7 +75,7 @@ final class CounterRoutes {
         throw ApiException.badRequest("by: must be from -" + MAX_BY + " to " + MAX_BY + ", was " + raw);
       }
     }
-    Json.send(ctx, 200, new CounterValue(name, node.get().counter(name).incrementAndGet(by)));
+    Json.send(ctx, 200, new CounterValue(name, node.get().counter(name, options).incrementAndGet(by)));
   }
 
   /** How this instance is reached: host:port of its advertised URL, else of the request. */

@@ -46,6 +46,12 @@ final class LocalCluster implements AutoCloseable {
 
   static LocalCluster start(int instances, String backend, String keyPrefix, String idPrefix, List<String> javaOptions,
       PrintStream out) {
+    return start(instances, backend, keyPrefix, idPrefix, javaOptions, List.of(), out);
+  }
+
+  /** As above, with extra {@code serve} arguments for every instance. */
+  static LocalCluster start(int instances, String backend, String keyPrefix, String idPrefix, List<String> javaOptions,
+      List<String> serveArgs, PrintStream out) {
     String choice = backend == null || backend.isBlank() ? DEFAULT : backend.strip();
     EtcdProcess etcd = null;
     Path data = null;
@@ -78,7 +84,7 @@ final class LocalCluster implements AutoCloseable {
         description = choice;
       }
       out.printf("• starting %d Lockstep instances on %s ...%n", instances, description);
-      b.instances(instances).keyPrefix(keyPrefix).idPrefix(idPrefix);
+      b.instances(instances).keyPrefix(keyPrefix).idPrefix(idPrefix).args(serveArgs.toArray(String[]::new));
       if (javaOptions != null) {
         b.javaOptions(javaOptions.toArray(String[]::new));
       }

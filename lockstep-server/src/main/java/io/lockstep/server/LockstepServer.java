@@ -52,7 +52,7 @@ public final class LockstepServer implements AutoCloseable {
     CloudFoundryRoutes cf = new CloudFoundryRoutes(this::requireNode, settings, peerCalls, platform.instance());
     BearerAuth auth = settings.authToken() == null ? null : new BearerAuth(settings.authToken());
     RequestCounters requests = new RequestCounters();
-    CounterRoutes counters = new CounterRoutes(this::requireNode);
+    CounterRoutes counters = new CounterRoutes(this::requireNode, settings.counterBatch());
 
     this.app = Javalin.create(config -> {
       config.useVirtualThreads = true;

@@ -90,6 +90,12 @@ final class ServeCommand implements Callable<Integer> {
           + " Env LOCKSTEP_MAX_WAIT. Default: 10s.")
   Duration maxWait;
 
+  @Option(names = "--counter-batch", paramLabel = "DURATION", defaultValue = "${env:LOCKSTEP_COUNTER_BATCH:-0ms}",
+      converter = DurationConverter.class,
+      description = "Batch the increments of /count and /counters for up to this long into one backend increment"
+          + " (totals stay exact; values are fresher by at most this). Env LOCKSTEP_COUNTER_BATCH. Default: 0ms (off).")
+  Duration counterBatch;
+
   @Option(names = "--refresh-timeout", paramLabel = "DURATION", defaultValue = "${env:LOCKSTEP_REFRESH_TIMEOUT:-3s}",
       converter = DurationConverter.class,
       description = "How long /api/v1/refresh waits for every live member to confirm it applied the refresh"
@@ -203,6 +209,9 @@ final class ServeCommand implements Callable<Integer> {
     if (refreshTimeout.isZero() || refreshTimeout.isNegative()) {
       throw usage("--refresh-timeout", "must be positive, was " + refreshTimeout);
     }
+    if (counterBatch.isNegative() || counterBatch.compareTo(Duration.ofSeconds(60)) > 0) {
+      throw usage("--counter-batch", "must be 0ms..60s, was " + counterBatch);
+    }
     if (advertiseUrl != null && !advertiseUrl.isBlank() && !advertiseUrl.matches("(?i)https?://\\S+")) {
       throw usage("--advertise-url", "must be an http:// or https:// URL, was '" + advertiseUrl + "'");
     }
@@ -214,6 +223,7 @@ final class ServeCommand implements Callable<Integer> {
         .withMaxValueBytes(maxValueBytes)
         .withMaxWait(maxWait)
         .withRefreshTimeout(refreshTimeout)
+        .withCounterBatch(counterBatch)
         .withEnvironment(env);
   }
 

@@ -21,12 +21,14 @@ import java.util.Map;
  * @param peerTimeout how long {@code /cluster} waits for each member's {@code /stats}; default 1 s
  * @param refreshTimeout how long {@code /api/v1/refresh} waits, once its write is applied here, for
  *     every live member to confirm that it applied it too; default 3 s
+ * @param counterBatch the batching window of the counters behind {@code /count} and {@code /counters};
+ *     zero (the default) sends every increment to the backend at once
  * @param environment the environment variables the server reads its platform identity from
  *     ({@code CF_INSTANCE_INDEX}, {@code VCAP_APPLICATION}); default {@link System#getenv()};
  *     replaceable so tests need not change the process environment
  */
 public record ServerSettings(String bindHost, int port, String advertiseUrl, String authToken,
-    int maxValueBytes, Duration maxWait, Duration peerTimeout, Duration refreshTimeout,
+    int maxValueBytes, Duration maxWait, Duration peerTimeout, Duration refreshTimeout, Duration counterBatch,
     Map<String, String> environment) {
 
   public ServerSettings {
@@ -54,6 +56,9 @@ public record ServerSettings(String bindHost, int port, String advertiseUrl, Str
     if (environment == null) {
       throw new IllegalArgumentException("environment: must not be null (give Map.of() for none)");
     }
+    if (counterBatch == null || counterBatch.isNegative()) {
+      throw new IllegalArgumentException("counterBatch: must be zero or positive, was " + counterBatch);
+    }
     environment = Map.copyOf(environment);
   }
 
@@ -63,43 +68,47 @@ public record ServerSettings(String bindHost, int port, String advertiseUrl, Str
    */
   public static ServerSettings defaults() {
     return new ServerSettings("0.0.0.0", 8080, null, null, 1 << 20, Duration.ofSeconds(10), Duration.ofSeconds(1),
-        Duration.ofSeconds(3), System.getenv());
+        Duration.ofSeconds(3), Duration.ZERO, System.getenv());
   }
 
   public ServerSettings withBindHost(String bindHost) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
   }
 
   public ServerSettings withPort(int port) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
   }
 
   public ServerSettings withAdvertiseUrl(String advertiseUrl) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
   }
 
   public ServerSettings withAuthToken(String authToken) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
   }
 
   public ServerSettings withMaxValueBytes(int maxValueBytes) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
   }
 
   public ServerSettings withMaxWait(Duration maxWait) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
   }
 
   public ServerSettings withPeerTimeout(Duration peerTimeout) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
   }
 
   public ServerSettings withRefreshTimeout(Duration refreshTimeout) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
+  }
+
+  public ServerSettings withCounterBatch(Duration counterBatch) {
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
   }
 
   public ServerSettings withEnvironment(Map<String, String> environment) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, environment);
+    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
   }
 
   /** The advertised URL once the server listens on {@code boundPort}. */
