@@ -53,6 +53,7 @@ final class PeerStack {
   static final long RESEND_INTERVAL_MILLIS = 100;
 
   static List<Protocol> build(PeerSettings s, Consumer<View> fullViews) throws Exception {
+    registerRaftWireClasses();
     InetAddress bindAddr = Util.getAddress(s.bind().host(), Util.getIpStackType());
     List<Protocol> stack = new ArrayList<>();
     TCP tcp = new TCP();
@@ -95,6 +96,27 @@ final class PeerStack {
       stack.add(raft);
     }
     return stack;
+  }
+
+  /**
+   * Registers jgroups-raft's message and header classes with JGroups in this process, voter or not.
+   *
+   * <p>jgroups-raft registers them in the static initializers of {@link RAFT} and of {@link ELECTION}'s
+   * base class, so a process whose stack has no Raft protocols (a non-voter) does not know them. But
+   * voters multicast to the whole group: ELECTION its vote requests and leader announcements, RAFT
+   * its append entries. A non-voter that cannot read such a message drops it in the transport (with
+   * the rest of its batch); the sender's NAKACK2 retransmits it, the receiver drops it again, and
+   * every later multicast of that voter (the leader's commits included) waits behind it for ever.
+   * Within one JVM this never shows, because a voter in the same JVM has registered the classes.
+   */
+  static void registerRaftWireClasses() {
+    for (Class<?> c : List.of(RAFT.class, ELECTION.class)) {
+      try {
+        Class.forName(c.getName(), true, c.getClassLoader());
+      } catch (ClassNotFoundException e) {
+        throw new IllegalStateException("jgroups-raft class " + c.getName() + " not found", e);
+      }
+    }
   }
 
   private static int freePort(InetAddress addr) throws java.io.IOException {

@@ -6,10 +6,14 @@ import java.util.Set;
 import java.util.function.Consumer;
 import org.jgroups.Address;
 import org.jgroups.Event;
+import org.jgroups.Message;
 import org.jgroups.View;
+import org.jgroups.conf.ClassConfigurator;
+import org.jgroups.protocols.raft.ELECTION;
 import org.jgroups.protocols.raft.RAFT;
 import org.jgroups.stack.Protocol;
 import org.jgroups.util.ExtendedUUID;
+import org.jgroups.util.MessageBatch;
 import org.jgroups.util.Util;
 
 /**
@@ -20,15 +24,50 @@ import org.jgroups.util.Util;
  * non-voters would keep a deposed leader) and get AppendEntries resent to it for ever. Above this
  * protocol a view holds only the members whose address carries a Raft id of a voter; the full view
  * goes to the listener, which is how the backend sees every instance. With {@code voters} null
- * (a non-voter's stack, which has no Raft protocols) views pass unchanged.
+ * (a non-voter's stack, which has no Raft protocols) views pass unchanged, and the voters' Raft and
+ * election traffic, which JGroups multicasts to the whole group, is dropped here instead of
+ * travelling up to the receiver.
  */
 final class VoterViewFilter extends Protocol {
+  private static final short RAFT_ID;
+  private static final short ELECTION_ID;
+
+  static {
+    PeerStack.registerRaftWireClasses();
+    RAFT_ID = ClassConfigurator.getProtocolId(RAFT.class);
+    ELECTION_ID = ClassConfigurator.getProtocolId(ELECTION.class);
+  }
+
   private final Set<String> voters;
   private final Consumer<View> fullViews;
 
   VoterViewFilter(Set<String> voters, Consumer<View> fullViews) {
     this.voters = voters;
     this.fullViews = fullViews;
+  }
+
+  @Override
+  public Object up(Message msg) {
+    if (voters == null && isRaftTraffic(msg)) {
+      return null;
+    }
+    return up_prot.up(msg);
+  }
+
+  @Override
+  public void up(MessageBatch batch) {
+    if (voters == null) {
+      batch.removeIf(VoterViewFilter::isRaftTraffic, true);
+      if (batch.isEmpty()) {
+        return;
+      }
+    }
+    up_prot.up(batch);
+  }
+
+  /** A message sent by a voter's RAFT or ELECTION protocol (meaningless to a non-voter). */
+  static boolean isRaftTraffic(Message msg) {
+    return msg.getHeader(RAFT_ID) != null || msg.getHeader(ELECTION_ID) != null;
   }
 
   @Override
