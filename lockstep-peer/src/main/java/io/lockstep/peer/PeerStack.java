@@ -67,7 +67,14 @@ final class PeerStack {
     stack.add(discovery(s));
     long failure = s.failureTimeout().toMillis();
     stack.add(new MERGE3().setMinInterval(Math.min(1000, failure / 4)).setMaxInterval(Math.min(3000, failure / 2)));
-    stack.add(new FD_SOCK2());
+    // FD_SOCK2's own server must listen on this instance's address, as the transport does. Left
+    // unset (a programmatic stack gets no default), it listens on every address and names itself by
+    // the host name's address; instances on several hosts with the same port (7800 everywhere, as
+    // with DNS discovery) then all carry the same name, a peer's answer to a CONNECT is addressed to
+    // the peer itself, and every connect times out. Members on the same side are then suspected and
+    // unsuspected over and over, and since FD_SOCK2 runs these connects on the thread that delivers a
+    // view or a message, views and messages are held up for seconds at a time.
+    stack.add(new FD_SOCK2().setBindAddress(bindAddr));
     stack.add(new FD_ALL3().setTimeout(failure).setInterval(Math.max(250, failure / 5)));
     stack.add(new VERIFY_SUSPECT2().setTimeout(Math.min(1500, failure / 2)));
     stack.add(new NAKACK2().setXmitInterval(500));
