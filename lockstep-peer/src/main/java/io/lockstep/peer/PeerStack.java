@@ -13,7 +13,7 @@ import org.jgroups.protocols.FILE_PING;
 import org.jgroups.protocols.FRAG4;
 import org.jgroups.protocols.MERGE3;
 import org.jgroups.protocols.MFC;
-import org.jgroups.protocols.TCP;
+import org.jgroups.protocols.TCP_NIO2;
 import org.jgroups.protocols.TCPPING;
 import org.jgroups.protocols.UFC;
 import org.jgroups.protocols.UNICAST3;
@@ -40,7 +40,7 @@ import org.jgroups.util.Util;
  *   VERIFY_SUSPECT2, FD_ALL3, FD_SOCK2   failure detection (silence for failure_timeout, or a closed socket)
  *   MERGE3                  finds and merges split groups (after a partition heals)
  *   TCPPING | FILE_PING | DNS_PING   discovery, chosen by the URI
- *   TCP                     transport, tcp_nodelay on (Nagle gave a 44 ms p99)
+ *   TCP_NIO2                transport: non-blocking connects and writes; tcp_nodelay on (Nagle gave a 44 ms p99)
  * </pre>
  */
 final class PeerStack {
@@ -49,6 +49,9 @@ final class PeerStack {
   /** How long a joiner waits for discovery answers before it starts a group of its own. */
   static final long JOIN_TIMEOUT_MILLIS = 1500;
 
+  /** Messages queued per connection while the peer does not read (beyond that, dropped and retransmitted). */
+  static final int MAX_SEND_BUFFERS = 64;
+
   /** How often the Raft leader resends entries a follower is missing (jgroups-raft's default: 1 s). */
   static final long RESEND_INTERVAL_MILLIS = 100;
 
@@ -56,7 +59,16 @@ final class PeerStack {
     registerRaftWireClasses();
     InetAddress bindAddr = Util.getAddress(s.bind().host(), Util.getIpStackType());
     List<Protocol> stack = new ArrayList<>();
-    TCP tcp = new TCP();
+    // Not JGroups' TCP: it connects and writes with blocking calls, and every message of an instance
+    // leaves through one bundler thread. When a partition silently drops packets, MERGE3 and discovery
+    // keep sending to the cut-off members, each send opens a connection, and the connect blocks that
+    // thread for the connect timeout (seen in thread dumps: both majority voters' bundlers in
+    // connect()); a write to a member whose socket buffer is full would block it too. Every message to
+    // every reachable member waits meanwhile, Raft's appends and acks included, and the majority side
+    // cannot commit. TCP_NIO2 never blocks the sender: connects complete in the background, and a
+    // connection that cannot take more data queues up to max_send_buffers messages, then drops them
+    // (NAKACK2 and UNICAST3 retransmit).
+    TCP_NIO2 tcp = new TCP_NIO2().setMaxSendBuffers(MAX_SEND_BUFFERS);
     tcp.setBindAddr(bindAddr);
     // JGroups refuses port 0 with static discovery; pick a free one here (others find a non-voter
     // through the voters, never through its port).
