@@ -8,6 +8,7 @@ import org.jgroups.Address;
 import org.jgroups.Event;
 import org.jgroups.Message;
 import org.jgroups.View;
+import org.jgroups.ViewId;
 import org.jgroups.conf.ClassConfigurator;
 import org.jgroups.protocols.raft.ELECTION;
 import org.jgroups.protocols.raft.RAFT;
@@ -40,6 +41,7 @@ final class VoterViewFilter extends Protocol {
 
   private final Set<String> voters;
   private final Consumer<View> fullViews;
+  private ViewId last; // guarded by this
 
   VoterViewFilter(Set<String> voters, Consumer<View> fullViews) {
     this.voters = voters;
@@ -70,13 +72,25 @@ final class VoterViewFilter extends Protocol {
     return msg.getHeader(RAFT_ID) != null || msg.getHeader(ELECTION_ID) != null;
   }
 
+  /**
+   * Views pass one at a time and never backwards. GMS installs a view under its lock but hands it
+   * down and up the stack after releasing it, so two views installed by two threads (a JOIN answer
+   * and a merge, say) can come up in the wrong order when the first thread is held up below (FD_SOCK2
+   * connects to its new neighbour on the installing thread). A view older than one already passed up
+   * is dropped here, so the backend, ELECTION, RAFT and the channel never go back to it.
+   */
   @Override
   public Object up(Event evt) {
     if (evt.getType() == Event.VIEW_CHANGE) {
       View full = evt.getArg();
-      fullViews.accept(full);
-      if (voters != null) {
-        return up_prot.up(new Event(Event.VIEW_CHANGE, votersOnly(full, voters)));
+      synchronized (this) {
+        if (last != null && full.getViewId().compareToIDs(last) <= 0) {
+          log.debug("dropped view %s: older than %s", full.getViewId(), last);
+          return null;
+        }
+        last = full.getViewId();
+        fullViews.accept(full);
+        return up_prot.up(voters == null ? evt : new Event(Event.VIEW_CHANGE, votersOnly(full, voters)));
       }
     }
     return up_prot.up(evt);

@@ -11,6 +11,7 @@ import org.jgroups.EmptyMessage;
 import org.jgroups.Event;
 import org.jgroups.Message;
 import org.jgroups.View;
+import org.jgroups.ViewId;
 import org.jgroups.conf.ClassConfigurator;
 import org.jgroups.protocols.raft.ELECTION;
 import org.jgroups.protocols.raft.RAFT;
@@ -22,7 +23,7 @@ import org.jgroups.util.UUID;
 import org.jgroups.util.Util;
 import org.junit.jupiter.api.Test;
 
-/** No Raft traffic reaches a non-voter's receiver, and every process can read it. */
+/** What the filter passes up: voters-only views, views in order only, and no Raft traffic to a non-voter. */
 class VoterViewFilterTest {
   private static final Set<String> VOTERS = Set.of("a:1", "b:1", "c:1");
 
@@ -55,6 +56,37 @@ class VoterViewFilterTest {
     ExtendedUUID a = ExtendedUUID.randomUUID(raftId);
     a.put(RAFT.raft_id_key, Util.stringToBytes(raftId));
     return a;
+  }
+
+  private static View view(long id, Address... members) {
+    return new View(new ViewId(members[0], id), List.of(members));
+  }
+
+  @Test
+  void voter_seesVotersOnly_listenerSeesAll_andOlderViewsAreDropped() {
+    List<View> full = new ArrayList<>();
+    VoterViewFilter f = new VoterViewFilter(VOTERS, full::add);
+    Above above = new Above();
+    f.setUpProtocol(above);
+    Address a = voter("a:1");
+    Address b = voter("b:1");
+    Address n = UUID.randomUUID();
+
+    View v3 = view(3, a, n, b);
+    View v2 = view(2, a, n);
+    f.up(new Event(Event.VIEW_CHANGE, v3));
+    f.up(new Event(Event.VIEW_CHANGE, v2)); // installed earlier, held up below: arrives late
+    f.up(new Event(Event.VIEW_CHANGE, view(3, n, a, b))); // same id again
+
+    assertThat(full).containsExactly(v3);
+    assertThat(above.views).hasSize(1);
+    assertThat(above.views.get(0).getMembers()).containsExactly(a, b);
+    assertThat(above.views.get(0).getViewId()).isEqualTo(v3.getViewId());
+
+    View v4 = view(4, n, b);
+    f.up(new Event(Event.VIEW_CHANGE, v4));
+    assertThat(full).containsExactly(v3, v4);
+    assertThat(above.views.get(1).getMembers()).containsExactly(b);
   }
 
   @Test
