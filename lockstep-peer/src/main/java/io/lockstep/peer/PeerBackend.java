@@ -660,9 +660,13 @@ public final class PeerBackend implements Backend {
     if (role == Role.Leader) {
       publisher.becameLeader();
       machine.startAnswering();
-      LOG.log(Level.DEBUG, "{0}: leader of {1}", instanceId, settings.cluster());
+      LOG.log(Level.INFO, "{0}: Raft leader of {1} (term {2})", instanceId, settings.cluster(),
+          String.valueOf(raft.currentTerm()));
       multicast(Wire.out().message(Wire.LEADER).toBytes());
     } else {
+      if (publisher.leading()) {
+        LOG.log(Level.INFO, "{0}: no longer the Raft leader of {1} (now {2})", instanceId, settings.cluster(), role);
+      }
       publisher.lostLeadership();
     }
   }
@@ -671,6 +675,9 @@ public final class PeerBackend implements Backend {
   private void onFullView(View now) {
     View old = view;
     view = now;
+    LOG.log(Level.INFO, "{0}: view {1}{2}: {3} member(s), {4} of {5} voters: {6}", instanceId, now.getViewId(),
+        now instanceof org.jgroups.MergeView ? " (merge)" : "", now.size(), votersInView(), settings.voters().size(),
+        now.getMembers());
     if (machine != null) {
       machine.startAnswering(); // Raft replays its log before the first view: reads answer from here on
     }
