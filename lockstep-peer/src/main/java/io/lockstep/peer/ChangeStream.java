@@ -3,7 +3,9 @@ package io.lockstep.peer;
 import io.lockstep.spi.Change;
 import io.lockstep.spi.FeedListener;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -25,11 +27,14 @@ final class ChangeStream {
   private final Object lock = new Object();
   private final ArrayDeque<Received> kept = new ArrayDeque<>();
   private final CopyOnWriteArrayList<PeerFeed> feeds = new CopyOnWriteArrayList<>();
+  private final List<MarkWaiter> markWaiters = new ArrayList<>(); // guarded by lock
   private long keptBytes;
   private long last; // highest revision of the kept run; 0 before anything arrived
   private long head; // highest revision heard of
 
   private record Received(long revision, Change change, long bytes) {}
+
+  private record MarkWaiter(long revision, CompletableFuture<Long> future) {}
 
   void onCommit(long revision, Change change, int bytes) {
     synchronized (lock) {
@@ -54,12 +59,39 @@ final class ChangeStream {
   }
 
   void onProgress(long revision) {
+    List<CompletableFuture<Long>> reached = new ArrayList<>();
     synchronized (lock) {
       head = Math.max(head, revision);
       for (PeerFeed f : feeds) {
         f.progress(revision);
       }
+      markWaiters.removeIf(w -> {
+        if (w.future().isDone()) {
+          return true;
+        }
+        if (revision >= w.revision()) {
+          reached.add(w.future());
+          return true;
+        }
+        return false;
+      });
     }
+    for (CompletableFuture<Long> f : reached) {
+      f.complete(revision);
+    }
+  }
+
+  /**
+   * Completes with the first progress mark at or above {@code revision} that arrives from now on
+   * (progress marks come only from the leader, through the group). Cancel it to stop waiting.
+   */
+  CompletableFuture<Long> nextProgress(long revision) {
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    synchronized (lock) {
+      markWaiters.removeIf(w -> w.future().isDone());
+      markWaiters.add(new MarkWaiter(revision, f));
+    }
+    return f;
   }
 
   /** Opens a feed from {@code from}: replays what is kept, then follows what arrives. */
@@ -83,11 +115,17 @@ final class ChangeStream {
 
   /** Stops every feed with an error (the backend closed). */
   void failAll(Throwable error) {
+    List<MarkWaiter> waiting;
     synchronized (lock) {
       for (PeerFeed f : feeds) {
         f.fail(error);
       }
       feeds.clear();
+      waiting = List.copyOf(markWaiters);
+      markWaiters.clear();
+    }
+    for (MarkWaiter w : waiting) {
+      w.future().completeExceptionally(error);
     }
   }
 

@@ -114,6 +114,8 @@ import org.jgroups.protocols.raft.Role;
 public final class PeerBackend implements Backend {
   private static final System.Logger LOG = System.getLogger(PeerBackend.class.getName());
   private static final long RETRY_MILLIS = 20;
+  private static final long STREAM_CHECK_RETRY_MILLIS = 200;
+  private static final long STREAM_CHECK_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   private static final byte[] EMPTY = new byte[0];
 
   private final PeerSettings settings;
@@ -201,8 +203,17 @@ public final class PeerBackend implements Backend {
   // The SPI
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * A listing through the Raft log, handed over only once the leader's multicasts are seen to reach
+   * this instance: a listing is the start of following the map, and worth nothing to an instance
+   * that the changes after it do not reach (the engine would call it ready and then wait for them
+   * for ever). After the leader's answer, this instance asks the leader for a progress mark and
+   * waits for it to arrive through the group; until it does, the listing fails as unavailable and
+   * the engine tries again.
+   */
   @Override
   public CompletableFuture<Snapshot> snapshot() {
+    long deadline = System.nanoTime() + settings.operationTimeout().toNanos() - STREAM_CHECK_MARGIN_NANOS;
     return submit(Wire.out().tag(Wire.LIST).toBytes(), false, "listing").thenApply(b -> {
       try {
         Wire.In in = new Wire.In(b, 0, b.length);
@@ -216,7 +227,44 @@ public final class PeerBackend implements Backend {
       } catch (IOException e) {
         throw new IllegalStateException("unreadable listing from the leader", e);
       }
-    });
+    }).thenCompose(s -> afterStreamConfirmed(s, deadline));
+  }
+
+  /** Completes with {@code s} once a progress mark at or above its revision arrived through the group. */
+  private CompletableFuture<Snapshot> afterStreamConfirmed(Snapshot s, long deadline) {
+    CompletableFuture<Snapshot> done = new CompletableFuture<>();
+    CompletableFuture<Long> mark = stream.nextProgress(s.revision());
+    mark.whenCompleteAsync((rev, e) -> {
+      if (e == null) {
+        done.complete(s);
+      } else {
+        done.completeExceptionally(e);
+      }
+    }, callbacks);
+    Runnable ask = new Runnable() {
+      @Override
+      public void run() {
+        if (done.isDone()) {
+          return;
+        }
+        if (closed || System.nanoTime() - deadline >= 0) {
+          done.completeExceptionally(new BackendUnavailableException(closed ? "listing: peer backend closed"
+              : "listing at revision " + s.revision() + " answered, but the leader's multicasts do not reach this "
+              + "instance (no progress mark arrived; " + state() + ")", null));
+          mark.cancel(false);
+          return;
+        }
+        requestProgress();
+        try {
+          timer.schedule(this, STREAM_CHECK_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+          done.completeExceptionally(new BackendUnavailableException("listing: peer backend closed", null));
+          mark.cancel(false);
+        }
+      }
+    };
+    ask.run();
+    return done;
   }
 
   @Override
@@ -644,9 +692,13 @@ public final class PeerBackend implements Backend {
     if (role == Role.Leader) {
       publisher.becameLeader();
       machine.startAnswering();
-      LOG.log(Level.DEBUG, "{0}: leader of {1}", instanceId, settings.cluster());
+      LOG.log(Level.INFO, "{0}: Raft leader of {1} (term {2})", instanceId, settings.cluster(),
+          String.valueOf(raft.currentTerm()));
       multicast(Wire.out().message(Wire.LEADER).toBytes());
     } else {
+      if (publisher.leading()) {
+        LOG.log(Level.INFO, "{0}: no longer the Raft leader of {1} (now {2})", instanceId, settings.cluster(), role);
+      }
       publisher.lostLeadership();
     }
   }
@@ -655,6 +707,9 @@ public final class PeerBackend implements Backend {
   private void onFullView(View now) {
     View old = view;
     view = now;
+    LOG.log(Level.INFO, "{0}: view {1}{2}: {3} member(s), {4} of {5} voters: {6}", instanceId, now.getViewId(),
+        now instanceof org.jgroups.MergeView ? " (merge)" : "", now.size(), votersInView(), settings.voters().size(),
+        now.getMembers());
     if (machine != null) {
       machine.startAnswering(); // Raft replays its log before the first view: reads answer from here on
     }
@@ -721,6 +776,9 @@ public final class PeerBackend implements Backend {
           long reqId = in.i64();
           byte outcome = in.tag();
           Attempt a = pending.get(reqId);
+          if (outcome == Wire.OK) {
+            noteLeader(from); // only the leader answers a command
+          }
           if (a != null) {
             a.onReply(outcome, in);
           }

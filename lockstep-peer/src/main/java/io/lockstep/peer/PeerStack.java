@@ -13,7 +13,7 @@ import org.jgroups.protocols.FILE_PING;
 import org.jgroups.protocols.FRAG4;
 import org.jgroups.protocols.MERGE3;
 import org.jgroups.protocols.MFC;
-import org.jgroups.protocols.TCP;
+import org.jgroups.protocols.TCP_NIO2;
 import org.jgroups.protocols.TCPPING;
 import org.jgroups.protocols.UFC;
 import org.jgroups.protocols.UNICAST3;
@@ -40,7 +40,7 @@ import org.jgroups.util.Util;
  *   VERIFY_SUSPECT2, FD_ALL3, FD_SOCK2   failure detection (silence for failure_timeout, or a closed socket)
  *   MERGE3                  finds and merges split groups (after a partition heals)
  *   TCPPING | FILE_PING | DNS_PING   discovery, chosen by the URI
- *   TCP                     transport, tcp_nodelay on (Nagle gave a 44 ms p99)
+ *   TCP_NIO2                transport: non-blocking connects and writes; tcp_nodelay on (Nagle gave a 44 ms p99)
  * </pre>
  */
 final class PeerStack {
@@ -49,13 +49,26 @@ final class PeerStack {
   /** How long a joiner waits for discovery answers before it starts a group of its own. */
   static final long JOIN_TIMEOUT_MILLIS = 1500;
 
+  /** Messages queued per connection while the peer does not read (beyond that, dropped and retransmitted). */
+  static final int MAX_SEND_BUFFERS = 64;
+
   /** How often the Raft leader resends entries a follower is missing (jgroups-raft's default: 1 s). */
   static final long RESEND_INTERVAL_MILLIS = 100;
 
   static List<Protocol> build(PeerSettings s, Consumer<View> fullViews) throws Exception {
+    registerRaftWireClasses();
     InetAddress bindAddr = Util.getAddress(s.bind().host(), Util.getIpStackType());
     List<Protocol> stack = new ArrayList<>();
-    TCP tcp = new TCP();
+    // Not JGroups' TCP: it connects and writes with blocking calls, and every message of an instance
+    // leaves through one bundler thread. When a partition silently drops packets, MERGE3 and discovery
+    // keep sending to the cut-off members, each send opens a connection, and the connect blocks that
+    // thread for the connect timeout (seen in thread dumps: both majority voters' bundlers in
+    // connect()); a write to a member whose socket buffer is full would block it too. Every message to
+    // every reachable member waits meanwhile, Raft's appends and acks included, and the majority side
+    // cannot commit. TCP_NIO2 never blocks the sender: connects complete in the background, and a
+    // connection that cannot take more data queues up to max_send_buffers messages, then drops them
+    // (NAKACK2 and UNICAST3 retransmit).
+    TCP_NIO2 tcp = new TCP_NIO2().setMaxSendBuffers(MAX_SEND_BUFFERS);
     tcp.setBindAddr(bindAddr);
     // JGroups refuses port 0 with static discovery; pick a free one here (others find a non-voter
     // through the voters, never through its port).
@@ -66,7 +79,14 @@ final class PeerStack {
     stack.add(discovery(s));
     long failure = s.failureTimeout().toMillis();
     stack.add(new MERGE3().setMinInterval(Math.min(1000, failure / 4)).setMaxInterval(Math.min(3000, failure / 2)));
-    stack.add(new FD_SOCK2());
+    // FD_SOCK2's own server must listen on this instance's address, as the transport does. Left
+    // unset (a programmatic stack gets no default), it listens on every address and names itself by
+    // the host name's address; instances on several hosts with the same port (7800 everywhere, as
+    // with DNS discovery) then all carry the same name, a peer's answer to a CONNECT is addressed to
+    // the peer itself, and every connect times out. Members on the same side are then suspected and
+    // unsuspected over and over, and since FD_SOCK2 runs these connects on the thread that delivers a
+    // view or a message, views and messages are held up for seconds at a time.
+    stack.add(new FD_SOCK2().setBindAddress(bindAddr));
     stack.add(new FD_ALL3().setTimeout(failure).setInterval(Math.max(250, failure / 5)));
     stack.add(new VERIFY_SUSPECT2().setTimeout(Math.min(1500, failure / 2)));
     stack.add(new NAKACK2().setXmitInterval(500));
@@ -95,6 +115,27 @@ final class PeerStack {
       stack.add(raft);
     }
     return stack;
+  }
+
+  /**
+   * Registers jgroups-raft's message and header classes with JGroups in this process, voter or not.
+   *
+   * <p>jgroups-raft registers them in the static initializers of {@link RAFT} and of {@link ELECTION}'s
+   * base class, so a process whose stack has no Raft protocols (a non-voter) does not know them. But
+   * voters multicast to the whole group: ELECTION its vote requests and leader announcements, RAFT
+   * its append entries. A non-voter that cannot read such a message drops it in the transport (with
+   * the rest of its batch); the sender's NAKACK2 retransmits it, the receiver drops it again, and
+   * every later multicast of that voter (the leader's commits included) waits behind it for ever.
+   * Within one JVM this never shows, because a voter in the same JVM has registered the classes.
+   */
+  static void registerRaftWireClasses() {
+    for (Class<?> c : List.of(RAFT.class, ELECTION.class)) {
+      try {
+        Class.forName(c.getName(), true, c.getClassLoader());
+      } catch (ClassNotFoundException e) {
+        throw new IllegalStateException("jgroups-raft class " + c.getName() + " not found", e);
+      }
+    }
   }
 
   private static int freePort(InetAddress addr) throws java.io.IOException {

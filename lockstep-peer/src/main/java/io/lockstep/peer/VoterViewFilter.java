@@ -6,10 +6,15 @@ import java.util.Set;
 import java.util.function.Consumer;
 import org.jgroups.Address;
 import org.jgroups.Event;
+import org.jgroups.Message;
 import org.jgroups.View;
+import org.jgroups.ViewId;
+import org.jgroups.conf.ClassConfigurator;
+import org.jgroups.protocols.raft.ELECTION;
 import org.jgroups.protocols.raft.RAFT;
 import org.jgroups.stack.Protocol;
 import org.jgroups.util.ExtendedUUID;
+import org.jgroups.util.MessageBatch;
 import org.jgroups.util.Util;
 
 /**
@@ -20,11 +25,23 @@ import org.jgroups.util.Util;
  * non-voters would keep a deposed leader) and get AppendEntries resent to it for ever. Above this
  * protocol a view holds only the members whose address carries a Raft id of a voter; the full view
  * goes to the listener, which is how the backend sees every instance. With {@code voters} null
- * (a non-voter's stack, which has no Raft protocols) views pass unchanged.
+ * (a non-voter's stack, which has no Raft protocols) views pass unchanged, and the voters' Raft and
+ * election traffic, which JGroups multicasts to the whole group, is dropped here instead of
+ * travelling up to the receiver.
  */
 final class VoterViewFilter extends Protocol {
+  private static final short RAFT_ID;
+  private static final short ELECTION_ID;
+
+  static {
+    PeerStack.registerRaftWireClasses();
+    RAFT_ID = ClassConfigurator.getProtocolId(RAFT.class);
+    ELECTION_ID = ClassConfigurator.getProtocolId(ELECTION.class);
+  }
+
   private final Set<String> voters;
   private final Consumer<View> fullViews;
+  private ViewId last; // guarded by this
 
   VoterViewFilter(Set<String> voters, Consumer<View> fullViews) {
     this.voters = voters;
@@ -32,12 +49,48 @@ final class VoterViewFilter extends Protocol {
   }
 
   @Override
+  public Object up(Message msg) {
+    if (voters == null && isRaftTraffic(msg)) {
+      return null;
+    }
+    return up_prot.up(msg);
+  }
+
+  @Override
+  public void up(MessageBatch batch) {
+    if (voters == null) {
+      batch.removeIf(VoterViewFilter::isRaftTraffic, true);
+      if (batch.isEmpty()) {
+        return;
+      }
+    }
+    up_prot.up(batch);
+  }
+
+  /** A message sent by a voter's RAFT or ELECTION protocol (meaningless to a non-voter). */
+  static boolean isRaftTraffic(Message msg) {
+    return msg.getHeader(RAFT_ID) != null || msg.getHeader(ELECTION_ID) != null;
+  }
+
+  /**
+   * Views pass one at a time and never backwards. GMS installs a view under its lock but hands it
+   * down and up the stack after releasing it, so two views installed by two threads (a JOIN answer
+   * and a merge, say) can come up in the wrong order when the first thread is held up below (FD_SOCK2
+   * connects to its new neighbour on the installing thread). A view older than one already passed up
+   * is dropped here, so the backend, ELECTION, RAFT and the channel never go back to it.
+   */
+  @Override
   public Object up(Event evt) {
     if (evt.getType() == Event.VIEW_CHANGE) {
       View full = evt.getArg();
-      fullViews.accept(full);
-      if (voters != null) {
-        return up_prot.up(new Event(Event.VIEW_CHANGE, votersOnly(full, voters)));
+      synchronized (this) {
+        if (last != null && full.getViewId().compareToIDs(last) <= 0) {
+          log.debug("dropped view %s: older than %s", full.getViewId(), last);
+          return null;
+        }
+        last = full.getViewId();
+        fullViews.accept(full);
+        return up_prot.up(voters == null ? evt : new Event(Event.VIEW_CHANGE, votersOnly(full, voters)));
       }
     }
     return up_prot.up(evt);

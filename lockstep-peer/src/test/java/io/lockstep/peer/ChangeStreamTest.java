@@ -6,6 +6,7 @@ import io.lockstep.spi.Change;
 import io.lockstep.spi.FeedListener;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /** Duplicates, holes, replay and compaction of what an instance received. */
@@ -89,5 +90,22 @@ class ChangeStreamTest {
     commit(2);
     assertThat(closed.seen).isEmpty();
     assertThat(open.seen).containsExactly("r1", "error");
+  }
+
+  @Test
+  void nextProgress_completesOnAMarkAtOrAboveTheRevision_onlyOnesArrivingAfterTheAsk() throws Exception {
+    stream.onProgress(7); // before the ask: proves nothing
+    CompletableFuture<Long> mark = stream.nextProgress(5);
+    CompletableFuture<Long> cancelled = stream.nextProgress(5);
+    cancelled.cancel(false);
+    assertThat(mark).isNotDone();
+    commit(8); // a change is not a mark
+    stream.onProgress(4); // below the listing's revision
+    assertThat(mark).isNotDone();
+    stream.onProgress(8);
+    assertThat(mark.get()).isEqualTo(8);
+    CompletableFuture<Long> failed = stream.nextProgress(1);
+    stream.failAll(new IllegalStateException("closed"));
+    assertThat(failed).isCompletedExceptionally();
   }
 }

@@ -19,14 +19,14 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.jgroups.Address;
 import org.jgroups.protocols.DISCARD;
-import org.jgroups.protocols.TCP;
+import org.jgroups.protocols.TCP_NIO2;
 import org.jgroups.stack.ProtocolStack;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * A partition on the real transport: five instances in this JVM, three voters and two non-voters,
- * cut 3|2 by JGroups' own fault injection (a DISCARD protocol above TCP on every member that drops
+ * cut 3|2 by JGroups' own fault injection (a DISCARD protocol above the transport on every member that drops
  * whatever comes from the other side), then healed.
  *
  * <p>Three voters and two non-voters rather than five voters: that is how the backend is meant to be
@@ -52,7 +52,7 @@ class PeerPartitionIT {
   private Instance start(String uri, String name) throws Exception {
     PeerBackend b = group.backend(uri, name);
     DISCARD cut = new DISCARD();
-    b.channel().getProtocolStack().insertProtocol(cut, ProtocolStack.Position.ABOVE, TCP.class);
+    b.channel().getProtocolStack().insertProtocol(cut, ProtocolStack.Position.ABOVE, TCP_NIO2.class);
     return new Instance(name, b, group.node(b, name), cut);
   }
 

@@ -13,8 +13,8 @@ import java.util.function.IntFunction;
 /**
  * N real Lockstep server processes on free loopback ports, sharing one backend and key prefix.
  * Used by the cluster tests and by {@code lockstep demo}. {@link #close()} kills every process and
- * deletes the log folder; a shutdown hook does the same if the JVM exits first, and each child exits
- * on its own when this JVM dies.
+ * deletes the log folder (which also holds the nodes' Vert.x file cache); a shutdown hook does the
+ * same if the JVM exits first, and each child exits on its own when this JVM dies.
  *
  * <pre>{@code
  * try (ServerCluster c = ServerCluster.builder("etcd://127.0.0.1:2379").instances(3).start()) {
@@ -185,6 +185,10 @@ public final class ServerCluster implements AutoCloseable {
       } catch (IOException e) {
         throw new java.io.UncheckedIOException(e);
       }
+      // Vert.x (under jetcd, in etcd-backed servers) keeps a file cache folder in java.io.tmpdir and
+      // removes it only on a clean exit; nodes are killed, so keep it inside the cluster's folder.
+      List<String> jvm = new ArrayList<>(javaOptions);
+      jvm.add("-Dvertx.cacheDirBase=" + dir.resolve("vertx-cache"));
       List<ServerProcess> nodes = new ArrayList<>();
       if (lab != null && lab.size() < instances) {
         throw new IllegalArgumentException("netLab: " + lab.size() + " hosts for " + instances + " instances");
@@ -201,7 +205,7 @@ public final class ServerCluster implements AutoCloseable {
         args.addAll(extraArgs);
         Map<String, String> vars = env.apply(i - 1);
         nodes.add(new ServerProcess(id, host, port, lab == null ? List.of() : lab.exec(i - 1), args,
-            dir.resolve(id + ".log"), javaOptions, vars == null ? Map.of() : vars));
+            dir.resolve(id + ".log"), jvm, vars == null ? Map.of() : vars));
       }
       ServerCluster cluster = new ServerCluster(nodes, dir, keepLogs);
       try {
