@@ -3,14 +3,12 @@ package io.lockstep.internal;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.ClusterCounter;
 import io.lockstep.CounterOptions;
-import io.lockstep.LockstepException;
 import io.lockstep.spi.CounterStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
@@ -173,7 +171,7 @@ public final class Counters implements AutoCloseable {
       return guard(() -> store.incrementAndGet(name, sum), "batched increment of counter '" + name + "' by " + sum, true)
           .handle((value, err) -> {
             if (err != null) {
-              Throwable cause = unwrap(err);
+              Throwable cause = BackendCalls.unwrap(err);
               for (Pending p : batch) {
                 p.result().completeExceptionally(cause);
               }
@@ -219,38 +217,10 @@ public final class Counters implements AutoCloseable {
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
-    return f.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).handle((v, err) -> {
-      if (err == null) {
-        return v;
-      }
-      Throwable cause = unwrap(err);
-      if (cause instanceof BackendUnavailableException || cause instanceof IllegalArgumentException) {
-        throw (RuntimeException) cause;
-      }
-      if (cause instanceof TimeoutException) {
-        throw new BackendUnavailableException(what + ": the backend did not answer within "
-            + timeout.toMillis() + " ms", cause, write);
-      }
-      throw new BackendUnavailableException(what + " failed: " + cause, cause, write);
-    });
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
+    return BackendCalls.guard(f, timeout, what, write);
   }
 
   private static <T> T join(CompletableFuture<T> f) {
-    try {
-      return f.join();
-    } catch (CompletionException e) {
-      Throwable cause = unwrap(e);
-      if (cause instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new LockstepException(cause.toString(), cause);
-    }
+    return BackendCalls.join(f);
   }
 }

@@ -1,6 +1,5 @@
 package io.lockstep.internal;
 
-import io.lockstep.BackendUnavailableException;
 import io.lockstep.ChangeEvent;
 import io.lockstep.ChangeListener;
 import io.lockstep.Digests;
@@ -30,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -364,42 +362,16 @@ final class Replicator implements ReplicatedMap {
     }
   }
 
-  /** Applies the operation timeout and turns every backend failure into {@link BackendUnavailableException}. */
   private <T> CompletableFuture<T> guard(CompletableFuture<T> op, String what, boolean write) {
-    Duration timeout = config.operationTimeout();
-    return op.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).handle((v, err) -> {
-      if (err == null) {
-        return v;
-      }
-      Throwable cause = unwrap(err);
-      if (cause instanceof BackendUnavailableException || cause instanceof IllegalArgumentException) {
-        throw (RuntimeException) cause;
-      }
-      if (cause instanceof TimeoutException) {
-        throw new BackendUnavailableException(what + ": the backend did not answer within "
-            + timeout.toMillis() + " ms", cause, write);
-      }
-      throw new BackendUnavailableException(what + " failed: " + cause, cause, write);
-    });
+    return BackendCalls.guard(op, config.operationTimeout(), what, write);
   }
 
   private static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
+    return BackendCalls.unwrap(t);
   }
 
   private static <T> T join(CompletableFuture<T> f) {
-    try {
-      return f.join();
-    } catch (CompletionException e) {
-      Throwable cause = unwrap(e);
-      if (cause instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new LockstepException(cause.toString(), cause);
-    }
+    return BackendCalls.join(f);
   }
 
   // ---------------------------------------------------------------------------------------------

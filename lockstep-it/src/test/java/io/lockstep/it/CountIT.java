@@ -1,6 +1,7 @@
 package io.lockstep.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -134,16 +135,8 @@ class CountIT {
       assertThat(down.status()).isEqualTo(503);
       assertThat(JSON.readTree(down.body()).get("error").asText()).isEqualTo("backend_unavailable");
       redis.start();
-      Http.Resp back = null;
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (System.nanoTime() < deadline) {
-        back = Http.raw(nodes.get(0).url(), "GET", "/count", null);
-        if (back.status() == 200) {
-          break;
-        }
-        Thread.sleep(100);
-      }
-      assertThat(back.status()).as(back.body()).isEqualTo(200);
+      Http.Resp back = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+          .until(() -> Http.raw(nodes.get(0).url(), "GET", "/count", null), r -> r.status() == 200);
       assertThat(JSON.readTree(back.body()).get("cluster_requests").asLong()).isEqualTo(after + 1);
     }
   }

@@ -1,10 +1,12 @@
 package io.lockstep.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.lockstep.testkit.NetLab;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -32,11 +34,7 @@ class NetLabIT {
       Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
       try {
         String url = "http://" + lab.address(1) + ":8000/";
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (curl(lab, 0, url) != 200 && System.nanoTime() < deadline) {
-          Thread.sleep(100);
-        }
-        assertThat(curl(lab, 0, url)).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> curl(lab, 0, url) == 200);
         lab.partition(Set.of(0), Set.of(1, 2));
         assertThat(curl(lab, 0, url)).as("cut").isNotEqualTo(200);
         assertThat(curl(lab, 2, url)).as("same side").isEqualTo(200);
