@@ -115,24 +115,22 @@ public record BackendUri(String raw, String scheme, List<String> hosts, String p
     return n;
   }
 
-  /** A positive duration: {@code 250ms}, {@code 3s}, {@code 1m}, or ISO-8601 ({@code PT3S}); fails naming {@code key}. */
+  /**
+   * A positive duration in the one grammar of {@link io.lockstep.Durations} ({@code 250ms}, {@code 3s},
+   * {@code 1m}, {@code 1h}, {@code PT3S}); fails naming {@code key}. A bare number is refused with a
+   * message that shows the same value with a unit.
+   */
   public static java.time.Duration parseDuration(String key, String value) {
-    String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+    String v = value == null ? "" : value.strip();
+    if (v.matches("[0-9]+")) {
+      throw new IllegalArgumentException("backend URI: " + key + " needs a unit: write " + key + "=" + v
+          + "s (or ms, m, h), was '" + value + "'");
+    }
     java.time.Duration d;
     try {
-      if (v.startsWith("pt")) {
-        d = java.time.Duration.parse(v.toUpperCase(java.util.Locale.ROOT));
-      } else if (v.endsWith("ms")) {
-        d = java.time.Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-      } else if (v.endsWith("s")) {
-        d = java.time.Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
-      } else if (v.endsWith("m")) {
-        d = java.time.Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
-      } else {
-        throw new IllegalArgumentException("backend URI: " + key + " needs a unit (250ms, 3s, 1m), was '" + value + "'");
-      }
-    } catch (NumberFormatException | java.time.format.DateTimeParseException e) {
-      throw new IllegalArgumentException("backend URI: " + key + " is not a duration (250ms, 3s, 1m): '" + value + "'");
+      d = io.lockstep.Durations.parse(v);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("backend URI: " + key + ": " + e.getMessage(), e);
     }
     if (d.isZero() || d.isNegative()) {
       throw new IllegalArgumentException("backend URI: " + key + " must be positive, was '" + value + "'");

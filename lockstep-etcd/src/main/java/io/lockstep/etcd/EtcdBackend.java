@@ -64,12 +64,13 @@ import java.util.stream.Collectors;
  * other is refused:
  *
  * <ul>
- *   <li>{@code timeout}: the deadline of each etcd request ({@code 250ms}, {@code 3s}, {@code 1m} or
- *       ISO-8601); default: the node's operation timeout. Watches and lease keep-alives are streams
+ *   <li>{@code timeout}: the deadline of each etcd request ({@code 250ms}, {@code 3s}, {@code 1m},
+ *       ... as {@link io.lockstep.Durations} reads them); default: the node's operation timeout. Watches and lease keep-alives are streams
  *       and have none.
  *   <li>{@code page_size}: keys per page of a listing, 1 to 100000; default 1000.
- *   <li>{@code member_ttl}: seconds a membership record outlives its instance, 2 to 3600; default
- *       10.
+ *   <li>{@code member_ttl}: how long a membership record outlives its instance, whole seconds
+ *       from {@code 2s} to {@code 3600s} (an etcd lease counts seconds); default {@code 10s}. A bare
+ *       number is refused with a message showing it with a unit.
  * </ul>
  *
  * <h2>Layout</h2>

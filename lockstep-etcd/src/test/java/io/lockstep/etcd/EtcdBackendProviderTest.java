@@ -45,7 +45,7 @@ class EtcdBackendProviderTest {
 
   @Test
   void uri_withEveryParameter() {
-    EtcdSettings s = parse("etcd://h:1?timeout=250ms&page_size=50&member_ttl=4");
+    EtcdSettings s = parse("etcd://h:1?timeout=250ms&page_size=50&member_ttl=4s");
     assertThat(s.requestTimeout()).isEqualTo(Duration.ofMillis(250));
     assertThat(s.pageSize()).isEqualTo(50);
     assertThat(s.memberTtlSeconds()).isEqualTo(4);
@@ -63,11 +63,21 @@ class EtcdBackendProviderTest {
       "etcd://h:1?timeout=0ms",
       "etcd://h:1?page_size=0",
       "etcd://h:1?page_size=ten",
-      "etcd://h:1?member_ttl=1",
+      "etcd://h:1?member_ttl=1s",
+      "etcd://h:1?member_ttl=2500ms",
+      "etcd://h:1?member_ttl=2h",
       "etcd://https://h:1"})
   void badUri_isRefused_namingWhatIsWrong(String uri) {
     assertThatThrownBy(() -> parse(uri)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("backend URI:");
+  }
+
+  @Test
+  void unitlessMemberTtl_theOldForm_isRefused_showingTheNewOne() {
+    assertThatThrownBy(() -> parse("etcd://h:1?member_ttl=10"))
+        .hasMessageStartingWith("backend URI: member_ttl")
+        .hasMessageContaining("needs a unit")
+        .hasMessageContaining("member_ttl=10s");
   }
 
   @Test

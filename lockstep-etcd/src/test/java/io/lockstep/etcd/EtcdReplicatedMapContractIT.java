@@ -1,7 +1,7 @@
 package io.lockstep.etcd;
 
 import io.lockstep.Lockstep;
-import io.lockstep.testkit.EtcdProcess;
+import io.lockstep.process.EtcdProcess;
 import io.lockstep.testkit.ReplicatedMapContract;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

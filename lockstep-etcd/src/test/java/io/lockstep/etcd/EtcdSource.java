@@ -8,7 +8,7 @@ import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.options.GetOption;
 import io.lockstep.Digests;
-import io.lockstep.testkit.EtcdProcess;
+import io.lockstep.process.EtcdProcess;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

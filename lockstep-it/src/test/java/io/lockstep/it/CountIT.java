@@ -5,12 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lockstep.testkit.EtcdProcess;
-import io.lockstep.testkit.FreePorts;
-import io.lockstep.testkit.RedisProcess;
-import io.lockstep.testkit.ServerCluster;
-import io.lockstep.testkit.ServerProcess;
-import io.lockstep.testkit.TempDirs;
+import io.lockstep.process.EtcdProcess;
+import io.lockstep.process.FreePorts;
+import io.lockstep.process.RedisProcess;
+import io.lockstep.process.ServerCluster;
+import io.lockstep.process.ServerProcess;
+import io.lockstep.process.TempDirs;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

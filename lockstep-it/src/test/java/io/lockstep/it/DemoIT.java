@@ -13,7 +13,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import io.lockstep.testkit.TempDirs;
+import io.lockstep.process.TempDirs;
 import org.junit.jupiter.api.Test;
 
 /** {@code bin/lockstep demo} runs its scenario, exits 0 after --duration, and leaves no process behind. */

@@ -5,9 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lockstep.testkit.EtcdProcess;
-import io.lockstep.testkit.ServerCluster;
-import io.lockstep.testkit.ServerProcess;
+import io.lockstep.process.EtcdProcess;
+import io.lockstep.process.ServerCluster;
+import io.lockstep.process.ServerProcess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;

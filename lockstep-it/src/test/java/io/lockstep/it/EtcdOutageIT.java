@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lockstep.testkit.EtcdProcess;
-import io.lockstep.testkit.ServerCluster;
-import io.lockstep.testkit.ServerProcess;
+import io.lockstep.process.EtcdProcess;
+import io.lockstep.process.ServerCluster;
+import io.lockstep.process.ServerProcess;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;

@@ -5,11 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lockstep.testkit.FreePorts;
+import io.lockstep.process.FreePorts;
 import io.lockstep.testkit.NetLab;
-import io.lockstep.testkit.ServerCluster;
-import io.lockstep.testkit.ServerProcess;
-import io.lockstep.testkit.TempDirs;
+import io.lockstep.process.ServerCluster;
+import io.lockstep.process.ServerProcess;
+import io.lockstep.process.TempDirs;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,7 +130,7 @@ class PeerClusterIT {
       String voters = lab.address(0) + ":" + raftPort + "," + lab.address(1) + ":" + raftPort + "," + lab.address(2) + ":" + raftPort;
       try (ServerCluster cluster = ServerCluster.builder("peer://" + voters)
           .backend(i -> "peer://" + voters + "?bind=" + lab.address(i) + ":" + raftPort + "&data=" + data.resolve("node-" + i))
-          .netLab(lab).instances(5).keyPrefix("peer-partition").start()) {
+          .hosts(lab).instances(5).keyPrefix("peer-partition").start()) {
         List<ServerProcess> all = cluster.nodes();
         Http.put(all.get(0).url(), "before", "\"partition\"");
         awaitEqualDigests(all, Duration.ofSeconds(20));

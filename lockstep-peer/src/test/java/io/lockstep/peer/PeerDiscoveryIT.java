@@ -8,7 +8,7 @@ import io.lockstep.Lockstep;
 import io.lockstep.Member;
 import io.lockstep.ReadConsistency;
 import io.lockstep.WriteResult;
-import io.lockstep.testkit.TempDirs;
+import io.lockstep.process.TempDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

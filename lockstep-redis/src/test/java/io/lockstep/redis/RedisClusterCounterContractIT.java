@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.Lockstep;
 import io.lockstep.testkit.ClusterCounterContract;
-import io.lockstep.testkit.RedisProcess;
+import io.lockstep.process.RedisProcess;
 import java.time.Duration;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;

@@ -1,7 +1,7 @@
 package io.lockstep.redis;
 
 import io.lockstep.Lockstep;
-import io.lockstep.testkit.RedisProcess;
+import io.lockstep.process.RedisProcess;
 import io.lockstep.testkit.ReplicatedMapContract;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

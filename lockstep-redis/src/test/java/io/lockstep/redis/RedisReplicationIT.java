@@ -15,7 +15,7 @@ import io.lockstep.ReadConsistency;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
-import io.lockstep.testkit.RedisProcess;
+import io.lockstep.process.RedisProcess;
 import io.lockstep.testkit.TcpProxy;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;

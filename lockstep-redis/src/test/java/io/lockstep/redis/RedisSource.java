@@ -11,7 +11,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lockstep.Digests;
-import io.lockstep.testkit.RedisProcess;
+import io.lockstep.process.RedisProcess;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

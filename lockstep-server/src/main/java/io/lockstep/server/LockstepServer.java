@@ -15,7 +15,7 @@ import java.util.function.UnaryOperator;
  * The HTTP API of one Lockstep node, on Javalin (virtual threads, one exception mapper).
  *
  * <pre>{@code
- * try (LockstepServer server = LockstepServer.start(ServerSettings.defaults().withPort(0),
+ * try (LockstepServer server = LockstepServer.start(ServerSettings.builder().port(0).build(),
  *     url -> Lockstep.builder().backend("etcd://127.0.0.1:2379").advertiseUrl(url).build())) {
  *   int port = server.port();
  * }

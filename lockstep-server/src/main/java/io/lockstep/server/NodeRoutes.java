@@ -3,6 +3,7 @@ package io.lockstep.server;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
+import io.lockstep.Durations;
 import io.lockstep.Lockstep;
 import io.lockstep.Member;
 import io.lockstep.ReplicaStats;
@@ -177,7 +178,7 @@ final class NodeRoutes {
     if (raw != null) {
       Duration asked;
       try {
-        asked = DurationConverter.parse(raw);
+        asked = Durations.parse(raw);
       } catch (RuntimeException e) {
         throw ApiException.badRequest("query parameter '" + TIMEOUT + "': " + e.getMessage());
       }

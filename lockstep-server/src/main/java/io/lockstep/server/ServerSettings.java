@@ -6,8 +6,8 @@ import java.util.Map;
 /**
  * The HTTP side of one server: where it listens, how it is reached, and its request limits. The
  * node's own settings (backend, key prefix, instance id, key and value limits) live in its {@link
- * io.lockstep.LockstepConfig}. Immutable; start from {@link #defaults()} and change fields with the
- * {@code with...} methods, which validate.
+ * io.lockstep.LockstepConfig}. Immutable and always valid: the
+ * constructor checks every field; build one with {@link #builder()} (or {@link #toBuilder()}).
  *
  * @param bindHost the address to listen on; default {@code 0.0.0.0} (every interface)
  * @param port the TCP port; 0 picks a free one; default 8080
@@ -63,52 +63,117 @@ public record ServerSettings(String bindHost, int port, String advertiseUrl, Str
   }
 
   /**
-   * Every interface, port 8080, no auth, 1 MiB values, 10 s waits, 1 s peer timeout, 3 s refresh
-   * timeout, the process environment.
+   * A builder holding the defaults: every interface, port 8080, no auth, 1 MiB values, 10 s waits,
+   * 1 s peer timeout, 3 s refresh timeout, no counter batching, the process environment.
    */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The defaults, validated; the same as {@code builder().build()}. */
   public static ServerSettings defaults() {
-    return new ServerSettings("0.0.0.0", 8080, null, null, 1 << 20, Duration.ofSeconds(10), Duration.ofSeconds(1),
-        Duration.ofSeconds(3), Duration.ZERO, System.getenv());
+    return builder().build();
   }
 
-  public ServerSettings withBindHost(String bindHost) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
+  /** A builder starting from these settings. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.bindHost = bindHost;
+    b.port = port;
+    b.advertiseUrl = advertiseUrl;
+    b.authToken = authToken;
+    b.maxValueBytes = maxValueBytes;
+    b.maxWait = maxWait;
+    b.peerTimeout = peerTimeout;
+    b.refreshTimeout = refreshTimeout;
+    b.counterBatch = counterBatch;
+    b.environment = environment;
+    return b;
   }
 
-  public ServerSettings withPort(int port) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
-  }
+  /**
+   * Collects settings; {@link #build()} validates them all at once (the record's constructor), failing
+   * with a message that names the field. Not thread safe.
+   */
+  public static final class Builder {
+    private String bindHost = "0.0.0.0";
+    private int port = 8080;
+    private String advertiseUrl;
+    private String authToken;
+    private int maxValueBytes = 1 << 20;
+    private Duration maxWait = Duration.ofSeconds(10);
+    private Duration peerTimeout = Duration.ofSeconds(1);
+    private Duration refreshTimeout = Duration.ofSeconds(3);
+    private Duration counterBatch = Duration.ZERO;
+    private Map<String, String> environment = System.getenv();
 
-  public ServerSettings withAdvertiseUrl(String advertiseUrl) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
-  }
+    private Builder() {}
 
-  public ServerSettings withAuthToken(String authToken) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
-  }
+    /** The address to listen on. */
+    public Builder bindHost(String bindHost) {
+      this.bindHost = bindHost;
+      return this;
+    }
 
-  public ServerSettings withMaxValueBytes(int maxValueBytes) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
-  }
+    /** The TCP port; 0 picks a free one. */
+    public Builder port(int port) {
+      this.port = port;
+      return this;
+    }
 
-  public ServerSettings withMaxWait(Duration maxWait) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
-  }
+    /** The URL other instances reach this one at; null or blank: derived from the bound address. */
+    public Builder advertiseUrl(String advertiseUrl) {
+      this.advertiseUrl = advertiseUrl;
+      return this;
+    }
 
-  public ServerSettings withPeerTimeout(Duration peerTimeout) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
-  }
+    /** The bearer token of mutating and admin routes; null or empty: none. */
+    public Builder authToken(String authToken) {
+      this.authToken = authToken;
+      return this;
+    }
 
-  public ServerSettings withRefreshTimeout(Duration refreshTimeout) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
-  }
+    /** The largest value body accepted. */
+    public Builder maxValueBytes(int maxValueBytes) {
+      this.maxValueBytes = maxValueBytes;
+      return this;
+    }
 
-  public ServerSettings withCounterBatch(Duration counterBatch) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
-  }
+    /** The longest a {@code min_revision} read or a refresh waits. */
+    public Builder maxWait(Duration maxWait) {
+      this.maxWait = maxWait;
+      return this;
+    }
 
-  public ServerSettings withEnvironment(Map<String, String> environment) {
-    return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout, refreshTimeout, counterBatch, environment);
+    /** How long {@code /cluster} waits for each member. */
+    public Builder peerTimeout(Duration peerTimeout) {
+      this.peerTimeout = peerTimeout;
+      return this;
+    }
+
+    /** How long {@code /api/v1/refresh} waits for every member to confirm. */
+    public Builder refreshTimeout(Duration refreshTimeout) {
+      this.refreshTimeout = refreshTimeout;
+      return this;
+    }
+
+    /** The batching window of the counters; zero: none. */
+    public Builder counterBatch(Duration counterBatch) {
+      this.counterBatch = counterBatch;
+      return this;
+    }
+
+    /** The environment the platform identity is read from. */
+    public Builder environment(Map<String, String> environment) {
+      this.environment = environment;
+      return this;
+    }
+
+    /** Validates and returns the settings. */
+    public ServerSettings build() {
+      return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout,
+          refreshTimeout, counterBatch, environment);
+    }
   }
 
   /** The advertised URL once the server listens on {@code boundPort}. */

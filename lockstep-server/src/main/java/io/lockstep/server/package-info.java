@@ -1,6 +1,6 @@
 /**
- * The Lockstep server: the HTTP API over one node ({@link io.lockstep.server.LockstepServer}) and
- * the {@code lockstep} command line ({@link io.lockstep.server.Main}, one class per subcommand).
- * Backends are not dependencies of this package; they are found by URI scheme at run time.
+ * The Lockstep HTTP API over one node, {@link io.lockstep.server.LockstepServer}, as a library to
+ * embed: it depends on core, Javalin and Jackson only. Backends are not dependencies of this
+ * package; the application (or the command line, {@code io.lockstep.cli}) chooses one.
  */
 package io.lockstep.server;

@@ -39,7 +39,7 @@ class AuthTest {
 
   @BeforeEach
   void start() {
-    ts = TestServer.start(TestServer.settings().withAuthToken(TOKEN));
+    ts = TestServer.start(TestServer.settings(b -> b.authToken(TOKEN)));
     assertThat(ts.put("/config/k", "v", "Authorization", "Bearer " + TOKEN).statusCode()).isEqualTo(200);
   }
 

@@ -47,7 +47,7 @@ class CloudFoundryRoutesTest {
   }
 
   private static TestServer instance(InMemorySource source, String index, ServerSettings settings) {
-    return TestServer.start(source, false, settings.withEnvironment(Map.of("CF_INSTANCE_INDEX", index)), n -> {}, true);
+    return TestServer.start(source, false, settings.toBuilder().environment(Map.of("CF_INSTANCE_INDEX", index)).build(), n -> {}, true);
   }
 
   private static HttpResponse<byte[]> call(TestServer ts, String method, String route, String body, String... headers) {
@@ -87,7 +87,7 @@ class CloudFoundryRoutesTest {
   @Test
   void current_withoutCfInstanceIndex_isLocalSystem() {
     for (Map<String, String> env : List.of(Map.<String, String>of(), Map.of("CF_INSTANCE_INDEX", " "))) {
-      try (TestServer local = TestServer.start(TestServer.settings().withEnvironment(env))) {
+      try (TestServer local = TestServer.start(TestServer.settings(b -> b.environment(env)))) {
         assertThat(current(local)).isEqualTo(currentWith("LOCAL SYSTEM", null));
       }
     }
@@ -239,7 +239,7 @@ class CloudFoundryRoutesTest {
     try (TestServer behind = TestServer.start()) {
       source.backend().membership().register(new Member("zz-behind", behind.server.advertiseUrl(), Instant.now())).get();
       a.put("/config/filler", "1");
-      try (TestServer quick = instance(source, "2", TestServer.settings().withRefreshTimeout(Duration.ofMillis(300)))) {
+      try (TestServer quick = instance(source, "2", TestServer.settings(b -> b.refreshTimeout(Duration.ofMillis(300))))) {
         long t0 = System.nanoTime();
         HttpResponse<byte[]> r = call(quick, "POST", "refresh", cacheBody("SLOW"));
         long tookMillis = (System.nanoTime() - t0) / 1_000_000;
@@ -267,7 +267,7 @@ class CloudFoundryRoutesTest {
 
   @Test
   void bodyLargerThanTheLimit_is413AndStoresNothing() {
-    try (TestServer small = instance(source, "2", TestServer.settings().withMaxValueBytes(100))) {
+    try (TestServer small = instance(source, "2", TestServer.settings(b -> b.maxValueBytes(100)))) {
       TestServer.State before = small.state();
       assertError(call(small, "POST", "refresh", cacheBody("x".repeat(200))), 413, "payload_too_large");
       assertError(call(small, "POST", "update", cacheBody("x".repeat(200))), 413, "payload_too_large");
@@ -341,7 +341,7 @@ class CloudFoundryRoutesTest {
 
   @Test
   void withAToken_theChangingRoutesNeedIt_currentStaysOpen_andRefreshPassesItOn() {
-    ServerSettings secured = TestServer.settings().withAuthToken("tok");
+    ServerSettings secured = TestServer.settings(b -> b.authToken("tok"));
     try (InMemorySource shared = new InMemorySource(RevisionModel.SPARSE);
         TestServer x = instance(shared, "0", secured);
         TestServer y = instance(shared, "1", secured)) {

@@ -29,7 +29,7 @@ class ConfigRoutesTest {
 
   @BeforeEach
   void start() {
-    ts = TestServer.start(TestServer.settings().withMaxValueBytes(SMALL_LIMIT).withMaxWait(Duration.ofMillis(300)));
+    ts = TestServer.start(TestServer.settings(b -> b.maxValueBytes(SMALL_LIMIT).maxWait(Duration.ofMillis(300))));
   }
 
   @AfterEach

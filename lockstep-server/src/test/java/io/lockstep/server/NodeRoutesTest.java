@@ -115,7 +115,7 @@ class NodeRoutesTest {
 
   @Test
   void cluster_memberThatDoesNotAnswer_isListedUnreachableWithTheReason() throws Exception {
-    try (TestServer ts = TestServer.start(TestServer.settings().withPeerTimeout(Duration.ofMillis(500)))) {
+    try (TestServer ts = TestServer.start(TestServer.settings(b -> b.peerTimeout(Duration.ofMillis(500))))) {
       Membership members = ts.source.backend().membership();
       members.register(new Member("aa-gone", "http://127.0.0.1:1", Instant.parse("2026-01-01T00:00:00Z"))).get();
       members.register(new Member("zz-no-url", "", Instant.parse("2026-01-01T00:00:00Z"))).get();
@@ -158,7 +158,7 @@ class NodeRoutesTest {
 
   @Test
   void refresh_whileTheBackendIsDown_isA503AfterMaxWait() {
-    try (TestServer ts = TestServer.start(TestServer.settings().withMaxWait(Duration.ofMillis(300)))) {
+    try (TestServer ts = TestServer.start(TestServer.settings(b -> b.maxWait(Duration.ofMillis(300))))) {
       ts.source.setAvailable(false);
       assertError(ts.send("POST", "/admin/refresh", null), 503, "backend_unavailable");
       assertThat(ts.get("/health/live").statusCode()).isEqualTo(200);
@@ -193,7 +193,7 @@ class NodeRoutesTest {
 
   @Test
   void await_aRevisionNotReached_is504AfterTheTimeout_boundedByMaxWait() {
-    try (TestServer ts = TestServer.start(TestServer.settings().withMaxWait(Duration.ofMillis(300)))) {
+    try (TestServer ts = TestServer.start(TestServer.settings(b -> b.maxWait(Duration.ofMillis(300))))) {
       long far = ts.source.revision() + 1000;
       long t0 = System.nanoTime();
       HttpResponse<byte[]> r = ts.get("/admin/await?revision=" + far + "&timeout=1h");
@@ -221,7 +221,7 @@ class NodeRoutesTest {
     String vcap = "{\"application_id\": \"a8d5-guid\", \"application_name\": \"refresh-demo\","
         + " \"application_uris\": [\"refresh-demo.example.com\"], \"instance_index\": 2,"
         + " \"space_name\": \"dev\", \"limits\": {\"mem\": 128}}";
-    try (TestServer ts = TestServer.start(TestServer.settings().withEnvironment(Map.of("VCAP_APPLICATION", vcap)))) {
+    try (TestServer ts = TestServer.start(TestServer.settings(b -> b.environment(Map.of("VCAP_APPLICATION", vcap))))) {
       String expected = "{\"application_id\":\"a8d5-guid\",\"application_name\":\"refresh-demo\","
           + "\"application_uris\":[\"refresh-demo.example.com\"],\"instance_index\":2}";
       JsonNode stats = json(ts.get("/stats"));
@@ -236,7 +236,7 @@ class NodeRoutesTest {
   @Test
   void vcapApplication_malformed_isIgnored_theServerStarts() {
     for (String bad : List.of("{not json", "[]", "\"x\"", "{}", "{\"application_id\": 7}")) {
-      try (TestServer ts = TestServer.start(TestServer.settings().withEnvironment(Map.of("VCAP_APPLICATION", bad)))) {
+      try (TestServer ts = TestServer.start(TestServer.settings(b -> b.environment(Map.of("VCAP_APPLICATION", bad))))) {
         assertThat(json(ts.get("/stats")).has("application")).as(bad).isFalse();
         assertThat(json(ts.get("/cluster")).has("application")).as(bad).isFalse();
         assertThat(ts.get("/api/v1/current").statusCode()).isEqualTo(200);

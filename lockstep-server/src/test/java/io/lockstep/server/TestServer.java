@@ -53,8 +53,13 @@ final class TestServer implements AutoCloseable {
 
   /** Loopback, port 0, 5 s waits, and an empty environment: no platform variable leaks in from the test run. */
   static ServerSettings settings() {
-    return ServerSettings.defaults().withBindHost("127.0.0.1").withPort(0).withMaxWait(Duration.ofSeconds(5))
-        .withEnvironment(java.util.Map.of());
+    return ServerSettings.builder().bindHost("127.0.0.1").port(0).maxWait(Duration.ofSeconds(5))
+        .environment(java.util.Map.of()).build();
+  }
+
+  /** {@link #settings()} changed by {@code change}. */
+  static ServerSettings settings(java.util.function.UnaryOperator<ServerSettings.Builder> change) {
+    return change.apply(settings().toBuilder()).build();
   }
 
   static TestServer start() {

@@ -1,5 +1,6 @@
 package io.lockstep.testkit;
 
+import io.lockstep.process.Hosts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -18,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Needs root, {@code ip} (iproute2) and {@code nft} (nftables); {@code scripts/setup} installs
  * them. Traffic stays on this machine, inside namespaces this lab made. Not thread safe.
  */
-public final class NetLab implements AutoCloseable {
+public final class NetLab implements Hosts, AutoCloseable {
   private final String tag;
   private final int subnet;
   private final int hosts;

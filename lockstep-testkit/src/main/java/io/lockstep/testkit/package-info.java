@@ -1,9 +1,10 @@
 /**
  * Test support for Lockstep and its backends: {@link io.lockstep.testkit.InMemorySource} (a fake
- * source of truth for engine tests), {@link io.lockstep.testkit.ReplicatedMapContract} (the suite
- * every backend runs), and harnesses for real servers and networks: {@link
- * io.lockstep.testkit.EtcdProcess}, {@link io.lockstep.testkit.TcpProxy}, {@link
- * io.lockstep.testkit.FreePorts}. The harnesses need no test framework; the contract needs JUnit 5,
- * AssertJ and Awaitility, which this module declares optional.
+ * source of truth for engine tests) and {@link io.lockstep.testkit.FaultyBackend}, the suites every
+ * backend runs ({@link io.lockstep.testkit.ReplicatedMapContract}, {@link
+ * io.lockstep.testkit.ClusterCounterContract}), and network faults: {@link
+ * io.lockstep.testkit.NetLab} (partitions in network namespaces) and {@link
+ * io.lockstep.testkit.TcpProxy}. Real servers come from the process harness, {@code
+ * io.lockstep.process}. Only tests depend on this module.
  */
 package io.lockstep.testkit;

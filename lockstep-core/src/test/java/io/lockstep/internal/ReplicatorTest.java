@@ -1,0 +1,150 @@
+package io.lockstep.internal;
+
+import io.lockstep.testkit.InMemorySource;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.lockstep.BackendUnavailableException;
+import io.lockstep.ChangeEvent;
+import io.lockstep.Digests;
+import io.lockstep.InvalidKeyException;
+import io.lockstep.Lockstep;
+import io.lockstep.ReadConsistency;
+import io.lockstep.ReplicatedMap;
+import io.lockstep.ValueTooLargeException;
+import io.lockstep.WriteResult;
+import io.lockstep.spi.RevisionModel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The engine against the in-memory source: ordering, relists, reconnects, digests, validation. */
+class ReplicatorTest {
+  private final List<AutoCloseable> open = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() throws Exception {
+    Collections.reverse(open);
+    for (AutoCloseable c : open) {
+      c.close();
+    }
+  }
+
+  private InMemorySource source(RevisionModel model) {
+    InMemorySource s = new InMemorySource(model);
+    open.add(s);
+    return s;
+  }
+
+  private Lockstep node(InMemorySource s) {
+    Lockstep n = Lockstep.builder().backend(s.backend()).keyPrefix("t")
+        .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50))
+        .progressInterval(Duration.ofMillis(50)).randomSeed(1).build();
+    open.add(n);
+    await().until(() -> n.map().isReady());
+    return n;
+  }
+
+  @Test
+  void put_onOneReplica_isVisibleOnOthersWithEqualDigests() {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    ReplicatedMap a = node(s).map();
+    ReplicatedMap b = node(s).map();
+    WriteResult r = a.put("k", "v".getBytes(UTF_8), "text/plain");
+    assertThat(r.isApplied()).isTrue();
+    assertThat(a.get("k").valueAsString()).isEqualTo("v"); // read-your-write, locally
+    assertThat(b.awaitRevision(r.revision(), Duration.ofSeconds(5))).isTrue();
+    assertThat(b.get("k").modRevision()).isEqualTo(r.revision());
+    assertThat(a.digest()).isEqualTo(b.digest()).isEqualTo(Digests.of(s.entries()));
+  }
+
+  @Test
+  void compareAndSet_withStaleRevision_conflictsAndReportsCurrent() {
+    InMemorySource s = source(RevisionModel.CONTIGUOUS);
+    ReplicatedMap m = node(s).map();
+    long r1 = m.compareAndSet("k", 0, new byte[] {1}, null).revision();
+    WriteResult lost = m.compareAndSet("k", 0, new byte[] {2}, null);
+    assertThat(lost.status()).isEqualTo(WriteResult.Status.CONFLICT);
+    assertThat(lost.revision()).isEqualTo(r1);
+    assertThat(m.compareAndSet("k", r1, new byte[] {3}, null).isApplied()).isTrue();
+    assertThat(m.delete("missing").status()).isEqualTo(WriteResult.Status.NOT_FOUND);
+  }
+
+  @Test
+  void compaction_whileFeedIsDown_relistsAndConverges() {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    Lockstep n = node(s);
+    s.setAvailable(false);
+    s.setAvailable(true);
+    for (int i = 0; i < 50; i++) {
+      s.writeAtomically(Map.of("k" + (i % 7), new byte[] {(byte) i}));
+    }
+    s.compact();
+    s.breakFeeds();
+    await().until(() -> n.map().appliedRevision() == s.revision());
+    assertThat(n.map().digest()).isEqualTo(Digests.of(s.entries()));
+    await().until(() -> n.map().stats().relists() >= 1 || n.map().stats().reconnects() >= 1);
+  }
+
+  @Test
+  void foreignRevisions_onSparseFeed_areNotGaps_andProgressAdvancesApplied() {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    ReplicatedMap m = node(s).map();
+    s.foreignWrite();
+    s.foreignWrite();
+    long r = m.put("k", new byte[] {1}, null).revision();
+    s.foreignWrite();
+    assertThat(m.awaitRevision(s.revision(), Duration.ofSeconds(5))).isTrue();
+    assertThat(m.stats().gaps()).isZero();
+    assertThat(m.stats().relists()).isZero();
+    assertThat(r).isEqualTo(3);
+  }
+
+  @Test
+  void multiKeyRevision_isAppliedAsOneStep() {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    ReplicatedMap m = node(s).map();
+    List<ChangeEvent> seen = Collections.synchronizedList(new ArrayList<>());
+    m.addListener(seen::add);
+    long rev = s.writeAtomically(Map.of("a", new byte[] {1}, "b", new byte[] {2}));
+    assertThat(m.awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
+    assertThat(m.get("a").modRevision()).isEqualTo(rev);
+    assertThat(m.get("b").modRevision()).isEqualTo(rev);
+    assertThat(seen).extracting(ChangeEvent::revision).containsOnly(rev);
+  }
+
+  @Test
+  void unavailableBackend_failsWritesAndStrongReads_localReadsKeepServing() {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    ReplicatedMap m = node(s).map();
+    m.put("k", new byte[] {7}, null);
+    s.setAvailable(false);
+    assertThatThrownBy(() -> m.put("k", new byte[] {8}, null)).isInstanceOf(BackendUnavailableException.class);
+    assertThatThrownBy(() -> m.get("k", ReadConsistency.STRONG)).isInstanceOf(BackendUnavailableException.class);
+    assertThat(m.get("k").value()).containsExactly(7);
+    s.setAvailable(true);
+    long r = m.put("k", new byte[] {9}, null).revision();
+    assertThat(m.get("k").modRevision()).isEqualTo(r);
+    await().until(() -> m.stats().reconnects() >= 1);
+  }
+
+  @Test
+  void badInput_isRejectedBeforeAnythingIsStored() {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    ReplicatedMap m = node(s).map();
+    assertThatThrownBy(() -> m.put("", new byte[0], null)).isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put("x".repeat(1025), new byte[0], null)).isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put("é".repeat(513), new byte[0], null)).isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put("_members/x", new byte[0], null)).isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put("k", new byte[(1 << 20) + 1], null)).isInstanceOf(ValueTooLargeException.class);
+    assertThat(s.revision()).isZero();
+    assertThat(s.entries()).isEmpty();
+  }
+}

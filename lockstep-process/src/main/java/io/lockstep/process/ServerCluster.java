@@ -1,0 +1,225 @@
+package io.lockstep.process;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.IntFunction;
+
+/**
+ * N real Lockstep server processes on free loopback ports, sharing one backend and key prefix.
+ * Used by the cluster tests and by {@code lockstep demo}. {@link #close()} kills every process and
+ * deletes the log folder (which also holds the nodes' Vert.x file cache); a shutdown hook does the
+ * same if the JVM exits first, and each child exits on its own when this JVM dies.
+ *
+ * <pre>{@code
+ * try (ServerCluster c = ServerCluster.builder("etcd://127.0.0.1:2379").instances(3).start()) {
+ *   String url = c.node(0).url();
+ * }
+ * }</pre>
+ */
+public final class ServerCluster implements AutoCloseable {
+  private final List<ServerProcess> nodes;
+  private final Path dir;
+  private final boolean keepLogs;
+  private final Thread hook;
+
+  private ServerCluster(List<ServerProcess> nodes, Path dir, boolean keepLogs) {
+    this.nodes = List.copyOf(nodes);
+    this.dir = dir;
+    this.keepLogs = keepLogs;
+    this.hook = new Thread(this::destroy, "lockstep-cluster-cleanup");
+    Runtime.getRuntime().addShutdownHook(hook);
+  }
+
+  public static Builder builder(String backendUri) {
+    return new Builder(backendUri);
+  }
+
+  public ServerProcess node(int index) {
+    return nodes.get(index);
+  }
+
+  public List<ServerProcess> nodes() {
+    return nodes;
+  }
+
+  public int size() {
+    return nodes.size();
+  }
+
+  /** The folder holding each node's log. */
+  public Path logDir() {
+    return dir;
+  }
+
+  /** The log tails of every node, for failure messages. */
+  public String logTails() {
+    StringBuilder sb = new StringBuilder();
+    for (ServerProcess p : nodes) {
+      sb.append(p.logTail()).append('\n');
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public void close() {
+    destroy();
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // already shutting down
+    }
+  }
+
+  private void destroy() {
+    nodes.parallelStream().forEach(ServerProcess::close);
+    if (!keepLogs) {
+      TempDirs.deleteTree(dir);
+    }
+  }
+
+  /** Settings of a cluster; defaults: 3 instances, key prefix {@code lockstep}, ids {@code node-1..N}. */
+  public static final class Builder {
+    private final String backendUri;
+    private int instances = 3;
+    private String keyPrefix = "lockstep";
+    private String idPrefix = "node-";
+    private final List<String> extraArgs = new ArrayList<>();
+    private final List<String> javaOptions = new ArrayList<>(List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k"));
+    private Duration readyTimeout = Duration.ofSeconds(60);
+    private boolean keepLogs;
+    private IntFunction<Map<String, String>> env = index -> Map.of();
+    private IntFunction<String> backendFor;
+    private Hosts lab;
+    private int startNow = -1;
+
+    private Builder(String backendUri) {
+      this.backendUri = backendUri;
+    }
+
+    public Builder instances(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("instances: must be >= 1, was " + n);
+      }
+      this.instances = n;
+      return this;
+    }
+
+    public Builder keyPrefix(String prefix) {
+      this.keyPrefix = prefix;
+      return this;
+    }
+
+    public Builder idPrefix(String prefix) {
+      this.idPrefix = prefix;
+      return this;
+    }
+
+    /** Extra {@code serve} arguments for every node, e.g. {@code --auth-token t}. */
+    public Builder args(String... args) {
+      extraArgs.addAll(List.of(args));
+      return this;
+    }
+
+    /**
+     * Environment variables for each node, by its index in the cluster (0 to N-1, the order of
+     * {@link ServerCluster#nodes()}), added to what the node inherits from this JVM; e.g. {@code
+     * env(i -> Map.of("CF_INSTANCE_INDEX", Integer.toString(i)))} numbers the nodes as Cloud
+     * Foundry numbers the instances of an app (node ids stay {@code <idPrefix>1..N}: the id flag
+     * wins over that variable). Default: nothing added.
+     */
+    /** A backend URI per node (0-based index), instead of the one given to {@link #builder}. */
+    public Builder backend(IntFunction<String> perNode) {
+      this.backendFor = java.util.Objects.requireNonNull(perNode, "perNode");
+      return this;
+    }
+
+    /**
+     * Runs node i (0-based) on host i of {@code hosts} (for example inside its network namespace of
+     * the testkit's NetLab, so partitions can be made), bound to its address.
+     */
+    public Builder hosts(Hosts lab) {
+      this.lab = lab;
+      return this;
+    }
+
+    /** Starts only the first {@code n} nodes; start the others later with {@link ServerProcess#start()}. */
+    public Builder startOnly(int n) {
+      this.startNow = n;
+      return this;
+    }
+
+    public Builder env(IntFunction<Map<String, String>> perNode) {
+      this.env = java.util.Objects.requireNonNull(perNode, "perNode");
+      return this;
+    }
+
+    /** Replaces the JVM options of every node. */
+    public Builder javaOptions(String... options) {
+      javaOptions.clear();
+      javaOptions.addAll(List.of(options));
+      return this;
+    }
+
+    public Builder readyTimeout(Duration timeout) {
+      this.readyTimeout = timeout;
+      return this;
+    }
+
+    /** Keeps the log folder after close (for the demo, or to read a failure). */
+    public Builder keepLogs(boolean keep) {
+      this.keepLogs = keep;
+      return this;
+    }
+
+    /** Starts every node at once and waits until all are ready; on failure kills them all. */
+    public ServerCluster start() {
+      Path dir;
+      try {
+        dir = Files.createTempDirectory("lockstep-cluster-");
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      // Vert.x (under jetcd, in etcd-backed servers) keeps a file cache folder in java.io.tmpdir and
+      // removes it only on a clean exit; nodes are killed, so keep it inside the cluster's folder.
+      List<String> jvm = new ArrayList<>(javaOptions);
+      jvm.add("-Dvertx.cacheDirBase=" + dir.resolve("vertx-cache"));
+      List<ServerProcess> nodes = new ArrayList<>();
+      if (lab != null && lab.size() < instances) {
+        throw new IllegalArgumentException("hosts: " + lab.size() + " hosts for " + instances + " instances");
+      }
+      for (int i = 1; i <= instances; i++) {
+        int port = FreePorts.one();
+        String id = idPrefix + i;
+        String host = lab == null ? "127.0.0.1" : lab.address(i - 1);
+        String uri = backendFor == null ? backendUri : backendFor.apply(i - 1);
+        List<String> args = new ArrayList<>(List.of(
+            "--port", Integer.toString(port), "--bind", host,
+            "--backend", uri, "--key-prefix", keyPrefix,
+            "--instance-id", id, "--advertise-url", "http://" + host + ":" + port));
+        args.addAll(extraArgs);
+        Map<String, String> vars = env.apply(i - 1);
+        nodes.add(new ServerProcess(id, host, port, lab == null ? List.of() : lab.exec(i - 1), args,
+            dir.resolve(id + ".log"), jvm, vars == null ? Map.of() : vars));
+      }
+      ServerCluster cluster = new ServerCluster(nodes, dir, keepLogs);
+      try {
+        List<ServerProcess> first = startNow < 0 ? nodes : nodes.subList(0, Math.min(startNow, nodes.size()));
+        first.forEach(ServerProcess::start);
+        CompletableFuture.allOf(first.stream()
+            .map(n -> CompletableFuture.runAsync(() -> n.awaitReady(readyTimeout)))
+            .toArray(CompletableFuture[]::new)).join();
+        return cluster;
+      } catch (RuntimeException e) {
+        String tails = cluster.logTails();
+        cluster.close();
+        throw new IllegalStateException("cluster did not start: " + e.getMessage() + "\n" + tails, e);
+      }
+    }
+  }
+}

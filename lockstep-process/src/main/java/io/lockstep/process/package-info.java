@@ -1,0 +1,9 @@
+/**
+ * The process harness: external processes this JVM starts, watches and stops, and that die with it
+ * ({@link io.lockstep.process.EtcdProcess}, {@link io.lockstep.process.RedisProcess}, {@link
+ * io.lockstep.process.ServerProcess}, {@link io.lockstep.process.ServerCluster}), plus {@link
+ * io.lockstep.process.FreePorts} and {@link io.lockstep.process.TempDirs}. It needs no test
+ * framework: the command line's {@code demo} and {@code bench} run local clusters with it, and the
+ * tests do too.
+ */
+package io.lockstep.process;
