@@ -99,47 +99,17 @@ public final class LockstepBuilder {
     return this;
   }
 
-  /** Validates and returns the configuration. */
+  /** Validates and returns the configuration (the checks are {@link LockstepConfig}'s own). */
   public LockstepConfig config() {
-    if (backend == null && (backendUri == null || backendUri.isBlank())) {
-      throw new IllegalArgumentException("backend: a backend URI or instance is required");
-    }
-    if (keyPrefix == null || keyPrefix.isEmpty() || keyPrefix.endsWith("/")) {
-      throw new IllegalArgumentException("keyPrefix: must be non-empty and not end with '/', was '" + keyPrefix + "'");
-    }
     String id = instanceId == null || instanceId.isBlank()
         ? "ls-" + UUID.randomUUID().toString().substring(0, 8) : instanceId;
-    if (!id.matches("[A-Za-z0-9._:-]{1,128}")) {
-      throw new IllegalArgumentException("instanceId: only letters, digits and ._:- up to 128, was '" + id + "'");
-    }
-    positive("operationTimeout", operationTimeout);
-    positive("applyTimeout", applyTimeout);
-    positive("reconnectBackoffMin", reconnectBackoffMin);
-    positive("progressInterval", progressInterval);
-    if (reconnectBackoffMax == null || reconnectBackoffMax.compareTo(reconnectBackoffMin) < 0) {
-      throw new IllegalArgumentException("reconnectBackoffMax: must be >= reconnectBackoffMin ("
-          + reconnectBackoffMin + "), was " + reconnectBackoffMax);
-    }
-    if (maxKeyBytes < 1) {
-      throw new IllegalArgumentException("maxKeyBytes: must be >= 1, was " + maxKeyBytes);
-    }
-    if (maxValueBytes < 0) {
-      throw new IllegalArgumentException("maxValueBytes: must be >= 0, was " + maxValueBytes);
-    }
     long seed = randomSeed != null ? randomSeed : ThreadLocalRandom.current().nextLong();
-    return new LockstepConfig(backendUri, backend, keyPrefix, id, advertiseUrl == null ? "" : advertiseUrl,
-        operationTimeout, applyTimeout, reconnectBackoffMin, reconnectBackoffMax, progressInterval,
-        maxKeyBytes, maxValueBytes, seed);
+    return new LockstepConfig(backendUri, backend, keyPrefix, id, advertiseUrl, operationTimeout, applyTimeout,
+        reconnectBackoffMin, reconnectBackoffMax, progressInterval, maxKeyBytes, maxValueBytes, seed);
   }
 
   /** Validates, creates and starts the node. The first listing proceeds in the background; see {@link ReplicatedMap#isReady()}. */
   public Lockstep build() {
     return Lockstep.start(config());
-  }
-
-  private static void positive(String field, Duration d) {
-    if (d == null || d.isZero() || d.isNegative()) {
-      throw new IllegalArgumentException(field + ": must be a positive duration, was " + d);
-    }
   }
 }

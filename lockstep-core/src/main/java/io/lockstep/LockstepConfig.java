@@ -5,7 +5,9 @@ import java.time.Duration;
 
 /**
  * The validated, immutable settings of one node. Build it with {@link LockstepBuilder}, which
- * documents each field and its default.
+ * documents each field and its default. The constructor checks every field, so an invalid
+ * configuration cannot exist: it fails with an {@link IllegalArgumentException} naming the field
+ * and the value.
  */
 public record LockstepConfig(
     String backendUri,
@@ -22,6 +24,34 @@ public record LockstepConfig(
     int maxValueBytes,
     long randomSeed) {
 
+  /** Checks every field; see {@link LockstepBuilder} for what each means. */
+  public LockstepConfig {
+    if (backend == null && (backendUri == null || backendUri.isBlank())) {
+      throw new IllegalArgumentException("backend: a backend URI or instance is required");
+    }
+    if (keyPrefix == null || keyPrefix.isEmpty() || keyPrefix.endsWith("/")) {
+      throw new IllegalArgumentException("keyPrefix: must be non-empty and not end with '/', was '" + keyPrefix + "'");
+    }
+    if (instanceId == null || !instanceId.matches("[A-Za-z0-9._:-]{1,128}")) {
+      throw new IllegalArgumentException("instanceId: only letters, digits and ._:- up to 128, was '" + instanceId + "'");
+    }
+    advertiseUrl = advertiseUrl == null ? "" : advertiseUrl;
+    positive("operationTimeout", operationTimeout);
+    positive("applyTimeout", applyTimeout);
+    positive("reconnectBackoffMin", reconnectBackoffMin);
+    positive("progressInterval", progressInterval);
+    if (reconnectBackoffMax == null || reconnectBackoffMax.compareTo(reconnectBackoffMin) < 0) {
+      throw new IllegalArgumentException("reconnectBackoffMax: must be >= reconnectBackoffMin ("
+          + reconnectBackoffMin + "), was " + reconnectBackoffMax);
+    }
+    if (maxKeyBytes < 1) {
+      throw new IllegalArgumentException("maxKeyBytes: must be >= 1, was " + maxKeyBytes);
+    }
+    if (maxValueBytes < 0) {
+      throw new IllegalArgumentException("maxValueBytes: must be >= 0, was " + maxValueBytes);
+    }
+  }
+
   /** Keys under this prefix are reserved for membership records and refused by the map. */
   public static final String RESERVED_PREFIX = "_members/";
 
@@ -31,5 +61,11 @@ public record LockstepConfig(
   /** True for a key the map refuses because a reserved prefix starts it. */
   public static boolean isReservedKey(String key) {
     return key.startsWith(RESERVED_PREFIX) || key.startsWith(COUNTERS_PREFIX);
+  }
+
+  private static void positive(String field, Duration d) {
+    if (d == null || d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException(field + ": must be a positive duration, was " + d);
+    }
   }
 }

@@ -16,18 +16,29 @@ import java.util.regex.Pattern;
 import io.lockstep.process.TempDirs;
 import org.junit.jupiter.api.Test;
 
-/** {@code bin/lockstep demo} runs its scenario, exits 0 after --duration, and leaves no process behind. */
+/**
+ * The demo runs its scenario, exits 0 after --duration, and leaves no process behind: from a copy of
+ * the runnable jar in a folder outside the checkout, and through {@code bin/lockstep}.
+ */
 class DemoIT {
 
   @Test
-  void demo_withDuration_showsTheValueReachingEveryInstance_exitsZero_leavesNoProcess() throws Exception {
-    Path launcher = Path.of(System.getProperty("lockstep.launcher", "../bin/lockstep"));
-    assertThat(launcher).as("built by the package phase").isExecutable();
+  void demo_fromACopyOfTheJar_outsideTheCheckout_showsTheValueReachingEveryInstance_exitsZero_leavesNoProcess()
+      throws Exception {
+    Path built = Path.of(System.getProperty("lockstep.server.jar", "../lockstep-cli/target/lockstep.jar"));
+    assertThat(built).as("built by the package phase").isRegularFile();
     Path out = Files.createTempFile("lockstep-demo-", ".log");
     Path tmp = Files.createTempDirectory("lockstep-demo-tmp-");
+    Path elsewhere = Files.createTempDirectory("lockstep-demo-elsewhere-");
     try {
-      Process demo = demoProcess(tmp, launcher.toString(), "demo", "--instances", "3", "--duration", "20s")
-          .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+      Path jar = Files.copy(built, elsewhere.resolve("lockstep.jar"));
+      Path checkout = Path.of("").toAbsolutePath().getParent();
+      assertThat(elsewhere.toAbsolutePath().startsWith(checkout)).as("%s is outside %s", elsewhere, checkout).isFalse();
+      String java = ProcessHandle.current().info().command().orElseThrow();
+      ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-Djava.io.tmpdir=" + tmp,
+          "-jar", jar.toString(), "demo", "--instances", "3", "--duration", "10s").directory(elsewhere.toFile());
+      pb.environment().remove("LOCKSTEP_SERVER_JAR"); // the jar must find itself
+      Process demo = pb.redirectErrorStream(true).redirectOutput(out.toFile()).start();
       Set<ProcessHandle> children = new HashSet<>();
       long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
       while (demo.isAlive() && System.nanoTime() < deadline) {
@@ -60,6 +71,7 @@ class DemoIT {
     } finally {
       Files.deleteIfExists(out);
       TempDirs.deleteTree(tmp);
+      TempDirs.deleteTree(elsewhere);
     }
   }
 

@@ -1,0 +1,14 @@
+/** The Lockstep HTTP API over one node, as a library to embed; it brings no backend. */
+module io.lockstep.server {
+  requires transitive io.lockstep;
+  requires io.javalin;
+  requires org.eclipse.jetty.server;
+  requires org.eclipse.jetty.http;
+  requires jetty.servlet.api;
+  requires com.fasterxml.jackson.databind;
+  requires java.net.http;
+
+  exports io.lockstep.server;
+
+  opens io.lockstep.server to com.fasterxml.jackson.databind;
+}
