@@ -1,13 +1,11 @@
 package io.lockstep.peer;
 
 import io.lockstep.BackendUnavailableException;
-import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.CounterStore;
-import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.Membership;
@@ -214,20 +212,8 @@ public final class PeerBackend implements Backend {
   @Override
   public CompletableFuture<Snapshot> snapshot() {
     long deadline = System.nanoTime() + settings.operationTimeout().toNanos() - STREAM_CHECK_MARGIN_NANOS;
-    return submit(Wire.out().tag(Wire.LIST).toBytes(), false, "listing").thenApply(b -> {
-      try {
-        Wire.In in = new Wire.In(b, 0, b.length);
-        long rev = in.i64();
-        int n = in.i32();
-        List<Versioned> entries = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-          entries.add(in.entry());
-        }
-        return new Snapshot(rev, entries);
-      } catch (IOException e) {
-        throw new IllegalStateException("unreadable listing from the leader", e);
-      }
-    }).thenCompose(s -> afterStreamConfirmed(s, deadline));
+    return submit(Wire.listCommand(), false, "listing").thenApply(Wire::listing)
+        .thenCompose(s -> afterStreamConfirmed(s, deadline));
   }
 
   /** Completes with {@code s} once a progress mark at or above its revision arrived through the group. */
@@ -282,15 +268,15 @@ public final class PeerBackend implements Backend {
   @Override
   public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
     checkExpected(expectedRevision);
-    byte[] cmd = Wire.out().tag(Wire.PUT).str(key).i64(expectedRevision).str(contentType).bytes(value).toBytes();
-    return submit(cmd, true, "put of '" + key + "'").thenApply(PeerBackend::writeResult);
+    byte[] cmd = Wire.putCommand(key, expectedRevision, contentType, value);
+    return submit(cmd, true, "put of '" + key + "'").thenApply(Wire::writeResult);
   }
 
   @Override
   public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
     checkExpected(expectedRevision);
-    byte[] cmd = Wire.out().tag(Wire.DELETE).str(key).i64(expectedRevision).toBytes();
-    return submit(cmd, true, "delete of '" + key + "'").thenApply(PeerBackend::writeResult);
+    byte[] cmd = Wire.deleteCommand(key, expectedRevision);
+    return submit(cmd, true, "delete of '" + key + "'").thenApply(Wire::writeResult);
   }
 
   /**
@@ -305,37 +291,21 @@ public final class PeerBackend implements Backend {
   private final CounterStore counters = new CounterStore() {
     @Override
     public CompletableFuture<Long> incrementAndGet(String name, long delta) {
-      byte[] cmd = Wire.out().tag(Wire.COUNTER_ADD).str(name).i64(delta).toBytes();
-      return submit(cmd, true, "increment of counter '" + name + "'").thenApply(PeerBackend::counterValue);
+      byte[] cmd = Wire.counterAddCommand(name, delta);
+      return submit(cmd, true, "increment of counter '" + name + "'").thenApply(Wire::counterValue);
     }
 
     @Override
     public CompletableFuture<Long> get(String name) {
-      byte[] cmd = Wire.out().tag(Wire.COUNTER_GET).str(name).toBytes();
-      return submit(cmd, false, "read of counter '" + name + "'").thenApply(PeerBackend::counterValue);
+      byte[] cmd = Wire.counterGetCommand(name);
+      return submit(cmd, false, "read of counter '" + name + "'").thenApply(Wire::counterValue);
     }
   };
 
-  private static long counterValue(byte[] b) {
-    try {
-      return new Wire.In(b, 0, b.length).i64();
-    } catch (IOException e) {
-      throw new IllegalStateException("unreadable counter answer from the leader", e);
-    }
-  }
-
   @Override
   public CompletableFuture<StrongRead> get(String key) {
-    byte[] cmd = Wire.out().tag(Wire.GET).str(key).toBytes();
-    return submit(cmd, false, "strong read of '" + key + "'").thenApply(b -> {
-      try {
-        Wire.In in = new Wire.In(b, 0, b.length);
-        long rev = in.i64();
-        return new StrongRead(in.bool() ? in.entry() : null, rev);
-      } catch (IOException e) {
-        throw new IllegalStateException("unreadable read answer from the leader", e);
-      }
-    });
+    byte[] cmd = Wire.getCommand(key);
+    return submit(cmd, false, "strong read of '" + key + "'").thenApply(Wire::strongRead);
   }
 
   @Override
@@ -371,22 +341,6 @@ public final class PeerBackend implements Backend {
   private static void checkExpected(long expected) {
     if (expected < ANY_REVISION) {
       throw new IllegalArgumentException("expectedRevision: must be >= 0 or ANY_REVISION, was " + expected);
-    }
-  }
-
-  private static WriteResult writeResult(byte[] b) {
-    try {
-      Wire.In in = new Wire.In(b, 0, b.length);
-      byte status = in.tag();
-      long rev = in.i64();
-      return switch (status) {
-        case Wire.APPLIED -> WriteResult.applied(rev);
-        case Wire.NOT_FOUND -> WriteResult.notFound(rev);
-        case Wire.CONFLICT -> WriteResult.conflict(rev, in.bool() ? in.entry() : null);
-        default -> throw new IOException("unknown write status " + status);
-      };
-    } catch (IOException e) {
-      throw new IllegalStateException("unreadable write answer from the leader", e);
     }
   }
 
@@ -470,7 +424,7 @@ public final class PeerBackend implements Backend {
       target = to;
       pending.put(reqId, this);
       sent = true;
-      if (!send(to, Wire.out().message(Wire.REQUEST).i64(reqId).bytes(cmd).toBytes())) {
+      if (!send(to, Wire.request(reqId, cmd))) {
         pending.remove(reqId);
         retryLater();
       }
@@ -566,7 +520,7 @@ public final class PeerBackend implements Backend {
   /** On the leader: a command from another instance. */
   private void onRequest(Address from, long reqId, byte[] cmd) {
     if (raft == null) {
-      reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.NOT_LEADER).address(null).toBytes());
+      reply(from, Wire.replyNotLeader(reqId, null));
       return;
     }
     CompletableFuture<byte[]> f;
@@ -574,14 +528,14 @@ public final class PeerBackend implements Backend {
       f = raft.setAsync(cmd, 0, cmd.length, null);
     } catch (Exception notLeader) {
       Address l = raft.leader();
-      reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.NOT_LEADER).address(l).toBytes());
+      reply(from, Wire.replyNotLeader(reqId, l));
       return;
     }
     f.whenComplete((r, e) -> {
       if (e == null) {
-        reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.OK).bytes(r == null ? EMPTY : r).toBytes());
+        reply(from, Wire.replyOk(reqId, r == null ? EMPTY : r));
       } else {
-        reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.FAILED).str(String.valueOf(e)).bool(true).toBytes());
+        reply(from, Wire.replyFailed(reqId, String.valueOf(e), true));
       }
     });
   }
@@ -667,7 +621,7 @@ public final class PeerBackend implements Backend {
       queueProgress();
       return true;
     }
-    return send(l, Wire.out().message(Wire.PROGRESS_REQUEST).toBytes());
+    return send(l, Wire.progressRequest());
   }
 
   /** On the leader: one progress multicast serves every request that arrives within a few ms. */
@@ -694,7 +648,7 @@ public final class PeerBackend implements Backend {
       machine.startAnswering();
       LOG.log(Level.INFO, "{0}: Raft leader of {1} (term {2})", instanceId, settings.cluster(),
           String.valueOf(raft.currentTerm()));
-      multicast(Wire.out().message(Wire.LEADER).toBytes());
+      multicast(Wire.leader());
     } else {
       if (publisher.leading()) {
         LOG.log(Level.INFO, "{0}: no longer the Raft leader of {1} (now {2})", instanceId, settings.cluster(), role);
@@ -726,7 +680,7 @@ public final class PeerBackend implements Backend {
       membership.onView(old, now);
       List<Address> joined = View.newMembers(old, now);
       if (publisher != null && publisher.leading() && !joined.isEmpty()) {
-        byte[] hello = Wire.out().message(Wire.LEADER).toBytes();
+        byte[] hello = Wire.leader();
         for (Address a : joined) {
           send(a, hello);
         }
@@ -751,16 +705,7 @@ public final class PeerBackend implements Backend {
       switch (type) {
         case Wire.COMMIT -> {
           long rev = in.i64();
-          byte kind = in.tag();
-          String key = in.str();
-          Change c;
-          if (kind == Wire.PUT) {
-            String contentType = in.str();
-            c = Change.put(new Versioned(key, in.bytes(), contentType, rev));
-          } else {
-            c = Change.delete(key);
-          }
-          stream.onCommit(rev, c, len);
+          stream.onCommit(rev, in.change(rev), len);
           noteLeader(from);
         }
         case Wire.PROGRESS -> {
