@@ -15,10 +15,8 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -38,7 +36,6 @@ import org.jgroups.Message;
 import org.jgroups.Receiver;
 import org.jgroups.View;
 import org.jgroups.protocols.raft.RAFT;
-import org.jgroups.protocols.raft.Role;
 
 /**
  * The embedded peer backend: the instances themselves are the source of truth, with no server to
@@ -124,6 +121,8 @@ public final class PeerBackend implements Backend {
   private final CommitPublisher publisher;
   private final ChangeStream stream = new ChangeStream();
   private final PeerMembership membership;
+  private final GroupLink link = new Link();
+  private final GroupView group;
   private final ExecutorService sender;
   private final ExecutorService events;
   private final ExecutorService callbacks;
@@ -131,9 +130,6 @@ public final class PeerBackend implements Backend {
   private final Map<Long, Attempt> pending = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
   private final AtomicBoolean progressQueued = new AtomicBoolean();
-  private final AtomicInteger nextVoter = new AtomicInteger();
-  private volatile View view;
-  private volatile Address announcedLeader;
   private volatile boolean closed;
 
   private PeerBackend(PeerSettings settings, BackendContext context) {
@@ -161,10 +157,13 @@ public final class PeerBackend implements Backend {
       this.channel = ch;
       if (settings.isVoter()) {
         this.raft = ch.getProtocolStack().findProtocol(RAFT.class);
-        raft.stateMachine(machine);
-        raft.addRoleListener(this::onRole);
       } else {
         this.raft = null;
+      }
+      this.group = new GroupView(settings, instanceId, raft, machine, publisher, link);
+      if (raft != null) {
+        raft.stateMachine(machine);
+        raft.addRoleListener(group::onRole);
       }
       ch.setReceiver(new Inbox());
       ch.connect(settings.cluster());
@@ -236,7 +235,7 @@ public final class PeerBackend implements Backend {
         if (closed || System.nanoTime() - deadline >= 0) {
           done.completeExceptionally(new BackendUnavailableException(closed ? "listing: peer backend closed"
               : "listing at revision " + s.revision() + " answered, but the leader's multicasts do not reach this "
-              + "instance (no progress mark arrived; " + state() + ")", null));
+              + "instance (no progress mark arrived; " + group.state() + ")", null));
           mark.cancel(false);
           return;
         }
@@ -335,7 +334,7 @@ public final class PeerBackend implements Backend {
 
   @Override
   public String toString() {
-    return "PeerBackend[" + settings.cluster() + ", " + role() + ", bind=" + settings.bind() + "]";
+    return "PeerBackend[" + settings.cluster() + ", " + group.role() + ", bind=" + settings.bind() + "]";
   }
 
   private static void checkExpected(long expected) {
@@ -362,7 +361,7 @@ public final class PeerBackend implements Backend {
     Attempt a = new Attempt(cmd, write, what, result, System.nanoTime() + settings.operationTimeout().toNanos());
     try {
       ScheduledFuture<?> timeout = timer.schedule(() -> a.fail(new BackendUnavailableException(what
-          + ": no answer within " + settings.operationTimeout().toMillis() + " ms (" + state() + ")", null,
+          + ": no answer within " + settings.operationTimeout().toMillis() + " ms (" + group.state() + ")", null,
           a.write && a.sent)), settings.operationTimeout().toNanos(), TimeUnit.NANOSECONDS);
       result.whenComplete((r, e) -> timeout.cancel(false));
     } catch (RejectedExecutionException e) {
@@ -400,21 +399,21 @@ public final class PeerBackend implements Backend {
         fail(new BackendUnavailableException(what + ": peer backend closed", null, write && sent));
         return;
       }
-      int have = votersInView();
+      int have = group.votersInView();
       if (have < settings.majority()) {
         fail(new BackendUnavailableException(what + " refused: this instance sees " + have + " of "
             + settings.voters().size() + " voters, " + settings.majority() + " needed for a majority ("
-            + state() + "); writes and strong reads fail on this side of a partition, local reads keep serving",
+            + group.state() + "); writes and strong reads fail on this side of a partition, local reads keep serving",
             null, false));
         return;
       }
-      Address leader = leader();
+      Address leader = group.leader();
       Address me = channel.getAddress();
       if (leader != null && leader.equals(me)) {
         runHere();
         return;
       }
-      Address to = leader != null ? leader : anyVoter();
+      Address to = leader != null ? leader : group.anyVoter();
       if (to == null || to.equals(me)) {
         retryLater();
         return;
@@ -454,10 +453,7 @@ public final class PeerBackend implements Backend {
       switch (outcome) {
         case Wire.OK -> complete(in.bytes());
         case Wire.NOT_LEADER -> {
-          Address hint = in.address();
-          if (raft == null) {
-            announcedLeader = hint != null && inView(hint) ? hint : null;
-          }
+          group.onRedirect(in.address());
           retryLater();
         }
         default -> {
@@ -476,7 +472,7 @@ public final class PeerBackend implements Backend {
     void onTargetGone() {
       if (write) {
         fail(new BackendUnavailableException(what + ": the leader left the view before answering ("
-            + state() + ")", null, true));
+            + group.state() + ")", null, true));
       } else {
         retryLater();
       }
@@ -489,7 +485,7 @@ public final class PeerBackend implements Backend {
       }
       if (System.nanoTime() - deadline >= 0) {
         fail(new BackendUnavailableException(what + ": no leader within "
-            + settings.operationTimeout().toMillis() + " ms (" + state() + ")", null, false));
+            + settings.operationTimeout().toMillis() + " ms (" + group.state() + ")", null, false));
         return;
       }
       try {
@@ -544,66 +540,6 @@ public final class PeerBackend implements Backend {
     send(to, message);
   }
 
-  /** The leader, when known and in this instance's view; else null. */
-  Address leader() {
-    Address l = raft != null ? raft.leader() : announcedLeader;
-    return l != null && inView(l) ? l : null;
-  }
-
-  private boolean inView(Address a) {
-    View v = view;
-    return v != null && v.containsMember(a);
-  }
-
-  /** A voter of the view other than this instance, taken in turn; null when there is none. */
-  private Address anyVoter() {
-    View v = view;
-    if (v == null) {
-      return null;
-    }
-    List<Address> voters = new ArrayList<>();
-    Set<String> ids = new HashSet<>(settings.voters());
-    for (Address a : v) {
-      String id = VoterViewFilter.raftId(a);
-      if (id != null && ids.contains(id) && !a.equals(channel.getAddress())) {
-        voters.add(a);
-      }
-    }
-    return voters.isEmpty() ? null : voters.get(Math.floorMod(nextVoter.getAndIncrement(), voters.size()));
-  }
-
-  /** How many distinct voters this instance's view holds (itself included). */
-  int votersInView() {
-    View v = view;
-    if (v == null) {
-      return 0;
-    }
-    Set<String> voters = new HashSet<>(settings.voters());
-    Set<String> seen = new HashSet<>();
-    for (Address a : v) {
-      String id = VoterViewFilter.raftId(a);
-      if (id != null && voters.contains(id)) {
-        seen.add(id);
-      }
-    }
-    return seen.size();
-  }
-
-  private String state() {
-    View v = view;
-    Address l = leader();
-    return "cluster=" + settings.cluster() + ", role=" + role() + ", voters in view=" + votersInView() + "/"
-        + settings.voters().size() + ", leader=" + (l == null ? "none" : l) + ", view="
-        + (v == null ? "none" : v.getMembers());
-  }
-
-  private String role() {
-    if (raft == null) {
-      return "non-voter";
-    }
-    return publisher.leading() ? "leader" : "voter";
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Progress
   // ---------------------------------------------------------------------------------------------
@@ -613,7 +549,7 @@ public final class PeerBackend implements Backend {
     if (closed) {
       return false;
     }
-    Address l = leader();
+    Address l = group.leader();
     if (l == null) {
       return false;
     }
@@ -642,35 +578,9 @@ public final class PeerBackend implements Backend {
   // Group events
   // ---------------------------------------------------------------------------------------------
 
-  private void onRole(Role role) {
-    if (role == Role.Leader) {
-      publisher.becameLeader();
-      machine.startAnswering();
-      LOG.log(Level.INFO, "{0}: Raft leader of {1} (term {2})", instanceId, settings.cluster(),
-          String.valueOf(raft.currentTerm()));
-      multicast(Wire.leader());
-    } else {
-      if (publisher.leading()) {
-        LOG.log(Level.INFO, "{0}: no longer the Raft leader of {1} (now {2})", instanceId, settings.cluster(), role);
-      }
-      publisher.lostLeadership();
-    }
-  }
-
   /** Every view, before Raft sees its voters-only form. Runs on a JGroups thread: no I/O here. */
   private void onFullView(View now) {
-    View old = view;
-    view = now;
-    LOG.log(Level.INFO, "{0}: view {1}{2}: {3} member(s), {4} of {5} voters: {6}", instanceId, now.getViewId(),
-        now instanceof org.jgroups.MergeView ? " (merge)" : "", now.size(), votersInView(), settings.voters().size(),
-        now.getMembers());
-    if (machine != null) {
-      machine.startAnswering(); // Raft replays its log before the first view: reads answer from here on
-    }
-    Address l = announcedLeader;
-    if (l != null && !now.containsMember(l)) {
-      announcedLeader = null;
-    }
+    View old = group.onView(now);
     for (Attempt a : List.copyOf(pending.values())) {
       if (a.target != null && !now.containsMember(a.target)) {
         a.onTargetGone();
@@ -678,13 +588,7 @@ public final class PeerBackend implements Backend {
     }
     execute(events, () -> {
       membership.onView(old, now);
-      List<Address> joined = View.newMembers(old, now);
-      if (publisher != null && publisher.leading() && !joined.isEmpty()) {
-        byte[] hello = Wire.leader();
-        for (Address a : joined) {
-          send(a, hello);
-        }
-      }
+      group.greetNewcomers(old, now);
     });
   }
 
@@ -706,11 +610,11 @@ public final class PeerBackend implements Backend {
         case Wire.COMMIT -> {
           long rev = in.i64();
           stream.onCommit(rev, in.change(rev), len);
-          noteLeader(from);
+          group.noteLeader(from);
         }
         case Wire.PROGRESS -> {
           stream.onProgress(in.i64());
-          noteLeader(from);
+          group.noteLeader(from);
         }
         case Wire.PROGRESS_REQUEST -> queueProgress();
         case Wire.REQUEST -> {
@@ -722,7 +626,7 @@ public final class PeerBackend implements Backend {
           byte outcome = in.tag();
           Attempt a = pending.get(reqId);
           if (outcome == Wire.OK) {
-            noteLeader(from); // only the leader answers a command
+            group.noteLeader(from); // only the leader answers a command
           }
           if (a != null) {
             a.onReply(outcome, in);
@@ -731,18 +635,11 @@ public final class PeerBackend implements Backend {
         case Wire.ANNOUNCE -> membership.onAnnounce(from, in);
         case Wire.WITHDRAW -> membership.onWithdraw(from);
         case Wire.WHO_ARE_YOU -> membership.onQuery(from);
-        case Wire.LEADER -> noteLeader(from);
+        case Wire.LEADER -> group.noteLeader(from);
         default -> LOG.log(Level.DEBUG, "{0}: unknown message type {1} from {2}", instanceId, type, from);
       }
     } catch (IOException | RuntimeException e) {
       LOG.log(Level.WARNING, instanceId + ": unreadable message from " + from, e);
-    }
-  }
-
-  /** A non-voter learns the leader from what the leader sends. */
-  private void noteLeader(Address from) {
-    if (raft == null && from != null && inView(from)) {
-      announcedLeader = from;
     }
   }
 
@@ -816,11 +713,11 @@ public final class PeerBackend implements Backend {
 
   /** The full view (every instance), as this instance sees it. */
   View view() {
-    return view;
+    return group.view();
   }
 
   boolean isLeader() {
-    return publisher != null && publisher.leading();
+    return group.isLeader();
   }
 
   /** The JGroups receiver: every message and view of the channel. */
@@ -828,6 +725,24 @@ public final class PeerBackend implements Backend {
     @Override
     public void receive(Message msg) {
       onMessage(msg);
+    }
+  }
+
+  /** What the parts see of the channel. */
+  private final class Link implements GroupLink {
+    @Override
+    public Address self() {
+      return channel == null ? null : channel.getAddress();
+    }
+
+    @Override
+    public boolean send(Address to, byte[] message) {
+      return PeerBackend.this.send(to, message);
+    }
+
+    @Override
+    public boolean closed() {
+      return closed;
     }
   }
 
@@ -840,7 +755,7 @@ public final class PeerBackend implements Backend {
 
     @Override
     public View view() {
-      return view;
+      return group.view();
     }
 
     @Override
