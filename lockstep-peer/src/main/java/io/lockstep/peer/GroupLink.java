@@ -3,8 +3,9 @@ package io.lockstep.peer;
 import org.jgroups.Address;
 
 /**
- * What the parts of a {@link PeerBackend} (such as {@link GroupView}) need from its channel: this
- * instance's address, sending, and whether the backend was closed. The backend implements it.
+ * What the parts of a {@link PeerBackend} ({@link GroupView}, {@link LeaderClient}) need from its
+ * channel: this instance's address, sending, and whether the backend was closed. The backend
+ * implements it.
  */
 interface GroupLink {
   /** This instance's address; null before the channel exists. */

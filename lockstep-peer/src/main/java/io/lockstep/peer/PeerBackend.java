@@ -14,21 +14,13 @@ import io.lockstep.spi.Snapshot;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.jgroups.Address;
 import org.jgroups.BytesMessage;
 import org.jgroups.JChannel;
@@ -104,32 +96,26 @@ import org.jgroups.protocols.raft.RAFT;
  *   <li><b>Membership</b> comes from the views ({@link PeerMembership}).
  * </ul>
  *
+ * <p>This class is the facade and owns the channel's lifecycle; {@link LeaderClient} takes commands
+ * to the leader, {@link GroupView} follows the views and the leadership, and {@link Wire} holds
+ * the byte forms.
+ *
  * <p>Thread safe. {@link #close()} leaves the group and stops every feed; the Raft log stays.
  */
 public final class PeerBackend implements Backend {
   private static final System.Logger LOG = System.getLogger(PeerBackend.class.getName());
-  private static final long RETRY_MILLIS = 20;
-  private static final long STREAM_CHECK_RETRY_MILLIS = 200;
   private static final long STREAM_CHECK_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-  private static final byte[] EMPTY = new byte[0];
 
   private final PeerSettings settings;
   private final String instanceId;
   private final JChannel channel;
-  private final RAFT raft;
-  private final MapStateMachine machine;
-  private final CommitPublisher publisher;
   private final ChangeStream stream = new ChangeStream();
   private final PeerMembership membership;
   private final GroupLink link = new Link();
   private final GroupView group;
-  private final ExecutorService sender;
+  private final LeaderClient leaderClient;
+  private final ExecutorService sender; // the publisher's
   private final ExecutorService events;
-  private final ExecutorService callbacks;
-  private final ScheduledThreadPoolExecutor timer;
-  private final Map<Long, Attempt> pending = new ConcurrentHashMap<>();
-  private final AtomicLong ids = new AtomicLong();
-  private final AtomicBoolean progressQueued = new AtomicBoolean();
   private volatile boolean closed;
 
   private PeerBackend(PeerSettings settings, BackendContext context) {
@@ -138,29 +124,24 @@ public final class PeerBackend implements Backend {
     String name = "lockstep-peer-" + instanceId;
     this.sender = Executors.newSingleThreadExecutor(daemon(name + "-send"));
     this.events = Executors.newSingleThreadExecutor(daemon(name + "-events"));
-    this.callbacks = Executors.newCachedThreadPool(daemon(name + "-callback"));
-    this.timer = new ScheduledThreadPoolExecutor(1, daemon(name + "-timer"));
-    timer.setRemoveOnCancelPolicy(true);
-    this.membership = new PeerMembership(new Group());
+    this.membership = new PeerMembership(new MembershipGroup());
     JChannel ch = null;
+    LeaderClient client = null;
     try {
+      CommitPublisher publisher = null;
+      MapStateMachine machine = null;
       if (settings.isVoter()) {
         Files.createDirectories(settings.dataDir());
-        this.publisher = new CommitPublisher(sender, this::multicast);
-        this.machine = new MapStateMachine(publisher);
-      } else {
-        this.publisher = null;
-        this.machine = null;
+        publisher = new CommitPublisher(sender, this::multicast);
+        machine = new MapStateMachine(publisher);
       }
       ch = new JChannel(PeerStack.build(settings, this::onFullView));
       ch.setName(instanceId);
       this.channel = ch;
-      if (settings.isVoter()) {
-        this.raft = ch.getProtocolStack().findProtocol(RAFT.class);
-      } else {
-        this.raft = null;
-      }
+      RAFT raft = settings.isVoter() ? ch.getProtocolStack().findProtocol(RAFT.class) : null;
       this.group = new GroupView(settings, instanceId, raft, machine, publisher, link);
+      client = new LeaderClient(name, settings, raft, publisher, stream, group, link);
+      this.leaderClient = client;
       if (raft != null) {
         raft.stateMachine(machine);
         raft.addRoleListener(group::onRole);
@@ -171,7 +152,7 @@ public final class PeerBackend implements Backend {
       if (ch != null) {
         ch.close();
       }
-      shutdownExecutors();
+      shutdownExecutors(client);
       throw new IllegalStateException("peer backend: could not join cluster '" + settings.cluster() + "' at "
           + settings.bind() + " as " + (settings.isVoter() ? "voter " + settings.selfVoter() : "a non-voter")
           + ": " + e, e);
@@ -211,45 +192,8 @@ public final class PeerBackend implements Backend {
   @Override
   public CompletableFuture<Snapshot> snapshot() {
     long deadline = System.nanoTime() + settings.operationTimeout().toNanos() - STREAM_CHECK_MARGIN_NANOS;
-    return submit(Wire.listCommand(), false, "listing").thenApply(Wire::listing)
-        .thenCompose(s -> afterStreamConfirmed(s, deadline));
-  }
-
-  /** Completes with {@code s} once a progress mark at or above its revision arrived through the group. */
-  private CompletableFuture<Snapshot> afterStreamConfirmed(Snapshot s, long deadline) {
-    CompletableFuture<Snapshot> done = new CompletableFuture<>();
-    CompletableFuture<Long> mark = stream.nextProgress(s.revision());
-    mark.whenCompleteAsync((rev, e) -> {
-      if (e == null) {
-        done.complete(s);
-      } else {
-        done.completeExceptionally(e);
-      }
-    }, callbacks);
-    Runnable ask = new Runnable() {
-      @Override
-      public void run() {
-        if (done.isDone()) {
-          return;
-        }
-        if (closed || System.nanoTime() - deadline >= 0) {
-          done.completeExceptionally(new BackendUnavailableException(closed ? "listing: peer backend closed"
-              : "listing at revision " + s.revision() + " answered, but the leader's multicasts do not reach this "
-              + "instance (no progress mark arrived; " + group.state() + ")", null));
-          mark.cancel(false);
-          return;
-        }
-        requestProgress();
-        try {
-          timer.schedule(this, STREAM_CHECK_RETRY_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-          done.completeExceptionally(new BackendUnavailableException("listing: peer backend closed", null));
-          mark.cancel(false);
-        }
-      }
-    };
-    ask.run();
-    return done;
+    return leaderClient.submit(Wire.listCommand(), false, "listing").thenApply(Wire::listing)
+        .thenCompose(s -> leaderClient.afterStreamConfirmed(s, deadline));
   }
 
   @Override
@@ -257,7 +201,7 @@ public final class PeerBackend implements Backend {
     if (fromRevision < 1) {
       throw new IllegalArgumentException("fromRevision: must be >= 1, was " + fromRevision);
     }
-    PeerFeed feed = stream.open(fromRevision, listener, this::requestProgress);
+    PeerFeed feed = stream.open(fromRevision, listener, leaderClient::requestProgress);
     if (closed) {
       feed.fail(new BackendUnavailableException("peer backend closed", null));
     }
@@ -268,14 +212,14 @@ public final class PeerBackend implements Backend {
   public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
     checkExpected(expectedRevision);
     byte[] cmd = Wire.putCommand(key, expectedRevision, contentType, value);
-    return submit(cmd, true, "put of '" + key + "'").thenApply(Wire::writeResult);
+    return leaderClient.submit(cmd, true, "put of '" + key + "'").thenApply(Wire::writeResult);
   }
 
   @Override
   public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
     checkExpected(expectedRevision);
     byte[] cmd = Wire.deleteCommand(key, expectedRevision);
-    return submit(cmd, true, "delete of '" + key + "'").thenApply(Wire::writeResult);
+    return leaderClient.submit(cmd, true, "delete of '" + key + "'").thenApply(Wire::writeResult);
   }
 
   /**
@@ -291,20 +235,20 @@ public final class PeerBackend implements Backend {
     @Override
     public CompletableFuture<Long> incrementAndGet(String name, long delta) {
       byte[] cmd = Wire.counterAddCommand(name, delta);
-      return submit(cmd, true, "increment of counter '" + name + "'").thenApply(Wire::counterValue);
+      return leaderClient.submit(cmd, true, "increment of counter '" + name + "'").thenApply(Wire::counterValue);
     }
 
     @Override
     public CompletableFuture<Long> get(String name) {
       byte[] cmd = Wire.counterGetCommand(name);
-      return submit(cmd, false, "read of counter '" + name + "'").thenApply(Wire::counterValue);
+      return leaderClient.submit(cmd, false, "read of counter '" + name + "'").thenApply(Wire::counterValue);
     }
   };
 
   @Override
   public CompletableFuture<StrongRead> get(String key) {
     byte[] cmd = Wire.getCommand(key);
-    return submit(cmd, false, "strong read of '" + key + "'").thenApply(Wire::strongRead);
+    return leaderClient.submit(cmd, false, "strong read of '" + key + "'").thenApply(Wire::strongRead);
   }
 
   @Override
@@ -321,15 +265,13 @@ public final class PeerBackend implements Backend {
     closed = true;
     BackendUnavailableException gone = new BackendUnavailableException("peer backend closed", null);
     stream.failAll(gone);
-    for (Attempt a : List.copyOf(pending.values())) {
-      a.fail(new BackendUnavailableException(a.what + ": peer backend closed", null, a.write && a.sent));
-    }
+    leaderClient.close();
     try {
       channel.close();
     } catch (RuntimeException e) {
       LOG.log(Level.DEBUG, "closing the channel failed", e);
     }
-    shutdownExecutors();
+    shutdownExecutors(leaderClient);
   }
 
   @Override
@@ -344,248 +286,13 @@ public final class PeerBackend implements Backend {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Routing requests to the leader
-  // ---------------------------------------------------------------------------------------------
-
-  /**
-   * Runs a command through Raft on the leader and returns the state machine's answer. Fails at once
-   * when this instance's view lacks a majority of voters; waits (up to the operation timeout) for a
-   * leader while one is being elected; retries where the leader moved before taking the command.
-   */
-  private CompletableFuture<byte[]> submit(byte[] cmd, boolean write, String what) {
-    CompletableFuture<byte[]> result = new CompletableFuture<>();
-    if (closed) {
-      result.completeExceptionally(new BackendUnavailableException(what + ": peer backend closed", null));
-      return result;
-    }
-    Attempt a = new Attempt(cmd, write, what, result, System.nanoTime() + settings.operationTimeout().toNanos());
-    try {
-      ScheduledFuture<?> timeout = timer.schedule(() -> a.fail(new BackendUnavailableException(what
-          + ": no answer within " + settings.operationTimeout().toMillis() + " ms (" + group.state() + ")", null,
-          a.write && a.sent)), settings.operationTimeout().toNanos(), TimeUnit.NANOSECONDS);
-      result.whenComplete((r, e) -> timeout.cancel(false));
-    } catch (RejectedExecutionException e) {
-      a.fail(new BackendUnavailableException(what + ": peer backend closed", null));
-    }
-    a.run();
-    // Callers' stages run on our threads, never on JGroups' or Raft's.
-    return result.whenCompleteAsync((r, e) -> { }, callbacks);
-  }
-
-  /** One command on its way to the leader. */
-  private final class Attempt {
-    final byte[] cmd;
-    final boolean write;
-    final String what;
-    final CompletableFuture<byte[]> result;
-    final long deadline;
-    volatile boolean sent;
-    volatile long id;
-    volatile Address target;
-
-    Attempt(byte[] cmd, boolean write, String what, CompletableFuture<byte[]> result, long deadline) {
-      this.cmd = cmd;
-      this.write = write;
-      this.what = what;
-      this.result = result;
-      this.deadline = deadline;
-    }
-
-    void run() {
-      if (result.isDone()) {
-        return;
-      }
-      if (closed) {
-        fail(new BackendUnavailableException(what + ": peer backend closed", null, write && sent));
-        return;
-      }
-      int have = group.votersInView();
-      if (have < settings.majority()) {
-        fail(new BackendUnavailableException(what + " refused: this instance sees " + have + " of "
-            + settings.voters().size() + " voters, " + settings.majority() + " needed for a majority ("
-            + group.state() + "); writes and strong reads fail on this side of a partition, local reads keep serving",
-            null, false));
-        return;
-      }
-      Address leader = group.leader();
-      Address me = channel.getAddress();
-      if (leader != null && leader.equals(me)) {
-        runHere();
-        return;
-      }
-      Address to = leader != null ? leader : group.anyVoter();
-      if (to == null || to.equals(me)) {
-        retryLater();
-        return;
-      }
-      long reqId = ids.incrementAndGet();
-      id = reqId;
-      target = to;
-      pending.put(reqId, this);
-      sent = true;
-      if (!send(to, Wire.request(reqId, cmd))) {
-        pending.remove(reqId);
-        retryLater();
-      }
-    }
-
-    private void runHere() {
-      CompletableFuture<byte[]> f;
-      try {
-        f = raft.setAsync(cmd, 0, cmd.length, null);
-      } catch (Exception notLeader) {
-        retryLater(); // not appended: safe to send again
-        return;
-      }
-      sent = true;
-      f.whenComplete((r, e) -> {
-        if (e == null) {
-          complete(r);
-        } else if (!write) {
-          retryLater();
-        } else {
-          fail(new BackendUnavailableException(what + " failed on the leader: " + e, e, true));
-        }
-      });
-    }
-
-    void onReply(byte outcome, Wire.In in) throws IOException {
-      switch (outcome) {
-        case Wire.OK -> complete(in.bytes());
-        case Wire.NOT_LEADER -> {
-          group.onRedirect(in.address());
-          retryLater();
-        }
-        default -> {
-          String error = in.str();
-          boolean mayHaveCommitted = in.bool();
-          if (write) {
-            fail(new BackendUnavailableException(what + " failed on the leader: " + error, null, mayHaveCommitted));
-          } else {
-            retryLater();
-          }
-        }
-      }
-    }
-
-    /** The instance this attempt was sent to left the view. */
-    void onTargetGone() {
-      if (write) {
-        fail(new BackendUnavailableException(what + ": the leader left the view before answering ("
-            + group.state() + ")", null, true));
-      } else {
-        retryLater();
-      }
-    }
-
-    void retryLater() {
-      forget();
-      if (result.isDone()) {
-        return;
-      }
-      if (System.nanoTime() - deadline >= 0) {
-        fail(new BackendUnavailableException(what + ": no leader within "
-            + settings.operationTimeout().toMillis() + " ms (" + group.state() + ")", null, false));
-        return;
-      }
-      try {
-        timer.schedule(this::run, RETRY_MILLIS, TimeUnit.MILLISECONDS);
-      } catch (RejectedExecutionException e) {
-        fail(new BackendUnavailableException(what + ": peer backend closed", null, false));
-      }
-    }
-
-    void complete(byte[] r) {
-      forget();
-      result.complete(r == null ? EMPTY : r);
-    }
-
-    void fail(Throwable t) {
-      forget();
-      result.completeExceptionally(t);
-    }
-
-    private void forget() {
-      long i = id;
-      if (i != 0) {
-        pending.remove(i, this);
-      }
-    }
-  }
-
-  /** On the leader: a command from another instance. */
-  private void onRequest(Address from, long reqId, byte[] cmd) {
-    if (raft == null) {
-      reply(from, Wire.replyNotLeader(reqId, null));
-      return;
-    }
-    CompletableFuture<byte[]> f;
-    try {
-      f = raft.setAsync(cmd, 0, cmd.length, null);
-    } catch (Exception notLeader) {
-      Address l = raft.leader();
-      reply(from, Wire.replyNotLeader(reqId, l));
-      return;
-    }
-    f.whenComplete((r, e) -> {
-      if (e == null) {
-        reply(from, Wire.replyOk(reqId, r == null ? EMPTY : r));
-      } else {
-        reply(from, Wire.replyFailed(reqId, String.valueOf(e), true));
-      }
-    });
-  }
-
-  private void reply(Address to, byte[] message) {
-    send(to, message);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Progress
-  // ---------------------------------------------------------------------------------------------
-
-  /** Asks the leader for a progress mark; false when no leader is known. */
-  boolean requestProgress() {
-    if (closed) {
-      return false;
-    }
-    Address l = group.leader();
-    if (l == null) {
-      return false;
-    }
-    if (l.equals(channel.getAddress())) {
-      queueProgress();
-      return true;
-    }
-    return send(l, Wire.progressRequest());
-  }
-
-  /** On the leader: one progress multicast serves every request that arrives within a few ms. */
-  private void queueProgress() {
-    if (publisher != null && publisher.leading() && progressQueued.compareAndSet(false, true)) {
-      try {
-        timer.schedule(() -> {
-          progressQueued.set(false);
-          publisher.progress();
-        }, 2, TimeUnit.MILLISECONDS);
-      } catch (RejectedExecutionException e) {
-        progressQueued.set(false);
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
   // Group events
   // ---------------------------------------------------------------------------------------------
 
   /** Every view, before Raft sees its voters-only form. Runs on a JGroups thread: no I/O here. */
   private void onFullView(View now) {
     View old = group.onView(now);
-    for (Attempt a : List.copyOf(pending.values())) {
-      if (a.target != null && !now.containsMember(a.target)) {
-        a.onTargetGone();
-      }
-    }
+    leaderClient.onView(now);
     execute(events, () -> {
       membership.onView(old, now);
       group.greetNewcomers(old, now);
@@ -616,22 +323,9 @@ public final class PeerBackend implements Backend {
           stream.onProgress(in.i64());
           group.noteLeader(from);
         }
-        case Wire.PROGRESS_REQUEST -> queueProgress();
-        case Wire.REQUEST -> {
-          long reqId = in.i64();
-          onRequest(from, reqId, in.bytes());
-        }
-        case Wire.REPLY -> {
-          long reqId = in.i64();
-          byte outcome = in.tag();
-          Attempt a = pending.get(reqId);
-          if (outcome == Wire.OK) {
-            group.noteLeader(from); // only the leader answers a command
-          }
-          if (a != null) {
-            a.onReply(outcome, in);
-          }
-        }
+        case Wire.PROGRESS_REQUEST -> leaderClient.queueProgress();
+        case Wire.REQUEST -> leaderClient.onRequest(from, in);
+        case Wire.REPLY -> leaderClient.onReply(from, in);
         case Wire.ANNOUNCE -> membership.onAnnounce(from, in);
         case Wire.WITHDRAW -> membership.onWithdraw(from);
         case Wire.WHO_ARE_YOU -> membership.onQuery(from);
@@ -675,24 +369,29 @@ public final class PeerBackend implements Backend {
     }
   }
 
-  private void shutdownExecutors() {
-    timer.shutdownNow();
+  /** Stops this backend's executors and the leader client's ({@code client}, null when not made yet). */
+  private void shutdownExecutors(LeaderClient client) {
+    ExecutorService callbacks = client == null ? null : client.shutdown(); // its timer stops at once
     sender.shutdown();
     events.shutdown();
-    callbacks.shutdown();
     try {
       sender.awaitTermination(1, TimeUnit.SECONDS);
       events.awaitTermination(1, TimeUnit.SECONDS);
-      callbacks.awaitTermination(1, TimeUnit.SECONDS);
+      if (callbacks != null) {
+        callbacks.awaitTermination(1, TimeUnit.SECONDS);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
     sender.shutdownNow();
     events.shutdownNow();
-    callbacks.shutdownNow();
+    if (callbacks != null) {
+      callbacks.shutdownNow();
+    }
   }
 
-  private static ThreadFactory daemon(String name) {
+  /** Daemon threads named {@code name-1}, {@code name-2}, ... */
+  static ThreadFactory daemon(String name) {
     AtomicInteger n = new AtomicInteger();
     return r -> {
       Thread t = new Thread(r, name + "-" + n.incrementAndGet());
@@ -747,7 +446,7 @@ public final class PeerBackend implements Backend {
   }
 
   /** What the membership sees of the group. */
-  private final class Group implements PeerMembership.Group {
+  private final class MembershipGroup implements PeerMembership.Group {
     @Override
     public Address self() {
       return channel == null ? null : channel.getAddress();
