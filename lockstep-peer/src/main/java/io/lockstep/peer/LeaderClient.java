@@ -20,14 +20,13 @@ import org.jgroups.View;
 import org.jgroups.protocols.raft.RAFT;
 
 /**
- * This instance's client of the Raft leader. It runs commands through Raft on the leader: here when
- * this instance leads, else as a {@link Wire#REQUEST} to the leader (to any voter while none is
- * known), retried while a leader is elected or moves, until the operation timeout. It keeps the
- * attempts that wait for a reply by request id, follows a non-leader's redirect, and fails an
- * attempt whose target left the view. On the leader it answers other instances' requests. It also
- * asks the leader for progress marks (the leader sends them), which a listing waits for. Owns two
- * executors: the timer (timeouts, retries, progress) and the callback threads, where callers'
- * stages run. Thread safe.
+ * This instance's client of the Raft leader: owns the commands on their way to it. A command runs
+ * through Raft here when this instance leads, else goes as a {@link Wire#REQUEST} to the leader (to
+ * any voter while none is known), and is tried again while a leader is elected or moves, up to the
+ * operation timeout; attempts waiting for a reply are kept by request id, and redirects are
+ * followed. On the leader it answers other instances' requests and sends progress marks; elsewhere
+ * it asks the leader for them, and a listing waits for one. Owns two executors: the timer
+ * (timeouts, retries, progress) and the callback threads that callers' stages run on. Thread safe.
  */
 final class LeaderClient {
   private static final long RETRY_MILLIS = 20;
