@@ -1,13 +1,11 @@
 package io.lockstep.peer;
 
 import io.lockstep.BackendUnavailableException;
-import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.CounterStore;
-import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.Membership;
@@ -16,23 +14,13 @@ import io.lockstep.spi.Snapshot;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.jgroups.Address;
 import org.jgroups.BytesMessage;
 import org.jgroups.JChannel;
@@ -40,7 +28,6 @@ import org.jgroups.Message;
 import org.jgroups.Receiver;
 import org.jgroups.View;
 import org.jgroups.protocols.raft.RAFT;
-import org.jgroups.protocols.raft.Role;
 
 /**
  * The embedded peer backend: the instances themselves are the source of truth, with no server to
@@ -109,33 +96,26 @@ import org.jgroups.protocols.raft.Role;
  *   <li><b>Membership</b> comes from the views ({@link PeerMembership}).
  * </ul>
  *
+ * <p>This class is the facade and owns the channel's lifecycle; {@link LeaderClient} takes commands
+ * to the leader, {@link GroupView} follows the views and the leadership, and {@link Wire} holds
+ * the byte forms.
+ *
  * <p>Thread safe. {@link #close()} leaves the group and stops every feed; the Raft log stays.
  */
 public final class PeerBackend implements Backend {
   private static final System.Logger LOG = System.getLogger(PeerBackend.class.getName());
-  private static final long RETRY_MILLIS = 20;
-  private static final long STREAM_CHECK_RETRY_MILLIS = 200;
   private static final long STREAM_CHECK_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-  private static final byte[] EMPTY = new byte[0];
 
   private final PeerSettings settings;
   private final String instanceId;
   private final JChannel channel;
-  private final RAFT raft;
-  private final MapStateMachine machine;
-  private final CommitPublisher publisher;
   private final ChangeStream stream = new ChangeStream();
   private final PeerMembership membership;
-  private final ExecutorService sender;
+  private final GroupLink link = new Link();
+  private final GroupView group;
+  private final LeaderClient leaderClient;
+  private final ExecutorService sender; // the publisher's
   private final ExecutorService events;
-  private final ExecutorService callbacks;
-  private final ScheduledThreadPoolExecutor timer;
-  private final Map<Long, Attempt> pending = new ConcurrentHashMap<>();
-  private final AtomicLong ids = new AtomicLong();
-  private final AtomicBoolean progressQueued = new AtomicBoolean();
-  private final AtomicInteger nextVoter = new AtomicInteger();
-  private volatile View view;
-  private volatile Address announcedLeader;
   private volatile boolean closed;
 
   private PeerBackend(PeerSettings settings, BackendContext context) {
@@ -144,29 +124,27 @@ public final class PeerBackend implements Backend {
     String name = "lockstep-peer-" + instanceId;
     this.sender = Executors.newSingleThreadExecutor(daemon(name + "-send"));
     this.events = Executors.newSingleThreadExecutor(daemon(name + "-events"));
-    this.callbacks = Executors.newCachedThreadPool(daemon(name + "-callback"));
-    this.timer = new ScheduledThreadPoolExecutor(1, daemon(name + "-timer"));
-    timer.setRemoveOnCancelPolicy(true);
-    this.membership = new PeerMembership(new Group());
+    this.membership = new PeerMembership(new MembershipGroup());
     JChannel ch = null;
+    LeaderClient client = null;
     try {
+      CommitPublisher publisher = null;
+      MapStateMachine machine = null;
       if (settings.isVoter()) {
         Files.createDirectories(settings.dataDir());
-        this.publisher = new CommitPublisher(sender, this::multicast);
-        this.machine = new MapStateMachine(publisher);
-      } else {
-        this.publisher = null;
-        this.machine = null;
+        publisher = new CommitPublisher(sender, this::multicast);
+        machine = new MapStateMachine(publisher);
       }
       ch = new JChannel(PeerStack.build(settings, this::onFullView));
       ch.setName(instanceId);
       this.channel = ch;
-      if (settings.isVoter()) {
-        this.raft = ch.getProtocolStack().findProtocol(RAFT.class);
+      RAFT raft = settings.isVoter() ? ch.getProtocolStack().findProtocol(RAFT.class) : null;
+      this.group = new GroupView(settings, instanceId, raft, machine, publisher, link);
+      client = new LeaderClient(name, settings, raft, publisher, stream, group, link);
+      this.leaderClient = client;
+      if (raft != null) {
         raft.stateMachine(machine);
-        raft.addRoleListener(this::onRole);
-      } else {
-        this.raft = null;
+        raft.addRoleListener(group::onRole);
       }
       ch.setReceiver(new Inbox());
       ch.connect(settings.cluster());
@@ -174,7 +152,7 @@ public final class PeerBackend implements Backend {
       if (ch != null) {
         ch.close();
       }
-      shutdownExecutors();
+      shutdownExecutors(client);
       throw new IllegalStateException("peer backend: could not join cluster '" + settings.cluster() + "' at "
           + settings.bind() + " as " + (settings.isVoter() ? "voter " + settings.selfVoter() : "a non-voter")
           + ": " + e, e);
@@ -214,57 +192,8 @@ public final class PeerBackend implements Backend {
   @Override
   public CompletableFuture<Snapshot> snapshot() {
     long deadline = System.nanoTime() + settings.operationTimeout().toNanos() - STREAM_CHECK_MARGIN_NANOS;
-    return submit(Wire.out().tag(Wire.LIST).toBytes(), false, "listing").thenApply(b -> {
-      try {
-        Wire.In in = new Wire.In(b, 0, b.length);
-        long rev = in.i64();
-        int n = in.i32();
-        List<Versioned> entries = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-          entries.add(in.entry());
-        }
-        return new Snapshot(rev, entries);
-      } catch (IOException e) {
-        throw new IllegalStateException("unreadable listing from the leader", e);
-      }
-    }).thenCompose(s -> afterStreamConfirmed(s, deadline));
-  }
-
-  /** Completes with {@code s} once a progress mark at or above its revision arrived through the group. */
-  private CompletableFuture<Snapshot> afterStreamConfirmed(Snapshot s, long deadline) {
-    CompletableFuture<Snapshot> done = new CompletableFuture<>();
-    CompletableFuture<Long> mark = stream.nextProgress(s.revision());
-    mark.whenCompleteAsync((rev, e) -> {
-      if (e == null) {
-        done.complete(s);
-      } else {
-        done.completeExceptionally(e);
-      }
-    }, callbacks);
-    Runnable ask = new Runnable() {
-      @Override
-      public void run() {
-        if (done.isDone()) {
-          return;
-        }
-        if (closed || System.nanoTime() - deadline >= 0) {
-          done.completeExceptionally(new BackendUnavailableException(closed ? "listing: peer backend closed"
-              : "listing at revision " + s.revision() + " answered, but the leader's multicasts do not reach this "
-              + "instance (no progress mark arrived; " + state() + ")", null));
-          mark.cancel(false);
-          return;
-        }
-        requestProgress();
-        try {
-          timer.schedule(this, STREAM_CHECK_RETRY_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-          done.completeExceptionally(new BackendUnavailableException("listing: peer backend closed", null));
-          mark.cancel(false);
-        }
-      }
-    };
-    ask.run();
-    return done;
+    return leaderClient.submit(Wire.listCommand(), false, "listing").thenApply(Wire::listing)
+        .thenCompose(s -> leaderClient.afterStreamConfirmed(s, deadline));
   }
 
   @Override
@@ -272,7 +201,7 @@ public final class PeerBackend implements Backend {
     if (fromRevision < 1) {
       throw new IllegalArgumentException("fromRevision: must be >= 1, was " + fromRevision);
     }
-    PeerFeed feed = stream.open(fromRevision, listener, this::requestProgress);
+    PeerFeed feed = stream.open(fromRevision, listener, leaderClient::requestProgress);
     if (closed) {
       feed.fail(new BackendUnavailableException("peer backend closed", null));
     }
@@ -282,15 +211,15 @@ public final class PeerBackend implements Backend {
   @Override
   public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
     checkExpected(expectedRevision);
-    byte[] cmd = Wire.out().tag(Wire.PUT).str(key).i64(expectedRevision).str(contentType).bytes(value).toBytes();
-    return submit(cmd, true, "put of '" + key + "'").thenApply(PeerBackend::writeResult);
+    byte[] cmd = Wire.putCommand(key, expectedRevision, contentType, value);
+    return leaderClient.submit(cmd, true, "put of '" + key + "'").thenApply(Wire::writeResult);
   }
 
   @Override
   public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
     checkExpected(expectedRevision);
-    byte[] cmd = Wire.out().tag(Wire.DELETE).str(key).i64(expectedRevision).toBytes();
-    return submit(cmd, true, "delete of '" + key + "'").thenApply(PeerBackend::writeResult);
+    byte[] cmd = Wire.deleteCommand(key, expectedRevision);
+    return leaderClient.submit(cmd, true, "delete of '" + key + "'").thenApply(Wire::writeResult);
   }
 
   /**
@@ -305,37 +234,21 @@ public final class PeerBackend implements Backend {
   private final CounterStore counters = new CounterStore() {
     @Override
     public CompletableFuture<Long> incrementAndGet(String name, long delta) {
-      byte[] cmd = Wire.out().tag(Wire.COUNTER_ADD).str(name).i64(delta).toBytes();
-      return submit(cmd, true, "increment of counter '" + name + "'").thenApply(PeerBackend::counterValue);
+      byte[] cmd = Wire.counterAddCommand(name, delta);
+      return leaderClient.submit(cmd, true, "increment of counter '" + name + "'").thenApply(Wire::counterValue);
     }
 
     @Override
     public CompletableFuture<Long> get(String name) {
-      byte[] cmd = Wire.out().tag(Wire.COUNTER_GET).str(name).toBytes();
-      return submit(cmd, false, "read of counter '" + name + "'").thenApply(PeerBackend::counterValue);
+      byte[] cmd = Wire.counterGetCommand(name);
+      return leaderClient.submit(cmd, false, "read of counter '" + name + "'").thenApply(Wire::counterValue);
     }
   };
 
-  private static long counterValue(byte[] b) {
-    try {
-      return new Wire.In(b, 0, b.length).i64();
-    } catch (IOException e) {
-      throw new IllegalStateException("unreadable counter answer from the leader", e);
-    }
-  }
-
   @Override
   public CompletableFuture<StrongRead> get(String key) {
-    byte[] cmd = Wire.out().tag(Wire.GET).str(key).toBytes();
-    return submit(cmd, false, "strong read of '" + key + "'").thenApply(b -> {
-      try {
-        Wire.In in = new Wire.In(b, 0, b.length);
-        long rev = in.i64();
-        return new StrongRead(in.bool() ? in.entry() : null, rev);
-      } catch (IOException e) {
-        throw new IllegalStateException("unreadable read answer from the leader", e);
-      }
-    });
+    byte[] cmd = Wire.getCommand(key);
+    return leaderClient.submit(cmd, false, "strong read of '" + key + "'").thenApply(Wire::strongRead);
   }
 
   @Override
@@ -352,20 +265,18 @@ public final class PeerBackend implements Backend {
     closed = true;
     BackendUnavailableException gone = new BackendUnavailableException("peer backend closed", null);
     stream.failAll(gone);
-    for (Attempt a : List.copyOf(pending.values())) {
-      a.fail(new BackendUnavailableException(a.what + ": peer backend closed", null, a.write && a.sent));
-    }
+    leaderClient.close();
     try {
       channel.close();
     } catch (RuntimeException e) {
       LOG.log(Level.DEBUG, "closing the channel failed", e);
     }
-    shutdownExecutors();
+    shutdownExecutors(leaderClient);
   }
 
   @Override
   public String toString() {
-    return "PeerBackend[" + settings.cluster() + ", " + role() + ", bind=" + settings.bind() + "]";
+    return "PeerBackend[" + settings.cluster() + ", " + group.role() + ", bind=" + settings.bind() + "]";
   }
 
   private static void checkExpected(long expected) {
@@ -374,363 +285,17 @@ public final class PeerBackend implements Backend {
     }
   }
 
-  private static WriteResult writeResult(byte[] b) {
-    try {
-      Wire.In in = new Wire.In(b, 0, b.length);
-      byte status = in.tag();
-      long rev = in.i64();
-      return switch (status) {
-        case Wire.APPLIED -> WriteResult.applied(rev);
-        case Wire.NOT_FOUND -> WriteResult.notFound(rev);
-        case Wire.CONFLICT -> WriteResult.conflict(rev, in.bool() ? in.entry() : null);
-        default -> throw new IOException("unknown write status " + status);
-      };
-    } catch (IOException e) {
-      throw new IllegalStateException("unreadable write answer from the leader", e);
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Routing requests to the leader
-  // ---------------------------------------------------------------------------------------------
-
-  /**
-   * Runs a command through Raft on the leader and returns the state machine's answer. Fails at once
-   * when this instance's view lacks a majority of voters; waits (up to the operation timeout) for a
-   * leader while one is being elected; retries where the leader moved before taking the command.
-   */
-  private CompletableFuture<byte[]> submit(byte[] cmd, boolean write, String what) {
-    CompletableFuture<byte[]> result = new CompletableFuture<>();
-    if (closed) {
-      result.completeExceptionally(new BackendUnavailableException(what + ": peer backend closed", null));
-      return result;
-    }
-    Attempt a = new Attempt(cmd, write, what, result, System.nanoTime() + settings.operationTimeout().toNanos());
-    try {
-      ScheduledFuture<?> timeout = timer.schedule(() -> a.fail(new BackendUnavailableException(what
-          + ": no answer within " + settings.operationTimeout().toMillis() + " ms (" + state() + ")", null,
-          a.write && a.sent)), settings.operationTimeout().toNanos(), TimeUnit.NANOSECONDS);
-      result.whenComplete((r, e) -> timeout.cancel(false));
-    } catch (RejectedExecutionException e) {
-      a.fail(new BackendUnavailableException(what + ": peer backend closed", null));
-    }
-    a.run();
-    // Callers' stages run on our threads, never on JGroups' or Raft's.
-    return result.whenCompleteAsync((r, e) -> { }, callbacks);
-  }
-
-  /** One command on its way to the leader. */
-  private final class Attempt {
-    final byte[] cmd;
-    final boolean write;
-    final String what;
-    final CompletableFuture<byte[]> result;
-    final long deadline;
-    volatile boolean sent;
-    volatile long id;
-    volatile Address target;
-
-    Attempt(byte[] cmd, boolean write, String what, CompletableFuture<byte[]> result, long deadline) {
-      this.cmd = cmd;
-      this.write = write;
-      this.what = what;
-      this.result = result;
-      this.deadline = deadline;
-    }
-
-    void run() {
-      if (result.isDone()) {
-        return;
-      }
-      if (closed) {
-        fail(new BackendUnavailableException(what + ": peer backend closed", null, write && sent));
-        return;
-      }
-      int have = votersInView();
-      if (have < settings.majority()) {
-        fail(new BackendUnavailableException(what + " refused: this instance sees " + have + " of "
-            + settings.voters().size() + " voters, " + settings.majority() + " needed for a majority ("
-            + state() + "); writes and strong reads fail on this side of a partition, local reads keep serving",
-            null, false));
-        return;
-      }
-      Address leader = leader();
-      Address me = channel.getAddress();
-      if (leader != null && leader.equals(me)) {
-        runHere();
-        return;
-      }
-      Address to = leader != null ? leader : anyVoter();
-      if (to == null || to.equals(me)) {
-        retryLater();
-        return;
-      }
-      long reqId = ids.incrementAndGet();
-      id = reqId;
-      target = to;
-      pending.put(reqId, this);
-      sent = true;
-      if (!send(to, Wire.out().message(Wire.REQUEST).i64(reqId).bytes(cmd).toBytes())) {
-        pending.remove(reqId);
-        retryLater();
-      }
-    }
-
-    private void runHere() {
-      CompletableFuture<byte[]> f;
-      try {
-        f = raft.setAsync(cmd, 0, cmd.length, null);
-      } catch (Exception notLeader) {
-        retryLater(); // not appended: safe to send again
-        return;
-      }
-      sent = true;
-      f.whenComplete((r, e) -> {
-        if (e == null) {
-          complete(r);
-        } else if (!write) {
-          retryLater();
-        } else {
-          fail(new BackendUnavailableException(what + " failed on the leader: " + e, e, true));
-        }
-      });
-    }
-
-    void onReply(byte outcome, Wire.In in) throws IOException {
-      switch (outcome) {
-        case Wire.OK -> complete(in.bytes());
-        case Wire.NOT_LEADER -> {
-          Address hint = in.address();
-          if (raft == null) {
-            announcedLeader = hint != null && inView(hint) ? hint : null;
-          }
-          retryLater();
-        }
-        default -> {
-          String error = in.str();
-          boolean mayHaveCommitted = in.bool();
-          if (write) {
-            fail(new BackendUnavailableException(what + " failed on the leader: " + error, null, mayHaveCommitted));
-          } else {
-            retryLater();
-          }
-        }
-      }
-    }
-
-    /** The instance this attempt was sent to left the view. */
-    void onTargetGone() {
-      if (write) {
-        fail(new BackendUnavailableException(what + ": the leader left the view before answering ("
-            + state() + ")", null, true));
-      } else {
-        retryLater();
-      }
-    }
-
-    void retryLater() {
-      forget();
-      if (result.isDone()) {
-        return;
-      }
-      if (System.nanoTime() - deadline >= 0) {
-        fail(new BackendUnavailableException(what + ": no leader within "
-            + settings.operationTimeout().toMillis() + " ms (" + state() + ")", null, false));
-        return;
-      }
-      try {
-        timer.schedule(this::run, RETRY_MILLIS, TimeUnit.MILLISECONDS);
-      } catch (RejectedExecutionException e) {
-        fail(new BackendUnavailableException(what + ": peer backend closed", null, false));
-      }
-    }
-
-    void complete(byte[] r) {
-      forget();
-      result.complete(r == null ? EMPTY : r);
-    }
-
-    void fail(Throwable t) {
-      forget();
-      result.completeExceptionally(t);
-    }
-
-    private void forget() {
-      long i = id;
-      if (i != 0) {
-        pending.remove(i, this);
-      }
-    }
-  }
-
-  /** On the leader: a command from another instance. */
-  private void onRequest(Address from, long reqId, byte[] cmd) {
-    if (raft == null) {
-      reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.NOT_LEADER).address(null).toBytes());
-      return;
-    }
-    CompletableFuture<byte[]> f;
-    try {
-      f = raft.setAsync(cmd, 0, cmd.length, null);
-    } catch (Exception notLeader) {
-      Address l = raft.leader();
-      reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.NOT_LEADER).address(l).toBytes());
-      return;
-    }
-    f.whenComplete((r, e) -> {
-      if (e == null) {
-        reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.OK).bytes(r == null ? EMPTY : r).toBytes());
-      } else {
-        reply(from, Wire.out().message(Wire.REPLY).i64(reqId).tag(Wire.FAILED).str(String.valueOf(e)).bool(true).toBytes());
-      }
-    });
-  }
-
-  private void reply(Address to, byte[] message) {
-    send(to, message);
-  }
-
-  /** The leader, when known and in this instance's view; else null. */
-  Address leader() {
-    Address l = raft != null ? raft.leader() : announcedLeader;
-    return l != null && inView(l) ? l : null;
-  }
-
-  private boolean inView(Address a) {
-    View v = view;
-    return v != null && v.containsMember(a);
-  }
-
-  /** A voter of the view other than this instance, taken in turn; null when there is none. */
-  private Address anyVoter() {
-    View v = view;
-    if (v == null) {
-      return null;
-    }
-    List<Address> voters = new ArrayList<>();
-    Set<String> ids = new HashSet<>(settings.voters());
-    for (Address a : v) {
-      String id = VoterViewFilter.raftId(a);
-      if (id != null && ids.contains(id) && !a.equals(channel.getAddress())) {
-        voters.add(a);
-      }
-    }
-    return voters.isEmpty() ? null : voters.get(Math.floorMod(nextVoter.getAndIncrement(), voters.size()));
-  }
-
-  /** How many distinct voters this instance's view holds (itself included). */
-  int votersInView() {
-    View v = view;
-    if (v == null) {
-      return 0;
-    }
-    Set<String> voters = new HashSet<>(settings.voters());
-    Set<String> seen = new HashSet<>();
-    for (Address a : v) {
-      String id = VoterViewFilter.raftId(a);
-      if (id != null && voters.contains(id)) {
-        seen.add(id);
-      }
-    }
-    return seen.size();
-  }
-
-  private String state() {
-    View v = view;
-    Address l = leader();
-    return "cluster=" + settings.cluster() + ", role=" + role() + ", voters in view=" + votersInView() + "/"
-        + settings.voters().size() + ", leader=" + (l == null ? "none" : l) + ", view="
-        + (v == null ? "none" : v.getMembers());
-  }
-
-  private String role() {
-    if (raft == null) {
-      return "non-voter";
-    }
-    return publisher.leading() ? "leader" : "voter";
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Progress
-  // ---------------------------------------------------------------------------------------------
-
-  /** Asks the leader for a progress mark; false when no leader is known. */
-  boolean requestProgress() {
-    if (closed) {
-      return false;
-    }
-    Address l = leader();
-    if (l == null) {
-      return false;
-    }
-    if (l.equals(channel.getAddress())) {
-      queueProgress();
-      return true;
-    }
-    return send(l, Wire.out().message(Wire.PROGRESS_REQUEST).toBytes());
-  }
-
-  /** On the leader: one progress multicast serves every request that arrives within a few ms. */
-  private void queueProgress() {
-    if (publisher != null && publisher.leading() && progressQueued.compareAndSet(false, true)) {
-      try {
-        timer.schedule(() -> {
-          progressQueued.set(false);
-          publisher.progress();
-        }, 2, TimeUnit.MILLISECONDS);
-      } catch (RejectedExecutionException e) {
-        progressQueued.set(false);
-      }
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Group events
   // ---------------------------------------------------------------------------------------------
 
-  private void onRole(Role role) {
-    if (role == Role.Leader) {
-      publisher.becameLeader();
-      machine.startAnswering();
-      LOG.log(Level.INFO, "{0}: Raft leader of {1} (term {2})", instanceId, settings.cluster(),
-          String.valueOf(raft.currentTerm()));
-      multicast(Wire.out().message(Wire.LEADER).toBytes());
-    } else {
-      if (publisher.leading()) {
-        LOG.log(Level.INFO, "{0}: no longer the Raft leader of {1} (now {2})", instanceId, settings.cluster(), role);
-      }
-      publisher.lostLeadership();
-    }
-  }
-
   /** Every view, before Raft sees its voters-only form. Runs on a JGroups thread: no I/O here. */
   private void onFullView(View now) {
-    View old = view;
-    view = now;
-    LOG.log(Level.INFO, "{0}: view {1}{2}: {3} member(s), {4} of {5} voters: {6}", instanceId, now.getViewId(),
-        now instanceof org.jgroups.MergeView ? " (merge)" : "", now.size(), votersInView(), settings.voters().size(),
-        now.getMembers());
-    if (machine != null) {
-      machine.startAnswering(); // Raft replays its log before the first view: reads answer from here on
-    }
-    Address l = announcedLeader;
-    if (l != null && !now.containsMember(l)) {
-      announcedLeader = null;
-    }
-    for (Attempt a : List.copyOf(pending.values())) {
-      if (a.target != null && !now.containsMember(a.target)) {
-        a.onTargetGone();
-      }
-    }
+    View old = group.onView(now);
+    leaderClient.onView(now);
     execute(events, () -> {
       membership.onView(old, now);
-      List<Address> joined = View.newMembers(old, now);
-      if (publisher != null && publisher.leading() && !joined.isEmpty()) {
-        byte[] hello = Wire.out().message(Wire.LEADER).toBytes();
-        for (Address a : joined) {
-          send(a, hello);
-        }
-      }
+      group.greetNewcomers(old, now);
     });
   }
 
@@ -751,53 +316,24 @@ public final class PeerBackend implements Backend {
       switch (type) {
         case Wire.COMMIT -> {
           long rev = in.i64();
-          byte kind = in.tag();
-          String key = in.str();
-          Change c;
-          if (kind == Wire.PUT) {
-            String contentType = in.str();
-            c = Change.put(new Versioned(key, in.bytes(), contentType, rev));
-          } else {
-            c = Change.delete(key);
-          }
-          stream.onCommit(rev, c, len);
-          noteLeader(from);
+          stream.onCommit(rev, in.change(rev), len);
+          group.noteLeader(from);
         }
         case Wire.PROGRESS -> {
           stream.onProgress(in.i64());
-          noteLeader(from);
+          group.noteLeader(from);
         }
-        case Wire.PROGRESS_REQUEST -> queueProgress();
-        case Wire.REQUEST -> {
-          long reqId = in.i64();
-          onRequest(from, reqId, in.bytes());
-        }
-        case Wire.REPLY -> {
-          long reqId = in.i64();
-          byte outcome = in.tag();
-          Attempt a = pending.get(reqId);
-          if (outcome == Wire.OK) {
-            noteLeader(from); // only the leader answers a command
-          }
-          if (a != null) {
-            a.onReply(outcome, in);
-          }
-        }
+        case Wire.PROGRESS_REQUEST -> leaderClient.queueProgress();
+        case Wire.REQUEST -> leaderClient.onRequest(from, in);
+        case Wire.REPLY -> leaderClient.onReply(from, in);
         case Wire.ANNOUNCE -> membership.onAnnounce(from, in);
         case Wire.WITHDRAW -> membership.onWithdraw(from);
         case Wire.WHO_ARE_YOU -> membership.onQuery(from);
-        case Wire.LEADER -> noteLeader(from);
+        case Wire.LEADER -> group.noteLeader(from);
         default -> LOG.log(Level.DEBUG, "{0}: unknown message type {1} from {2}", instanceId, type, from);
       }
     } catch (IOException | RuntimeException e) {
       LOG.log(Level.WARNING, instanceId + ": unreadable message from " + from, e);
-    }
-  }
-
-  /** A non-voter learns the leader from what the leader sends. */
-  private void noteLeader(Address from) {
-    if (raft == null && from != null && inView(from)) {
-      announcedLeader = from;
     }
   }
 
@@ -833,24 +369,29 @@ public final class PeerBackend implements Backend {
     }
   }
 
-  private void shutdownExecutors() {
-    timer.shutdownNow();
+  /** Stops this backend's executors and the leader client's ({@code client}, null when not made yet). */
+  private void shutdownExecutors(LeaderClient client) {
+    ExecutorService callbacks = client == null ? null : client.shutdown(); // its timer stops at once
     sender.shutdown();
     events.shutdown();
-    callbacks.shutdown();
     try {
       sender.awaitTermination(1, TimeUnit.SECONDS);
       events.awaitTermination(1, TimeUnit.SECONDS);
-      callbacks.awaitTermination(1, TimeUnit.SECONDS);
+      if (callbacks != null) {
+        callbacks.awaitTermination(1, TimeUnit.SECONDS);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
     sender.shutdownNow();
     events.shutdownNow();
-    callbacks.shutdownNow();
+    if (callbacks != null) {
+      callbacks.shutdownNow();
+    }
   }
 
-  private static ThreadFactory daemon(String name) {
+  /** Daemon threads named {@code name-1}, {@code name-2}, ... */
+  static ThreadFactory daemon(String name) {
     AtomicInteger n = new AtomicInteger();
     return r -> {
       Thread t = new Thread(r, name + "-" + n.incrementAndGet());
@@ -871,11 +412,11 @@ public final class PeerBackend implements Backend {
 
   /** The full view (every instance), as this instance sees it. */
   View view() {
-    return view;
+    return group.view();
   }
 
   boolean isLeader() {
-    return publisher != null && publisher.leading();
+    return group.isLeader();
   }
 
   /** The JGroups receiver: every message and view of the channel. */
@@ -886,8 +427,26 @@ public final class PeerBackend implements Backend {
     }
   }
 
+  /** What the parts see of the channel. */
+  private final class Link implements GroupLink {
+    @Override
+    public Address self() {
+      return channel == null ? null : channel.getAddress();
+    }
+
+    @Override
+    public boolean send(Address to, byte[] message) {
+      return PeerBackend.this.send(to, message);
+    }
+
+    @Override
+    public boolean closed() {
+      return closed;
+    }
+  }
+
   /** What the membership sees of the group. */
-  private final class Group implements PeerMembership.Group {
+  private final class MembershipGroup implements PeerMembership.Group {
     @Override
     public Address self() {
       return channel == null ? null : channel.getAddress();
@@ -895,7 +454,7 @@ public final class PeerBackend implements Backend {
 
     @Override
     public View view() {
-      return view;
+      return group.view();
     }
 
     @Override

@@ -1,6 +1,10 @@
 package io.lockstep.peer;
 
 import io.lockstep.Versioned;
+import io.lockstep.WriteResult;
+import io.lockstep.spi.Backend.StrongRead;
+import io.lockstep.spi.Change;
+import io.lockstep.spi.Snapshot;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInput;
@@ -10,6 +14,8 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The byte forms the peer backend writes: Raft commands and their results (kept in the Raft log and
@@ -169,6 +175,17 @@ final class Wire {
       long rev = i64();
       return new Versioned(key, bytes(), type, rev);
     }
+
+    /** The rest of a {@link #COMMIT} message, after its revision. */
+    Change change(long revision) throws IOException {
+      byte kind = tag();
+      String key = str();
+      if (kind == PUT) {
+        String contentType = str();
+        return Change.put(new Versioned(key, bytes(), contentType, revision));
+      }
+      return Change.delete(key);
+    }
   }
 
   static Out out() {
@@ -187,6 +204,119 @@ final class Wire {
   /** Reads a group message's body, after its magic and type. */
   static In body(byte[] b, int offset, int length) {
     return new In(b, offset + 5, length - 5);
+  }
+
+  // Commands, as the instance that submits them writes them.
+
+  static byte[] putCommand(String key, long expectedRevision, String contentType, byte[] value) {
+    return out().tag(PUT).str(key).i64(expectedRevision).str(contentType).bytes(value).toBytes();
+  }
+
+  static byte[] deleteCommand(String key, long expectedRevision) {
+    return out().tag(DELETE).str(key).i64(expectedRevision).toBytes();
+  }
+
+  static byte[] getCommand(String key) {
+    return out().tag(GET).str(key).toBytes();
+  }
+
+  static byte[] listCommand() {
+    return out().tag(LIST).toBytes();
+  }
+
+  static byte[] counterAddCommand(String name, long delta) {
+    return out().tag(COUNTER_ADD).str(name).i64(delta).toBytes();
+  }
+
+  static byte[] counterGetCommand(String name) {
+    return out().tag(COUNTER_GET).str(name).toBytes();
+  }
+
+  // The leader's answers to commands, as the instance that submitted them reads them.
+
+  /** The answer to a {@link #PUT} or a {@link #DELETE}. */
+  static WriteResult writeResult(byte[] b) {
+    try {
+      In in = new In(b, 0, b.length);
+      byte status = in.tag();
+      long rev = in.i64();
+      return switch (status) {
+        case APPLIED -> WriteResult.applied(rev);
+        case NOT_FOUND -> WriteResult.notFound(rev);
+        case CONFLICT -> WriteResult.conflict(rev, in.bool() ? in.entry() : null);
+        default -> throw new IOException("unknown write status " + status);
+      };
+    } catch (IOException e) {
+      throw new IllegalStateException("unreadable write answer from the leader", e);
+    }
+  }
+
+  /** The answer to a {@link #LIST}. */
+  static Snapshot listing(byte[] b) {
+    try {
+      In in = new In(b, 0, b.length);
+      long rev = in.i64();
+      int n = in.i32();
+      List<Versioned> entries = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        entries.add(in.entry());
+      }
+      return new Snapshot(rev, entries);
+    } catch (IOException e) {
+      throw new IllegalStateException("unreadable listing from the leader", e);
+    }
+  }
+
+  /** The answer to a {@link #GET}. */
+  static StrongRead strongRead(byte[] b) {
+    try {
+      In in = new In(b, 0, b.length);
+      long rev = in.i64();
+      return new StrongRead(in.bool() ? in.entry() : null, rev);
+    } catch (IOException e) {
+      throw new IllegalStateException("unreadable read answer from the leader", e);
+    }
+  }
+
+  /** The answer to a {@link #COUNTER_ADD} or a {@link #COUNTER_GET}. */
+  static long counterValue(byte[] b) {
+    try {
+      return new In(b, 0, b.length).i64();
+    } catch (IOException e) {
+      throw new IllegalStateException("unreadable counter answer from the leader", e);
+    }
+  }
+
+  // Group messages.
+
+  /** A command for the leader, from another instance. */
+  static byte[] request(long reqId, byte[] command) {
+    return out().message(REQUEST).i64(reqId).bytes(command).toBytes();
+  }
+
+  /** The leader's answer to a {@link #REQUEST}: the state machine's answer. */
+  static byte[] replyOk(long reqId, byte[] answer) {
+    return out().message(REPLY).i64(reqId).tag(OK).bytes(answer).toBytes();
+  }
+
+  /** The answer to a {@link #REQUEST} that reached an instance that does not lead: who does, or null. */
+  static byte[] replyNotLeader(long reqId, org.jgroups.Address leader) {
+    return out().message(REPLY).i64(reqId).tag(NOT_LEADER).address(leader).toBytes();
+  }
+
+  /** The leader's answer to a {@link #REQUEST} that failed in Raft. */
+  static byte[] replyFailed(long reqId, String error, boolean mayHaveCommitted) {
+    return out().message(REPLY).i64(reqId).tag(FAILED).str(error).bool(mayHaveCommitted).toBytes();
+  }
+
+  /** The leader says it leads. */
+  static byte[] leader() {
+    return out().message(LEADER).toBytes();
+  }
+
+  /** An instance asks the leader for a {@link #PROGRESS} mark. */
+  static byte[] progressRequest() {
+    return out().message(PROGRESS_REQUEST).toBytes();
   }
 
   /** Writes a list of entries for a snapshot or a listing. */
