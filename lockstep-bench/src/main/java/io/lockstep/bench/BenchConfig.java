@@ -34,12 +34,9 @@ public record BenchConfig(List<URI> targets, int users, double spawnRate, Durati
     STRICT
   }
 
+  /** Checks every field: an invalid configuration cannot be built. */
   public BenchConfig {
-    targets = List.copyOf(targets);
-  }
-
-  public BenchConfig validate() {
-    if (targets.isEmpty()) {
+    if (targets == null || targets.isEmpty()) {
       throw new IllegalArgumentException("targets: at least one URL is required");
     }
     for (URI t : targets) {
@@ -56,9 +53,12 @@ public record BenchConfig(List<URI> targets, int users, double spawnRate, Durati
     if (duration == null || duration.isNegative() || duration.isZero()) {
       throw new IllegalArgumentException("duration: must be positive, was " + duration);
     }
-    if (thinkMin.isNegative() || thinkMax.compareTo(thinkMin) < 0) {
+    if (thinkMin == null || thinkMax == null || thinkMin.isNegative() || thinkMax.compareTo(thinkMin) < 0) {
       throw new IllegalArgumentException("think time: need 0 <= min <= max, was " + thinkMin + ".." + thinkMax);
     }
-    return this;
+    if (scenario == null) {
+      throw new IllegalArgumentException("scenario: required");
+    }
+    targets = List.copyOf(targets);
   }
 }

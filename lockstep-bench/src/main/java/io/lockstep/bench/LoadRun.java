@@ -37,7 +37,7 @@ public final class LoadRun {
   private volatile long deadline;
 
   private LoadRun(BenchConfig config) {
-    this.config = config.validate();
+    this.config = config;
     this.http = new HttpCalls(config.authToken(), Duration.ofSeconds(30));
   }
 

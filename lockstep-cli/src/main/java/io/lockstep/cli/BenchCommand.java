@@ -158,7 +158,7 @@ public final class BenchCommand implements Callable<Integer> {
 
   private int runLoad(List<URI> urls, BenchConfig.Scenario sc, long s) throws Exception {
     BenchConfig cfg = new BenchConfig(urls, users, spawnRate, duration, s, sc, thinkMin, thinkMax,
-        !noReadYourWrites, authToken, out).validate();
+        !noReadYourWrites, authToken, out);
     stdout.printf("bench: scenario %s, %d users at %.1f/s for %ds against %d instances, seed %d%s%n",
         sc.name().toLowerCase(Locale.ROOT), users, spawnRate, duration.toSeconds(), urls.size(), s,
         cfg.readYourWrites() ? ", reads after own writes with min_revision" : "");
