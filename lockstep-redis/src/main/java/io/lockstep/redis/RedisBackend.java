@@ -44,7 +44,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The Redis backend: one map in one Redis server (5.0 or later; tested with 7.0), through Lettuce.
  * Create it with a URI (the {@code redis} and {@code rediss} schemes are found by {@link
- * RedisBackendProvider} and {@link RedissBackendProvider}).
+ * RedisBackendProvider}).
  *
  * <h2>URI</h2>
  *
