@@ -8,8 +8,10 @@ import io.lockstep.bench.LoadRun;
 import io.lockstep.bench.PropagationProbe;
 import io.lockstep.bench.Report;
 import io.lockstep.process.ServerProcess;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -143,16 +145,15 @@ public final class BenchCommand implements Callable<Integer> {
     io.lockstep.bench.CounterProbe.Result r = io.lockstep.bench.CounterProbe.run(urls, "bench", users, duration, authToken);
     Histogram h = r.latencyMicros();
     stdout.printf(Locale.ROOT, "increments: %d acknowledged, %d failed, %.0f/s; latency p50 %.2f ms, p99 %.2f ms;"
-        + " counter moved by %d: %s%n", r.acknowledged(), r.failed(), r.perSecond(), h.getValueAtPercentile(50) / 1000.0,
-        h.getValueAtPercentile(99) / 1000.0, r.after() - r.before(), r.exact() ? "exact" : "NOT EXACT");
+        + " counter moved by %d: %s%n", r.acknowledged(), r.failed(), r.perSecond(), millis(h, 50), millis(h, 99),
+        r.after() - r.before(), r.exact() ? "exact" : "NOT EXACT");
     ObjectNode json = JSON.createObjectNode();
     json.put("instances", urls.size()).put("clients", users).put("seconds", r.seconds())
         .put("counterBatchMillis", counterBatch == null ? 0 : counterBatch.toMillis())
         .put("acknowledged", r.acknowledged()).put("failed", r.failed()).put("perSecond", r.perSecond())
         .put("exact", r.exact());
     json.set("latency", figures(h));
-    java.nio.file.Files.createDirectories(out);
-    java.nio.file.Files.writeString(out.resolve("counters.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
+    writeJson("counters.json", json);
     return r.exact() ? 0 : 1;
   }
 
@@ -191,23 +192,31 @@ public final class BenchCommand implements Callable<Integer> {
     json.set("overall", figures(r.overall()));
     ObjectNode per = json.putObject("perInstance");
     r.perTarget().forEach((k, v) -> per.set(k, figures(v)));
-    java.nio.file.Files.createDirectories(out);
-    java.nio.file.Files.writeString(out.resolve("propagation.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
+    writeJson("propagation.json", json);
     stdout.println("wrote " + out.resolve("propagation.json"));
     return r.missed() == 0 ? 0 : 1;
   }
 
   private void line(String label, Histogram h) {
     stdout.printf(Locale.ROOT, "%-32s %8d %9.2f %9.2f %9.2f %9.2f%n", label, h.getTotalCount(),
-        h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(95) / 1000.0,
-        h.getValueAtPercentile(99) / 1000.0, h.getMaxValue() / 1000.0);
+        millis(h, 50), millis(h, 95), millis(h, 99), h.getMaxValue() / 1000.0);
   }
 
   private static ObjectNode figures(Histogram h) {
     ObjectNode n = JSON.createObjectNode();
-    n.put("count", h.getTotalCount()).put("p50Ms", h.getValueAtPercentile(50) / 1000.0)
-        .put("p95Ms", h.getValueAtPercentile(95) / 1000.0).put("p99Ms", h.getValueAtPercentile(99) / 1000.0)
-        .put("maxMs", h.getMaxValue() / 1000.0);
+    n.put("count", h.getTotalCount()).put("p50Ms", millis(h, 50)).put("p95Ms", millis(h, 95))
+        .put("p99Ms", millis(h, 99)).put("maxMs", h.getMaxValue() / 1000.0);
     return n;
+  }
+
+  /** A percentile of a histogram of microseconds, in milliseconds. */
+  private static double millis(Histogram h, double percentile) {
+    return h.getValueAtPercentile(percentile) / 1000.0;
+  }
+
+  /** Writes {@code json}, pretty printed, to {@code file} in {@code --out}. */
+  private void writeJson(String file, ObjectNode json) throws IOException {
+    Files.createDirectories(out);
+    Files.writeString(out.resolve(file), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
   }
 }

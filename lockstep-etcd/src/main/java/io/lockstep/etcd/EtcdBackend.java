@@ -26,6 +26,7 @@ import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.BackendSupport;
 import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
@@ -153,12 +154,7 @@ public final class EtcdBackend implements Backend {
     this.membersPrefix = ByteSequence.from(ns + MEMBERS, StandardCharsets.UTF_8);
     this.membersBytes = membersPrefix.getBytes();
     this.countersBytes = (ns + EtcdCounters.PREFIX).getBytes(StandardCharsets.UTF_8);
-    this.housekeeping = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, "lockstep-etcd-" + context.instanceId());
-      t.setDaemon(true);
-      return t;
-    });
-    housekeeping.setRemoveOnCancelPolicy(true);
+    this.housekeeping = BackendSupport.housekeeping("lockstep-etcd-" + context.instanceId());
     Duration timeout = settings.requestTimeout();
     this.client = Client.builder()
         .endpoints(settings.endpoints().toArray(URI[]::new))
@@ -240,9 +236,7 @@ public final class EtcdBackend implements Backend {
 
   @Override
   public Feed watch(long fromRevision, FeedListener listener) {
-    if (fromRevision < 1) {
-      throw new IllegalArgumentException("fromRevision: must be >= 1, was " + fromRevision);
-    }
+    BackendSupport.checkFromRevision(fromRevision);
     probeVersions();
     EtcdFeed feed = new EtcdFeed(this, fromRevision, listener);
     if (closed.get()) {
@@ -311,7 +305,7 @@ public final class EtcdBackend implements Backend {
     if (expectedRevision == ANY_REVISION) {
       return mapped(kv.put(k, v), what, true).thenApply(r -> WriteResult.applied(r.getHeader().getRevision()));
     }
-    checkExpected(expectedRevision);
+    BackendSupport.checkExpectedRevision(expectedRevision);
     return mapped(kv.txn().If(condition(k, expectedRevision)).Then(Op.put(k, v, PutOption.DEFAULT))
         .Else(Op.get(k, GetOption.DEFAULT)).commit(), what, true)
         .thenApply(r -> r.isSucceeded() ? WriteResult.applied(r.getHeader().getRevision()) : conflict(key, r));
@@ -326,7 +320,7 @@ public final class EtcdBackend implements Backend {
           ? WriteResult.notFound(r.getHeader().getRevision())
           : WriteResult.applied(r.getHeader().getRevision()));
     }
-    checkExpected(expectedRevision);
+    BackendSupport.checkExpectedRevision(expectedRevision);
     Op[] then = expectedRevision == 0 ? new Op[0] : new Op[] {Op.delete(k, DeleteOption.DEFAULT)};
     return mapped(kv.txn().If(condition(k, expectedRevision)).Then(then)
         .Else(Op.get(k, GetOption.DEFAULT)).commit(), what, true)
@@ -353,12 +347,6 @@ public final class EtcdBackend implements Backend {
     return expected == 0
         ? new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
         : new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expected));
-  }
-
-  private static void checkExpected(long expected) {
-    if (expected < 0) {
-      throw new IllegalArgumentException("expectedRevision: must be >= 0 or ANY_REVISION, was " + expected);
-    }
   }
 
   private WriteResult conflict(String key, TxnResponse r) {
@@ -460,12 +448,7 @@ public final class EtcdBackend implements Backend {
 
   /** The future, failing with the exceptions the SPI promises. */
   <T> CompletableFuture<T> mapped(CompletableFuture<T> f, String what, boolean write) {
-    return f.handle((v, err) -> {
-      if (err != null) {
-        throw translate(err, what, write);
-      }
-      return v;
-    });
+    return BackendSupport.translated(f, t -> translate(t, what, write));
   }
 
   RuntimeException translate(Throwable t, String what, boolean write) {

@@ -3,10 +3,11 @@ package io.lockstep.etcd;
 import io.etcd.jetcd.common.exception.ErrorCode;
 import io.etcd.jetcd.common.exception.EtcdException;
 import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.StatusRuntimeException;
 import io.lockstep.BackendUnavailableException;
+import io.lockstep.spi.BackendSupport;
 import java.net.ConnectException;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 
 /**
  * Turns jetcd and gRPC failures into the exceptions the SPI promises: {@link
@@ -17,11 +18,9 @@ import java.util.concurrent.ExecutionException;
 final class EtcdErrors {
   private EtcdErrors() {}
 
+  /** See {@link BackendSupport#unwrap}. */
   static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
+    return BackendSupport.unwrap(t);
   }
 
   /**
@@ -33,18 +32,15 @@ final class EtcdErrors {
    *     committed (anything but a refused connection, which proves it never left)
    */
   static RuntimeException translate(Throwable failure, String what, String endpoints, boolean write) {
-    Throwable t = unwrap(failure);
-    if (t instanceof BackendUnavailableException || t instanceof IllegalArgumentException) {
-      return (RuntimeException) t;
-    }
-    String code = code(t);
-    String detail = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    if ("INVALID_ARGUMENT".equals(code)) {
-      return new IllegalArgumentException("etcd refused the " + what + " as invalid: " + detail, t);
-    }
-    boolean mayHaveCommitted = write && !refusedConnection(t);
-    return new BackendUnavailableException("etcd " + what + " failed (" + code + ") at " + endpoints
-        + ": " + detail, t, mayHaveCommitted);
+    return BackendSupport.translate(failure, t -> {
+      String code = code(t);
+      if ("INVALID_ARGUMENT".equals(code)) {
+        return new IllegalArgumentException("etcd refused the " + what + " as invalid: " + BackendSupport.detail(t), t);
+      }
+      boolean mayHaveCommitted = write && !BackendSupport.anyCause(t, ConnectException.class::isInstance);
+      return new BackendUnavailableException("etcd " + what + " failed (" + code + ") at " + endpoints
+          + ": " + BackendSupport.detail(t), t, mayHaveCommitted);
+    });
   }
 
   /** The gRPC status code name of a failure, or its class name when it carries none. */
@@ -53,7 +49,8 @@ final class EtcdErrors {
       return e.getErrorCode().name();
     }
     Status s = Status.fromThrowable(t);
-    if (s.getCode() != Status.Code.UNKNOWN || hasStatus(t)) {
+    if (s.getCode() != Status.Code.UNKNOWN
+        || BackendSupport.anyCause(t, c -> c instanceof StatusRuntimeException || c instanceof StatusException)) {
       return s.getCode().name();
     }
     return t.getClass().getSimpleName();
@@ -61,26 +58,5 @@ final class EtcdErrors {
 
   static boolean isCode(Throwable t, ErrorCode code) {
     return code.name().equals(code(unwrap(t)));
-  }
-
-  private static boolean hasStatus(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof io.grpc.StatusRuntimeException || c instanceof io.grpc.StatusException) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static boolean refusedConnection(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof ConnectException) {
-        return true;
-      }
-      if (c.getCause() == c) {
-        break;
-      }
-    }
-    return false;
   }
 }

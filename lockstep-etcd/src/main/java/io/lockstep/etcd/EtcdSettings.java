@@ -47,19 +47,14 @@ record EtcdSettings(List<URI> endpoints, Duration requestTimeout, int pageSize, 
     for (String host : uri.hosts()) {
       endpoints.add(endpoint(host, uri.raw()));
     }
-    Duration timeout = uri.params().containsKey(TIMEOUT)
-        ? BackendUri.parseDuration(TIMEOUT, uri.params().get(TIMEOUT)) : context.operationTimeout();
+    Duration timeout = uri.durationParam(TIMEOUT, context.operationTimeout());
     int pageSize = (int) uri.longParam(PAGE_SIZE, DEFAULT_PAGE_SIZE, 1, 100_000);
-    long ttl = DEFAULT_MEMBER_TTL_SECONDS;
-    if (uri.params().containsKey(MEMBER_TTL)) {
-      Duration d = BackendUri.parseDuration(MEMBER_TTL, uri.params().get(MEMBER_TTL));
-      if (d.toMillis() % 1000 != 0 || d.getSeconds() < 2 || d.getSeconds() > 3600) {
-        throw new IllegalArgumentException("backend URI: " + MEMBER_TTL + " must be whole seconds from 2s to 3600s"
-            + " (etcd leases count in seconds), was '" + uri.params().get(MEMBER_TTL) + "'");
-      }
-      ttl = d.getSeconds();
+    Duration ttl = uri.durationParam(MEMBER_TTL, Duration.ofSeconds(DEFAULT_MEMBER_TTL_SECONDS));
+    if (ttl.toMillis() % 1000 != 0 || ttl.getSeconds() < 2 || ttl.getSeconds() > 3600) {
+      throw new IllegalArgumentException("backend URI: " + MEMBER_TTL + " must be whole seconds from 2s to 3600s"
+          + " (etcd leases count in seconds), was '" + uri.params().get(MEMBER_TTL) + "'");
     }
-    return new EtcdSettings(endpoints, timeout, pageSize, ttl);
+    return new EtcdSettings(endpoints, timeout, pageSize, ttl.getSeconds());
   }
 
   private static URI endpoint(String host, String raw) {

@@ -29,7 +29,7 @@ class EtcdBackendProviderTest {
     assertThat(ServiceLoader.load(BackendProvider.class).stream().map(ServiceLoader.Provider::get))
         .anySatisfy(p -> {
           assertThat(p).isInstanceOf(EtcdBackendProvider.class);
-          assertThat(p.scheme()).isEqualTo("etcd");
+          assertThat(p.schemes()).containsExactly("etcd");
         });
   }
 

@@ -1,9 +1,7 @@
 package io.lockstep.peer;
 
-import io.lockstep.spi.Backend;
-import io.lockstep.spi.BackendContext;
-import io.lockstep.spi.BackendProvider;
-import io.lockstep.spi.BackendUri;
+import io.lockstep.spi.AbstractBackendProvider;
+import java.util.Set;
 
 /**
  * Serves the {@code peer} URI scheme, e.g. {@code peer:} (a group of one) or {@code
@@ -11,18 +9,10 @@ import io.lockstep.spi.BackendUri;
  * META-INF/services/io.lockstep.spi.BackendProvider}. {@link PeerBackend} documents the URI's
  * parameters and what the backend guarantees. Stateless and thread safe.
  */
-public final class PeerBackendProvider implements BackendProvider {
+public final class PeerBackendProvider extends AbstractBackendProvider {
 
   /** For {@link java.util.ServiceLoader}. */
-  public PeerBackendProvider() {}
-
-  @Override
-  public String scheme() {
-    return "peer";
-  }
-
-  @Override
-  public Backend create(BackendUri uri, BackendContext context) {
-    return PeerBackend.create(uri, context);
+  public PeerBackendProvider() {
+    super(Set.of("peer"), PeerBackend::create);
   }
 }

@@ -21,6 +21,7 @@ import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.BackendSupport;
 import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
@@ -44,7 +45,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The Redis backend: one map in one Redis server (5.0 or later; tested with 7.0), through Lettuce.
  * Create it with a URI (the {@code redis} and {@code rediss} schemes are found by {@link
- * RedisBackendProvider} and {@link RedissBackendProvider}).
+ * RedisBackendProvider}).
  *
  * <h2>URI</h2>
  *
@@ -156,12 +157,7 @@ public final class RedisBackend implements Backend {
         .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
         .socketOptions(SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
         .build());
-    this.housekeeping = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, "lockstep-redis-" + context.instanceId());
-      t.setDaemon(true);
-      return t;
-    });
-    housekeeping.setRemoveOnCancelPolicy(true);
+    this.housekeeping = BackendSupport.housekeeping("lockstep-redis-" + context.instanceId());
     this.membership = new RedisMembership(this, ns + ":members:", settings.memberTtl());
   }
 
@@ -212,14 +208,14 @@ public final class RedisBackend implements Backend {
 
   @Override
   public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
-    checkExpected(expectedRevision);
+    BackendSupport.checkExpectedRevision(expectedRevision);
     String type = contentType == null ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
     return write(key, "put", expectedRevision, bytes(type), value);
   }
 
   @Override
   public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-    checkExpected(expectedRevision);
+    BackendSupport.checkExpectedRevision(expectedRevision);
     if (expectedRevision == 0) {
       // "Only if absent": there is nothing to delete; a present key is a conflict.
       return get(key).thenApply(r -> r.entry() == null ? WriteResult.notFound(r.revision())
@@ -246,21 +242,13 @@ public final class RedisBackend implements Backend {
         });
   }
 
-  private static void checkExpected(long expected) {
-    if (expected < 0 && expected != ANY_REVISION) {
-      throw new IllegalArgumentException("expectedRevision: must be >= 0 or ANY_REVISION, was " + expected);
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Watching
   // ---------------------------------------------------------------------------------------------
 
   @Override
   public Feed watch(long fromRevision, FeedListener listener) {
-    if (fromRevision < 1) {
-      throw new IllegalArgumentException("fromRevision: must be >= 1, was " + fromRevision);
-    }
+    BackendSupport.checkFromRevision(fromRevision);
     RedisFeed feed = new RedisFeed(this, fromRevision, listener);
     if (closed.get()) {
       feed.fail(new IllegalStateException("redis backend closed"));
@@ -363,22 +351,12 @@ public final class RedisBackend implements Backend {
 
   /** Runs a script on the command connection, failing with the SPI's exceptions. */
   CompletableFuture<List<Object>> script(RedisScript s, byte[][] keys, String what, boolean write, byte[]... args) {
-    return commands().thenCompose(r -> s.run(r, keys, args)).handle((v, err) -> {
-      if (err != null) {
-        throw translate(err, what, write);
-      }
-      return v;
-    });
+    return mapped(commands().thenCompose(r -> s.run(r, keys, args)), what, write);
   }
 
   /** The future, failing with the SPI's exceptions. */
   <T> CompletableFuture<T> mapped(CompletableFuture<T> f, String what, boolean write) {
-    return f.handle((v, err) -> {
-      if (err != null) {
-        throw translate(err, what, write);
-      }
-      return v;
-    });
+    return BackendSupport.translated(f, t -> translate(t, what, write));
   }
 
   RuntimeException translate(Throwable t, String what, boolean write) {

@@ -3,9 +3,8 @@ package io.lockstep.redis;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionException;
 import io.lockstep.BackendUnavailableException;
+import io.lockstep.spi.BackendSupport;
 import java.net.ConnectException;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 
 /**
  * Turns Lettuce failures into the exceptions the SPI promises: {@link BackendUnavailableException}
@@ -17,44 +16,23 @@ import java.util.concurrent.ExecutionException;
 final class RedisErrors {
   private RedisErrors() {}
 
-  static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
-  }
-
   static RuntimeException translate(Throwable failure, String what, String address, boolean write) {
-    Throwable t = unwrap(failure);
-    if (t instanceof BackendUnavailableException || t instanceof IllegalArgumentException) {
-      return (RuntimeException) t;
-    }
-    String detail = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    boolean neverSent = neverSent(t);
-    boolean answered = t instanceof RedisCommandExecutionException;
-    return new BackendUnavailableException("redis " + what + " failed at " + address + ": " + detail, t,
-        write && !neverSent && !answered);
+    return BackendSupport.translate(failure, t -> {
+      boolean answered = t instanceof RedisCommandExecutionException;
+      return new BackendUnavailableException("redis " + what + " failed at " + address + ": "
+          + BackendSupport.detail(t), t, write && !neverSent(t) && !answered);
+    });
   }
 
   /** Redis answered that it does not know the script (EVALSHA before the script was loaded). */
   static boolean isNoScript(Throwable failure) {
-    Throwable t = unwrap(failure);
+    Throwable t = BackendSupport.unwrap(failure);
     return t instanceof RedisCommandExecutionException && t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT");
   }
 
+  /** The command never left: not connected, connection refused, or rejected while disconnected. */
   private static boolean neverSent(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof ConnectException || c instanceof RedisConnectionException) {
-        return true;
-      }
-      String m = c.getMessage();
-      if (m != null && m.contains("Commands are rejected")) {
-        return true; // DisconnectedBehavior.REJECT_COMMANDS
-      }
-      if (c.getCause() == c) {
-        break;
-      }
-    }
-    return false;
+    return BackendSupport.anyCause(t, c -> c instanceof ConnectException || c instanceof RedisConnectionException
+        || (c.getMessage() != null && c.getMessage().contains("Commands are rejected"))); // REJECT_COMMANDS
   }
 }

@@ -58,12 +58,9 @@ record RedisSettings(String host, int port, int database, boolean tls, Duration 
       throw new IllegalArgumentException("backend URI: no host in '" + uri.raw() + "'");
     }
     int db = uri.path().isEmpty() ? 0 : (int) BackendUri.parseLong("database (path)", uri.path(), 0, 1_000_000);
-    Duration timeout = uri.params().containsKey(TIMEOUT)
-        ? BackendUri.parseDuration(TIMEOUT, uri.params().get(TIMEOUT)) : context.operationTimeout();
-    long maxLen = uri.params().containsKey(STREAM_MAX_LEN)
-        ? BackendUri.parseLong(STREAM_MAX_LEN, uri.params().get(STREAM_MAX_LEN), 1, Long.MAX_VALUE / 2) : DEFAULT_STREAM_MAX_LEN;
-    Duration ttl = uri.params().containsKey(MEMBER_TTL)
-        ? BackendUri.parseDuration(MEMBER_TTL, uri.params().get(MEMBER_TTL)) : DEFAULT_MEMBER_TTL;
+    Duration timeout = uri.durationParam(TIMEOUT, context.operationTimeout());
+    long maxLen = uri.longParam(STREAM_MAX_LEN, DEFAULT_STREAM_MAX_LEN, 1, Long.MAX_VALUE / 2);
+    Duration ttl = uri.durationParam(MEMBER_TTL, DEFAULT_MEMBER_TTL);
     if (ttl.toMillis() < 1000) {
       throw new IllegalArgumentException("backend URI: " + MEMBER_TTL + " must be at least 1s, was '"
           + uri.params().get(MEMBER_TTL) + "'");

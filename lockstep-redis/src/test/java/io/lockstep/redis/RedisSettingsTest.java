@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.BackendProvider;
 import io.lockstep.spi.BackendUri;
 import java.time.Duration;
+import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
 
 class RedisSettingsTest {
@@ -49,8 +51,9 @@ class RedisSettingsTest {
 
   @Test
   void providers_serveRedisAndRediss_andFindTheirScripts() {
-    assertThat(new RedisBackendProvider().scheme()).isEqualTo("redis");
-    assertThat(new RedissBackendProvider().scheme()).isEqualTo("rediss");
+    assertThat(new RedisBackendProvider().schemes()).containsExactlyInAnyOrder("redis", "rediss");
+    assertThat(ServiceLoader.load(BackendProvider.class).stream().map(ServiceLoader.Provider::get)
+        .filter(p -> p.schemes().contains("rediss"))).singleElement().isInstanceOf(RedisBackendProvider.class);
     assertThat(RedisScript.WRITE.text()).contains("PUBLISH").contains("XADD");
     assertThat(RedisScript.WRITE.sha()).hasSize(40);
   }
