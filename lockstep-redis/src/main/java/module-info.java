@@ -4,5 +4,5 @@ module io.lockstep.redis {
   requires lettuce.core;
   requires com.fasterxml.jackson.databind;
 
-  provides io.lockstep.spi.BackendProvider with io.lockstep.redis.RedisBackendProvider, io.lockstep.redis.RedissBackendProvider;
+  provides io.lockstep.spi.BackendProvider with io.lockstep.redis.RedisBackendProvider;
 }

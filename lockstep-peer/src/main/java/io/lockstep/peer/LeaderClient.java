@@ -1,6 +1,7 @@
 package io.lockstep.peer;
 
 import io.lockstep.BackendUnavailableException;
+import io.lockstep.spi.BackendSupport;
 import io.lockstep.spi.Snapshot;
 import java.io.IOException;
 import java.util.List;
@@ -54,9 +55,8 @@ final class LeaderClient {
     this.stream = stream;
     this.group = group;
     this.link = link;
-    this.callbacks = Executors.newCachedThreadPool(PeerBackend.daemon(name + "-callback"));
-    this.timer = new ScheduledThreadPoolExecutor(1, PeerBackend.daemon(name + "-timer"));
-    timer.setRemoveOnCancelPolicy(true);
+    this.callbacks = Executors.newCachedThreadPool(BackendSupport.daemonThreads(name + "-callback"));
+    this.timer = BackendSupport.housekeeping(name + "-timer");
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ package io.lockstep.peer;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
+import io.lockstep.spi.BackendSupport;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.CounterStore;
@@ -18,9 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jgroups.Address;
 import org.jgroups.BytesMessage;
 import org.jgroups.JChannel;
@@ -122,8 +121,8 @@ public final class PeerBackend implements Backend {
     this.settings = settings;
     this.instanceId = context.instanceId();
     String name = "lockstep-peer-" + instanceId;
-    this.sender = Executors.newSingleThreadExecutor(daemon(name + "-send"));
-    this.events = Executors.newSingleThreadExecutor(daemon(name + "-events"));
+    this.sender = Executors.newSingleThreadExecutor(BackendSupport.daemonThreads(name + "-send"));
+    this.events = Executors.newSingleThreadExecutor(BackendSupport.daemonThreads(name + "-events"));
     this.membership = new PeerMembership(new MembershipGroup());
     JChannel ch = null;
     LeaderClient client = null;
@@ -198,9 +197,7 @@ public final class PeerBackend implements Backend {
 
   @Override
   public Feed watch(long fromRevision, FeedListener listener) {
-    if (fromRevision < 1) {
-      throw new IllegalArgumentException("fromRevision: must be >= 1, was " + fromRevision);
-    }
+    BackendSupport.checkFromRevision(fromRevision);
     PeerFeed feed = stream.open(fromRevision, listener, leaderClient::requestProgress);
     if (closed) {
       feed.fail(new BackendUnavailableException("peer backend closed", null));
@@ -210,14 +207,14 @@ public final class PeerBackend implements Backend {
 
   @Override
   public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
-    checkExpected(expectedRevision);
+    BackendSupport.checkExpectedRevision(expectedRevision);
     byte[] cmd = Wire.putCommand(key, expectedRevision, contentType, value);
     return leaderClient.submit(cmd, true, "put of '" + key + "'").thenApply(Wire::writeResult);
   }
 
   @Override
   public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-    checkExpected(expectedRevision);
+    BackendSupport.checkExpectedRevision(expectedRevision);
     byte[] cmd = Wire.deleteCommand(key, expectedRevision);
     return leaderClient.submit(cmd, true, "delete of '" + key + "'").thenApply(Wire::writeResult);
   }
@@ -277,12 +274,6 @@ public final class PeerBackend implements Backend {
   @Override
   public String toString() {
     return "PeerBackend[" + settings.cluster() + ", " + group.role() + ", bind=" + settings.bind() + "]";
-  }
-
-  private static void checkExpected(long expected) {
-    if (expected < ANY_REVISION) {
-      throw new IllegalArgumentException("expectedRevision: must be >= 0 or ANY_REVISION, was " + expected);
-    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -388,16 +379,6 @@ public final class PeerBackend implements Backend {
     if (callbacks != null) {
       callbacks.shutdownNow();
     }
-  }
-
-  /** Daemon threads named {@code name-1}, {@code name-2}, ... */
-  static ThreadFactory daemon(String name) {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
   }
 
   // For tests in this package.
