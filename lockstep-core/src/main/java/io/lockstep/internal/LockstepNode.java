@@ -28,6 +28,7 @@ public final class LockstepNode implements Lockstep {
   private final Replicator map;
   private final Member self;
   private final ScheduledExecutorService retry;
+  private final ScheduledExecutorService timer;
   private final Counters counters;
   private volatile Membership.Registration registration;
   private volatile boolean closed;
@@ -36,14 +37,17 @@ public final class LockstepNode implements Lockstep {
     this.config = config;
     this.backend = config.backend() != null ? config.backend()
         : Backends.open(config.backendUri(), new BackendContext(config.keyPrefix(), config.instanceId(), config.operationTimeout()));
-    this.map = new Replicator(backend, config);
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lockstep-timer-" + config.instanceId()));
+    this.map = new Replicator(backend, config, Ticker.system(), Scheduler.of(timer));
     this.self = new Member(config.instanceId(), config.advertiseUrl(), Instant.now());
-    this.retry = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "lockstep-membership-" + config.instanceId());
-      t.setDaemon(true);
-      return t;
-    });
+    this.retry = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lockstep-membership-" + config.instanceId()));
     this.counters = new Counters(backend::counters, config.operationTimeout(), retry);
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
   }
 
   public void start() {
@@ -143,6 +147,7 @@ public final class LockstepNode implements Lockstep {
       }
     }
     map.close();
+    timer.shutdownNow();
     backend.close();
   }
 }

@@ -32,10 +32,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -69,6 +68,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * treated as broken (the silent watch death that hand-rolled caches suffer from).
  *
  * <p>The digest is the sum over entries of {@link Digests#entry}, updated in O(1) per change.
+ *
+ * <p>Time is read only through the injected {@link Ticker} and every timer goes through the injected
+ * {@link Scheduler}, so a test can move time by hand; the applier stays one thread of our own.
  */
 final class Replicator implements ReplicatedMap {
   private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
@@ -79,8 +81,9 @@ final class Replicator implements ReplicatedMap {
   private final RevisionModel model;
   private final ConcurrentHashMap<String, Versioned> entries = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
-  private final ExecutorService applier;
-  private final ScheduledExecutorService timer;
+  private final ThreadPoolExecutor applier;
+  private final Ticker ticker;
+  private final Scheduler scheduler;
   private final RevisionWaiters waiters;
   private final AtomicBoolean nudgePending = new AtomicBoolean();
 
@@ -106,15 +109,22 @@ final class Replicator implements ReplicatedMap {
   private final List<CompletableFuture<Long>> refreshWaiters = new ArrayList<>();
   private final SplittableRandom random;
 
-  Replicator(Backend backend, LockstepConfig config) {
+  /**
+   * @param ticker the only source of time of the engine
+   * @param scheduler runs the progress timer and the reconnect backoff; owned by the caller, which
+   *     shuts it down after {@link #close()}
+   */
+  Replicator(Backend backend, LockstepConfig config, Ticker ticker, Scheduler scheduler) {
     this.backend = backend;
     this.config = config;
     this.model = backend.revisionModel();
+    this.ticker = ticker;
+    this.scheduler = scheduler;
     this.random = new SplittableRandom(config.randomSeed());
     this.waiters = new RevisionWaiters(() -> applied);
     String id = config.instanceId();
-    this.applier = Executors.newSingleThreadExecutor(r -> daemon(r, "lockstep-applier-" + id));
-    this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lockstep-timer-" + id));
+    this.applier = new ThreadPoolExecutor(1, 1, 0, TimeUnit.NANOSECONDS, new LinkedBlockingQueue<>(),
+        r -> daemon(r, "lockstep-applier-" + id));
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -125,8 +135,46 @@ final class Replicator implements ReplicatedMap {
 
   void start() {
     onApplier(() -> startRelist("initial list", false));
-    long every = config.progressInterval().toNanos();
-    timer.scheduleWithFixedDelay(() -> onApplier(this::tick), every, every, TimeUnit.NANOSECONDS);
+    scheduleTick();
+  }
+
+  /** The next progress check; re-armed by the timer before it hands the check to the applier. */
+  private void scheduleTick() {
+    schedule(() -> {
+      if (!closed) {
+        scheduleTick();
+        onApplier(this::tick);
+      }
+    }, config.progressInterval().toNanos());
+  }
+
+  private void schedule(Runnable task, long delayNanos) {
+    try {
+      scheduler.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // shut down: the node is closing
+    }
+  }
+
+  /**
+   * Completes once the applier has run out of work: every task handed to it before this call, and
+   * every task those handed on in turn. For tests that move time by hand.
+   */
+  CompletableFuture<Void> idle() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    Runnable[] check = new Runnable[1];
+    check[0] = () -> {
+      if (applier.getQueue().isEmpty()) {
+        done.complete(null);
+      } else {
+        onApplier(check[0]);
+      }
+    };
+    onApplier(check[0]);
+    if (applier.isShutdown()) {
+      done.complete(null);
+    }
+    return done;
   }
 
   void close() {
@@ -145,7 +193,6 @@ final class Replicator implements ReplicatedMap {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    timer.shutdownNow();
     waiters.failAll(closedError);
   }
 
@@ -240,7 +287,7 @@ final class Replicator implements ReplicatedMap {
     long a = applied;
     long h = Math.max(head, a);
     long since = behindSinceNanos;
-    long lagMillis = since == 0 ? 0 : Math.max(0, (System.nanoTime() - since) / 1_000_000);
+    long lagMillis = since == 0 ? 0 : Math.max(0, (ticker.nanos() - since) / 1_000_000);
     return new ReplicaStats(a, h, h - a, lagMillis, entries.size(), digest, relists, reconnects,
         duplicates, gaps, ready);
   }
@@ -425,11 +472,11 @@ final class Replicator implements ReplicatedMap {
     if (err != null) {
       long delay = nextBackoffNanos();
       LOG.log(Level.WARNING, "{0}: list failed, retrying in {1} ms: {2}", config.instanceId(), delay / 1_000_000, unwrap(err).toString());
-      timer.schedule(() -> onApplier(() -> {
+      schedule(() -> onApplier(() -> {
         if (g == generation && !closed) {
           requestSnapshot(g);
         }
-      }), delay, TimeUnit.NANOSECONDS);
+      }), delay);
       return;
     }
     install(s);
@@ -488,7 +535,7 @@ final class Replicator implements ReplicatedMap {
     generation++;
     long g = generation;
     sessionLast = 0;
-    lastSignalNanos = System.nanoTime();
+    lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
     try {
       feed = backend.watch(from, new SessionListener(g));
@@ -510,7 +557,7 @@ final class Replicator implements ReplicatedMap {
   }
 
   private void onBatch(long rev, List<Change> changes, long headRev) {
-    lastSignalNanos = System.nanoTime();
+    lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
     failures = 0;
     head = Math.max(head, Math.max(rev, headRev));
@@ -581,7 +628,7 @@ final class Replicator implements ReplicatedMap {
   }
 
   private void onProgress(long rev) {
-    lastSignalNanos = System.nanoTime();
+    lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
     failures = 0;
     head = Math.max(head, rev);
@@ -609,11 +656,11 @@ final class Replicator implements ReplicatedMap {
     LOG.log(Level.WARNING, "{0}: change feed broke ({1}); resuming from revision {2} in {3} ms",
         config.instanceId(), String.valueOf(unwrap(error)), resumeFrom, delay / 1_000_000);
     long g2 = generation;
-    timer.schedule(() -> onApplier(() -> {
+    schedule(() -> onApplier(() -> {
       if (g2 == generation && !closed) {
         startWatch(applied + 1);
       }
-    }), delay, TimeUnit.NANOSECONDS);
+    }), delay);
   }
 
   private void advanceTo(long rev) {
@@ -628,7 +675,7 @@ final class Replicator implements ReplicatedMap {
   private void updateLag() {
     if (head > applied) {
       if (behindSinceNanos == 0) {
-        behindSinceNanos = System.nanoTime();
+        behindSinceNanos = ticker.nanos();
       }
     } else {
       behindSinceNanos = 0;
@@ -641,7 +688,7 @@ final class Replicator implements ReplicatedMap {
     if (f == null || closed) {
       return;
     }
-    long now = System.nanoTime();
+    long now = ticker.nanos();
     long interval = config.progressInterval().toNanos();
     if (progressAskedNanos != 0) {
       if (now - progressAskedNanos > SILENT_INTERVALS * interval && now - lastSignalNanos > SILENT_INTERVALS * interval) {
@@ -662,7 +709,7 @@ final class Replicator implements ReplicatedMap {
         nudgePending.set(false);
         Feed f = feed;
         if (f != null && progressAskedNanos == 0 && f.requestProgress()) {
-          progressAskedNanos = System.nanoTime();
+          progressAskedNanos = ticker.nanos();
         }
       });
     }

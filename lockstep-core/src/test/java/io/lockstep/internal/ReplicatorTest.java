@@ -16,12 +16,15 @@ import io.lockstep.ReadConsistency;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.ValueTooLargeException;
 import io.lockstep.WriteResult;
+import io.lockstep.internal.ManualBackend.ManualFeed;
 import io.lockstep.spi.RevisionModel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -146,5 +149,109 @@ class ReplicatorTest {
     assertThatThrownBy(() -> m.put("k", new byte[(1 << 20) + 1], null)).isInstanceOf(ValueTooLargeException.class);
     assertThat(s.revision()).isZero();
     assertThat(s.entries()).isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Time moved by hand: a fake ticker and scheduler, a backend whose feeds say only what we tell
+  // ---------------------------------------------------------------------------------------------
+
+  private Replicator replicator(ManualBackend backend, FakeTime time, Duration progressInterval,
+      Duration backoffMin, Duration backoffMax, long seed) {
+    Replicator r = new Replicator(backend, Lockstep.builder().backend(backend).keyPrefix("t")
+        .progressInterval(progressInterval).reconnectBackoff(backoffMin, backoffMax).randomSeed(seed)
+        .config(), time, time);
+    open.add(r::close);
+    r.start();
+    settle(r);
+    return r;
+  }
+
+  /** Lets the applier run everything handed to it so far (no time passes on the fake ticker). */
+  private static void settle(Replicator r) {
+    r.idle().orTimeout(5, TimeUnit.SECONDS).join();
+  }
+
+  @Test
+  void silentFeed_afterUnansweredProgressRequest_isTreatedAsDeadAndResumed() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(7);
+    Replicator r = replicator(backend, time, Duration.ofSeconds(1), Duration.ofMillis(100),
+        Duration.ofSeconds(1), 3);
+    assertThat(backend.feeds()).hasSize(1);
+    ManualFeed first = backend.lastFeed();
+    assertThat(first.from()).isEqualTo(8);
+
+    time.advance(Duration.ofMillis(999));
+    settle(r);
+    assertThat(first.progressRequests()).as("quiet for less than one interval").isZero();
+    time.advance(Duration.ofMillis(1));
+    settle(r);
+    assertThat(first.progressRequests()).as("quiet for one interval: asked for progress").isEqualTo(1);
+
+    time.advance(Duration.ofSeconds(5)); // 5 intervals after the request: not yet "more than 5"
+    settle(r);
+    assertThat(first.isClosed()).isFalse();
+    assertThat(backend.feeds()).hasSize(1);
+    assertThat(r.stats().reconnects()).isZero();
+
+    time.advance(Duration.ofSeconds(1)); // 6 intervals of silence after the request: dead
+    settle(r);
+    assertThat(first.isClosed()).as("the silent feed is closed").isTrue();
+    assertThat(r.stats().reconnects()).isEqualTo(1);
+    long backoff = time.lastDelay();
+    assertThat(backoff).isBetween(Duration.ofMillis(50).toNanos(), Duration.ofMillis(100).toNanos());
+    assertThat(backend.feeds()).as("no reconnect before the backoff has passed").hasSize(1);
+
+    time.advance(Duration.ofNanos(backoff));
+    settle(r);
+    assertThat(backend.feeds()).hasSize(2);
+    assertThat(backend.lastFeed().from()).as("resumed after the applied revision").isEqualTo(8);
+    assertThat(backend.snapshots()).as("a resume, not a re-list").isEqualTo(1);
+  }
+
+  @Test
+  void brokenFeed_reconnectsAfterBackoffDoublingFromMinToMax() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(3);
+    long seed = 42;
+    Duration min = Duration.ofMillis(100);
+    Duration max = Duration.ofMillis(800);
+    Replicator r = replicator(backend, time, Duration.ofHours(1), min, max, seed);
+    List<Long> waits = new ArrayList<>();
+    for (int i = 1; i <= 6; i++) {
+      ManualFeed feed = backend.lastFeed();
+      feed.listener().onError(new IllegalStateException("connection lost (test)"));
+      settle(r);
+      assertThat(feed.isClosed()).isTrue();
+      long wait = time.lastDelay();
+      waits.add(wait);
+      time.advance(Duration.ofNanos(wait - 1));
+      settle(r);
+      assertThat(backend.feeds()).as("no reconnect before backoff %d has passed", i).hasSize(i);
+      time.advance(Duration.ofNanos(1));
+      settle(r);
+      assertThat(backend.feeds()).as("reconnect %d once its backoff has passed", i).hasSize(i + 1);
+      assertThat(backend.lastFeed().from()).isEqualTo(4);
+    }
+    assertThat(r.stats().reconnects()).isEqualTo(6);
+    // The delay doubles from min to max; each wait is drawn from [delay/2, delay] with the seed.
+    long[] ceilings = {100, 200, 400, 800, 800, 800};
+    SplittableRandom replay = new SplittableRandom(seed);
+    List<Long> expected = new ArrayList<>();
+    for (int i = 0; i < ceilings.length; i++) {
+      long ceiling = Duration.ofMillis(ceilings[i]).toNanos();
+      assertThat(waits.get(i)).as("wait %d", i + 1).isBetween(ceiling / 2, ceiling);
+      expected.add(ceiling / 2 + replay.nextLong(ceiling / 2 + 1));
+    }
+    assertThat(waits).isEqualTo(expected);
+    assertThat(time.delays()).containsExactlyElementsOf(
+        concat(Duration.ofHours(1).toNanos(), expected)); // the first progress check, then backoffs
+  }
+
+  private static List<Long> concat(long first, List<Long> rest) {
+    List<Long> all = new ArrayList<>();
+    all.add(first);
+    all.addAll(rest);
+    return all;
   }
 }
