@@ -69,6 +69,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>The digest is the sum over entries of {@link Digests#entry}, updated in O(1) per change.
  *
+ * <p>The applier keeps the replica's state (applied revision, head, digest, key count, counters) in
+ * plain fields of its own and, at the end of each change, publishes a copy as one immutable object
+ * in one volatile write; every other thread reads only that object, so {@link #stats()} is one
+ * moment. The read path ({@link #get(String)}) does not touch it.
+ *
  * <p>Time is read only through the injected {@link Ticker} and every timer goes through the injected
  * {@link Scheduler}, so a test can move time by hand; the applier stays one thread of our own.
  */
@@ -87,17 +92,21 @@ final class Replicator implements ReplicatedMap {
   private final RevisionWaiters waiters;
   private final AtomicBoolean nudgePending = new AtomicBoolean();
 
-  // Published state: written by the applier only, read by anyone.
-  private volatile long applied;
-  private volatile long head;
-  private volatile long digest;
-  private volatile boolean ready;
-  private volatile long behindSinceNanos;
-  private volatile long relists;
-  private volatile long reconnects;
-  private volatile long duplicates;
-  private volatile long gaps;
   private volatile boolean closed;
+
+  // Replica state: written and read by the applier only. Other threads read the published copy.
+  private long applied;
+  private long head;
+  private long digest;
+  private boolean ready;
+  private long behindSinceNanos;
+  private long relists;
+  private long reconnects;
+  private long duplicates;
+  private long gaps;
+
+  /** The replica state as of the end of the last change, replaced by one volatile write. */
+  private volatile Published published = Published.INITIAL;
 
   // Session state: touched by the applier thread only.
   private long generation;
@@ -121,7 +130,7 @@ final class Replicator implements ReplicatedMap {
     this.ticker = ticker;
     this.scheduler = scheduler;
     this.random = new SplittableRandom(config.randomSeed());
-    this.waiters = new RevisionWaiters(() -> applied);
+    this.waiters = new RevisionWaiters(() -> published.applied());
     String id = config.instanceId();
     this.applier = new ThreadPoolExecutor(1, 1, 0, TimeUnit.NANOSECONDS, new LinkedBlockingQueue<>(),
         r -> daemon(r, "lockstep-applier-" + id));
@@ -221,7 +230,7 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public boolean awaitRevision(long revision, Duration timeout) {
-    if (applied >= revision) {
+    if (published.applied() >= revision) {
       return true;
     }
     CompletableFuture<Long> f = awaitRevisionAsync(revision);
@@ -264,12 +273,12 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public long appliedRevision() {
-    return applied;
+    return published.applied();
   }
 
   @Override
   public long digest() {
-    return digest;
+    return published.digest();
   }
 
   @Override
@@ -279,17 +288,16 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public boolean isReady() {
-    return ready;
+    return published.ready();
   }
 
   @Override
   public ReplicaStats stats() {
-    long a = applied;
-    long h = Math.max(head, a);
-    long since = behindSinceNanos;
+    Published p = published;
+    long since = p.behindSinceNanos();
     long lagMillis = since == 0 ? 0 : Math.max(0, (ticker.nanos() - since) / 1_000_000);
-    return new ReplicaStats(a, h, h - a, lagMillis, entries.size(), digest, relists, reconnects,
-        duplicates, gaps, ready);
+    return new ReplicaStats(p.applied(), p.head(), p.head() - p.applied(), lagMillis, p.keys(),
+        p.digest(), p.relists(), p.reconnects(), p.duplicates(), p.gaps(), p.ready());
   }
 
   @Override
@@ -379,7 +387,7 @@ final class Replicator implements ReplicatedMap {
   /** A committed write returns once this instance has applied its revision. */
   private CompletableFuture<WriteResult> afterCommit(CompletableFuture<WriteResult> committed) {
     return committed.thenCompose(r -> {
-      if (!r.isApplied() || applied >= r.revision()) {
+      if (!r.isApplied() || published.applied() >= r.revision()) {
         return CompletableFuture.completedFuture(r);
       }
       Duration bound = config.applyTimeout();
@@ -388,7 +396,7 @@ final class Replicator implements ReplicatedMap {
           .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
           .handle((rev, err) -> {
             if (err != null) {
-              throw new NotAppliedException(r.revision(), applied, bound);
+              throw new NotAppliedException(r.revision(), published.applied(), bound);
             }
             return r;
           });
@@ -449,6 +457,7 @@ final class Replicator implements ReplicatedMap {
       relists++;
       LOG.log(Level.INFO, "{0}: re-listing ({1}) at applied revision {2}", config.instanceId(), reason, applied);
     }
+    publish();
     requestSnapshot(generation);
   }
 
@@ -479,9 +488,9 @@ final class Replicator implements ReplicatedMap {
       }), delay);
       return;
     }
-    install(s);
     failures = 0;
     ready = true;
+    install(s); // publishes
     for (CompletableFuture<Long> f : refreshWaiters) {
       f.complete(s.revision());
     }
@@ -574,6 +583,7 @@ final class Replicator implements ReplicatedMap {
       }
       duplicates += changes.size();
       updateLag();
+      publish();
       return;
     }
     if (rev > applied && model == RevisionModel.CONTIGUOUS && rev != applied + 1) {
@@ -641,6 +651,7 @@ final class Replicator implements ReplicatedMap {
       advanceTo(rev);
     } else {
       updateLag();
+      publish();
     }
   }
 
@@ -651,6 +662,7 @@ final class Replicator implements ReplicatedMap {
     generation++;
     closeFeed();
     reconnects++;
+    publish();
     long delay = nextBackoffNanos();
     long resumeFrom = applied + 1;
     LOG.log(Level.WARNING, "{0}: change feed broke ({1}); resuming from revision {2} in {3} ms",
@@ -663,12 +675,24 @@ final class Replicator implements ReplicatedMap {
     }), delay);
   }
 
+  /** Moves the applied revision (never back) and publishes the state. */
   private void advanceTo(long rev) {
     if (rev > applied) {
       applied = rev;
     }
     head = Math.max(head, applied);
     updateLag();
+    publish();
+  }
+
+  /**
+   * Publishes the replica state in one volatile write, so that {@link #stats()} reads one moment,
+   * then completes the waiters it satisfies (after, so a waiter that checks the published revision
+   * cannot miss the advance). Once per applied batch or state change; never on the read path.
+   */
+  private void publish() {
+    published = new Published(applied, Math.max(head, applied), digest, entries.size(), ready,
+        behindSinceNanos, relists, reconnects, duplicates, gaps);
     waiters.advance(applied);
   }
 
@@ -732,6 +756,12 @@ final class Replicator implements ReplicatedMap {
         LOG.log(Level.WARNING, "change listener failed on " + e.key(), ex);
       }
     }
+  }
+
+  /** The replica state at the end of one change, as {@link #stats()} and the getters report it. */
+  private record Published(long applied, long head, long digest, int keys, boolean ready,
+      long behindSinceNanos, long relists, long reconnects, long duplicates, long gaps) {
+    static final Published INITIAL = new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0);
   }
 
   /** Forwards one feed session's signals to the applier, tagged with the session's generation. */

@@ -13,6 +13,7 @@ import io.lockstep.Digests;
 import io.lockstep.InvalidKeyException;
 import io.lockstep.Lockstep;
 import io.lockstep.ReadConsistency;
+import io.lockstep.ReplicaStats;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.ValueTooLargeException;
 import io.lockstep.WriteResult;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -149,6 +151,41 @@ class ReplicatorTest {
     assertThatThrownBy(() -> m.put("k", new byte[(1 << 20) + 1], null)).isInstanceOf(ValueTooLargeException.class);
     assertThat(s.revision()).isZero();
     assertThat(s.entries()).isEmpty();
+  }
+
+  @Test
+  void stats_readWhileChangesApply_isAlwaysOneMoment() throws Exception {
+    InMemorySource s = source(RevisionModel.CONTIGUOUS);
+    ReplicatedMap m = node(s).map();
+    int writes = 3000;
+    long[] digestAt = new long[writes + 1]; // write i puts the new key "k<i>" at revision i
+    for (int i = 1; i <= writes; i++) {
+      digestAt[i] = digestAt[i - 1] + Digests.entry("k" + i, i);
+    }
+    List<ReplicaStats> torn = Collections.synchronizedList(new ArrayList<>());
+    AtomicLong reads = new AtomicLong();
+    Thread reader = Thread.ofPlatform().name("stats-reader").start(() -> {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (System.nanoTime() < deadline) {
+        ReplicaStats st = m.stats();
+        reads.incrementAndGet();
+        long a = st.appliedRevision();
+        if (st.keys() != a || st.digest() != digestAt[(int) a] || st.lagRevisions() < 0
+            || st.lagRevisions() != st.headRevision() - a) {
+          torn.add(st);
+        }
+        if (a == writes) {
+          return;
+        }
+      }
+    });
+    for (int i = 1; i <= writes; i++) {
+      s.writeAtomically(Map.of("k" + i, new byte[] {1}));
+    }
+    reader.join();
+    assertThat(m.stats().appliedRevision()).isEqualTo(writes);
+    assertThat(torn).as("snapshots out of %d reads whose parts disagree", reads.get()).isEmpty();
+    assertThat(reads.get()).isGreaterThan(writes / 10);
   }
 
   // ---------------------------------------------------------------------------------------------
