@@ -14,6 +14,7 @@ import io.lockstep.ValueTooLargeException;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
+import io.lockstep.spi.Backoff;
 import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
@@ -112,11 +113,10 @@ final class Replicator implements ReplicatedMap {
   private long generation;
   private Feed feed;
   private long sessionLast;
-  private int failures;
+  private final Backoff.Attempts backoff; // reset by every sign of a healthy source
   private long lastSignalNanos;
   private long progressAskedNanos;
   private final List<CompletableFuture<Long>> refreshWaiters = new ArrayList<>();
-  private final SplittableRandom random;
 
   /**
    * @param ticker the only source of time of the engine
@@ -129,7 +129,8 @@ final class Replicator implements ReplicatedMap {
     this.model = backend.revisionModel();
     this.ticker = ticker;
     this.scheduler = scheduler;
-    this.random = new SplittableRandom(config.randomSeed());
+    this.backoff = Backoff.of(config.reconnectBackoffMin(), config.reconnectBackoffMax())
+        .attempts(new SplittableRandom(config.randomSeed()));
     this.waiters = new RevisionWaiters(() -> published.applied());
     String id = config.instanceId();
     this.applier = new ThreadPoolExecutor(1, 1, 0, TimeUnit.NANOSECONDS, new LinkedBlockingQueue<>(),
@@ -479,7 +480,7 @@ final class Replicator implements ReplicatedMap {
       err = new IllegalStateException("listing at revision " + s.revision() + " is older than applied revision " + applied);
     }
     if (err != null) {
-      long delay = nextBackoffNanos();
+      long delay = backoff.nextNanos();
       LOG.log(Level.WARNING, "{0}: list failed, retrying in {1} ms: {2}", config.instanceId(), delay / 1_000_000, unwrap(err).toString());
       schedule(() -> onApplier(() -> {
         if (g == generation && !closed) {
@@ -488,7 +489,7 @@ final class Replicator implements ReplicatedMap {
       }), delay);
       return;
     }
-    failures = 0;
+    backoff.reset();
     ready = true;
     install(s); // publishes
     for (CompletableFuture<Long> f : refreshWaiters) {
@@ -568,7 +569,7 @@ final class Replicator implements ReplicatedMap {
   private void onBatch(long rev, List<Change> changes, long headRev) {
     lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
-    failures = 0;
+    backoff.reset();
     head = Math.max(head, Math.max(rev, headRev));
     if (rev < sessionLast) {
       LOG.log(Level.WARNING, "{0}: out-of-order event: revision {1} after {2}", config.instanceId(), rev, sessionLast);
@@ -640,7 +641,7 @@ final class Replicator implements ReplicatedMap {
   private void onProgress(long rev) {
     lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
-    failures = 0;
+    backoff.reset();
     head = Math.max(head, rev);
     if (rev > applied) {
       if (model == RevisionModel.CONTIGUOUS) {
@@ -663,7 +664,7 @@ final class Replicator implements ReplicatedMap {
     closeFeed();
     reconnects++;
     publish();
-    long delay = nextBackoffNanos();
+    long delay = backoff.nextNanos();
     long resumeFrom = applied + 1;
     LOG.log(Level.WARNING, "{0}: change feed broke ({1}); resuming from revision {2} in {3} ms",
         config.instanceId(), String.valueOf(unwrap(error)), resumeFrom, delay / 1_000_000);
@@ -737,15 +738,6 @@ final class Replicator implements ReplicatedMap {
         }
       });
     }
-  }
-
-  private long nextBackoffNanos() {
-    failures = Math.min(failures + 1, 30);
-    long min = config.reconnectBackoffMin().toNanos();
-    long max = config.reconnectBackoffMax().toNanos();
-    long base = min << Math.min(failures - 1, 20);
-    long capped = base <= 0 || base > max ? max : base;
-    return capped / 2 + random.nextLong(capped / 2 + 1);
   }
 
   private void notifyListeners(ChangeEvent e) {
