@@ -132,7 +132,7 @@ public final class LockstepBuilder {
         maxKeyBytes, maxValueBytes, seed);
   }
 
-  /** Validates, creates and starts the node. The first listing proceeds in the background; see {@link ReplicatedMap#isReady()}. */
+  /** Validates, creates and starts the node. The first listing proceeds in the background; see {@link Replica#isReady()}. */
   public Lockstep build() {
     return Lockstep.start(config());
   }

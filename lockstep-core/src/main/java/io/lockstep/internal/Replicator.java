@@ -8,6 +8,10 @@ import io.lockstep.LockstepConfig;
 import io.lockstep.LockstepException;
 import io.lockstep.NotAppliedException;
 import io.lockstep.ReadConsistency;
+import io.lockstep.Registration;
+import io.lockstep.Replica;
+import io.lockstep.ReplicaState;
+import io.lockstep.ReplicaStateListener;
 import io.lockstep.ReplicaStats;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.ValueTooLargeException;
@@ -75,10 +79,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * in one volatile write; every other thread reads only that object, so {@link #stats()} is one
  * moment. The read path ({@link #get(String)}) does not touch it.
  *
+ * <p>The replica's {@link ReplicaState} is applier state too, published with the rest: LISTING
+ * until the first listing is applied, FOLLOWING while a feed is open, RECONNECTING while waiting to
+ * resume a broken one, RELISTING during a later listing, CLOSED at the end. Change listeners run on
+ * the applier (they see changes in order, as they are applied); state listeners run on a notifier
+ * thread of their own, handed each transition by the applier, so they may block on the map.
+ *
  * <p>Time is read only through the injected {@link Ticker} and every timer goes through the injected
  * {@link Scheduler}, so a test can move time by hand; the applier stays one thread of our own.
  */
-final class Replicator implements ReplicatedMap {
+final class Replicator implements ReplicatedMap, Replica {
   private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
   private static final int SILENT_INTERVALS = 5;
 
@@ -87,7 +97,9 @@ final class Replicator implements ReplicatedMap {
   private final RevisionModel model;
   private final ConcurrentHashMap<String, Versioned> entries = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
+  private final CopyOnWriteArrayList<ReplicaStateListener> stateListeners = new CopyOnWriteArrayList<>();
   private final ThreadPoolExecutor applier;
+  private final ThreadPoolExecutor notifier; // state listeners; its thread lives only while busy
   private final Ticker ticker;
   private final Scheduler scheduler;
   private final RevisionWaiters waiters;
@@ -105,6 +117,7 @@ final class Replicator implements ReplicatedMap {
   private long reconnects;
   private long duplicates;
   private long gaps;
+  private ReplicaState state = ReplicaState.LISTING;
 
   /** The replica state as of the end of the last change, replaced by one volatile write. */
   private volatile Published published = Published.INITIAL;
@@ -135,6 +148,9 @@ final class Replicator implements ReplicatedMap {
     String id = config.instanceId();
     this.applier = new ThreadPoolExecutor(1, 1, 0, TimeUnit.NANOSECONDS, new LinkedBlockingQueue<>(),
         r -> daemon(r, "lockstep-applier-" + id));
+    this.notifier = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        r -> daemon(r, "lockstep-state-" + id));
+    this.notifier.allowCoreThreadTimeOut(true);
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -196,6 +212,7 @@ final class Replicator implements ReplicatedMap {
         f.completeExceptionally(closedError);
       }
       refreshWaiters.clear();
+      enter(ReplicaState.CLOSED);
     });
     applier.shutdown();
     try {
@@ -203,6 +220,7 @@ final class Replicator implements ReplicatedMap {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    notifier.shutdown(); // delivers what is queued, CLOSED last, then its thread ends
     waiters.failAll(closedError);
   }
 
@@ -302,9 +320,31 @@ final class Replicator implements ReplicatedMap {
   }
 
   @Override
-  public AutoCloseable addListener(ChangeListener listener) {
+  public Registration addListener(ChangeListener listener) {
+    if (listener == null) {
+      throw new IllegalArgumentException("listener: null");
+    }
     listeners.add(listener);
     return () -> listeners.remove(listener);
+  }
+
+  @Override
+  public Replica replica() {
+    return this;
+  }
+
+  @Override
+  public ReplicaState state() {
+    return published.state();
+  }
+
+  @Override
+  public Registration addStateListener(ReplicaStateListener listener) {
+    if (listener == null) {
+      throw new IllegalArgumentException("listener: null");
+    }
+    stateListeners.add(listener);
+    return () -> stateListeners.remove(listener);
   }
 
   @Override
@@ -459,6 +499,7 @@ final class Replicator implements ReplicatedMap {
       LOG.log(Level.INFO, "{0}: re-listing ({1}) at applied revision {2}", config.instanceId(), reason, applied);
     }
     publish();
+    enter(ready ? ReplicaState.RELISTING : ReplicaState.LISTING);
     requestSnapshot(generation);
   }
 
@@ -551,7 +592,9 @@ final class Replicator implements ReplicatedMap {
       feed = backend.watch(from, new SessionListener(g));
     } catch (RuntimeException e) {
       onFeedError(g, e);
+      return;
     }
+    enter(ReplicaState.FOLLOWING);
   }
 
   private void closeFeed() {
@@ -664,6 +707,7 @@ final class Replicator implements ReplicatedMap {
     closeFeed();
     reconnects++;
     publish();
+    enter(ReplicaState.RECONNECTING);
     long delay = backoff.nextNanos();
     long resumeFrom = applied + 1;
     LOG.log(Level.WARNING, "{0}: change feed broke ({1}); resuming from revision {2} in {3} ms",
@@ -693,8 +737,37 @@ final class Replicator implements ReplicatedMap {
    */
   private void publish() {
     published = new Published(applied, Math.max(head, applied), digest, entries.size(), ready,
-        behindSinceNanos, relists, reconnects, duplicates, gaps);
+        behindSinceNanos, relists, reconnects, duplicates, gaps, state);
     waiters.advance(applied);
+  }
+
+  /**
+   * Moves to {@code next}, publishes it, and hands the change to the state listeners' own thread:
+   * they never run on the applier, so one that blocks on the map cannot stall it.
+   */
+  private void enter(ReplicaState next) {
+    ReplicaState previous = state;
+    if (previous == next || previous == ReplicaState.CLOSED) {
+      return;
+    }
+    state = next;
+    publish();
+    if (stateListeners.isEmpty()) {
+      return;
+    }
+    try {
+      notifier.execute(() -> {
+        for (ReplicaStateListener l : stateListeners) {
+          try {
+            l.onStateChange(previous, next);
+          } catch (RuntimeException ex) {
+            LOG.log(Level.WARNING, "state listener failed on " + previous + " -> " + next, ex);
+          }
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      // closed
+    }
   }
 
   private void updateLag() {
@@ -752,8 +825,9 @@ final class Replicator implements ReplicatedMap {
 
   /** The replica state at the end of one change, as {@link #stats()} and the getters report it. */
   private record Published(long applied, long head, long digest, int keys, boolean ready,
-      long behindSinceNanos, long relists, long reconnects, long duplicates, long gaps) {
-    static final Published INITIAL = new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0);
+      long behindSinceNanos, long relists, long reconnects, long duplicates, long gaps,
+      ReplicaState state) {
+    static final Published INITIAL = new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, ReplicaState.LISTING);
   }
 
   /** Forwards one feed session's signals to the applier, tagged with the session's generation. */
