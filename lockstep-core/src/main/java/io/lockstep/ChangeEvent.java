@@ -10,7 +10,7 @@ package io.lockstep;
  * @param previous the entry this instance held before, or null
  * @param revision the revision of the change
  * @param fromRelist true when the change was found by comparing a fresh listing with memory (after
- *     a compaction, a gap or a {@link ReplicatedMap#refresh()}), rather than read from the feed
+ *     a compaction, a gap or a {@link Replica#refresh()}), rather than read from the feed
  */
 public record ChangeEvent(Type type, String key, Versioned value, Versioned previous, long revision,
     boolean fromRelist) {

@@ -108,7 +108,7 @@ public final class LockstepBuilder {
         reconnectBackoffMin, reconnectBackoffMax, progressInterval, maxKeyBytes, maxValueBytes, seed);
   }
 
-  /** Validates, creates and starts the node. The first listing proceeds in the background; see {@link ReplicatedMap#isReady()}. */
+  /** Validates, creates and starts the node. The first listing proceeds in the background; see {@link Replica#isReady()}. */
   public Lockstep build() {
     return Lockstep.start(config());
   }

@@ -1,7 +1,9 @@
 package io.lockstep;
 
 /**
- * What one replica reports about itself. A consistent snapshot of counters taken at one moment.
+ * What one replica reports about itself: a consistent snapshot taken at one moment (the end of
+ * the last change applied), so {@code keys} and {@code digest} are those of {@code appliedRevision};
+ * only {@code lagMillis} is measured when the snapshot is read.
  *
  * @param appliedRevision the highest revision this instance has applied
  * @param headRevision the highest revision this instance knows the source has reached

@@ -1,12 +1,12 @@
 package io.lockstep;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * A map of string keys to byte values whose every instance holds a full copy in memory and follows
- * the source of truth in revision order.
+ * the source of truth in revision order. This interface reads and writes the map; {@link #replica()}
+ * tells how far this instance's copy has got and waits for it.
  *
  * <h2>Guarantees</h2>
  *
@@ -18,7 +18,7 @@ import java.util.concurrent.CompletableFuture;
  *   <li>On one instance, reads never go back in time: once revision R is visible, nothing older is.
  *   <li>A write returns its committed revision only after this instance has applied it, so the
  *       writer reads its own write locally. Any other instance reads it after {@link
- *       #awaitRevision(long, Duration)} with that revision (session consistency).
+ *       Replica#awaitRevision(long, java.time.Duration)} with that revision (session consistency).
  *   <li>Writes made straight into the source by other programs are followed like our own.
  * </ul>
  *
@@ -26,10 +26,10 @@ import java.util.concurrent.CompletableFuture;
  *
  * <ul>
  *   <li>LOCAL reads may lag the source by the feed delay, unbounded while the backend is
- *       unreachable; {@link #stats()} reports the lag.
+ *       unreachable; {@link Replica#stats()} reports the lag.
  *   <li>Two instances are not updated at the same instant; at any moment they may be at different
  *       revisions.
- *   <li>Listeners run on the applying thread; a slow listener delays every later change.
+ *   <li>Change listeners run on the applying thread; a slow listener delays every later change.
  * </ul>
  *
  * <p>Thread safety: every method may be called from any thread.
@@ -49,20 +49,6 @@ public interface ReplicatedMap {
 
   /** A strong read, asynchronously; see {@link ReadConsistency#STRONG}. */
   CompletableFuture<Versioned> getStrongAsync(String key);
-
-  /**
-   * Waits until this instance has applied {@code revision}.
-   *
-   * @return true when it has, false when {@code timeout} passed first
-   */
-  boolean awaitRevision(long revision, Duration timeout);
-
-  /**
-   * Completes when this instance has applied {@code revision}. Bound the wait yourself (e.g. {@link
-   * CompletableFuture#orTimeout}); a future that times out or is cancelled is forgotten. Completes
-   * exceptionally only when the map closes.
-   */
-  CompletableFuture<Long> awaitRevisionAsync(long revision);
 
   /**
    * Writes {@code value} under {@code key} unconditionally.
@@ -118,28 +104,18 @@ public interface ReplicatedMap {
    */
   List<Versioned> list(String prefix, int limit);
 
-  /** Registers a listener for every change applied from now on; close the result to remove it. */
-  AutoCloseable addListener(ChangeListener listener);
-
-  /** The highest revision this instance has applied. */
-  long appliedRevision();
-
-  /** The digest over the entries held in memory; see {@link Digests}. */
-  long digest();
-
   /** The number of keys held in memory. */
   int size();
 
-  /** True once the first listing has been applied. */
-  boolean isReady();
+  /**
+   * Registers a listener for every change applied from now on; see {@link ChangeListener} for the
+   * thread that calls it. Close the result to remove it.
+   */
+  Registration addListener(ChangeListener listener);
 
   /**
-   * Re-lists from the source now, replacing memory with what it holds.
-   *
-   * @return completes with the listing's revision once applied
+   * This instance's copy as a replica: applied revision, digest, stats, state and its listeners,
+   * waiting for a revision, re-listing. The same object on every call.
    */
-  CompletableFuture<Long> refresh();
-
-  /** Counters and lag of this replica. */
-  ReplicaStats stats();
+  Replica replica();
 }

@@ -9,10 +9,13 @@ import io.lockstep.Member;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.Backoff;
 import io.lockstep.spi.Membership;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -22,13 +25,16 @@ import java.util.concurrent.atomic.AtomicLong;
 /** One node: a backend, the replicated map over it, and this instance's membership registration. */
 public final class LockstepNode implements Lockstep {
   private static final System.Logger LOG = System.getLogger(LockstepNode.class.getName());
+  private static final Backoff REGISTRATION_BACKOFF = Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(5));
 
   private final LockstepConfig config;
   private final Backend backend;
   private final Replicator map;
   private final Member self;
   private final ScheduledExecutorService retry;
+  private final ScheduledExecutorService timer;
   private final Counters counters;
+  private final Backoff.Attempts registrationBackoff; // one registration loop at a time
   private volatile Membership.Registration registration;
   private volatile boolean closed;
 
@@ -36,23 +42,27 @@ public final class LockstepNode implements Lockstep {
     this.config = config;
     this.backend = config.backend() != null ? config.backend()
         : Backends.open(config.backendUri(), new BackendContext(config.keyPrefix(), config.instanceId(), config.operationTimeout()));
-    this.map = new Replicator(backend, config);
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lockstep-timer-" + config.instanceId()));
+    this.map = new Replicator(backend, config, Ticker.system(), Scheduler.of(timer));
     this.self = new Member(config.instanceId(), config.advertiseUrl(), Instant.now());
-    this.retry = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "lockstep-membership-" + config.instanceId());
-      t.setDaemon(true);
-      return t;
-    });
+    this.retry = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lockstep-membership-" + config.instanceId()));
     this.counters = new Counters(backend::counters, config.operationTimeout(), retry);
+    this.registrationBackoff = REGISTRATION_BACKOFF.attempts(new SplittableRandom(config.randomSeed()).split());
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
   }
 
   public void start() {
     map.start();
-    register(0);
+    register();
   }
 
   /** Registers this instance, retrying with backoff until it succeeds or the node closes. */
-  private void register(int attempt) {
+  private void register() {
     if (closed) {
       return;
     }
@@ -73,10 +83,10 @@ public final class LockstepNode implements Lockstep {
         }
         return;
       }
-      long delay = Math.min(5000, 100L << Math.min(attempt, 6));
-      LOG.log(Level.WARNING, "{0}: membership registration failed, retrying in {1} ms: {2}", self.id(), delay, err.toString());
+      long delay = registrationBackoff.nextNanos();
+      LOG.log(Level.WARNING, "{0}: membership registration failed, retrying in {1} ms: {2}", self.id(), delay / 1_000_000, err.toString());
       try {
-        retry.schedule(() -> register(attempt + 1), delay, TimeUnit.MILLISECONDS);
+        retry.schedule(this::register, delay, TimeUnit.NANOSECONDS);
       } catch (RuntimeException rejected) {
         // closed
       }
@@ -143,6 +153,7 @@ public final class LockstepNode implements Lockstep {
       }
     }
     map.close();
+    timer.shutdownNow();
     backend.close();
   }
 }

@@ -8,12 +8,17 @@ import io.lockstep.LockstepConfig;
 import io.lockstep.LockstepException;
 import io.lockstep.NotAppliedException;
 import io.lockstep.ReadConsistency;
+import io.lockstep.Registration;
+import io.lockstep.Replica;
+import io.lockstep.ReplicaState;
+import io.lockstep.ReplicaStateListener;
 import io.lockstep.ReplicaStats;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.ValueTooLargeException;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
+import io.lockstep.spi.Backoff;
 import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
@@ -32,10 +37,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -69,8 +73,22 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * treated as broken (the silent watch death that hand-rolled caches suffer from).
  *
  * <p>The digest is the sum over entries of {@link Digests#entry}, updated in O(1) per change.
+ *
+ * <p>The applier keeps the replica's state (applied revision, head, digest, key count, counters) in
+ * plain fields of its own and, at the end of each change, publishes a copy as one immutable object
+ * in one volatile write; every other thread reads only that object, so {@link #stats()} is one
+ * moment. The read path ({@link #get(String)}) does not touch it.
+ *
+ * <p>The replica's {@link ReplicaState} is applier state too, published with the rest: LISTING
+ * until the first listing is applied, FOLLOWING while a feed is open, RECONNECTING while waiting to
+ * resume a broken one, RELISTING during a later listing, CLOSED at the end. Change listeners run on
+ * the applier (they see changes in order, as they are applied); state listeners run on a notifier
+ * thread of their own, handed each transition by the applier, so they may block on the map.
+ *
+ * <p>Time is read only through the injected {@link Ticker} and every timer goes through the injected
+ * {@link Scheduler}, so a test can move time by hand; the applier stays one thread of our own.
  */
-final class Replicator implements ReplicatedMap {
+final class Replicator implements ReplicatedMap, Replica {
   private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
   private static final int SILENT_INTERVALS = 5;
 
@@ -79,42 +97,60 @@ final class Replicator implements ReplicatedMap {
   private final RevisionModel model;
   private final ConcurrentHashMap<String, Versioned> entries = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
-  private final ExecutorService applier;
-  private final ScheduledExecutorService timer;
+  private final CopyOnWriteArrayList<ReplicaStateListener> stateListeners = new CopyOnWriteArrayList<>();
+  private final ThreadPoolExecutor applier;
+  private final ThreadPoolExecutor notifier; // state listeners; its thread lives only while busy
+  private final Ticker ticker;
+  private final Scheduler scheduler;
   private final RevisionWaiters waiters;
   private final AtomicBoolean nudgePending = new AtomicBoolean();
 
-  // Published state: written by the applier only, read by anyone.
-  private volatile long applied;
-  private volatile long head;
-  private volatile long digest;
-  private volatile boolean ready;
-  private volatile long behindSinceNanos;
-  private volatile long relists;
-  private volatile long reconnects;
-  private volatile long duplicates;
-  private volatile long gaps;
   private volatile boolean closed;
+
+  // Replica state: written and read by the applier only. Other threads read the published copy.
+  private long applied;
+  private long head;
+  private long digest;
+  private boolean ready;
+  private long behindSinceNanos;
+  private long relists;
+  private long reconnects;
+  private long duplicates;
+  private long gaps;
+  private ReplicaState state = ReplicaState.LISTING;
+
+  /** The replica state as of the end of the last change, replaced by one volatile write. */
+  private volatile Published published = Published.INITIAL;
 
   // Session state: touched by the applier thread only.
   private long generation;
   private Feed feed;
   private long sessionLast;
-  private int failures;
+  private final Backoff.Attempts backoff; // reset by every sign of a healthy source
   private long lastSignalNanos;
   private long progressAskedNanos;
   private final List<CompletableFuture<Long>> refreshWaiters = new ArrayList<>();
-  private final SplittableRandom random;
 
-  Replicator(Backend backend, LockstepConfig config) {
+  /**
+   * @param ticker the only source of time of the engine
+   * @param scheduler runs the progress timer and the reconnect backoff; owned by the caller, which
+   *     shuts it down after {@link #close()}
+   */
+  Replicator(Backend backend, LockstepConfig config, Ticker ticker, Scheduler scheduler) {
     this.backend = backend;
     this.config = config;
     this.model = backend.revisionModel();
-    this.random = new SplittableRandom(config.randomSeed());
-    this.waiters = new RevisionWaiters(() -> applied);
+    this.ticker = ticker;
+    this.scheduler = scheduler;
+    this.backoff = Backoff.of(config.reconnectBackoffMin(), config.reconnectBackoffMax())
+        .attempts(new SplittableRandom(config.randomSeed()));
+    this.waiters = new RevisionWaiters(() -> published.applied());
     String id = config.instanceId();
-    this.applier = Executors.newSingleThreadExecutor(r -> daemon(r, "lockstep-applier-" + id));
-    this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lockstep-timer-" + id));
+    this.applier = new ThreadPoolExecutor(1, 1, 0, TimeUnit.NANOSECONDS, new LinkedBlockingQueue<>(),
+        r -> daemon(r, "lockstep-applier-" + id));
+    this.notifier = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        r -> daemon(r, "lockstep-state-" + id));
+    this.notifier.allowCoreThreadTimeOut(true);
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -125,8 +161,46 @@ final class Replicator implements ReplicatedMap {
 
   void start() {
     onApplier(() -> startRelist("initial list", false));
-    long every = config.progressInterval().toNanos();
-    timer.scheduleWithFixedDelay(() -> onApplier(this::tick), every, every, TimeUnit.NANOSECONDS);
+    scheduleTick();
+  }
+
+  /** The next progress check; re-armed by the timer before it hands the check to the applier. */
+  private void scheduleTick() {
+    schedule(() -> {
+      if (!closed) {
+        scheduleTick();
+        onApplier(this::tick);
+      }
+    }, config.progressInterval().toNanos());
+  }
+
+  private void schedule(Runnable task, long delayNanos) {
+    try {
+      scheduler.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // shut down: the node is closing
+    }
+  }
+
+  /**
+   * Completes once the applier has run out of work: every task handed to it before this call, and
+   * every task those handed on in turn. For tests that move time by hand.
+   */
+  CompletableFuture<Void> idle() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    Runnable[] check = new Runnable[1];
+    check[0] = () -> {
+      if (applier.getQueue().isEmpty()) {
+        done.complete(null);
+      } else {
+        onApplier(check[0]);
+      }
+    };
+    onApplier(check[0]);
+    if (applier.isShutdown()) {
+      done.complete(null);
+    }
+    return done;
   }
 
   void close() {
@@ -138,6 +212,7 @@ final class Replicator implements ReplicatedMap {
         f.completeExceptionally(closedError);
       }
       refreshWaiters.clear();
+      enter(ReplicaState.CLOSED);
     });
     applier.shutdown();
     try {
@@ -145,7 +220,7 @@ final class Replicator implements ReplicatedMap {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    timer.shutdownNow();
+    notifier.shutdown(); // delivers what is queued, CLOSED last, then its thread ends
     waiters.failAll(closedError);
   }
 
@@ -174,7 +249,7 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public boolean awaitRevision(long revision, Duration timeout) {
-    if (applied >= revision) {
+    if (published.applied() >= revision) {
       return true;
     }
     CompletableFuture<Long> f = awaitRevisionAsync(revision);
@@ -217,12 +292,12 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public long appliedRevision() {
-    return applied;
+    return published.applied();
   }
 
   @Override
   public long digest() {
-    return digest;
+    return published.digest();
   }
 
   @Override
@@ -232,23 +307,44 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public boolean isReady() {
-    return ready;
+    return published.ready();
   }
 
   @Override
   public ReplicaStats stats() {
-    long a = applied;
-    long h = Math.max(head, a);
-    long since = behindSinceNanos;
-    long lagMillis = since == 0 ? 0 : Math.max(0, (System.nanoTime() - since) / 1_000_000);
-    return new ReplicaStats(a, h, h - a, lagMillis, entries.size(), digest, relists, reconnects,
-        duplicates, gaps, ready);
+    Published p = published;
+    long since = p.behindSinceNanos();
+    long lagMillis = since == 0 ? 0 : Math.max(0, (ticker.nanos() - since) / 1_000_000);
+    return new ReplicaStats(p.applied(), p.head(), p.head() - p.applied(), lagMillis, p.keys(),
+        p.digest(), p.relists(), p.reconnects(), p.duplicates(), p.gaps(), p.ready());
   }
 
   @Override
-  public AutoCloseable addListener(ChangeListener listener) {
+  public Registration addListener(ChangeListener listener) {
+    if (listener == null) {
+      throw new IllegalArgumentException("listener: null");
+    }
     listeners.add(listener);
     return () -> listeners.remove(listener);
+  }
+
+  @Override
+  public Replica replica() {
+    return this;
+  }
+
+  @Override
+  public ReplicaState state() {
+    return published.state();
+  }
+
+  @Override
+  public Registration addStateListener(ReplicaStateListener listener) {
+    if (listener == null) {
+      throw new IllegalArgumentException("listener: null");
+    }
+    stateListeners.add(listener);
+    return () -> stateListeners.remove(listener);
   }
 
   @Override
@@ -332,7 +428,7 @@ final class Replicator implements ReplicatedMap {
   /** A committed write returns once this instance has applied its revision. */
   private CompletableFuture<WriteResult> afterCommit(CompletableFuture<WriteResult> committed) {
     return committed.thenCompose(r -> {
-      if (!r.isApplied() || applied >= r.revision()) {
+      if (!r.isApplied() || published.applied() >= r.revision()) {
         return CompletableFuture.completedFuture(r);
       }
       Duration bound = config.applyTimeout();
@@ -341,7 +437,7 @@ final class Replicator implements ReplicatedMap {
           .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
           .handle((rev, err) -> {
             if (err != null) {
-              throw new NotAppliedException(r.revision(), applied, bound);
+              throw new NotAppliedException(r.revision(), published.applied(), bound);
             }
             return r;
           });
@@ -402,6 +498,8 @@ final class Replicator implements ReplicatedMap {
       relists++;
       LOG.log(Level.INFO, "{0}: re-listing ({1}) at applied revision {2}", config.instanceId(), reason, applied);
     }
+    publish();
+    enter(ready ? ReplicaState.RELISTING : ReplicaState.LISTING);
     requestSnapshot(generation);
   }
 
@@ -423,18 +521,18 @@ final class Replicator implements ReplicatedMap {
       err = new IllegalStateException("listing at revision " + s.revision() + " is older than applied revision " + applied);
     }
     if (err != null) {
-      long delay = nextBackoffNanos();
+      long delay = backoff.nextNanos();
       LOG.log(Level.WARNING, "{0}: list failed, retrying in {1} ms: {2}", config.instanceId(), delay / 1_000_000, unwrap(err).toString());
-      timer.schedule(() -> onApplier(() -> {
+      schedule(() -> onApplier(() -> {
         if (g == generation && !closed) {
           requestSnapshot(g);
         }
-      }), delay, TimeUnit.NANOSECONDS);
+      }), delay);
       return;
     }
-    install(s);
-    failures = 0;
+    backoff.reset();
     ready = true;
+    install(s); // publishes
     for (CompletableFuture<Long> f : refreshWaiters) {
       f.complete(s.revision());
     }
@@ -488,13 +586,15 @@ final class Replicator implements ReplicatedMap {
     generation++;
     long g = generation;
     sessionLast = 0;
-    lastSignalNanos = System.nanoTime();
+    lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
     try {
       feed = backend.watch(from, new SessionListener(g));
     } catch (RuntimeException e) {
       onFeedError(g, e);
+      return;
     }
+    enter(ReplicaState.FOLLOWING);
   }
 
   private void closeFeed() {
@@ -510,9 +610,9 @@ final class Replicator implements ReplicatedMap {
   }
 
   private void onBatch(long rev, List<Change> changes, long headRev) {
-    lastSignalNanos = System.nanoTime();
+    lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
-    failures = 0;
+    backoff.reset();
     head = Math.max(head, Math.max(rev, headRev));
     if (rev < sessionLast) {
       LOG.log(Level.WARNING, "{0}: out-of-order event: revision {1} after {2}", config.instanceId(), rev, sessionLast);
@@ -527,6 +627,7 @@ final class Replicator implements ReplicatedMap {
       }
       duplicates += changes.size();
       updateLag();
+      publish();
       return;
     }
     if (rev > applied && model == RevisionModel.CONTIGUOUS && rev != applied + 1) {
@@ -581,9 +682,9 @@ final class Replicator implements ReplicatedMap {
   }
 
   private void onProgress(long rev) {
-    lastSignalNanos = System.nanoTime();
+    lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
-    failures = 0;
+    backoff.reset();
     head = Math.max(head, rev);
     if (rev > applied) {
       if (model == RevisionModel.CONTIGUOUS) {
@@ -594,6 +695,7 @@ final class Replicator implements ReplicatedMap {
       advanceTo(rev);
     } else {
       updateLag();
+      publish();
     }
   }
 
@@ -604,31 +706,74 @@ final class Replicator implements ReplicatedMap {
     generation++;
     closeFeed();
     reconnects++;
-    long delay = nextBackoffNanos();
+    publish();
+    enter(ReplicaState.RECONNECTING);
+    long delay = backoff.nextNanos();
     long resumeFrom = applied + 1;
     LOG.log(Level.WARNING, "{0}: change feed broke ({1}); resuming from revision {2} in {3} ms",
         config.instanceId(), String.valueOf(unwrap(error)), resumeFrom, delay / 1_000_000);
     long g2 = generation;
-    timer.schedule(() -> onApplier(() -> {
+    schedule(() -> onApplier(() -> {
       if (g2 == generation && !closed) {
         startWatch(applied + 1);
       }
-    }), delay, TimeUnit.NANOSECONDS);
+    }), delay);
   }
 
+  /** Moves the applied revision (never back) and publishes the state. */
   private void advanceTo(long rev) {
     if (rev > applied) {
       applied = rev;
     }
     head = Math.max(head, applied);
     updateLag();
+    publish();
+  }
+
+  /**
+   * Publishes the replica state in one volatile write, so that {@link #stats()} reads one moment,
+   * then completes the waiters it satisfies (after, so a waiter that checks the published revision
+   * cannot miss the advance). Once per applied batch or state change; never on the read path.
+   */
+  private void publish() {
+    published = new Published(applied, Math.max(head, applied), digest, entries.size(), ready,
+        behindSinceNanos, relists, reconnects, duplicates, gaps, state);
     waiters.advance(applied);
+  }
+
+  /**
+   * Moves to {@code next}, publishes it, and hands the change to the state listeners' own thread:
+   * they never run on the applier, so one that blocks on the map cannot stall it.
+   */
+  private void enter(ReplicaState next) {
+    ReplicaState previous = state;
+    if (previous == next || previous == ReplicaState.CLOSED) {
+      return;
+    }
+    state = next;
+    publish();
+    if (stateListeners.isEmpty()) {
+      return;
+    }
+    try {
+      notifier.execute(() -> {
+        for (ReplicaStateListener l : stateListeners) {
+          try {
+            l.onStateChange(previous, next);
+          } catch (RuntimeException ex) {
+            LOG.log(Level.WARNING, "state listener failed on " + previous + " -> " + next, ex);
+          }
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      // closed
+    }
   }
 
   private void updateLag() {
     if (head > applied) {
       if (behindSinceNanos == 0) {
-        behindSinceNanos = System.nanoTime();
+        behindSinceNanos = ticker.nanos();
       }
     } else {
       behindSinceNanos = 0;
@@ -641,7 +786,7 @@ final class Replicator implements ReplicatedMap {
     if (f == null || closed) {
       return;
     }
-    long now = System.nanoTime();
+    long now = ticker.nanos();
     long interval = config.progressInterval().toNanos();
     if (progressAskedNanos != 0) {
       if (now - progressAskedNanos > SILENT_INTERVALS * interval && now - lastSignalNanos > SILENT_INTERVALS * interval) {
@@ -662,19 +807,10 @@ final class Replicator implements ReplicatedMap {
         nudgePending.set(false);
         Feed f = feed;
         if (f != null && progressAskedNanos == 0 && f.requestProgress()) {
-          progressAskedNanos = System.nanoTime();
+          progressAskedNanos = ticker.nanos();
         }
       });
     }
-  }
-
-  private long nextBackoffNanos() {
-    failures = Math.min(failures + 1, 30);
-    long min = config.reconnectBackoffMin().toNanos();
-    long max = config.reconnectBackoffMax().toNanos();
-    long base = min << Math.min(failures - 1, 20);
-    long capped = base <= 0 || base > max ? max : base;
-    return capped / 2 + random.nextLong(capped / 2 + 1);
   }
 
   private void notifyListeners(ChangeEvent e) {
@@ -685,6 +821,13 @@ final class Replicator implements ReplicatedMap {
         LOG.log(Level.WARNING, "change listener failed on " + e.key(), ex);
       }
     }
+  }
+
+  /** The replica state at the end of one change, as {@link #stats()} and the getters report it. */
+  private record Published(long applied, long head, long digest, int keys, boolean ready,
+      long behindSinceNanos, long relists, long reconnects, long duplicates, long gaps,
+      ReplicaState state) {
+    static final Published INITIAL = new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, ReplicaState.LISTING);
   }
 
   /** Forwards one feed session's signals to the applier, tagged with the session's generation. */

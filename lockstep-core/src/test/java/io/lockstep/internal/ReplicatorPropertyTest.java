@@ -131,8 +131,8 @@ class ReplicatorPropertyTest {
 
     long target = source.revision();
     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5))
-        .until(() -> map.appliedRevision() >= target && map.digest() == Digests.of(source.entries()));
-    assertThat(map.appliedRevision()).isEqualTo(target);
+        .until(() -> map.replica().appliedRevision() >= target && map.replica().digest() == Digests.of(source.entries()));
+    assertThat(map.replica().appliedRevision()).isEqualTo(target);
     Map<String, Versioned> expected = new HashMap<>();
     source.entries().forEach(v -> expected.put(v.key(), v));
     Map<String, Versioned> actual = new HashMap<>();

@@ -13,15 +13,24 @@ import io.lockstep.Digests;
 import io.lockstep.InvalidKeyException;
 import io.lockstep.Lockstep;
 import io.lockstep.ReadConsistency;
+import io.lockstep.Registration;
+import io.lockstep.ReplicaState;
+import io.lockstep.ReplicaStateListener;
+import io.lockstep.ReplicaStats;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.ValueTooLargeException;
 import io.lockstep.WriteResult;
+import io.lockstep.internal.ManualBackend.ManualFeed;
+import io.lockstep.spi.Backend;
 import io.lockstep.spi.RevisionModel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -48,7 +57,7 @@ class ReplicatorTest {
         .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50))
         .progressInterval(Duration.ofMillis(50)).randomSeed(1).build();
     open.add(n);
-    await().until(() -> n.map().isReady());
+    await().until(() -> n.map().replica().isReady());
     return n;
   }
 
@@ -60,9 +69,9 @@ class ReplicatorTest {
     WriteResult r = a.put("k", "v".getBytes(UTF_8), "text/plain");
     assertThat(r.isApplied()).isTrue();
     assertThat(a.get("k").valueAsString()).isEqualTo("v"); // read-your-write, locally
-    assertThat(b.awaitRevision(r.revision(), Duration.ofSeconds(5))).isTrue();
+    assertThat(b.replica().awaitRevision(r.revision(), Duration.ofSeconds(5))).isTrue();
     assertThat(b.get("k").modRevision()).isEqualTo(r.revision());
-    assertThat(a.digest()).isEqualTo(b.digest()).isEqualTo(Digests.of(s.entries()));
+    assertThat(a.replica().digest()).isEqualTo(b.replica().digest()).isEqualTo(Digests.of(s.entries()));
   }
 
   @Test
@@ -88,9 +97,9 @@ class ReplicatorTest {
     }
     s.compact();
     s.breakFeeds();
-    await().until(() -> n.map().appliedRevision() == s.revision());
-    assertThat(n.map().digest()).isEqualTo(Digests.of(s.entries()));
-    await().until(() -> n.map().stats().relists() >= 1 || n.map().stats().reconnects() >= 1);
+    await().until(() -> n.map().replica().appliedRevision() == s.revision());
+    assertThat(n.map().replica().digest()).isEqualTo(Digests.of(s.entries()));
+    await().until(() -> n.map().replica().stats().relists() >= 1 || n.map().replica().stats().reconnects() >= 1);
   }
 
   @Test
@@ -101,9 +110,9 @@ class ReplicatorTest {
     s.foreignWrite();
     long r = m.put("k", new byte[] {1}, null).revision();
     s.foreignWrite();
-    assertThat(m.awaitRevision(s.revision(), Duration.ofSeconds(5))).isTrue();
-    assertThat(m.stats().gaps()).isZero();
-    assertThat(m.stats().relists()).isZero();
+    assertThat(m.replica().awaitRevision(s.revision(), Duration.ofSeconds(5))).isTrue();
+    assertThat(m.replica().stats().gaps()).isZero();
+    assertThat(m.replica().stats().relists()).isZero();
     assertThat(r).isEqualTo(3);
   }
 
@@ -114,7 +123,7 @@ class ReplicatorTest {
     List<ChangeEvent> seen = Collections.synchronizedList(new ArrayList<>());
     m.addListener(seen::add);
     long rev = s.writeAtomically(Map.of("a", new byte[] {1}, "b", new byte[] {2}));
-    assertThat(m.awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
+    assertThat(m.replica().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
     assertThat(m.get("a").modRevision()).isEqualTo(rev);
     assertThat(m.get("b").modRevision()).isEqualTo(rev);
     assertThat(seen).extracting(ChangeEvent::revision).containsOnly(rev);
@@ -132,7 +141,7 @@ class ReplicatorTest {
     s.setAvailable(true);
     long r = m.put("k", new byte[] {9}, null).revision();
     assertThat(m.get("k").modRevision()).isEqualTo(r);
-    await().until(() -> m.stats().reconnects() >= 1);
+    await().until(() -> m.replica().stats().reconnects() >= 1);
   }
 
   @Test
@@ -146,5 +155,247 @@ class ReplicatorTest {
     assertThatThrownBy(() -> m.put("k", new byte[(1 << 20) + 1], null)).isInstanceOf(ValueTooLargeException.class);
     assertThat(s.revision()).isZero();
     assertThat(s.entries()).isEmpty();
+  }
+
+  @Test
+  void stats_readWhileChangesApply_isAlwaysOneMoment() throws Exception {
+    InMemorySource s = source(RevisionModel.CONTIGUOUS);
+    ReplicatedMap m = node(s).map();
+    int writes = 3000;
+    long[] digestAt = new long[writes + 1]; // write i puts the new key "k<i>" at revision i
+    for (int i = 1; i <= writes; i++) {
+      digestAt[i] = digestAt[i - 1] + Digests.entry("k" + i, i);
+    }
+    List<ReplicaStats> torn = Collections.synchronizedList(new ArrayList<>());
+    AtomicLong reads = new AtomicLong();
+    Thread reader = Thread.ofPlatform().name("stats-reader").start(() -> {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (System.nanoTime() < deadline) {
+        ReplicaStats st = m.replica().stats();
+        reads.incrementAndGet();
+        long a = st.appliedRevision();
+        if (st.keys() != a || st.digest() != digestAt[(int) a] || st.lagRevisions() < 0
+            || st.lagRevisions() != st.headRevision() - a) {
+          torn.add(st);
+        }
+        if (a == writes) {
+          return;
+        }
+      }
+    });
+    for (int i = 1; i <= writes; i++) {
+      s.writeAtomically(Map.of("k" + i, new byte[] {1}));
+    }
+    reader.join();
+    assertThat(m.replica().stats().appliedRevision()).isEqualTo(writes);
+    assertThat(torn).as("snapshots out of %d reads whose parts disagree", reads.get()).isEmpty();
+    assertThat(reads.get()).isGreaterThan(writes / 10);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Time moved by hand: a fake ticker and scheduler, a backend whose feeds say only what we tell
+  // ---------------------------------------------------------------------------------------------
+
+  private Replicator replicator(ManualBackend backend, FakeTime time, Duration progressInterval,
+      Duration backoffMin, Duration backoffMax, long seed) {
+    Replicator r = unstarted(backend, time, progressInterval, backoffMin, backoffMax, seed);
+    r.start();
+    settle(r);
+    return r;
+  }
+
+  private Replicator unstarted(Backend backend, FakeTime time, Duration progressInterval,
+      Duration backoffMin, Duration backoffMax, long seed) {
+    Replicator r = new Replicator(backend, Lockstep.builder().backend(backend).keyPrefix("t")
+        .progressInterval(progressInterval).reconnectBackoff(backoffMin, backoffMax).randomSeed(seed)
+        .config(), time, time);
+    open.add(r::close);
+    return r;
+  }
+
+  /** Records each state change and the thread it was reported on. */
+  private static final class StateLog implements ReplicaStateListener {
+    final List<String> transitions = Collections.synchronizedList(new ArrayList<>());
+    final List<String> threads = Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public void onStateChange(ReplicaState previous, ReplicaState current) {
+      transitions.add(previous + "->" + current);
+      threads.add(Thread.currentThread().getName());
+    }
+
+    /** Waits until {@code n} changes were reported; the listener runs on a thread of its own. */
+    List<String> awaitCount(int n) {
+      await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(5))
+          .until(() -> transitions.size() >= n);
+      synchronized (transitions) {
+        return List.copyOf(transitions);
+      }
+    }
+  }
+
+  /** Lets the applier run everything handed to it so far (no time passes on the fake ticker). */
+  private static void settle(Replicator r) {
+    r.idle().orTimeout(5, TimeUnit.SECONDS).join();
+  }
+
+  @Test
+  void silentFeed_afterUnansweredProgressRequest_isTreatedAsDeadAndResumed() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(7);
+    Replicator r = replicator(backend, time, Duration.ofSeconds(1), Duration.ofMillis(100),
+        Duration.ofSeconds(1), 3);
+    StateLog log = new StateLog();
+    r.addStateListener(log);
+    assertThat(r.state()).isEqualTo(ReplicaState.FOLLOWING);
+    assertThat(backend.feeds()).hasSize(1);
+    ManualFeed first = backend.lastFeed();
+    assertThat(first.from()).isEqualTo(8);
+
+    time.advance(Duration.ofMillis(999));
+    settle(r);
+    assertThat(first.progressRequests()).as("quiet for less than one interval").isZero();
+    time.advance(Duration.ofMillis(1));
+    settle(r);
+    assertThat(first.progressRequests()).as("quiet for one interval: asked for progress").isEqualTo(1);
+
+    time.advance(Duration.ofSeconds(5)); // 5 intervals after the request: not yet "more than 5"
+    settle(r);
+    assertThat(first.isClosed()).isFalse();
+    assertThat(backend.feeds()).hasSize(1);
+    assertThat(r.stats().reconnects()).isZero();
+    assertThat(r.state()).isEqualTo(ReplicaState.FOLLOWING);
+
+    time.advance(Duration.ofSeconds(1)); // 6 intervals of silence after the request: dead
+    settle(r);
+    assertThat(first.isClosed()).as("the silent feed is closed").isTrue();
+    assertThat(r.stats().reconnects()).isEqualTo(1);
+    assertThat(r.state()).isEqualTo(ReplicaState.RECONNECTING);
+    long backoff = time.lastDelay();
+    assertThat(backoff).isBetween(Duration.ofMillis(50).toNanos(), Duration.ofMillis(100).toNanos());
+    assertThat(backend.feeds()).as("no reconnect before the backoff has passed").hasSize(1);
+
+    time.advance(Duration.ofNanos(backoff));
+    settle(r);
+    assertThat(backend.feeds()).hasSize(2);
+    assertThat(backend.lastFeed().from()).as("resumed after the applied revision").isEqualTo(8);
+    assertThat(backend.snapshots()).as("a resume, not a re-list").isEqualTo(1);
+    assertThat(r.state()).isEqualTo(ReplicaState.FOLLOWING);
+    assertThat(log.awaitCount(2)).containsExactly("FOLLOWING->RECONNECTING", "RECONNECTING->FOLLOWING");
+  }
+
+  @Test
+  void state_withInMemorySource_goesThroughEveryTransition_onItsOwnThread() throws Exception {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    FakeTime time = new FakeTime();
+    Replicator r = unstarted(s.backend(), time, Duration.ofHours(1), Duration.ofMillis(100),
+        Duration.ofMillis(800), 5);
+    StateLog log = new StateLog();
+    Registration registration = r.replica().addStateListener(log);
+    assertThat(r.state()).isEqualTo(ReplicaState.LISTING);
+    assertThat(r.isReady()).isFalse();
+
+    r.start();
+    assertThat(log.awaitCount(1)).containsExactly("LISTING->FOLLOWING");
+    assertThat(r.isReady()).isTrue();
+
+    // The feed breaks: reconnecting until the (fake) backoff has passed, then following again.
+    long rev = s.writeAtomically(Map.of("a", new byte[] {1}));
+    assertThat(r.awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
+    s.breakFeeds();
+    assertThat(log.awaitCount(2)).endsWith("FOLLOWING->RECONNECTING");
+    settle(r);
+    assertThat(r.state()).isEqualTo(ReplicaState.RECONNECTING);
+    time.advance(Duration.ofNanos(time.lastDelay()));
+    assertThat(log.awaitCount(3)).endsWith("RECONNECTING->FOLLOWING");
+
+    // History is compacted while the feed is down: the resumed feed cannot start, so it re-lists.
+    s.breakFeeds();
+    log.awaitCount(4);
+    settle(r);
+    long missed = s.writeAtomically(Map.of("b", new byte[] {2}));
+    s.compact();
+    time.advance(Duration.ofNanos(time.lastDelay()));
+    assertThat(log.awaitCount(7)).containsExactly("LISTING->FOLLOWING", "FOLLOWING->RECONNECTING",
+        "RECONNECTING->FOLLOWING", "FOLLOWING->RECONNECTING", "RECONNECTING->FOLLOWING",
+        "FOLLOWING->RELISTING", "RELISTING->FOLLOWING");
+    assertThat(r.awaitRevision(missed, Duration.ofSeconds(5))).isTrue();
+    assertThat(r.get("b").modRevision()).isEqualTo(missed);
+
+    // A refresh re-lists too.
+    assertThat(r.refresh().get(5, TimeUnit.SECONDS)).isEqualTo(missed);
+    assertThat(log.awaitCount(9)).endsWith("FOLLOWING->RELISTING", "RELISTING->FOLLOWING");
+    assertThat(r.stats().relists()).isEqualTo(2);
+    assertThat(r.stats().reconnects()).isEqualTo(2);
+
+    r.close();
+    assertThat(r.state()).isEqualTo(ReplicaState.CLOSED);
+    assertThat(log.awaitCount(10)).endsWith("FOLLOWING->CLOSED");
+    assertThat(log.threads).allMatch(t -> t.startsWith("lockstep-state-"), "a state listener thread");
+    registration.close();
+    registration.close(); // idempotent, throws nothing
+  }
+
+  @Test
+  void stateListener_mayBlockOnTheMap_becauseItDoesNotRunOnTheApplier() {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    ReplicatedMap m = node(s).map();
+    List<WriteResult> written = Collections.synchronizedList(new ArrayList<>());
+    try (Registration ignored = m.replica().addStateListener((previous, current) -> {
+      if (current == ReplicaState.FOLLOWING) {
+        written.add(m.put("from-listener", new byte[] {1}, null)); // waits for the applier
+      }
+    })) {
+      m.replica().refresh().orTimeout(5, TimeUnit.SECONDS).join();
+      await().atMost(Duration.ofSeconds(5)).until(() -> written.size() == 1);
+    }
+    assertThat(written.get(0).isApplied()).isTrue();
+    assertThat(m.get("from-listener").modRevision()).isEqualTo(written.get(0).revision());
+  }
+
+  @Test
+  void brokenFeed_reconnectsAfterBackoffDoublingFromMinToMax() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(3);
+    long seed = 42;
+    Duration min = Duration.ofMillis(100);
+    Duration max = Duration.ofMillis(800);
+    Replicator r = replicator(backend, time, Duration.ofHours(1), min, max, seed);
+    List<Long> waits = new ArrayList<>();
+    for (int i = 1; i <= 6; i++) {
+      ManualFeed feed = backend.lastFeed();
+      feed.listener().onError(new IllegalStateException("connection lost (test)"));
+      settle(r);
+      assertThat(feed.isClosed()).isTrue();
+      long wait = time.lastDelay();
+      waits.add(wait);
+      time.advance(Duration.ofNanos(wait - 1));
+      settle(r);
+      assertThat(backend.feeds()).as("no reconnect before backoff %d has passed", i).hasSize(i);
+      time.advance(Duration.ofNanos(1));
+      settle(r);
+      assertThat(backend.feeds()).as("reconnect %d once its backoff has passed", i).hasSize(i + 1);
+      assertThat(backend.lastFeed().from()).isEqualTo(4);
+    }
+    assertThat(r.stats().reconnects()).isEqualTo(6);
+    // The delay doubles from min to max; each wait is drawn from [delay/2, delay] with the seed.
+    long[] ceilings = {100, 200, 400, 800, 800, 800};
+    SplittableRandom replay = new SplittableRandom(seed);
+    List<Long> expected = new ArrayList<>();
+    for (int i = 0; i < ceilings.length; i++) {
+      long ceiling = Duration.ofMillis(ceilings[i]).toNanos();
+      assertThat(waits.get(i)).as("wait %d", i + 1).isBetween(ceiling / 2, ceiling);
+      expected.add(ceiling / 2 + replay.nextLong(ceiling / 2 + 1));
+    }
+    assertThat(waits).isEqualTo(expected);
+    assertThat(time.delays()).containsExactlyElementsOf(
+        concat(Duration.ofHours(1).toNanos(), expected)); // the first progress check, then backoffs
+  }
+
+  private static List<Long> concat(long first, List<Long> rest) {
+    List<Long> all = new ArrayList<>();
+    all.add(first);
+    all.addAll(rest);
+    return all;
   }
 }

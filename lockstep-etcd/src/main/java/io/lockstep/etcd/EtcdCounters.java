@@ -8,8 +8,11 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
+import io.lockstep.spi.Backoff;
 import io.lockstep.spi.CounterStore;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -32,6 +35,8 @@ import java.util.concurrent.TimeUnit;
 final class EtcdCounters implements CounterStore {
   static final String PREFIX = "_counters/";
   private static final int MAX_ATTEMPTS = 10_000;
+  /** The pause before retrying a lost compare-and-swap: anywhere in [0, 0.5 ms doubling to 20 ms]. */
+  private static final Backoff CAS_RETRY = new Backoff(Duration.of(500, ChronoUnit.MICROS), Duration.ofMillis(20), 1.0);
 
   private final EtcdBackend backend;
 
@@ -135,8 +140,8 @@ final class EtcdCounters implements CounterStore {
       return CompletableFuture.failedFuture(new IllegalStateException(what + ": gave up after " + n + " lost compare-and-swaps"));
     }
     List<KeyValue> current = lost.getGetResponses().isEmpty() ? List.of() : lost.getGetResponses().get(0).getKvs();
-    long pauseMicros = ThreadLocalRandom.current().nextLong(1 + Math.min(20_000, 250L << Math.min(n, 6)));
-    return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(pauseMicros, TimeUnit.MICROSECONDS))
+    long pause = CAS_RETRY.delayNanos(n, ThreadLocalRandom.current());
+    return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(pause, TimeUnit.NANOSECONDS))
         .thenCompose(x -> attempt(key, what, delta, current, n + 1));
   }
 

@@ -11,10 +11,12 @@ import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.support.CloseableClient;
 import io.grpc.stub.StreamObserver;
 import io.lockstep.Member;
+import io.lockstep.spi.Backoff;
 import io.lockstep.spi.Membership;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,8 +39,7 @@ import java.util.concurrent.TimeUnit;
 final class EtcdMembership implements Membership {
   private static final System.Logger LOG = System.getLogger(EtcdMembership.class.getName());
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final long BACKOFF_MIN_MILLIS = 200;
-  private static final long BACKOFF_MAX_MILLIS = 5_000;
+  private static final Backoff RETRY = Backoff.of(Duration.ofMillis(200), Duration.ofSeconds(5));
 
   private final EtcdBackend backend;
   private final Set<Registration> open = ConcurrentHashMap.newKeySet();
@@ -180,8 +181,7 @@ final class EtcdMembership implements Membership {
     }
 
     private void scheduleAttempt(int failures) {
-      long base = Math.min(BACKOFF_MAX_MILLIS, BACKOFF_MIN_MILLIS << Math.min(failures, 10));
-      long delay = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+      long delay = TimeUnit.NANOSECONDS.toMillis(RETRY.delayNanos(failures + 1, ThreadLocalRandom.current()));
       synchronized (this) {
         if (closed) {
           return;

@@ -78,13 +78,13 @@ class EtcdReplicationIT {
   }
 
   private static void awaitReady(List<Lockstep> nodes) {
-    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().isReady()));
+    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().replica().isReady()));
   }
 
   private void awaitConverged(List<Lockstep> nodes) {
     await().atMost(PATIENCE).until(() -> {
       long expected = source.digest(prefix);
-      return nodes.stream().allMatch(n -> n.map().digest() == expected);
+      return nodes.stream().allMatch(n -> n.map().replica().digest() == expected);
     });
   }
 
@@ -142,7 +142,7 @@ class EtcdReplicationIT {
     assertThat(reference).isNotEmpty();
     for (Lockstep n : nodes) {
       assertThat(n.map().list("", 0)).isEqualTo(reference);
-      assertThat(n.map().appliedRevision()).isGreaterThanOrEqualTo(lastRevision.get());
+      assertThat(n.map().replica().appliedRevision()).isGreaterThanOrEqualTo(lastRevision.get());
     }
     assertThat(nodes.get(0).members().get(10, TimeUnit.SECONDS)).hasSize(64);
     Runtime rt = Runtime.getRuntime();
@@ -151,7 +151,7 @@ class EtcdReplicationIT {
             + " %d live threads, %d MiB heap in use%n",
         ms(ready - t0), puts.get(), deletes.get(), notFound.get(), ms(written - ready),
         2_000 * 1e9 / (written - ready), ms(converged - written),
-        nodes.stream().mapToLong(n -> n.map().stats().relists()).sum(),
+        nodes.stream().mapToLong(n -> n.map().replica().stats().relists()).sum(),
         ManagementFactory.getThreadMXBean().getThreadCount(), (rt.totalMemory() - rt.freeMemory()) >> 20);
   }
 
@@ -165,10 +165,10 @@ class EtcdReplicationIT {
     Lockstep cutOff = node("etcd://" + proxy.endpoint(), b -> b);
     awaitReady(List.of(writer, cutOff));
     long seed = writer.map().put("seed", new byte[] {1}, "application/octet-stream").revision();
-    assertThat(cutOff.map().awaitRevision(seed, PATIENCE)).isTrue();
+    assertThat(cutOff.map().replica().awaitRevision(seed, PATIENCE)).isTrue();
 
     proxy.pause();
-    long before = cutOff.map().appliedRevision();
+    long before = cutOff.map().replica().appliedRevision();
     SplittableRandom r = new SplittableRandom(3);
     int writes = 0;
     while (writes < 150) {
@@ -179,14 +179,14 @@ class EtcdReplicationIT {
       }
     }
     long compacted = source.compactAll();
-    assertThat(cutOff.map().appliedRevision()).as("the cut-off replica saw none of the writes").isEqualTo(before);
+    assertThat(cutOff.map().replica().appliedRevision()).as("the cut-off replica saw none of the writes").isEqualTo(before);
     assertThat(compacted - before).isGreaterThanOrEqualTo(150);
     proxy.cut();
     proxy.resume();
 
     awaitConverged(List.of(writer, cutOff));
-    assertThat(cutOff.map().stats().relists()).isGreaterThanOrEqualTo(1);
-    assertThat(cutOff.map().appliedRevision()).isGreaterThanOrEqualTo(compacted);
+    assertThat(cutOff.map().replica().stats().relists()).isGreaterThanOrEqualTo(1);
+    assertThat(cutOff.map().replica().appliedRevision()).isGreaterThanOrEqualTo(compacted);
     assertThat(cutOff.map().list("", 0)).isEqualTo(writer.map().list("", 0));
   }
 
@@ -202,7 +202,7 @@ class EtcdReplicationIT {
     awaitReady(nodes);
     long stable = nodes.get(0).map().put("stable", "before the outage".getBytes(UTF_8), "text/plain").revision();
     for (Lockstep n : nodes) {
-      assertThat(n.map().awaitRevision(stable, PATIENCE)).isTrue();
+      assertThat(n.map().replica().awaitRevision(stable, PATIENCE)).isTrue();
     }
     await().atMost(PATIENCE).until(() -> memberLeases().size() == 4);
     Map<String, Long> leasesBefore = memberLeases();
@@ -257,7 +257,7 @@ class EtcdReplicationIT {
     assertThat(unexpected).isEmpty();
     awaitConverged(nodes);
     for (Lockstep n : nodes) {
-      assertThat(n.map().stats().reconnects()).isGreaterThanOrEqualTo(1);
+      assertThat(n.map().replica().stats().reconnects()).isGreaterThanOrEqualTo(1);
     }
     await().atMost(PATIENCE).until(() -> {
       Map<String, Long> now = memberLeases();
@@ -295,7 +295,7 @@ class EtcdReplicationIT {
     source.delete(prefix, "ext/k4");
     long last = source.put(prefix, "ext/plain", "hello".getBytes(UTF_8));
     for (Lockstep n : nodes) {
-      assertThat(n.map().awaitRevision(last, PATIENCE)).isTrue();
+      assertThat(n.map().replica().awaitRevision(last, PATIENCE)).isTrue();
     }
     awaitConverged(nodes);
     for (Lockstep n : nodes) {
@@ -327,20 +327,20 @@ class EtcdReplicationIT {
         "{\"id\":\"intruder\",\"url\":\"\",\"startedAt\":\"2026-01-01T00:00:00Z\"}".getBytes(UTF_8));
     source.put(prefix, "_members/garbage", "not json".getBytes(UTF_8));
     long sentinel = source.put(prefix, "visible", "{}".getBytes(UTF_8));
-    assertThat(a.map().awaitRevision(sentinel, PATIENCE)).isTrue();
+    assertThat(a.map().replica().awaitRevision(sentinel, PATIENCE)).isTrue();
     Lockstep b = node(); // lists after the fact: the snapshot path
     awaitReady(List.of(b));
     for (Lockstep n : List.of(a, b)) {
       assertThat(n.map().list("", 0)).extracting(Versioned::key).containsExactly("visible");
       assertThat(n.map().get("_members/intruder")).isNull();
-      assertThat(n.map().digest()).isEqualTo(source.digest(prefix));
+      assertThat(n.map().replica().digest()).isEqualTo(source.digest(prefix));
     }
     assertThatThrownBy(() -> a.map().get("_members/intruder", ReadConsistency.STRONG))
         .isInstanceOf(IllegalArgumentException.class);
     for (int i = 0; i < 20; i++) {
       source.put(prefix + "-neighbour", "k" + i, new byte[] {1}); // other namespaces move the revision on
     }
-    await().atMost(PATIENCE).until(() -> a.map().stats().lagRevisions() == 0 && a.map().stats().lagMillis() == 0);
+    await().atMost(PATIENCE).until(() -> a.map().replica().stats().lagRevisions() == 0 && a.map().replica().stats().lagMillis() == 0);
     await().atMost(PATIENCE).until(() -> a.members().get().size() == 3);
     assertThat(a.members().get()).extracting(Member::id)
         .containsExactlyInAnyOrder(a.self().id(), b.self().id(), "intruder");

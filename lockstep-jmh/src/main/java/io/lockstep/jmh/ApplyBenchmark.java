@@ -83,10 +83,10 @@ public class ApplyBenchmark {
       int k = (int) (n++ % keys.length);
       last = source.writeAtomically(Map.of(keys[k], values[k]));
     }
-    if (!map.awaitRevision(last, Duration.ofSeconds(30))) {
+    if (!map.replica().awaitRevision(last, Duration.ofSeconds(30))) {
       throw new IllegalStateException("replica did not reach revision " + last);
     }
-    return map.digest();
+    return map.replica().digest();
   }
 
   @Benchmark

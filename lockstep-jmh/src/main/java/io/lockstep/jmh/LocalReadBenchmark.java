@@ -85,7 +85,7 @@ public class LocalReadBenchmark {
     }
     node = Lockstep.builder().backend(source.backend()).keyPrefix("bench").build();
     map = node.map();
-    if (!map.awaitRevision(source.revision(), Duration.ofSeconds(30)) || map.size() != keys) {
+    if (!map.replica().awaitRevision(source.revision(), Duration.ofSeconds(30)) || map.size() != keys) {
       throw new IllegalStateException("replica did not load " + keys + " keys");
     }
     viaLockstep = "lockstep".equals(impl);

@@ -25,7 +25,7 @@ class PeerCleanupIT {
       g.node(g.voterUri(1), "b");
       g.node(g.voterUri(2), "c");
       Lockstep d = g.node(g.nonVoterUri(), "d");
-      await().atMost(Duration.ofSeconds(30)).until(() -> a.map().isReady() && d.map().isReady());
+      await().atMost(Duration.ofSeconds(30)).until(() -> a.map().replica().isReady() && d.map().replica().isReady());
       d.map().put("k", new byte[] {1}, null);
       assertThat(Files.isDirectory(g.dataDir(0))).isTrue();
     }

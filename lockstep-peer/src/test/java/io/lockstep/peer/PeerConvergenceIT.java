@@ -39,7 +39,7 @@ class PeerConvergenceIT {
     }
     nodes.add(group.node(group.nonVoterUri(), "other-0"));
     nodes.add(group.node(group.nonVoterUri(), "other-1"));
-    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().isReady()));
+    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().replica().isReady()));
 
     AtomicInteger applied = new AtomicInteger();
     List<CompletableFuture<Void>> writers = new ArrayList<>();
@@ -71,12 +71,12 @@ class PeerConvergenceIT {
     var listing = group.backend(group.nonVoterUri(), "lister").snapshot().orTimeout(10, TimeUnit.SECONDS).join();
     long source = Digests.of(listing.entries());
     assertThat(listing.revision()).as("one revision per applied change, no holes").isEqualTo(applied.get());
-    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().digest() == source));
+    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == source));
     for (Lockstep n : nodes) {
-      assertThat(n.map().appliedRevision()).isEqualTo(listing.revision());
+      assertThat(n.map().replica().appliedRevision()).isEqualTo(listing.revision());
       assertThat(n.map().list("", 0)).isEqualTo(nodes.get(0).map().list("", 0));
-      assertThat(n.map().stats().relists()).as("re-lists on %s", n.self().id()).isZero();
-      assertThat(n.map().stats().gaps()).as("gaps on %s", n.self().id()).isZero();
+      assertThat(n.map().replica().stats().relists()).as("re-lists on %s", n.self().id()).isZero();
+      assertThat(n.map().replica().stats().gaps()).as("gaps on %s", n.self().id()).isZero();
     }
   }
 }

@@ -45,7 +45,7 @@ class PeerDiscoveryIT {
   @Test
   void bareScheme_isAGroupOfOne_thatWritesReadsAndLists() {
     Lockstep n = node("peer:?data=" + root.resolve("solo"), "solo", "solo-1");
-    await().atMost(PATIENCE).until(() -> n.map().isReady());
+    await().atMost(PATIENCE).until(() -> n.map().replica().isReady());
     WriteResult w = n.map().put("k", "v".getBytes(UTF_8), "text/plain");
     assertThat(w.revision()).isEqualTo(1);
     assertThat(n.map().get("k").valueAsString()).isEqualTo("v");
@@ -63,10 +63,10 @@ class PeerDiscoveryIT {
       nodes.add(node(uri + root.resolve("data-" + i), "folder", "f-" + i));
     }
     nodes.add(node(uri + root.resolve("data-x"), "folder", "f-other"));
-    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().isReady()));
+    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().replica().isReady()));
     WriteResult w = nodes.get(3).map().put("k", "v".getBytes(UTF_8), "text/plain");
     for (Lockstep n : nodes) {
-      assertThat(n.map().awaitRevision(w.revision(), PATIENCE)).isTrue();
+      assertThat(n.map().replica().awaitRevision(w.revision(), PATIENCE)).isTrue();
       assertThat(n.map().get("k").valueAsString()).isEqualTo("v");
     }
     assertThat(Files.exists(root.resolve("data-x"))).as("a non-voter keeps nothing on disk").isFalse();

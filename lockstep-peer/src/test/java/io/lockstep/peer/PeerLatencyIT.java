@@ -42,8 +42,8 @@ class PeerLatencyIT {
       nodes[i] = group.node(voters[i], "voter-" + i);
     }
     Lockstep other = group.node(group.nonVoterUri(), "other");
-    await().atMost(Duration.ofSeconds(30)).until(() -> other.map().isReady() && nodes[0].map().isReady()
-        && nodes[1].map().isReady() && nodes[2].map().isReady());
+    await().atMost(Duration.ofSeconds(30)).until(() -> other.map().replica().isReady() && nodes[0].map().replica().isReady()
+        && nodes[1].map().replica().isReady() && nodes[2].map().replica().isReady());
     int leader = 0;
     for (int i = 0; i < 3; i++) {
       if (voters[i].isLeader()) {

@@ -64,7 +64,7 @@ class PeerPartitionIT {
     }
     all.add(start(group.nonVoterUri(), "other-0"));
     all.add(start(group.nonVoterUri(), "other-1"));
-    await().atMost(PATIENCE).until(() -> all.stream().allMatch(x -> x.node().map().isReady()));
+    await().atMost(PATIENCE).until(() -> all.stream().allMatch(x -> x.node().map().replica().isReady()));
 
     Map<String, String> acknowledged = new LinkedHashMap<>();
     for (int i = 0; i < 20; i++) {
@@ -76,7 +76,7 @@ class PeerPartitionIT {
     // Minority: the current leader and one non-voter. Majority: the two other voters and the other non-voter.
     List<Instance> minority = List.of(oldLeader, all.get(3));
     List<Instance> majority = all.stream().filter(x -> !minority.contains(x)).toList();
-    long appliedBefore = minority.get(1).node().map().appliedRevision();
+    long appliedBefore = minority.get(1).node().map().replica().appliedRevision();
     Versioned seenBefore = minority.get(1).node().map().get("before-7");
 
     cut(minority, majority);
@@ -106,7 +106,7 @@ class PeerPartitionIT {
       assertThat(x.node().map().get("during-1")).as("no write of the majority reached %s", x.name()).isNull();
     }
     assertThat(minority.get(1).node().map().get("before-7")).isEqualTo(seenBefore);
-    assertThat(minority.get(1).node().map().appliedRevision()).isEqualTo(appliedBefore);
+    assertThat(minority.get(1).node().map().replica().appliedRevision()).isEqualTo(appliedBefore);
 
     heal(all);
     await().atMost(PATIENCE).until(() -> seesExactly(all));
@@ -115,7 +115,7 @@ class PeerPartitionIT {
     }
 
     long source = Digests.of(oldLeader.backend().snapshot().orTimeout(10, TimeUnit.SECONDS).join().entries());
-    await().atMost(PATIENCE).until(() -> all.stream().allMatch(x -> x.node().map().digest() == source));
+    await().atMost(PATIENCE).until(() -> all.stream().allMatch(x -> x.node().map().replica().digest() == source));
     for (Instance x : all) {
       for (Map.Entry<String, String> e : acknowledged.entrySet()) {
         Versioned v = x.node().map().get(e.getKey());
@@ -126,7 +126,7 @@ class PeerPartitionIT {
     }
     // The minority catches up by re-listing (a jump, or a progress mark above what it applied), or,
     // when an election follows the merge, from the new leader's re-send of its recent changes.
-    assertThat(minority.get(1).node().map().appliedRevision()).isGreaterThan(appliedBefore);
+    assertThat(minority.get(1).node().map().replica().appliedRevision()).isGreaterThan(appliedBefore);
   }
 
   private static void put(Instance via, String key, String value, Map<String, String> acknowledged) {

@@ -47,7 +47,7 @@ class PeerRestartIT {
   void leaderClosedAndReopened_rejoinsAndConverges_lateJoinerGetsEverything_fullRestartLosesNothing() {
     Lockstep[] voters = {voter(0), voter(1), voter(2)};
     Lockstep other = group.node(group.nonVoterUri(), "other");
-    await().atMost(PATIENCE).until(() -> Arrays.stream(voters).allMatch(v -> v.map().isReady()) && other.map().isReady());
+    await().atMost(PATIENCE).until(() -> Arrays.stream(voters).allMatch(v -> v.map().replica().isReady()) && other.map().replica().isReady());
     Map<String, Versioned> written = new LinkedHashMap<>();
     for (int i = 0; i < 30; i++) {
       write(other, "k" + (i % 12), "first-" + i, written);
@@ -70,18 +70,18 @@ class PeerRestartIT {
     // It comes back on the same folder and port, catches up, and takes writes again.
     voters[leader] = voter(leader);
     Lockstep back = voters[leader];
-    await().atMost(PATIENCE).until(() -> back.map().isReady());
+    await().atMost(PATIENCE).until(() -> back.map().replica().isReady());
     write(back, "after-return", "y", written);
     awaitConverged(List.of(voters[0], voters[1], voters[2], other), written);
 
     // A late joiner lists the whole map.
     Lockstep late = group.node(group.nonVoterUri(), "late");
-    await().atMost(PATIENCE).until(() -> late.map().isReady());
+    await().atMost(PATIENCE).until(() -> late.map().replica().isReady());
     awaitConverged(List.of(late, other), written);
     assertThat(late.map().size()).isEqualTo(written.size());
 
     // Every voter restarts at once: the Raft logs hold every acknowledged write, at the same revision.
-    long revision = other.map().appliedRevision();
+    long revision = other.map().replica().appliedRevision();
     for (int i = 0; i < 3; i++) {
       voters[i].close();
     }
@@ -89,8 +89,8 @@ class PeerRestartIT {
       voters[i] = voter(i);
     }
     Lockstep fresh = group.node(group.nonVoterUri(), "fresh");
-    await().atMost(PATIENCE).until(() -> fresh.map().isReady() && Arrays.stream(voters).allMatch(v -> v.map().isReady()));
-    assertThat(fresh.map().appliedRevision()).isEqualTo(revision);
+    await().atMost(PATIENCE).until(() -> fresh.map().replica().isReady() && Arrays.stream(voters).allMatch(v -> v.map().replica().isReady()));
+    assertThat(fresh.map().replica().appliedRevision()).isEqualTo(revision);
     awaitConverged(List.of(voters[0], voters[1], voters[2], fresh), written);
     WriteResult next = fresh.map().put("after-restart", "z".getBytes(UTF_8), "text/plain");
     assertThat(next.revision()).as("revisions go on from where they were").isEqualTo(revision + 1);
@@ -116,7 +116,7 @@ class PeerRestartIT {
 
   private static void awaitConverged(List<Lockstep> nodes, Map<String, Versioned> written) {
     long expected = Digests.of(written.values());
-    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().digest() == expected));
+    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == expected));
     for (Lockstep n : nodes) {
       for (Versioned v : written.values()) {
         assertThat(n.map().get(v.key())).as("%s on %s", v.key(), n.self().id()).isEqualTo(v);

@@ -81,13 +81,13 @@ class RedisReplicationIT {
   }
 
   private static void awaitReady(List<Lockstep> nodes) {
-    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().isReady()));
+    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().replica().isReady()));
   }
 
   private void awaitConverged(List<Lockstep> nodes) {
     await().atMost(PATIENCE).until(() -> {
       long expected = source.digest(prefix);
-      return nodes.stream().allMatch(n -> n.map().digest() == expected);
+      return nodes.stream().allMatch(n -> n.map().replica().digest() == expected);
     });
   }
 
@@ -147,8 +147,8 @@ class RedisReplicationIT {
     assertThat(reference).isNotEmpty();
     for (Lockstep n : nodes) {
       assertThat(n.map().list("", 0)).isEqualTo(reference);
-      assertThat(n.map().appliedRevision()).isGreaterThanOrEqualTo(lastRevision.get());
-      assertThat(n.map().stats().gaps()).isZero();
+      assertThat(n.map().replica().appliedRevision()).isGreaterThanOrEqualTo(lastRevision.get());
+      assertThat(n.map().replica().stats().gaps()).isZero();
     }
     await().atMost(PATIENCE).until(() -> nodes.get(0).members().get(10, TimeUnit.SECONDS).size() == 64);
     Runtime rt = Runtime.getRuntime();
@@ -157,8 +157,8 @@ class RedisReplicationIT {
             + " %d live threads, %d MiB heap in use%n",
         ms(ready - t0), puts.get(), deletes.get(), notFound.get(), ms(written - ready),
         2_000 * 1e9 / (written - ready), ms(converged - written),
-        nodes.stream().mapToLong(n -> n.map().stats().relists()).sum(),
-        nodes.stream().mapToLong(n -> n.map().stats().gaps()).sum(),
+        nodes.stream().mapToLong(n -> n.map().replica().stats().relists()).sum(),
+        nodes.stream().mapToLong(n -> n.map().replica().stats().gaps()).sum(),
         ManagementFactory.getThreadMXBean().getThreadCount(), (rt.totalMemory() - rt.freeMemory()) >> 20);
   }
 
@@ -216,7 +216,7 @@ class RedisReplicationIT {
     stored.forEach((k, v) -> inRedis.put(new String(k, UTF_8), RedisValueCodec.decodeEnvelope(new String(k, UTF_8), v).modRevision()));
     assertThat(inRedis).containsAllEntriesOf(acknowledged);
     for (Lockstep n : nodes) {
-      assertThat(n.map().stats().reconnects()).isGreaterThanOrEqualTo(1);
+      assertThat(n.map().replica().stats().reconnects()).isGreaterThanOrEqualTo(1);
       for (Map.Entry<String, Long> e : acknowledged.entrySet()) {
         assertThat(n.map().get(e.getKey()).modRevision()).isEqualTo(e.getValue());
       }
@@ -224,7 +224,7 @@ class RedisReplicationIT {
     await().atMost(PATIENCE).until(() -> nodes.get(0).members().get(5, TimeUnit.SECONDS).size() == 4);
     System.out.printf("restart: down %d ms; %d writes acknowledged and all present after it; %d failed as"
             + " unavailable, %d committed but applied late; relists %d%n", downMillis, acknowledged.size(),
-        unavailable.get(), notApplied.get(), nodes.stream().mapToLong(n -> n.map().stats().relists()).sum());
+        unavailable.get(), notApplied.get(), nodes.stream().mapToLong(n -> n.map().replica().stats().relists()).sum());
   }
 
   // (c) ------------------------------------------------------------------------------------------
@@ -238,10 +238,10 @@ class RedisReplicationIT {
     Lockstep cutOff = node("redis://" + proxy.endpoint() + "?stream_max_len=50", b -> b);
     awaitReady(List.of(writer, cutOff));
     long seed = writer.map().put("seed", new byte[] {1}, "application/octet-stream").revision();
-    assertThat(cutOff.map().awaitRevision(seed, PATIENCE)).isTrue();
+    assertThat(cutOff.map().replica().awaitRevision(seed, PATIENCE)).isTrue();
 
     proxy.pause();
-    long before = cutOff.map().appliedRevision();
+    long before = cutOff.map().replica().appliedRevision();
     SplittableRandom r = new SplittableRandom(3);
     int writes = 0;
     while (writes < 300) {
@@ -254,15 +254,15 @@ class RedisReplicationIT {
     assertThat(source.streamLength(prefix)).as("MAXLEN ~ 50 trims as it goes").isLessThan(300);
     source.trim(prefix, 10);
     long head = source.revision(prefix);
-    assertThat(cutOff.map().appliedRevision()).as("the cut-off replica saw none of the writes").isEqualTo(before);
+    assertThat(cutOff.map().replica().appliedRevision()).as("the cut-off replica saw none of the writes").isEqualTo(before);
     proxy.cut();
     proxy.resume();
 
     awaitConverged(List.of(writer, cutOff));
-    assertThat(cutOff.map().stats().relists()).isGreaterThanOrEqualTo(1);
-    assertThat(cutOff.map().appliedRevision()).isGreaterThanOrEqualTo(head);
+    assertThat(cutOff.map().replica().stats().relists()).isGreaterThanOrEqualTo(1);
+    assertThat(cutOff.map().replica().appliedRevision()).isGreaterThanOrEqualTo(head);
     assertThat(cutOff.map().list("", 0)).isEqualTo(writer.map().list("", 0));
-    assertThat(writer.map().stats().relists()).as("the replica that kept up never relisted").isZero();
+    assertThat(writer.map().replica().stats().relists()).as("the replica that kept up never relisted").isZero();
   }
 
   // (d) ------------------------------------------------------------------------------------------
@@ -282,7 +282,7 @@ class RedisReplicationIT {
     assertThat(source.write(prefix, "del", "ext/nothing", -1, "", new byte[0]).get(0)).isEqualTo(2L);
     long last = (Long) source.put(prefix, "ext/bin", new byte[] {0, (byte) 0xff, ':', '\n'}, "application/octet-stream").get(1);
     for (Lockstep n : nodes) {
-      assertThat(n.map().awaitRevision(last, PATIENCE)).isTrue();
+      assertThat(n.map().replica().awaitRevision(last, PATIENCE)).isTrue();
     }
     awaitConverged(nodes);
     for (Lockstep n : nodes) {
@@ -315,7 +315,7 @@ class RedisReplicationIT {
     awaitReady(nodes);
     long stable = nodes.get(0).map().put("stable", "before the outage".getBytes(UTF_8), "text/plain").revision();
     for (Lockstep n : nodes) {
-      assertThat(n.map().awaitRevision(stable, PATIENCE)).isTrue();
+      assertThat(n.map().replica().awaitRevision(stable, PATIENCE)).isTrue();
     }
     redis.stop();
     long t0 = System.nanoTime();
@@ -348,7 +348,7 @@ class RedisReplicationIT {
     for (Lockstep n : nodes) {
       assertThat(n.map().get("stable").modRevision()).isEqualTo(stable);
       assertThat(n.map().get("after").modRevision()).isEqualTo(after.revision());
-      assertThat(n.map().stats().relists()).isZero();
+      assertThat(n.map().replica().stats().relists()).isZero();
     }
     System.out.printf("outage: 3 operations failed as unavailable in %d ms in all%n", failMillis);
   }
@@ -376,7 +376,7 @@ class RedisReplicationIT {
       sentAt[i] = s;
     }
     long last = revs[n - 1];
-    assertThat(b.map().awaitRevision(last, PATIENCE)).isTrue();
+    assertThat(b.map().replica().awaitRevision(last, PATIENCE)).isTrue();
     await().atMost(PATIENCE).until(() -> seenAt.containsKey(last));
     for (int i = 0; i < n; i++) {
       propagation[i] = seenAt.get(revs[i]) - sentAt[i];
@@ -389,8 +389,8 @@ class RedisReplicationIT {
     System.out.printf("latency over %d sequential puts (after %d warm-up): put p50 %.0f us p99 %.0f us;"
             + " put start to applied on another replica p50 %.0f us p99 %.0f us%n", n - warm, warm,
         w[w.length / 2] / 1e3, w[w.length * 99 / 100] / 1e3, p[p.length / 2] / 1e3, p[p.length * 99 / 100] / 1e3);
-    assertThat(b.map().stats().gaps()).isZero();
-    assertThat(b.map().stats().relists()).isZero();
+    assertThat(b.map().replica().stats().gaps()).isZero();
+    assertThat(b.map().replica().stats().relists()).isZero();
     assertThat(a.members().get(5, TimeUnit.SECONDS)).extracting(Member::id)
         .containsExactlyInAnyOrder(a.self().id(), b.self().id());
   }

@@ -126,7 +126,7 @@ final class CloudFoundryRoutes {
   void update(Context ctx) {
     String value = bodyValue(ctx);
     ReplicatedMap map = requireReady();
-    local.put(TARGET, new Local(value, map.appliedRevision()));
+    local.put(TARGET, new Local(value, map.replica().appliedRevision()));
     Json.send(ctx, 200, new Current(instance, cacheObject(map)));
   }
 
@@ -134,7 +134,7 @@ final class CloudFoundryRoutes {
   void refreshAll(Context ctx) {
     String value = bodyValue(ctx);
     ReplicatedMap map = requireReady();
-    local.put(TARGET, new Local(value, map.appliedRevision()));
+    local.put(TARGET, new Local(value, map.replica().appliedRevision()));
     Json.send(ctx, 200, new InstanceRefreshed("Instance"));
   }
 
@@ -215,7 +215,7 @@ final class CloudFoundryRoutes {
 
   private ReplicatedMap requireReady() {
     ReplicatedMap map = node.get().map();
-    if (!map.isReady()) {
+    if (!map.replica().isReady()) {
       throw new ApiException(503, ErrorMapper.NOT_READY, "this instance has not applied its first listing"
           + " yet, so it does not know the replicated cache entries; retry shortly");
     }

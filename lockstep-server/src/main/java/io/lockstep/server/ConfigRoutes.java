@@ -57,7 +57,7 @@ final class ConfigRoutes {
     if (local) {
       requireReady(map);
     }
-    long applied = map.appliedRevision();
+    long applied = map.replica().appliedRevision();
     Versioned v = local ? map.get(key) : map.get(key, ReadConsistency.STRONG);
     if (v == null) {
       throw ApiException.notFound("no such key '" + key + "'" + (local ? " on this instance at applied"
@@ -72,7 +72,7 @@ final class ConfigRoutes {
 
   /** Memory answers nothing before the first listing is applied: "absent" would be a lie. */
   static void requireReady(ReplicatedMap map) {
-    if (!map.isReady()) {
+    if (!map.replica().isReady()) {
       throw new ApiException(503, ErrorMapper.NOT_READY, "this instance has not applied its first listing"
           + " yet, so it cannot answer from memory; retry, or read with use_cache=false");
     }
@@ -83,14 +83,14 @@ final class ConfigRoutes {
    * 504 {@code timeout}, naming {@code what} was waited for and carrying {@code X-Lockstep-Applied}.
    */
   static void awaitApplied(ReplicatedMap map, long revision, Duration bound, String what) {
-    if (map.appliedRevision() >= revision) {
+    if (map.replica().appliedRevision() >= revision) {
       return;
     }
     try {
       // Handlers run on virtual threads, so waiting here parks no platform thread.
-      map.awaitRevisionAsync(revision).get(bound.toNanos(), TimeUnit.NANOSECONDS);
+      map.replica().awaitRevisionAsync(revision).get(bound.toNanos(), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
-      long applied = map.appliedRevision();
+      long applied = map.replica().appliedRevision();
       throw new ApiException(504, ErrorMapper.TIMEOUT, what + " " + revision + " not reached: this"
           + " instance applied only up to " + applied + " within " + bound.toMillis() + " ms",
           Map.of(Headers.APPLIED, Long.toString(applied)));
@@ -167,7 +167,7 @@ final class ConfigRoutes {
     int limit = Requests.intInRange(ctx, LIMIT, DEFAULT_LIMIT, 1, MAX_LIMIT);
     ReplicatedMap map = node.get().map();
     requireReady(map);
-    long applied = map.appliedRevision();
+    long applied = map.replica().appliedRevision();
     List<Versioned> entries = map.list(prefix == null ? "" : prefix, limit);
     List<KeyInfo> keys = new ArrayList<>(entries.size());
     for (Versioned v : entries) {

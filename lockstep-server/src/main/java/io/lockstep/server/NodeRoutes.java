@@ -55,11 +55,11 @@ final class NodeRoutes {
   /** {@code GET /health/ready}: 200 once the first listing is applied, else 503. */
   void ready(Context ctx) {
     ReplicatedMap map = node.get().map();
-    if (!map.isReady()) {
+    if (!map.replica().isReady()) {
       throw new ApiException(503, ErrorMapper.NOT_READY, "this instance has not applied its first listing"
-          + " yet (applied revision " + map.appliedRevision() + ")");
+          + " yet (applied revision " + map.replica().appliedRevision() + ")");
     }
-    Json.send(ctx, 200, new Ready("ready", map.appliedRevision()));
+    Json.send(ctx, 200, new Ready("ready", map.replica().appliedRevision()));
   }
 
   /**
@@ -73,7 +73,7 @@ final class NodeRoutes {
 
     static Stats of(Lockstep n, CloudFoundry.Application application) {
       Member self = n.self();
-      ReplicaStats s = n.map().stats();
+      ReplicaStats s = n.map().replica().stats();
       return new Stats(self.id(), self.url(), self.startedAt().toString(), s.appliedRevision(),
           s.headRevision(), s.lagRevisions(), s.lagMillis(), s.keys(), s.digestHex(), s.relists(),
           s.reconnects(), s.duplicatesDropped(), s.gaps(), s.ready(), application);
@@ -146,7 +146,7 @@ final class NodeRoutes {
   void refresh(Context ctx) {
     Duration bound = settings.maxWait();
     try {
-      long revision = node.get().map().refresh().get(bound.toNanos(), TimeUnit.NANOSECONDS);
+      long revision = node.get().map().replica().refresh().get(bound.toNanos(), TimeUnit.NANOSECONDS);
       Json.send(ctx, 200, new Refreshed(revision));
     } catch (TimeoutException e) {
       throw new ApiException(503, ErrorMapper.BACKEND_UNAVAILABLE, "the re-listing did not complete within "
@@ -189,6 +189,6 @@ final class NodeRoutes {
     Lockstep n = node.get();
     ReplicatedMap map = n.map();
     ConfigRoutes.awaitApplied(map, revision.getAsLong(), bound, REVISION);
-    Json.send(ctx, 200, new Awaited(n.self().id(), revision.getAsLong(), map.appliedRevision()));
+    Json.send(ctx, 200, new Awaited(n.self().id(), revision.getAsLong(), map.replica().appliedRevision()));
   }
 }

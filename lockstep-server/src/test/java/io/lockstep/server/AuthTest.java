@@ -68,7 +68,7 @@ class AuthTest {
       }
     }
     assertThat(ts.state()).isEqualTo(before);
-    assertThat(ts.server.node().map().stats().relists()).isZero(); // refresh did not run
+    assertThat(ts.server.node().map().replica().stats().relists()).isZero(); // refresh did not run
   }
 
   @Test
@@ -109,6 +109,6 @@ class AuthTest {
       assertThat(ts.send("POST", path, null).statusCode()).as(path).isIn(401, 404);
     }
     assertThat(ts.state()).isEqualTo(before);
-    assertThat(ts.server.node().map().stats().relists()).isZero();
+    assertThat(ts.server.node().map().replica().stats().relists()).isZero();
   }
 }

@@ -205,7 +205,7 @@ class CloudFoundryRoutesTest {
     a.put("/config/cf/cache/MY_CACHE1", "{\"n\": 1}", "Content-Type", "application/json");
     a.put("/config/cf/cache/EXTRA", "plain text", "Content-Type", "text/plain");
     long rev = TestServer.revisionHeader(a.put("/config/cf/cache/BROKEN", "{not json", "Content-Type", "application/json"));
-    assertThat(b.server.node().map().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
+    assertThat(b.server.node().map().replica().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
     JsonNode object = json(call(b, "GET", "current", null)).get("Cache Object");
     assertThat(TestServer.fieldNames(object)).containsExactly("MY_CACHE1", "MY_CACHE2", "BROKEN", "EXTRA");
     assertThat(object.get("MY_CACHE1").toString()).isEqualTo("{\"n\":1}");

@@ -450,7 +450,7 @@ class ConfigRoutesTest {
       many.put(String.format("many/%04d", i), new byte[] {1});
     }
     long rev = ts.source.writeAtomically(many);
-    assertThat(ts.server.node().map().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
+    assertThat(ts.server.node().map().replica().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
     assertThat(json(ts.get("/config")).get("keys")).hasSize(1000);
     assertThat(json(ts.get("/config?limit=10000")).get("keys")).hasSize(1001);
   }

@@ -94,7 +94,7 @@ class NodeRoutesTest {
     try (TestServer a = TestServer.start();
         TestServer b = TestServer.replica(a.source, TestServer.settings())) {
       long rev = a.server.node().map().put("k", new byte[] {1}, null).revision();
-      assertThat(b.server.node().map().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
+      assertThat(b.server.node().map().replica().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
 
       HttpResponse<byte[]> r = b.get("/cluster");
       assertThat(r.statusCode()).isEqualTo(200);

@@ -88,7 +88,7 @@ final class TestServer implements AutoCloseable {
     };
     TestServer ts = new TestServer(source, ownsSource, LockstepServer.start(settings, factory));
     if (awaitReady) {
-      await().atMost(Duration.ofSeconds(10)).until(() -> ts.server.node().map().isReady());
+      await().atMost(Duration.ofSeconds(10)).until(() -> ts.server.node().map().replica().isReady());
     }
     return ts;
   }

@@ -147,18 +147,18 @@ public abstract class ClusterCounterContract {
   void counters_stayOutOfTheMap_andTheMapKeepsReplicating() {
     Lockstep a = node();
     Lockstep b = node();
-    await().atMost(patience()).until(() -> a.map().isReady() && b.map().isReady());
+    await().atMost(patience()).until(() -> a.map().replica().isReady() && b.map().replica().isReady());
     a.map().put("before", "1".getBytes(UTF_8), "text/plain");
     for (int i = 0; i < 20; i++) {
       a.counter("c").incrementAndGet(1);
     }
     long after = a.map().put("after", "2".getBytes(UTF_8), "text/plain").revision();
     // The map's feed is not disturbed by counter changes: the other node applies the later write.
-    assertThat(b.map().awaitRevisionAsync(after).orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join())
+    assertThat(b.map().replica().awaitRevisionAsync(after).orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join())
         .isGreaterThanOrEqualTo(after);
     assertThat(keys(b)).containsExactly("after", "before");
     // A fresh listing of the source holds no counter either.
-    assertThat(a.map().refresh().orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join()).isGreaterThanOrEqualTo(after);
+    assertThat(a.map().replica().refresh().orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join()).isGreaterThanOrEqualTo(after);
     assertThat(keys(a)).containsExactly("after", "before");
     assertThatThrownBy(() -> a.map().put("_counters/c", new byte[] {1}, null)).isInstanceOf(InvalidKeyException.class);
     Versioned v = b.map().get("after");

@@ -94,12 +94,12 @@ public abstract class ReplicatedMapContract {
   /** A node on this test's namespace, ready (its first listing applied), closed after the test. */
   protected final Lockstep node() {
     Lockstep n = closeAfterTest(newNode(prefix));
-    await().atMost(patience()).until(() -> n.map().isReady());
+    await().atMost(patience()).until(() -> n.map().replica().isReady());
     return n;
   }
 
   private void awaitApplied(ReplicatedMap m, long revision) {
-    assertThat(m.awaitRevision(revision, patience())).as("applied revision %d within %s", revision, patience()).isTrue();
+    assertThat(m.replica().awaitRevision(revision, patience())).as("applied revision %d within %s", revision, patience()).isTrue();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -205,12 +205,12 @@ public abstract class ReplicatedMapContract {
   void delete_ofMissingKey_returnsNotFound_andChangesNothing() {
     ReplicatedMap m = node().map();
     m.put("present", new byte[] {1}, null);
-    long digest = m.digest();
+    long digest = m.replica().digest();
     long source = sourceDigest(prefix);
     assertThat(m.delete("missing").status()).isEqualTo(WriteResult.Status.NOT_FOUND);
     assertThat(m.compareAndDelete("missing", 0).status()).isEqualTo(WriteResult.Status.NOT_FOUND);
     assertThat(m.compareAndDelete("missing", 7).status()).isEqualTo(WriteResult.Status.CONFLICT);
-    assertThat(m.digest()).isEqualTo(digest);
+    assertThat(m.replica().digest()).isEqualTo(digest);
     assertThat(sourceDigest(prefix)).isEqualTo(source);
     assertThat(m.get("present")).isNotNull();
   }
@@ -227,7 +227,7 @@ public abstract class ReplicatedMapContract {
     Versioned strong = nodes.get(0).map().get("ext/config", ReadConsistency.STRONG);
     assertThat(strong.value()).isEqualTo(value);
     assertThat(nodes).allSatisfy(n -> assertThat(n.map().get("ext/config")).isEqualTo(strong));
-    await().atMost(patience()).until(() -> nodes.stream().allMatch(n -> n.map().digest() == sourceDigest(prefix)));
+    await().atMost(patience()).until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == sourceDigest(prefix)));
   }
 
   @Test
@@ -266,7 +266,7 @@ public abstract class ReplicatedMapContract {
     for (int i = 1; i < events.size(); i++) {
       assertThat(events.get(i).revision()).isGreaterThan(events.get(i - 1).revision());
     }
-    assertThat(follower.digest()).isEqualTo(writer.digest()).isEqualTo(sourceDigest(prefix));
+    assertThat(follower.replica().digest()).isEqualTo(writer.replica().digest()).isEqualTo(sourceDigest(prefix));
   }
 
   @Test
@@ -305,7 +305,7 @@ public abstract class ReplicatedMapContract {
     }
     CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join();
     long expected = sourceDigest(prefix);
-    await().atMost(patience()).until(() -> nodes.stream().allMatch(n -> n.map().digest() == expected));
+    await().atMost(patience()).until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == expected));
     Lockstep first = nodes.get(0);
     assertThat(nodes).allSatisfy(n -> assertThat(n.map().list("", 0)).isEqualTo(first.map().list("", 0)));
   }
@@ -333,13 +333,13 @@ public abstract class ReplicatedMapContract {
     for (int i = 0; i < 10; i++) {
       m.put("k" + i, ("v" + i).getBytes(UTF_8), "text/plain");
     }
-    long applied = m.appliedRevision();
+    long applied = m.replica().appliedRevision();
     List<Versioned> before = m.list("", 0);
-    long listed = m.refresh().get(patience().toMillis(), TimeUnit.MILLISECONDS);
+    long listed = m.replica().refresh().get(patience().toMillis(), TimeUnit.MILLISECONDS);
     assertThat(listed).isGreaterThanOrEqualTo(applied);
-    assertThat(m.appliedRevision()).isGreaterThanOrEqualTo(listed);
+    assertThat(m.replica().appliedRevision()).isGreaterThanOrEqualTo(listed);
     assertThat(m.list("", 0)).isEqualTo(before);
-    assertThat(m.digest()).isEqualTo(sourceDigest(prefix));
-    assertThat(m.stats().relists()).isGreaterThanOrEqualTo(1);
+    assertThat(m.replica().digest()).isEqualTo(sourceDigest(prefix));
+    assertThat(m.replica().stats().relists()).isGreaterThanOrEqualTo(1);
   }
 }

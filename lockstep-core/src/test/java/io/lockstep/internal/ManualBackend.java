@@ -1,0 +1,128 @@
+package io.lockstep.internal;
+
+import io.lockstep.WriteResult;
+import io.lockstep.spi.Backend;
+import io.lockstep.spi.Feed;
+import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.Membership;
+import io.lockstep.spi.RevisionModel;
+import io.lockstep.spi.Snapshot;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A backend whose listing is fixed and whose feeds say nothing unless the test speaks through their
+ * {@link ManualFeed#listener() listener}: for driving the engine's timeouts and reconnects by hand.
+ * Feeds answer progress requests by counting them, never by calling back. Thread safe.
+ */
+final class ManualBackend implements Backend {
+  private final List<ManualFeed> feeds = new CopyOnWriteArrayList<>();
+  private final AtomicInteger snapshots = new AtomicInteger();
+  private volatile long listedRevision;
+
+  ManualBackend(long listedRevision) {
+    this.listedRevision = listedRevision;
+  }
+
+  /** One feed the engine opened. */
+  static final class ManualFeed implements Feed {
+    private final long from;
+    private final FeedListener listener;
+    private final AtomicInteger progressRequests = new AtomicInteger();
+    private volatile boolean closed;
+
+    ManualFeed(long from, FeedListener listener) {
+      this.from = from;
+      this.listener = listener;
+    }
+
+    long from() {
+      return from;
+    }
+
+    FeedListener listener() {
+      return listener;
+    }
+
+    int progressRequests() {
+      return progressRequests.get();
+    }
+
+    boolean isClosed() {
+      return closed;
+    }
+
+    @Override
+    public boolean requestProgress() {
+      progressRequests.incrementAndGet();
+      return true;
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+    }
+  }
+
+  /** The feeds opened so far, oldest first. */
+  List<ManualFeed> feeds() {
+    return List.copyOf(feeds);
+  }
+
+  ManualFeed lastFeed() {
+    return feeds.get(feeds.size() - 1);
+  }
+
+  /** How many listings were taken. */
+  int snapshots() {
+    return snapshots.get();
+  }
+
+  /** The revision the next listing reports. */
+  void listAt(long revision) {
+    this.listedRevision = revision;
+  }
+
+  @Override
+  public RevisionModel revisionModel() {
+    return RevisionModel.SPARSE;
+  }
+
+  @Override
+  public CompletableFuture<Snapshot> snapshot() {
+    snapshots.incrementAndGet();
+    return CompletableFuture.completedFuture(new Snapshot(listedRevision, List.of()));
+  }
+
+  @Override
+  public Feed watch(long fromRevision, FeedListener listener) {
+    ManualFeed f = new ManualFeed(fromRevision, listener);
+    feeds.add(f);
+    return f;
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException("writes (manual backend)"));
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException("writes (manual backend)"));
+  }
+
+  @Override
+  public CompletableFuture<StrongRead> get(String key) {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException("strong reads (manual backend)"));
+  }
+
+  @Override
+  public Membership membership() {
+    throw new UnsupportedOperationException("membership (manual backend)");
+  }
+
+  @Override
+  public void close() {}
+}
