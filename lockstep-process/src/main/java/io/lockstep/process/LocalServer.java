@@ -57,7 +57,15 @@ public abstract class LocalServer implements AutoCloseable {
 
   /** A Lockstep backend URI for this server, e.g. {@code etcd://127.0.0.1:PORT}. */
   public String backendUri() {
-    return scheme + "://" + endpoint();
+    return backendUri(endpoint());
+  }
+
+  /**
+   * A Lockstep backend URI for clients that reach this server at {@code endpoint} ({@code
+   * host:port}), e.g. through a proxy in front of it: {@code etcd://<endpoint>}.
+   */
+  public String backendUri(String endpoint) {
+    return scheme + "://" + endpoint;
   }
 
   /** The port clients connect to. */
