@@ -189,6 +189,7 @@ public abstract class ReplicationContract extends NamespacedSuite {
     }
   }
 
+  /** Nanoseconds as whole milliseconds, for the printed measurements. */
   protected static long ms(long nanos) {
     return TimeUnit.NANOSECONDS.toMillis(nanos);
   }
