@@ -88,7 +88,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Time is read only through the injected {@link Ticker} and every timer goes through the injected
  * {@link Scheduler}, so a test can move time by hand; the applier stays one thread of our own.
  */
-final class Replicator implements ReplicatedMap, Replica {
+final class Replicator implements ReplicatedMap {
   private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
   private static final int SILENT_INTERVALS = 5;
 
@@ -104,6 +104,7 @@ final class Replicator implements ReplicatedMap, Replica {
   private final Scheduler scheduler;
   private final RevisionWaiters waiters;
   private final AtomicBoolean nudgePending = new AtomicBoolean();
+  private final Replica replica = new ReplicaView();
 
   private volatile boolean closed;
 
@@ -247,7 +248,6 @@ final class Replicator implements ReplicatedMap, Replica {
     return guard(backend.get(key), "strong read of '" + key + "'", false).thenApply(r -> r.entry());
   }
 
-  @Override
   public boolean awaitRevision(long revision, Duration timeout) {
     if (published.applied() >= revision) {
       return true;
@@ -268,7 +268,6 @@ final class Replicator implements ReplicatedMap, Replica {
     }
   }
 
-  @Override
   public CompletableFuture<Long> awaitRevisionAsync(long revision) {
     CompletableFuture<Long> f = waiters.await(revision);
     if (!f.isDone()) {
@@ -290,12 +289,10 @@ final class Replicator implements ReplicatedMap, Replica {
     return limit > 0 && out.size() > limit ? List.copyOf(out.subList(0, limit)) : out;
   }
 
-  @Override
   public long appliedRevision() {
     return published.applied();
   }
 
-  @Override
   public long digest() {
     return published.digest();
   }
@@ -305,12 +302,10 @@ final class Replicator implements ReplicatedMap, Replica {
     return entries.size();
   }
 
-  @Override
   public boolean isReady() {
     return published.ready();
   }
 
-  @Override
   public ReplicaStats stats() {
     Published p = published;
     long since = p.behindSinceNanos();
@@ -330,15 +325,13 @@ final class Replicator implements ReplicatedMap, Replica {
 
   @Override
   public Replica replica() {
-    return this;
+    return replica;
   }
 
-  @Override
   public ReplicaState state() {
     return published.state();
   }
 
-  @Override
   public Registration addStateListener(ReplicaStateListener listener) {
     if (listener == null) {
       throw new IllegalArgumentException("listener: null");
@@ -347,7 +340,6 @@ final class Replicator implements ReplicatedMap, Replica {
     return () -> stateListeners.remove(listener);
   }
 
-  @Override
   public CompletableFuture<Long> refresh() {
     if (closed) {
       return CompletableFuture.failedFuture(new LockstepException("replicated map closed"));
@@ -831,6 +823,62 @@ final class Replicator implements ReplicatedMap, Replica {
   }
 
   /** Forwards one feed session's signals to the applier, tagged with the session's generation. */
+  /**
+   * The replica's own view, apart from the map (as Caffeine's {@code cache.policy()}), so a map handed
+   * to user code cannot be cast into introspection or control.
+   */
+  private final class ReplicaView implements Replica {
+    @Override
+    public long appliedRevision() {
+      return Replicator.this.appliedRevision();
+    }
+
+    @Override
+    public long digest() {
+      return Replicator.this.digest();
+    }
+
+    @Override
+    public boolean isReady() {
+      return Replicator.this.isReady();
+    }
+
+    @Override
+    public ReplicaStats stats() {
+      return Replicator.this.stats();
+    }
+
+    @Override
+    public ReplicaState state() {
+      return Replicator.this.state();
+    }
+
+    @Override
+    public Registration addStateListener(ReplicaStateListener listener) {
+      return Replicator.this.addStateListener(listener);
+    }
+
+    @Override
+    public boolean awaitRevision(long revision, Duration timeout) {
+      return Replicator.this.awaitRevision(revision, timeout);
+    }
+
+    @Override
+    public CompletableFuture<Long> awaitRevisionAsync(long revision) {
+      return Replicator.this.awaitRevisionAsync(revision);
+    }
+
+    @Override
+    public CompletableFuture<Long> refresh() {
+      return Replicator.this.refresh();
+    }
+
+    @Override
+    public String toString() {
+      return "Replica[" + Replicator.this.stats() + "]";
+    }
+  }
+
   private final class SessionListener implements FeedListener {
     private final long g;
 

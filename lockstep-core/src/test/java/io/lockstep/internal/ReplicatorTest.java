@@ -62,6 +62,13 @@ class ReplicatorTest {
   }
 
   @Test
+  void replica_isAViewApartFromTheMap() {
+    ReplicatedMap map = node(source(RevisionModel.SPARSE)).map();
+    assertThat(map).isNotInstanceOf(io.lockstep.Replica.class);
+    assertThat(map.replica()).isSameAs(map.replica()).isNotSameAs(map);
+  }
+
+  @Test
   void put_onOneReplica_isVisibleOnOthersWithEqualDigests() {
     InMemorySource s = source(RevisionModel.SPARSE);
     ReplicatedMap a = node(s).map();

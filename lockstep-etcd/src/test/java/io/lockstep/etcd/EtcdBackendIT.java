@@ -26,6 +26,7 @@ import io.lockstep.spi.Membership;
 import io.lockstep.spi.Snapshot;
 import io.lockstep.process.EtcdProcess;
 import io.lockstep.process.FreePorts;
+import io.lockstep.testkit.TestResource;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -39,31 +40,18 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The adapter alone, at the SPI, against a real etcd: listing, feed translation, writes, failures. */
 class EtcdBackendIT {
   private static final Duration PATIENCE = Duration.ofSeconds(30);
-  private static EtcdProcess etcd;
-  private static EtcdSource source;
+  @RegisterExtension
+  static final TestResource<EtcdSource> etcd = TestResource.of(EtcdSource::onNewServer);
 
   private final String prefix = "spi-" + UUID.randomUUID().toString().substring(0, 8);
   private final List<AutoCloseable> open = new ArrayList<>();
-
-  @BeforeAll
-  static void startEtcd() {
-    etcd = new EtcdProcess();
-    source = new EtcdSource(etcd);
-  }
-
-  @AfterAll
-  static void stopEtcd() {
-    source.close();
-    etcd.close();
-  }
 
   @AfterEach
   void closeAll() throws Exception {
@@ -73,6 +61,10 @@ class EtcdBackendIT {
     }
   }
 
+  private static EtcdSource source() {
+    return etcd.get();
+  }
+
   private EtcdBackend backend(String uri) {
     EtcdBackend b = EtcdBackend.create(BackendUri.parse(uri), new BackendContext(prefix, "spi-test", Duration.ofSeconds(3)));
     open.add(b);
@@ -80,7 +72,7 @@ class EtcdBackendIT {
   }
 
   private EtcdBackend backend() {
-    return backend(etcd.backendUri());
+    return backend(etcd.get().server().backendUri());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -90,15 +82,15 @@ class EtcdBackendIT {
   @Test
   void snapshot_overManyPagesDuringWrites_isOneListingAtOneRevision() throws Exception {
     for (int i = 0; i < 60; i++) {
-      source.put(prefix, "k" + i, ("v" + i).getBytes(UTF_8));
+      source().put(prefix, "k" + i, ("v" + i).getBytes(UTF_8));
     }
-    source.put(prefix, "_members/someone", "{}".getBytes(UTF_8));
-    source.put(prefix + "x", "outside", new byte[] {1}); // a neighbouring namespace
-    EtcdBackend b = backend(etcd.backendUri() + "?page_size=7");
-    long before = source.revision();
+    source().put(prefix, "_members/someone", "{}".getBytes(UTF_8));
+    source().put(prefix + "x", "outside", new byte[] {1}); // a neighbouring namespace
+    EtcdBackend b = backend(etcd.get().server().backendUri() + "?page_size=7");
+    long before = source().revision();
     CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
       for (int i = 0; i < 1_500; i++) {
-        source.put(prefix, "k" + (i % 80), ("w" + i).getBytes(UTF_8));
+        source().put(prefix, "k" + (i % 80), ("w" + i).getBytes(UTF_8));
       }
     });
     List<Snapshot> snaps = new ArrayList<>();
@@ -106,7 +98,7 @@ class EtcdBackendIT {
       snaps.add(b.snapshot().get(10, TimeUnit.SECONDS));
     }
     writer.get(30, TimeUnit.SECONDS);
-    long after = source.revision();
+    long after = source().revision();
     assertThat(snaps).as("listings taken while the writer ran")
         .filteredOn(s -> s.revision() > before + 10 && s.revision() < after - 10).hasSizeGreaterThan(2);
     for (Snapshot s : snaps) {
@@ -118,7 +110,7 @@ class EtcdBackendIT {
 
   private long digestAt(long revision) {
     long d = 0;
-    for (KeyValue kv : get(source.client().getKVClient().get(bytes(prefix + "/"),
+    for (KeyValue kv : get(source().client().getKVClient().get(bytes(prefix + "/"),
         GetOption.builder().isPrefix(true).withRevision(revision).build())).getKvs()) {
       String key = kv.getKey().toString(UTF_8).substring(prefix.length() + 1);
       if (!key.startsWith("_members/")) {
@@ -135,16 +127,16 @@ class EtcdBackendIT {
   @Test
   void watch_transactionOverSeveralKeys_isOneCall_andMembershipRecordsAreLeftOut() {
     EtcdBackend b = backend();
-    long from = source.revision() + 1;
+    long from = source().revision() + 1;
     Recorder rec = new Recorder();
     open.add(b.watch(from, rec));
-    long r1 = get(source.client().getKVClient().txn().Then(
+    long r1 = get(source().client().getKVClient().txn().Then(
         Op.put(bytes(prefix + "/a"), ByteSequence.from("1".getBytes(UTF_8)), PutOption.DEFAULT),
         Op.put(bytes(prefix + "/b"), ByteSequence.from("[2]".getBytes(UTF_8)), PutOption.DEFAULT),
         Op.put(bytes(prefix + "/_members/m"), ByteSequence.from("{}".getBytes(UTF_8)), PutOption.DEFAULT)).commit())
         .getHeader().getRevision();
-    source.put(prefix, "_members/only", new byte[] {1}); // a revision with nothing for the map
-    long r3 = source.delete(prefix, "a");
+    source().put(prefix, "_members/only", new byte[] {1}); // a revision with nothing for the map
+    long r3 = source().delete(prefix, "a");
     await().atMost(PATIENCE).until(() -> rec.batches().size() == 2);
     List<Batch> batches = rec.batches();
     assertThat(batches.get(0).revision()).isEqualTo(r1);
@@ -159,14 +151,14 @@ class EtcdBackendIT {
   @Test
   void watch_fromCompactedRevision_reportsCompactedOnce_andNothingAfter() {
     EtcdBackend b = backend();
-    long from = source.put(prefix, "k", new byte[] {1});
-    source.put(prefix, "k", new byte[] {2});
-    long compacted = source.compactAll();
+    long from = source().put(prefix, "k", new byte[] {1});
+    source().put(prefix, "k", new byte[] {2});
+    long compacted = source().compactAll();
     Recorder rec = new Recorder();
     open.add(b.watch(from, rec));
     await().atMost(PATIENCE).until(() -> rec.terminal() != null);
     assertThat(rec.terminal()).isEqualTo("compacted " + compacted);
-    long after = source.put(prefix, "k", new byte[] {3});
+    long after = source().put(prefix, "k", new byte[] {3});
     Recorder probe = new Recorder();
     open.add(b.watch(after, probe));
     await().atMost(PATIENCE).until(() -> probe.batches().size() == 1);
@@ -175,22 +167,22 @@ class EtcdBackendIT {
 
   @Test
   void feedClose_cancelsTheWatchOnTheServer_andDeliversNothingMore() {
-    long baseline = source.serverWatchers();
+    long baseline = source().serverWatchers();
     EtcdBackend b = backend();
     List<Recorder> recs = new ArrayList<>();
     List<Feed> feeds = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
       Recorder r = new Recorder();
       recs.add(r);
-      feeds.add(b.watch(source.revision() + 1, r));
+      feeds.add(b.watch(source().revision() + 1, r));
     }
-    await().atMost(PATIENCE).until(() -> source.serverWatchers() == baseline + 10);
+    await().atMost(PATIENCE).until(() -> source().serverWatchers() == baseline + 10);
     feeds.forEach(Feed::close);
     feeds.forEach(Feed::close); // twice is harmless
-    await().atMost(PATIENCE).until(() -> source.serverWatchers() == baseline);
-    source.put(prefix, "after-close", new byte[] {1});
+    await().atMost(PATIENCE).until(() -> source().serverWatchers() == baseline);
+    source().put(prefix, "after-close", new byte[] {1});
     Recorder witness = new Recorder(); // a live feed sees the write, the closed ones never do
-    open.add(b.watch(source.revision(), witness));
+    open.add(b.watch(source().revision(), witness));
     await().atMost(PATIENCE).until(() -> witness.batches().size() == 1);
     assertThat(recs).allSatisfy(r -> assertThat(r.signals()).isEmpty());
   }
@@ -198,11 +190,11 @@ class EtcdBackendIT {
   @Test
   void requestProgress_onQuietFeed_isAnswered_andNeverClaimsMoreThanEtcdProved() {
     EtcdBackend b = backend();
-    long from = source.put(prefix, "k", new byte[] {1}) + 1;
+    long from = source().put(prefix, "k", new byte[] {1}) + 1;
     Recorder rec = new Recorder();
     Feed f = b.watch(from, rec);
     open.add(f);
-    source.put(prefix + "-other", "noise", new byte[] {1}); // the cluster moves on, this namespace does not
+    source().put(prefix + "-other", "noise", new byte[] {1}); // the cluster moves on, this namespace does not
     await().atMost(PATIENCE).until(() -> b.serverVersions() != null);
     await().atMost(PATIENCE).until(() -> f.requestProgress() && !rec.progress().isEmpty());
     long p = rec.progress().get(0);
@@ -216,7 +208,7 @@ class EtcdBackendIT {
   @Test
   void progressRequests_duringConcurrentWrites_neverRunAheadOfEvents() throws Exception {
     EtcdBackend b = backend();
-    long from = source.revision() + 1;
+    long from = source().revision() + 1;
     Recorder rec = new Recorder();
     Feed f = b.watch(from, rec);
     open.add(f);
@@ -227,7 +219,7 @@ class EtcdBackendIT {
     try {
       for (int i = 0; i < writes; i++) {
         inFlight.acquire();
-        source.client().getKVClient().put(bytes(prefix + "/k" + (i % 50)), ByteSequence.from(new byte[] {(byte) i}))
+        source().client().getKVClient().put(bytes(prefix + "/k" + (i % 50)), ByteSequence.from(new byte[] {(byte) i}))
             .whenComplete((r, e) -> inFlight.release());
       }
       inFlight.acquire(16);
@@ -279,7 +271,7 @@ class EtcdBackendIT {
     assertThat(b.put("absent", new byte[] {1}, "application/octet-stream", 5).get())
         .isEqualTo(WriteResult.conflict(0, null));
 
-    long now = source.revision();
+    long now = source().revision();
     assertThat(b.delete("absent", Backend.ANY_REVISION).get()).isEqualTo(WriteResult.notFound(now));
     assertThat(b.delete("absent", 0).get().status()).isEqualTo(WriteResult.Status.NOT_FOUND);
     assertThat(b.delete("k", 0).get().status()).isEqualTo(WriteResult.Status.CONFLICT);
@@ -352,37 +344,37 @@ class EtcdBackendIT {
     Member me = new Member("node-1", "http://10.0.0.1:8080", Instant.parse("2026-01-02T03:04:05.678Z"));
     Membership.Registration reg = b.membership().register(me).get(10, TimeUnit.SECONDS);
     assertThat(b.membership().members().get()).containsExactly(me);
-    KeyValue record = source.list(prefix).getKvs().get(0);
+    KeyValue record = source().list(prefix).getKvs().get(0);
     assertThat(record.getKey().toString(UTF_8)).isEqualTo(prefix + "/_members/node-1");
     assertThat(record.getValue().toString(UTF_8))
         .isEqualTo("{\"id\":\"node-1\",\"url\":\"http://10.0.0.1:8080\",\"startedAt\":\"2026-01-02T03:04:05.678Z\"}");
     long lease = record.getLease();
     assertThat(lease).isNotZero();
 
-    get(source.client().getLeaseClient().revoke(lease)); // an operator, or an outage longer than the TTL
+    get(source().client().getLeaseClient().revoke(lease)); // an operator, or an outage longer than the TTL
     await().atMost(PATIENCE).until(() -> {
-      List<KeyValue> kvs = source.list(prefix).getKvs();
+      List<KeyValue> kvs = source().list(prefix).getKvs();
       return kvs.size() == 1 && kvs.get(0).getLease() != 0 && kvs.get(0).getLease() != lease;
     });
     assertThat(b.membership().members().get()).containsExactly(me);
 
     reg.close();
-    assertThat(source.list(prefix).getKvs()).isEmpty();
+    assertThat(source().list(prefix).getKvs()).isEmpty();
     assertThat(b.membership().members().get()).isEmpty();
   }
 
   @Test
   void backendClose_revokesRegistrations_andStopsFeeds() throws Exception {
-    long baseline = source.serverWatchers();
+    long baseline = source().serverWatchers();
     EtcdBackend b = backend();
     b.membership().register(new Member("n", "", Instant.now())).get(10, TimeUnit.SECONDS);
     Recorder rec = new Recorder();
-    b.watch(source.revision() + 1, rec);
-    await().atMost(PATIENCE).until(() -> source.serverWatchers() == baseline + 1);
+    b.watch(source().revision() + 1, rec);
+    await().atMost(PATIENCE).until(() -> source().serverWatchers() == baseline + 1);
     b.close();
-    assertThat(source.list(prefix).getKvs()).isEmpty();
-    await().atMost(PATIENCE).until(() -> source.serverWatchers() == baseline);
-    source.put(prefix, "late", new byte[] {1});
+    assertThat(source().list(prefix).getKvs()).isEmpty();
+    await().atMost(PATIENCE).until(() -> source().serverWatchers() == baseline);
+    source().put(prefix, "late", new byte[] {1});
     assertThat(rec.signals()).isEmpty();
   }
 

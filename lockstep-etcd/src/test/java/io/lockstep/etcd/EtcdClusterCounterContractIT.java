@@ -6,12 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.Lockstep;
 import io.lockstep.testkit.ClusterCounterContract;
-import io.lockstep.process.EtcdProcess;
+import io.lockstep.testkit.TestResource;
 import java.time.Duration;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The cluster-counter contract on a real etcd, plus what only etcd shows: the key under {@code
@@ -20,24 +19,12 @@ import org.junit.jupiter.api.Test;
  * longer operation timeout.
  */
 class EtcdClusterCounterContractIT extends ClusterCounterContract {
-  private static EtcdProcess etcd;
-  private static EtcdSource source;
-
-  @BeforeAll
-  static void startEtcd() {
-    etcd = new EtcdProcess();
-    source = new EtcdSource(etcd);
-  }
-
-  @AfterAll
-  static void stopEtcd() {
-    source.close();
-    etcd.close();
-  }
+  @RegisterExtension
+  static final TestResource<EtcdSource> etcd = TestResource.of(EtcdSource::onNewServer);
 
   @Override
   protected Lockstep newNode(String keyPrefix) {
-    return Lockstep.builder().backend(etcd.backendUri()).keyPrefix(keyPrefix)
+    return Lockstep.builder().backend(etcd.get().server().backendUri()).keyPrefix(keyPrefix)
         .operationTimeout(Duration.ofSeconds(20)).build();
   }
 
@@ -48,15 +35,15 @@ class EtcdClusterCounterContractIT extends ClusterCounterContract {
 
   @Test
   void counter_survivesAnEtcdRestart_andFailsWhileEtcdIsDown() {
-    Lockstep a = closeAfterTest(Lockstep.builder().backend(etcd.backendUri()).keyPrefix(prefix)
+    Lockstep a = closeAfterTest(Lockstep.builder().backend(etcd.get().server().backendUri()).keyPrefix(prefix)
         .operationTimeout(Duration.ofSeconds(2)).build());
     for (int i = 0; i < 200; i++) {
       a.counter("total").incrementAndGet(1);
     }
-    assertThat(source.raw(prefix, "_counters/total")).isEqualTo("200");
-    etcd.stop();
+    assertThat(etcd.get().raw(prefix, "_counters/total")).isEqualTo("200");
+    etcd.get().server().stop();
     assertThatThrownBy(() -> a.counter("total").incrementAndGet(1)).isInstanceOf(BackendUnavailableException.class);
-    etcd.start();
+    etcd.get().server().start();
     Lockstep b = closeAfterTest(newNode(prefix));
     assertThat(b.counter("total").get()).isEqualTo(200);
     Awaitility.await().atMost(patience()).ignoreExceptions().until(() -> a.counter("total").incrementAndGet(1) == 201);

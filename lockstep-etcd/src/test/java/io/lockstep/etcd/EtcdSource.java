@@ -9,6 +9,7 @@ import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.options.GetOption;
 import io.lockstep.Digests;
 import io.lockstep.process.EtcdProcess;
+import io.lockstep.testkit.ReplicationContract;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -16,6 +17,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -24,15 +27,58 @@ import java.util.concurrent.TimeoutException;
  * The source of truth as tests see it, bypassing Lockstep: a plain jetcd client on an {@link
  * EtcdProcess}, for writing "as another program", listing, compacting and reading etcd's metrics.
  */
-final class EtcdSource implements AutoCloseable {
+final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
   private static final String MEMBERS = "_members/";
   private final EtcdProcess etcd;
+  private final boolean ownsServer;
   private final Client client;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
+  /** A client on {@code etcd}, which stays up when the client closes. */
   EtcdSource(EtcdProcess etcd) {
+    this(etcd, false);
+  }
+
+  private EtcdSource(EtcdProcess etcd, boolean ownsServer) {
     this.etcd = etcd;
+    this.ownsServer = ownsServer;
     this.client = Client.builder().endpoints(etcd.clientUrl()).build();
+  }
+
+  /**
+   * Starts a new etcd (with extra flags {@code etcdArgs}) and returns a client on it that closes the
+   * server when it closes; see {@code TestResource}.
+   */
+  static EtcdSource onNewServer(String... etcdArgs) {
+    return new EtcdSource(new EtcdProcess(etcdArgs), true); // jetcd connects lazily: building the client cannot fail
+  }
+
+  @Override
+  public EtcdProcess server() {
+    return etcd;
+  }
+
+  /** Compacts etcd's history up to its current revision. */
+  @Override
+  public long loseHistory(String prefix) {
+    return compactAll();
+  }
+
+  /** A plain put of the bytes: etcd holds no content type, Lockstep tells JSON by its shape. */
+  @Override
+  public long writeExternally(String prefix, String key, byte[] json) {
+    return put(prefix, key, json);
+  }
+
+  @Override
+  public long deleteExternally(String prefix, String key) {
+    return delete(prefix, key);
+  }
+
+  /** The cluster's revision: etcd has one for all namespaces. */
+  @Override
+  public long revision(String prefix) {
+    return revision();
   }
 
   Client client() {
@@ -60,16 +106,22 @@ final class EtcdSource implements AutoCloseable {
     return kvs.isEmpty() ? null : kvs.get(0).getValue().toString(UTF_8);
   }
 
-  /** The digest of the map as etcd holds it now (membership records left out), see {@link Digests}. */
-  long digest(String prefix) {
-    long d = 0;
+  /** The map as etcd holds it now: key to modification revision (membership records and counters left out). */
+  @Override
+  public Map<String, Long> revisions(String prefix) {
+    Map<String, Long> revisions = new TreeMap<>();
     for (KeyValue kv : list(prefix).getKvs()) {
       String key = kv.getKey().toString(UTF_8).substring(prefix.length() + 1);
       if (!key.startsWith(MEMBERS) && !key.startsWith("_counters/")) {
-        d += Digests.entry(key, kv.getModRevision());
+        revisions.put(key, kv.getModRevision());
       }
     }
-    return d;
+    return revisions;
+  }
+
+  /** The digest of the map as etcd holds it now (see {@link #revisions} and {@link Digests}). */
+  long digest(String prefix) {
+    return revisions(prefix).entrySet().stream().mapToLong(e -> Digests.entry(e.getKey(), e.getValue())).sum();
   }
 
   /** The cluster's current revision. */
@@ -122,8 +174,15 @@ final class EtcdSource implements AutoCloseable {
     }
   }
 
+  /** Closes the client, and the server when this source started it. */
   @Override
   public void close() {
-    client.close();
+    try {
+      client.close();
+    } finally {
+      if (ownsServer) {
+        etcd.close();
+      }
+    }
   }
 }

@@ -1,39 +1,29 @@
 package io.lockstep.process;
 
-import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One real Lockstep server process ({@code java -jar lockstep.jar serve ...}) on a fixed
- * loopback port, with its output in a log file. It can be stopped (SIGTERM), killed (SIGKILL),
- * paused (SIGSTOP) and resumed (SIGCONT), and restarted on the same port with the same arguments.
- * The child watches this JVM's pid and exits when this JVM is gone, even after a SIGKILL.
+ * loopback port, with its output in a log file, run as a {@link ManagedProcess}. It can be stopped
+ * (SIGTERM), killed (SIGKILL), paused (SIGSTOP) and resumed (SIGCONT), and restarted on the same
+ * port with the same arguments. The child watches this JVM's pid ({@code LOCKSTEP_PARENT_PID}) and
+ * exits when this JVM is gone, even after a SIGKILL; a shutdown hook kills it when this JVM exits.
  *
- * <p>Not thread safe; one test drives it.
+ * <p>Thread safe, though one test usually drives it.
  */
 public final class ServerProcess implements AutoCloseable {
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(1)).build();
+  private static final int TAIL_LINES = 40;
 
   private final String id;
   private final int port;
-  private final List<String> serveArgs;
-  private final Path log;
-  private final List<String> javaOptions;
   private final Map<String, String> environment;
   private final String host;
-  private final List<String> commandPrefix;
-  private Process process;
+  private final ManagedProcess process;
 
   ServerProcess(String id, int port, List<String> serveArgs, Path log, List<String> javaOptions) {
     this(id, port, serveArgs, log, javaOptions, Map.of());
@@ -52,13 +42,20 @@ public final class ServerProcess implements AutoCloseable {
   ServerProcess(String id, String host, int port, List<String> commandPrefix, List<String> serveArgs, Path log,
       List<String> javaOptions, Map<String, String> environment) {
     this.host = host;
-    this.commandPrefix = List.copyOf(commandPrefix);
     this.id = id;
     this.port = port;
-    this.serveArgs = List.copyOf(serveArgs);
-    this.log = log;
-    this.javaOptions = List.copyOf(javaOptions);
     this.environment = Map.copyOf(environment);
+    List<String> prefix = List.copyOf(commandPrefix);
+    List<String> jvm = List.copyOf(javaOptions);
+    List<String> serve = List.copyOf(serveArgs);
+    this.process = ManagedProcess.builder(id)
+        .command(() -> command(prefix, jvm, serve))
+        .log(log)
+        .environment(this.environment)
+        .environment(Map.of("LOCKSTEP_PARENT_PID", Long.toString(ProcessHandle.current().pid())))
+        .watchdog(false) // the server watches LOCKSTEP_PARENT_PID itself
+        .readiness(ReadinessProbe.http(URI.create(url() + "/health/ready"), body -> true))
+        .build();
   }
 
   public String id() {
@@ -69,7 +66,7 @@ public final class ServerProcess implements AutoCloseable {
     return port;
   }
 
-  /** {@code http://HOST:PORT}, HOST being 127.0.0.1 unless the node runs on a {@link NetLab} host. */
+  /** {@code http://HOST:PORT}, HOST being 127.0.0.1 unless the node runs on one of the {@link Hosts}. */
   public String url() {
     return "http://" + host + ":" + port;
   }
@@ -80,112 +77,48 @@ public final class ServerProcess implements AutoCloseable {
   }
 
   public Path logFile() {
-    return log;
+    return process.logFile();
   }
 
-  /** The pid of the running process; fails if it is not running. */
+  /** The pid of the process last started; fails if it was never started. */
   public long pid() {
-    if (process == null) {
-      throw new IllegalStateException(id + " is not running");
-    }
     return process.pid();
   }
 
   public boolean isAlive() {
-    return process != null && process.isAlive();
+    return process.isAlive();
   }
 
   /** Starts the process (again) and returns at once; see {@link #awaitReady(Duration)}. */
   public ServerProcess start() {
-    if (isAlive()) {
-      throw new IllegalStateException(id + " is already running (pid " + process.pid() + ")");
-    }
-    List<String> cmd = new ArrayList<>(commandPrefix);
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(javaOptions);
-    cmd.add("-jar");
-    cmd.add(ServerJar.locate().toString());
-    cmd.add("serve");
-    cmd.addAll(serveArgs);
-    ProcessBuilder pb = new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    pb.environment().putAll(environment);
-    pb.environment().put("LOCKSTEP_PARENT_PID", Long.toString(ProcessHandle.current().pid()));
-    try {
-      String vars = environment.isEmpty() ? "" : " (environment adds " + new java.util.TreeMap<>(environment).keySet() + ")";
-      Files.writeString(log, "=== start " + String.join(" ", cmd) + vars + System.lineSeparator(),
-          StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-      process = pb.start();
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot start " + id + ": " + e, e);
-    }
+    process.start();
     return this;
   }
 
   /** Waits until {@code /health/ready} answers 200, or fails with the log's tail. */
   public ServerProcess awaitReady(Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!isAlive()) {
-        throw new IllegalStateException(id + " exited with " + process.exitValue() + " before it was ready\n" + logTail());
-      }
-      try {
-        HttpResponse<Void> r = HTTP.send(HttpRequest.newBuilder(URI.create(url() + "/health/ready"))
-            .timeout(Duration.ofSeconds(1)).GET().build(), HttpResponse.BodyHandlers.discarding());
-        if (r.statusCode() == 200) {
-          return this;
-        }
-      } catch (IOException e) {
-        // not listening yet
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted", e);
-      }
-      sleep(50);
-    }
-    throw new IllegalStateException(id + " not ready within " + timeout + "\n" + logTail());
+    process.awaitReady(timeout);
+    return this;
   }
 
-  /** SIGTERM, then waits for the exit (SIGKILL after 10 s). */
+  /** SIGTERM (after a SIGCONT if paused), then waits for the exit (SIGKILL after 10 s). */
   public void stop() {
-    if (process == null) {
-      return;
-    }
-    resume(); // a stopped process cannot handle SIGTERM
-    process.destroy();
-    try {
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    process.stop();
   }
 
   /** SIGKILL, and waits for the exit. */
   public void kill() {
-    if (process == null) {
-      return;
-    }
-    process.destroyForcibly();
-    try {
-      process.waitFor(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    process.kill();
   }
 
   /** SIGSTOP: the process freezes, its sockets stay open. */
   public void pause() {
-    signal("STOP");
+    process.pause();
   }
 
-  /** SIGCONT. */
+  /** SIGCONT, when paused. */
   public void resume() {
-    if (isAlive()) {
-      signal("CONT");
-    }
+    process.resume();
   }
 
   /** Kills (if running) and starts again on the same port, then waits until ready. */
@@ -194,44 +127,25 @@ public final class ServerProcess implements AutoCloseable {
     return start().awaitReady(readyTimeout);
   }
 
-  private void signal(String sig) {
-    try {
-      Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(pid())).inheritIO().start();
-      if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        throw new IllegalStateException("kill -" + sig + " " + pid() + " failed");
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException("kill -" + sig + " failed: " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
   /** The last lines of this process's log, for failure messages. */
   public String logTail() {
-    try {
-      List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-      return "--- " + id + " log (" + log + ") ---\n"
-          + String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
+    return "--- " + id + " log (" + logFile() + ") ---\n" + process.logTail(TAIL_LINES);
   }
 
+  /** Kills the process; the log stays. */
   @Override
   public void close() {
-    if (process != null && process.isAlive()) {
-      resume();
-      kill();
-    }
+    process.close();
   }
 
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    }
+  private static List<String> command(List<String> prefix, List<String> javaOptions, List<String> serveArgs) {
+    List<String> cmd = new ArrayList<>(prefix);
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(javaOptions);
+    cmd.add("-jar");
+    cmd.add(ServerJar.locate().toString());
+    cmd.add("serve");
+    cmd.addAll(serveArgs);
+    return cmd;
   }
 }

@@ -12,12 +12,14 @@ import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lockstep.Digests;
 import io.lockstep.process.RedisProcess;
+import io.lockstep.testkit.ReplicationContract;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The source of truth as tests see it, bypassing Lockstep: a plain Lettuce client of its own on a
@@ -26,24 +28,85 @@ import java.util.Map;
  * NOSCRIPT}. It shares no code with the backend but the script file and the codec used to read
  * envelopes back.
  */
-final class RedisSource implements AutoCloseable {
+final class RedisSource implements ReplicationContract.Source, AutoCloseable {
   static final String WRITE_LUA = readScript("write.lua");
 
+  private final RedisProcess server;
+  private final boolean ownsServer;
   private final RedisClient client;
   private final StatefulRedisConnection<byte[], byte[]> connection;
   private final RedisCommands<byte[], byte[]> redis;
   private final long streamMaxLen;
 
+  /** A client on {@code server}, which stays up when the client closes. */
   RedisSource(RedisProcess server) {
     this(server, RedisSettings.DEFAULT_STREAM_MAX_LEN);
   }
 
+  /** As above, writing with {@code stream_max_len} {@code streamMaxLen}. */
   RedisSource(RedisProcess server, long streamMaxLen) {
+    this(server, streamMaxLen, false);
+  }
+
+  private RedisSource(RedisProcess server, long streamMaxLen, boolean ownsServer) {
+    this.server = server;
+    this.ownsServer = ownsServer;
     RedisURI uri = RedisURI.builder().withHost("127.0.0.1").withPort(server.port()).withTimeout(Duration.ofSeconds(10)).build();
     this.client = RedisClient.create(uri);
     this.connection = client.connect(ByteArrayCodec.INSTANCE);
     this.redis = connection.sync();
     this.streamMaxLen = streamMaxLen;
+  }
+
+  /**
+   * Starts a new Redis without persistence and returns a client on it that closes the server when
+   * it closes; see {@code TestResource}.
+   */
+  static RedisSource onNewServer() {
+    return owning(new RedisProcess());
+  }
+
+  /** As {@link #onNewServer()}, with an append-only file: the data survives a stop and a start. */
+  static RedisSource onNewServerWithAof() {
+    return owning(RedisProcess.withAof());
+  }
+
+  private static RedisSource owning(RedisProcess server) {
+    try {
+      return new RedisSource(server, RedisSettings.DEFAULT_STREAM_MAX_LEN, true);
+    } catch (RuntimeException e) {
+      server.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public RedisProcess server() {
+    return server;
+  }
+
+  /** Trims the stream to its newest 10 entries. */
+  @Override
+  public long loseHistory(String prefix) {
+    trim(prefix, 10);
+    return revision(prefix);
+  }
+
+  /** Through the shipped script, as {@code application/json}. */
+  @Override
+  public long writeExternally(String prefix, String key, byte[] json) {
+    return (Long) put(prefix, key, json, "application/json").get(1);
+  }
+
+  @Override
+  public long deleteExternally(String prefix, String key) {
+    return (Long) delete(prefix, key).get(1);
+  }
+
+  /** The namespace's {@code :rev} counts its map writes only. */
+  @Override
+  public boolean revisionsCountWrites() {
+    return true;
   }
 
   RedisCommands<byte[], byte[]> redis() {
@@ -75,18 +138,25 @@ final class RedisSource implements AutoCloseable {
     }
   }
 
-  /** The digest of the map as Redis holds it now, see {@link Digests}. */
-  long digest(String prefix) {
-    long d = 0;
+  /** The map as Redis holds it now (the data hash): key to modification revision. */
+  @Override
+  public Map<String, Long> revisions(String prefix) {
+    Map<String, Long> revisions = new TreeMap<>();
     for (Map.Entry<byte[], byte[]> e : redis.hgetall(b(prefix + ":data")).entrySet()) {
       String key = new String(e.getKey(), UTF_8);
-      d += Digests.entry(key, RedisValueCodec.decodeEnvelope(key, e.getValue()).modRevision());
+      revisions.put(key, RedisValueCodec.decodeEnvelope(key, e.getValue()).modRevision());
     }
-    return d;
+    return revisions;
+  }
+
+  /** The digest of the map as Redis holds it now (see {@link #revisions} and {@link Digests}). */
+  long digest(String prefix) {
+    return revisions(prefix).entrySet().stream().mapToLong(e -> Digests.entry(e.getKey(), e.getValue())).sum();
   }
 
   /** The map's revision counter. */
-  long revision(String prefix) {
+  @Override
+  public long revision(String prefix) {
     byte[] v = redis.get(b(prefix + ":rev"));
     return v == null ? 0 : Long.parseLong(new String(v, UTF_8));
   }
@@ -118,9 +188,16 @@ final class RedisSource implements AutoCloseable {
     }
   }
 
+  /** Closes the client, and the server when this source started it. */
   @Override
   public void close() {
-    connection.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    try {
+      connection.close();
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    } finally {
+      if (ownsServer) {
+        server.close();
+      }
+    }
   }
 }

@@ -15,13 +15,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,48 +27,21 @@ import org.junit.jupiter.api.Test;
  * after each test. Durability across a server restart depends on how each harness restarts its
  * servers and is tested in each backend's own suite.
  */
-public abstract class ClusterCounterContract {
-  private final List<AutoCloseable> cleanup = new ArrayList<>();
-
-  /** This test's namespace. */
-  protected String prefix;
+public abstract class ClusterCounterContract extends NamespacedSuite {
+  protected ClusterCounterContract() {
+    super("counters");
+  }
 
   /** A started node on {@code keyPrefix}, with a backend connection of its own. */
   protected abstract Lockstep newNode(String keyPrefix);
-
-  /** The bound of every wait: 30 s times {@code lockstep.test.timeFactor}. */
-  protected Duration patience() {
-    double factor = Double.parseDouble(System.getProperty("lockstep.test.timeFactor", "1"));
-    return Duration.ofMillis((long) (30_000 * factor));
-  }
 
   /** Increments per thread in the 64-thread test (a backend whose increments contend may lower it). */
   protected int incrementsPerThread() {
     return 40;
   }
 
-  protected final <T extends AutoCloseable> T closeAfterTest(T c) {
-    cleanup.add(c);
-    return c;
-  }
-
   private Lockstep node() {
     return closeAfterTest(newNode(prefix));
-  }
-
-  @BeforeEach
-  final void freshNamespace() {
-    prefix = "counters-" + UUID.randomUUID().toString().substring(0, 8);
-  }
-
-  @AfterEach
-  final void closeEverything() throws Exception {
-    List<AutoCloseable> all = new ArrayList<>(cleanup);
-    cleanup.clear();
-    Collections.reverse(all);
-    for (AutoCloseable c : all) {
-      c.close();
-    }
   }
 
   @Test

@@ -13,16 +13,12 @@ import io.lockstep.ReplicatedMap;
 import io.lockstep.ValueTooLargeException;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,11 +32,10 @@ import org.junit.jupiter.api.Test;
  * nodes are closed after each test. "Eventually" is Awaitility with {@link #patience()}, never a
  * sleep.
  */
-public abstract class ReplicatedMapContract {
-  private final List<AutoCloseable> cleanup = new ArrayList<>();
-
-  /** This test's namespace: a fresh random key prefix. */
-  protected String prefix;
+public abstract class ReplicatedMapContract extends NamespacedSuite {
+  protected ReplicatedMapContract() {
+    super("contract");
+  }
 
   /** A started node on {@code keyPrefix}, with a backend connection of its own. */
   protected abstract Lockstep newNode(String keyPrefix);
@@ -50,46 +45,6 @@ public abstract class ReplicatedMapContract {
 
   /** {@link io.lockstep.Digests#of} over a fresh listing of the namespace in the source. */
   protected abstract long sourceDigest(String keyPrefix);
-
-  /**
-   * The bound of every wait: 30 s times the system property {@code lockstep.test.timeFactor}
-   * (default 1), for slow machines.
-   */
-  protected Duration patience() {
-    double factor = Double.parseDouble(System.getProperty("lockstep.test.timeFactor", "1"));
-    return Duration.ofMillis((long) (30_000 * factor));
-  }
-
-  /** Closes {@code c} after the test, in reverse order of registration (before nodes made later). */
-  protected final <T extends AutoCloseable> T closeAfterTest(T c) {
-    cleanup.add(c);
-    return c;
-  }
-
-  @BeforeEach
-  final void freshNamespace() {
-    prefix = "contract-" + UUID.randomUUID().toString().substring(0, 8);
-  }
-
-  @AfterEach
-  final void closeEverything() throws Exception {
-    List<AutoCloseable> all = new ArrayList<>(cleanup);
-    cleanup.clear();
-    Collections.reverse(all);
-    Exception first = null;
-    for (AutoCloseable c : all) {
-      try {
-        c.close();
-      } catch (Exception e) {
-        if (first == null) {
-          first = e;
-        }
-      }
-    }
-    if (first != null) {
-      throw first;
-    }
-  }
 
   /** A node on this test's namespace, ready (its first listing applied), closed after the test. */
   protected final Lockstep node() {
