@@ -4,6 +4,8 @@
  * them. Backends are found at run time by URI scheme through {@link io.lockstep.spi.BackendProvider}.
  */
 module io.lockstep {
+  requires transitive org.jspecify;
+
   exports io.lockstep;
   exports io.lockstep.spi;
 

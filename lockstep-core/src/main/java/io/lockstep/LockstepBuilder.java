@@ -1,5 +1,6 @@
 package io.lockstep;
 
+import org.jspecify.annotations.Nullable;
 import io.lockstep.spi.Backend;
 import java.time.Duration;
 import java.util.UUID;
@@ -10,10 +11,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * #build()}, which fail with a message naming the field and the value. Not thread safe.
  */
 public final class LockstepBuilder {
-  private String backendUri;
-  private Backend backend;
+  private @Nullable String backendUri;
+  private @Nullable Backend backend;
   private String keyPrefix = "lockstep";
-  private String instanceId;
+  private @Nullable String instanceId;
   private String advertiseUrl = "";
   private Duration operationTimeout = Duration.ofSeconds(3);
   private Duration applyTimeout = Duration.ofSeconds(10);
@@ -22,7 +23,7 @@ public final class LockstepBuilder {
   private Duration progressInterval = Duration.ofSeconds(1);
   private int maxKeyBytes = 1024;
   private int maxValueBytes = 1 << 20;
-  private Long randomSeed;
+  private @Nullable Long randomSeed;
 
   LockstepBuilder() {}
 
@@ -45,7 +46,7 @@ public final class LockstepBuilder {
   }
 
   /** This instance's id. Default: a generated one. */
-  public LockstepBuilder instanceId(String instanceId) {
+  public LockstepBuilder instanceId(@Nullable String instanceId) {
     this.instanceId = instanceId;
     return this;
   }

@@ -1,5 +1,6 @@
 package io.lockstep;
 
+import org.jspecify.annotations.Nullable;
 import io.lockstep.spi.Backend;
 import java.time.Duration;
 
@@ -10,8 +11,8 @@ import java.time.Duration;
  * and the value.
  */
 public record LockstepConfig(
-    String backendUri,
-    Backend backend,
+    @Nullable String backendUri,
+    @Nullable Backend backend,
     String keyPrefix,
     String instanceId,
     String advertiseUrl,

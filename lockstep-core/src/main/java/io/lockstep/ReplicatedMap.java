@@ -1,5 +1,6 @@
 package io.lockstep;
 
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -37,7 +38,7 @@ import java.util.concurrent.CompletableFuture;
 public interface ReplicatedMap {
 
   /** This instance's entry for {@code key} from memory, or null when it holds none. */
-  Versioned get(String key);
+  @Nullable Versioned get(String key);
 
   /**
    * Reads {@code key} with the given consistency. {@link ReadConsistency#STRONG} asks the source of
@@ -45,10 +46,10 @@ public interface ReplicatedMap {
    *
    * @return the entry, or null when the key is absent
    */
-  Versioned get(String key, ReadConsistency consistency);
+  @Nullable Versioned get(String key, ReadConsistency consistency);
 
   /** A strong read, asynchronously; see {@link ReadConsistency#STRONG}. */
-  CompletableFuture<Versioned> getStrongAsync(String key);
+  CompletableFuture<@Nullable Versioned> getStrongAsync(String key);
 
   /**
    * Writes {@code value} under {@code key} unconditionally.

@@ -1,5 +1,6 @@
 package io.lockstep;
 
+import org.jspecify.annotations.Nullable;
 /**
  * The outcome of a write. Expected outcomes are values, not exceptions: a compare-and-set that loses
  * returns {@link Status#CONFLICT} with the key's current revision.
@@ -11,7 +12,7 @@ package io.lockstep;
  * @param current for {@link Status#CONFLICT}, the current entry if the store reported it; otherwise
  *     null
  */
-public record WriteResult(Status status, long revision, Versioned current) {
+public record WriteResult(Status status, long revision, @Nullable Versioned current) {
 
   /** What a write did. */
   public enum Status {
@@ -31,7 +32,7 @@ public record WriteResult(Status status, long revision, Versioned current) {
     return new WriteResult(Status.NOT_FOUND, revision, null);
   }
 
-  public static WriteResult conflict(long currentRevision, Versioned current) {
+  public static WriteResult conflict(long currentRevision, @Nullable Versioned current) {
     return new WriteResult(Status.CONFLICT, currentRevision, current);
   }
 

@@ -4,4 +4,7 @@
  * io.lockstep.ReplicaState state}), entries ({@link io.lockstep.Versioned}), write outcomes ({@link
  * io.lockstep.WriteResult}) and the exceptions that report failures.
  */
+@NullMarked
 package io.lockstep;
+
+import org.jspecify.annotations.NullMarked;

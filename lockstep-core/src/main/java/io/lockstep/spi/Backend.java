@@ -1,5 +1,6 @@
 package io.lockstep.spi;
 
+import org.jspecify.annotations.Nullable;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import java.util.concurrent.CompletableFuture;
@@ -64,5 +65,5 @@ public interface Backend extends AutoCloseable {
   void close();
 
   /** A strong read's answer. */
-  record StrongRead(Versioned entry, long revision) {}
+  record StrongRead(@Nullable Versioned entry, long revision) {}
 }

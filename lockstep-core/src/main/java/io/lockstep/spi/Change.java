@@ -1,5 +1,6 @@
 package io.lockstep.spi;
 
+import org.jspecify.annotations.Nullable;
 import io.lockstep.Versioned;
 
 /**
@@ -9,7 +10,7 @@ import io.lockstep.Versioned;
  * @param key the map key (namespace prefix removed)
  * @param value the new entry for PUT, whose mod revision is the change's revision; null for DELETE
  */
-public record Change(Type type, String key, Versioned value) {
+public record Change(Type type, String key, @Nullable Versioned value) {
 
   /** The kind of change. */
   public enum Type { PUT, DELETE }

@@ -6,4 +6,7 @@
  * that must retry something of its own (a lease, a compare-and-swap) waits with {@link
  * io.lockstep.spi.Backoff}, as the engine does.
  */
+@NullMarked
 package io.lockstep.spi;
+
+import org.jspecify.annotations.NullMarked;
