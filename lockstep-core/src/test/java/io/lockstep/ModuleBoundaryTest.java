@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
+import org.jspecify.annotations.NullMarked;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,13 +44,15 @@ class ModuleBoundaryTest {
 
   private Result compile(String body) throws IOException, URISyntaxException {
     Path coreClasses = Path.of(LockstepNode.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    Path jspecify = Path.of(NullMarked.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     assertThat(coreClasses.resolve("module-info.class")).as("core is compiled as a module").exists();
     Path src = Files.createDirectories(dir.resolve("src/outside/p"));
     Files.writeString(dir.resolve("src/outside/module-info.java"), "module outside { requires io.lockstep; }\n");
     Files.writeString(src.resolve("Outside.java"), "package p;\n" + body);
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     ByteArrayOutputStream log = new ByteArrayOutputStream();
-    int code = javac.run(null, log, log, "-d", dir.resolve("out").toString(), "--module-path", coreClasses.toString(),
+    int code = javac.run(null, log, log, "-d", dir.resolve("out").toString(), "--module-path",
+        coreClasses + java.io.File.pathSeparator + jspecify,
         dir.resolve("src/outside/module-info.java").toString(), src.resolve("Outside.java").toString());
     return new Result(code == 0, log.toString(StandardCharsets.UTF_8));
   }
