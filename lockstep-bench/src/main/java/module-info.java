@@ -6,5 +6,6 @@ module io.lockstep.bench {
 
   exports io.lockstep.bench;
 
-  opens io.lockstep.bench to com.fasterxml.jackson.databind;
+  opens io.lockstep.bench to
+      com.fasterxml.jackson.databind;
 }

@@ -12,5 +12,6 @@ module io.lockstep.cli {
   requires HdrHistogram;
   requires java.net.http;
 
-  opens io.lockstep.cli to info.picocli;
+  opens io.lockstep.cli to
+      info.picocli;
 }

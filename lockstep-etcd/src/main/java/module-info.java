@@ -7,5 +7,6 @@ module io.lockstep.etcd {
   requires io.grpc.stub;
   requires com.fasterxml.jackson.databind;
 
-  provides io.lockstep.spi.BackendProvider with io.lockstep.etcd.EtcdBackendProvider;
+  provides io.lockstep.spi.BackendProvider with
+      io.lockstep.etcd.EtcdBackendProvider;
 }

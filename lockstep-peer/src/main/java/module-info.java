@@ -4,5 +4,6 @@ module io.lockstep.peer {
   requires org.jgroups;
   requires jgroups.raft;
 
-  provides io.lockstep.spi.BackendProvider with io.lockstep.peer.PeerBackendProvider;
+  provides io.lockstep.spi.BackendProvider with
+      io.lockstep.peer.PeerBackendProvider;
 }

@@ -10,5 +10,6 @@ module io.lockstep.server {
 
   exports io.lockstep.server;
 
-  opens io.lockstep.server to com.fasterxml.jackson.databind;
+  opens io.lockstep.server to
+      com.fasterxml.jackson.databind;
 }

@@ -1,6 +1,7 @@
 package io.lockstep;
 
 import org.jspecify.annotations.Nullable;
+
 /**
  * A change applied to this instance's copy of the map, delivered to {@link ChangeListener}s in
  * revision order.
@@ -13,9 +14,17 @@ import org.jspecify.annotations.Nullable;
  * @param fromRelist true when the change was found by comparing a fresh listing with memory (after
  *     a compaction, a gap or a {@link Replica#refresh()}), rather than read from the feed
  */
-public record ChangeEvent(Type type, String key, @Nullable Versioned value, @Nullable Versioned previous, long revision,
+public record ChangeEvent(
+    Type type,
+    String key,
+    @Nullable Versioned value,
+    @Nullable Versioned previous,
+    long revision,
     boolean fromRelist) {
 
   /** The kind of change. */
-  public enum Type { PUT, DELETE }
+  public enum Type {
+    PUT,
+    DELETE
+  }
 }

@@ -8,18 +8,18 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p><b>Guarantees.</b> Every increment is one atomic operation of the backend; no instance reads,
  * adds and writes back, so concurrent increments from any number of instances are never lost or
- * double counted. Each successful {@link #incrementAndGet(long)} returns a value no other
- * increment of this counter returned (for positive deltas): the counter's value right after this
- * increment in the backend's order. On a durable backend (etcd, the peer backend, Redis with AOF)
- * the total survives restarts.
+ * double counted. Each successful {@link #incrementAndGet(long)} returns a value no other increment
+ * of this counter returned (for positive deltas): the counter's value right after this increment in
+ * the backend's order. On a durable backend (etcd, the peer backend, Redis with AOF) the total
+ * survives restarts.
  *
  * <p><b>Batching.</b> With {@link CounterOptions#batchWindow()} above zero, increments made on this
  * instance within the window are summed and sent as one backend increment when it ends. The total
  * stays exact and the returned values stay unique (the batch's increments are numbered
  * consecutively inside the range the backend handed out), but an increment completes only when its
- * batch was sent, up to the window plus one round trip later, and other instances see it only
- * then. {@link #get()} reads the backend and does not include increments still waiting in this
- * instance's batch. {@link #close()} sends what is waiting.
+ * batch was sent, up to the window plus one round trip later, and other instances see it only then.
+ * {@link #get()} reads the backend and does not include increments still waiting in this instance's
+ * batch. {@link #close()} sends what is waiting.
  *
  * <p><b>Non-guarantees.</b> An increment that fails with {@link BackendUnavailableException} was
  * not counted, unless {@link BackendUnavailableException#mayHaveCommitted()} says the answer was
@@ -41,7 +41,8 @@ public interface ClusterCounter extends AutoCloseable {
   /**
    * Adds {@code delta} and returns the value right after it.
    *
-   * @throws BackendUnavailableException when the backend cannot be reached or did not answer in time
+   * @throws BackendUnavailableException when the backend cannot be reached or did not answer in
+   *     time
    */
   long incrementAndGet(long delta);
 
@@ -51,7 +52,8 @@ public interface ClusterCounter extends AutoCloseable {
   /**
    * The value in the backend.
    *
-   * @throws BackendUnavailableException when the backend cannot be reached or did not answer in time
+   * @throws BackendUnavailableException when the backend cannot be reached or did not answer in
+   *     time
    */
   long get();
 

@@ -8,8 +8,8 @@ import java.util.regex.Pattern;
 
 /**
  * The one duration grammar of Lockstep, shared by the command line, the HTTP API and every backend
- * URI: a whole number with a unit, {@code 500ms}, {@code 10s}, {@code 2m} or {@code 1h}, or ISO-8601
- * ({@code PT10S}). A bare number is refused, because its unit would be a guess.
+ * URI: a whole number with a unit, {@code 500ms}, {@code 10s}, {@code 2m} or {@code 1h}, or
+ * ISO-8601 ({@code PT10S}). A bare number is refused, because its unit would be a guess.
  */
 public final class Durations {
   private static final Pattern SIMPLE = Pattern.compile("([0-9]{1,12})\\s*(ms|s|m|h)");
@@ -42,10 +42,17 @@ public final class Durations {
       }
     }
     if (!s.isEmpty() && s.chars().allMatch(Character::isDigit)) {
-      throw new IllegalArgumentException("'" + value + "' needs a unit, such as " + s + "s or " + s
-          + "ms (durations are written 500ms, 10s, 2m or 1h)");
+      throw new IllegalArgumentException(
+          "'"
+              + value
+              + "' needs a unit, such as "
+              + s
+              + "s or "
+              + s
+              + "ms (durations are written 500ms, 10s, 2m or 1h)");
     }
-    throw new IllegalArgumentException("expected a duration such as 500ms, 10s, 2m or 1h, was '" + value + "'");
+    throw new IllegalArgumentException(
+        "expected a duration such as 500ms, 10s, 2m or 1h, was '" + value + "'");
   }
 
   /** Parses {@code value} and requires it to be positive. */

@@ -1,10 +1,10 @@
 package io.lockstep;
 
-import org.jspecify.annotations.Nullable;
 import io.lockstep.spi.Backend;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Builds a {@link Lockstep} node. Every setting is validated by {@link #config()} and {@link
@@ -27,7 +27,10 @@ public final class LockstepBuilder {
 
   LockstepBuilder() {}
 
-  /** The backend URI, e.g. {@code etcd://127.0.0.1:2379,127.0.0.1:22379}. Required unless {@link #backend(Backend)} is given. */
+  /**
+   * The backend URI, e.g. {@code etcd://127.0.0.1:2379,127.0.0.1:22379}. Required unless {@link
+   * #backend(Backend)} is given.
+   */
   public LockstepBuilder backend(String uri) {
     this.backendUri = uri;
     return this;
@@ -69,14 +72,20 @@ public final class LockstepBuilder {
     return this;
   }
 
-  /** The reconnect backoff: starts at {@code min}, doubles to {@code max}, with jitter. Default 100 ms to 5 s. */
+  /**
+   * The reconnect backoff: starts at {@code min}, doubles to {@code max}, with jitter. Default 100
+   * ms to 5 s.
+   */
   public LockstepBuilder reconnectBackoff(Duration min, Duration max) {
     this.reconnectBackoffMin = min;
     this.reconnectBackoffMax = max;
     return this;
   }
 
-  /** How often a quiet feed is asked for progress, to stay current and detect a dead feed. Default 1 s. */
+  /**
+   * How often a quiet feed is asked for progress, to stay current and detect a dead feed. Default 1
+   * s.
+   */
   public LockstepBuilder progressInterval(Duration interval) {
     this.progressInterval = interval;
     return this;
@@ -102,14 +111,31 @@ public final class LockstepBuilder {
 
   /** Validates and returns the configuration (the checks are {@link LockstepConfig}'s own). */
   public LockstepConfig config() {
-    String id = instanceId == null || instanceId.isBlank()
-        ? "ls-" + UUID.randomUUID().toString().substring(0, 8) : instanceId;
+    String id =
+        instanceId == null || instanceId.isBlank()
+            ? "ls-" + UUID.randomUUID().toString().substring(0, 8)
+            : instanceId;
     long seed = randomSeed != null ? randomSeed : ThreadLocalRandom.current().nextLong();
-    return new LockstepConfig(backendUri, backend, keyPrefix, id, advertiseUrl, operationTimeout, applyTimeout,
-        reconnectBackoffMin, reconnectBackoffMax, progressInterval, maxKeyBytes, maxValueBytes, seed);
+    return new LockstepConfig(
+        backendUri,
+        backend,
+        keyPrefix,
+        id,
+        advertiseUrl,
+        operationTimeout,
+        applyTimeout,
+        reconnectBackoffMin,
+        reconnectBackoffMax,
+        progressInterval,
+        maxKeyBytes,
+        maxValueBytes,
+        seed);
   }
 
-  /** Validates, creates and starts the node. The first listing proceeds in the background; see {@link Replica#isReady()}. */
+  /**
+   * Validates, creates and starts the node. The first listing proceeds in the background; see
+   * {@link Replica#isReady()}.
+   */
   public Lockstep build() {
     return Lockstep.start(config());
   }

@@ -1,8 +1,8 @@
 package io.lockstep;
 
-import org.jspecify.annotations.Nullable;
 import io.lockstep.spi.Backend;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The validated, immutable settings of one node. Build it with {@link LockstepBuilder}, which
@@ -31,10 +31,12 @@ public record LockstepConfig(
       throw new IllegalArgumentException("backend: a backend URI or instance is required");
     }
     if (keyPrefix == null || keyPrefix.isEmpty() || keyPrefix.endsWith("/")) {
-      throw new IllegalArgumentException("keyPrefix: must be non-empty and not end with '/', was '" + keyPrefix + "'");
+      throw new IllegalArgumentException(
+          "keyPrefix: must be non-empty and not end with '/', was '" + keyPrefix + "'");
     }
     if (instanceId == null || !instanceId.matches("[A-Za-z0-9._:-]{1,128}")) {
-      throw new IllegalArgumentException("instanceId: only letters, digits and ._:- up to 128, was '" + instanceId + "'");
+      throw new IllegalArgumentException(
+          "instanceId: only letters, digits and ._:- up to 128, was '" + instanceId + "'");
     }
     advertiseUrl = advertiseUrl == null ? "" : advertiseUrl;
     positive("operationTimeout", operationTimeout);
@@ -42,8 +44,11 @@ public record LockstepConfig(
     positive("reconnectBackoffMin", reconnectBackoffMin);
     positive("progressInterval", progressInterval);
     if (reconnectBackoffMax == null || reconnectBackoffMax.compareTo(reconnectBackoffMin) < 0) {
-      throw new IllegalArgumentException("reconnectBackoffMax: must be >= reconnectBackoffMin ("
-          + reconnectBackoffMin + "), was " + reconnectBackoffMax);
+      throw new IllegalArgumentException(
+          "reconnectBackoffMax: must be >= reconnectBackoffMin ("
+              + reconnectBackoffMin
+              + "), was "
+              + reconnectBackoffMax);
     }
     if (maxKeyBytes < 1) {
       throw new IllegalArgumentException("maxKeyBytes: must be >= 1, was " + maxKeyBytes);
@@ -56,7 +61,10 @@ public record LockstepConfig(
   /** Keys under this prefix are reserved for membership records and refused by the map. */
   public static final String RESERVED_PREFIX = "_members/";
 
-  /** Keys under this prefix are reserved for cluster counters (where a backend keeps them as keys) and refused by the map. */
+  /**
+   * Keys under this prefix are reserved for cluster counters (where a backend keeps them as keys)
+   * and refused by the map.
+   */
   public static final String COUNTERS_PREFIX = "_counters/";
 
   /** True for a key the map refuses because a reserved prefix starts it. */

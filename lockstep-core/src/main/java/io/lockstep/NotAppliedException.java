@@ -12,8 +12,14 @@ public class NotAppliedException extends LockstepException {
   private final long appliedRevision;
 
   public NotAppliedException(long revision, long appliedRevision, java.time.Duration waited) {
-    super("write committed at revision " + revision + " but this instance applied only up to "
-        + appliedRevision + " within " + waited.toMillis() + " ms");
+    super(
+        "write committed at revision "
+            + revision
+            + " but this instance applied only up to "
+            + appliedRevision
+            + " within "
+            + waited.toMillis()
+            + " ms");
     this.revision = revision;
     this.appliedRevision = appliedRevision;
   }

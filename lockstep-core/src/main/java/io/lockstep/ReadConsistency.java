@@ -4,8 +4,8 @@ package io.lockstep;
 public enum ReadConsistency {
   /**
    * From this instance's memory: a lock-free map lookup with no I/O. It may lag the source of truth
-   * by the feed delay (see {@link ReplicaStats#lagMillis()}), and keeps serving while the backend is
-   * unreachable. Reads on one instance never go back in time.
+   * by the feed delay (see {@link ReplicaStats#lagMillis()}), and keeps serving while the backend
+   * is unreachable. Reads on one instance never go back in time.
    */
   LOCAL,
   /**

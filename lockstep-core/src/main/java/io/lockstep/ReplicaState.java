@@ -21,9 +21,9 @@ public enum ReplicaState {
   LISTING,
 
   /**
-   * The change feed is open and every change it delivers is applied in revision order. Entered
-   * when a listing has been applied and whenever the feed is resumed after {@link #RECONNECTING};
-   * a resumed feed that cannot connect reports an error and the replica is {@link #RECONNECTING}
+   * The change feed is open and every change it delivers is applied in revision order. Entered when
+   * a listing has been applied and whenever the feed is resumed after {@link #RECONNECTING}; a
+   * resumed feed that cannot connect reports an error and the replica is {@link #RECONNECTING}
    * again.
    */
   FOLLOWING,

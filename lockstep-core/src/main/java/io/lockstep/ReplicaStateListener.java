@@ -2,8 +2,8 @@ package io.lockstep;
 
 /**
  * Receives a replica's state changes ({@link ReplicaState}), in the order they happened, one at a
- * time, on a notification thread of the replica's own: never on the thread that applies changes
- * and never while the engine holds a lock, so a listener may call any method of the map, even a
+ * time, on a notification thread of the replica's own: never on the thread that applies changes and
+ * never while the engine holds a lock, so a listener may call any method of the map, even a
  * blocking one. A slow listener delays only later state notifications. An exception thrown by a
  * listener is logged and does not stop others.
  */

@@ -1,8 +1,8 @@
 package io.lockstep;
 
 /**
- * What one replica reports about itself: a consistent snapshot taken at one moment (the end of
- * the last change applied), so {@code keys} and {@code digest} are those of {@code appliedRevision};
+ * What one replica reports about itself: a consistent snapshot taken at one moment (the end of the
+ * last change applied), so {@code keys} and {@code digest} are those of {@code appliedRevision};
  * only {@code lagMillis} is measured when the snapshot is read.
  *
  * @param appliedRevision the highest revision this instance has applied
@@ -18,9 +18,18 @@ package io.lockstep;
  * @param gaps jumps detected in a contiguous feed
  * @param ready whether the first listing has been applied
  */
-public record ReplicaStats(long appliedRevision, long headRevision, long lagRevisions,
-    long lagMillis, int keys, long digest, long relists, long reconnects, long duplicatesDropped,
-    long gaps, boolean ready) {
+public record ReplicaStats(
+    long appliedRevision,
+    long headRevision,
+    long lagRevisions,
+    long lagMillis,
+    int keys,
+    long digest,
+    long relists,
+    long reconnects,
+    long duplicatesDropped,
+    long gaps,
+    boolean ready) {
 
   /** The digest as the 16-digit hex string used on the wire. */
   public String digestHex() {

@@ -1,20 +1,20 @@
 package io.lockstep;
 
-import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A map of string keys to byte values whose every instance holds a full copy in memory and follows
- * the source of truth in revision order. This interface reads and writes the map; {@link #replica()}
- * tells how far this instance's copy has got and waits for it.
+ * the source of truth in revision order. This interface reads and writes the map; {@link
+ * #replica()} tells how far this instance's copy has got and waits for it.
  *
  * <h2>Guarantees</h2>
  *
  * <ul>
  *   <li>{@link #get(String)} is a lock-free lookup in memory: no I/O, no allocation.
- *   <li>Changes are applied strictly in revision order, one revision as one step. A change the
- *       feed cannot deliver (compaction, trimmed stream, gap) makes the instance re-list; a change is
+ *   <li>Changes are applied strictly in revision order, one revision as one step. A change the feed
+ *       cannot deliver (compaction, trimmed stream, gap) makes the instance re-list; a change is
  *       never skipped silently.
  *   <li>On one instance, reads never go back in time: once revision R is visible, nothing older is.
  *   <li>A write returns its committed revision only after this instance has applied it, so the
@@ -65,8 +65,8 @@ public interface ReplicatedMap {
   CompletableFuture<WriteResult> putAsync(String key, byte[] value, String contentType);
 
   /**
-   * Writes {@code value} only if the key's mod revision is {@code expectedRevision} (0: only if
-   * the key is absent).
+   * Writes {@code value} only if the key's mod revision is {@code expectedRevision} (0: only if the
+   * key is absent).
    *
    * @return {@link WriteResult.Status#APPLIED}, or {@link WriteResult.Status#CONFLICT} with the
    *     current revision
@@ -74,8 +74,8 @@ public interface ReplicatedMap {
   WriteResult compareAndSet(String key, long expectedRevision, byte[] value, String contentType);
 
   /** {@link #compareAndSet} asynchronously. */
-  CompletableFuture<WriteResult> compareAndSetAsync(String key, long expectedRevision, byte[] value,
-      String contentType);
+  CompletableFuture<WriteResult> compareAndSetAsync(
+      String key, long expectedRevision, byte[] value, String contentType);
 
   /**
    * Removes {@code key}.

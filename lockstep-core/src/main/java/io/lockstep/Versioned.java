@@ -49,7 +49,14 @@ public record Versioned(String key, byte[] value, String contentType, long modRe
 
   @Override
   public String toString() {
-    return "Versioned[key=" + key + ", modRevision=" + modRevision + ", contentType=" + contentType
-        + ", bytes=" + value.length + "]";
+    return "Versioned[key="
+        + key
+        + ", modRevision="
+        + modRevision
+        + ", contentType="
+        + contentType
+        + ", bytes="
+        + value.length
+        + "]";
   }
 }

@@ -1,9 +1,10 @@
 package io.lockstep;
 
 import org.jspecify.annotations.Nullable;
+
 /**
- * The outcome of a write. Expected outcomes are values, not exceptions: a compare-and-set that loses
- * returns {@link Status#CONFLICT} with the key's current revision.
+ * The outcome of a write. Expected outcomes are values, not exceptions: a compare-and-set that
+ * loses returns {@link Status#CONFLICT} with the key's current revision.
  *
  * @param status what happened
  * @param revision for {@link Status#APPLIED}, the committed revision (already applied on the

@@ -14,14 +14,19 @@ import org.junit.jupiter.api.Test;
  * must still not reach into the engines, so that a backend sees only the SPI and the API.
  */
 class ArchitectureTest {
-  private static final JavaClasses CORE = new ClassFileImporter()
-      .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-      .importPackages("io.lockstep");
+  private static final JavaClasses CORE =
+      new ClassFileImporter()
+          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+          .importPackages("io.lockstep");
 
   @Test
   void spi_doesNotDependOnEngines() {
-    noClasses().that().resideInAnyPackage("io.lockstep.spi..")
-        .should().dependOnClassesThat().resideInAPackage("io.lockstep.internal..")
+    noClasses()
+        .that()
+        .resideInAnyPackage("io.lockstep.spi..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("io.lockstep.internal..")
         .check(CORE);
   }
 }

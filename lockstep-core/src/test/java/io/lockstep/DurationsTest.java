@@ -23,10 +23,14 @@ class DurationsTest {
   @Test
   void badDurations_areRefused_showingTheGrammar() {
     for (String bad : List.of("-1s", "1d", "abc", "", "s", "1.5s", "ms10")) {
-      assertThatThrownBy(() -> Durations.parse(bad)).as(bad)
-          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("500ms");
+      assertThatThrownBy(() -> Durations.parse(bad))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("500ms");
     }
-    assertThatThrownBy(() -> Durations.parse("10")).hasMessageContaining("needs a unit").hasMessageContaining("10s");
+    assertThatThrownBy(() -> Durations.parse("10"))
+        .hasMessageContaining("needs a unit")
+        .hasMessageContaining("10s");
     assertThatThrownBy(() -> Durations.parsePositive("0ms")).hasMessageContaining("positive");
   }
 
@@ -36,8 +40,11 @@ class DurationsTest {
       assertThat(BackendUri.parseDuration("timeout", v)).as(v).isEqualTo(Durations.parse(v));
     }
     assertThatThrownBy(() -> BackendUri.parseDuration("member_ttl", "10"))
-        .hasMessage("backend URI: member_ttl needs a unit: write member_ttl=10s (or ms, m, h), was '10'");
-    assertThatThrownBy(() -> BackendUri.parseDuration("timeout", "0s")).hasMessageContaining("timeout must be positive");
-    assertThatThrownBy(() -> BackendUri.parseDuration("timeout", "3d")).hasMessageStartingWith("backend URI: timeout:");
+        .hasMessage(
+            "backend URI: member_ttl needs a unit: write member_ttl=10s (or ms, m, h), was '10'");
+    assertThatThrownBy(() -> BackendUri.parseDuration("timeout", "0s"))
+        .hasMessageContaining("timeout must be positive");
+    assertThatThrownBy(() -> BackendUri.parseDuration("timeout", "3d"))
+        .hasMessageStartingWith("backend URI: timeout:");
   }
 }

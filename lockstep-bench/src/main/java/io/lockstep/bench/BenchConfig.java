@@ -20,8 +20,18 @@ import java.util.List;
  * @param authToken bearer token for writes, or null
  * @param out where the CSV and JSON reports go, or null for none
  */
-public record BenchConfig(List<URI> targets, int users, double spawnRate, Duration duration, long seed,
-    Scenario scenario, Duration thinkMin, Duration thinkMax, boolean readYourWrites, String authToken, Path out) {
+public record BenchConfig(
+    List<URI> targets,
+    int users,
+    double spawnRate,
+    Duration duration,
+    long seed,
+    Scenario scenario,
+    Duration thinkMin,
+    Duration thinkMax,
+    boolean readYourWrites,
+    String authToken,
+    Path out) {
 
   /** The workloads. */
   public enum Scenario {
@@ -53,8 +63,12 @@ public record BenchConfig(List<URI> targets, int users, double spawnRate, Durati
     if (duration == null || duration.isNegative() || duration.isZero()) {
       throw new IllegalArgumentException("duration: must be positive, was " + duration);
     }
-    if (thinkMin == null || thinkMax == null || thinkMin.isNegative() || thinkMax.compareTo(thinkMin) < 0) {
-      throw new IllegalArgumentException("think time: need 0 <= min <= max, was " + thinkMin + ".." + thinkMax);
+    if (thinkMin == null
+        || thinkMax == null
+        || thinkMin.isNegative()
+        || thinkMax.compareTo(thinkMin) < 0) {
+      throw new IllegalArgumentException(
+          "think time: need 0 <= min <= max, was " + thinkMin + ".." + thinkMax);
     }
     if (scenario == null) {
       throw new IllegalArgumentException("scenario: required");

@@ -13,8 +13,13 @@ import java.util.List;
  * @param elapsed how long the load ran
  * @param usersStarted how many users were spawned
  */
-public record BenchResult(BenchConfig config, RequestStats stats, List<History.Violation> violations,
-    int readsChecked, Duration elapsed, int usersStarted) {
+public record BenchResult(
+    BenchConfig config,
+    RequestStats stats,
+    List<History.Violation> violations,
+    int readsChecked,
+    Duration elapsed,
+    int usersStarted) {
 
   /** True when no request failed and the history checks found nothing. */
   public boolean passed() {

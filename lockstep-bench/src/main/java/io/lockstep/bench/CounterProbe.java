@@ -18,9 +18,18 @@ import org.HdrHistogram.Histogram;
 public final class CounterProbe {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** What it measured; {@code exact} is false when the counter moved by anything else than {@code acknowledged}. */
-  public record Result(long acknowledged, long failed, double seconds, Histogram latencyMicros, long before,
-      long after, boolean exact) {
+  /**
+   * What it measured; {@code exact} is false when the counter moved by anything else than {@code
+   * acknowledged}.
+   */
+  public record Result(
+      long acknowledged,
+      long failed,
+      double seconds,
+      Histogram latencyMicros,
+      long before,
+      long after,
+      boolean exact) {
     public double perSecond() {
       return acknowledged / seconds;
     }
@@ -28,7 +37,8 @@ public final class CounterProbe {
 
   private CounterProbe() {}
 
-  public static Result run(List<URI> targets, String name, int clients, Duration duration, String authToken)
+  public static Result run(
+      List<URI> targets, String name, int clients, Duration duration, String authToken)
       throws InterruptedException {
     HttpCalls http = new HttpCalls(authToken, Duration.ofSeconds(30));
     long before = value(http, targets.get(0), name);
@@ -40,25 +50,38 @@ public final class CounterProbe {
     long end = start + duration.toNanos();
     List<Thread> threads = new ArrayList<>();
     for (int c = 0; c < clients; c++) {
-      threads.add(Thread.ofVirtual().start(() -> {
-        while (System.nanoTime() < end) {
-          URI t = targets.get((int) Math.floorMod(next.getAndIncrement(), (long) targets.size()));
-          HttpCalls.Answer a = http.send("POST", URI.create(base(t) + "/counters/" + name + "?by=1"), null);
-          if (a.status() == 200) {
-            acked.incrementAndGet();
-            latency.recordValue(a.micros());
-          } else {
-            failed.incrementAndGet();
-          }
-        }
-      }));
+      threads.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    while (System.nanoTime() < end) {
+                      URI t =
+                          targets.get(
+                              (int) Math.floorMod(next.getAndIncrement(), (long) targets.size()));
+                      HttpCalls.Answer a =
+                          http.send(
+                              "POST", URI.create(base(t) + "/counters/" + name + "?by=1"), null);
+                      if (a.status() == 200) {
+                        acked.incrementAndGet();
+                        latency.recordValue(a.micros());
+                      } else {
+                        failed.incrementAndGet();
+                      }
+                    }
+                  }));
     }
     for (Thread t : threads) {
       t.join();
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     long after = value(http, targets.get(0), name);
-    return new Result(acked.get(), failed.get(), seconds, latency, before, after,
+    return new Result(
+        acked.get(),
+        failed.get(),
+        seconds,
+        latency,
+        before,
+        after,
         failed.get() == 0 && after - before == acked.get());
   }
 
@@ -69,7 +92,8 @@ public final class CounterProbe {
   private static long value(HttpCalls http, URI target, String name) {
     HttpCalls.Answer a = http.send("GET", URI.create(base(target) + "/counters/" + name), null);
     if (a.status() != 200) {
-      throw new IllegalStateException("GET /counters/" + name + " on " + target + " answered " + a.status() + " " + a.body());
+      throw new IllegalStateException(
+          "GET /counters/" + name + " on " + target + " answered " + a.status() + " " + a.body());
     }
     try {
       return JSON.readTree(a.body()).get("value").asLong();

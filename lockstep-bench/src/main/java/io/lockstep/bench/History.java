@@ -14,10 +14,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * was sent after A's answer arrived. Overlapping reads are not ordered. The checks:
  *
  * <ul>
- *   <li><b>Monotonic reads per instance and key.</b> After an instance returned revision M of a key,
- *       it never returns an older one; after it answered "absent" at applied revision A, it never
- *       returns a revision at or below A; after returning revision M it never answers "absent" at an
- *       applied revision below M.
+ *   <li><b>Monotonic reads per instance and key.</b> After an instance returned revision M of a
+ *       key, it never returns an older one; after it answered "absent" at applied revision A, it
+ *       never returns a revision at or below A; after returning revision M it never answers
+ *       "absent" at an applied revision below M.
  *   <li><b>Monotonic applied revision per instance</b> ({@code X-Lockstep-Applied}).
  *   <li><b>Session reads.</b> A read with {@code min_revision=R} answers at applied revision R or
  *       later; when R is the reader's own last write of the key, a put must be seen at R or newer,
@@ -27,7 +27,11 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 public final class History {
 
   /** What a session read expects after the reader's own write at its {@code min_revision}. */
-  public enum Expect { NOTHING, PRESENT, ABSENT }
+  public enum Expect {
+    NOTHING,
+    PRESENT,
+    ABSENT
+  }
 
   /**
    * One read from memory.
@@ -41,8 +45,15 @@ public final class History {
    * @param minRevision the {@code min_revision} sent, or -1
    * @param expect what the reader's own last write at {@code minRevision} implies
    */
-  public record Read(String instance, String key, long startNanos, long endNanos, long modRevision,
-      long applied, long minRevision, Expect expect) {}
+  public record Read(
+      String instance,
+      String key,
+      long startNanos,
+      long endNanos,
+      long modRevision,
+      long applied,
+      long minRevision,
+      Expect expect) {}
 
   /** A broken promise, readable. */
   public record Violation(String instance, String key, String what) {
@@ -69,7 +80,9 @@ public final class History {
     Map<String, List<Read>> byInstanceKey = new HashMap<>();
     for (Read r : reads) {
       byInstance.computeIfAbsent(r.instance(), k -> new ArrayList<>()).add(r);
-      byInstanceKey.computeIfAbsent(r.instance() + "\u0000" + r.key(), k -> new ArrayList<>()).add(r);
+      byInstanceKey
+          .computeIfAbsent(r.instance() + "\u0000" + r.key(), k -> new ArrayList<>())
+          .add(r);
       checkSession(r, out);
     }
     for (List<Read> list : byInstance.values()) {
@@ -86,17 +99,34 @@ public final class History {
       return;
     }
     if (r.applied() >= 0 && r.applied() < r.minRevision()) {
-      out.add(new Violation(r.instance(), r.key(), "read with min_revision=" + r.minRevision()
-          + " answered at applied revision " + r.applied()));
+      out.add(
+          new Violation(
+              r.instance(),
+              r.key(),
+              "read with min_revision="
+                  + r.minRevision()
+                  + " answered at applied revision "
+                  + r.applied()));
     }
     if (r.expect() == Expect.PRESENT && r.modRevision() < r.minRevision()) {
-      out.add(new Violation(r.instance(), r.key(), "read with min_revision=" + r.minRevision()
-          + " after the reader's own put at that revision returned "
-          + (r.modRevision() < 0 ? "404" : "revision " + r.modRevision())));
+      out.add(
+          new Violation(
+              r.instance(),
+              r.key(),
+              "read with min_revision="
+                  + r.minRevision()
+                  + " after the reader's own put at that revision returned "
+                  + (r.modRevision() < 0 ? "404" : "revision " + r.modRevision())));
     }
     if (r.expect() == Expect.ABSENT && r.modRevision() >= 0 && r.modRevision() < r.minRevision()) {
-      out.add(new Violation(r.instance(), r.key(), "read with min_revision=" + r.minRevision()
-          + " after the reader's own delete at that revision returned revision " + r.modRevision()));
+      out.add(
+          new Violation(
+              r.instance(),
+              r.key(),
+              "read with min_revision="
+                  + r.minRevision()
+                  + " after the reader's own delete at that revision returned revision "
+                  + r.modRevision()));
     }
   }
 
@@ -116,8 +146,16 @@ public final class History {
         }
       }
       if (maxApplied != null && b.applied() >= 0 && b.applied() < maxApplied.applied()) {
-        out.add(new Violation(b.instance(), b.key(), "applied revision went back from "
-            + maxApplied.applied() + " (reading " + maxApplied.key() + ") to " + b.applied()));
+        out.add(
+            new Violation(
+                b.instance(),
+                b.key(),
+                "applied revision went back from "
+                    + maxApplied.applied()
+                    + " (reading "
+                    + maxApplied.key()
+                    + ") to "
+                    + b.applied()));
       }
     }
   }
@@ -141,15 +179,33 @@ public final class History {
       }
       if (b.modRevision() >= 0) {
         if (b.modRevision() < maxSeen) {
-          out.add(new Violation(b.instance(), b.key(), "returned revision " + b.modRevision()
-              + " after it had returned revision " + maxSeen));
+          out.add(
+              new Violation(
+                  b.instance(),
+                  b.key(),
+                  "returned revision "
+                      + b.modRevision()
+                      + " after it had returned revision "
+                      + maxSeen));
         } else if (b.modRevision() <= maxAbsentAt) {
-          out.add(new Violation(b.instance(), b.key(), "returned revision " + b.modRevision()
-              + " after it had answered 404 at applied revision " + maxAbsentAt));
+          out.add(
+              new Violation(
+                  b.instance(),
+                  b.key(),
+                  "returned revision "
+                      + b.modRevision()
+                      + " after it had answered 404 at applied revision "
+                      + maxAbsentAt));
         }
       } else if (b.applied() >= 0 && b.applied() < maxSeen) {
-        out.add(new Violation(b.instance(), b.key(), "answered 404 at applied revision " + b.applied()
-            + " after it had returned revision " + maxSeen));
+        out.add(
+            new Violation(
+                b.instance(),
+                b.key(),
+                "answered 404 at applied revision "
+                    + b.applied()
+                    + " after it had returned revision "
+                    + maxSeen));
       }
     }
   }

@@ -9,10 +9,22 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
-/** The HTTP calls bench makes, with timing. One shared HTTP/1.1 client, as a pool of connections. */
+/**
+ * The HTTP calls bench makes, with timing. One shared HTTP/1.1 client, as a pool of connections.
+ */
 final class HttpCalls {
-  /** One answer: status (0 when no answer came), body, Lockstep headers, and when it was sent and answered. */
-  record Answer(int status, String body, long revision, long applied, long startNanos, long endNanos, String error) {
+  /**
+   * One answer: status (0 when no answer came), body, Lockstep headers, and when it was sent and
+   * answered.
+   */
+  record Answer(
+      int status,
+      String body,
+      long revision,
+      long applied,
+      long startNanos,
+      long endNanos,
+      String error) {
     long micros() {
       return Math.max(1, (endNanos - startNanos) / 1000);
     }
@@ -23,8 +35,11 @@ final class HttpCalls {
   private final Duration timeout;
 
   HttpCalls(String authToken, Duration timeout) {
-    this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5)).build();
+    this.client =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
     this.authToken = authToken;
     this.timeout = timeout;
   }
@@ -32,7 +47,10 @@ final class HttpCalls {
   Answer send(String method, URI uri, String body) {
     long start = System.nanoTime();
     try {
-      HttpResponse<String> r = client.send(request(method, uri, body), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      HttpResponse<String> r =
+          client.send(
+              request(method, uri, body),
+              HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
       return answer(r, start);
     } catch (IOException e) {
       return new Answer(0, "", -1, -1, start, System.nanoTime(), e.toString());
@@ -44,14 +62,25 @@ final class HttpCalls {
 
   CompletableFuture<Answer> sendAsync(String method, URI uri, String body) {
     long start = System.nanoTime();
-    return client.sendAsync(request(method, uri, body), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8))
-        .handle((r, err) -> err == null ? answer(r, start)
-            : new Answer(0, "", -1, -1, start, System.nanoTime(), err.toString()));
+    return client
+        .sendAsync(
+            request(method, uri, body), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8))
+        .handle(
+            (r, err) ->
+                err == null
+                    ? answer(r, start)
+                    : new Answer(0, "", -1, -1, start, System.nanoTime(), err.toString()));
   }
 
   private HttpRequest request(String method, URI uri, String body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(timeout)
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(uri)
+            .timeout(timeout)
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
     if (body != null) {
       b.header("Content-Type", "application/json");
     }
@@ -63,8 +92,13 @@ final class HttpCalls {
 
   private static Answer answer(HttpResponse<String> r, long start) {
     long end = System.nanoTime();
-    return new Answer(r.statusCode(), r.body(),
+    return new Answer(
+        r.statusCode(),
+        r.body(),
         r.headers().firstValueAsLong("X-Lockstep-Revision").orElse(-1),
-        r.headers().firstValueAsLong("X-Lockstep-Applied").orElse(-1), start, end, null);
+        r.headers().firstValueAsLong("X-Lockstep-Applied").orElse(-1),
+        start,
+        end,
+        null);
   }
 }

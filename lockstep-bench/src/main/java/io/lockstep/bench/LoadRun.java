@@ -14,9 +14,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Runs the locust-style workload: simulated users on virtual threads, spawned at a fixed rate,
- * each looping through its scenario until the duration ends, their requests sent round-robin
- * across the targets as a load balancer would.
+ * Runs the locust-style workload: simulated users on virtual threads, spawned at a fixed rate, each
+ * looping through its scenario until the duration ends, their requests sent round-robin across the
+ * targets as a load balancer would.
  *
  * <p>A request fails when its status is not the one expected (200 for PUT and GET, 204 for DELETE,
  * 404 for the strict scenario's GET after a delete), when no answer came, or when a GET's body is
@@ -46,7 +46,8 @@ public final class LoadRun {
    *
    * @param progress where the live one-line progress goes (a terminal: carriage returns), or null
    */
-  public static BenchResult run(BenchConfig config, PrintStream progress) throws InterruptedException {
+  public static BenchResult run(BenchConfig config, PrintStream progress)
+      throws InterruptedException {
     return new LoadRun(config).execute(progress);
   }
 
@@ -54,23 +55,32 @@ public final class LoadRun {
     long start = System.nanoTime();
     deadline = start + config.duration().toNanos();
     List<Thread> users = new ArrayList<>();
-    Thread reporter = progress == null ? null : Thread.ofPlatform().daemon().name("bench-progress")
-        .start(() -> reportProgress(progress, start));
+    Thread reporter =
+        progress == null
+            ? null
+            : Thread.ofPlatform()
+                .daemon()
+                .name("bench-progress")
+                .start(() -> reportProgress(progress, start));
     for (int u = 0; u < config.users(); u++) {
       long startAt = start + (long) (u / config.spawnRate() * 1e9);
       if (startAt >= deadline) {
         break;
       }
       int id = u;
-      users.add(Thread.ofVirtual().name("bench-user-" + u).start(() -> {
-        LockSupport.parkNanos(startAt - System.nanoTime());
-        running.incrementAndGet();
-        try {
-          user(id);
-        } finally {
-          running.decrementAndGet();
-        }
-      }));
+      users.add(
+          Thread.ofVirtual()
+              .name("bench-user-" + u)
+              .start(
+                  () -> {
+                    LockSupport.parkNanos(startAt - System.nanoTime());
+                    running.incrementAndGet();
+                    try {
+                      user(id);
+                    } finally {
+                      running.decrementAndGet();
+                    }
+                  }));
     }
     for (Thread t : users) {
       t.join();
@@ -81,7 +91,8 @@ public final class LoadRun {
       reporter.join(2000);
       progress.println();
     }
-    return new BenchResult(config, stats, history.check(), history.size(), Duration.ofNanos(elapsed), users.size());
+    return new BenchResult(
+        config, stats, history.check(), history.size(), Duration.ofNanos(elapsed), users.size());
   }
 
   private void reportProgress(PrintStream out, long start) {
@@ -98,8 +109,14 @@ public final class LoadRun {
       double rps = (count - lastCount) / ((now - lastAt) / 1e9);
       lastCount = count;
       lastAt = now;
-      out.printf("\r users %d/%d | %.0f req/s | requests %d | failures %d | %ds/%ds   ", running.get(),
-          config.users(), rps, count, stats.totalFailures(), TimeUnit.NANOSECONDS.toSeconds(now - start),
+      out.printf(
+          "\r users %d/%d | %.0f req/s | requests %d | failures %d | %ds/%ds   ",
+          running.get(),
+          config.users(),
+          rps,
+          count,
+          stats.totalFailures(),
+          TimeUnit.NANOSECONDS.toSeconds(now - start),
           config.duration().toSeconds());
       out.flush();
     }
@@ -142,10 +159,20 @@ public final class LoadRun {
       boolean delOk = del.status() == 204;
       stats.record("DELETE", NAME, del.micros(), !delOk);
       if (config.scenario() == BenchConfig.Scenario.STRICT && timeLeft()) {
-        read(path, getName + " (after DELETE)", fromMemory, delOk ? del.revision() : -1, History.Expect.ABSENT, null, 404);
+        read(
+            path,
+            getName + " (after DELETE)",
+            fromMemory,
+            delOk ? del.revision() : -1,
+            History.Expect.ABSENT,
+            null,
+            404);
       }
-      long pause = config.thinkMin().toNanos()
-          + (long) (random.nextDouble() * (config.thinkMax().toNanos() - config.thinkMin().toNanos()));
+      long pause =
+          config.thinkMin().toNanos()
+              + (long)
+                  (random.nextDouble()
+                      * (config.thinkMax().toNanos() - config.thinkMin().toNanos()));
       if (pause > 0) {
         LockSupport.parkNanos(Math.min(pause, Math.max(0, deadline - System.nanoTime())));
       }
@@ -153,19 +180,34 @@ public final class LoadRun {
   }
 
   /** One GET: checks status and body, records the time and, for memory reads, the history. */
-  private void read(String path, String name, boolean fromMemory, long ownWrite, History.Expect expect,
-      String value, int wantStatus) {
+  private void read(
+      String path,
+      String name,
+      boolean fromMemory,
+      long ownWrite,
+      History.Expect expect,
+      String value,
+      int wantStatus) {
     boolean session = config.readYourWrites() && ownWrite > 0;
-    String query = (fromMemory ? "?use_cache=true" : "?use_cache=false") + (session ? "&min_revision=" + ownWrite : "");
+    String query =
+        (fromMemory ? "?use_cache=true" : "?use_cache=false")
+            + (session ? "&min_revision=" + ownWrite : "");
     URI uri = next(path + query);
     HttpCalls.Answer a = http.send("GET", uri, null);
     boolean ok = a.status() == wantStatus && (value == null || value.equals(testValue(a.body())));
     stats.record("GET", name, a.micros(), !ok);
     if (fromMemory && (a.status() == 200 || a.status() == 404)) {
       String instance = uri.getScheme() + "://" + uri.getAuthority();
-      history.record(new History.Read(instance, path.substring("/config/".length()), a.startNanos(), a.endNanos(),
-          a.status() == 200 ? a.revision() : -1, a.applied(), session ? ownWrite : -1,
-          session ? expect : History.Expect.NOTHING));
+      history.record(
+          new History.Read(
+              instance,
+              path.substring("/config/".length()),
+              a.startNanos(),
+              a.endNanos(),
+              a.status() == 200 ? a.revision() : -1,
+              a.applied(),
+              session ? ownWrite : -1,
+              session ? expect : History.Expect.NOTHING));
     }
   }
 

@@ -15,18 +15,23 @@ import org.HdrHistogram.Histogram;
  * other target first serves the new value from memory.
  *
  * <p>Method: long polls, not tight polling. Before each write at revision R, every other target is
- * sent {@code GET /config/probe/latency?min_revision=P+1}, where P is the previous write's revision;
- * an instance answers such a read the moment it applies a revision at or past P+1, which is this
- * write when nothing else writes meanwhile (if something did and the answer came back below R, the
- * probe asks again with {@code min_revision=R}). The latency of a target is the time from sending the
- * write to receiving that answer, so it includes the write's own commit and one HTTP round trip; the
- * writer's own figure is the write's response time (a write returns after its instance applied it).
+ * sent {@code GET /config/probe/latency?min_revision=P+1}, where P is the previous write's
+ * revision; an instance answers such a read the moment it applies a revision at or past P+1, which
+ * is this write when nothing else writes meanwhile (if something did and the answer came back below
+ * R, the probe asks again with {@code min_revision=R}). The latency of a target is the time from
+ * sending the write to receiving that answer, so it includes the write's own commit and one HTTP
+ * round trip; the writer's own figure is the write's response time (a write returns after its
+ * instance applied it).
  */
 public final class PropagationProbe {
   private static final String PATH = "/config/probe/latency";
 
   /** Figures per target and overall, in microseconds. */
-  public record Result(Histogram overall, Map<String, Histogram> perTarget, Histogram writes, long samples,
+  public record Result(
+      Histogram overall,
+      Map<String, Histogram> perTarget,
+      Histogram writes,
+      long samples,
       long missed) {}
 
   private PropagationProbe() {}
@@ -40,10 +45,15 @@ public final class PropagationProbe {
    * @param duration how long to measure
    * @param authToken bearer token for the writes, or null
    */
-  public static Result run(List<URI> targets, double ratePerSecond, Duration warmup, Duration duration,
+  public static Result run(
+      List<URI> targets,
+      double ratePerSecond,
+      Duration warmup,
+      Duration duration,
       String authToken) {
     if (targets.size() < 2) {
-      throw new IllegalArgumentException("targets: the propagation probe needs at least two, got " + targets.size());
+      throw new IllegalArgumentException(
+          "targets: the propagation probe needs at least two, got " + targets.size());
     }
     HttpCalls http = new HttpCalls(authToken, Duration.ofSeconds(15));
     URI writer = targets.get(0);
@@ -56,7 +66,8 @@ public final class PropagationProbe {
     }
     HttpCalls.Answer first = http.send("PUT", uri(writer, ""), "{\"probe\": 0}");
     if (first.status() != 200) {
-      throw new IllegalStateException("probe write to " + writer + " answered " + first.status() + " " + first.body());
+      throw new IllegalStateException(
+          "probe write to " + writer + " answered " + first.status() + " " + first.body());
     }
     long previous = first.revision();
     long samples = 0;
@@ -77,7 +88,8 @@ public final class PropagationProbe {
       HttpCalls.Answer w = http.send("PUT", uri(writer, ""), "{\"probe\": " + i + "}");
       if (w.status() != 200) {
         polls.forEach(p -> p.cancel(true));
-        throw new IllegalStateException("probe write to " + writer + " answered " + w.status() + " " + w.body());
+        throw new IllegalStateException(
+            "probe write to " + writer + " answered " + w.status() + " " + w.body());
       }
       long rev = w.revision();
       if (measuring) {
@@ -85,7 +97,9 @@ public final class PropagationProbe {
       }
       for (int k = 0; k < readers.size(); k++) {
         HttpCalls.Answer a = polls.get(k).join();
-        if (a.status() == 200 && a.applied() >= 0 && a.applied() < rev) { // another write came first
+        if (a.status() == 200
+            && a.applied() >= 0
+            && a.applied() < rev) { // another write came first
           a = http.send("GET", uri(readers.get(k), "?min_revision=" + rev), null);
         }
         if (!measuring) {

@@ -9,8 +9,8 @@ import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
 /**
- * Response times and failures per request type and name, as locust reports them. Times are
- * recorded in microseconds with HdrHistogram (3 significant digits). Thread safe.
+ * Response times and failures per request type and name, as locust reports them. Times are recorded
+ * in microseconds with HdrHistogram (3 significant digits). Thread safe.
  */
 public final class RequestStats {
 

@@ -15,26 +15,49 @@ class BenchConfigTest {
 
   @Test
   void validFields_build() {
-    BenchConfig c = new BenchConfig(ONE, 2, 1, S, 1, BenchConfig.Scenario.LAB, Duration.ZERO, S, true, null, null);
+    BenchConfig c =
+        new BenchConfig(
+            ONE, 2, 1, S, 1, BenchConfig.Scenario.LAB, Duration.ZERO, S, true, null, null);
     assertThat(c.targets()).isEqualTo(ONE);
   }
 
   @Test
   void invalidFields_areRefused_namingTheField() {
     var lab = BenchConfig.Scenario.LAB;
-    assertThatThrownBy(() -> new BenchConfig(List.of(), 2, 1, S, 1, lab, Duration.ZERO, S, true, null, null))
+    assertThatThrownBy(
+            () -> new BenchConfig(List.of(), 2, 1, S, 1, lab, Duration.ZERO, S, true, null, null))
         .hasMessageStartingWith("targets:");
-    assertThatThrownBy(() -> new BenchConfig(List.of(URI.create("ftp://h")), 2, 1, S, 1, lab, Duration.ZERO, S, true,
-        null, null)).hasMessageStartingWith("targets:");
-    assertThatThrownBy(() -> new BenchConfig(ONE, 0, 1, S, 1, lab, Duration.ZERO, S, true, null, null))
+    assertThatThrownBy(
+            () ->
+                new BenchConfig(
+                    List.of(URI.create("ftp://h")),
+                    2,
+                    1,
+                    S,
+                    1,
+                    lab,
+                    Duration.ZERO,
+                    S,
+                    true,
+                    null,
+                    null))
+        .hasMessageStartingWith("targets:");
+    assertThatThrownBy(
+            () -> new BenchConfig(ONE, 0, 1, S, 1, lab, Duration.ZERO, S, true, null, null))
         .hasMessageStartingWith("users:");
-    assertThatThrownBy(() -> new BenchConfig(ONE, 1, 0, S, 1, lab, Duration.ZERO, S, true, null, null))
+    assertThatThrownBy(
+            () -> new BenchConfig(ONE, 1, 0, S, 1, lab, Duration.ZERO, S, true, null, null))
         .hasMessageStartingWith("spawnRate:");
-    assertThatThrownBy(() -> new BenchConfig(ONE, 1, 1, Duration.ZERO, 1, lab, Duration.ZERO, S, true, null, null))
+    assertThatThrownBy(
+            () ->
+                new BenchConfig(
+                    ONE, 1, 1, Duration.ZERO, 1, lab, Duration.ZERO, S, true, null, null))
         .hasMessageStartingWith("duration:");
-    assertThatThrownBy(() -> new BenchConfig(ONE, 1, 1, S, 1, lab, S, Duration.ZERO, true, null, null))
+    assertThatThrownBy(
+            () -> new BenchConfig(ONE, 1, 1, S, 1, lab, S, Duration.ZERO, true, null, null))
         .hasMessageStartingWith("think time:");
-    assertThatThrownBy(() -> new BenchConfig(ONE, 1, 1, S, 1, null, Duration.ZERO, S, true, null, null))
+    assertThatThrownBy(
+            () -> new BenchConfig(ONE, 1, 1, S, 1, null, Duration.ZERO, S, true, null, null))
         .hasMessageStartingWith("scenario:");
   }
 }

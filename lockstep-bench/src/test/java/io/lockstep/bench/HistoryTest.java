@@ -24,25 +24,29 @@ class HistoryTest {
   void olderRevisionAfterNewer_onOneInstance_isReportedWithKeyAndInstance() {
     read("http://127.0.0.1:1", 0, 10, 7, 7);
     read("http://127.0.0.1:1", 11, 20, 5, 7);
-    assertThat(h.check()).anySatisfy(v -> {
-      assertThat(v.instance()).isEqualTo("http://127.0.0.1:1");
-      assertThat(v.key()).isEqualTo("k");
-      assertThat(v.what()).contains("revision 5 after it had returned revision 7");
-    });
+    assertThat(h.check())
+        .anySatisfy(
+            v -> {
+              assertThat(v.instance()).isEqualTo("http://127.0.0.1:1");
+              assertThat(v.key()).isEqualTo("k");
+              assertThat(v.what()).contains("revision 5 after it had returned revision 7");
+            });
   }
 
   @Test
   void appliedRevisionGoingBack_isReported() {
     read("a", 0, 10, 5, 9);
     read("a", 11, 20, 5, 8);
-    assertThat(h.check()).anySatisfy(v -> assertThat(v.what()).contains("applied revision went back from 9"));
+    assertThat(h.check())
+        .anySatisfy(v -> assertThat(v.what()).contains("applied revision went back from 9"));
   }
 
   @Test
   void valueAfterAbsence_atOrBelowTheAbsentRevision_isReported() {
     read("a", 0, 10, -1, 9);
     read("a", 11, 20, 8, 9);
-    assertThat(h.check()).anySatisfy(v -> assertThat(v.what()).contains("after it had answered 404"));
+    assertThat(h.check())
+        .anySatisfy(v -> assertThat(v.what()).contains("after it had answered 404"));
   }
 
   @Test

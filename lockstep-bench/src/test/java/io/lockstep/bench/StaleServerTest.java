@@ -20,9 +20,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A tiny server with the {@code /config} contract whose memory reads, when told to, sometimes answer
- * with an older revision than one they answered before: the history check must fail and name the
- * key and the instance; with the fault off the same run passes.
+ * A tiny server with the {@code /config} contract whose memory reads, when told to, sometimes
+ * answer with an older revision than one they answered before: the history check must fail and name
+ * the key and the instance; with the fault off the same run passes.
  */
 class StaleServerTest {
   private HttpServer server;
@@ -30,7 +30,8 @@ class StaleServerTest {
   /** Keeps every revision of every key; a "stale" read answers the one before the latest. */
   static final class FakeStore {
     final AtomicLong revision = new AtomicLong();
-    final Map<String, List<long[]>> history = new ConcurrentHashMap<>(); // key -> [revision, valueIndex]
+    final Map<String, List<long[]>> history =
+        new ConcurrentHashMap<>(); // key -> [revision, valueIndex]
     final Map<Long, String> values = new ConcurrentHashMap<>();
     final AtomicInteger reads = new AtomicInteger();
     final boolean stale;
@@ -73,7 +74,10 @@ class StaleServerTest {
           }
           ex.getResponseHeaders().add("X-Lockstep-Applied", Long.toString(applied));
           if (latest == null || latest[0] < 0) {
-            send(ex, 404, "{\"error\":\"not_found\",\"message\":\"no\"}".getBytes(StandardCharsets.UTF_8));
+            send(
+                ex,
+                404,
+                "{\"error\":\"not_found\",\"message\":\"no\"}".getBytes(StandardCharsets.UTF_8));
           } else {
             ex.getResponseHeaders().add("X-Lockstep-Revision", Long.toString(latest[0]));
             send(ex, 200, values.get(latest[0]).getBytes(StandardCharsets.UTF_8));
@@ -107,8 +111,18 @@ class StaleServerTest {
 
   private static BenchConfig config(URI target) {
     // The strict scenario changes the value every cycle, so an older revision is really older.
-    return new BenchConfig(List.of(target), 2, 100, Duration.ofSeconds(2), 7, BenchConfig.Scenario.STRICT,
-        Duration.ZERO, Duration.ZERO, false, null, null);
+    return new BenchConfig(
+        List.of(target),
+        2,
+        100,
+        Duration.ofSeconds(2),
+        7,
+        BenchConfig.Scenario.STRICT,
+        Duration.ZERO,
+        Duration.ZERO,
+        false,
+        null,
+        null);
   }
 
   @Test
@@ -120,7 +134,10 @@ class StaleServerTest {
     History.Violation v = r.violations().get(0);
     assertThat(v.instance()).isEqualTo(target.toString());
     assertThat(v.key()).startsWith("load_tests/").hasSize("load_tests/".length() + 64);
-    assertThat(v.toString()).contains("returned revision").contains(v.key()).contains(target.toString());
+    assertThat(v.toString())
+        .contains("returned revision")
+        .contains(v.key())
+        .contains(target.toString());
   }
 
   @Test

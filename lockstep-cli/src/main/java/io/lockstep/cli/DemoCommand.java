@@ -21,32 +21,57 @@ import picocli.CommandLine.Option;
  * {@code lockstep demo}: starts a local cluster of real server processes, walks through a short
  * scenario against their HTTP API, then keeps the cluster up until Ctrl-C or {@code --duration}.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Starts N local server processes on free ports, shows a write and a delete reaching every "
-        + "instance with the time each took, a compare-and-set conflict and the /cluster view, then keeps the "
-        + "cluster running until Ctrl-C or --duration. Every process it starts stops when the demo ends, even "
-        + "when the demo is killed.")
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description =
+        "Starts N local server processes on free ports, shows a write and a delete reaching every "
+            + "instance with the time each took, a compare-and-set conflict and the /cluster view, then keeps the "
+            + "cluster running until Ctrl-C or --duration. Every process it starts stops when the demo ends, even "
+            + "when the demo is killed.")
 public final class DemoCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @Option(names = "--instances", paramLabel = "N", defaultValue = "3", description = "Number of server processes, 1..64. Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--instances",
+      paramLabel = "N",
+      defaultValue = "3",
+      description = "Number of server processes, 1..64. Default: ${DEFAULT-VALUE}.")
   int instances;
 
-  @Option(names = "--backend", paramLabel = "URI", defaultValue = LocalCluster.DEFAULT,
-      description = "peer (the embedded backend, no server to install), etcd (a throwaway etcd; scripts/setup installs "
-          + "the binary), or a backend URI every instance uses. Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--backend",
+      paramLabel = "URI",
+      defaultValue = LocalCluster.DEFAULT,
+      description =
+          "peer (the embedded backend, no server to install), etcd (a throwaway etcd; scripts/setup installs "
+              + "the binary), or a backend URI every instance uses. Default: ${DEFAULT-VALUE}.")
   String backend;
 
-  @Option(names = "--duration", paramLabel = "DURATION", converter = DurationConverter.class,
-      description = "Exit after this long once the scenario has run, e.g. 20s, 2m. Default: until Ctrl-C.")
+  @Option(
+      names = "--duration",
+      paramLabel = "DURATION",
+      converter = DurationConverter.class,
+      description =
+          "Exit after this long once the scenario has run, e.g. 20s, 2m. Default: until Ctrl-C.")
   Duration duration;
 
-  @Option(names = "--key-prefix", paramLabel = "PREFIX", defaultValue = "demo", description = "Key prefix in the backend. Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--key-prefix",
+      paramLabel = "PREFIX",
+      defaultValue = "demo",
+      description = "Key prefix in the backend. Default: ${DEFAULT-VALUE}.")
   String keyPrefix;
 
   private final PrintStream out = System.out;
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
-  private final java.util.concurrent.ExecutorService pollers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+  private final HttpClient http =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(2))
+          .build();
+  private final java.util.concurrent.ExecutorService pollers =
+      java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
 
   @Override
   public Integer call() throws Exception {
@@ -55,7 +80,8 @@ public final class DemoCommand implements Callable<Integer> {
       return 2;
     }
     Duration runFor = duration;
-    try (LocalCluster cluster = LocalCluster.start(instances, backend, keyPrefix, "instance-", null, out)) {
+    try (LocalCluster cluster =
+        LocalCluster.start(instances, backend, keyPrefix, "instance-", null, out)) {
       Thread cleanup = new Thread(cluster::close, "demo-cleanup");
       Runtime.getRuntime().addShutdownHook(cleanup);
       long t0 = System.nanoTime();
@@ -101,8 +127,13 @@ public final class DemoCommand implements Callable<Integer> {
     long start = System.nanoTime();
     HttpResponse<String> put = send("PUT", first.url() + "/config/" + key, value);
     long putMicros = (System.nanoTime() - start) / 1000;
-    out.printf("   PUT %s/config/%s -> %d, revision %s, %.2f ms%n", first.url(), key, put.statusCode(),
-        put.headers().firstValue("X-Lockstep-Revision").orElse("?"), putMicros / 1000.0);
+    out.printf(
+        "   PUT %s/config/%s -> %d, revision %s, %.2f ms%n",
+        first.url(),
+        key,
+        put.statusCode(),
+        put.headers().firstValue("X-Lockstep-Revision").orElse("?"),
+        putMicros / 1000.0);
     report(nodes, seen, start, "serves the new value");
 
     ServerProcess deleter = nodes.get(nodes.size() > 1 ? 1 : 0);
@@ -111,7 +142,9 @@ public final class DemoCommand implements Callable<Integer> {
     seen = watchUntil(nodes, key, null, 404);
     start = System.nanoTime();
     HttpResponse<String> del = send("DELETE", deleter.url() + "/config/" + key, null);
-    out.printf("   DELETE -> %d, revision %s%n", del.statusCode(), del.headers().firstValue("X-Lockstep-Revision").orElse("?"));
+    out.printf(
+        "   DELETE -> %d, revision %s%n",
+        del.statusCode(), del.headers().firstValue("X-Lockstep-Revision").orElse("?"));
     report(nodes, seen, start, "answers 404");
 
     ServerProcess casNode = nodes.get(nodes.size() - 1);
@@ -121,16 +154,26 @@ public final class DemoCommand implements Callable<Integer> {
     String rev = base.headers().firstValue("X-Lockstep-Revision").orElse("0");
     HttpResponse<String> win = sendIfMatch(first.url() + "/config/demo/counter", "2", rev);
     HttpResponse<String> lose = sendIfMatch(casNode.url() + "/config/demo/counter", "3", rev);
-    out.printf("   %s: PUT If-Match %s -> %d (revision %s)%n", first.id(), rev, win.statusCode(),
+    out.printf(
+        "   %s: PUT If-Match %s -> %d (revision %s)%n",
+        first.id(),
+        rev,
+        win.statusCode(),
         win.headers().firstValue("X-Lockstep-Revision").orElse("?"));
-    out.printf("   %s: PUT If-Match %s -> %d %s%n", casNode.id(), rev, lose.statusCode(), lose.body());
+    out.printf(
+        "   %s: PUT If-Match %s -> %d %s%n", casNode.id(), rev, lose.statusCode(), lose.body());
 
     out.println();
     out.println("4. GET /cluster on " + first.id());
     JsonNode cluster = JSON.readTree(send("GET", first.url() + "/cluster", null).body());
     for (JsonNode m : cluster.path("members")) {
-      out.printf("   %-12s %-24s applied=%-6s keys=%-4s digest=%s%n", m.path("id").asText(), m.path("url").asText(),
-          m.path("appliedRevision").asText("?"), m.path("keys").asText("?"), m.path("digest").asText("?"));
+      out.printf(
+          "   %-12s %-24s applied=%-6s keys=%-4s digest=%s%n",
+          m.path("id").asText(),
+          m.path("url").asText(),
+          m.path("appliedRevision").asText("?"),
+          m.path("keys").asText("?"),
+          m.path("digest").asText("?"));
     }
   }
 
@@ -140,8 +183,8 @@ public final class DemoCommand implements Callable<Integer> {
    * the next write (the one about to be made). Completes with the nanoTime the expected answer
    * arrived, or -1 when the instance answered something else or nothing within the bound.
    */
-  private List<CompletableFuture<Long>> watchUntil(List<ServerProcess> nodes, String key, String body, int status)
-      throws Exception {
+  private List<CompletableFuture<Long>> watchUntil(
+      List<ServerProcess> nodes, String key, String body, int status) throws Exception {
     long applied = 0;
     for (ServerProcess n : nodes) {
       HttpResponse<String> r = send("GET", n.url() + "/config/" + key, null);
@@ -150,43 +193,63 @@ public final class DemoCommand implements Callable<Integer> {
     long next = applied + 1;
     List<CompletableFuture<Long>> out = new ArrayList<>();
     for (ServerProcess n : nodes) {
-      out.add(CompletableFuture.supplyAsync(() -> {
-        try {
-          HttpResponse<String> r = send("GET", n.url() + "/config/" + key + "?min_revision=" + next, null);
-          long at = System.nanoTime();
-          return r.statusCode() == status && (body == null || body.equals(r.body())) ? at : -1L;
-        } catch (Exception e) {
-          return -1L;
-        }
-      }, pollers));
+      out.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  HttpResponse<String> r =
+                      send("GET", n.url() + "/config/" + key + "?min_revision=" + next, null);
+                  long at = System.nanoTime();
+                  return r.statusCode() == status && (body == null || body.equals(r.body()))
+                      ? at
+                      : -1L;
+                } catch (Exception e) {
+                  return -1L;
+                }
+              },
+              pollers));
     }
     Thread.sleep(50); // let every long poll reach its server before the write is made
     return out;
   }
 
-  private void report(List<ServerProcess> nodes, List<CompletableFuture<Long>> seen, long start, String what) {
+  private void report(
+      List<ServerProcess> nodes, List<CompletableFuture<Long>> seen, long start, String what) {
     for (int i = 0; i < nodes.size(); i++) {
       long at = seen.get(i).join();
       if (at < 0) {
         out.printf("   %-12s did NOT %s within the wait bound%n", nodes.get(i).id(), what);
       } else {
-        out.printf("   %-12s %s after %.2f ms%n", nodes.get(i).id(), what, Math.max(0, at - start) / 1e6);
+        out.printf(
+            "   %-12s %s after %.2f ms%n", nodes.get(i).id(), what, Math.max(0, at - start) / 1e6);
       }
     }
   }
 
   private HttpResponse<String> send(String method, String url, String body) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5))
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(url))
+            .timeout(Duration.ofSeconds(5))
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
     if (body != null) {
       b.header("Content-Type", "application/json");
     }
     return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  private HttpResponse<String> sendIfMatch(String url, String body, String revision) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5))
-        .header("Content-Type", "application/json").header("If-Match", revision)
-        .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  private HttpResponse<String> sendIfMatch(String url, String body, String revision)
+      throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create(url))
+            .timeout(Duration.ofSeconds(5))
+            .header("Content-Type", "application/json")
+            .header("If-Match", revision)
+            .PUT(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 }

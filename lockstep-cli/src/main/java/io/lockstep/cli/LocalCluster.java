@@ -19,8 +19,8 @@ import java.util.List;
  *
  * <ul>
  *   <li>{@code peer} (the default): the embedded peer backend; the first three instances (or all,
- *       when fewer) are the Raft voters on free loopback ports, the rest non-voters; Raft logs go to
- *       a throwaway folder;
+ *       when fewer) are the Raft voters on free loopback ports, the rest non-voters; Raft logs go
+ *       to a throwaway folder;
  *   <li>{@code etcd}: a throwaway etcd started for the run (the {@code etcd} binary must be
  *       installed; {@code scripts/setup} installs it);
  *   <li>any other value: a backend URI every instance uses as given.
@@ -44,14 +44,25 @@ final class LocalCluster implements AutoCloseable {
     this.description = description;
   }
 
-  static LocalCluster start(int instances, String backend, String keyPrefix, String idPrefix, List<String> javaOptions,
+  static LocalCluster start(
+      int instances,
+      String backend,
+      String keyPrefix,
+      String idPrefix,
+      List<String> javaOptions,
       PrintStream out) {
     return start(instances, backend, keyPrefix, idPrefix, javaOptions, List.of(), out);
   }
 
   /** As above, with extra {@code serve} arguments for every instance. */
-  static LocalCluster start(int instances, String backend, String keyPrefix, String idPrefix, List<String> javaOptions,
-      List<String> serveArgs, PrintStream out) {
+  static LocalCluster start(
+      int instances,
+      String backend,
+      String keyPrefix,
+      String idPrefix,
+      List<String> javaOptions,
+      List<String> serveArgs,
+      PrintStream out) {
     String choice = backend == null || backend.isBlank() ? DEFAULT : backend.strip();
     EtcdProcess etcd = null;
     Path data = null;
@@ -71,8 +82,15 @@ final class LocalCluster implements AutoCloseable {
         }
         String base = "peer://" + String.join(",", voters);
         Path dataDir = data;
-        b = ServerCluster.builder(base)
-            .backend(i -> base + "?bind=127.0.0.1:" + ports.get(i) + "&data=" + dataDir.resolve(idPrefix + (i + 1)));
+        b =
+            ServerCluster.builder(base)
+                .backend(
+                    i ->
+                        base
+                            + "?bind=127.0.0.1:"
+                            + ports.get(i)
+                            + "&data="
+                            + dataDir.resolve(idPrefix + (i + 1)));
         description = "the embedded peer backend (" + voterCount + " Raft voters: " + base + ")";
       } else if (choice.equals("etcd")) {
         out.println("• starting a throwaway etcd ...");
@@ -84,7 +102,10 @@ final class LocalCluster implements AutoCloseable {
         description = choice;
       }
       out.printf("• starting %d Lockstep instances on %s ...%n", instances, description);
-      b.instances(instances).keyPrefix(keyPrefix).idPrefix(idPrefix).args(serveArgs.toArray(String[]::new));
+      b.instances(instances)
+          .keyPrefix(keyPrefix)
+          .idPrefix(idPrefix)
+          .args(serveArgs.toArray(String[]::new));
       if (javaOptions != null) {
         b.javaOptions(javaOptions.toArray(String[]::new));
       }

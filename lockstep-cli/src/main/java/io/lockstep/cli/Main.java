@@ -17,25 +17,28 @@ import picocli.CommandLine.Spec;
  * one is adding a class there. {@link #run(String...)} returns the exit code (0 ok, 1 failure, 2
  * usage error) so tests can call it in-process; only {@link #main(String[])} exits the JVM.
  */
-@Command(name = "lockstep",
+@Command(
+    name = "lockstep",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     synopsisSubcommandLabel = "COMMAND",
     usageHelpWidth = 100,
-    description = "Keeps an in-memory map in step across every replica of a service, through a backend.",
+    description =
+        "Keeps an in-memory map in step across every replica of a service, through a backend.",
     footer = {"", "Run 'lockstep COMMAND --help' for the options of a command."})
 public final class Main implements Callable<Integer> {
 
   /** The subcommands, in the order help lists them. */
-  static final List<Class<?>> SUBCOMMANDS = List.of(ServeCommand.class, DemoCommand.class, BenchCommand.class);
+  static final List<Class<?>> SUBCOMMANDS =
+      List.of(ServeCommand.class, DemoCommand.class, BenchCommand.class);
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Override
   public Integer call() {
-    throw new ParameterException(spec.commandLine(), "Missing command: give one of "
-        + String.join(", ", spec.subcommands().keySet()));
+    throw new ParameterException(
+        spec.commandLine(),
+        "Missing command: give one of " + String.join(", ", spec.subcommands().keySet()));
   }
 
   /** The command line, with every subcommand and the error handling of {@link #run(String...)}. */
@@ -46,10 +49,11 @@ public final class Main implements Callable<Integer> {
     }
     cl.addSubcommand(new CommandLine.HelpCommand());
     cl.setParameterExceptionHandler(Main::usageError);
-    cl.setExecutionExceptionHandler((e, line, parsed) -> {
-      line.getErr().println("lockstep: " + e.getMessage());
-      return CommandLine.ExitCode.SOFTWARE;
-    });
+    cl.setExecutionExceptionHandler(
+        (e, line, parsed) -> {
+          line.getErr().println("lockstep: " + e.getMessage());
+          return CommandLine.ExitCode.SOFTWARE;
+        });
     return cl;
   }
 
@@ -76,8 +80,14 @@ public final class Main implements Callable<Integer> {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      return new String[] {"lockstep " + version(),
-          "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")"};
+      return new String[] {
+        "lockstep " + version(),
+        "Java "
+            + System.getProperty("java.version")
+            + " ("
+            + System.getProperty("java.vendor")
+            + ")"
+      };
     }
 
     static String version() {

@@ -23,85 +23,137 @@ import picocli.CommandLine.Spec;
  * (instance ID, backend URI)}, so harnesses can wait for it. On a signal it stops HTTP, then the
  * node (which deregisters the instance).
  */
-@Command(name = "serve",
+@Command(
+    name = "serve",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     sortOptions = false,
     usageHelpWidth = 100,
-    description = {"Serves the HTTP API of one Lockstep instance until stopped (SIGTERM, SIGINT).",
-        "Each option falls back to the environment variable named in its help, then to its default."},
-    footer = {"", "Example:",
-        "  lockstep serve --backend etcd://127.0.0.1:2379,127.0.0.1:22379 --key-prefix orders --port 8080",
-        "  lockstep serve --backend peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800 --port 8080",
-        "      (LOCKSTEP_PEER_BIND=10.0.0.1:7800 on the first voter; see docs/backends/peer.md)"})
+    description = {
+      "Serves the HTTP API of one Lockstep instance until stopped (SIGTERM, SIGINT).",
+      "Each option falls back to the environment variable named in its help, then to its default."
+    },
+    footer = {
+      "",
+      "Example:",
+      "  lockstep serve --backend etcd://127.0.0.1:2379,127.0.0.1:22379 --key-prefix orders --port 8080",
+      "  lockstep serve --backend peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800 --port 8080",
+      "      (LOCKSTEP_PEER_BIND=10.0.0.1:7800 on the first voter; see docs/backends/peer.md)"
+    })
 final class ServeCommand implements Callable<Integer> {
   private static final Pattern USER_INFO = Pattern.compile("(?<=://)([^/@?]*?):([^/@?]*)@");
-  private static final Pattern SECRET_PARAM = Pattern.compile("(?i)([?&][^=&]*(?:password|secret|token)[^=&]*=)[^&]*");
+  private static final Pattern SECRET_PARAM =
+      Pattern.compile("(?i)([?&][^=&]*(?:password|secret|token)[^=&]*=)[^&]*");
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
-  @Option(names = "--port", paramLabel = "PORT", defaultValue = "${env:PORT:-8080}",
+  @Option(
+      names = "--port",
+      paramLabel = "PORT",
+      defaultValue = "${env:PORT:-8080}",
       description = "TCP port to listen on; 0 picks a free one. Env PORT. Default: 8080.")
   int port;
 
-  @Option(names = "--bind", paramLabel = "ADDRESS", defaultValue = "${env:LOCKSTEP_BIND:-0.0.0.0}",
+  @Option(
+      names = "--bind",
+      paramLabel = "ADDRESS",
+      defaultValue = "${env:LOCKSTEP_BIND:-0.0.0.0}",
       description = "Address to listen on. Env LOCKSTEP_BIND. Default: 0.0.0.0 (every interface).")
   String bind;
 
-  @Option(names = "--backend", paramLabel = "URI", defaultValue = "${env:LOCKSTEP_BACKEND:-peer:}",
-      description = "The source of truth, as a URI (see the examples below). Env LOCKSTEP_BACKEND. Default: peer: "
-          + "(the embedded peer backend; alone, a group of one).")
+  @Option(
+      names = "--backend",
+      paramLabel = "URI",
+      defaultValue = "${env:LOCKSTEP_BACKEND:-peer:}",
+      description =
+          "The source of truth, as a URI (see the examples below). Env LOCKSTEP_BACKEND. Default: peer: "
+              + "(the embedded peer backend; alone, a group of one).")
   String backend;
 
-  @Option(names = "--key-prefix", paramLabel = "PREFIX", defaultValue = "${env:USER_KEY_PREFIX:-lockstep}",
-      description = "The namespace of this map within the backend. Env USER_KEY_PREFIX. Default: lockstep.")
+  @Option(
+      names = "--key-prefix",
+      paramLabel = "PREFIX",
+      defaultValue = "${env:USER_KEY_PREFIX:-lockstep}",
+      description =
+          "The namespace of this map within the backend. Env USER_KEY_PREFIX. Default: lockstep.")
   String keyPrefix;
 
-  @Option(names = "--instance-id", paramLabel = "ID",
-      description = "This instance's id in the cluster (letters, digits and ._:- up to 128)."
-          + " Default: env CF_INSTANCE_INDEX, else env HOSTNAME, else a generated id.")
+  @Option(
+      names = "--instance-id",
+      paramLabel = "ID",
+      description =
+          "This instance's id in the cluster (letters, digits and ._:- up to 128)."
+              + " Default: env CF_INSTANCE_INDEX, else env HOSTNAME, else a generated id.")
   String instanceId;
 
-  @Option(names = "--advertise-url", paramLabel = "URL", defaultValue = "${env:LOCKSTEP_ADVERTISE_URL}",
-      description = {"The URL other instances and tools reach this one at, registered in membership."
-          + " Env LOCKSTEP_ADVERTISE_URL.",
-          "Default: http://127.0.0.1:<port>, with the port really bound;",
-          "with --bind naming one address: http://<bind>:<port>."})
+  @Option(
+      names = "--advertise-url",
+      paramLabel = "URL",
+      defaultValue = "${env:LOCKSTEP_ADVERTISE_URL}",
+      description = {
+        "The URL other instances and tools reach this one at, registered in membership."
+            + " Env LOCKSTEP_ADVERTISE_URL.",
+        "Default: http://127.0.0.1:<port>, with the port really bound;",
+        "with --bind naming one address: http://<bind>:<port>."
+      })
   String advertiseUrl;
 
-  @Option(names = "--auth-token", paramLabel = "TOKEN", defaultValue = "${env:LOCKSTEP_AUTH_TOKEN}",
-      description = "When set, writes, deletes, /admin, /cluster, /stats and the /api/v1 routes that change"
-          + " something need the header 'Authorization: Bearer TOKEN'; reads, /api/v1/current and /health stay open. Prefer the env var: flags show"
-          + " in process lists. Env LOCKSTEP_AUTH_TOKEN. Default: none (no auth).")
+  @Option(
+      names = "--auth-token",
+      paramLabel = "TOKEN",
+      defaultValue = "${env:LOCKSTEP_AUTH_TOKEN}",
+      description =
+          "When set, writes, deletes, /admin, /cluster, /stats and the /api/v1 routes that change"
+              + " something need the header 'Authorization: Bearer TOKEN'; reads, /api/v1/current and /health stay open. Prefer the env var: flags show"
+              + " in process lists. Env LOCKSTEP_AUTH_TOKEN. Default: none (no auth).")
   String authToken;
 
-  @Option(names = "--max-value-bytes", paramLabel = "N", defaultValue = "${env:LOCKSTEP_MAX_VALUE_BYTES:-1048576}",
-      description = "The largest value accepted, in bytes (larger: 413). Env LOCKSTEP_MAX_VALUE_BYTES. Default: 1048576 (1 MiB).")
+  @Option(
+      names = "--max-value-bytes",
+      paramLabel = "N",
+      defaultValue = "${env:LOCKSTEP_MAX_VALUE_BYTES:-1048576}",
+      description =
+          "The largest value accepted, in bytes (larger: 413). Env LOCKSTEP_MAX_VALUE_BYTES. Default: 1048576 (1 MiB).")
   int maxValueBytes;
 
-  @Option(names = "--max-key-bytes", paramLabel = "N", defaultValue = "${env:LOCKSTEP_MAX_KEY_BYTES:-1024}",
-      description = "The longest key accepted, in UTF-8 bytes (longer: 400). Env LOCKSTEP_MAX_KEY_BYTES. Default: 1024.")
+  @Option(
+      names = "--max-key-bytes",
+      paramLabel = "N",
+      defaultValue = "${env:LOCKSTEP_MAX_KEY_BYTES:-1024}",
+      description =
+          "The longest key accepted, in UTF-8 bytes (longer: 400). Env LOCKSTEP_MAX_KEY_BYTES. Default: 1024.")
   int maxKeyBytes;
 
-  @Option(names = "--max-wait", paramLabel = "DURATION", defaultValue = "${env:LOCKSTEP_MAX_WAIT:-10s}",
+  @Option(
+      names = "--max-wait",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_MAX_WAIT:-10s}",
       converter = DurationConverter.class,
-      description = "How long a read with min_revision waits for this instance to apply it (then 504),"
-          + " and how long /admin/refresh waits for the listing (then 503); also the longest /admin/await"
-          + " waits; e.g. 500ms, 10s, 2m."
-          + " Env LOCKSTEP_MAX_WAIT. Default: 10s.")
+      description =
+          "How long a read with min_revision waits for this instance to apply it (then 504),"
+              + " and how long /admin/refresh waits for the listing (then 503); also the longest /admin/await"
+              + " waits; e.g. 500ms, 10s, 2m."
+              + " Env LOCKSTEP_MAX_WAIT. Default: 10s.")
   Duration maxWait;
 
-  @Option(names = "--counter-batch", paramLabel = "DURATION", defaultValue = "${env:LOCKSTEP_COUNTER_BATCH:-0ms}",
+  @Option(
+      names = "--counter-batch",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_COUNTER_BATCH:-0ms}",
       converter = DurationConverter.class,
-      description = "Batch the increments of /count and /counters for up to this long into one backend increment"
-          + " (totals stay exact; values are fresher by at most this). Env LOCKSTEP_COUNTER_BATCH. Default: 0ms (off).")
+      description =
+          "Batch the increments of /count and /counters for up to this long into one backend increment"
+              + " (totals stay exact; values are fresher by at most this). Env LOCKSTEP_COUNTER_BATCH. Default: 0ms (off).")
   Duration counterBatch;
 
-  @Option(names = "--refresh-timeout", paramLabel = "DURATION", defaultValue = "${env:LOCKSTEP_REFRESH_TIMEOUT:-3s}",
+  @Option(
+      names = "--refresh-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_REFRESH_TIMEOUT:-3s}",
       converter = DurationConverter.class,
-      description = "How long /api/v1/refresh waits for every live member to confirm it applied the refresh"
-          + " (then 504, naming those that did not). Env LOCKSTEP_REFRESH_TIMEOUT. Default: 3s.")
+      description =
+          "How long /api/v1/refresh waits for every live member to confirm it applied the refresh"
+              + " (then 504, naming those that did not). Env LOCKSTEP_REFRESH_TIMEOUT. Default: 3s.")
   Duration refreshTimeout;
 
   /** The environment, replaceable by tests. */
@@ -124,8 +176,16 @@ final class ServeCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     watchParent();
     PrintWriter out = spec.commandLine().getOut();
-    out.println("lockstep serving on http://" + hostForUrl(settings.bindHost()) + ":" + server.port()
-        + " (instance " + server.node().config().instanceId() + ", backend " + shownBackend + ")");
+    out.println(
+        "lockstep serving on http://"
+            + hostForUrl(settings.bindHost())
+            + ":"
+            + server.port()
+            + " (instance "
+            + server.node().config().instanceId()
+            + ", backend "
+            + shownBackend
+            + ")");
     out.flush();
     stopped.await();
     try {
@@ -146,9 +206,9 @@ final class ServeCommand implements Callable<Integer> {
   }
 
   /**
-   * When started by a harness or {@code lockstep demo}, the environment variable
-   * {@code LOCKSTEP_PARENT_PID} names the parent; the server stops when that process is gone, so
-   * a child never outlives its launcher, even one killed with SIGKILL.
+   * When started by a harness or {@code lockstep demo}, the environment variable {@code
+   * LOCKSTEP_PARENT_PID} names the parent; the server stops when that process is gone, so a child
+   * never outlives its launcher, even one killed with SIGKILL.
    */
   private void watchParent() {
     String pid = env.get("LOCKSTEP_PARENT_PID");
@@ -162,17 +222,20 @@ final class ServeCommand implements Callable<Integer> {
       System.err.println("lockstep: ignoring LOCKSTEP_PARENT_PID='" + pid + "': not a number");
       return;
     }
-    Thread watcher = new Thread(() -> {
-      while (parent.map(ProcessHandle::isAlive).orElse(false)) {
-        try {
-          Thread.sleep(500);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-      System.err.println("lockstep: parent process " + pid + " is gone; stopping");
-      stop();
-    }, "lockstep-parent-watch");
+    Thread watcher =
+        new Thread(
+            () -> {
+              while (parent.map(ProcessHandle::isAlive).orElse(false)) {
+                try {
+                  Thread.sleep(500);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+              System.err.println("lockstep: parent process " + pid + " is gone; stopping");
+              stop();
+            },
+            "lockstep-parent-watch");
     watcher.setDaemon(true);
     watcher.start();
   }
@@ -185,8 +248,10 @@ final class ServeCommand implements Callable<Integer> {
   /** The server's settings from the flags; a bad value is a usage error naming the flag. */
   ServerSettings settings() {
     if (backend == null || backend.isBlank()) {
-      throw new ParameterException(spec.commandLine(), "Missing backend: --backend (or LOCKSTEP_BACKEND) is empty;"
-          + " leave it out for the embedded peer backend, or give a URI such as etcd://127.0.0.1:2379");
+      throw new ParameterException(
+          spec.commandLine(),
+          "Missing backend: --backend (or LOCKSTEP_BACKEND) is empty;"
+              + " leave it out for the embedded peer backend, or give a URI such as etcd://127.0.0.1:2379");
     }
     try {
       BackendUri.parse(backend);
@@ -200,7 +265,8 @@ final class ServeCommand implements Callable<Integer> {
       throw usage("--bind", "must not be empty");
     }
     if (maxValueBytes < 0 || maxValueBytes > Integer.MAX_VALUE - 16) {
-      throw usage("--max-value-bytes", "must be 0.." + (Integer.MAX_VALUE - 16) + ", was " + maxValueBytes);
+      throw usage(
+          "--max-value-bytes", "must be 0.." + (Integer.MAX_VALUE - 16) + ", was " + maxValueBytes);
     }
     if (maxKeyBytes < 1) {
       throw usage("--max-key-bytes", "must be >= 1, was " + maxKeyBytes);
@@ -214,8 +280,11 @@ final class ServeCommand implements Callable<Integer> {
     if (counterBatch.isNegative() || counterBatch.compareTo(Duration.ofSeconds(60)) > 0) {
       throw usage("--counter-batch", "must be 0ms..60s, was " + counterBatch);
     }
-    if (advertiseUrl != null && !advertiseUrl.isBlank() && !advertiseUrl.matches("(?i)https?://\\S+")) {
-      throw usage("--advertise-url", "must be an http:// or https:// URL, was '" + advertiseUrl + "'");
+    if (advertiseUrl != null
+        && !advertiseUrl.isBlank()
+        && !advertiseUrl.matches("(?i)https?://\\S+")) {
+      throw usage(
+          "--advertise-url", "must be an http:// or https:// URL, was '" + advertiseUrl + "'");
     }
     return ServerSettings.builder()
         .bindHost(bind.strip())
@@ -232,29 +301,35 @@ final class ServeCommand implements Callable<Integer> {
 
   /** The node's builder from the flags, validated (everything but the advertised URL). */
   LockstepBuilder nodeBuilder() {
-    LockstepBuilder b = Lockstep.builder()
-        .backend(backend.strip())
-        .keyPrefix(keyPrefix)
-        .instanceId(instanceId())
-        .maxKeyBytes(maxKeyBytes)
-        .maxValueBytes(maxValueBytes);
+    LockstepBuilder b =
+        Lockstep.builder()
+            .backend(backend.strip())
+            .keyPrefix(keyPrefix)
+            .instanceId(instanceId())
+            .maxKeyBytes(maxKeyBytes)
+            .maxValueBytes(maxValueBytes);
     try {
       b.config();
     } catch (IllegalArgumentException e) {
       String field = e.getMessage().replaceFirst(":.*", "");
-      String flag = switch (field) {
-        case "keyPrefix" -> "--key-prefix";
-        case "instanceId" -> "--instance-id";
-        default -> "--" + field;
-      };
+      String flag =
+          switch (field) {
+            case "keyPrefix" -> "--key-prefix";
+            case "instanceId" -> "--instance-id";
+            default -> "--" + field;
+          };
       throw usage(flag, e.getMessage().replaceFirst("^[A-Za-z]+: ", ""));
     }
     return b;
   }
 
-  /** {@code --instance-id}, else CF_INSTANCE_INDEX, else HOSTNAME, else null (generated by the node). */
+  /**
+   * {@code --instance-id}, else CF_INSTANCE_INDEX, else HOSTNAME, else null (generated by the
+   * node).
+   */
   String instanceId() {
-    for (String candidate : new String[] {instanceId, env.get("CF_INSTANCE_INDEX"), env.get("HOSTNAME")}) {
+    for (String candidate :
+        new String[] {instanceId, env.get("CF_INSTANCE_INDEX"), env.get("HOSTNAME")}) {
       if (candidate != null && !candidate.isBlank()) {
         return candidate.strip();
       }
@@ -263,7 +338,8 @@ final class ServeCommand implements Callable<Integer> {
   }
 
   private ParameterException usage(String flag, String problem) {
-    return new ParameterException(spec.commandLine(), "Invalid value for option '" + flag + "': " + problem);
+    return new ParameterException(
+        spec.commandLine(), "Invalid value for option '" + flag + "': " + problem);
   }
 
   private static String hostForUrl(String host) {

@@ -23,7 +23,8 @@ import picocli.CommandLine;
 
 /** The command line, run in-process: help, version, usage errors, and {@code serve} end to end. */
 class MainTest {
-  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   /** One in-process run: exit code, stdout, stderr. */
   private record Run(int code, String out, String err) {}
@@ -51,19 +52,45 @@ class MainTest {
     Run r = run("serve", "--help");
     assertThat(r.code()).isZero();
     String help = r.out().replaceAll("\\s+", " ");
-    assertThat(help).contains(
-        "--port", "Env PORT", "Default: 8080",
-        "--bind", "Env LOCKSTEP_BIND", "Default: 0.0.0.0",
-        "--backend", "Env LOCKSTEP_BACKEND", "Default: peer:", "etcd://127.0.0.1:2379,127.0.0.1:22379",
-        "--key-prefix", "Env USER_KEY_PREFIX", "Default: lockstep",
-        "--instance-id", "CF_INSTANCE_INDEX", "HOSTNAME", "generated",
-        "--advertise-url", "Env LOCKSTEP_ADVERTISE_URL", "http://127.0.0.1:<port>",
-        "--auth-token", "Env LOCKSTEP_AUTH_TOKEN", "Default: none",
-        "--max-value-bytes", "Env LOCKSTEP_MAX_VALUE_BYTES", "Default: 1048576",
-        "--max-key-bytes", "Env LOCKSTEP_MAX_KEY_BYTES", "Default: 1024",
-        "--max-wait", "Env LOCKSTEP_MAX_WAIT", "Default: 10s",
-        "--refresh-timeout", "Env LOCKSTEP_REFRESH_TIMEOUT", "Default: 3s",
-        "--help", "--version");
+    assertThat(help)
+        .contains(
+            "--port",
+            "Env PORT",
+            "Default: 8080",
+            "--bind",
+            "Env LOCKSTEP_BIND",
+            "Default: 0.0.0.0",
+            "--backend",
+            "Env LOCKSTEP_BACKEND",
+            "Default: peer:",
+            "etcd://127.0.0.1:2379,127.0.0.1:22379",
+            "--key-prefix",
+            "Env USER_KEY_PREFIX",
+            "Default: lockstep",
+            "--instance-id",
+            "CF_INSTANCE_INDEX",
+            "HOSTNAME",
+            "generated",
+            "--advertise-url",
+            "Env LOCKSTEP_ADVERTISE_URL",
+            "http://127.0.0.1:<port>",
+            "--auth-token",
+            "Env LOCKSTEP_AUTH_TOKEN",
+            "Default: none",
+            "--max-value-bytes",
+            "Env LOCKSTEP_MAX_VALUE_BYTES",
+            "Default: 1048576",
+            "--max-key-bytes",
+            "Env LOCKSTEP_MAX_KEY_BYTES",
+            "Default: 1024",
+            "--max-wait",
+            "Env LOCKSTEP_MAX_WAIT",
+            "Default: 10s",
+            "--refresh-timeout",
+            "Env LOCKSTEP_REFRESH_TIMEOUT",
+            "Default: 3s",
+            "--help",
+            "--version");
     // Every option the command declares appears in its help.
     CommandLine serve = Main.commandLine().getSubcommands().get("serve");
     for (CommandLine.Model.OptionSpec o : serve.getCommandSpec().options()) {
@@ -83,7 +110,10 @@ class MainTest {
   void serve_withAnEmptyBackend_isAUsageErrorThatSaysWhatToGive() {
     Run r = run("serve", "--port", "0", "--backend", " ");
     assertThat(r.code()).isEqualTo(2);
-    assertThat(r.err()).contains("Missing backend").contains("--backend").contains("LOCKSTEP_BACKEND")
+    assertThat(r.err())
+        .contains("Missing backend")
+        .contains("--backend")
+        .contains("LOCKSTEP_BACKEND")
         .contains("lockstep serve --help");
     assertThat(r.out()).isEmpty();
   }
@@ -92,15 +122,29 @@ class MainTest {
   void serve_withBadValues_isAUsageErrorNamingTheFlag() {
     assertUsageError(new String[] {"serve", "--backend", "mem://x", "--port", "70000"}, "--port");
     assertUsageError(new String[] {"serve", "--backend", "mem://x", "--port", "http"}, "--port");
-    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--max-wait", "10"}, "--max-wait");
-    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--max-wait", "0s"}, "--max-wait");
-    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--refresh-timeout", "0ms"}, "--refresh-timeout");
-    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--refresh-timeout", "3"}, "--refresh-timeout");
-    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--max-key-bytes", "0"}, "--max-key-bytes");
-    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--max-value-bytes", "-1"}, "--max-value-bytes");
-    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--key-prefix", "ends/"}, "--key-prefix");
-    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--instance-id", "has space"}, "--instance-id");
-    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--advertise-url", "host:1"}, "--advertise-url");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--max-wait", "10"}, "--max-wait");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--max-wait", "0s"}, "--max-wait");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--refresh-timeout", "0ms"},
+        "--refresh-timeout");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--refresh-timeout", "3"},
+        "--refresh-timeout");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--max-key-bytes", "0"}, "--max-key-bytes");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--max-value-bytes", "-1"},
+        "--max-value-bytes");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--key-prefix", "ends/"}, "--key-prefix");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--instance-id", "has space"},
+        "--instance-id");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--advertise-url", "host:1"},
+        "--advertise-url");
     assertUsageError(new String[] {"serve", "--backend", "no-scheme"}, "--backend");
     assertUsageError(new String[] {"serve", "--no-such-flag"}, "--no-such-flag");
     assertUsageError(new String[] {}, "Missing command");
@@ -113,7 +157,15 @@ class MainTest {
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    Run r = run("serve", "--backend", "nosuch://127.0.0.1:1", "--port", Integer.toString(port), "--bind", "127.0.0.1");
+    Run r =
+        run(
+            "serve",
+            "--backend",
+            "nosuch://127.0.0.1:1",
+            "--port",
+            Integer.toString(port),
+            "--bind",
+            "127.0.0.1");
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("no backend for scheme 'nosuch'");
     try (ServerSocket again = new ServerSocket(port)) { // released
@@ -135,8 +187,10 @@ class MainTest {
     assertThat(DurationConverter.parse(" 1h ")).isEqualTo(Duration.ofHours(1));
     assertThat(DurationConverter.parse("PT1.5S")).isEqualTo(Duration.ofMillis(1500));
     for (String bad : List.of("10", "-1s", "1d", "abc", "", "s", "1.5s")) {
-      assertThatThrownBy(() -> DurationConverter.parse(bad)).as(bad)
-          .isInstanceOf(CommandLine.TypeConversionException.class).hasMessageContaining("500ms");
+      assertThatThrownBy(() -> DurationConverter.parse(bad))
+          .as(bad)
+          .isInstanceOf(CommandLine.TypeConversionException.class)
+          .hasMessageContaining("500ms");
     }
   }
 
@@ -157,8 +211,10 @@ class MainTest {
 
   @Test
   void backendUri_isShownWithSecretsMasked() {
-    assertThat(ServeCommand.redact("etcd://127.0.0.1:2379,127.0.0.1:22379")).isEqualTo("etcd://127.0.0.1:2379,127.0.0.1:22379");
-    assertThat(ServeCommand.redact("etcd://user:pw@10.0.0.1:2379")).isEqualTo("etcd://user:***@10.0.0.1:2379");
+    assertThat(ServeCommand.redact("etcd://127.0.0.1:2379,127.0.0.1:22379"))
+        .isEqualTo("etcd://127.0.0.1:2379,127.0.0.1:22379");
+    assertThat(ServeCommand.redact("etcd://user:pw@10.0.0.1:2379"))
+        .isEqualTo("etcd://user:***@10.0.0.1:2379");
     assertThat(ServeCommand.redact("redis://h:6379?password=x&db=1&authToken=y"))
         .isEqualTo("redis://h:6379?password=***&db=1&authToken=***");
   }
@@ -167,41 +223,74 @@ class MainTest {
   void serve_onPortZero_printsTheLineThenServesAndStopsCleanly() throws Exception {
     CommandLine cl = Main.commandLine();
     ServeCommand serve = cl.getSubcommands().get("serve").getCommand();
-    serve.env = Map.of("CF_INSTANCE_INDEX", "4", "VCAP_APPLICATION", "{\"application_name\": \"cli\"}");
+    serve.env =
+        Map.of("CF_INSTANCE_INDEX", "4", "VCAP_APPLICATION", "{\"application_name\": \"cli\"}");
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
-    CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cl.execute("serve",
-        "--backend", "mem://cli-test", "--port", "0", "--bind", "127.0.0.1", "--key-prefix", "cli",
-        "--max-wait", "2s", "--auth-token", "tok"));
+    CompletableFuture<Integer> exit =
+        CompletableFuture.supplyAsync(
+            () ->
+                cl.execute(
+                    "serve",
+                    "--backend",
+                    "mem://cli-test",
+                    "--port",
+                    "0",
+                    "--bind",
+                    "127.0.0.1",
+                    "--key-prefix",
+                    "cli",
+                    "--max-wait",
+                    "2s",
+                    "--auth-token",
+                    "tok"));
 
-    Pattern line = Pattern.compile("lockstep serving on http://127\\.0\\.0\\.1:(\\d+) \\(instance 4, backend mem://cli-test\\)\\n");
-    await().atMost(Duration.ofSeconds(20)).until(() -> line.matcher(out.toString()).find() || exit.isDone());
+    Pattern line =
+        Pattern.compile(
+            "lockstep serving on http://127\\.0\\.0\\.1:(\\d+) \\(instance 4, backend mem://cli-test\\)\\n");
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> line.matcher(out.toString()).find() || exit.isDone());
     Matcher m = line.matcher(out.toString());
     assertThat(m.find()).as("stdout: %s, stderr: %s", out, err).isTrue();
     int port = Integer.parseInt(m.group(1));
     assertThat(port).isPositive();
 
     try (HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
-      HttpResponse<String> stats = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/stats"))
-          .header("Authorization", "Bearer tok").build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> stats =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/stats"))
+                  .header("Authorization", "Bearer tok")
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertThat(stats.statusCode()).isEqualTo(200);
       JsonNode s = JSON.readTree(stats.body());
       assertThat(s.get("id").asText()).isEqualTo("4");
-      assertThat(s.get("url").asText()).isEqualTo("http://127.0.0.1:" + port); // the real port, not 0
-      HttpResponse<String> put = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/config/x"))
-          .PUT(HttpRequest.BodyPublishers.ofString("v")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(s.get("url").asText())
+          .isEqualTo("http://127.0.0.1:" + port); // the real port, not 0
+      HttpResponse<String> put =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/config/x"))
+                  .PUT(HttpRequest.BodyPublishers.ofString("v"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertThat(put.statusCode()).isEqualTo(401); // the token flag took effect
       assertThat(s.get("application").toString()).isEqualTo("{\"application_name\":\"cli\"}");
-      HttpResponse<String> current = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/current"))
-          .build(), HttpResponse.BodyHandlers.ofString());
-      assertThat(JSON.readTree(current.body()).get("Instance").asText()).isEqualTo("4"); // the environment reached the routes
+      HttpResponse<String> current =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/current"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(JSON.readTree(current.body()).get("Instance").asText())
+          .isEqualTo("4"); // the environment reached the routes
     }
 
     serve.stop();
     assertThat(exit.get(10, java.util.concurrent.TimeUnit.SECONDS)).isZero();
-    assertThat(MemBackendProvider.SOURCES.get("cli-test").backend().membership().members().get()).isEmpty();
+    assertThat(MemBackendProvider.SOURCES.get("cli-test").backend().membership().members().get())
+        .isEmpty();
     try (ServerSocket again = new ServerSocket(port)) { // the port is released
       assertThat(again.getLocalPort()).isEqualTo(port);
     }

@@ -18,25 +18,32 @@ final class BackendCalls {
    * BackendUnavailableException} (a write that timed out may have committed); validation errors
    * pass through as they are.
    */
-  static <T> CompletableFuture<T> guard(CompletableFuture<T> op, Duration timeout, String what, boolean write) {
-    return op.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).handle((v, err) -> {
-      if (err == null) {
-        return v;
-      }
-      Throwable cause = unwrap(err);
-      if (cause instanceof BackendUnavailableException || cause instanceof IllegalArgumentException) {
-        throw (RuntimeException) cause;
-      }
-      if (cause instanceof TimeoutException) {
-        throw new BackendUnavailableException(what + ": the backend did not answer within "
-            + timeout.toMillis() + " ms", cause, write);
-      }
-      throw new BackendUnavailableException(what + " failed: " + cause, cause, write);
-    });
+  static <T> CompletableFuture<T> guard(
+      CompletableFuture<T> op, Duration timeout, String what, boolean write) {
+    return op.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS)
+        .handle(
+            (v, err) -> {
+              if (err == null) {
+                return v;
+              }
+              Throwable cause = unwrap(err);
+              if (cause instanceof BackendUnavailableException
+                  || cause instanceof IllegalArgumentException) {
+                throw (RuntimeException) cause;
+              }
+              if (cause instanceof TimeoutException) {
+                throw new BackendUnavailableException(
+                    what + ": the backend did not answer within " + timeout.toMillis() + " ms",
+                    cause,
+                    write);
+              }
+              throw new BackendUnavailableException(what + " failed: " + cause, cause, write);
+            });
   }
 
   static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
       t = t.getCause();
     }
     return t;

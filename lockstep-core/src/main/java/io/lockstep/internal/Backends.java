@@ -25,12 +25,15 @@ public final class Backends {
    *     (the message lists every scheme served), or when two do (the message names both)
    */
   public static Backend open(String uri, BackendContext context) {
-    return open(BackendUri.parse(uri), context,
+    return open(
+        BackendUri.parse(uri),
+        context,
         ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader()));
   }
 
   /** {@link #open(String, BackendContext)} over the given providers. */
-  static Backend open(BackendUri uri, BackendContext context, Iterable<? extends BackendProvider> providers) {
+  static Backend open(
+      BackendUri uri, BackendContext context, Iterable<? extends BackendProvider> providers) {
     List<BackendProvider> claiming = new ArrayList<>();
     SortedSet<String> known = new TreeSet<>();
     for (BackendProvider p : providers) {
@@ -43,14 +46,22 @@ public final class Backends {
       }
     }
     if (claiming.isEmpty()) {
-      throw new IllegalArgumentException("backend URI: no backend for scheme '" + uri.scheme()
-          + "' on the class path (available: " + known + ")");
+      throw new IllegalArgumentException(
+          "backend URI: no backend for scheme '"
+              + uri.scheme()
+              + "' on the class path (available: "
+              + known
+              + ")");
     }
     if (claiming.size() > 1) {
-      throw new IllegalArgumentException("backend URI: scheme '" + uri.scheme() + "' is claimed by "
-          + claiming.size() + " providers on the class path: "
-          + String.join(", ", claiming.stream().map(p -> p.getClass().getName()).toList())
-          + " (keep one backend module per scheme)");
+      throw new IllegalArgumentException(
+          "backend URI: scheme '"
+              + uri.scheme()
+              + "' is claimed by "
+              + claiming.size()
+              + " providers on the class path: "
+              + String.join(", ", claiming.stream().map(p -> p.getClass().getName()).toList())
+              + " (keep one backend module per scheme)");
     }
     return claiming.get(0).create(uri, context);
   }

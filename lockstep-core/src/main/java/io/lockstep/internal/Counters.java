@@ -45,16 +45,21 @@ public final class Counters implements AutoCloseable {
    * @param timeout bounds every backend operation
    * @param scheduler runs batch flushes
    */
-  public Counters(Supplier<CounterStore> store, Duration timeout, ScheduledExecutorService scheduler) {
+  public Counters(
+      Supplier<CounterStore> store, Duration timeout, ScheduledExecutorService scheduler) {
     this.store = store;
     this.timeout = timeout;
     this.scheduler = scheduler;
   }
 
-  /** Throws {@link IllegalArgumentException} unless {@code name} is 1 to 128 of {@code [A-Za-z0-9._-]}. */
+  /**
+   * Throws {@link IllegalArgumentException} unless {@code name} is 1 to 128 of {@code
+   * [A-Za-z0-9._-]}.
+   */
   public static String validName(String name) {
     if (name == null || !NAME.matcher(name).matches()) {
-      throw new IllegalArgumentException("counter name: 1 to 128 letters, digits or ._- expected, was '" + name + "'");
+      throw new IllegalArgumentException(
+          "counter name: 1 to 128 letters, digits or ._- expected, was '" + name + "'");
     }
     return name;
   }
@@ -65,7 +70,8 @@ public final class Counters implements AutoCloseable {
       throw new IllegalArgumentException("options: null");
     }
     CounterStore s = store.get();
-    return cluster.computeIfAbsent(name + "|" + options.batchWindow().toNanos(), k -> new Cluster(name, s, options));
+    return cluster.computeIfAbsent(
+        name + "|" + options.batchWindow().toNanos(), k -> new Cluster(name, s, options));
   }
 
   public AtomicLong local(String name) {
@@ -106,13 +112,15 @@ public final class Counters implements AutoCloseable {
     @Override
     public CompletableFuture<Long> incrementAndGetAsync(long delta) {
       if (!options.batching()) {
-        return guard(() -> store.incrementAndGet(name, delta), "increment of counter '" + name + "'", true);
+        return guard(
+            () -> store.incrementAndGet(name, delta), "increment of counter '" + name + "'", true);
       }
       CompletableFuture<Long> f = new CompletableFuture<>();
       boolean flushNow = false;
       synchronized (this) {
         if (closed) {
-          return CompletableFuture.failedFuture(new IllegalStateException("counter '" + name + "' is closed"));
+          return CompletableFuture.failedFuture(
+              new IllegalStateException("counter '" + name + "' is closed"));
         }
         long sum;
         try {
@@ -168,22 +176,26 @@ public final class Counters implements AutoCloseable {
         pending = new ArrayList<>();
         pendingSum = 0;
       }
-      return guard(() -> store.incrementAndGet(name, sum), "batched increment of counter '" + name + "' by " + sum, true)
-          .handle((value, err) -> {
-            if (err != null) {
-              Throwable cause = BackendCalls.unwrap(err);
-              for (Pending p : batch) {
-                p.result().completeExceptionally(cause);
-              }
-              return null;
-            }
-            long running = value - sum;
-            for (Pending p : batch) {
-              running += p.delta();
-              p.result().complete(running);
-            }
-            return null;
-          });
+      return guard(
+              () -> store.incrementAndGet(name, sum),
+              "batched increment of counter '" + name + "' by " + sum,
+              true)
+          .handle(
+              (value, err) -> {
+                if (err != null) {
+                  Throwable cause = BackendCalls.unwrap(err);
+                  for (Pending p : batch) {
+                    p.result().completeExceptionally(cause);
+                  }
+                  return null;
+                }
+                long running = value - sum;
+                for (Pending p : batch) {
+                  running += p.delta();
+                  p.result().complete(running);
+                }
+                return null;
+              });
     }
 
     @Override
@@ -209,8 +221,11 @@ public final class Counters implements AutoCloseable {
     }
   }
 
-  /** Applies the timeout and turns every backend failure into {@link BackendUnavailableException}. */
-  private <T> CompletableFuture<T> guard(Supplier<CompletableFuture<T>> op, String what, boolean write) {
+  /**
+   * Applies the timeout and turns every backend failure into {@link BackendUnavailableException}.
+   */
+  private <T> CompletableFuture<T> guard(
+      Supplier<CompletableFuture<T>> op, String what, boolean write) {
     CompletableFuture<T> f;
     try {
       f = op.get();

@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /** One node: a backend, the replicated map over it, and this instance's membership registration. */
 public final class LockstepNode implements Lockstep {
   private static final System.Logger LOG = System.getLogger(LockstepNode.class.getName());
-  private static final Backoff REGISTRATION_BACKOFF = Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(5));
+  private static final Backoff REGISTRATION_BACKOFF =
+      Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(5));
 
   private final LockstepConfig config;
   private final Backend backend;
@@ -40,14 +41,24 @@ public final class LockstepNode implements Lockstep {
 
   public LockstepNode(LockstepConfig config) {
     this.config = config;
-    this.backend = config.backend() != null ? config.backend()
-        : Backends.open(config.backendUri(), new BackendContext(config.keyPrefix(), config.instanceId(), config.operationTimeout()));
-    this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lockstep-timer-" + config.instanceId()));
+    this.backend =
+        config.backend() != null
+            ? config.backend()
+            : Backends.open(
+                config.backendUri(),
+                new BackendContext(
+                    config.keyPrefix(), config.instanceId(), config.operationTimeout()));
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> daemon(r, "lockstep-timer-" + config.instanceId()));
     this.map = new Replicator(backend, config, Ticker.system(), Scheduler.of(timer));
     this.self = new Member(config.instanceId(), config.advertiseUrl(), Instant.now());
-    this.retry = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "lockstep-membership-" + config.instanceId()));
+    this.retry =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> daemon(r, "lockstep-membership-" + config.instanceId()));
     this.counters = new Counters(backend::counters, config.operationTimeout(), retry);
-    this.registrationBackoff = REGISTRATION_BACKOFF.attempts(new SplittableRandom(config.randomSeed()).split());
+    this.registrationBackoff =
+        REGISTRATION_BACKOFF.attempts(new SplittableRandom(config.randomSeed()).split());
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -74,23 +85,29 @@ public final class LockstepNode implements Lockstep {
     }
     // No timeout of our own here: a registration that succeeds late must still be kept (or closed).
     // The backend bounds its own operations.
-    f.whenComplete((reg, err) -> {
-      if (err == null) {
-        if (closed) {
-          reg.close();
-        } else {
-          registration = reg;
-        }
-        return;
-      }
-      long delay = registrationBackoff.nextNanos();
-      LOG.log(Level.WARNING, "{0}: membership registration failed, retrying in {1} ms: {2}", self.id(), delay / 1_000_000, err.toString());
-      try {
-        retry.schedule(this::register, delay, TimeUnit.NANOSECONDS);
-      } catch (RuntimeException rejected) {
-        // closed
-      }
-    });
+    f.whenComplete(
+        (reg, err) -> {
+          if (err == null) {
+            if (closed) {
+              reg.close();
+            } else {
+              registration = reg;
+            }
+            return;
+          }
+          long delay = registrationBackoff.nextNanos();
+          LOG.log(
+              Level.WARNING,
+              "{0}: membership registration failed, retrying in {1} ms: {2}",
+              self.id(),
+              delay / 1_000_000,
+              err.toString());
+          try {
+            retry.schedule(this::register, delay, TimeUnit.NANOSECONDS);
+          } catch (RuntimeException rejected) {
+            // closed
+          }
+        });
   }
 
   @Override
@@ -105,15 +122,21 @@ public final class LockstepNode implements Lockstep {
 
   @Override
   public CompletableFuture<List<Member>> members() {
-    return backend.membership().members()
+    return backend
+        .membership()
+        .members()
         .orTimeout(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS)
-        .exceptionally(err -> {
-          Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
-          if (cause instanceof BackendUnavailableException b) {
-            throw b;
-          }
-          throw new BackendUnavailableException("membership listing failed: " + cause, cause);
-        });
+        .exceptionally(
+            err -> {
+              Throwable cause =
+                  err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                      ? err.getCause()
+                      : err;
+              if (cause instanceof BackendUnavailableException b) {
+                throw b;
+              }
+              throw new BackendUnavailableException("membership listing failed: " + cause, cause);
+            });
   }
 
   @Override

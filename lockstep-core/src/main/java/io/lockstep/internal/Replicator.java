@@ -56,14 +56,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Life of a session: <b>list</b> (a snapshot at revision S replaces memory, key by key, the
  * difference reported to listeners) then <b>watch</b> from S+1. Each feed session carries a
- * generation number; a callback from an older session is dropped, so a closed feed can never
- * apply anything. Every event is checked:
+ * generation number; a callback from an older session is dropped, so a closed feed can never apply
+ * anything. Every event is checked:
  *
  * <ul>
  *   <li>a revision lower than one already seen in the same session is out of order: re-list;
  *   <li>a revision below the applied one is a duplicate (after a resume): dropped and counted;
- *   <li>at the applied revision, each change is checked by key and mod revision, never by
- *       revision alone, because one revision may carry several keys;
+ *   <li>at the applied revision, each change is checked by key and mod revision, never by revision
+ *       alone, because one revision may carry several keys;
  *   <li>on a {@link RevisionModel#CONTIGUOUS} feed, a jump past applied + 1 is a gap: re-list.
  * </ul>
  *
@@ -85,8 +85,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the applier (they see changes in order, as they are applied); state listeners run on a notifier
  * thread of their own, handed each transition by the applier, so they may block on the map.
  *
- * <p>Time is read only through the injected {@link Ticker} and every timer goes through the injected
- * {@link Scheduler}, so a test can move time by hand; the applier stays one thread of our own.
+ * <p>Time is read only through the injected {@link Ticker} and every timer goes through the
+ * injected {@link Scheduler}, so a test can move time by hand; the applier stays one thread of our
+ * own.
  */
 final class Replicator implements ReplicatedMap {
   private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
@@ -97,7 +98,8 @@ final class Replicator implements ReplicatedMap {
   private final RevisionModel model;
   private final ConcurrentHashMap<String, Versioned> entries = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
-  private final CopyOnWriteArrayList<ReplicaStateListener> stateListeners = new CopyOnWriteArrayList<>();
+  private final CopyOnWriteArrayList<ReplicaStateListener> stateListeners =
+      new CopyOnWriteArrayList<>();
   private final ThreadPoolExecutor applier;
   private final ThreadPoolExecutor notifier; // state listeners; its thread lives only while busy
   private final Ticker ticker;
@@ -143,14 +145,27 @@ final class Replicator implements ReplicatedMap {
     this.model = backend.revisionModel();
     this.ticker = ticker;
     this.scheduler = scheduler;
-    this.backoff = Backoff.of(config.reconnectBackoffMin(), config.reconnectBackoffMax())
-        .attempts(new SplittableRandom(config.randomSeed()));
+    this.backoff =
+        Backoff.of(config.reconnectBackoffMin(), config.reconnectBackoffMax())
+            .attempts(new SplittableRandom(config.randomSeed()));
     this.waiters = new RevisionWaiters(() -> published.applied());
     String id = config.instanceId();
-    this.applier = new ThreadPoolExecutor(1, 1, 0, TimeUnit.NANOSECONDS, new LinkedBlockingQueue<>(),
-        r -> daemon(r, "lockstep-applier-" + id));
-    this.notifier = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-        r -> daemon(r, "lockstep-state-" + id));
+    this.applier =
+        new ThreadPoolExecutor(
+            1,
+            1,
+            0,
+            TimeUnit.NANOSECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> daemon(r, "lockstep-applier-" + id));
+    this.notifier =
+        new ThreadPoolExecutor(
+            1,
+            1,
+            10,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> daemon(r, "lockstep-state-" + id));
     this.notifier.allowCoreThreadTimeOut(true);
   }
 
@@ -167,12 +182,14 @@ final class Replicator implements ReplicatedMap {
 
   /** The next progress check; re-armed by the timer before it hands the check to the applier. */
   private void scheduleTick() {
-    schedule(() -> {
-      if (!closed) {
-        scheduleTick();
-        onApplier(this::tick);
-      }
-    }, config.progressInterval().toNanos());
+    schedule(
+        () -> {
+          if (!closed) {
+            scheduleTick();
+            onApplier(this::tick);
+          }
+        },
+        config.progressInterval().toNanos());
   }
 
   private void schedule(Runnable task, long delayNanos) {
@@ -190,13 +207,14 @@ final class Replicator implements ReplicatedMap {
   CompletableFuture<Void> idle() {
     CompletableFuture<Void> done = new CompletableFuture<>();
     Runnable[] check = new Runnable[1];
-    check[0] = () -> {
-      if (applier.getQueue().isEmpty()) {
-        done.complete(null);
-      } else {
-        onApplier(check[0]);
-      }
-    };
+    check[0] =
+        () -> {
+          if (applier.getQueue().isEmpty()) {
+            done.complete(null);
+          } else {
+            onApplier(check[0]);
+          }
+        };
     onApplier(check[0]);
     if (applier.isShutdown()) {
       done.complete(null);
@@ -207,14 +225,15 @@ final class Replicator implements ReplicatedMap {
   void close() {
     closed = true;
     LockstepException closedError = new LockstepException("replicated map closed");
-    onApplier(() -> {
-      closeFeed();
-      for (CompletableFuture<Long> f : refreshWaiters) {
-        f.completeExceptionally(closedError);
-      }
-      refreshWaiters.clear();
-      enter(ReplicaState.CLOSED);
-    });
+    onApplier(
+        () -> {
+          closeFeed();
+          for (CompletableFuture<Long> f : refreshWaiters) {
+            f.completeExceptionally(closedError);
+          }
+          refreshWaiters.clear();
+          enter(ReplicaState.CLOSED);
+        });
     applier.shutdown();
     try {
       applier.awaitTermination(2, TimeUnit.SECONDS);
@@ -310,8 +329,18 @@ final class Replicator implements ReplicatedMap {
     Published p = published;
     long since = p.behindSinceNanos();
     long lagMillis = since == 0 ? 0 : Math.max(0, (ticker.nanos() - since) / 1_000_000);
-    return new ReplicaStats(p.applied(), p.head(), p.head() - p.applied(), lagMillis, p.keys(),
-        p.digest(), p.relists(), p.reconnects(), p.duplicates(), p.gaps(), p.ready());
+    return new ReplicaStats(
+        p.applied(),
+        p.head(),
+        p.head() - p.applied(),
+        lagMillis,
+        p.keys(),
+        p.digest(),
+        p.relists(),
+        p.reconnects(),
+        p.duplicates(),
+        p.gaps(),
+        p.ready());
   }
 
   @Override
@@ -345,10 +374,11 @@ final class Replicator implements ReplicatedMap {
       return CompletableFuture.failedFuture(new LockstepException("replicated map closed"));
     }
     CompletableFuture<Long> f = new CompletableFuture<>();
-    onApplier(() -> {
-      refreshWaiters.add(f);
-      startRelist("refresh", true);
-    });
+    onApplier(
+        () -> {
+          refreshWaiters.add(f);
+          startRelist("refresh", true);
+        });
     return f;
   }
 
@@ -367,13 +397,14 @@ final class Replicator implements ReplicatedMap {
   }
 
   @Override
-  public WriteResult compareAndSet(String key, long expectedRevision, byte[] value, String contentType) {
+  public WriteResult compareAndSet(
+      String key, long expectedRevision, byte[] value, String contentType) {
     return join(compareAndSetAsync(key, expectedRevision, value, contentType));
   }
 
   @Override
-  public CompletableFuture<WriteResult> compareAndSetAsync(String key, long expectedRevision,
-      byte[] value, String contentType) {
+  public CompletableFuture<WriteResult> compareAndSetAsync(
+      String key, long expectedRevision, byte[] value, String contentType) {
     if (expectedRevision < 0) {
       throw new IllegalArgumentException("expectedRevision: must be >= 0, was " + expectedRevision);
     }
@@ -388,7 +419,8 @@ final class Replicator implements ReplicatedMap {
   @Override
   public CompletableFuture<WriteResult> deleteAsync(String key) {
     validateKey(key);
-    return afterCommit(guard(backend.delete(key, Backend.ANY_REVISION), "delete of '" + key + "'", true));
+    return afterCommit(
+        guard(backend.delete(key, Backend.ANY_REVISION), "delete of '" + key + "'", true));
   }
 
   @Override
@@ -402,10 +434,12 @@ final class Replicator implements ReplicatedMap {
     if (expectedRevision < 0) {
       throw new IllegalArgumentException("expectedRevision: must be >= 0, was " + expectedRevision);
     }
-    return afterCommit(guard(backend.delete(key, expectedRevision), "delete of '" + key + "'", true));
+    return afterCommit(
+        guard(backend.delete(key, expectedRevision), "delete of '" + key + "'", true));
   }
 
-  private CompletableFuture<WriteResult> write(String key, byte[] value, String contentType, long expected) {
+  private CompletableFuture<WriteResult> write(
+      String key, byte[] value, String contentType, long expected) {
     validateKey(key);
     if (value == null) {
       throw new IllegalArgumentException("value: null");
@@ -413,40 +447,54 @@ final class Replicator implements ReplicatedMap {
     if (value.length > config.maxValueBytes()) {
       throw new ValueTooLargeException(value.length, config.maxValueBytes());
     }
-    String ct = contentType == null || contentType.isBlank() ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
+    String ct =
+        contentType == null || contentType.isBlank() ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
     return afterCommit(guard(backend.put(key, value, ct, expected), "put of '" + key + "'", true));
   }
 
   /** A committed write returns once this instance has applied its revision. */
   private CompletableFuture<WriteResult> afterCommit(CompletableFuture<WriteResult> committed) {
-    return committed.thenCompose(r -> {
-      if (!r.isApplied() || published.applied() >= r.revision()) {
-        return CompletableFuture.completedFuture(r);
-      }
-      Duration bound = config.applyTimeout();
-      // The write's own event is on its way: no progress request needed.
-      return waiters.await(r.revision())
-          .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
-          .handle((rev, err) -> {
-            if (err != null) {
-              throw new NotAppliedException(r.revision(), published.applied(), bound);
-            }
-            return r;
-          });
-    });
+    return committed.thenCompose(
+        r -> {
+          if (!r.isApplied() || published.applied() >= r.revision()) {
+            return CompletableFuture.completedFuture(r);
+          }
+          Duration bound = config.applyTimeout();
+          // The write's own event is on its way: no progress request needed.
+          return waiters
+              .await(r.revision())
+              .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
+              .handle(
+                  (rev, err) -> {
+                    if (err != null) {
+                      throw new NotAppliedException(r.revision(), published.applied(), bound);
+                    }
+                    return r;
+                  });
+        });
   }
 
   void validateKey(String key) {
     if (key == null || key.isEmpty()) {
       throw new InvalidKeyException("key: empty");
     }
-    int bytes = key.length() > config.maxKeyBytes() / 3 ? key.getBytes(StandardCharsets.UTF_8).length : key.length();
+    int bytes =
+        key.length() > config.maxKeyBytes() / 3
+            ? key.getBytes(StandardCharsets.UTF_8).length
+            : key.length();
     if (bytes > config.maxKeyBytes()) {
-      throw new InvalidKeyException("key: " + bytes + " bytes, larger than the limit of " + config.maxKeyBytes() + " bytes");
+      throw new InvalidKeyException(
+          "key: " + bytes + " bytes, larger than the limit of " + config.maxKeyBytes() + " bytes");
     }
     if (LockstepConfig.isReservedKey(key)) {
-      throw new InvalidKeyException("key: the prefixes '" + LockstepConfig.RESERVED_PREFIX + "' and '"
-          + LockstepConfig.COUNTERS_PREFIX + "' are reserved, was '" + key + "'");
+      throw new InvalidKeyException(
+          "key: the prefixes '"
+              + LockstepConfig.RESERVED_PREFIX
+              + "' and '"
+              + LockstepConfig.COUNTERS_PREFIX
+              + "' are reserved, was '"
+              + key
+              + "'");
     }
   }
 
@@ -468,13 +516,14 @@ final class Replicator implements ReplicatedMap {
 
   private void onApplier(Runnable task) {
     try {
-      applier.execute(() -> {
-        try {
-          task.run();
-        } catch (RuntimeException e) {
-          LOG.log(Level.ERROR, "applier task failed", e);
-        }
-      });
+      applier.execute(
+          () -> {
+            try {
+              task.run();
+            } catch (RuntimeException e) {
+              LOG.log(Level.ERROR, "applier task failed", e);
+            }
+          });
     } catch (RejectedExecutionException e) {
       // closed
     }
@@ -488,7 +537,12 @@ final class Replicator implements ReplicatedMap {
     closeFeed();
     if (count) {
       relists++;
-      LOG.log(Level.INFO, "{0}: re-listing ({1}) at applied revision {2}", config.instanceId(), reason, applied);
+      LOG.log(
+          Level.INFO,
+          "{0}: re-listing ({1}) at applied revision {2}",
+          config.instanceId(),
+          reason,
+          applied);
     }
     publish();
     enter(ready ? ReplicaState.RELISTING : ReplicaState.LISTING);
@@ -510,16 +564,27 @@ final class Replicator implements ReplicatedMap {
       return;
     }
     if (err == null && s.revision() < applied) {
-      err = new IllegalStateException("listing at revision " + s.revision() + " is older than applied revision " + applied);
+      err =
+          new IllegalStateException(
+              "listing at revision " + s.revision() + " is older than applied revision " + applied);
     }
     if (err != null) {
       long delay = backoff.nextNanos();
-      LOG.log(Level.WARNING, "{0}: list failed, retrying in {1} ms: {2}", config.instanceId(), delay / 1_000_000, unwrap(err).toString());
-      schedule(() -> onApplier(() -> {
-        if (g == generation && !closed) {
-          requestSnapshot(g);
-        }
-      }), delay);
+      LOG.log(
+          Level.WARNING,
+          "{0}: list failed, retrying in {1} ms: {2}",
+          config.instanceId(),
+          delay / 1_000_000,
+          unwrap(err).toString());
+      schedule(
+          () ->
+              onApplier(
+                  () -> {
+                    if (g == generation && !closed) {
+                      requestSnapshot(g);
+                    }
+                  }),
+          delay);
       return;
     }
     backoff.reset();
@@ -607,14 +672,21 @@ final class Replicator implements ReplicatedMap {
     backoff.reset();
     head = Math.max(head, Math.max(rev, headRev));
     if (rev < sessionLast) {
-      LOG.log(Level.WARNING, "{0}: out-of-order event: revision {1} after {2}", config.instanceId(), rev, sessionLast);
+      LOG.log(
+          Level.WARNING,
+          "{0}: out-of-order event: revision {1} after {2}",
+          config.instanceId(),
+          rev,
+          sessionLast);
       startRelist("out-of-order revision " + rev + " after " + sessionLast, true);
       return;
     }
     sessionLast = rev;
     if (rev < applied) {
       if (!consistentWithMemory(rev, changes)) {
-        startRelist("revision " + rev + " arrived after applied " + applied + " and memory never saw it", true);
+        startRelist(
+            "revision " + rev + " arrived after applied " + applied + " and memory never saw it",
+            true);
         return;
       }
       duplicates += changes.size();
@@ -702,14 +774,23 @@ final class Replicator implements ReplicatedMap {
     enter(ReplicaState.RECONNECTING);
     long delay = backoff.nextNanos();
     long resumeFrom = applied + 1;
-    LOG.log(Level.WARNING, "{0}: change feed broke ({1}); resuming from revision {2} in {3} ms",
-        config.instanceId(), String.valueOf(unwrap(error)), resumeFrom, delay / 1_000_000);
+    LOG.log(
+        Level.WARNING,
+        "{0}: change feed broke ({1}); resuming from revision {2} in {3} ms",
+        config.instanceId(),
+        String.valueOf(unwrap(error)),
+        resumeFrom,
+        delay / 1_000_000);
     long g2 = generation;
-    schedule(() -> onApplier(() -> {
-      if (g2 == generation && !closed) {
-        startWatch(applied + 1);
-      }
-    }), delay);
+    schedule(
+        () ->
+            onApplier(
+                () -> {
+                  if (g2 == generation && !closed) {
+                    startWatch(applied + 1);
+                  }
+                }),
+        delay);
   }
 
   /** Moves the applied revision (never back) and publishes the state. */
@@ -728,8 +809,19 @@ final class Replicator implements ReplicatedMap {
    * cannot miss the advance). Once per applied batch or state change; never on the read path.
    */
   private void publish() {
-    published = new Published(applied, Math.max(head, applied), digest, entries.size(), ready,
-        behindSinceNanos, relists, reconnects, duplicates, gaps, state);
+    published =
+        new Published(
+            applied,
+            Math.max(head, applied),
+            digest,
+            entries.size(),
+            ready,
+            behindSinceNanos,
+            relists,
+            reconnects,
+            duplicates,
+            gaps,
+            state);
     waiters.advance(applied);
   }
 
@@ -748,15 +840,16 @@ final class Replicator implements ReplicatedMap {
       return;
     }
     try {
-      notifier.execute(() -> {
-        for (ReplicaStateListener l : stateListeners) {
-          try {
-            l.onStateChange(previous, next);
-          } catch (RuntimeException ex) {
-            LOG.log(Level.WARNING, "state listener failed on " + previous + " -> " + next, ex);
-          }
-        }
-      });
+      notifier.execute(
+          () -> {
+            for (ReplicaStateListener l : stateListeners) {
+              try {
+                l.onStateChange(previous, next);
+              } catch (RuntimeException ex) {
+                LOG.log(Level.WARNING, "state listener failed on " + previous + " -> " + next, ex);
+              }
+            }
+          });
     } catch (RejectedExecutionException e) {
       // closed
     }
@@ -781,9 +874,14 @@ final class Replicator implements ReplicatedMap {
     long now = ticker.nanos();
     long interval = config.progressInterval().toNanos();
     if (progressAskedNanos != 0) {
-      if (now - progressAskedNanos > SILENT_INTERVALS * interval && now - lastSignalNanos > SILENT_INTERVALS * interval) {
-        onFeedError(generation, new TimeoutException("change feed silent for "
-            + (now - lastSignalNanos) / 1_000_000 + " ms after a progress request"));
+      if (now - progressAskedNanos > SILENT_INTERVALS * interval
+          && now - lastSignalNanos > SILENT_INTERVALS * interval) {
+        onFeedError(
+            generation,
+            new TimeoutException(
+                "change feed silent for "
+                    + (now - lastSignalNanos) / 1_000_000
+                    + " ms after a progress request"));
       }
       return;
     }
@@ -795,13 +893,14 @@ final class Replicator implements ReplicatedMap {
   /** A waiter is behind: ask the feed for progress now, at most one request in flight. */
   private void nudge() {
     if (nudgePending.compareAndSet(false, true)) {
-      onApplier(() -> {
-        nudgePending.set(false);
-        Feed f = feed;
-        if (f != null && progressAskedNanos == 0 && f.requestProgress()) {
-          progressAskedNanos = ticker.nanos();
-        }
-      });
+      onApplier(
+          () -> {
+            nudgePending.set(false);
+            Feed f = feed;
+            if (f != null && progressAskedNanos == 0 && f.requestProgress()) {
+              progressAskedNanos = ticker.nanos();
+            }
+          });
     }
   }
 
@@ -816,16 +915,26 @@ final class Replicator implements ReplicatedMap {
   }
 
   /** The replica state at the end of one change, as {@link #stats()} and the getters report it. */
-  private record Published(long applied, long head, long digest, int keys, boolean ready,
-      long behindSinceNanos, long relists, long reconnects, long duplicates, long gaps,
+  private record Published(
+      long applied,
+      long head,
+      long digest,
+      int keys,
+      boolean ready,
+      long behindSinceNanos,
+      long relists,
+      long reconnects,
+      long duplicates,
+      long gaps,
       ReplicaState state) {
-    static final Published INITIAL = new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, ReplicaState.LISTING);
+    static final Published INITIAL =
+        new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, ReplicaState.LISTING);
   }
 
   /** Forwards one feed session's signals to the applier, tagged with the session's generation. */
   /**
-   * The replica's own view, apart from the map (as Caffeine's {@code cache.policy()}), so a map handed
-   * to user code cannot be cast into introspection or control.
+   * The replica's own view, apart from the map (as Caffeine's {@code cache.policy()}), so a map
+   * handed to user code cannot be cast into introspection or control.
    */
   private final class ReplicaView implements Replica {
     @Override
@@ -888,29 +997,32 @@ final class Replicator implements ReplicatedMap {
 
     @Override
     public void onChanges(long revision, List<Change> changes, long headRevision) {
-      onApplier(() -> {
-        if (g == generation && !closed) {
-          onBatch(revision, changes, headRevision);
-        }
-      });
+      onApplier(
+          () -> {
+            if (g == generation && !closed) {
+              onBatch(revision, changes, headRevision);
+            }
+          });
     }
 
     @Override
     public void onProgress(long revision) {
-      onApplier(() -> {
-        if (g == generation && !closed) {
-          Replicator.this.onProgress(revision);
-        }
-      });
+      onApplier(
+          () -> {
+            if (g == generation && !closed) {
+              Replicator.this.onProgress(revision);
+            }
+          });
     }
 
     @Override
     public void onCompacted(long compactRevision) {
-      onApplier(() -> {
-        if (g == generation && !closed) {
-          startRelist("feed compacted at " + compactRevision + ", applied " + applied, true);
-        }
-      });
+      onApplier(
+          () -> {
+            if (g == generation && !closed) {
+              startRelist("feed compacted at " + compactRevision + ", applied " + applied, true);
+            }
+          });
     }
 
     @Override

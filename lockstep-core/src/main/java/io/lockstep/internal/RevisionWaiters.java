@@ -42,11 +42,12 @@ final class RevisionWaiters {
       advance(now);
     }
     CompletableFuture<Long> copy = w.shared.copy();
-    copy.whenComplete((v, err) -> {
-      if (err != null) {
-        release(revision, w);
-      }
-    });
+    copy.whenComplete(
+        (v, err) -> {
+          if (err != null) {
+            release(revision, w);
+          }
+        });
     return copy;
   }
 
@@ -56,11 +57,14 @@ final class RevisionWaiters {
     }
   }
 
-  /** Completes every waiter at or below {@code revision}. Called after the applied revision moves. */
+  /**
+   * Completes every waiter at or below {@code revision}. Called after the applied revision moves.
+   */
   void advance(long revision) {
     List<Waiter> due = null;
     synchronized (this) {
-      for (Map.Entry<Long, Waiter> e; (e = waiting.firstEntry()) != null && e.getKey() <= revision; ) {
+      for (Map.Entry<Long, Waiter> e;
+          (e = waiting.firstEntry()) != null && e.getKey() <= revision; ) {
         waiting.pollFirstEntry();
         if (due == null) {
           due = new ArrayList<>(4);

@@ -8,7 +8,9 @@ package io.lockstep.internal;
 @FunctionalInterface
 interface Ticker {
 
-  /** Nanoseconds since an arbitrary origin; only differences between two readings are meaningful. */
+  /**
+   * Nanoseconds since an arbitrary origin; only differences between two readings are meaningful.
+   */
   long nanos();
 
   /** The ticker backed by {@link System#nanoTime()}. */

@@ -31,15 +31,19 @@ public abstract class AbstractBackendProvider implements BackendProvider {
    * @param factory creates a backend for a URI with one of {@code schemes}
    * @throws IllegalArgumentException when {@code schemes} is empty or holds an invalid scheme
    */
-  protected AbstractBackendProvider(Set<String> schemes,
-      BiFunction<BackendUri, BackendContext, ? extends Backend> factory) {
+  protected AbstractBackendProvider(
+      Set<String> schemes, BiFunction<BackendUri, BackendContext, ? extends Backend> factory) {
     if (schemes.isEmpty()) {
       throw new IllegalArgumentException("schemes: " + getClass().getName() + " declares none");
     }
     for (String s : schemes) {
       if (!s.matches("[a-z][a-z0-9+.-]*")) {
-        throw new IllegalArgumentException("schemes: '" + s + "' of " + getClass().getName()
-            + " is not a lower-case URI scheme (expected e.g. etcd)");
+        throw new IllegalArgumentException(
+            "schemes: '"
+                + s
+                + "' of "
+                + getClass().getName()
+                + " is not a lower-case URI scheme (expected e.g. etcd)");
       }
     }
     this.schemes = Set.copyOf(schemes);

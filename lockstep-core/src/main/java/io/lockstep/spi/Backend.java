@@ -1,17 +1,17 @@
 package io.lockstep.spi;
 
-import org.jspecify.annotations.Nullable;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One namespace (key prefix) of one source of truth, as the engine sees it.
  *
- * <p>Keys passed in and out are the map's own keys, without the backend's namespace prefix.
- * Futures complete on the backend's threads; they fail with {@link
- * io.lockstep.BackendUnavailableException} when the source cannot be reached (the engine also
- * applies its own timeout). Implementations are thread safe.
+ * <p>Keys passed in and out are the map's own keys, without the backend's namespace prefix. Futures
+ * complete on the backend's threads; they fail with {@link io.lockstep.BackendUnavailableException}
+ * when the source cannot be reached (the engine also applies its own timeout). Implementations are
+ * thread safe.
  */
 public interface Backend extends AutoCloseable {
 
@@ -34,10 +34,11 @@ public interface Backend extends AutoCloseable {
   Feed watch(long fromRevision, FeedListener listener);
 
   /**
-   * Writes a key. With {@code expectedRevision} {@link #ANY_REVISION} the write is unconditional;
-   * 0 means "only if absent"; otherwise only if the key's mod revision equals it.
+   * Writes a key. With {@code expectedRevision} {@link #ANY_REVISION} the write is unconditional; 0
+   * means "only if absent"; otherwise only if the key's mod revision equals it.
    */
-  CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision);
+  CompletableFuture<WriteResult> put(
+      String key, byte[] value, String contentType, long expectedRevision);
 
   /**
    * Deletes a key, conditionally as for {@link #put}. Returns NOT_FOUND for an unconditional delete
@@ -57,7 +58,8 @@ public interface Backend extends AutoCloseable {
    * @throws UnsupportedOperationException when this backend keeps no counters (the default)
    */
   default CounterStore counters() {
-    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support cluster counters");
+    throw new UnsupportedOperationException(
+        getClass().getSimpleName() + " does not support cluster counters");
   }
 
   /** Releases connections and threads; feeds stop delivering. */

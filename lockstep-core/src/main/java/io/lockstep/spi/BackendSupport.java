@@ -45,7 +45,8 @@ public final class BackendSupport {
    */
   public static void checkExpectedRevision(long expectedRevision) {
     if (expectedRevision < 0 && expectedRevision != Backend.ANY_REVISION) {
-      throw new IllegalArgumentException("expectedRevision: must be >= 0 or ANY_REVISION, was " + expectedRevision);
+      throw new IllegalArgumentException(
+          "expectedRevision: must be >= 0 or ANY_REVISION, was " + expectedRevision);
     }
   }
 
@@ -55,7 +56,8 @@ public final class BackendSupport {
 
   /** The failure inside any {@link CompletionException} and {@link ExecutionException} wrappers. */
   public static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
       t = t.getCause();
     }
     return t;
@@ -83,8 +85,8 @@ public final class BackendSupport {
    * IllegalArgumentException}) is returned as it is; anything else is what {@code translator} makes
    * of it (usually a {@link BackendUnavailableException} naming the operation and the server).
    */
-  public static RuntimeException translate(Throwable failure,
-      Function<? super Throwable, ? extends RuntimeException> translator) {
+  public static RuntimeException translate(
+      Throwable failure, Function<? super Throwable, ? extends RuntimeException> translator) {
     Throwable t = unwrap(failure);
     if (t instanceof BackendUnavailableException || t instanceof IllegalArgumentException) {
       return (RuntimeException) t;
@@ -93,14 +95,15 @@ public final class BackendSupport {
   }
 
   /** {@code f}, failing with what {@link #translate} makes of its failure. */
-  public static <T> CompletableFuture<T> translated(CompletableFuture<T> f,
-      Function<? super Throwable, ? extends RuntimeException> translator) {
-    return f.handle((v, err) -> {
-      if (err != null) {
-        throw translate(err, translator);
-      }
-      return v;
-    });
+  public static <T> CompletableFuture<T> translated(
+      CompletableFuture<T> f, Function<? super Throwable, ? extends RuntimeException> translator) {
+    return f.handle(
+        (v, err) -> {
+          if (err != null) {
+            throw translate(err, translator);
+          }
+          return v;
+        });
   }
 
   // ---------------------------------------------------------------------------------------------

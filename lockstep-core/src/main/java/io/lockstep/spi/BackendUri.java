@@ -10,9 +10,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The one string form of backend configuration, parsed in one place:
- * {@code scheme://host:port[,host:port...][/path][?key=value&...]}. Query keys are the backend's
- * settings; each backend documents its own and rejects the ones it does not know.
+ * The one string form of backend configuration, parsed in one place: {@code
+ * scheme://host:port[,host:port...][/path][?key=value&...]}. Query keys are the backend's settings;
+ * each backend documents its own and rejects the ones it does not know.
  *
  * @param raw the URI as given
  * @param scheme the scheme, lower case
@@ -20,7 +20,8 @@ import java.util.Set;
  * @param path the path without its leading slash, or empty
  * @param params the query parameters, decoded, in order
  */
-public record BackendUri(String raw, String scheme, List<String> hosts, String path, Map<String, String> params) {
+public record BackendUri(
+    String raw, String scheme, List<String> hosts, String path, Map<String, String> params) {
 
   public BackendUri {
     hosts = List.copyOf(hosts);
@@ -35,7 +36,8 @@ public record BackendUri(String raw, String scheme, List<String> hosts, String p
     String s = raw.trim();
     int colon = s.indexOf(':');
     if (colon <= 0 || !s.substring(0, colon).matches("[A-Za-z][A-Za-z0-9+.-]*")) {
-      throw new IllegalArgumentException("backend URI: no scheme in '" + raw + "' (expected e.g. etcd://127.0.0.1:2379)");
+      throw new IllegalArgumentException(
+          "backend URI: no scheme in '" + raw + "' (expected e.g. etcd://127.0.0.1:2379)");
     }
     String scheme = s.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
     String rest = s.substring(colon + 1);
@@ -66,7 +68,8 @@ public record BackendUri(String raw, String scheme, List<String> hosts, String p
           continue;
         }
         int eq = pair.indexOf('=');
-        String k = URLDecoder.decode(eq >= 0 ? pair.substring(0, eq) : pair, StandardCharsets.UTF_8);
+        String k =
+            URLDecoder.decode(eq >= 0 ? pair.substring(0, eq) : pair, StandardCharsets.UTF_8);
         String v = eq >= 0 ? URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8) : "";
         params.put(k, v);
       }
@@ -78,8 +81,8 @@ public record BackendUri(String raw, String scheme, List<String> hosts, String p
   public void requireOnlyParams(Set<String> known) {
     for (String k : params.keySet()) {
       if (!known.contains(k)) {
-        throw new IllegalArgumentException("backend URI: unknown parameter '" + k + "' for " + scheme
-            + " (known: " + known + ")");
+        throw new IllegalArgumentException(
+            "backend URI: unknown parameter '" + k + "' for " + scheme + " (known: " + known + ")");
       }
     }
   }
@@ -107,24 +110,34 @@ public record BackendUri(String raw, String scheme, List<String> hosts, String p
     try {
       n = Long.parseLong(value.trim());
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("backend URI: " + key + " must be a whole number, was '" + value + "'");
+      throw new IllegalArgumentException(
+          "backend URI: " + key + " must be a whole number, was '" + value + "'");
     }
     if (n < min || n > max) {
-      throw new IllegalArgumentException("backend URI: " + key + " must be in [" + min + ", " + max + "], was " + n);
+      throw new IllegalArgumentException(
+          "backend URI: " + key + " must be in [" + min + ", " + max + "], was " + n);
     }
     return n;
   }
 
   /**
-   * A positive duration in the one grammar of {@link io.lockstep.Durations} ({@code 250ms}, {@code 3s},
-   * {@code 1m}, {@code 1h}, {@code PT3S}); fails naming {@code key}. A bare number is refused with a
-   * message that shows the same value with a unit.
+   * A positive duration in the one grammar of {@link io.lockstep.Durations} ({@code 250ms}, {@code
+   * 3s}, {@code 1m}, {@code 1h}, {@code PT3S}); fails naming {@code key}. A bare number is refused
+   * with a message that shows the same value with a unit.
    */
   public static java.time.Duration parseDuration(String key, String value) {
     String v = value == null ? "" : value.strip();
     if (v.matches("[0-9]+")) {
-      throw new IllegalArgumentException("backend URI: " + key + " needs a unit: write " + key + "=" + v
-          + "s (or ms, m, h), was '" + value + "'");
+      throw new IllegalArgumentException(
+          "backend URI: "
+              + key
+              + " needs a unit: write "
+              + key
+              + "="
+              + v
+              + "s (or ms, m, h), was '"
+              + value
+              + "'");
     }
     java.time.Duration d;
     try {
@@ -133,7 +146,8 @@ public record BackendUri(String raw, String scheme, List<String> hosts, String p
       throw new IllegalArgumentException("backend URI: " + key + ": " + e.getMessage(), e);
     }
     if (d.isZero() || d.isNegative()) {
-      throw new IllegalArgumentException("backend URI: " + key + " must be positive, was '" + value + "'");
+      throw new IllegalArgumentException(
+          "backend URI: " + key + " must be positive, was '" + value + "'");
     }
     return d;
   }

@@ -8,8 +8,8 @@ import java.util.random.RandomGenerator;
  *
  * <p>Attempt {@code n} (counted from 1) has the ceiling {@code min × 2^(n-1)}, capped at {@code
  * max}, and waits a delay drawn uniformly from {@code [ceiling × (1 - jitter), ceiling]}: {@code
- * jitter} 0.5 (the default of {@link #of}) waits between half and all of the ceiling, 1 anywhere from
- * 0 ("full jitter", for many contenders retrying one thing), 0 exactly the ceiling.
+ * jitter} 0.5 (the default of {@link #of}) waits between half and all of the ceiling, 1 anywhere
+ * from 0 ("full jitter", for many contenders retrying one thing), 0 exactly the ceiling.
  *
  * <pre>{@code
  * Backoff.Attempts retry = Backoff.of(Duration.ofMillis(100), Duration.ofSeconds(5))

@@ -1,7 +1,7 @@
 package io.lockstep.spi;
 
-import org.jspecify.annotations.Nullable;
 import io.lockstep.Versioned;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One key's change within a revision.
@@ -13,7 +13,10 @@ import io.lockstep.Versioned;
 public record Change(Type type, String key, @Nullable Versioned value) {
 
   /** The kind of change. */
-  public enum Type { PUT, DELETE }
+  public enum Type {
+    PUT,
+    DELETE
+  }
 
   public static Change put(Versioned value) {
     return new Change(Type.PUT, value.key(), value);

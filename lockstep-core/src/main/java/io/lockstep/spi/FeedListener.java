@@ -13,8 +13,8 @@ public interface FeedListener {
    *
    * @param revision the revision
    * @param changes at least one change, each to a different key
-   * @param headRevision the newest revision the source reported with this delivery, or the
-   *     revision itself when unknown
+   * @param headRevision the newest revision the source reported with this delivery, or the revision
+   *     itself when unknown
    */
   void onChanges(long revision, List<Change> changes, long headRevision);
 

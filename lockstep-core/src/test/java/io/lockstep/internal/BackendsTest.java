@@ -15,28 +15,39 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** Finding the provider of a URI's scheme: one provider of many schemes, unknown and contested schemes. */
+/**
+ * Finding the provider of a URI's scheme: one provider of many schemes, unknown and contested
+ * schemes.
+ */
 class BackendsTest {
-  private static final BackendContext CONTEXT = new BackendContext("app", "i1", Duration.ofSeconds(1));
+  private static final BackendContext CONTEXT =
+      new BackendContext("app", "i1", Duration.ofSeconds(1));
 
   @Test
   void serviceLoader_findsAProviderOfTwoSchemes_byEither() {
     TwinBackendProvider.OPENED.clear();
-    try (Backend a = Backends.open("twin-a://one", CONTEXT); Backend b = Backends.open("TWIN-B://two", CONTEXT)) {
+    try (Backend a = Backends.open("twin-a://one", CONTEXT);
+        Backend b = Backends.open("TWIN-B://two", CONTEXT)) {
       assertThat(a).isNotNull();
       assertThat(b).isNotNull();
     }
-    assertThat(TwinBackendProvider.OPENED).extracting(BackendUri::scheme).containsExactly("twin-a", "twin-b");
-    assertThat(TwinBackendProvider.OPENED).extracting(BackendUri::hosts).containsExactly(List.of("one"), List.of("two"));
+    assertThat(TwinBackendProvider.OPENED)
+        .extracting(BackendUri::scheme)
+        .containsExactly("twin-a", "twin-b");
+    assertThat(TwinBackendProvider.OPENED)
+        .extracting(BackendUri::hosts)
+        .containsExactly(List.of("one"), List.of("two"));
   }
 
   @Test
   void unknownScheme_failsListingEverySchemeOfEveryProvider() {
-    List<BackendProvider> providers = List.of(new Fixed(Set.of("etcd")), new Fixed(Set.of("redis", "rediss")));
+    List<BackendProvider> providers =
+        List.of(new Fixed(Set.of("etcd")), new Fixed(Set.of("redis", "rediss")));
 
     assertThatThrownBy(() -> open("kafka://h:1", providers))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("backend URI: no backend for scheme 'kafka' on the class path (available: [etcd, redis, rediss])");
+        .hasMessage(
+            "backend URI: no backend for scheme 'kafka' on the class path (available: [etcd, redis, rediss])");
     assertThatThrownBy(() -> Backends.open("nothing://h", CONTEXT))
         .hasMessageContaining("no backend for scheme 'nothing'")
         .hasMessageContaining("twin-a, twin-b");
@@ -44,7 +55,8 @@ class BackendsTest {
 
   @Test
   void schemeClaimedByTwoProviders_failsNamingBoth_otherSchemesStillOpen() {
-    List<BackendProvider> providers = List.of(new Fixed(Set.of("redis", "rediss")), new Rival(Set.of("rediss")));
+    List<BackendProvider> providers =
+        List.of(new Fixed(Set.of("redis", "rediss")), new Rival(Set.of("rediss")));
 
     assertThatThrownBy(() -> open("rediss://h:1", providers))
         .isInstanceOf(IllegalArgumentException.class)
@@ -59,7 +71,9 @@ class BackendsTest {
   @Test
   void providerSchemes_mustBeGiven_inLowerCase() {
     assertThatThrownBy(() -> new Fixed(Set.of())).hasMessageContaining("declares none");
-    assertThatThrownBy(() -> new Fixed(Set.of("Etcd"))).hasMessageContaining("'Etcd'").hasMessageContaining("lower-case");
+    assertThatThrownBy(() -> new Fixed(Set.of("Etcd")))
+        .hasMessageContaining("'Etcd'")
+        .hasMessageContaining("lower-case");
     assertThatThrownBy(() -> new Fixed(Set.of("e tcd"))).hasMessageContaining("'e tcd'");
     assertThat(new Fixed(Set.of("redis", "rediss"))).hasToString("Fixed[redis, rediss]");
   }

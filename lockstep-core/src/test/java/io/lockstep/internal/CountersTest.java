@@ -45,7 +45,8 @@ class CountersTest {
   }
 
   @Test
-  void batched_concurrentIncrements_exactTotal_uniqueValues_fewerBackendOperations() throws Exception {
+  void batched_concurrentIncrements_exactTotal_uniqueValues_fewerBackendOperations()
+      throws Exception {
     ClusterCounter c = counters.counter("hits", CounterOptions.batched(Duration.ofMillis(20)));
     int threads = 32;
     int each = 200;
@@ -53,16 +54,19 @@ class CountersTest {
     CountDownLatch go = new CountDownLatch(1);
     List<Thread> ts = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
-      Thread th = Thread.ofPlatform().start(() -> {
-        try {
-          go.await();
-        } catch (InterruptedException e) {
-          return;
-        }
-        for (int i = 0; i < each; i++) {
-          all.add(c.incrementAndGetAsync(1));
-        }
-      });
+      Thread th =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    try {
+                      go.await();
+                    } catch (InterruptedException e) {
+                      return;
+                    }
+                    for (int i = 0; i < each; i++) {
+                      all.add(c.incrementAndGetAsync(1));
+                    }
+                  });
       ts.add(th);
     }
     go.countDown();
@@ -116,33 +120,46 @@ class CountersTest {
 
   @Test
   void timeout_becomesBackendUnavailable_mayHaveCommitted() {
-    Counters slow = new Counters(() -> new CounterStore() {
-      @Override
-      public CompletableFuture<Long> incrementAndGet(String name, long delta) {
-        return new CompletableFuture<>();
-      }
+    Counters slow =
+        new Counters(
+            () ->
+                new CounterStore() {
+                  @Override
+                  public CompletableFuture<Long> incrementAndGet(String name, long delta) {
+                    return new CompletableFuture<>();
+                  }
 
-      @Override
-      public CompletableFuture<Long> get(String name) {
-        return new CompletableFuture<>();
-      }
-    }, Duration.ofMillis(50), scheduler);
+                  @Override
+                  public CompletableFuture<Long> get(String name) {
+                    return new CompletableFuture<>();
+                  }
+                },
+            Duration.ofMillis(50),
+            scheduler);
     assertThatThrownBy(() -> slow.counter("n", CounterOptions.UNBATCHED).incrementAndGet(1))
-        .isInstanceOfSatisfying(BackendUnavailableException.class, e -> assertThat(e.mayHaveCommitted()).isTrue());
+        .isInstanceOfSatisfying(
+            BackendUnavailableException.class, e -> assertThat(e.mayHaveCommitted()).isTrue());
   }
 
   @Test
   void names_areValidated_andUnsupportedBackendsSaySo() {
     for (String bad : new String[] {"", "a/b", "a b", "x".repeat(129), "é", null}) {
-      assertThatThrownBy(() -> counters.counter(bad, CounterOptions.UNBATCHED)).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> counters.counter(bad, CounterOptions.UNBATCHED))
+          .isInstanceOf(IllegalArgumentException.class);
       assertThatThrownBy(() -> counters.local(bad)).isInstanceOf(IllegalArgumentException.class);
     }
     assertThat(counters.counter("a-b_c.1", CounterOptions.UNBATCHED).name()).isEqualTo("a-b_c.1");
-    Counters none = new Counters(() -> {
-      throw new UnsupportedOperationException("no counters");
-    }, Duration.ofSeconds(1), scheduler);
-    assertThatThrownBy(() -> none.counter("n", CounterOptions.UNBATCHED)).isInstanceOf(UnsupportedOperationException.class);
-    assertThatThrownBy(() -> CounterOptions.batched(Duration.ofMillis(-1))).isInstanceOf(IllegalArgumentException.class);
+    Counters none =
+        new Counters(
+            () -> {
+              throw new UnsupportedOperationException("no counters");
+            },
+            Duration.ofSeconds(1),
+            scheduler);
+    assertThatThrownBy(() -> none.counter("n", CounterOptions.UNBATCHED))
+        .isInstanceOf(UnsupportedOperationException.class);
+    assertThatThrownBy(() -> CounterOptions.batched(Duration.ofMillis(-1)))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
@@ -164,7 +181,8 @@ class CountersTest {
         return CompletableFuture.failedFuture(new BackendUnavailableException("down (test)", null));
       }
       increments.incrementAndGet();
-      return CompletableFuture.supplyAsync(() -> values.computeIfAbsent(name, k -> new AtomicLong()).addAndGet(delta));
+      return CompletableFuture.supplyAsync(
+          () -> values.computeIfAbsent(name, k -> new AtomicLong()).addAndGet(delta));
     }
 
     @Override

@@ -9,15 +9,17 @@ import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A {@link Ticker} that moves only when told to, and a {@link Scheduler} whose tasks run when {@link
- * #advance} moves the ticker past their time, on the caller's thread, in time order. Records every
- * delay asked for. Thread safe.
+ * A {@link Ticker} that moves only when told to, and a {@link Scheduler} whose tasks run when
+ * {@link #advance} moves the ticker past their time, on the caller's thread, in time order. Records
+ * every delay asked for. Thread safe.
  */
 final class FakeTime implements Ticker, Scheduler {
   private record Due(long at, long seq, FutureTask<?> task) {}
 
-  private final PriorityQueue<Due> due = new PriorityQueue<>((a, b) -> a.at() != b.at()
-      ? Long.compare(a.at(), b.at()) : Long.compare(a.seq(), b.seq()));
+  private final PriorityQueue<Due> due =
+      new PriorityQueue<>(
+          (a, b) ->
+              a.at() != b.at() ? Long.compare(a.at(), b.at()) : Long.compare(a.seq(), b.seq()));
   private final List<Long> delays = new ArrayList<>();
   private long now; // guarded by this
   private long seq; // guarded by this

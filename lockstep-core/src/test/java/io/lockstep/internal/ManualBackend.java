@@ -104,18 +104,22 @@ final class ManualBackend implements Backend {
   }
 
   @Override
-  public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
-    return CompletableFuture.failedFuture(new UnsupportedOperationException("writes (manual backend)"));
+  public CompletableFuture<WriteResult> put(
+      String key, byte[] value, String contentType, long expectedRevision) {
+    return CompletableFuture.failedFuture(
+        new UnsupportedOperationException("writes (manual backend)"));
   }
 
   @Override
   public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-    return CompletableFuture.failedFuture(new UnsupportedOperationException("writes (manual backend)"));
+    return CompletableFuture.failedFuture(
+        new UnsupportedOperationException("writes (manual backend)"));
   }
 
   @Override
   public CompletableFuture<StrongRead> get(String key) {
-    return CompletableFuture.failedFuture(new UnsupportedOperationException("strong reads (manual backend)"));
+    return CompletableFuture.failedFuture(
+        new UnsupportedOperationException("strong reads (manual backend)"));
   }
 
   @Override

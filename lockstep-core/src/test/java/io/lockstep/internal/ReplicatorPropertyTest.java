@@ -1,8 +1,5 @@
 package io.lockstep.internal;
 
-import io.lockstep.testkit.FaultyBackend;
-import io.lockstep.testkit.InMemorySource;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -12,6 +9,8 @@ import io.lockstep.Lockstep;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.Versioned;
 import io.lockstep.spi.RevisionModel;
+import io.lockstep.testkit.FaultyBackend;
+import io.lockstep.testkit.InMemorySource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -65,18 +64,20 @@ class ReplicatorPropertyTest {
   Arbitrary<List<Op>> ops() {
     Arbitrary<Integer> key = Arbitraries.integers().between(0, 29);
     Arbitrary<Byte> value = Arbitraries.bytes();
-    Arbitrary<Op> op = Arbitraries.frequencyOf(
-        Tuple(30, Combinators.combine(key, value).as(Put::new)),
-        Tuple(12, key.map(Delete::new)),
-        Tuple(6, Combinators.combine(key, key, value).as(Txn::new)),
-        Tuple(5, Arbitraries.just(new Foreign())),
-        Tuple(1, Arbitraries.just(new Compact())),
-        Tuple(3, Arbitraries.just(new Break())),
-        Tuple(4, Arbitraries.just(new Pause())));
+    Arbitrary<Op> op =
+        Arbitraries.frequencyOf(
+            Tuple(30, Combinators.combine(key, value).as(Put::new)),
+            Tuple(12, key.map(Delete::new)),
+            Tuple(6, Combinators.combine(key, key, value).as(Txn::new)),
+            Tuple(5, Arbitraries.just(new Foreign())),
+            Tuple(1, Arbitraries.just(new Compact())),
+            Tuple(3, Arbitraries.just(new Break())),
+            Tuple(4, Arbitraries.just(new Pause())));
     return op.list().ofMinSize(1).ofMaxSize(120);
   }
 
-  private static net.jqwik.api.Tuple.Tuple2<Integer, Arbitrary<? extends Op>> Tuple(int w, Arbitrary<? extends Op> a) {
+  private static net.jqwik.api.Tuple.Tuple2<Integer, Arbitrary<? extends Op>> Tuple(
+      int w, Arbitrary<? extends Op> a) {
     return net.jqwik.api.Tuple.of(w, a);
   }
 
@@ -91,13 +92,19 @@ class ReplicatorPropertyTest {
       @ForAll("ops") List<Op> ops,
       @ForAll RevisionModel model,
       @ForAll("faults") FaultyBackend.Faults faults,
-      @ForAll long seed) throws Exception {
+      @ForAll long seed)
+      throws Exception {
     InMemorySource source = new InMemorySource(model);
     open.add(source);
     FaultyBackend faulty = new FaultyBackend(source.backend(), seed, faults);
-    Lockstep node = Lockstep.builder().backend(faulty).keyPrefix("p")
-        .reconnectBackoff(Duration.ofMillis(1), Duration.ofMillis(20))
-        .progressInterval(Duration.ofMillis(20)).randomSeed(seed).build();
+    Lockstep node =
+        Lockstep.builder()
+            .backend(faulty)
+            .keyPrefix("p")
+            .reconnectBackoff(Duration.ofMillis(1), Duration.ofMillis(20))
+            .progressInterval(Duration.ofMillis(20))
+            .randomSeed(seed)
+            .build();
     open.add(node);
     ReplicatedMap map = node.map();
     List<Long> applied = Collections.synchronizedList(new ArrayList<>());
@@ -130,8 +137,13 @@ class ReplicatorPropertyTest {
     faulty.setFaults(FaultyBackend.Faults.NONE);
 
     long target = source.revision();
-    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5))
-        .until(() -> map.replica().appliedRevision() >= target && map.replica().digest() == Digests.of(source.entries()));
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(5))
+        .until(
+            () ->
+                map.replica().appliedRevision() >= target
+                    && map.replica().digest() == Digests.of(source.entries()));
     assertThat(map.replica().appliedRevision()).isEqualTo(target);
     Map<String, Versioned> expected = new HashMap<>();
     source.entries().forEach(v -> expected.put(v.key(), v));

@@ -1,7 +1,5 @@
 package io.lockstep.internal;
 
-import io.lockstep.testkit.InMemorySource;
-
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -23,6 +21,7 @@ import io.lockstep.WriteResult;
 import io.lockstep.internal.ManualBackend.ManualFeed;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.RevisionModel;
+import io.lockstep.testkit.InMemorySource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -53,9 +52,14 @@ class ReplicatorTest {
   }
 
   private Lockstep node(InMemorySource s) {
-    Lockstep n = Lockstep.builder().backend(s.backend()).keyPrefix("t")
-        .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50))
-        .progressInterval(Duration.ofMillis(50)).randomSeed(1).build();
+    Lockstep n =
+        Lockstep.builder()
+            .backend(s.backend())
+            .keyPrefix("t")
+            .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50))
+            .progressInterval(Duration.ofMillis(50))
+            .randomSeed(1)
+            .build();
     open.add(n);
     await().until(() -> n.map().replica().isReady());
     return n;
@@ -78,7 +82,9 @@ class ReplicatorTest {
     assertThat(a.get("k").valueAsString()).isEqualTo("v"); // read-your-write, locally
     assertThat(b.replica().awaitRevision(r.revision(), Duration.ofSeconds(5))).isTrue();
     assertThat(b.get("k").modRevision()).isEqualTo(r.revision());
-    assertThat(a.replica().digest()).isEqualTo(b.replica().digest()).isEqualTo(Digests.of(s.entries()));
+    assertThat(a.replica().digest())
+        .isEqualTo(b.replica().digest())
+        .isEqualTo(Digests.of(s.entries()));
   }
 
   @Test
@@ -106,7 +112,11 @@ class ReplicatorTest {
     s.breakFeeds();
     await().until(() -> n.map().replica().appliedRevision() == s.revision());
     assertThat(n.map().replica().digest()).isEqualTo(Digests.of(s.entries()));
-    await().until(() -> n.map().replica().stats().relists() >= 1 || n.map().replica().stats().reconnects() >= 1);
+    await()
+        .until(
+            () ->
+                n.map().replica().stats().relists() >= 1
+                    || n.map().replica().stats().reconnects() >= 1);
   }
 
   @Test
@@ -142,8 +152,10 @@ class ReplicatorTest {
     ReplicatedMap m = node(s).map();
     m.put("k", new byte[] {7}, null);
     s.setAvailable(false);
-    assertThatThrownBy(() -> m.put("k", new byte[] {8}, null)).isInstanceOf(BackendUnavailableException.class);
-    assertThatThrownBy(() -> m.get("k", ReadConsistency.STRONG)).isInstanceOf(BackendUnavailableException.class);
+    assertThatThrownBy(() -> m.put("k", new byte[] {8}, null))
+        .isInstanceOf(BackendUnavailableException.class);
+    assertThatThrownBy(() -> m.get("k", ReadConsistency.STRONG))
+        .isInstanceOf(BackendUnavailableException.class);
     assertThat(m.get("k").value()).containsExactly(7);
     s.setAvailable(true);
     long r = m.put("k", new byte[] {9}, null).revision();
@@ -156,10 +168,14 @@ class ReplicatorTest {
     InMemorySource s = source(RevisionModel.SPARSE);
     ReplicatedMap m = node(s).map();
     assertThatThrownBy(() -> m.put("", new byte[0], null)).isInstanceOf(InvalidKeyException.class);
-    assertThatThrownBy(() -> m.put("x".repeat(1025), new byte[0], null)).isInstanceOf(InvalidKeyException.class);
-    assertThatThrownBy(() -> m.put("é".repeat(513), new byte[0], null)).isInstanceOf(InvalidKeyException.class);
-    assertThatThrownBy(() -> m.put("_members/x", new byte[0], null)).isInstanceOf(InvalidKeyException.class);
-    assertThatThrownBy(() -> m.put("k", new byte[(1 << 20) + 1], null)).isInstanceOf(ValueTooLargeException.class);
+    assertThatThrownBy(() -> m.put("x".repeat(1025), new byte[0], null))
+        .isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put("é".repeat(513), new byte[0], null))
+        .isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put("_members/x", new byte[0], null))
+        .isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put("k", new byte[(1 << 20) + 1], null))
+        .isInstanceOf(ValueTooLargeException.class);
     assertThat(s.revision()).isZero();
     assertThat(s.entries()).isEmpty();
   }
@@ -175,21 +191,27 @@ class ReplicatorTest {
     }
     List<ReplicaStats> torn = Collections.synchronizedList(new ArrayList<>());
     AtomicLong reads = new AtomicLong();
-    Thread reader = Thread.ofPlatform().name("stats-reader").start(() -> {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (System.nanoTime() < deadline) {
-        ReplicaStats st = m.replica().stats();
-        reads.incrementAndGet();
-        long a = st.appliedRevision();
-        if (st.keys() != a || st.digest() != digestAt[(int) a] || st.lagRevisions() < 0
-            || st.lagRevisions() != st.headRevision() - a) {
-          torn.add(st);
-        }
-        if (a == writes) {
-          return;
-        }
-      }
-    });
+    Thread reader =
+        Thread.ofPlatform()
+            .name("stats-reader")
+            .start(
+                () -> {
+                  long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                  while (System.nanoTime() < deadline) {
+                    ReplicaStats st = m.replica().stats();
+                    reads.incrementAndGet();
+                    long a = st.appliedRevision();
+                    if (st.keys() != a
+                        || st.digest() != digestAt[(int) a]
+                        || st.lagRevisions() < 0
+                        || st.lagRevisions() != st.headRevision() - a) {
+                      torn.add(st);
+                    }
+                    if (a == writes) {
+                      return;
+                    }
+                  }
+                });
     for (int i = 1; i <= writes; i++) {
       s.writeAtomically(Map.of("k" + i, new byte[] {1}));
     }
@@ -203,19 +225,38 @@ class ReplicatorTest {
   // Time moved by hand: a fake ticker and scheduler, a backend whose feeds say only what we tell
   // ---------------------------------------------------------------------------------------------
 
-  private Replicator replicator(ManualBackend backend, FakeTime time, Duration progressInterval,
-      Duration backoffMin, Duration backoffMax, long seed) {
+  private Replicator replicator(
+      ManualBackend backend,
+      FakeTime time,
+      Duration progressInterval,
+      Duration backoffMin,
+      Duration backoffMax,
+      long seed) {
     Replicator r = unstarted(backend, time, progressInterval, backoffMin, backoffMax, seed);
     r.start();
     settle(r);
     return r;
   }
 
-  private Replicator unstarted(Backend backend, FakeTime time, Duration progressInterval,
-      Duration backoffMin, Duration backoffMax, long seed) {
-    Replicator r = new Replicator(backend, Lockstep.builder().backend(backend).keyPrefix("t")
-        .progressInterval(progressInterval).reconnectBackoff(backoffMin, backoffMax).randomSeed(seed)
-        .config(), time, time);
+  private Replicator unstarted(
+      Backend backend,
+      FakeTime time,
+      Duration progressInterval,
+      Duration backoffMin,
+      Duration backoffMax,
+      long seed) {
+    Replicator r =
+        new Replicator(
+            backend,
+            Lockstep.builder()
+                .backend(backend)
+                .keyPrefix("t")
+                .progressInterval(progressInterval)
+                .reconnectBackoff(backoffMin, backoffMax)
+                .randomSeed(seed)
+                .config(),
+            time,
+            time);
     open.add(r::close);
     return r;
   }
@@ -233,7 +274,10 @@ class ReplicatorTest {
 
     /** Waits until {@code n} changes were reported; the listener runs on a thread of its own. */
     List<String> awaitCount(int n) {
-      await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(5))
+      await()
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(1))
+          .atMost(Duration.ofSeconds(5))
           .until(() -> transitions.size() >= n);
       synchronized (transitions) {
         return List.copyOf(transitions);
@@ -250,8 +294,9 @@ class ReplicatorTest {
   void silentFeed_afterUnansweredProgressRequest_isTreatedAsDeadAndResumed() {
     FakeTime time = new FakeTime();
     ManualBackend backend = new ManualBackend(7);
-    Replicator r = replicator(backend, time, Duration.ofSeconds(1), Duration.ofMillis(100),
-        Duration.ofSeconds(1), 3);
+    Replicator r =
+        replicator(
+            backend, time, Duration.ofSeconds(1), Duration.ofMillis(100), Duration.ofSeconds(1), 3);
     StateLog log = new StateLog();
     r.addStateListener(log);
     assertThat(r.state()).isEqualTo(ReplicaState.FOLLOWING);
@@ -264,7 +309,9 @@ class ReplicatorTest {
     assertThat(first.progressRequests()).as("quiet for less than one interval").isZero();
     time.advance(Duration.ofMillis(1));
     settle(r);
-    assertThat(first.progressRequests()).as("quiet for one interval: asked for progress").isEqualTo(1);
+    assertThat(first.progressRequests())
+        .as("quiet for one interval: asked for progress")
+        .isEqualTo(1);
 
     time.advance(Duration.ofSeconds(5)); // 5 intervals after the request: not yet "more than 5"
     settle(r);
@@ -279,7 +326,8 @@ class ReplicatorTest {
     assertThat(r.stats().reconnects()).isEqualTo(1);
     assertThat(r.state()).isEqualTo(ReplicaState.RECONNECTING);
     long backoff = time.lastDelay();
-    assertThat(backoff).isBetween(Duration.ofMillis(50).toNanos(), Duration.ofMillis(100).toNanos());
+    assertThat(backoff)
+        .isBetween(Duration.ofMillis(50).toNanos(), Duration.ofMillis(100).toNanos());
     assertThat(backend.feeds()).as("no reconnect before the backoff has passed").hasSize(1);
 
     time.advance(Duration.ofNanos(backoff));
@@ -288,15 +336,22 @@ class ReplicatorTest {
     assertThat(backend.lastFeed().from()).as("resumed after the applied revision").isEqualTo(8);
     assertThat(backend.snapshots()).as("a resume, not a re-list").isEqualTo(1);
     assertThat(r.state()).isEqualTo(ReplicaState.FOLLOWING);
-    assertThat(log.awaitCount(2)).containsExactly("FOLLOWING->RECONNECTING", "RECONNECTING->FOLLOWING");
+    assertThat(log.awaitCount(2))
+        .containsExactly("FOLLOWING->RECONNECTING", "RECONNECTING->FOLLOWING");
   }
 
   @Test
   void state_withInMemorySource_goesThroughEveryTransition_onItsOwnThread() throws Exception {
     InMemorySource s = source(RevisionModel.SPARSE);
     FakeTime time = new FakeTime();
-    Replicator r = unstarted(s.backend(), time, Duration.ofHours(1), Duration.ofMillis(100),
-        Duration.ofMillis(800), 5);
+    Replicator r =
+        unstarted(
+            s.backend(),
+            time,
+            Duration.ofHours(1),
+            Duration.ofMillis(100),
+            Duration.ofMillis(800),
+            5);
     StateLog log = new StateLog();
     Registration registration = r.replica().addStateListener(log);
     assertThat(r.state()).isEqualTo(ReplicaState.LISTING);
@@ -323,9 +378,15 @@ class ReplicatorTest {
     long missed = s.writeAtomically(Map.of("b", new byte[] {2}));
     s.compact();
     time.advance(Duration.ofNanos(time.lastDelay()));
-    assertThat(log.awaitCount(7)).containsExactly("LISTING->FOLLOWING", "FOLLOWING->RECONNECTING",
-        "RECONNECTING->FOLLOWING", "FOLLOWING->RECONNECTING", "RECONNECTING->FOLLOWING",
-        "FOLLOWING->RELISTING", "RELISTING->FOLLOWING");
+    assertThat(log.awaitCount(7))
+        .containsExactly(
+            "LISTING->FOLLOWING",
+            "FOLLOWING->RECONNECTING",
+            "RECONNECTING->FOLLOWING",
+            "FOLLOWING->RECONNECTING",
+            "RECONNECTING->FOLLOWING",
+            "FOLLOWING->RELISTING",
+            "RELISTING->FOLLOWING");
     assertThat(r.awaitRevision(missed, Duration.ofSeconds(5))).isTrue();
     assertThat(r.get("b").modRevision()).isEqualTo(missed);
 
@@ -338,7 +399,8 @@ class ReplicatorTest {
     r.close();
     assertThat(r.state()).isEqualTo(ReplicaState.CLOSED);
     assertThat(log.awaitCount(10)).endsWith("FOLLOWING->CLOSED");
-    assertThat(log.threads).allMatch(t -> t.startsWith("lockstep-state-"), "a state listener thread");
+    assertThat(log.threads)
+        .allMatch(t -> t.startsWith("lockstep-state-"), "a state listener thread");
     registration.close();
     registration.close(); // idempotent, throws nothing
   }
@@ -348,11 +410,15 @@ class ReplicatorTest {
     InMemorySource s = source(RevisionModel.SPARSE);
     ReplicatedMap m = node(s).map();
     List<WriteResult> written = Collections.synchronizedList(new ArrayList<>());
-    try (Registration ignored = m.replica().addStateListener((previous, current) -> {
-      if (current == ReplicaState.FOLLOWING) {
-        written.add(m.put("from-listener", new byte[] {1}, null)); // waits for the applier
-      }
-    })) {
+    try (Registration ignored =
+        m.replica()
+            .addStateListener(
+                (previous, current) -> {
+                  if (current == ReplicaState.FOLLOWING) {
+                    written.add(
+                        m.put("from-listener", new byte[] {1}, null)); // waits for the applier
+                  }
+                })) {
       m.replica().refresh().orTimeout(5, TimeUnit.SECONDS).join();
       await().atMost(Duration.ofSeconds(5)).until(() -> written.size() == 1);
     }
@@ -395,8 +461,11 @@ class ReplicatorTest {
       expected.add(ceiling / 2 + replay.nextLong(ceiling / 2 + 1));
     }
     assertThat(waits).isEqualTo(expected);
-    assertThat(time.delays()).containsExactlyElementsOf(
-        concat(Duration.ofHours(1).toNanos(), expected)); // the first progress check, then backoffs
+    assertThat(time.delays())
+        .containsExactlyElementsOf(
+            concat(
+                Duration.ofHours(1).toNanos(),
+                expected)); // the first progress check, then backoffs
   }
 
   private static List<Long> concat(long first, List<Long> rest) {

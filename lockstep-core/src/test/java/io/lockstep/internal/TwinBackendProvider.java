@@ -19,9 +19,11 @@ public final class TwinBackendProvider extends AbstractBackendProvider {
 
   /** For {@link java.util.ServiceLoader}. */
   public TwinBackendProvider() {
-    super(Set.of("twin-a", "twin-b"), (uri, context) -> {
-      OPENED.add(uri);
-      return new InMemorySource(RevisionModel.CONTIGUOUS).backend();
-    });
+    super(
+        Set.of("twin-a", "twin-b"),
+        (uri, context) -> {
+          OPENED.add(uri);
+          return new InMemorySource(RevisionModel.CONTIGUOUS).backend();
+        });
   }
 }

@@ -1,8 +1,8 @@
 package io.lockstep.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.assertThatNoException;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lockstep.BackendUnavailableException;
 import java.io.IOException;
@@ -22,7 +22,8 @@ class BackendSupportTest {
   @Test
   void revisions_areCheckedAsTheContractSays() {
     assertThatNoException().isThrownBy(() -> BackendSupport.checkFromRevision(1));
-    assertThatThrownBy(() -> BackendSupport.checkFromRevision(0)).hasMessage("fromRevision: must be >= 1, was 0");
+    assertThatThrownBy(() -> BackendSupport.checkFromRevision(0))
+        .hasMessage("fromRevision: must be >= 1, was 0");
     for (long ok : new long[] {Backend.ANY_REVISION, 0, 1, Long.MAX_VALUE}) {
       assertThatNoException().isThrownBy(() -> BackendSupport.checkExpectedRevision(ok));
     }
@@ -37,24 +38,37 @@ class BackendSupportTest {
     IllegalArgumentException invalid = new IllegalArgumentException("bad");
     IOException io = new IOException("reset");
 
-    assertThat(BackendSupport.translate(new CompletionException(new ExecutionException(unavailable)), UNAVAILABLE))
+    assertThat(
+            BackendSupport.translate(
+                new CompletionException(new ExecutionException(unavailable)), UNAVAILABLE))
         .isSameAs(unavailable);
-    assertThat(BackendSupport.translate(new CompletionException(invalid), UNAVAILABLE)).isSameAs(invalid);
+    assertThat(BackendSupport.translate(new CompletionException(invalid), UNAVAILABLE))
+        .isSameAs(invalid);
     assertThat(BackendSupport.translate(new CompletionException(io), UNAVAILABLE))
-        .isInstanceOf(BackendUnavailableException.class).hasMessage("test failed: reset").hasCause(io);
-    assertThat(BackendSupport.detail(new IllegalStateException())).isEqualTo("IllegalStateException");
+        .isInstanceOf(BackendUnavailableException.class)
+        .hasMessage("test failed: reset")
+        .hasCause(io);
+    assertThat(BackendSupport.detail(new IllegalStateException()))
+        .isEqualTo("IllegalStateException");
   }
 
   @Test
   void translated_failsWithTheTranslation_andPassesValues() {
-    assertThat(BackendSupport.translated(CompletableFuture.completedFuture(7), UNAVAILABLE).join()).isEqualTo(7);
-    assertThatThrownBy(() -> BackendSupport.translated(CompletableFuture.failedFuture(new IOException("x")), UNAVAILABLE)
-        .join()).hasCauseInstanceOf(BackendUnavailableException.class).hasRootCauseMessage("x");
+    assertThat(BackendSupport.translated(CompletableFuture.completedFuture(7), UNAVAILABLE).join())
+        .isEqualTo(7);
+    assertThatThrownBy(
+            () ->
+                BackendSupport.translated(
+                        CompletableFuture.failedFuture(new IOException("x")), UNAVAILABLE)
+                    .join())
+        .hasCauseInstanceOf(BackendUnavailableException.class)
+        .hasRootCauseMessage("x");
   }
 
   @Test
   void anyCause_walksTheChain_andStopsOnACycle() {
-    Throwable deep = new RuntimeException("outer", new IOException("mid", new ConnectException("refused")));
+    Throwable deep =
+        new RuntimeException("outer", new IOException("mid", new ConnectException("refused")));
     assertThat(BackendSupport.anyCause(deep, ConnectException.class::isInstance)).isTrue();
     assertThat(BackendSupport.anyCause(deep, IllegalStateException.class::isInstance)).isFalse();
 
@@ -66,7 +80,7 @@ class BackendSupportTest {
 
   @Test
   void threads_areDaemons_withTheirNames() throws Exception {
-    Thread t = BackendSupport.daemonThreads("pool").newThread(() -> { });
+    Thread t = BackendSupport.daemonThreads("pool").newThread(() -> {});
     assertThat(t.isDaemon()).isTrue();
     assertThat(t.getName()).isEqualTo("pool-1");
 

@@ -23,7 +23,8 @@ class BackoffTest {
     assertThat(backoff.ceilingNanos(7)).isEqualTo(5000 * MS);
     assertThat(backoff.ceilingNanos(64)).isEqualTo(5000 * MS);
     assertThat(backoff.ceilingNanos(Integer.MAX_VALUE)).as("no overflow").isEqualTo(5000 * MS);
-    Backoff tiny = Backoff.of(Duration.ofNanos(1), Duration.ofSeconds(Long.MAX_VALUE / 1_000_000_000L));
+    Backoff tiny =
+        Backoff.of(Duration.ofNanos(1), Duration.ofSeconds(Long.MAX_VALUE / 1_000_000_000L));
     assertThat(tiny.ceilingNanos(63)).isEqualTo(1L << 62);
     assertThat(tiny.ceilingNanos(64)).isEqualTo(tiny.max().toNanos());
   }
@@ -91,8 +92,10 @@ class BackoffTest {
 
   @Test
   void badSettings_areRejectedNamingTheField() {
-    assertThatThrownBy(() -> Backoff.of(Duration.ZERO, Duration.ofSeconds(1))).hasMessageStartingWith("min:");
-    assertThatThrownBy(() -> Backoff.of(Duration.ofSeconds(2), Duration.ofSeconds(1))).hasMessageStartingWith("max:");
+    assertThatThrownBy(() -> Backoff.of(Duration.ZERO, Duration.ofSeconds(1)))
+        .hasMessageStartingWith("min:");
+    assertThatThrownBy(() -> Backoff.of(Duration.ofSeconds(2), Duration.ofSeconds(1)))
+        .hasMessageStartingWith("max:");
     assertThatThrownBy(() -> backoff.withJitter(1.5)).hasMessageStartingWith("jitter:");
     assertThatThrownBy(() -> backoff.withJitter(Double.NaN)).hasMessageStartingWith("jitter:");
     assertThatThrownBy(() -> backoff.ceilingNanos(0)).hasMessageStartingWith("attempt:");

@@ -63,7 +63,8 @@ public final class FaultyBackend implements Backend {
   }
 
   @Override
-  public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+  public CompletableFuture<WriteResult> put(
+      String key, byte[] value, String contentType, long expectedRevision) {
     return delegate.put(key, value, contentType, expectedRevision);
   }
 

@@ -30,11 +30,11 @@ import java.util.concurrent.TimeUnit;
  * <p>It behaves like the SPI promises: snapshots are consistent, feeds deliver history from the
  * requested revision then live changes, all changes of a revision in one call, in order; a feed
  * asked to start at or below the compaction point reports {@code onCompacted}. Faults can be
- * switched on: {@link #setAvailable(boolean) unavailability} (operations fail, feeds break),
- * {@link #compact()}, {@link #breakFeeds()}, and {@link #foreignWrite()} (a revision used outside
- * the namespace, for {@link RevisionModel#SPARSE}). It keeps {@link CounterStore cluster counters}
- * too, outside the map and its revisions. Thread safe; operations complete on the
- * caller's thread, feed deliveries on one thread per feed.
+ * switched on: {@link #setAvailable(boolean) unavailability} (operations fail, feeds break), {@link
+ * #compact()}, {@link #breakFeeds()}, and {@link #foreignWrite()} (a revision used outside the
+ * namespace, for {@link RevisionModel#SPARSE}). It keeps {@link CounterStore cluster counters} too,
+ * outside the map and its revisions. Thread safe; operations complete on the caller's thread, feed
+ * deliveries on one thread per feed.
  */
 public final class InMemorySource implements AutoCloseable {
   private final RevisionModel model;
@@ -128,7 +128,8 @@ public final class InMemorySource implements AutoCloseable {
     }
   }
 
-  private synchronized WriteResult put(String key, byte[] value, String contentType, long expected) {
+  private synchronized WriteResult put(
+      String key, byte[] value, String contentType, long expected) {
     checkAvailable();
     Versioned cur = data.get(key);
     if (expected != Backend.ANY_REVISION && (cur == null ? 0 : cur.modRevision()) != expected) {
@@ -196,11 +197,13 @@ public final class InMemorySource implements AutoCloseable {
   /** A feed delivering on its own thread, in order. */
   private final class MemFeed implements Feed {
     private final FeedListener listener;
-    private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "in-memory-feed");
-      t.setDaemon(true);
-      return t;
-    });
+    private final ExecutorService thread =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "in-memory-feed");
+              t.setDaemon(true);
+              return t;
+            });
     private volatile boolean done;
 
     MemFeed(FeedListener listener) {
@@ -272,9 +275,11 @@ public final class InMemorySource implements AutoCloseable {
     public CompletableFuture<Snapshot> snapshot() {
       synchronized (InMemorySource.this) {
         if (!available) {
-          return CompletableFuture.failedFuture(new BackendUnavailableException("unavailable (injected)", null));
+          return CompletableFuture.failedFuture(
+              new BackendUnavailableException("unavailable (injected)", null));
         }
-        return CompletableFuture.completedFuture(new Snapshot(revision, List.copyOf(data.values())));
+        return CompletableFuture.completedFuture(
+            new Snapshot(revision, List.copyOf(data.values())));
       }
     }
 
@@ -284,9 +289,11 @@ public final class InMemorySource implements AutoCloseable {
     }
 
     @Override
-    public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+    public CompletableFuture<WriteResult> put(
+        String key, byte[] value, String contentType, long expectedRevision) {
       try {
-        return CompletableFuture.completedFuture(InMemorySource.this.put(key, value, contentType, expectedRevision));
+        return CompletableFuture.completedFuture(
+            InMemorySource.this.put(key, value, contentType, expectedRevision));
       } catch (RuntimeException e) {
         return CompletableFuture.failedFuture(e);
       }
@@ -305,7 +312,8 @@ public final class InMemorySource implements AutoCloseable {
     public CompletableFuture<StrongRead> get(String key) {
       synchronized (InMemorySource.this) {
         if (!available) {
-          return CompletableFuture.failedFuture(new BackendUnavailableException("unavailable (injected)", null));
+          return CompletableFuture.failedFuture(
+              new BackendUnavailableException("unavailable (injected)", null));
         }
         return CompletableFuture.completedFuture(new StrongRead(data.get(key), revision));
       }
@@ -334,7 +342,8 @@ public final class InMemorySource implements AutoCloseable {
         public CompletableFuture<Long> incrementAndGet(String name, long delta) {
           synchronized (InMemorySource.this) {
             if (!available) {
-              return CompletableFuture.failedFuture(new BackendUnavailableException("unavailable (injected)", null));
+              return CompletableFuture.failedFuture(
+                  new BackendUnavailableException("unavailable (injected)", null));
             }
             return CompletableFuture.completedFuture(counters.merge(name, delta, Long::sum));
           }
@@ -344,7 +353,8 @@ public final class InMemorySource implements AutoCloseable {
         public CompletableFuture<Long> get(String name) {
           synchronized (InMemorySource.this) {
             if (!available) {
-              return CompletableFuture.failedFuture(new BackendUnavailableException("unavailable (injected)", null));
+              return CompletableFuture.failedFuture(
+                  new BackendUnavailableException("unavailable (injected)", null));
             }
             return CompletableFuture.completedFuture(counters.getOrDefault(name, 0L));
           }

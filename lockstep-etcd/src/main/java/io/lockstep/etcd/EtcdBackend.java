@@ -66,11 +66,11 @@ import java.util.stream.Collectors;
  *
  * <ul>
  *   <li>{@code timeout}: the deadline of each etcd request ({@code 250ms}, {@code 3s}, {@code 1m},
- *       ... as {@link io.lockstep.Durations} reads them); default: the node's operation timeout. Watches and lease keep-alives are streams
- *       and have none.
+ *       ... as {@link io.lockstep.Durations} reads them); default: the node's operation timeout.
+ *       Watches and lease keep-alives are streams and have none.
  *   <li>{@code page_size}: keys per page of a listing, 1 to 100000; default 1000.
- *   <li>{@code member_ttl}: how long a membership record outlives its instance, whole seconds
- *       from {@code 2s} to {@code 3600s} (an etcd lease counts seconds); default {@code 10s}. A bare
+ *   <li>{@code member_ttl}: how long a membership record outlives its instance, whole seconds from
+ *       {@code 2s} to {@code 3600s} (an etcd lease counts seconds); default {@code 10s}. A bare
  *       number is refused with a message showing it with a unit.
  * </ul>
  *
@@ -79,9 +79,9 @@ import java.util.stream.Collectors;
  * <p>Map key {@code K} is the etcd key {@code <keyPrefix>/K} (as the etcd lab stores {@code
  * key_prefix + "/" + key}); membership records live under {@code <keyPrefix>/_members/} and cluster
  * counters under {@code <keyPrefix>/_counters/} ({@link EtcdCounters}), which the map's listing and
- * feed leave out. Keys under the prefix that are not valid UTF-8, or empty after
- * it, are not map keys and are left out too. Values are stored as {@link EtcdValueCodec} describes;
- * a value's {@link Versioned#modRevision()} is etcd's {@code mod_revision}.
+ * feed leave out. Keys under the prefix that are not valid UTF-8, or empty after it, are not map
+ * keys and are left out too. Values are stored as {@link EtcdValueCodec} describes; a value's
+ * {@link Versioned#modRevision()} is etcd's {@code mod_revision}.
  *
  * <h2>Guarantees</h2>
  *
@@ -97,20 +97,21 @@ import java.util.stream.Collectors;
  *   <li>Conditional writes are single etcd transactions comparing {@code create_revision} (expected
  *       0) or {@code mod_revision}; a lost comparison reads the current entry in the same
  *       transaction. Strong reads are linearizable.
- *   <li>An unreachable etcd fails requests fast with {@link io.lockstep.BackendUnavailableException}:
- *       no wait-for-ready (nothing is queued in the client until etcd returns), no jetcd retries, a
- *       deadline on every request. A write whose request may have reached etcd before it failed
- *       says so ({@link io.lockstep.BackendUnavailableException#mayHaveCommitted()}).
+ *   <li>An unreachable etcd fails requests fast with {@link
+ *       io.lockstep.BackendUnavailableException}: no wait-for-ready (nothing is queued in the
+ *       client until etcd returns), no jetcd retries, a deadline on every request. A write whose
+ *       request may have reached etcd before it failed says so ({@link
+ *       io.lockstep.BackendUnavailableException#mayHaveCommitted()}).
  * </ul>
  *
  * <h2>Non-guarantees</h2>
  *
  * <ul>
  *   <li>A progress notification only moves a quiet replica's revision forward when every endpoint
- *       runs an etcd that orders requested progress with events (3.4.31+, 3.5.13+, 3.6+); with older
- *       servers progress proves the watch alive but not how far the cluster has moved, so a quiet
- *       namespace's applied revision stays at its last change while other namespaces write, and
- *       the replica's lag figures cannot count revisions it has not been told about.
+ *       runs an etcd that orders requested progress with events (3.4.31+, 3.5.13+, 3.6+); with
+ *       older servers progress proves the watch alive but not how far the cluster has moved, so a
+ *       quiet namespace's applied revision stays at its last change while other namespaces write,
+ *       and the replica's lag figures cannot count revisions it has not been told about.
  *   <li>A write whose answer was lost may or may not have been committed (it says so); a listing of
  *       a namespace so large that one key does not fit in a response (256 MiB) cannot be read.
  *   <li>TLS and etcd authentication are not supported yet.
@@ -147,7 +148,8 @@ public final class EtcdBackend implements Backend {
 
   private EtcdBackend(EtcdSettings settings, BackendContext context) {
     this.settings = settings;
-    this.endpoints = settings.endpoints().stream().map(URI::toString).collect(Collectors.joining(",", "[", "]"));
+    this.endpoints =
+        settings.endpoints().stream().map(URI::toString).collect(Collectors.joining(",", "[", "]"));
     String ns = context.keyPrefix() + "/";
     this.namespace = ByteSequence.from(ns, StandardCharsets.UTF_8);
     this.namespaceBytes = namespace.getBytes();
@@ -156,17 +158,20 @@ public final class EtcdBackend implements Backend {
     this.countersBytes = (ns + EtcdCounters.PREFIX).getBytes(StandardCharsets.UTF_8);
     this.housekeeping = BackendSupport.housekeeping("lockstep-etcd-" + context.instanceId());
     Duration timeout = settings.requestTimeout();
-    this.client = Client.builder()
-        .endpoints(settings.endpoints().toArray(URI[]::new))
-        .waitForReady(false) // fail at once while unreachable, instead of queueing until it returns
-        .retryMaxAttempts(0) // the engine owns retries
-        .connectTimeout(timeout)
-        .keepaliveTime(Duration.ofSeconds(10))
-        .keepaliveTimeout(Duration.ofSeconds(5))
-        .keepaliveWithoutCalls(true)
-        .maxInboundMessageSize(MAX_INBOUND_BYTES) // watch batches of large values exceed gRPC's 4 MiB
-        .interceptor(new Deadline(timeout))
-        .build();
+    this.client =
+        Client.builder()
+            .endpoints(settings.endpoints().toArray(URI[]::new))
+            .waitForReady(
+                false) // fail at once while unreachable, instead of queueing until it returns
+            .retryMaxAttempts(0) // the engine owns retries
+            .connectTimeout(timeout)
+            .keepaliveTime(Duration.ofSeconds(10))
+            .keepaliveTimeout(Duration.ofSeconds(5))
+            .keepaliveWithoutCalls(true)
+            .maxInboundMessageSize(
+                MAX_INBOUND_BYTES) // watch batches of large values exceed gRPC's 4 MiB
+            .interceptor(new Deadline(timeout))
+            .build();
     this.kv = client.getKVClient();
     this.lease = client.getLeaseClient();
     this.watch = client.getWatchClient();
@@ -202,32 +207,39 @@ public final class EtcdBackend implements Backend {
    * linearizable and fixes the revision every later page is read at. A page too large for one
    * response is read again in halves.
    */
-  private CompletableFuture<Snapshot> page(ByteSequence from, long revision, int limit, List<Versioned> acc) {
-    GetOption.Builder opt = GetOption.builder().withRange(OptionsUtil.prefixEndOf(namespace)).withLimit(limit);
+  private CompletableFuture<Snapshot> page(
+      ByteSequence from, long revision, int limit, List<Versioned> acc) {
+    GetOption.Builder opt =
+        GetOption.builder().withRange(OptionsUtil.prefixEndOf(namespace)).withLimit(limit);
     if (revision > 0) {
       opt.withRevision(revision);
     }
-    return kv.get(from, opt.build()).handle((resp, err) -> {
-      if (err != null) {
-        if (limit > 1 && EtcdErrors.isCode(err, ErrorCode.RESOURCE_EXHAUSTED)) {
-          return page(from, revision, limit / 2, acc);
-        }
-        return CompletableFuture.<Snapshot>failedFuture(translate(err, "listing of " + namespace(), false));
-      }
-      long rev = revision > 0 ? revision : resp.getHeader().getRevision();
-      List<KeyValue> kvs = resp.getKvs();
-      for (KeyValue kv : kvs) {
-        String key = mapKey(kv.getKey());
-        if (key != null) {
-          acc.add(toVersioned(key, kv));
-        }
-      }
-      if (resp.isMore() && !kvs.isEmpty()) {
-        ByteSequence next = kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
-        return page(next, rev, limit, acc);
-      }
-      return CompletableFuture.completedFuture(new Snapshot(rev, acc));
-    }).thenCompose(f -> f);
+    return kv.get(from, opt.build())
+        .handle(
+            (resp, err) -> {
+              if (err != null) {
+                if (limit > 1 && EtcdErrors.isCode(err, ErrorCode.RESOURCE_EXHAUSTED)) {
+                  return page(from, revision, limit / 2, acc);
+                }
+                return CompletableFuture.<Snapshot>failedFuture(
+                    translate(err, "listing of " + namespace(), false));
+              }
+              long rev = revision > 0 ? revision : resp.getHeader().getRevision();
+              List<KeyValue> kvs = resp.getKvs();
+              for (KeyValue kv : kvs) {
+                String key = mapKey(kv.getKey());
+                if (key != null) {
+                  acc.add(toVersioned(key, kv));
+                }
+              }
+              if (resp.isMore() && !kvs.isEmpty()) {
+                ByteSequence next =
+                    kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
+                return page(next, rev, limit, acc);
+              }
+              return CompletableFuture.completedFuture(new Snapshot(rev, acc));
+            })
+        .thenCompose(f -> f);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -267,30 +279,42 @@ public final class EtcdBackend implements Backend {
     for (URI e : settings.endpoints()) {
       CompletableFuture<String> v;
       try {
-        v = client.getMaintenanceClient().statusMember("ip:///" + e.getHost() + ":" + e.getPort())
-            .thenApply(StatusResponse::getVersion);
+        v =
+            client
+                .getMaintenanceClient()
+                .statusMember("ip:///" + e.getHost() + ":" + e.getPort())
+                .thenApply(StatusResponse::getVersion);
       } catch (RuntimeException ex) {
         v = CompletableFuture.failedFuture(ex);
       }
       versions.add(v.orTimeout(settings.requestTimeout().toMillis(), TimeUnit.MILLISECONDS));
     }
-    CompletableFuture.allOf(versions.toArray(CompletableFuture[]::new)).whenComplete((ok, err) -> {
-      try {
-        if (err == null) {
-          List<String> vs = versions.stream().map(CompletableFuture::join).toList();
-          boolean ordered = vs.stream().allMatch(EtcdFeed.ProgressMode::ordersProgress);
-          progressMode = ordered ? EtcdFeed.ProgressMode.TRUSTED : EtcdFeed.ProgressMode.LIVENESS_ONLY;
-          serverVersions = vs;
-          probed = true;
-          boolean first = REPORTED.add(endpoints + vs); // once per JVM, not once per replica
-          LOG.log(ordered || !first ? Level.DEBUG : Level.INFO, "etcd {0} at {1}: {2}", vs, endpoints, ordered
-              ? "progress notifications advance the applied revision"
-              : "progress notifications are not ordered with events before 3.4.31/3.5.13; used for liveness only");
-        }
-      } finally {
-        probing.set(false);
-      }
-    });
+    CompletableFuture.allOf(versions.toArray(CompletableFuture[]::new))
+        .whenComplete(
+            (ok, err) -> {
+              try {
+                if (err == null) {
+                  List<String> vs = versions.stream().map(CompletableFuture::join).toList();
+                  boolean ordered = vs.stream().allMatch(EtcdFeed.ProgressMode::ordersProgress);
+                  progressMode =
+                      ordered ? EtcdFeed.ProgressMode.TRUSTED : EtcdFeed.ProgressMode.LIVENESS_ONLY;
+                  serverVersions = vs;
+                  probed = true;
+                  boolean first =
+                      REPORTED.add(endpoints + vs); // once per JVM, not once per replica
+                  LOG.log(
+                      ordered || !first ? Level.DEBUG : Level.INFO,
+                      "etcd {0} at {1}: {2}",
+                      vs,
+                      endpoints,
+                      ordered
+                          ? "progress notifications advance the applied revision"
+                          : "progress notifications are not ordered with events before 3.4.31/3.5.13; used for liveness only");
+                }
+              } finally {
+                probing.set(false);
+              }
+            });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -298,17 +322,29 @@ public final class EtcdBackend implements Backend {
   // ---------------------------------------------------------------------------------------------
 
   @Override
-  public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+  public CompletableFuture<WriteResult> put(
+      String key, byte[] value, String contentType, long expectedRevision) {
     ByteSequence k = keyOf(key);
     ByteSequence v = ByteSequence.from(EtcdValueCodec.encode(value, contentType));
     String what = "put of '" + key + "'";
     if (expectedRevision == ANY_REVISION) {
-      return mapped(kv.put(k, v), what, true).thenApply(r -> WriteResult.applied(r.getHeader().getRevision()));
+      return mapped(kv.put(k, v), what, true)
+          .thenApply(r -> WriteResult.applied(r.getHeader().getRevision()));
     }
     BackendSupport.checkExpectedRevision(expectedRevision);
-    return mapped(kv.txn().If(condition(k, expectedRevision)).Then(Op.put(k, v, PutOption.DEFAULT))
-        .Else(Op.get(k, GetOption.DEFAULT)).commit(), what, true)
-        .thenApply(r -> r.isSucceeded() ? WriteResult.applied(r.getHeader().getRevision()) : conflict(key, r));
+    return mapped(
+            kv.txn()
+                .If(condition(k, expectedRevision))
+                .Then(Op.put(k, v, PutOption.DEFAULT))
+                .Else(Op.get(k, GetOption.DEFAULT))
+                .commit(),
+            what,
+            true)
+        .thenApply(
+            r ->
+                r.isSucceeded()
+                    ? WriteResult.applied(r.getHeader().getRevision())
+                    : conflict(key, r));
   }
 
   @Override
@@ -316,31 +352,45 @@ public final class EtcdBackend implements Backend {
     ByteSequence k = keyOf(key);
     String what = "delete of '" + key + "'";
     if (expectedRevision == ANY_REVISION) {
-      return mapped(kv.delete(k), what, true).thenApply(r -> r.getDeleted() == 0
-          ? WriteResult.notFound(r.getHeader().getRevision())
-          : WriteResult.applied(r.getHeader().getRevision()));
+      return mapped(kv.delete(k), what, true)
+          .thenApply(
+              r ->
+                  r.getDeleted() == 0
+                      ? WriteResult.notFound(r.getHeader().getRevision())
+                      : WriteResult.applied(r.getHeader().getRevision()));
     }
     BackendSupport.checkExpectedRevision(expectedRevision);
     Op[] then = expectedRevision == 0 ? new Op[0] : new Op[] {Op.delete(k, DeleteOption.DEFAULT)};
-    return mapped(kv.txn().If(condition(k, expectedRevision)).Then(then)
-        .Else(Op.get(k, GetOption.DEFAULT)).commit(), what, true)
-        .thenApply(r -> {
-          if (!r.isSucceeded()) {
-            return conflict(key, r);
-          }
-          // Expected 0 means "only if absent": there is nothing to delete.
-          return expectedRevision == 0 ? WriteResult.notFound(r.getHeader().getRevision())
-              : WriteResult.applied(r.getHeader().getRevision());
-        });
+    return mapped(
+            kv.txn()
+                .If(condition(k, expectedRevision))
+                .Then(then)
+                .Else(Op.get(k, GetOption.DEFAULT))
+                .commit(),
+            what,
+            true)
+        .thenApply(
+            r -> {
+              if (!r.isSucceeded()) {
+                return conflict(key, r);
+              }
+              // Expected 0 means "only if absent": there is nothing to delete.
+              return expectedRevision == 0
+                  ? WriteResult.notFound(r.getHeader().getRevision())
+                  : WriteResult.applied(r.getHeader().getRevision());
+            });
   }
 
   @Override
   public CompletableFuture<StrongRead> get(String key) {
     ByteSequence k = keyOf(key);
-    return mapped(kv.get(k), "strong read of '" + key + "'", false).thenApply(r -> {
-      List<KeyValue> kvs = r.getKvs();
-      return new StrongRead(kvs.isEmpty() ? null : toVersioned(key, kvs.get(0)), r.getHeader().getRevision());
-    });
+    return mapped(kv.get(k), "strong read of '" + key + "'", false)
+        .thenApply(
+            r -> {
+              List<KeyValue> kvs = r.getKvs();
+              return new StrongRead(
+                  kvs.isEmpty() ? null : toVersioned(key, kvs.get(0)), r.getHeader().getRevision());
+            });
   }
 
   private static Cmp condition(ByteSequence k, long expected) {
@@ -421,17 +471,20 @@ public final class EtcdBackend implements Backend {
   }
 
   /**
-   * The map key of an etcd key in the namespace, or null when it is not one: a membership record,
-   * a cluster counter, not valid UTF-8, or nothing after the prefix.
+   * The map key of an etcd key in the namespace, or null when it is not one: a membership record, a
+   * cluster counter, not valid UTF-8, or nothing after the prefix.
    */
   String mapKey(ByteSequence etcdKey) {
     byte[] b = etcdKey.getBytes();
-    if (b.length <= namespaceBytes.length || !startsWith(b, namespaceBytes) || startsWith(b, membersBytes)
+    if (b.length <= namespaceBytes.length
+        || !startsWith(b, namespaceBytes)
+        || startsWith(b, membersBytes)
         || startsWith(b, countersBytes)) {
       return null;
     }
     try {
-      return StandardCharsets.UTF_8.newDecoder()
+      return StandardCharsets.UTF_8
+          .newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
           .decode(ByteBuffer.wrap(b, namespaceBytes.length, b.length - namespaceBytes.length))
@@ -481,10 +534,13 @@ public final class EtcdBackend implements Backend {
   }
 
   private static boolean startsWith(byte[] b, byte[] prefix) {
-    return b.length >= prefix.length && Arrays.equals(b, 0, prefix.length, prefix, 0, prefix.length);
+    return b.length >= prefix.length
+        && Arrays.equals(b, 0, prefix.length, prefix, 0, prefix.length);
   }
 
-  /** Puts a deadline on every unary call, so a frozen or partitioned etcd cannot hold one forever. */
+  /**
+   * Puts a deadline on every unary call, so a frozen or partitioned etcd cannot hold one forever.
+   */
   private static final class Deadline implements ClientInterceptor {
     private final long millis;
 
@@ -493,7 +549,8 @@ public final class EtcdBackend implements Backend {
     }
 
     @Override
-    public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+    public <Q, R> ClientCall<Q, R> interceptCall(
+        MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
       if (method.getType() == MethodDescriptor.MethodType.UNARY && options.getDeadline() == null) {
         options = options.withDeadlineAfter(millis, TimeUnit.MILLISECONDS);
       }

@@ -15,8 +15,8 @@ import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -35,8 +35,12 @@ import java.util.concurrent.TimeUnit;
 final class EtcdCounters implements CounterStore {
   static final String PREFIX = "_counters/";
   private static final int MAX_ATTEMPTS = 10_000;
-  /** The pause before retrying a lost compare-and-swap: anywhere in [0, 0.5 ms doubling to 20 ms]. */
-  private static final Backoff CAS_RETRY = new Backoff(Duration.of(500, ChronoUnit.MICROS), Duration.ofMillis(20), 1.0);
+
+  /**
+   * The pause before retrying a lost compare-and-swap: anywhere in [0, 0.5 ms doubling to 20 ms].
+   */
+  private static final Backoff CAS_RETRY =
+      new Backoff(Duration.of(500, ChronoUnit.MICROS), Duration.ofMillis(20), 1.0);
 
   private final EtcdBackend backend;
 
@@ -102,52 +106,78 @@ final class EtcdCounters implements CounterStore {
     } catch (RuntimeException e) {
       done = CompletableFuture.failedFuture(e);
     }
-    done.whenComplete((value, err) -> {
-      if (err != null) {
-        batch.forEach(p -> p.result().completeExceptionally(err));
-      } else {
-        long v = value - total;
-        for (Pending p : batch) {
-          v += p.delta();
-          p.result().complete(v);
-        }
-      }
-      drain(lane);
-    });
+    done.whenComplete(
+        (value, err) -> {
+          if (err != null) {
+            batch.forEach(p -> p.result().completeExceptionally(err));
+          } else {
+            long v = value - total;
+            for (Pending p : batch) {
+              v += p.delta();
+              p.result().complete(v);
+            }
+          }
+          drain(lane);
+        });
   }
 
   private CompletableFuture<Long> casIncrement(String name, long delta) {
     ByteSequence key = backend.keyOf(PREFIX + name);
     String what = "increment of counter '" + name + "'";
-    return backend.mapped(backend.kv().get(key), what, false)
+    return backend
+        .mapped(backend.kv().get(key), what, false)
         .thenCompose(r -> attempt(key, what, delta, r.getKvs(), 1));
   }
 
-  private CompletableFuture<Long> attempt(ByteSequence key, String what, long delta, List<KeyValue> current, int n) {
+  private CompletableFuture<Long> attempt(
+      ByteSequence key, String what, long delta, List<KeyValue> current, int n) {
     long modRevision = current.isEmpty() ? 0 : current.get(0).getModRevision();
     long next = (current.isEmpty() ? 0 : parse(current.get(0))) + delta;
-    Cmp cmp = modRevision == 0
-        ? new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
-        : new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision));
-    return backend.mapped(backend.kv().txn().If(cmp)
-            .Then(Op.put(key, ByteSequence.from(Long.toString(next), StandardCharsets.US_ASCII), PutOption.DEFAULT))
-            .Else(Op.get(key, GetOption.DEFAULT)).commit(), what, true)
-        .thenCompose(r -> r.isSucceeded() ? CompletableFuture.completedFuture(next) : retry(key, what, delta, r, n));
+    Cmp cmp =
+        modRevision == 0
+            ? new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
+            : new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision));
+    return backend
+        .mapped(
+            backend
+                .kv()
+                .txn()
+                .If(cmp)
+                .Then(
+                    Op.put(
+                        key,
+                        ByteSequence.from(Long.toString(next), StandardCharsets.US_ASCII),
+                        PutOption.DEFAULT))
+                .Else(Op.get(key, GetOption.DEFAULT))
+                .commit(),
+            what,
+            true)
+        .thenCompose(
+            r ->
+                r.isSucceeded()
+                    ? CompletableFuture.completedFuture(next)
+                    : retry(key, what, delta, r, n));
   }
 
-  private CompletableFuture<Long> retry(ByteSequence key, String what, long delta, TxnResponse lost, int n) {
+  private CompletableFuture<Long> retry(
+      ByteSequence key, String what, long delta, TxnResponse lost, int n) {
     if (n >= MAX_ATTEMPTS) {
-      return CompletableFuture.failedFuture(new IllegalStateException(what + ": gave up after " + n + " lost compare-and-swaps"));
+      return CompletableFuture.failedFuture(
+          new IllegalStateException(what + ": gave up after " + n + " lost compare-and-swaps"));
     }
-    List<KeyValue> current = lost.getGetResponses().isEmpty() ? List.of() : lost.getGetResponses().get(0).getKvs();
+    List<KeyValue> current =
+        lost.getGetResponses().isEmpty() ? List.of() : lost.getGetResponses().get(0).getKvs();
     long pause = CAS_RETRY.delayNanos(n, ThreadLocalRandom.current());
-    return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(pause, TimeUnit.NANOSECONDS))
+    return CompletableFuture.supplyAsync(
+            () -> null, CompletableFuture.delayedExecutor(pause, TimeUnit.NANOSECONDS))
         .thenCompose(x -> attempt(key, what, delta, current, n + 1));
   }
 
   @Override
   public CompletableFuture<Long> get(String name) {
-    return backend.mapped(backend.kv().get(backend.keyOf(PREFIX + name)), "read of counter '" + name + "'", false)
+    return backend
+        .mapped(
+            backend.kv().get(backend.keyOf(PREFIX + name)), "read of counter '" + name + "'", false)
         .thenApply(r -> r.getKvs().isEmpty() ? 0L : parse(r.getKvs().get(0)));
   }
 
@@ -156,8 +186,13 @@ final class EtcdCounters implements CounterStore {
     try {
       return Long.parseLong(s);
     } catch (NumberFormatException e) {
-      throw new IllegalStateException("counter key " + kv.getKey().toString(StandardCharsets.UTF_8)
-          + " does not hold a decimal number: '" + s + "'", e);
+      throw new IllegalStateException(
+          "counter key "
+              + kv.getKey().toString(StandardCharsets.UTF_8)
+              + " does not hold a decimal number: '"
+              + s
+              + "'",
+          e);
     }
   }
 }

@@ -31,16 +31,30 @@ final class EtcdErrors {
    * @param write whether the operation writes: then the result says whether it may have been
    *     committed (anything but a refused connection, which proves it never left)
    */
-  static RuntimeException translate(Throwable failure, String what, String endpoints, boolean write) {
-    return BackendSupport.translate(failure, t -> {
-      String code = code(t);
-      if ("INVALID_ARGUMENT".equals(code)) {
-        return new IllegalArgumentException("etcd refused the " + what + " as invalid: " + BackendSupport.detail(t), t);
-      }
-      boolean mayHaveCommitted = write && !BackendSupport.anyCause(t, ConnectException.class::isInstance);
-      return new BackendUnavailableException("etcd " + what + " failed (" + code + ") at " + endpoints
-          + ": " + BackendSupport.detail(t), t, mayHaveCommitted);
-    });
+  static RuntimeException translate(
+      Throwable failure, String what, String endpoints, boolean write) {
+    return BackendSupport.translate(
+        failure,
+        t -> {
+          String code = code(t);
+          if ("INVALID_ARGUMENT".equals(code)) {
+            return new IllegalArgumentException(
+                "etcd refused the " + what + " as invalid: " + BackendSupport.detail(t), t);
+          }
+          boolean mayHaveCommitted =
+              write && !BackendSupport.anyCause(t, ConnectException.class::isInstance);
+          return new BackendUnavailableException(
+              "etcd "
+                  + what
+                  + " failed ("
+                  + code
+                  + ") at "
+                  + endpoints
+                  + ": "
+                  + BackendSupport.detail(t),
+              t,
+              mayHaveCommitted);
+        });
   }
 
   /** The gRPC status code name of a failure, or its class name when it carries none. */
@@ -50,7 +64,8 @@ final class EtcdErrors {
     }
     Status s = Status.fromThrowable(t);
     if (s.getCode() != Status.Code.UNKNOWN
-        || BackendSupport.anyCause(t, c -> c instanceof StatusRuntimeException || c instanceof StatusException)) {
+        || BackendSupport.anyCause(
+            t, c -> c instanceof StatusRuntimeException || c instanceof StatusException)) {
       return s.getCode().name();
     }
     return t.getClass().getSimpleName();

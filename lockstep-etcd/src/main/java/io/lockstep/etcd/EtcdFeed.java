@@ -30,16 +30,16 @@ import java.util.Map;
  *       otherwise it is the last revision this session delivered, which proves the watch alive
  *       without claiming anything etcd did not prove. Likewise the head revision passed with
  *       changes is the response header's only then, and the changes' own revision otherwise.
- *   <li>The first failure ends the session: a compaction becomes {@link
- *       FeedListener#onCompacted}, anything else (including the server ending the stream) {@link
- *       FeedListener#onError}, exactly once, and the jetcd watcher is closed so that jetcd's own
- *       resume never runs: the engine resumes by opening a new session.
+ *   <li>The first failure ends the session: a compaction becomes {@link FeedListener#onCompacted},
+ *       anything else (including the server ending the stream) {@link FeedListener#onError},
+ *       exactly once, and the jetcd watcher is closed so that jetcd's own resume never runs: the
+ *       engine resumes by opening a new session.
  *   <li>After {@link #close()} or the terminal signal, nothing more is delivered.
  * </ul>
  *
- * <p>Thread safety: jetcd calls in from its gRPC threads, the engine calls {@link #requestProgress()}
- * and {@link #close()} from its own; one lock serialises delivery and state. The lock is never held
- * while calling into jetcd's watch client lock, so the two cannot deadlock.
+ * <p>Thread safety: jetcd calls in from its gRPC threads, the engine calls {@link
+ * #requestProgress()} and {@link #close()} from its own; one lock serialises delivery and state.
+ * The lock is never held while calling into jetcd's watch client lock, so the two cannot deadlock.
  */
 final class EtcdFeed implements Feed, Watch.Listener {
   private final EtcdBackend backend;
@@ -60,13 +60,14 @@ final class EtcdFeed implements Feed, Watch.Listener {
 
   /** Opens the jetcd watcher; a failure to open is reported like any other failure. */
   void start(Watch watchClient, ByteSequence prefix, long fromRevision) {
-    WatchOption option = WatchOption.builder()
-        .isPrefix(true)
-        .withRevision(fromRevision)
-        .withPrevKV(false)
-        .withProgressNotify(true)
-        .withRequireLeader(true)
-        .build();
+    WatchOption option =
+        WatchOption.builder()
+            .isPrefix(true)
+            .withRevision(fromRevision)
+            .withPrevKV(false)
+            .withProgressNotify(true)
+            .withRequireLeader(true)
+            .build();
     Watch.Watcher w;
     try {
       w = watchClient.watch(prefix, option, this);
@@ -134,8 +135,14 @@ final class EtcdFeed implements Feed, Watch.Listener {
         case PUT -> batch.put(key, Change.put(backend.toVersioned(key, kv)));
         case DELETE -> batch.put(key, Change.delete(key));
         default -> {
-          fail(new BackendUnavailableException("etcd watch sent an event of unknown type at revision "
-              + r + " for key '" + key + "'", null));
+          fail(
+              new BackendUnavailableException(
+                  "etcd watch sent an event of unknown type at revision "
+                      + r
+                      + " for key '"
+                      + key
+                      + "'",
+                  null));
           return;
         }
       }

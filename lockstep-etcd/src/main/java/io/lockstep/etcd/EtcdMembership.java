@@ -32,9 +32,9 @@ import java.util.concurrent.TimeUnit;
  * {"id","url","startedAt"}} (an ISO-8601 instant) and attached to a lease of {@code member_ttl}
  * seconds that jetcd keeps alive. When the keep-alive ends or the lease is gone (an outage longer
  * than the TTL, a revoke by an operator), the registration grants a new lease and writes the record
- * again, in the background, with capped exponential backoff, until it is closed. Closing revokes the
- * lease, which deletes the record at once; a crashed instance's record disappears when its lease
- * expires.
+ * again, in the background, with capped exponential backoff, until it is closed. Closing revokes
+ * the lease, which deletes the record at once; a crashed instance's record disappears when its
+ * lease expires.
  */
 final class EtcdMembership implements Membership {
   private static final System.Logger LOG = System.getLogger(EtcdMembership.class.getName());
@@ -52,32 +52,42 @@ final class EtcdMembership implements Membership {
   public CompletableFuture<Membership.Registration> register(Member self) {
     Registration r = new Registration(self);
     open.add(r);
-    return r.attempt().handle((ok, err) -> {
-      if (err != null) {
-        open.remove(r);
-        throw backend.translate(err, "membership registration of '" + self.id() + "'", true);
-      }
-      return r;
-    });
+    return r.attempt()
+        .handle(
+            (ok, err) -> {
+              if (err != null) {
+                open.remove(r);
+                throw backend.translate(
+                    err, "membership registration of '" + self.id() + "'", true);
+              }
+              return r;
+            });
   }
 
   @Override
   public CompletableFuture<List<Member>> members() {
     ByteSequence prefix = backend.membersPrefix();
-    return backend.mapped(backend.kv().get(prefix, GetOption.builder().isPrefix(true).build()), "membership listing", false)
-        .thenApply(resp -> {
-          List<Member> members = new ArrayList<>();
-          for (KeyValue kv : resp.getKvs()) {
-            Member m = parse(kv.getValue().getBytes());
-            if (m != null) {
-              members.add(m);
-            } else {
-              LOG.log(Level.DEBUG, "ignoring a malformed membership record at {0}",
-                  kv.getKey().toString(StandardCharsets.UTF_8));
-            }
-          }
-          return List.copyOf(members);
-        });
+    return backend
+        .mapped(
+            backend.kv().get(prefix, GetOption.builder().isPrefix(true).build()),
+            "membership listing",
+            false)
+        .thenApply(
+            resp -> {
+              List<Member> members = new ArrayList<>();
+              for (KeyValue kv : resp.getKvs()) {
+                Member m = parse(kv.getValue().getBytes());
+                if (m != null) {
+                  members.add(m);
+                } else {
+                  LOG.log(
+                      Level.DEBUG,
+                      "ignoring a malformed membership record at {0}",
+                      kv.getKey().toString(StandardCharsets.UTF_8));
+                }
+              }
+              return List.copyOf(members);
+            });
   }
 
   /** Closes every registration still open (backend shutdown). */
@@ -103,10 +113,16 @@ final class EtcdMembership implements Membership {
   static Member parse(byte[] json) {
     try {
       JsonNode n = JSON.readTree(json);
-      if (n == null || !n.isObject() || !n.path("id").isTextual() || !n.path("startedAt").isTextual()) {
+      if (n == null
+          || !n.isObject()
+          || !n.path("id").isTextual()
+          || !n.path("startedAt").isTextual()) {
         return null;
       }
-      return new Member(n.get("id").asText(), n.path("url").asText(""), Instant.parse(n.get("startedAt").asText()));
+      return new Member(
+          n.get("id").asText(),
+          n.path("url").asText(""),
+          Instant.parse(n.get("startedAt").asText()));
     } catch (IOException | RuntimeException e) {
       return null;
     }
@@ -127,26 +143,34 @@ final class EtcdMembership implements Membership {
 
     Registration(Member self) {
       this.self = self;
-      this.key = backend.membersPrefix().concat(ByteSequence.from(self.id(), StandardCharsets.UTF_8));
+      this.key =
+          backend.membersPrefix().concat(ByteSequence.from(self.id(), StandardCharsets.UTF_8));
       this.record = toJson(self);
     }
 
     /** Grants a lease, writes the record on it, and keeps the lease alive. */
     CompletableFuture<Void> attempt() {
-      return backend.mapped(backend.lease().grant(backend.settings().memberTtlSeconds()), "lease grant", true)
-          .thenCompose(grant -> {
-            long id = grant.getID();
-            PutOption onLease = PutOption.builder().withLeaseId(id).build();
-            return backend.mapped(backend.kv().put(key, ByteSequence.from(record), onLease), "member record put", true)
-                .handle((put, err) -> {
-                  if (err != null) {
-                    revokeQuietly(id);
-                    throw backend.translate(err, "member record put", true);
-                  }
-                  adopt(id);
-                  return null;
-                });
-          });
+      return backend
+          .mapped(backend.lease().grant(backend.settings().memberTtlSeconds()), "lease grant", true)
+          .thenCompose(
+              grant -> {
+                long id = grant.getID();
+                PutOption onLease = PutOption.builder().withLeaseId(id).build();
+                return backend
+                    .mapped(
+                        backend.kv().put(key, ByteSequence.from(record), onLease),
+                        "member record put",
+                        true)
+                    .handle(
+                        (put, err) -> {
+                          if (err != null) {
+                            revokeQuietly(id);
+                            throw backend.translate(err, "member record put", true);
+                          }
+                          adopt(id);
+                          return null;
+                        });
+              });
     }
 
     private void adopt(long id) {
@@ -175,31 +199,45 @@ final class EtcdMembership implements Membership {
         recovering = true;
         closeKeepAlive();
       }
-      LOG.log(Level.WARNING, "{0}: membership lease {1} lost ({2}); registering again",
-          self.id(), Long.toHexString(id), why);
+      LOG.log(
+          Level.WARNING,
+          "{0}: membership lease {1} lost ({2}); registering again",
+          self.id(),
+          Long.toHexString(id),
+          why);
       scheduleAttempt(0);
     }
 
     private void scheduleAttempt(int failures) {
-      long delay = TimeUnit.NANOSECONDS.toMillis(RETRY.delayNanos(failures + 1, ThreadLocalRandom.current()));
+      long delay =
+          TimeUnit.NANOSECONDS.toMillis(
+              RETRY.delayNanos(failures + 1, ThreadLocalRandom.current()));
       synchronized (this) {
         if (closed) {
           return;
         }
-        retry = backend.schedule(() -> {
-          CompletableFuture<Void> f;
-          try {
-            f = attempt();
-          } catch (RuntimeException e) {
-            f = CompletableFuture.failedFuture(e);
-          }
-          f.whenComplete((ok, err) -> {
-            if (err != null) {
-              LOG.log(Level.DEBUG, "{0}: membership registration failed, retrying: {1}", self.id(), err);
-              scheduleAttempt(failures + 1);
-            }
-          });
-        }, delay);
+        retry =
+            backend.schedule(
+                () -> {
+                  CompletableFuture<Void> f;
+                  try {
+                    f = attempt();
+                  } catch (RuntimeException e) {
+                    f = CompletableFuture.failedFuture(e);
+                  }
+                  f.whenComplete(
+                      (ok, err) -> {
+                        if (err != null) {
+                          LOG.log(
+                              Level.DEBUG,
+                              "{0}: membership registration failed, retrying: {1}",
+                              self.id(),
+                              err);
+                          scheduleAttempt(failures + 1);
+                        }
+                      });
+                },
+                delay);
       }
     }
 
@@ -228,12 +266,19 @@ final class EtcdMembership implements Membership {
       open.remove(this);
       if (id != 0) {
         try {
-          backend.lease().revoke(id).get(backend.settings().requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+          backend
+              .lease()
+              .revoke(id)
+              .get(backend.settings().requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         } catch (Exception e) {
-          LOG.log(Level.DEBUG, "{0}: revoking lease {1} failed; it expires by itself: {2}",
-              self.id(), Long.toHexString(id), e.toString());
+          LOG.log(
+              Level.DEBUG,
+              "{0}: revoking lease {1} failed; it expires by itself: {2}",
+              self.id(),
+              Long.toHexString(id),
+              e.toString());
         }
       }
     }

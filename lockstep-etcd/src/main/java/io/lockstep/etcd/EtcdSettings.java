@@ -16,7 +16,8 @@ import java.util.Set;
  * @param pageSize keys per page of a listing
  * @param memberTtlSeconds the TTL of the membership lease
  */
-record EtcdSettings(List<URI> endpoints, Duration requestTimeout, int pageSize, long memberTtlSeconds) {
+record EtcdSettings(
+    List<URI> endpoints, Duration requestTimeout, int pageSize, long memberTtlSeconds) {
 
   static final String TIMEOUT = "timeout";
   static final String PAGE_SIZE = "page_size";
@@ -32,16 +33,23 @@ record EtcdSettings(List<URI> endpoints, Duration requestTimeout, int pageSize, 
 
   static EtcdSettings parse(BackendUri uri, BackendContext context) {
     if (!"etcd".equals(uri.scheme())) {
-      throw new IllegalArgumentException("backend URI: scheme must be etcd, was '" + uri.scheme() + "'");
+      throw new IllegalArgumentException(
+          "backend URI: scheme must be etcd, was '" + uri.scheme() + "'");
     }
     uri.requireOnlyParams(KNOWN);
     if (uri.hosts().isEmpty()) {
-      throw new IllegalArgumentException("backend URI: no etcd endpoint in '" + uri.raw()
-          + "' (expected etcd://host:port[,host:port...])");
+      throw new IllegalArgumentException(
+          "backend URI: no etcd endpoint in '"
+              + uri.raw()
+              + "' (expected etcd://host:port[,host:port...])");
     }
     if (!uri.path().isEmpty()) {
-      throw new IllegalArgumentException("backend URI: etcd takes no path, was '/" + uri.path()
-          + "' in '" + uri.raw() + "' (the namespace is the node's keyPrefix)");
+      throw new IllegalArgumentException(
+          "backend URI: etcd takes no path, was '/"
+              + uri.path()
+              + "' in '"
+              + uri.raw()
+              + "' (the namespace is the node's keyPrefix)");
     }
     List<URI> endpoints = new ArrayList<>();
     for (String host : uri.hosts()) {
@@ -51,8 +59,13 @@ record EtcdSettings(List<URI> endpoints, Duration requestTimeout, int pageSize, 
     int pageSize = (int) uri.longParam(PAGE_SIZE, DEFAULT_PAGE_SIZE, 1, 100_000);
     Duration ttl = uri.durationParam(MEMBER_TTL, Duration.ofSeconds(DEFAULT_MEMBER_TTL_SECONDS));
     if (ttl.toMillis() % 1000 != 0 || ttl.getSeconds() < 2 || ttl.getSeconds() > 3600) {
-      throw new IllegalArgumentException("backend URI: " + MEMBER_TTL + " must be whole seconds from 2s to 3600s"
-          + " (etcd leases count in seconds), was '" + uri.params().get(MEMBER_TTL) + "'");
+      throw new IllegalArgumentException(
+          "backend URI: "
+              + MEMBER_TTL
+              + " must be whole seconds from 2s to 3600s"
+              + " (etcd leases count in seconds), was '"
+              + uri.params().get(MEMBER_TTL)
+              + "'");
     }
     return new EtcdSettings(endpoints, timeout, pageSize, ttl.getSeconds());
   }
@@ -63,16 +76,22 @@ record EtcdSettings(List<URI> endpoints, Duration requestTimeout, int pageSize, 
     try {
       u = URI.create(h);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("backend URI: bad endpoint '" + host + "' in '" + raw + "'", e);
+      throw new IllegalArgumentException(
+          "backend URI: bad endpoint '" + host + "' in '" + raw + "'", e);
     }
     if (!"http".equals(u.getScheme())) {
-      throw new IllegalArgumentException("backend URI: endpoint '" + host + "' in '" + raw
-          + "': only plain http endpoints are supported");
+      throw new IllegalArgumentException(
+          "backend URI: endpoint '"
+              + host
+              + "' in '"
+              + raw
+              + "': only plain http endpoints are supported");
     }
     if (u.getHost() == null || (u.getPath() != null && !u.getPath().isEmpty())) {
-      throw new IllegalArgumentException("backend URI: bad endpoint '" + host + "' in '" + raw
-          + "' (expected host:port)");
+      throw new IllegalArgumentException(
+          "backend URI: bad endpoint '" + host + "' in '" + raw + "' (expected host:port)");
     }
-    return URI.create("http://" + u.getHost() + ":" + (u.getPort() == -1 ? DEFAULT_PORT : u.getPort()));
+    return URI.create(
+        "http://" + u.getHost() + ":" + (u.getPort() == -1 ? DEFAULT_PORT : u.getPort()));
   }
 }

@@ -2,7 +2,6 @@ package io.lockstep.etcd;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -12,18 +11,18 @@ import java.util.Objects;
  * How a map value and its content type are stored in one etcd value.
  *
  * <ul>
- *   <li>Content type exactly {@value #JSON}: the value bytes are stored <em>raw</em>, byte for byte,
- *       so programs that read and write plain JSON under the same keys (the etcd lab's
- *       {@code json.dumps(value)}, {@code etcdctl}) interoperate. The bytes must be one valid JSON
- *       text; anything else is refused ({@link IllegalArgumentException}), because it would read
- *       back as {@value #OCTET_STREAM}.
+ *   <li>Content type exactly {@value #JSON}: the value bytes are stored <em>raw</em>, byte for
+ *       byte, so programs that read and write plain JSON under the same keys (the etcd lab's {@code
+ *       json.dumps(value)}, {@code etcdctl}) interoperate. The bytes must be one valid JSON text;
+ *       anything else is refused ({@link IllegalArgumentException}), because it would read back as
+ *       {@value #OCTET_STREAM}.
  *   <li>Any other content type: an <em>envelope</em>: the four bytes {@code 0x00 'L' 'S' '1'}, one
  *       byte holding the length of the content type, the content type in US-ASCII (1 to 255
  *       printable characters), then the value bytes.
  * </ul>
  *
- * <p>Reading: an envelope gives its content type and value. Anything else was written raw, by us
- * or by another program: it reads as {@value #JSON} when it parses as one JSON text, otherwise as
+ * <p>Reading: an envelope gives its content type and value. Anything else was written raw, by us or
+ * by another program: it reads as {@value #JSON} when it parses as one JSON text, otherwise as
  * {@value #OCTET_STREAM}. A raw value can never be mistaken for an envelope: JSON text cannot start
  * with a zero byte. Stateless and thread safe.
  */
@@ -60,7 +59,8 @@ public final class EtcdValueCodec {
     Objects.requireNonNull(contentType, "contentType");
     if (JSON.equals(contentType)) {
       if (!isJson(value)) {
-        throw new IllegalArgumentException("value: not valid JSON, but the content type is " + JSON);
+        throw new IllegalArgumentException(
+            "value: not valid JSON, but the content type is " + JSON);
       }
       return value;
     }
@@ -84,7 +84,9 @@ public final class EtcdValueCodec {
     return new Decoded(isJson(stored) ? JSON : OCTET_STREAM, stored);
   }
 
-  /** True when {@code bytes} are exactly one JSON text (RFC 8259), surrounding whitespace allowed. */
+  /**
+   * True when {@code bytes} are exactly one JSON text (RFC 8259), surrounding whitespace allowed.
+   */
   public static boolean isJson(byte[] bytes) {
     if (bytes.length == 0 || bytes[0] == 0) {
       return false; // JSON never starts with a zero byte; saves a parser for envelopes
@@ -101,7 +103,11 @@ public final class EtcdValueCodec {
   }
 
   private static boolean isEnvelope(byte[] b) {
-    if (b.length < HEADER || b[0] != MAGIC[0] || b[1] != MAGIC[1] || b[2] != MAGIC[2] || b[3] != MAGIC[3]) {
+    if (b.length < HEADER
+        || b[0] != MAGIC[0]
+        || b[1] != MAGIC[1]
+        || b[2] != MAGIC[2]
+        || b[3] != MAGIC[3]) {
       return false;
     }
     int len = b[MAGIC.length] & 0xff;
@@ -124,8 +130,14 @@ public final class EtcdValueCodec {
     for (int i = 0; i < n; i++) {
       char c = contentType.charAt(i);
       if (c < 0x20 || c > 0x7e) {
-        throw new IllegalArgumentException("contentType: only printable US-ASCII is allowed, found U+"
-            + String.format("%04X", (int) c) + " at " + i + " in '" + contentType + "'");
+        throw new IllegalArgumentException(
+            "contentType: only printable US-ASCII is allowed, found U+"
+                + String.format("%04X", (int) c)
+                + " at "
+                + i
+                + " in '"
+                + contentType
+                + "'");
       }
     }
     return contentType.getBytes(StandardCharsets.US_ASCII);

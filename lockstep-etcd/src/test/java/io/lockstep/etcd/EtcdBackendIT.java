@@ -16,6 +16,8 @@ import io.lockstep.Digests;
 import io.lockstep.Member;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
+import io.lockstep.process.EtcdProcess;
+import io.lockstep.process.FreePorts;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendUri;
@@ -24,8 +26,6 @@ import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.Membership;
 import io.lockstep.spi.Snapshot;
-import io.lockstep.process.EtcdProcess;
-import io.lockstep.process.FreePorts;
 import io.lockstep.testkit.TestResource;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,9 +44,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The adapter alone, at the SPI, against a real etcd: listing, feed translation, writes, failures. */
+/**
+ * The adapter alone, at the SPI, against a real etcd: listing, feed translation, writes, failures.
+ */
 class EtcdBackendIT {
   private static final Duration PATIENCE = Duration.ofSeconds(30);
+
   @RegisterExtension
   static final TestResource<EtcdSource> etcd = TestResource.of(EtcdSource::onNewServer);
 
@@ -66,7 +69,9 @@ class EtcdBackendIT {
   }
 
   private EtcdBackend backend(String uri) {
-    EtcdBackend b = EtcdBackend.create(BackendUri.parse(uri), new BackendContext(prefix, "spi-test", Duration.ofSeconds(3)));
+    EtcdBackend b =
+        EtcdBackend.create(
+            BackendUri.parse(uri), new BackendContext(prefix, "spi-test", Duration.ofSeconds(3)));
     open.add(b);
     return b;
   }
@@ -88,30 +93,44 @@ class EtcdBackendIT {
     source().put(prefix + "x", "outside", new byte[] {1}); // a neighbouring namespace
     EtcdBackend b = backend(etcd.get().server().backendUri() + "?page_size=7");
     long before = source().revision();
-    CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
-      for (int i = 0; i < 1_500; i++) {
-        source().put(prefix, "k" + (i % 80), ("w" + i).getBytes(UTF_8));
-      }
-    });
+    CompletableFuture<Void> writer =
+        CompletableFuture.runAsync(
+            () -> {
+              for (int i = 0; i < 1_500; i++) {
+                source().put(prefix, "k" + (i % 80), ("w" + i).getBytes(UTF_8));
+              }
+            });
     List<Snapshot> snaps = new ArrayList<>();
     while (!writer.isDone() || snaps.isEmpty()) {
       snaps.add(b.snapshot().get(10, TimeUnit.SECONDS));
     }
     writer.get(30, TimeUnit.SECONDS);
     long after = source().revision();
-    assertThat(snaps).as("listings taken while the writer ran")
-        .filteredOn(s -> s.revision() > before + 10 && s.revision() < after - 10).hasSizeGreaterThan(2);
+    assertThat(snaps)
+        .as("listings taken while the writer ran")
+        .filteredOn(s -> s.revision() > before + 10 && s.revision() < after - 10)
+        .hasSizeGreaterThan(2);
     for (Snapshot s : snaps) {
-      assertThat(s.entries()).extracting(Versioned::key).doesNotHaveDuplicates()
+      assertThat(s.entries())
+          .extracting(Versioned::key)
+          .doesNotHaveDuplicates()
           .noneMatch(k -> k.startsWith("_members/") || k.equals("outside"));
-      assertThat(Digests.of(s.entries())).as("listing at %d", s.revision()).isEqualTo(digestAt(s.revision()));
+      assertThat(Digests.of(s.entries()))
+          .as("listing at %d", s.revision())
+          .isEqualTo(digestAt(s.revision()));
     }
   }
 
   private long digestAt(long revision) {
     long d = 0;
-    for (KeyValue kv : get(source().client().getKVClient().get(bytes(prefix + "/"),
-        GetOption.builder().isPrefix(true).withRevision(revision).build())).getKvs()) {
+    for (KeyValue kv :
+        get(source()
+                .client()
+                .getKVClient()
+                .get(
+                    bytes(prefix + "/"),
+                    GetOption.builder().isPrefix(true).withRevision(revision).build()))
+            .getKvs()) {
       String key = kv.getKey().toString(UTF_8).substring(prefix.length() + 1);
       if (!key.startsWith("_members/")) {
         d += Digests.entry(key, kv.getModRevision());
@@ -130,11 +149,27 @@ class EtcdBackendIT {
     long from = source().revision() + 1;
     Recorder rec = new Recorder();
     open.add(b.watch(from, rec));
-    long r1 = get(source().client().getKVClient().txn().Then(
-        Op.put(bytes(prefix + "/a"), ByteSequence.from("1".getBytes(UTF_8)), PutOption.DEFAULT),
-        Op.put(bytes(prefix + "/b"), ByteSequence.from("[2]".getBytes(UTF_8)), PutOption.DEFAULT),
-        Op.put(bytes(prefix + "/_members/m"), ByteSequence.from("{}".getBytes(UTF_8)), PutOption.DEFAULT)).commit())
-        .getHeader().getRevision();
+    long r1 =
+        get(source()
+                .client()
+                .getKVClient()
+                .txn()
+                .Then(
+                    Op.put(
+                        bytes(prefix + "/a"),
+                        ByteSequence.from("1".getBytes(UTF_8)),
+                        PutOption.DEFAULT),
+                    Op.put(
+                        bytes(prefix + "/b"),
+                        ByteSequence.from("[2]".getBytes(UTF_8)),
+                        PutOption.DEFAULT),
+                    Op.put(
+                        bytes(prefix + "/_members/m"),
+                        ByteSequence.from("{}".getBytes(UTF_8)),
+                        PutOption.DEFAULT))
+                .commit())
+            .getHeader()
+            .getRevision();
     source().put(prefix, "_members/only", new byte[] {1}); // a revision with nothing for the map
     long r3 = source().delete(prefix, "a");
     await().atMost(PATIENCE).until(() -> rec.batches().size() == 2);
@@ -194,7 +229,11 @@ class EtcdBackendIT {
     Recorder rec = new Recorder();
     Feed f = b.watch(from, rec);
     open.add(f);
-    source().put(prefix + "-other", "noise", new byte[] {1}); // the cluster moves on, this namespace does not
+    source()
+        .put(
+            prefix + "-other",
+            "noise",
+            new byte[] {1}); // the cluster moves on, this namespace does not
     await().atMost(PATIENCE).until(() -> b.serverVersions() != null);
     await().atMost(PATIENCE).until(() -> f.requestProgress() && !rec.progress().isEmpty());
     long p = rec.progress().get(0);
@@ -219,20 +258,27 @@ class EtcdBackendIT {
     try {
       for (int i = 0; i < writes; i++) {
         inFlight.acquire();
-        source().client().getKVClient().put(bytes(prefix + "/k" + (i % 50)), ByteSequence.from(new byte[] {(byte) i}))
+        source()
+            .client()
+            .getKVClient()
+            .put(bytes(prefix + "/k" + (i % 50)), ByteSequence.from(new byte[] {(byte) i}))
             .whenComplete((r, e) -> inFlight.release());
       }
       inFlight.acquire(16);
     } finally {
       asker.shutdownNow();
     }
-    await().atMost(PATIENCE).until(() -> rec.batches().stream().mapToInt(x -> x.changes().size()).sum() == writes);
+    await()
+        .atMost(PATIENCE)
+        .until(() -> rec.batches().stream().mapToInt(x -> x.changes().size()).sum() == writes);
     long maxProgress = 0;
     long lastRev = 0;
     int progressCount = 0;
     for (Object s : rec.signals()) {
       if (s instanceof Batch batch) {
-        assertThat(batch.revision()).as("event after progress %d", maxProgress).isGreaterThan(maxProgress);
+        assertThat(batch.revision())
+            .as("event after progress %d", maxProgress)
+            .isGreaterThan(maxProgress);
         assertThat(batch.revision()).isGreaterThan(lastRev);
         lastRev = batch.revision();
       } else if (s instanceof Long p) {
@@ -254,7 +300,8 @@ class EtcdBackendIT {
     WriteResult w1 = b.put("k", "v1".getBytes(UTF_8), "text/plain", Backend.ANY_REVISION).get();
     assertThat(w1.isApplied()).isTrue();
     Backend.StrongRead read = b.get("k").get();
-    assertThat(read.entry()).isEqualTo(new Versioned("k", "v1".getBytes(UTF_8), "text/plain", w1.revision()));
+    assertThat(read.entry())
+        .isEqualTo(new Versioned("k", "v1".getBytes(UTF_8), "text/plain", w1.revision()));
     assertThat(read.revision()).isGreaterThanOrEqualTo(w1.revision());
 
     WriteResult lost = b.put("k", "v2".getBytes(UTF_8), "text/plain", 0).get();
@@ -267,7 +314,8 @@ class EtcdBackendIT {
     WriteResult w2 = b.put("k", "v2".getBytes(UTF_8), "text/plain", w1.revision()).get();
     assertThat(w2.isApplied()).isTrue();
     assertThat(w2.revision()).isGreaterThan(w1.revision());
-    assertThat(b.put("new", new byte[] {1}, "application/octet-stream", 0).get().isApplied()).isTrue();
+    assertThat(b.put("new", new byte[] {1}, "application/octet-stream", 0).get().isApplied())
+        .isTrue();
     assertThat(b.put("absent", new byte[] {1}, "application/octet-stream", 5).get())
         .isEqualTo(WriteResult.conflict(0, null));
 
@@ -291,10 +339,12 @@ class EtcdBackendIT {
     EtcdBackend b = backend("etcd://127.0.0.1:" + FreePorts.one() + "?timeout=2s");
     long t0 = System.nanoTime();
     assertThat(failure(b.put("k", new byte[] {1}, "text/plain", Backend.ANY_REVISION)))
-        .isInstanceOfSatisfying(BackendUnavailableException.class, e -> {
-          assertThat(e.mayHaveCommitted()).isFalse();
-          assertThat(e.getMessage()).contains("UNAVAILABLE").contains("127.0.0.1");
-        });
+        .isInstanceOfSatisfying(
+            BackendUnavailableException.class,
+            e -> {
+              assertThat(e.mayHaveCommitted()).isFalse();
+              assertThat(e.getMessage()).contains("UNAVAILABLE").contains("127.0.0.1");
+            });
     assertThat(failure(b.get("k"))).isInstanceOf(BackendUnavailableException.class);
     assertThat(failure(b.snapshot())).isInstanceOf(BackendUnavailableException.class);
     assertThat(failure(b.membership().members())).isInstanceOf(BackendUnavailableException.class);
@@ -314,23 +364,36 @@ class EtcdBackendIT {
       open.add(b.watch(rev + 1, rec));
       own.pause();
       long t0 = System.nanoTime();
-      assertThat(failure(b.get("k"))).isInstanceOfSatisfying(BackendUnavailableException.class,
-          e -> assertThat(e.getMessage()).contains("DEADLINE_EXCEEDED"));
-      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(Duration.ofMillis(600), Duration.ofSeconds(3));
+      assertThat(failure(b.get("k")))
+          .isInstanceOfSatisfying(
+              BackendUnavailableException.class,
+              e -> assertThat(e.getMessage()).contains("DEADLINE_EXCEEDED"));
+      assertThat(Duration.ofNanos(System.nanoTime() - t0))
+          .isBetween(Duration.ofMillis(600), Duration.ofSeconds(3));
       assertThat(failure(b.put("k", new byte[] {2}, "text/plain", Backend.ANY_REVISION)))
-          .isInstanceOfSatisfying(BackendUnavailableException.class, e -> assertThat(e.mayHaveCommitted()).isTrue());
+          .isInstanceOfSatisfying(
+              BackendUnavailableException.class, e -> assertThat(e.mayHaveCommitted()).isTrue());
       own.stop();
       await().atMost(PATIENCE).until(() -> rec.terminal() != null);
       assertThat(rec.terminal()).startsWith("error ");
       own.start();
-      await().atMost(PATIENCE).ignoreExceptions()
-          .until(() -> b.put("k", new byte[] {3}, "text/plain", Backend.ANY_REVISION).get().isApplied());
+      await()
+          .atMost(PATIENCE)
+          .ignoreExceptions()
+          .until(
+              () ->
+                  b.put("k", new byte[] {3}, "text/plain", Backend.ANY_REVISION).get().isApplied());
       // The put that timed out may still have been committed when etcd thawed before stopping (it
-      // said so: mayHaveCommitted); then the feed delivered it before breaking. Nothing follows the error.
+      // said so: mayHaveCommitted); then the feed delivered it before breaking. Nothing follows the
+      // error.
       List<Object> signals = rec.signals();
       assertThat(signals.get(signals.size() - 1)).isEqualTo(rec.terminal());
-      assertThat(rec.batches()).allSatisfy(batch -> assertThat(batch.changes()).singleElement()
-          .satisfies(c -> assertThat(c.value().value()).containsExactly(2)));
+      assertThat(rec.batches())
+          .allSatisfy(
+              batch ->
+                  assertThat(batch.changes())
+                      .singleElement()
+                      .satisfies(c -> assertThat(c.value().value()).containsExactly(2)));
     }
   }
 
@@ -339,23 +402,35 @@ class EtcdBackendIT {
   // ---------------------------------------------------------------------------------------------
 
   @Test
-  void membership_registersWithLease_reRegistersWhenTheLeaseIsRevoked_andCloseRemovesIt() throws Exception {
+  void membership_registersWithLease_reRegistersWhenTheLeaseIsRevoked_andCloseRemovesIt()
+      throws Exception {
     EtcdBackend b = backend();
-    Member me = new Member("node-1", "http://10.0.0.1:8080", Instant.parse("2026-01-02T03:04:05.678Z"));
+    Member me =
+        new Member("node-1", "http://10.0.0.1:8080", Instant.parse("2026-01-02T03:04:05.678Z"));
     Membership.Registration reg = b.membership().register(me).get(10, TimeUnit.SECONDS);
     assertThat(b.membership().members().get()).containsExactly(me);
     KeyValue record = source().list(prefix).getKvs().get(0);
     assertThat(record.getKey().toString(UTF_8)).isEqualTo(prefix + "/_members/node-1");
     assertThat(record.getValue().toString(UTF_8))
-        .isEqualTo("{\"id\":\"node-1\",\"url\":\"http://10.0.0.1:8080\",\"startedAt\":\"2026-01-02T03:04:05.678Z\"}");
+        .isEqualTo(
+            "{\"id\":\"node-1\",\"url\":\"http://10.0.0.1:8080\",\"startedAt\":\"2026-01-02T03:04:05.678Z\"}");
     long lease = record.getLease();
     assertThat(lease).isNotZero();
 
-    get(source().client().getLeaseClient().revoke(lease)); // an operator, or an outage longer than the TTL
-    await().atMost(PATIENCE).until(() -> {
-      List<KeyValue> kvs = source().list(prefix).getKvs();
-      return kvs.size() == 1 && kvs.get(0).getLease() != 0 && kvs.get(0).getLease() != lease;
-    });
+    get(
+        source()
+            .client()
+            .getLeaseClient()
+            .revoke(lease)); // an operator, or an outage longer than the TTL
+    await()
+        .atMost(PATIENCE)
+        .until(
+            () -> {
+              List<KeyValue> kvs = source().list(prefix).getKvs();
+              return kvs.size() == 1
+                  && kvs.get(0).getLease() != 0
+                  && kvs.get(0).getLease() != lease;
+            });
     assertThat(b.membership().members().get()).containsExactly(me);
 
     reg.close();
@@ -446,7 +521,11 @@ class EtcdBackendIT {
     }
 
     String terminal() {
-      return signals().stream().filter(String.class::isInstance).map(String.class::cast).findFirst().orElse(null);
+      return signals().stream()
+          .filter(String.class::isInstance)
+          .map(String.class::cast)
+          .findFirst()
+          .orElse(null);
     }
   }
 }

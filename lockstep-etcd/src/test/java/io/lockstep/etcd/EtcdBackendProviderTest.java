@@ -27,17 +27,21 @@ class EtcdBackendProviderTest {
   @Test
   void serviceLoader_findsTheEtcdScheme() {
     assertThat(ServiceLoader.load(BackendProvider.class).stream().map(ServiceLoader.Provider::get))
-        .anySatisfy(p -> {
-          assertThat(p).isInstanceOf(EtcdBackendProvider.class);
-          assertThat(p.schemes()).containsExactly("etcd");
-        });
+        .anySatisfy(
+            p -> {
+              assertThat(p).isInstanceOf(EtcdBackendProvider.class);
+              assertThat(p.schemes()).containsExactly("etcd");
+            });
   }
 
   @Test
   void uri_withSeveralEndpoints_andDefaults() {
     EtcdSettings s = parse("etcd://127.0.0.1:2379,10.0.0.2:22379,etcd3");
-    assertThat(s.endpoints()).containsExactly(URI.create("http://127.0.0.1:2379"),
-        URI.create("http://10.0.0.2:22379"), URI.create("http://etcd3:2379"));
+    assertThat(s.endpoints())
+        .containsExactly(
+            URI.create("http://127.0.0.1:2379"),
+            URI.create("http://10.0.0.2:22379"),
+            URI.create("http://etcd3:2379"));
     assertThat(s.requestTimeout()).isEqualTo(Duration.ofSeconds(3));
     assertThat(s.pageSize()).isEqualTo(1000);
     assertThat(s.memberTtlSeconds()).isEqualTo(10);
@@ -54,21 +58,24 @@ class EtcdBackendProviderTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "etcd://h:1?retries=3",
-      "etcd://",
-      "etcd://h:1/some/path",
-      "etcd://h:1?timeout=3",
-      "etcd://h:1?timeout=-1s",
-      "etcd://h:1?timeout=0ms",
-      "etcd://h:1?page_size=0",
-      "etcd://h:1?page_size=ten",
-      "etcd://h:1?member_ttl=1s",
-      "etcd://h:1?member_ttl=2500ms",
-      "etcd://h:1?member_ttl=2h",
-      "etcd://https://h:1"})
+  @ValueSource(
+      strings = {
+        "etcd://h:1?retries=3",
+        "etcd://",
+        "etcd://h:1/some/path",
+        "etcd://h:1?timeout=3",
+        "etcd://h:1?timeout=-1s",
+        "etcd://h:1?timeout=0ms",
+        "etcd://h:1?page_size=0",
+        "etcd://h:1?page_size=ten",
+        "etcd://h:1?member_ttl=1s",
+        "etcd://h:1?member_ttl=2500ms",
+        "etcd://h:1?member_ttl=2h",
+        "etcd://https://h:1"
+      })
   void badUri_isRefused_namingWhatIsWrong(String uri) {
-    assertThatThrownBy(() -> parse(uri)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> parse(uri))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("backend URI:");
   }
 
@@ -83,7 +90,8 @@ class EtcdBackendProviderTest {
   @Test
   void unknownParameter_messageListsTheKnownOnes() {
     assertThatThrownBy(() -> parse("etcd://h:1?tls=true"))
-        .hasMessageContaining("unknown parameter 'tls'").hasMessageContaining("page_size");
+        .hasMessageContaining("unknown parameter 'tls'")
+        .hasMessageContaining("page_size");
   }
 
   @Test
@@ -97,7 +105,8 @@ class EtcdBackendProviderTest {
       assertThat(b.mapKey(bytes("app/_countersx"))).isEqualTo("_countersx");
       assertThat(b.mapKey(bytes("app/"))).isNull();
       assertThat(b.mapKey(bytes("apple/k"))).isNull();
-      assertThat(b.mapKey(ByteSequence.from(new byte[] {'a', 'p', 'p', '/', (byte) 0xc3}))).isNull();
+      assertThat(b.mapKey(ByteSequence.from(new byte[] {'a', 'p', 'p', '/', (byte) 0xc3})))
+          .isNull();
       assertThat(b.keyOf("\u00e9/x").getBytes()).isEqualTo("app/\u00e9/x".getBytes(UTF_8));
       assertThat(b.revisionModel()).isEqualTo(io.lockstep.spi.RevisionModel.SPARSE);
     }
@@ -105,10 +114,16 @@ class EtcdBackendProviderTest {
 
   @Test
   void progressMode_trustsOnlyServersThatOrderProgressWithEvents() {
-    for (String v : new String[] {"3.4.31", "3.4.39", "3.5.13", "3.5.21", "3.6.0", "3.6.0-rc.1", "3.7.1", "4.0.0"}) {
+    for (String v :
+        new String[] {
+          "3.4.31", "3.4.39", "3.5.13", "3.5.21", "3.6.0", "3.6.0-rc.1", "3.7.1", "4.0.0"
+        }) {
       assertThat(EtcdFeed.ProgressMode.ordersProgress(v)).as(v).isTrue();
     }
-    for (String v : new String[] {"3.4.23", "3.4.30", "3.5.0", "3.5.12", "3.3.27", "2.3.8", "", "x.y.z", "3.5"}) {
+    for (String v :
+        new String[] {
+          "3.4.23", "3.4.30", "3.5.0", "3.5.12", "3.3.27", "2.3.8", "", "x.y.z", "3.5"
+        }) {
       assertThat(EtcdFeed.ProgressMode.ordersProgress(v)).as(v).isFalse();
     }
     assertThat(EtcdFeed.ProgressMode.ordersProgress(null)).isFalse();
@@ -116,7 +131,8 @@ class EtcdBackendProviderTest {
 
   @Test
   void providerCreate_returnsAnEtcdBackend() {
-    try (Backend b = new EtcdBackendProvider().create(BackendUri.parse("etcd://127.0.0.1:1?timeout=1s"), CTX)) {
+    try (Backend b =
+        new EtcdBackendProvider().create(BackendUri.parse("etcd://127.0.0.1:1?timeout=1s"), CTX)) {
       assertThat(b).isInstanceOf(EtcdBackend.class);
       assertThat(b.toString()).contains("http://127.0.0.1:1").contains("app/");
     }

@@ -24,8 +24,11 @@ class EtcdClusterCounterContractIT extends ClusterCounterContract {
 
   @Override
   protected Lockstep newNode(String keyPrefix) {
-    return Lockstep.builder().backend(etcd.get().server().backendUri()).keyPrefix(keyPrefix)
-        .operationTimeout(Duration.ofSeconds(20)).build();
+    return Lockstep.builder()
+        .backend(etcd.get().server().backendUri())
+        .keyPrefix(keyPrefix)
+        .operationTimeout(Duration.ofSeconds(20))
+        .build();
   }
 
   @Override
@@ -35,18 +38,27 @@ class EtcdClusterCounterContractIT extends ClusterCounterContract {
 
   @Test
   void counter_survivesAnEtcdRestart_andFailsWhileEtcdIsDown() {
-    Lockstep a = closeAfterTest(Lockstep.builder().backend(etcd.get().server().backendUri()).keyPrefix(prefix)
-        .operationTimeout(Duration.ofSeconds(2)).build());
+    Lockstep a =
+        closeAfterTest(
+            Lockstep.builder()
+                .backend(etcd.get().server().backendUri())
+                .keyPrefix(prefix)
+                .operationTimeout(Duration.ofSeconds(2))
+                .build());
     for (int i = 0; i < 200; i++) {
       a.counter("total").incrementAndGet(1);
     }
     assertThat(etcd.get().raw(prefix, "_counters/total")).isEqualTo("200");
     etcd.get().server().stop();
-    assertThatThrownBy(() -> a.counter("total").incrementAndGet(1)).isInstanceOf(BackendUnavailableException.class);
+    assertThatThrownBy(() -> a.counter("total").incrementAndGet(1))
+        .isInstanceOf(BackendUnavailableException.class);
     etcd.get().server().start();
     Lockstep b = closeAfterTest(newNode(prefix));
     assertThat(b.counter("total").get()).isEqualTo(200);
-    Awaitility.await().atMost(patience()).ignoreExceptions().until(() -> a.counter("total").incrementAndGet(1) == 201);
+    Awaitility.await()
+        .atMost(patience())
+        .ignoreExceptions()
+        .until(() -> a.counter("total").incrementAndGet(1) == 201);
     assertThat(b.counter("total").get()).isEqualTo(201);
   }
 }

@@ -29,10 +29,13 @@ class EtcdProcessIT {
       etcd.start();
       etcd.restart();
       try (EtcdSource source = new EtcdSource(etcd)) {
-        assertThat(source.list("h").getKvs()).singleElement()
+        assertThat(source.list("h").getKvs())
+            .singleElement()
             .satisfies(kv -> assertThat(kv.getModRevision()).isEqualTo(rev));
       }
-      assertThatThrownBy(etcd::start).isInstanceOf(IllegalStateException.class).hasMessageContaining("already running");
+      assertThatThrownBy(etcd::start)
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("already running");
       assertThat(etcd.logTail(5)).isNotBlank();
       pid = etcd.pid();
     }

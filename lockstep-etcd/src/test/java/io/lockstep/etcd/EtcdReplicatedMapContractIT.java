@@ -12,7 +12,10 @@ class EtcdReplicatedMapContractIT extends ReplicatedMapContract {
 
   @Override
   protected Lockstep newNode(String keyPrefix) {
-    return Lockstep.builder().backend(etcd.get().server().backendUri()).keyPrefix(keyPrefix).build();
+    return Lockstep.builder()
+        .backend(etcd.get().server().backendUri())
+        .keyPrefix(keyPrefix)
+        .build();
   }
 
   @Override

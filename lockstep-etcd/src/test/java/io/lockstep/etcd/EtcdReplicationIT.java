@@ -25,8 +25,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * an outage, and records written by others under {@code _members/}).
  */
 class EtcdReplicationIT extends ReplicationContract {
-  @RegisterExtension
-  final TestResource<EtcdSource> etcd = TestResource.of(EtcdSource::onNewServer);
+  @RegisterExtension final TestResource<EtcdSource> etcd = TestResource.of(EtcdSource::onNewServer);
 
   @Override
   protected EtcdSource source() {
@@ -59,28 +58,38 @@ class EtcdReplicationIT extends ReplicationContract {
 
   @Test
   void etcdRestart_everyNodeRegistersAgainUnderANewLease() {
-    List<Lockstep> nodes = List.of(impatientNode(), impatientNode(), impatientNode(), impatientNode());
+    List<Lockstep> nodes =
+        List.of(impatientNode(), impatientNode(), impatientNode(), impatientNode());
     awaitReady(nodes);
     await().atMost(patience()).until(() -> memberLeases().size() == 4);
     Map<String, Long> leasesBefore = memberLeases();
     source().server().stop();
     // Every node noticed the outage before etcd comes back.
     for (Lockstep n : nodes) {
-      await().atMost(patience()).until(() -> {
-        try {
-          n.map().get("any", ReadConsistency.STRONG);
-          return false;
-        } catch (RuntimeException e) {
-          return true;
-        }
-      });
+      await()
+          .atMost(patience())
+          .until(
+              () -> {
+                try {
+                  n.map().get("any", ReadConsistency.STRONG);
+                  return false;
+                } catch (RuntimeException e) {
+                  return true;
+                }
+              });
     }
     source().server().start();
-    await().atMost(patience()).until(() -> {
-      Map<String, Long> now = memberLeases();
-      return now.size() == 4 && now.entrySet().stream().allMatch(e -> !e.getValue().equals(leasesBefore.get(e.getKey())));
-    });
-    assertThat(members(nodes.get(0))).extracting(Member::id)
+    await()
+        .atMost(patience())
+        .until(
+            () -> {
+              Map<String, Long> now = memberLeases();
+              return now.size() == 4
+                  && now.entrySet().stream()
+                      .allMatch(e -> !e.getValue().equals(leasesBefore.get(e.getKey())));
+            });
+    assertThat(members(nodes.get(0)))
+        .extracting(Member::id)
         .containsExactlyInAnyOrderElementsOf(nodes.stream().map(n -> n.self().id()).toList());
   }
 
@@ -101,8 +110,12 @@ class EtcdReplicationIT extends ReplicationContract {
   void keysUnderMembersWrittenExternally_areNeverVisibleInTheMap() {
     Lockstep a = node();
     awaitReady(List.of(a));
-    source().put(prefix, "_members/intruder",
-        "{\"id\":\"intruder\",\"url\":\"\",\"startedAt\":\"2026-01-01T00:00:00Z\"}".getBytes(UTF_8));
+    source()
+        .put(
+            prefix,
+            "_members/intruder",
+            "{\"id\":\"intruder\",\"url\":\"\",\"startedAt\":\"2026-01-01T00:00:00Z\"}"
+                .getBytes(UTF_8));
     source().put(prefix, "_members/garbage", "not json".getBytes(UTF_8));
     awaitApplied(a, source().put(prefix, "visible", "{}".getBytes(UTF_8)));
     Lockstep b = node(); // lists after the fact: the snapshot path
@@ -115,10 +128,18 @@ class EtcdReplicationIT extends ReplicationContract {
     assertThatThrownBy(() -> a.map().get("_members/intruder", ReadConsistency.STRONG))
         .isInstanceOf(IllegalArgumentException.class);
     for (int i = 0; i < 20; i++) {
-      source().put(prefix + "-neighbour", "k" + i, new byte[] {1}); // other namespaces move the revision on
+      source()
+          .put(
+              prefix + "-neighbour",
+              "k" + i,
+              new byte[] {1}); // other namespaces move the revision on
     }
-    await().atMost(patience()).until(() -> stats(a).lagRevisions() == 0 && stats(a).lagMillis() == 0);
+    await()
+        .atMost(patience())
+        .until(() -> stats(a).lagRevisions() == 0 && stats(a).lagMillis() == 0);
     await().atMost(patience()).until(() -> members(a).size() == 3);
-    assertThat(members(a)).extracting(Member::id).containsExactlyInAnyOrder(a.self().id(), b.self().id(), "intruder");
+    assertThat(members(a))
+        .extracting(Member::id)
+        .containsExactlyInAnyOrder(a.self().id(), b.self().id(), "intruder");
   }
 }

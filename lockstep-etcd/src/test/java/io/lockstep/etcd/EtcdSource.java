@@ -32,7 +32,8 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
   private final EtcdProcess etcd;
   private final boolean ownsServer;
   private final Client client;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   /** A client on {@code etcd}, which stays up when the client closes. */
   EtcdSource(EtcdProcess etcd) {
@@ -46,11 +47,12 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
   }
 
   /**
-   * Starts a new etcd (with extra flags {@code etcdArgs}) and returns a client on it that closes the
-   * server when it closes; see {@code TestResource}.
+   * Starts a new etcd (with extra flags {@code etcdArgs}) and returns a client on it that closes
+   * the server when it closes; see {@code TestResource}.
    */
   static EtcdSource onNewServer(String... etcdArgs) {
-    return new EtcdSource(new EtcdProcess(etcdArgs), true); // jetcd connects lazily: building the client cannot fail
+    return new EtcdSource(
+        new EtcdProcess(etcdArgs), true); // jetcd connects lazily: building the client cannot fail
   }
 
   @Override
@@ -87,7 +89,9 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
 
   /** Writes raw bytes under {@code <prefix>/<key>}; returns the revision. */
   long put(String prefix, String key, byte[] value) {
-    return get(client.getKVClient().put(bytes(prefix + "/" + key), ByteSequence.from(value))).getHeader().getRevision();
+    return get(client.getKVClient().put(bytes(prefix + "/" + key), ByteSequence.from(value)))
+        .getHeader()
+        .getRevision();
   }
 
   /** Deletes {@code <prefix>/<key>}; returns the revision. */
@@ -97,7 +101,8 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
 
   /** The raw entries of the namespace, membership records included. */
   GetResponse list(String prefix) {
-    return get(client.getKVClient().get(bytes(prefix + "/"), GetOption.builder().isPrefix(true).build()));
+    return get(
+        client.getKVClient().get(bytes(prefix + "/"), GetOption.builder().isPrefix(true).build()));
   }
 
   /** The value under {@code <prefix>/<key>} as text, or null. */
@@ -106,7 +111,10 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
     return kvs.isEmpty() ? null : kvs.get(0).getValue().toString(UTF_8);
   }
 
-  /** The map as etcd holds it now: key to modification revision (membership records and counters left out). */
+  /**
+   * The map as etcd holds it now: key to modification revision (membership records and counters
+   * left out).
+   */
   @Override
   public Map<String, Long> revisions(String prefix) {
     Map<String, Long> revisions = new TreeMap<>();
@@ -121,7 +129,9 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
 
   /** The digest of the map as etcd holds it now (see {@link #revisions} and {@link Digests}). */
   long digest(String prefix) {
-    return revisions(prefix).entrySet().stream().mapToLong(e -> Digests.entry(e.getKey(), e.getValue())).sum();
+    return revisions(prefix).entrySet().stream()
+        .mapToLong(e -> Digests.entry(e.getKey(), e.getValue()))
+        .sum();
   }
 
   /** The cluster's current revision. */
@@ -142,7 +152,10 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
   }
 
   double metric(String name) {
-    HttpRequest req = HttpRequest.newBuilder(URI.create(etcd.clientUrl() + "/metrics")).timeout(Duration.ofSeconds(5)).build();
+    HttpRequest req =
+        HttpRequest.newBuilder(URI.create(etcd.clientUrl() + "/metrics"))
+            .timeout(Duration.ofSeconds(5))
+            .build();
     try {
       String body = http.send(req, HttpResponse.BodyHandlers.ofString()).body();
       for (String line : body.split("\n")) {

@@ -22,13 +22,26 @@ class EtcdValueCodecTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"\"hi\"", "1", "-0.5", "true", "null", "[]", "{}", " {\"a\":{\"b\":[{}]}} ", "\"\u00e9\u4e2d\""})
+  @ValueSource(
+      strings = {
+        "\"hi\"",
+        "1",
+        "-0.5",
+        "true",
+        "null",
+        "[]",
+        "{}",
+        " {\"a\":{\"b\":[{}]}} ",
+        "\"\u00e9\u4e2d\""
+      })
   void rawBytes_thatParseAsJson_readAsJson(String text) {
-    assertThat(EtcdValueCodec.decode(text.getBytes(UTF_8)).contentType()).isEqualTo("application/json");
+    assertThat(EtcdValueCodec.decode(text.getBytes(UTF_8)).contentType())
+        .isEqualTo("application/json");
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "hello", "{", "{} {}", "[1,]", "{'a':1}", "NaN", "01", "1 2", "{\"a\":1}x"})
+  @ValueSource(
+      strings = {"", "hello", "{", "{} {}", "[1,]", "{'a':1}", "NaN", "01", "1 2", "{\"a\":1}x"})
   void rawBytes_thatAreNotJson_readAsOctetStream(String text) {
     EtcdValueCodec.Decoded d = EtcdValueCodec.decode(text.getBytes(UTF_8));
     assertThat(d.contentType()).isEqualTo("application/octet-stream");
@@ -49,14 +62,16 @@ class EtcdValueCodecTest {
   @Test
   void octetStream_whoseBytesAreJson_keepsItsContentType() {
     byte[] json = "{\"a\":1}".getBytes(UTF_8);
-    EtcdValueCodec.Decoded d = EtcdValueCodec.decode(EtcdValueCodec.encode(json, "application/octet-stream"));
+    EtcdValueCodec.Decoded d =
+        EtcdValueCodec.decode(EtcdValueCodec.encode(json, "application/octet-stream"));
     assertThat(d.contentType()).isEqualTo("application/octet-stream");
     assertThat(d.value()).isEqualTo(json);
   }
 
   @Test
   void emptyValue_withContentType_roundTrips() {
-    EtcdValueCodec.Decoded d = EtcdValueCodec.decode(EtcdValueCodec.encode(new byte[0], "text/plain"));
+    EtcdValueCodec.Decoded d =
+        EtcdValueCodec.decode(EtcdValueCodec.encode(new byte[0], "text/plain"));
     assertThat(d.contentType()).isEqualTo("text/plain");
     assertThat(d.value()).isEmpty();
   }
@@ -64,22 +79,26 @@ class EtcdValueCodecTest {
   @Test
   void longestContentType_roundTrips_andOneMoreIsRefused() {
     String ct = "x/" + "y".repeat(253);
-    assertThat(EtcdValueCodec.decode(EtcdValueCodec.encode(new byte[] {7}, ct)).contentType()).isEqualTo(ct);
+    assertThat(EtcdValueCodec.decode(EtcdValueCodec.encode(new byte[] {7}, ct)).contentType())
+        .isEqualTo(ct);
     assertThatThrownBy(() -> EtcdValueCodec.encode(new byte[0], ct + "z"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("contentType");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("contentType");
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"", "text/pl\u00e4in", "a\nb", "tab\there"})
   void badContentType_isRefused(String ct) {
     assertThatThrownBy(() -> EtcdValueCodec.encode(new byte[] {1}, ct))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("contentType");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("contentType");
   }
 
   @Test
   void jsonContentType_withInvalidJson_isRefused() {
     assertThatThrownBy(() -> EtcdValueCodec.encode("not json".getBytes(UTF_8), "application/json"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not valid JSON");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("not valid JSON");
   }
 
   @Test
@@ -97,7 +116,9 @@ class EtcdValueCodecTest {
   @Test
   void randomValues_roundTripForEveryContentType() {
     SplittableRandom r = new SplittableRandom(42);
-    String[] types = {"application/octet-stream", "text/plain", "image/png", "application/x-lockstep+cbor"};
+    String[] types = {
+      "application/octet-stream", "text/plain", "image/png", "application/x-lockstep+cbor"
+    };
     for (int i = 0; i < 2_000; i++) {
       byte[] v = new byte[r.nextInt(64)];
       for (int j = 0; j < v.length; j++) {

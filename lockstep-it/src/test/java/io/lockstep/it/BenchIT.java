@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lockstep.bench.BenchConfig;
 import io.lockstep.bench.BenchResult;
 import io.lockstep.bench.LoadRun;
-import io.lockstep.bench.RequestStats;
 import io.lockstep.bench.Report;
+import io.lockstep.bench.RequestStats;
 import io.lockstep.process.EtcdProcess;
 import io.lockstep.process.ServerCluster;
 import io.lockstep.process.ServerProcess;
@@ -28,12 +28,25 @@ class BenchIT {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @Test
-  void bench_tenSecondsOnThreeInstances_tableTotalsMatchServerCounts_andHistoryHolds() throws Exception {
+  void bench_tenSecondsOnThreeInstances_tableTotalsMatchServerCounts_andHistoryHolds()
+      throws Exception {
     try (EtcdProcess etcd = new EtcdProcess();
-         ServerCluster cluster = ServerCluster.builder(etcd.backendUri()).instances(3).keyPrefix("bench").start()) {
+        ServerCluster cluster =
+            ServerCluster.builder(etcd.backendUri()).instances(3).keyPrefix("bench").start()) {
       List<URI> targets = cluster.nodes().stream().map(n -> URI.create(n.url())).toList();
-      BenchConfig cfg = new BenchConfig(targets, 12, 12, Duration.ofSeconds(10), 42, BenchConfig.Scenario.STRICT,
-          Duration.ZERO, Duration.ofMillis(100), true, null, null);
+      BenchConfig cfg =
+          new BenchConfig(
+              targets,
+              12,
+              12,
+              Duration.ofSeconds(10),
+              42,
+              BenchConfig.Scenario.STRICT,
+              Duration.ZERO,
+              Duration.ofMillis(100),
+              true,
+              null,
+              null);
       BenchResult r = LoadRun.run(cfg, null);
       String table = Report.table(r);
 
@@ -45,7 +58,8 @@ class BenchIT {
       for (ServerProcess n : cluster.nodes()) {
         JsonNode counts = JSON.readTree(Http.raw(n.url(), "GET", "/stats/requests", null).body());
         for (String method : List.of("GET", "PUT", "DELETE")) {
-          servers.merge(method, counts.path(method + " /config/<key>").path("total").asLong(), Long::sum);
+          servers.merge(
+              method, counts.path(method + " /config/<key>").path("total").asLong(), Long::sum);
         }
       }
       assertThat(r.stats().totalFailures()).as(table).isZero();

@@ -37,13 +37,23 @@ class CloudFoundryIT {
   @BeforeAll
   static void startCluster() {
     etcd = new EtcdProcess();
-    cluster = ServerCluster.builder(etcd.backendUri())
-        .instances(3)
-        .keyPrefix("cf-" + UUID.randomUUID().toString().substring(0, 8))
-        .env(i -> Map.of("CF_INSTANCE_INDEX", Integer.toString(i),
-            "VCAP_APPLICATION", "{\"application_id\": \"" + APP_ID + "\", \"application_name\": \"refresh-demo\","
-                + " \"application_uris\": [\"refresh-demo.apps.example.com\"], \"instance_index\": " + i + "}"))
-        .start();
+    cluster =
+        ServerCluster.builder(etcd.backendUri())
+            .instances(3)
+            .keyPrefix("cf-" + UUID.randomUUID().toString().substring(0, 8))
+            .env(
+                i ->
+                    Map.of(
+                        "CF_INSTANCE_INDEX",
+                        Integer.toString(i),
+                        "VCAP_APPLICATION",
+                        "{\"application_id\": \""
+                            + APP_ID
+                            + "\", \"application_name\": \"refresh-demo\","
+                            + " \"application_uris\": [\"refresh-demo.apps.example.com\"], \"instance_index\": "
+                            + i
+                            + "}"))
+            .start();
   }
 
   @AfterAll
@@ -60,16 +70,25 @@ class CloudFoundryIT {
     return "{\"MY_CACHE\": \"" + value + "\"}";
   }
 
-  static JsonNode call(ServerProcess n, String method, String route, String body, int expectedStatus) throws Exception {
-    Http.Resp r = Http.raw(n.url(), method, "/api/v1/" + route, body, "Content-Type", "application/json");
-    assertThat(r.status()).as("%s /api/v1/%s on %s: %s", method, route, n.id(), r.body()).isEqualTo(expectedStatus);
+  static JsonNode call(
+      ServerProcess n, String method, String route, String body, int expectedStatus)
+      throws Exception {
+    Http.Resp r =
+        Http.raw(n.url(), method, "/api/v1/" + route, body, "Content-Type", "application/json");
+    assertThat(r.status())
+        .as("%s /api/v1/%s on %s: %s", method, route, n.id(), r.body())
+        .isEqualTo(expectedStatus);
     return JSON.readTree(r.body());
   }
 
-  /** {@code MY_CACHE3} as {@code /current} shows it on {@code n}, or null; checks the rest of the answer. */
+  /**
+   * {@code MY_CACHE3} as {@code /current} shows it on {@code n}, or null; checks the rest of the
+   * answer.
+   */
   static String myCache3(ServerProcess n) throws Exception {
     JsonNode current = call(n, "GET", "current", null, 200);
-    assertThat(current.get("Instance").asText()).isEqualTo(Integer.toString(cluster.nodes().indexOf(n)));
+    assertThat(current.get("Instance").asText())
+        .isEqualTo(Integer.toString(cluster.nodes().indexOf(n)));
     JsonNode object = current.get("Cache Object");
     assertThat(object.get("MY_CACHE1").asText()).isEqualTo("OBJECT1");
     assertThat(object.get("MY_CACHE2").asText()).isEqualTo("OBJECT2");
@@ -90,8 +109,11 @@ class CloudFoundryIT {
     for (int i = 0; i < 3; i++) {
       for (String method : List.of("GET", "POST")) {
         JsonNode current = call(cluster.node(i), method, "current", null, 200);
-        assertThat(current.toString()).isEqualTo("{\"Instance\":\"" + i
-            + "\",\"Cache Object\":{\"MY_CACHE1\":\"OBJECT1\",\"MY_CACHE2\":\"OBJECT2\"}}");
+        assertThat(current.toString())
+            .isEqualTo(
+                "{\"Instance\":\""
+                    + i
+                    + "\",\"Cache Object\":{\"MY_CACHE1\":\"OBJECT1\",\"MY_CACHE2\":\"OBJECT2\"}}");
       }
     }
   }
@@ -149,24 +171,27 @@ class CloudFoundryIT {
       JsonNode app = JSON.readTree(r.body()).get("application");
       assertThat(app.get("application_id").asText()).isEqualTo(APP_ID);
       assertThat(app.get("application_name").asText()).isEqualTo("refresh-demo");
-      assertThat(app.get("application_uris").toString()).isEqualTo("[\"refresh-demo.apps.example.com\"]");
+      assertThat(app.get("application_uris").toString())
+          .isEqualTo("[\"refresh-demo.apps.example.com\"]");
       assertThat(app.get("instance_index").asInt()).isEqualTo(i);
     }
   }
 
   /**
    * A frozen instance (SIGSTOP) is still a member but answers nothing: refresh waits for it no
-   * longer than the refresh timeout (3 s) plus the peer timeout (1 s), names it, and the write still
-   * reaches it once it runs again.
+   * longer than the refresh timeout (3 s) plus the peer timeout (1 s), names it, and the write
+   * still reaches it once it runs again.
    */
   @Test
   @Order(6)
-  void refresh_withAFrozenInstance_isBounded_namesIt_andTheInstanceCatchesUpLater() throws Exception {
+  void refresh_withAFrozenInstance_isBounded_namesIt_andTheInstanceCatchesUpLater()
+      throws Exception {
     ServerProcess frozen = cluster.node(1);
     frozen.pause();
     try {
       long t0 = System.nanoTime();
-      Http.Resp r = Http.raw(cluster.node(0).url(), "POST", "/api/v1/refresh", body("WHILE_FROZEN"));
+      Http.Resp r =
+          Http.raw(cluster.node(0).url(), "POST", "/api/v1/refresh", body("WHILE_FROZEN"));
       long tookMillis = (System.nanoTime() - t0) / 1_000_000;
       assertThat(r.status()).as(r.body()).isEqualTo(504);
       JsonNode answer = JSON.readTree(r.body());
@@ -179,18 +204,22 @@ class CloudFoundryIT {
     } finally {
       frozen.resume();
     }
-    await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(100))
         .untilAsserted(() -> assertThat(myCache3(frozen)).isEqualTo("WHILE_FROZEN"));
   }
 
   /**
    * A killed instance (SIGKILL) stays registered until its etcd lease expires (10 s by default).
    * Until then refresh names it as not refreshed, at once (its port refuses connections); after it
-   * has left the membership, refresh no longer counts it and answers Done for the two that are left.
+   * has left the membership, refresh no longer counts it and answers Done for the two that are
+   * left.
    */
   @Test
   @Order(7)
-  void refresh_afterAnInstanceIsKilled_namesItUntilItLeavesMembership_thenExcludesIt() throws Exception {
+  void refresh_afterAnInstanceIsKilled_namesItUntilItLeavesMembership_thenExcludesIt()
+      throws Exception {
     ServerProcess victim = cluster.node(2);
     victim.kill();
     assertThat(victim.isAlive()).isFalse();
@@ -204,10 +233,17 @@ class CloudFoundryIT {
     assertThat(myCache3(cluster.node(1))).isEqualTo("AFTER_KILL");
 
     // The lease expires within its TTL of the last keep-alive; allow for a slow machine.
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
-      JsonNode members = JSON.readTree(Http.raw(cluster.node(1).url(), "GET", "/cluster", null).body()).get("members");
-      assertThat(members.findValuesAsText("id")).containsExactly(cluster.node(0).id(), cluster.node(1).id());
-    });
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(250))
+        .untilAsserted(
+            () -> {
+              JsonNode members =
+                  JSON.readTree(Http.raw(cluster.node(1).url(), "GET", "/cluster", null).body())
+                      .get("members");
+              assertThat(members.findValuesAsText("id"))
+                  .containsExactly(cluster.node(0).id(), cluster.node(1).id());
+            });
     answer = call(cluster.node(1), "POST", "refresh", body("AFTER_LEAVE"), 200);
     assertThat(answer.get("Refreshing").asText()).isEqualTo("Done");
     assertThat(answer.get("Instances_Refreshed").asInt()).isEqualTo(2);

@@ -37,10 +37,15 @@ import org.junit.jupiter.api.Test;
 class CountIT {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** What the clients saw: every acknowledged cluster number, and the highest instance number per instance. */
-  record Load(Set<Long> clusterNumbers, Map<String, Long> instanceMax, int acknowledged, int failed) {}
+  /**
+   * What the clients saw: every acknowledged cluster number, and the highest instance number per
+   * instance.
+   */
+  record Load(
+      Set<Long> clusterNumbers, Map<String, Long> instanceMax, int acknowledged, int failed) {}
 
-  static Load load(List<ServerProcess> nodes, int requests, int clients, Runnable midway) throws Exception {
+  static Load load(List<ServerProcess> nodes, int requests, int clients, Runnable midway)
+      throws Exception {
     Set<Long> numbers = ConcurrentHashMap.newKeySet();
     Map<String, Long> instanceMax = new ConcurrentHashMap<>();
     AtomicInteger next = new AtomicInteger();
@@ -50,30 +55,33 @@ class CountIT {
     ExecutorService pool = Executors.newFixedThreadPool(clients);
     List<Future<?>> done = new ArrayList<>();
     for (int c = 0; c < clients; c++) {
-      done.add(pool.submit(() -> {
-        for (int i; (i = next.getAndIncrement()) < requests; ) {
-          if (i == requests / 2 && midway != null) {
-            midway.run();
-          }
-          ServerProcess n = nodes.get(i % nodes.size());
-          try {
-            Http.Resp r = Http.raw(n.url(), "GET", "/count", null);
-            if (r.status() != 200) {
-              failed.incrementAndGet();
-              continue;
-            }
-            JsonNode j = JSON.readTree(r.body());
-            if (!numbers.add(j.get("cluster_requests").asLong())) {
-              duplicates.incrementAndGet();
-            }
-            instanceMax.merge(j.get("instance").asText(), j.get("instance_requests").asLong(), Math::max);
-            acked.incrementAndGet();
-          } catch (UncheckedIOException e) {
-            failed.incrementAndGet(); // no answer: not acknowledged
-          }
-        }
-        return null;
-      }));
+      done.add(
+          pool.submit(
+              () -> {
+                for (int i; (i = next.getAndIncrement()) < requests; ) {
+                  if (i == requests / 2 && midway != null) {
+                    midway.run();
+                  }
+                  ServerProcess n = nodes.get(i % nodes.size());
+                  try {
+                    Http.Resp r = Http.raw(n.url(), "GET", "/count", null);
+                    if (r.status() != 200) {
+                      failed.incrementAndGet();
+                      continue;
+                    }
+                    JsonNode j = JSON.readTree(r.body());
+                    if (!numbers.add(j.get("cluster_requests").asLong())) {
+                      duplicates.incrementAndGet();
+                    }
+                    instanceMax.merge(
+                        j.get("instance").asText(), j.get("instance_requests").asLong(), Math::max);
+                    acked.incrementAndGet();
+                  } catch (UncheckedIOException e) {
+                    failed.incrementAndGet(); // no answer: not acknowledged
+                  }
+                }
+                return null;
+              }));
     }
     for (Future<?> f : done) {
       f.get(5, TimeUnit.MINUTES);
@@ -94,14 +102,17 @@ class CountIT {
     assertThat(l.failed()).isZero();
     assertThat(l.acknowledged()).isEqualTo(requests);
     assertThat(l.clusterNumbers()).hasSize(requests);
-    assertThat(l.clusterNumbers().stream().mapToLong(Long::longValue).max().orElse(0)).isEqualTo(requests);
-    assertThat(l.instanceMax().values().stream().mapToLong(Long::longValue).sum()).isEqualTo(requests);
+    assertThat(l.clusterNumbers().stream().mapToLong(Long::longValue).max().orElse(0))
+        .isEqualTo(requests);
+    assertThat(l.instanceMax().values().stream().mapToLong(Long::longValue).sum())
+        .isEqualTo(requests);
   }
 
   @Test
   void redis_exactUnderLoad_durable_killMidLoad_and503WhileDown() throws Exception {
     try (RedisProcess redis = RedisProcess.withAof();
-         ServerCluster cluster = ServerCluster.builder(redis.backendUri()).instances(3).keyPrefix("count").start()) {
+        ServerCluster cluster =
+            ServerCluster.builder(redis.backendUri()).instances(3).keyPrefix("count").start()) {
       List<ServerProcess> nodes = cluster.nodes();
       Load first = load(nodes, 3000, 64, null);
       assertExact(first, 3000);
@@ -120,13 +131,20 @@ class CountIT {
 
       // An instance killed mid-load and replaced: no acknowledged increment is lost.
       ServerProcess victim = nodes.get(2);
-      Load second = load(nodes, 1500, 64, () -> {
-        victim.kill();
-        victim.start();
-      });
+      Load second =
+          load(
+              nodes,
+              1500,
+              64,
+              () -> {
+                victim.kill();
+                victim.start();
+              });
       victim.awaitReady(Duration.ofSeconds(60));
       long after = total(nodes.get(0));
-      assertThat(after - 3000).as("increments committed").isGreaterThanOrEqualTo(second.acknowledged());
+      assertThat(after - 3000)
+          .as("increments committed")
+          .isGreaterThanOrEqualTo(second.acknowledged());
       assertThat(second.clusterNumbers()).allSatisfy(v -> assertThat(v).isBetween(3001L, after));
 
       // Redis down: 503, and no count moves; afterwards counting resumes exactly.
@@ -135,8 +153,13 @@ class CountIT {
       assertThat(down.status()).isEqualTo(503);
       assertThat(JSON.readTree(down.body()).get("error").asText()).isEqualTo("backend_unavailable");
       redis.start();
-      Http.Resp back = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
-          .until(() -> Http.raw(nodes.get(0).url(), "GET", "/count", null), r -> r.status() == 200);
+      Http.Resp back =
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .pollInterval(Duration.ofMillis(100))
+              .until(
+                  () -> Http.raw(nodes.get(0).url(), "GET", "/count", null),
+                  r -> r.status() == 200);
       assertThat(JSON.readTree(back.body()).get("cluster_requests").asLong()).isEqualTo(after + 1);
     }
   }
@@ -144,7 +167,8 @@ class CountIT {
   @Test
   void etcd_exactUnderLoad_andDurable() throws Exception {
     try (EtcdProcess etcd = new EtcdProcess();
-         ServerCluster cluster = ServerCluster.builder(etcd.backendUri()).instances(3).keyPrefix("count").start()) {
+        ServerCluster cluster =
+            ServerCluster.builder(etcd.backendUri()).instances(3).keyPrefix("count").start()) {
       List<ServerProcess> nodes = cluster.nodes();
       assertExact(load(nodes, 3000, 64, null), 3000);
       nodes.forEach(ServerProcess::stop);
@@ -163,13 +187,25 @@ class CountIT {
     for (int i = 0; i < 3; i++) {
       ports.add(FreePorts.one());
     }
-    String voters = "127.0.0.1:" + ports.get(0) + ",127.0.0.1:" + ports.get(1) + ",127.0.0.1:" + ports.get(2);
+    String voters =
+        "127.0.0.1:" + ports.get(0) + ",127.0.0.1:" + ports.get(1) + ",127.0.0.1:" + ports.get(2);
     Map<Integer, String> uris = new HashMap<>();
     for (int i = 0; i < 3; i++) {
-      uris.put(i, "peer://" + voters + "?bind=127.0.0.1:" + ports.get(i) + "&data=" + data.resolve("n" + i));
+      uris.put(
+          i,
+          "peer://"
+              + voters
+              + "?bind=127.0.0.1:"
+              + ports.get(i)
+              + "&data="
+              + data.resolve("n" + i));
     }
-    try (ServerCluster cluster = ServerCluster.builder("peer://" + voters).backend(uris::get)
-        .instances(3).keyPrefix("count").start()) {
+    try (ServerCluster cluster =
+        ServerCluster.builder("peer://" + voters)
+            .backend(uris::get)
+            .instances(3)
+            .keyPrefix("count")
+            .start()) {
       List<ServerProcess> nodes = cluster.nodes();
       assertExact(load(nodes, 3000, 64, null), 3000);
       nodes.forEach(ServerProcess::stop);

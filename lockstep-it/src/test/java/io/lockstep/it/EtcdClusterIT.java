@@ -21,9 +21,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Three real server processes on one real etcd: propagation, deletes, compare-and-set races,
- * writes from outside Lockstep, read-your-writes across instances, membership, a paused instance
- * that misses a compaction, and an instance killed and restarted.
+ * Three real server processes on one real etcd: propagation, deletes, compare-and-set races, writes
+ * from outside Lockstep, read-your-writes across instances, membership, a paused instance that
+ * misses a compaction, and an instance killed and restarted.
  */
 class EtcdClusterIT {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -64,12 +64,18 @@ class EtcdClusterIT {
   }
 
   static void awaitAllDigestsEqualSource() {
-    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
-      String source = tool.digest();
-      for (ServerProcess n : cluster.nodes()) {
-        assertThat(stats(n).get("digest").asText()).as("digest of %s", n.id()).isEqualTo(source);
-      }
-    });
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(100))
+        .untilAsserted(
+            () -> {
+              String source = tool.digest();
+              for (ServerProcess n : cluster.nodes()) {
+                assertThat(stats(n).get("digest").asText())
+                    .as("digest of %s", n.id())
+                    .isEqualTo(source);
+              }
+            });
   }
 
   @Test
@@ -82,12 +88,16 @@ class EtcdClusterIT {
       assertThat(w.body()).isEqualTo(v);
       assertThat(w.revision()).isPositive();
       for (ServerProcess reader : cluster.nodes()) {
-        await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(5)).untilAsserted(() -> {
-          Http.Resp r = Http.get(reader.url(), k, "use_cache=true");
-          assertThat(r.status()).isEqualTo(200);
-          assertThat(r.body()).isEqualTo(v);
-          assertThat(r.revision()).isEqualTo(w.revision());
-        });
+        await()
+            .atMost(Duration.ofSeconds(1))
+            .pollInterval(Duration.ofMillis(5))
+            .untilAsserted(
+                () -> {
+                  Http.Resp r = Http.get(reader.url(), k, "use_cache=true");
+                  assertThat(r.status()).isEqualTo(200);
+                  assertThat(r.body()).isEqualTo(v);
+                  assertThat(r.revision()).isEqualTo(w.revision());
+                });
       }
     }
   }
@@ -98,17 +108,23 @@ class EtcdClusterIT {
       String k = key("del");
       Http.Resp w = Http.put(writer.url(), k, "1");
       for (ServerProcess reader : cluster.nodes()) {
-        await().atMost(Duration.ofSeconds(1)).until(() -> Http.get(reader.url(), k, "").status() == 200);
+        await()
+            .atMost(Duration.ofSeconds(1))
+            .until(() -> Http.get(reader.url(), k, "").status() == 200);
       }
       Http.Resp d = Http.delete(writer.url(), k);
       assertThat(d.status()).isEqualTo(204);
       assertThat(d.revision()).isGreaterThan(w.revision());
       for (ServerProcess reader : cluster.nodes()) {
-        await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(5)).untilAsserted(() -> {
-          Http.Resp r = Http.get(reader.url(), k, "use_cache=true");
-          assertThat(r.status()).isEqualTo(404);
-          assertThat(JSON.readTree(r.body()).get("error").asText()).isEqualTo("not_found");
-        });
+        await()
+            .atMost(Duration.ofSeconds(1))
+            .pollInterval(Duration.ofMillis(5))
+            .untilAsserted(
+                () -> {
+                  Http.Resp r = Http.get(reader.url(), k, "use_cache=true");
+                  assertThat(r.status()).isEqualTo(404);
+                  assertThat(JSON.readTree(r.body()).get("error").asText()).isEqualTo("not_found");
+                });
       }
       assertThat(Http.delete(writer.url(), k).status()).isEqualTo(404);
     }
@@ -125,14 +141,16 @@ class EtcdClusterIT {
       for (int i = 0; i < 2; i++) {
         ServerProcess n = cluster.node(i);
         String body = "\"" + n.id() + "-" + round + "\"";
-        racers.add(CompletableFuture.supplyAsync(() -> {
-          try {
-            go.await();
-          } catch (InterruptedException e) {
-            throw new IllegalStateException(e);
-          }
-          return Http.put(n.url(), k, body, "If-Match", Long.toString(expected));
-        }));
+        racers.add(
+            CompletableFuture.supplyAsync(
+                () -> {
+                  try {
+                    go.await();
+                  } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                  }
+                  return Http.put(n.url(), k, body, "If-Match", Long.toString(expected));
+                }));
       }
       go.countDown();
       List<Integer> statuses = new ArrayList<>();
@@ -160,11 +178,15 @@ class EtcdClusterIT {
     assertThat(strong.revision()).isEqualTo(rev);
     assertThat(strong.contentType()).startsWith("application/json");
     for (ServerProcess n : cluster.nodes()) {
-      await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(5)).untilAsserted(() -> {
-        Http.Resp r = Http.get(n.url(), k, "use_cache=true");
-        assertThat(r.status()).isEqualTo(200);
-        assertThat(r.body()).isEqualTo(v);
-      });
+      await()
+          .atMost(Duration.ofSeconds(2))
+          .pollInterval(Duration.ofMillis(5))
+          .untilAsserted(
+              () -> {
+                Http.Resp r = Http.get(n.url(), k, "use_cache=true");
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo(v);
+              });
     }
   }
 
@@ -187,19 +209,23 @@ class EtcdClusterIT {
   @Test
   void cluster_listsEveryMemberWithTheSameDigest() throws Exception {
     Http.put(cluster.node(0).url(), key("member"), "1");
-    await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
-      JsonNode c = JSON.readTree(Http.raw(cluster.node(1).url(), "GET", "/cluster", null).body());
-      Set<String> ids = new HashSet<>();
-      Set<String> digests = new HashSet<>();
-      for (JsonNode m : c.get("members")) {
-        ids.add(m.get("id").asText());
-        assertThat(m.get("reachable").asBoolean()).isTrue();
-        digests.add(m.get("digest").asText());
-        assertThat(m.get("url").asText()).startsWith("http://127.0.0.1:");
-      }
-      assertThat(ids).containsExactlyInAnyOrder("node-1", "node-2", "node-3");
-      assertThat(digests).containsExactly(tool.digest());
-    });
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .untilAsserted(
+            () -> {
+              JsonNode c =
+                  JSON.readTree(Http.raw(cluster.node(1).url(), "GET", "/cluster", null).body());
+              Set<String> ids = new HashSet<>();
+              Set<String> digests = new HashSet<>();
+              for (JsonNode m : c.get("members")) {
+                ids.add(m.get("id").asText());
+                assertThat(m.get("reachable").asBoolean()).isTrue();
+                digests.add(m.get("digest").asText());
+                assertThat(m.get("url").asText()).startsWith("http://127.0.0.1:");
+              }
+              assertThat(ids).containsExactlyInAnyOrder("node-1", "node-2", "node-3");
+              assertThat(digests).containsExactly(tool.digest());
+            });
   }
 
   @Test
@@ -212,18 +238,25 @@ class EtcdClusterIT {
       Thread.sleep(4_000);
       for (int i = 0; i < 120; i++) {
         String k = "t/compaction-" + (i % 40);
-        Http.Resp r = i % 5 == 4 ? Http.delete(cluster.node(i % 2).url(), k) : Http.put(cluster.node(i % 2).url(), k, "\"" + i + "\"");
+        Http.Resp r =
+            i % 5 == 4
+                ? Http.delete(cluster.node(i % 2).url(), k)
+                : Http.put(cluster.node(i % 2).url(), k, "\"" + i + "\"");
         assertThat(r.status()).isIn(200, 204, 404);
       }
       tool.compactToLatest();
     } finally {
       paused.resume();
     }
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
-      JsonNode s = stats(paused);
-      assertThat(s.get("relists").asLong()).isGreaterThan(relistsBefore);
-      assertThat(s.get("digest").asText()).isEqualTo(tool.digest());
-    });
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(100))
+        .untilAsserted(
+            () -> {
+              JsonNode s = stats(paused);
+              assertThat(s.get("relists").asLong()).isGreaterThan(relistsBefore);
+              assertThat(s.get("digest").asText()).isEqualTo(tool.digest());
+            });
     awaitAllDigestsEqualSource();
   }
 
@@ -252,7 +285,8 @@ class EtcdClusterIT {
     assertThat(Http.raw(url, "PUT", "/config/", "1").status()).isEqualTo(400);
     assertThat(Http.put(url, "_members/evil", "1").status()).isEqualTo(400);
     assertThat(Http.put(url, key("cas"), "1", "If-Match", "abc").status()).isEqualTo(400);
-    assertThat(Http.raw(url, "PUT", "/config/" + big, "x".repeat((1 << 20) + 1)).status()).isEqualTo(413);
+    assertThat(Http.raw(url, "PUT", "/config/" + big, "x".repeat((1 << 20) + 1)).status())
+        .isEqualTo(413);
     assertThat(Http.get(url, key("p"), "min_revision=-1").status()).isEqualTo(400);
     assertThat(Http.get(url, key("p"), "bogus=1").status()).isEqualTo(400);
     assertThat(tool.exists(big)).isFalse();

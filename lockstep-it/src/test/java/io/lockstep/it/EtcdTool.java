@@ -28,13 +28,22 @@ final class EtcdTool implements AutoCloseable {
 
   /** Puts raw bytes at {@code <prefix>/<key>}; returns the revision. */
   long put(String key, String rawValue) throws Exception {
-    return client.getKVClient().put(bytes(prefix + key), bytes(rawValue)).get(10, TimeUnit.SECONDS).getHeader().getRevision();
+    return client
+        .getKVClient()
+        .put(bytes(prefix + key), bytes(rawValue))
+        .get(10, TimeUnit.SECONDS)
+        .getHeader()
+        .getRevision();
   }
 
   /** The current revision of the whole etcd cluster. */
   long revision() throws Exception {
-    return client.getKVClient().get(bytes(prefix), GetOption.builder().withCountOnly(true).build())
-        .get(10, TimeUnit.SECONDS).getHeader().getRevision();
+    return client
+        .getKVClient()
+        .get(bytes(prefix), GetOption.builder().withCountOnly(true).build())
+        .get(10, TimeUnit.SECONDS)
+        .getHeader()
+        .getRevision();
   }
 
   /** Compacts history up to the current revision; returns it. */
@@ -46,8 +55,11 @@ final class EtcdTool implements AutoCloseable {
 
   /** The digest of the map as etcd holds it now (membership records excluded). */
   String digest() throws Exception {
-    GetResponse r = client.getKVClient().get(bytes(prefix), GetOption.builder().isPrefix(true).withKeysOnly(true).build())
-        .get(10, TimeUnit.SECONDS);
+    GetResponse r =
+        client
+            .getKVClient()
+            .get(bytes(prefix), GetOption.builder().isPrefix(true).withKeysOnly(true).build())
+            .get(10, TimeUnit.SECONDS);
     long d = 0;
     for (KeyValue kv : r.getKvs()) {
       String key = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());

@@ -12,8 +12,11 @@ import java.time.Duration;
 
 /** A small blocking HTTP client for the cluster tests. */
 final class Http {
-  private static final HttpClient CLIENT = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1).build();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder()
+          .connectTimeout(Duration.ofSeconds(2))
+          .version(HttpClient.Version.HTTP_1_1)
+          .build();
 
   private Http() {}
 
@@ -44,21 +47,30 @@ final class Http {
   }
 
   static Resp put(String base, String key, String body, String... headers) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/config/" + path(key)))
-        .PUT(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json");
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(base + "/config/" + path(key)))
+            .PUT(HttpRequest.BodyPublishers.ofString(body))
+            .header("Content-Type", "application/json");
     return send(b, headers);
   }
 
   static Resp get(String base, String key, String query) {
-    return send(HttpRequest.newBuilder(URI.create(base + "/config/" + path(key) + (query.isEmpty() ? "" : "?" + query))).GET());
+    return send(
+        HttpRequest.newBuilder(
+                URI.create(base + "/config/" + path(key) + (query.isEmpty() ? "" : "?" + query)))
+            .GET());
   }
 
   static Resp delete(String base, String key, String... headers) {
-    return send(HttpRequest.newBuilder(URI.create(base + "/config/" + path(key))).DELETE(), headers);
+    return send(
+        HttpRequest.newBuilder(URI.create(base + "/config/" + path(key))).DELETE(), headers);
   }
 
   static Resp raw(String base, String method, String pathAndQuery, String body, String... headers) {
-    HttpRequest.BodyPublisher p = body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body);
+    HttpRequest.BodyPublisher p =
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body);
     return send(HttpRequest.newBuilder(URI.create(base + pathAndQuery)).method(method, p), headers);
   }
 
@@ -67,7 +79,9 @@ final class Http {
       b.header(headers[i], headers[i + 1]);
     }
     try {
-      HttpResponse<String> r = CLIENT.send(b.timeout(Duration.ofSeconds(15)).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          CLIENT.send(
+              b.timeout(Duration.ofSeconds(15)).build(), HttpResponse.BodyHandlers.ofString());
       return new Resp(r.statusCode(), r.body(), r.headers());
     } catch (IOException e) {
       throw new UncheckedIOException(e);

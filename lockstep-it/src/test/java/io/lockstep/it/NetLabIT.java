@@ -18,7 +18,8 @@ class NetLabIT {
 
   private static int curl(NetLab lab, int from, String url) throws Exception {
     List<String> cmd = new ArrayList<>(lab.exec(from));
-    cmd.addAll(List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", url));
+    cmd.addAll(
+        List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", url));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     p.waitFor(10, TimeUnit.SECONDS);
@@ -29,12 +30,26 @@ class NetLabIT {
   void partition_cutsTrafficBetweenSides_andHealRestoresIt() throws Exception {
     try (NetLab lab = NetLab.create(3)) {
       List<String> cmd = new ArrayList<>(lab.exec(1));
-      cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "jwebserver").toString(),
-          "-b", lab.address(1), "-p", "8000", "-d", "/tmp"));
-      Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      cmd.addAll(
+          List.of(
+              Path.of(System.getProperty("java.home"), "bin", "jwebserver").toString(),
+              "-b",
+              lab.address(1),
+              "-p",
+              "8000",
+              "-d",
+              "/tmp"));
+      Process server =
+          new ProcessBuilder(cmd)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
       try {
         String url = "http://" + lab.address(1) + ":8000/";
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(() -> curl(lab, 0, url) == 200);
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .pollInterval(Duration.ofMillis(100))
+            .until(() -> curl(lab, 0, url) == 200);
         lab.partition(Set.of(0), Set.of(1, 2));
         assertThat(curl(lab, 0, url)).as("cut").isNotEqualTo(200);
         assertThat(curl(lab, 2, url)).as("same side").isEqualTo(200);

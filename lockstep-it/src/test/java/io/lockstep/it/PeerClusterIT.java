@@ -6,10 +6,10 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lockstep.process.FreePorts;
-import io.lockstep.testkit.NetLab;
 import io.lockstep.process.ServerCluster;
 import io.lockstep.process.ServerProcess;
 import io.lockstep.process.TempDirs;
+import io.lockstep.testkit.NetLab;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,17 +46,21 @@ class PeerClusterIT {
   }
 
   static void awaitEqualDigests(List<ServerProcess> nodes, Duration atMost) {
-    await().atMost(atMost).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-      Set<String> digests = new HashSet<>();
-      Set<Long> applied = new HashSet<>();
-      for (ServerProcess n : nodes) {
-        JsonNode s = stats(n);
-        digests.add(s.get("digest").asText());
-        applied.add(s.get("appliedRevision").asLong());
-      }
-      assertThat(digests).as("digests").hasSize(1);
-      assertThat(applied).as("applied revisions").hasSize(1);
-    });
+    await()
+        .atMost(atMost)
+        .pollInterval(Duration.ofMillis(200))
+        .untilAsserted(
+            () -> {
+              Set<String> digests = new HashSet<>();
+              Set<Long> applied = new HashSet<>();
+              for (ServerProcess n : nodes) {
+                JsonNode s = stats(n);
+                digests.add(s.get("digest").asText());
+                applied.add(s.get("appliedRevision").asLong());
+              }
+              assertThat(digests).as("digests").hasSize(1);
+              assertThat(applied).as("applied revisions").hasSize(1);
+            });
   }
 
   @Test
@@ -66,10 +70,22 @@ class PeerClusterIT {
     for (int i = 0; i < 5; i++) {
       ports.add(FreePorts.one());
     }
-    String voters = "127.0.0.1:" + ports.get(0) + ",127.0.0.1:" + ports.get(1) + ",127.0.0.1:" + ports.get(2);
-    try (ServerCluster cluster = ServerCluster.builder("peer://" + voters)
-        .backend(i -> "peer://" + voters + "?bind=127.0.0.1:" + ports.get(i) + "&data=" + data.resolve("node-" + i))
-        .instances(5).startOnly(4).keyPrefix("peer-it").start()) {
+    String voters =
+        "127.0.0.1:" + ports.get(0) + ",127.0.0.1:" + ports.get(1) + ",127.0.0.1:" + ports.get(2);
+    try (ServerCluster cluster =
+        ServerCluster.builder("peer://" + voters)
+            .backend(
+                i ->
+                    "peer://"
+                        + voters
+                        + "?bind=127.0.0.1:"
+                        + ports.get(i)
+                        + "&data="
+                        + data.resolve("node-" + i))
+            .instances(5)
+            .startOnly(4)
+            .keyPrefix("peer-it")
+            .start()) {
       List<ServerProcess> running = cluster.nodes().subList(0, 4);
 
       // 2,000 random puts and deletes through the four running processes, from 8 writers.
@@ -78,17 +94,22 @@ class PeerClusterIT {
       List<Future<?>> done = new ArrayList<>();
       for (int w = 0; w < 8; w++) {
         int seed = w;
-        done.add(writers.submit(() -> {
-          Random r = new Random(seed);
-          for (int i = 0; i < 250; i++) {
-            ServerProcess n = running.get(r.nextInt(running.size()));
-            String k = "k" + r.nextInt(150);
-            Http.Resp resp = r.nextInt(4) == 0 ? Http.delete(n.url(), k) : Http.put(n.url(), k, "\"" + seed + "-" + i + "\"");
-            assertThat(resp.status()).as(resp.body()).isIn(200, 204, 404);
-            ok.incrementAndGet();
-          }
-          return null;
-        }));
+        done.add(
+            writers.submit(
+                () -> {
+                  Random r = new Random(seed);
+                  for (int i = 0; i < 250; i++) {
+                    ServerProcess n = running.get(r.nextInt(running.size()));
+                    String k = "k" + r.nextInt(150);
+                    Http.Resp resp =
+                        r.nextInt(4) == 0
+                            ? Http.delete(n.url(), k)
+                            : Http.put(n.url(), k, "\"" + seed + "-" + i + "\"");
+                    assertThat(resp.status()).as(resp.body()).isIn(200, 204, 404);
+                    ok.incrementAndGet();
+                  }
+                  return null;
+                }));
       }
       for (Future<?> f : done) {
         f.get();
@@ -100,19 +121,29 @@ class PeerClusterIT {
       // A process started late gets the full state.
       ServerProcess late = cluster.node(4).start().awaitReady(Duration.ofSeconds(60));
       awaitEqualDigests(cluster.nodes(), Duration.ofSeconds(30));
-      assertThat(stats(late).get("keys").asInt()).isEqualTo(stats(cluster.node(0)).get("keys").asInt());
+      assertThat(stats(late).get("keys").asInt())
+          .isEqualTo(stats(cluster.node(0)).get("keys").asInt());
 
-      // A voter killed with SIGKILL leaves the view; the others keep serving; restarted, it converges.
+      // A voter killed with SIGKILL leaves the view; the others keep serving; restarted, it
+      // converges.
       ServerProcess victim = cluster.node(1);
       victim.kill();
-      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-        JsonNode c = JSON.readTree(Http.raw(cluster.node(0).url(), "GET", "/cluster", null).body());
-        List<String> ids = new ArrayList<>();
-        c.get("members").forEach(m -> ids.add(m.get("id").asText()));
-        assertThat(ids).doesNotContain(victim.id()).contains("node-1", "node-3", "node-4", "node-5");
-      });
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                JsonNode c =
+                    JSON.readTree(Http.raw(cluster.node(0).url(), "GET", "/cluster", null).body());
+                List<String> ids = new ArrayList<>();
+                c.get("members").forEach(m -> ids.add(m.get("id").asText()));
+                assertThat(ids)
+                    .doesNotContain(victim.id())
+                    .contains("node-1", "node-3", "node-4", "node-5");
+              });
       for (int i = 0; i < 50; i++) {
-        assertThat(Http.put(cluster.node(i % 2 == 0 ? 0 : 2).url(), "after-kill-" + i, "1").status()).isEqualTo(200);
+        assertThat(
+                Http.put(cluster.node(i % 2 == 0 ? 0 : 2).url(), "after-kill-" + i, "1").status())
+            .isEqualTo(200);
       }
       victim.start().awaitReady(Duration.ofSeconds(60));
       awaitEqualDigests(cluster.nodes(), Duration.ofSeconds(30));
@@ -127,10 +158,34 @@ class PeerClusterIT {
     Path data = Files.createTempDirectory("lockstep-peer-it-");
     try (NetLab lab = NetLab.create(5)) {
       int raftPort = 7800;
-      String voters = lab.address(0) + ":" + raftPort + "," + lab.address(1) + ":" + raftPort + "," + lab.address(2) + ":" + raftPort;
-      try (ServerCluster cluster = ServerCluster.builder("peer://" + voters)
-          .backend(i -> "peer://" + voters + "?bind=" + lab.address(i) + ":" + raftPort + "&data=" + data.resolve("node-" + i))
-          .hosts(lab).instances(5).keyPrefix("peer-partition").start()) {
+      String voters =
+          lab.address(0)
+              + ":"
+              + raftPort
+              + ","
+              + lab.address(1)
+              + ":"
+              + raftPort
+              + ","
+              + lab.address(2)
+              + ":"
+              + raftPort;
+      try (ServerCluster cluster =
+          ServerCluster.builder("peer://" + voters)
+              .backend(
+                  i ->
+                      "peer://"
+                          + voters
+                          + "?bind="
+                          + lab.address(i)
+                          + ":"
+                          + raftPort
+                          + "&data="
+                          + data.resolve("node-" + i))
+              .hosts(lab)
+              .instances(5)
+              .keyPrefix("peer-partition")
+              .start()) {
         List<ServerProcess> all = cluster.nodes();
         Http.put(all.get(0).url(), "before", "\"partition\"");
         awaitEqualDigests(all, Duration.ofSeconds(20));
@@ -141,23 +196,33 @@ class PeerClusterIT {
         lab.partition(Set.of(0, 1, 3), Set.of(2, 4));
 
         Map<String, String> acknowledged = new ConcurrentHashMap<>();
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-          String k = "maj-probe-" + System.nanoTime();
-          assertThat(Http.put(majority.get(0).url(), k, "1").status()).isEqualTo(200);
-          acknowledged.put(k, "1");
-        });
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .untilAsserted(
+                () -> {
+                  String k = "maj-probe-" + System.nanoTime();
+                  assertThat(Http.put(majority.get(0).url(), k, "1").status()).isEqualTo(200);
+                  acknowledged.put(k, "1");
+                });
         for (int i = 0; i < 30; i++) {
           ServerProcess n = majority.get(i % majority.size());
           String k = "during-" + i;
           Http.Resp r = Http.put(n.url(), k, "\"" + i + "\"");
-          assertThat(r.status()).as("majority write through %s: %s", n.id(), r.body()).isEqualTo(200);
+          assertThat(r.status())
+              .as("majority write through %s: %s", n.id(), r.body())
+              .isEqualTo(200);
           acknowledged.put(k, "\"" + i + "\"");
         }
         for (ServerProcess n : minority) {
-          await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-            Http.Resp r = Http.put(n.url(), "minority-" + n.id(), "1");
-            assertThat(r.status()).as("minority write through %s: %s", n.id(), r.body()).isEqualTo(503);
-          });
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .untilAsserted(
+                  () -> {
+                    Http.Resp r = Http.put(n.url(), "minority-" + n.id(), "1");
+                    assertThat(r.status())
+                        .as("minority write through %s: %s", n.id(), r.body())
+                        .isEqualTo(503);
+                  });
           Http.Resp read = Http.get(n.url(), "before", "use_cache=true");
           assertThat(read.status()).isEqualTo(200);
           assertThat(read.body()).isEqualTo("\"partition\"");

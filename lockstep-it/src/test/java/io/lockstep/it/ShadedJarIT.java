@@ -10,22 +10,36 @@ import org.junit.jupiter.api.Test;
 
 /** The runnable jar is production code only: no test framework and no test support inside. */
 class ShadedJarIT {
-  private static final List<String> FORBIDDEN = List.of(
-      "org/junit/", "org/assertj/", "org/awaitility/", "net/jqwik/", "org/opentest4j/", "com/tngtech/archunit/",
-      "io/lockstep/testkit/");
+  private static final List<String> FORBIDDEN =
+      List.of(
+          "org/junit/",
+          "org/assertj/",
+          "org/awaitility/",
+          "net/jqwik/",
+          "org/opentest4j/",
+          "com/tngtech/archunit/",
+          "io/lockstep/testkit/");
 
   @Test
   void runnableJar_holdsNoTestFrameworkAndNoTestkitClass() throws Exception {
-    Path jar = Path.of(System.getProperty("lockstep.server.jar", "../lockstep-cli/target/lockstep.jar"));
+    Path jar =
+        Path.of(System.getProperty("lockstep.server.jar", "../lockstep-cli/target/lockstep.jar"));
     try (JarFile f = new JarFile(jar.toFile())) {
       List<String> names = f.stream().map(ZipEntry::getName).toList();
-      assertThat(names).as("the jar has the command line, the server and the backends")
-          .contains("io/lockstep/cli/Main.class", "io/lockstep/server/LockstepServer.class",
-              "io/lockstep/process/ServerProcess.class", "io/lockstep/etcd/EtcdBackend.class",
-              "io/lockstep/peer/PeerBackend.class", "io/lockstep/redis/RedisBackend.class");
-      List<String> found = names.stream().filter(n -> FORBIDDEN.stream().anyMatch(n::startsWith)).toList();
+      assertThat(names)
+          .as("the jar has the command line, the server and the backends")
+          .contains(
+              "io/lockstep/cli/Main.class",
+              "io/lockstep/server/LockstepServer.class",
+              "io/lockstep/process/ServerProcess.class",
+              "io/lockstep/etcd/EtcdBackend.class",
+              "io/lockstep/peer/PeerBackend.class",
+              "io/lockstep/redis/RedisBackend.class");
+      List<String> found =
+          names.stream().filter(n -> FORBIDDEN.stream().anyMatch(n::startsWith)).toList();
       assertThat(found).as("test classes in the production jar").isEmpty();
-      assertThat(f.getManifest().getMainAttributes().getValue("Main-Class")).isEqualTo("io.lockstep.cli.Main");
+      assertThat(f.getManifest().getMainAttributes().getValue("Main-Class"))
+          .isEqualTo("io.lockstep.cli.Main");
     }
   }
 }

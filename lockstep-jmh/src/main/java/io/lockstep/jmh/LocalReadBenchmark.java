@@ -27,8 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * A local read ({@link ReplicatedMap#get(String)}) against a plain {@link ConcurrentHashMap#get}
- * over the same 100,000 keys, looked up in the same random order, side by side in one run.
- * Figures: docs/benchmarks.md.
+ * over the same 100,000 keys, looked up in the same random order, side by side in one run. Figures:
+ * docs/benchmarks.md.
  *
  * <p>Run from the project root:
  *
@@ -42,14 +42,16 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx1g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xmx1g"})
 public class LocalReadBenchmark {
 
   /**
-   * Which map answers the read: {@code lockstep} is {@link ReplicatedMap#get(String)};
-   * {@code concurrentHashMap} a map of the same entries built here; {@code replicaMapDirect} the
-   * replica's own internal map, read directly (it tells the cost of the call path apart from the
-   * cost of where the replica's map nodes happen to lie in memory).
+   * Which map answers the read: {@code lockstep} is {@link ReplicatedMap#get(String)}; {@code
+   * concurrentHashMap} a map of the same entries built here; {@code replicaMapDirect} the replica's
+   * own internal map, read directly (it tells the cost of the call path apart from the cost of
+   * where the replica's map nodes happen to lie in memory).
    */
   @Param({"lockstep", "concurrentHashMap", "replicaMapDirect"})
   public String impl;
@@ -85,7 +87,8 @@ public class LocalReadBenchmark {
     }
     node = Lockstep.builder().backend(source.backend()).keyPrefix("bench").build();
     map = node.map();
-    if (!map.replica().awaitRevision(source.revision(), Duration.ofSeconds(30)) || map.size() != keys) {
+    if (!map.replica().awaitRevision(source.revision(), Duration.ofSeconds(30))
+        || map.size() != keys) {
       throw new IllegalStateException("replica did not load " + keys + " keys");
     }
     viaLockstep = "lockstep".equals(impl);

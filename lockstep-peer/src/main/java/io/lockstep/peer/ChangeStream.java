@@ -65,16 +65,17 @@ final class ChangeStream {
       for (PeerFeed f : feeds) {
         f.progress(revision);
       }
-      markWaiters.removeIf(w -> {
-        if (w.future().isDone()) {
-          return true;
-        }
-        if (revision >= w.revision()) {
-          reached.add(w.future());
-          return true;
-        }
-        return false;
-      });
+      markWaiters.removeIf(
+          w -> {
+            if (w.future().isDone()) {
+              return true;
+            }
+            if (revision >= w.revision()) {
+              reached.add(w.future());
+              return true;
+            }
+            return false;
+          });
     }
     for (CompletableFuture<Long> f : reached) {
       f.complete(revision);

@@ -15,10 +15,10 @@ import java.util.function.Consumer;
  * go through one thread in the order they were queued, and JGroups keeps one sender's multicasts in
  * order, so receivers see this leader's changes in revision order, then its progress marks.
  *
- * <p>A voter keeps its last {@value #RING} applied changes, whether it leads or not. When it becomes
- * leader it re-sends them first (the previous leader may have died between committing a change and
- * multicasting it to everyone), then carries on with what it commits. Receivers drop what they
- * already have. Thread safe.
+ * <p>A voter keeps its last {@value #RING} applied changes, whether it leads or not. When it
+ * becomes leader it re-sends them first (the previous leader may have died between committing a
+ * change and multicasting it to everyone), then carries on with what it commits. Receivers drop
+ * what they already have. Thread safe.
  */
 final class CommitPublisher {
   private static final System.Logger LOG = System.getLogger(CommitPublisher.class.getName());
@@ -49,15 +49,18 @@ final class CommitPublisher {
         ring.removeFirst();
       }
       if (leading) {
-        send(() -> {
-          multicast.accept(message);
-          lastSent = Math.max(lastSent, revision);
-        });
+        send(
+            () -> {
+              multicast.accept(message);
+              lastSent = Math.max(lastSent, revision);
+            });
       }
     }
   }
 
-  /** The state machine was replaced by a snapshot at {@code revision}: history before it is gone. */
+  /**
+   * The state machine was replaced by a snapshot at {@code revision}: history before it is gone.
+   */
   void reset(long revision) {
     synchronized (lock) {
       ring.clear();
@@ -74,12 +77,13 @@ final class CommitPublisher {
       isLeading = true;
       List<Sent> again = List.copyOf(ring);
       long upTo = lastApplied;
-      send(() -> {
-        for (Sent s : again) {
-          multicast.accept(s.message());
-        }
-        lastSent = Math.max(lastSent, upTo);
-      });
+      send(
+          () -> {
+            for (Sent s : again) {
+              multicast.accept(s.message());
+            }
+            lastSent = Math.max(lastSent, upTo);
+          });
     }
   }
 
@@ -96,22 +100,24 @@ final class CommitPublisher {
 
   /** Multicasts a progress mark, ordered after every change queued so far. */
   void progress() {
-    send(() -> {
-      if (isLeading) {
-        multicast.accept(Wire.out().message(Wire.PROGRESS).i64(lastSent).toBytes());
-      }
-    });
+    send(
+        () -> {
+          if (isLeading) {
+            multicast.accept(Wire.out().message(Wire.PROGRESS).i64(lastSent).toBytes());
+          }
+        });
   }
 
   private void send(Runnable task) {
     try {
-      sender.execute(() -> {
-        try {
-          task.run();
-        } catch (RuntimeException e) {
-          LOG.log(Level.WARNING, "multicast of committed changes failed", e);
-        }
-      });
+      sender.execute(
+          () -> {
+            try {
+              task.run();
+            } catch (RuntimeException e) {
+              LOG.log(Level.WARNING, "multicast of committed changes failed", e);
+            }
+          });
     } catch (RejectedExecutionException e) {
       // closed
     }

@@ -33,8 +33,13 @@ final class GroupView {
   private volatile View view;
   private volatile Address announcedLeader;
 
-  GroupView(PeerSettings settings, String instanceId, RAFT raft, MapStateMachine machine,
-      CommitPublisher publisher, GroupLink link) {
+  GroupView(
+      PeerSettings settings,
+      String instanceId,
+      RAFT raft,
+      MapStateMachine machine,
+      CommitPublisher publisher,
+      GroupLink link) {
     this.settings = settings;
     this.instanceId = instanceId;
     this.raft = raft;
@@ -50,11 +55,20 @@ final class GroupView {
   View onView(View now) {
     View old = view;
     view = now;
-    LOG.log(Level.INFO, "{0}: view {1}{2}: {3} member(s), {4} of {5} voters: {6}", instanceId, now.getViewId(),
-        now instanceof MergeView ? " (merge)" : "", now.size(), votersInView(), settings.voters().size(),
+    LOG.log(
+        Level.INFO,
+        "{0}: view {1}{2}: {3} member(s), {4} of {5} voters: {6}",
+        instanceId,
+        now.getViewId(),
+        now instanceof MergeView ? " (merge)" : "",
+        now.size(),
+        votersInView(),
+        settings.voters().size(),
         now.getMembers());
     if (machine != null) {
-      machine.startAnswering(); // Raft replays its log before the first view: reads answer from here on
+      machine
+          .startAnswering(); // Raft replays its log before the first view: reads answer from here
+      // on
     }
     Address l = announcedLeader;
     if (l != null && !now.containsMember(l)) {
@@ -79,12 +93,21 @@ final class GroupView {
     if (role == Role.Leader) {
       publisher.becameLeader();
       machine.startAnswering();
-      LOG.log(Level.INFO, "{0}: Raft leader of {1} (term {2})", instanceId, settings.cluster(),
+      LOG.log(
+          Level.INFO,
+          "{0}: Raft leader of {1} (term {2})",
+          instanceId,
+          settings.cluster(),
           String.valueOf(raft.currentTerm()));
       link.send(null, Wire.leader());
     } else {
       if (publisher.leading()) {
-        LOG.log(Level.INFO, "{0}: no longer the Raft leader of {1} (now {2})", instanceId, settings.cluster(), role);
+        LOG.log(
+            Level.INFO,
+            "{0}: no longer the Raft leader of {1} (now {2})",
+            instanceId,
+            settings.cluster(),
+            role);
       }
       publisher.lostLeadership();
     }
@@ -97,7 +120,10 @@ final class GroupView {
     }
   }
 
-  /** A non-voter's request reached an instance that does not lead; {@code hint} is its leader, or null. */
+  /**
+   * A non-voter's request reached an instance that does not lead; {@code hint} is its leader, or
+   * null.
+   */
   void onRedirect(Address hint) {
     if (raft == null) {
       announcedLeader = hint != null && inView(hint) ? hint : null;
@@ -129,7 +155,9 @@ final class GroupView {
         voters.add(a);
       }
     }
-    return voters.isEmpty() ? null : voters.get(Math.floorMod(nextVoter.getAndIncrement(), voters.size()));
+    return voters.isEmpty()
+        ? null
+        : voters.get(Math.floorMod(nextVoter.getAndIncrement(), voters.size()));
   }
 
   /** How many distinct voters this instance's view holds (itself included). */
@@ -153,8 +181,17 @@ final class GroupView {
   String state() {
     View v = view;
     Address l = leader();
-    return "cluster=" + settings.cluster() + ", role=" + role() + ", voters in view=" + votersInView() + "/"
-        + settings.voters().size() + ", leader=" + (l == null ? "none" : l) + ", view="
+    return "cluster="
+        + settings.cluster()
+        + ", role="
+        + role()
+        + ", voters in view="
+        + votersInView()
+        + "/"
+        + settings.voters().size()
+        + ", leader="
+        + (l == null ? "none" : l)
+        + ", view="
         + (v == null ? "none" : v.getMembers());
   }
 

@@ -47,15 +47,22 @@ final class LeaderClient {
   private final AtomicBoolean progressQueued = new AtomicBoolean();
 
   /** {@code name} starts the names of its threads. */
-  LeaderClient(String name, PeerSettings settings, RAFT raft, CommitPublisher publisher, ChangeStream stream,
-      GroupView group, GroupLink link) {
+  LeaderClient(
+      String name,
+      PeerSettings settings,
+      RAFT raft,
+      CommitPublisher publisher,
+      ChangeStream stream,
+      GroupView group,
+      GroupLink link) {
     this.settings = settings;
     this.raft = raft;
     this.publisher = publisher;
     this.stream = stream;
     this.group = group;
     this.link = link;
-    this.callbacks = Executors.newCachedThreadPool(BackendSupport.daemonThreads(name + "-callback"));
+    this.callbacks =
+        Executors.newCachedThreadPool(BackendSupport.daemonThreads(name + "-callback"));
     this.timer = BackendSupport.housekeeping(name + "-timer");
   }
 
@@ -71,21 +78,36 @@ final class LeaderClient {
   CompletableFuture<byte[]> submit(byte[] cmd, boolean write, String what) {
     CompletableFuture<byte[]> result = new CompletableFuture<>();
     if (link.closed()) {
-      result.completeExceptionally(new BackendUnavailableException(what + ": peer backend closed", null));
+      result.completeExceptionally(
+          new BackendUnavailableException(what + ": peer backend closed", null));
       return result;
     }
-    Attempt a = new Attempt(cmd, write, what, result, System.nanoTime() + settings.operationTimeout().toNanos());
+    Attempt a =
+        new Attempt(
+            cmd, write, what, result, System.nanoTime() + settings.operationTimeout().toNanos());
     try {
-      ScheduledFuture<?> timeout = timer.schedule(() -> a.fail(new BackendUnavailableException(what
-          + ": no answer within " + settings.operationTimeout().toMillis() + " ms (" + group.state() + ")", null,
-          a.write && a.sent)), settings.operationTimeout().toNanos(), TimeUnit.NANOSECONDS);
+      ScheduledFuture<?> timeout =
+          timer.schedule(
+              () ->
+                  a.fail(
+                      new BackendUnavailableException(
+                          what
+                              + ": no answer within "
+                              + settings.operationTimeout().toMillis()
+                              + " ms ("
+                              + group.state()
+                              + ")",
+                          null,
+                          a.write && a.sent)),
+              settings.operationTimeout().toNanos(),
+              TimeUnit.NANOSECONDS);
       result.whenComplete((r, e) -> timeout.cancel(false));
     } catch (RejectedExecutionException e) {
       a.fail(new BackendUnavailableException(what + ": peer backend closed", null));
     }
     a.run();
     // Callers' stages run on our threads, never on JGroups' or Raft's.
-    return result.whenCompleteAsync((r, e) -> { }, callbacks);
+    return result.whenCompleteAsync((r, e) -> {}, callbacks);
   }
 
   /** One command on its way to the leader. */
@@ -99,7 +121,8 @@ final class LeaderClient {
     volatile long id;
     volatile Address target;
 
-    Attempt(byte[] cmd, boolean write, String what, CompletableFuture<byte[]> result, long deadline) {
+    Attempt(
+        byte[] cmd, boolean write, String what, CompletableFuture<byte[]> result, long deadline) {
       this.cmd = cmd;
       this.write = write;
       this.what = what;
@@ -117,10 +140,20 @@ final class LeaderClient {
       }
       int have = group.votersInView();
       if (have < settings.majority()) {
-        fail(new BackendUnavailableException(what + " refused: this instance sees " + have + " of "
-            + settings.voters().size() + " voters, " + settings.majority() + " needed for a majority ("
-            + group.state() + "); writes and strong reads fail on this side of a partition, local reads keep serving",
-            null, false));
+        fail(
+            new BackendUnavailableException(
+                what
+                    + " refused: this instance sees "
+                    + have
+                    + " of "
+                    + settings.voters().size()
+                    + " voters, "
+                    + settings.majority()
+                    + " needed for a majority ("
+                    + group.state()
+                    + "); writes and strong reads fail on this side of a partition, local reads keep serving",
+                null,
+                false));
         return;
       }
       Address leader = group.leader();
@@ -154,15 +187,16 @@ final class LeaderClient {
         return;
       }
       sent = true;
-      f.whenComplete((r, e) -> {
-        if (e == null) {
-          complete(r);
-        } else if (!write) {
-          retryLater();
-        } else {
-          fail(new BackendUnavailableException(what + " failed on the leader: " + e, e, true));
-        }
-      });
+      f.whenComplete(
+          (r, e) -> {
+            if (e == null) {
+              complete(r);
+            } else if (!write) {
+              retryLater();
+            } else {
+              fail(new BackendUnavailableException(what + " failed on the leader: " + e, e, true));
+            }
+          });
     }
 
     void onReply(byte outcome, Wire.In in) throws IOException {
@@ -176,7 +210,9 @@ final class LeaderClient {
           String error = in.str();
           boolean mayHaveCommitted = in.bool();
           if (write) {
-            fail(new BackendUnavailableException(what + " failed on the leader: " + error, null, mayHaveCommitted));
+            fail(
+                new BackendUnavailableException(
+                    what + " failed on the leader: " + error, null, mayHaveCommitted));
           } else {
             retryLater();
           }
@@ -187,8 +223,11 @@ final class LeaderClient {
     /** The instance this attempt was sent to left the view. */
     void onTargetGone() {
       if (write) {
-        fail(new BackendUnavailableException(what + ": the leader left the view before answering ("
-            + group.state() + ")", null, true));
+        fail(
+            new BackendUnavailableException(
+                what + ": the leader left the view before answering (" + group.state() + ")",
+                null,
+                true));
       } else {
         retryLater();
       }
@@ -200,8 +239,16 @@ final class LeaderClient {
         return;
       }
       if (System.nanoTime() - deadline >= 0) {
-        fail(new BackendUnavailableException(what + ": no leader within "
-            + settings.operationTimeout().toMillis() + " ms (" + group.state() + ")", null, false));
+        fail(
+            new BackendUnavailableException(
+                what
+                    + ": no leader within "
+                    + settings.operationTimeout().toMillis()
+                    + " ms ("
+                    + group.state()
+                    + ")",
+                null,
+                false));
         return;
       }
       try {
@@ -245,13 +292,14 @@ final class LeaderClient {
       reply(from, Wire.replyNotLeader(reqId, l));
       return;
     }
-    f.whenComplete((r, e) -> {
-      if (e == null) {
-        reply(from, Wire.replyOk(reqId, r == null ? EMPTY : r));
-      } else {
-        reply(from, Wire.replyFailed(reqId, String.valueOf(e), true));
-      }
-    });
+    f.whenComplete(
+        (r, e) -> {
+          if (e == null) {
+            reply(from, Wire.replyOk(reqId, r == null ? EMPTY : r));
+          } else {
+            reply(from, Wire.replyFailed(reqId, String.valueOf(e), true));
+          }
+        });
   }
 
   private void reply(Address to, byte[] message) {
@@ -304,49 +352,67 @@ final class LeaderClient {
   void queueProgress() {
     if (publisher != null && publisher.leading() && progressQueued.compareAndSet(false, true)) {
       try {
-        timer.schedule(() -> {
-          progressQueued.set(false);
-          publisher.progress();
-        }, 2, TimeUnit.MILLISECONDS);
+        timer.schedule(
+            () -> {
+              progressQueued.set(false);
+              publisher.progress();
+            },
+            2,
+            TimeUnit.MILLISECONDS);
       } catch (RejectedExecutionException e) {
         progressQueued.set(false);
       }
     }
   }
 
-  /** Completes with {@code s} once a progress mark at or above its revision arrived through the group. */
+  /**
+   * Completes with {@code s} once a progress mark at or above its revision arrived through the
+   * group.
+   */
   CompletableFuture<Snapshot> afterStreamConfirmed(Snapshot s, long deadline) {
     CompletableFuture<Snapshot> done = new CompletableFuture<>();
     CompletableFuture<Long> mark = stream.nextProgress(s.revision());
-    mark.whenCompleteAsync((rev, e) -> {
-      if (e == null) {
-        done.complete(s);
-      } else {
-        done.completeExceptionally(e);
-      }
-    }, callbacks);
-    Runnable ask = new Runnable() {
-      @Override
-      public void run() {
-        if (done.isDone()) {
-          return;
-        }
-        if (link.closed() || System.nanoTime() - deadline >= 0) {
-          done.completeExceptionally(new BackendUnavailableException(link.closed() ? "listing: peer backend closed"
-              : "listing at revision " + s.revision() + " answered, but the leader's multicasts do not reach this "
-              + "instance (no progress mark arrived; " + group.state() + ")", null));
-          mark.cancel(false);
-          return;
-        }
-        requestProgress();
-        try {
-          timer.schedule(this, STREAM_CHECK_RETRY_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException e) {
-          done.completeExceptionally(new BackendUnavailableException("listing: peer backend closed", null));
-          mark.cancel(false);
-        }
-      }
-    };
+    mark.whenCompleteAsync(
+        (rev, e) -> {
+          if (e == null) {
+            done.complete(s);
+          } else {
+            done.completeExceptionally(e);
+          }
+        },
+        callbacks);
+    Runnable ask =
+        new Runnable() {
+          @Override
+          public void run() {
+            if (done.isDone()) {
+              return;
+            }
+            if (link.closed() || System.nanoTime() - deadline >= 0) {
+              done.completeExceptionally(
+                  new BackendUnavailableException(
+                      link.closed()
+                          ? "listing: peer backend closed"
+                          : "listing at revision "
+                              + s.revision()
+                              + " answered, but the leader's multicasts do not reach this "
+                              + "instance (no progress mark arrived; "
+                              + group.state()
+                              + ")",
+                      null));
+              mark.cancel(false);
+              return;
+            }
+            requestProgress();
+            try {
+              timer.schedule(this, STREAM_CHECK_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+              done.completeExceptionally(
+                  new BackendUnavailableException("listing: peer backend closed", null));
+              mark.cancel(false);
+            }
+          }
+        };
     ask.run();
     return done;
   }
@@ -358,7 +424,9 @@ final class LeaderClient {
   /** The backend closed: fails every command in flight. */
   void close() {
     for (Attempt a : List.copyOf(pending.values())) {
-      a.fail(new BackendUnavailableException(a.what + ": peer backend closed", null, a.write && a.sent));
+      a.fail(
+          new BackendUnavailableException(
+              a.what + ": peer backend closed", null, a.write && a.sent));
     }
   }
 

@@ -66,84 +66,105 @@ final class MapStateMachine implements StateMachine {
   }
 
   @Override
-  public synchronized byte[] apply(byte[] data, int offset, int length, boolean serializeResponse) throws Exception {
+  public synchronized byte[] apply(byte[] data, int offset, int length, boolean serializeResponse)
+      throws Exception {
     Wire.In in = new Wire.In(data, offset, length);
     byte op = in.tag();
     switch (op) {
-      case Wire.PUT: {
-        String key = in.str();
-        long expected = in.i64();
-        String type = in.str();
-        byte[] value = in.bytes();
-        Versioned cur = map.get(key);
-        if (expected != Backend.ANY_REVISION && (expected == 0 ? cur != null : cur == null || cur.modRevision() != expected)) {
-          return conflict(cur);
-        }
-        Versioned v = new Versioned(key, value, type, ++revision);
-        map.put(key, v);
-        publisher.applied(revision, Wire.out().message(Wire.COMMIT).i64(revision).tag(Wire.PUT)
-            .str(key).str(type).bytes(value).toBytes());
-        return Wire.out().tag(Wire.APPLIED).i64(revision).toBytes();
-      }
-      case Wire.DELETE: {
-        String key = in.str();
-        long expected = in.i64();
-        Versioned cur = map.get(key);
-        if (expected == Backend.ANY_REVISION || expected == 0) {
-          if (cur == null) {
-            return Wire.out().tag(Wire.NOT_FOUND).i64(revision).toBytes();
-          }
-          if (expected == 0) {
+      case Wire.PUT:
+        {
+          String key = in.str();
+          long expected = in.i64();
+          String type = in.str();
+          byte[] value = in.bytes();
+          Versioned cur = map.get(key);
+          if (expected != Backend.ANY_REVISION
+              && (expected == 0 ? cur != null : cur == null || cur.modRevision() != expected)) {
             return conflict(cur);
           }
-        } else if (cur == null || cur.modRevision() != expected) {
-          return conflict(cur);
+          Versioned v = new Versioned(key, value, type, ++revision);
+          map.put(key, v);
+          publisher.applied(
+              revision,
+              Wire.out()
+                  .message(Wire.COMMIT)
+                  .i64(revision)
+                  .tag(Wire.PUT)
+                  .str(key)
+                  .str(type)
+                  .bytes(value)
+                  .toBytes());
+          return Wire.out().tag(Wire.APPLIED).i64(revision).toBytes();
         }
-        map.remove(key);
-        ++revision;
-        publisher.applied(revision, Wire.out().message(Wire.COMMIT).i64(revision).tag(Wire.DELETE).str(key).toBytes());
-        return Wire.out().tag(Wire.APPLIED).i64(revision).toBytes();
-      }
-      case Wire.GET: {
-        String key = in.str();
-        if (!serializeResponse || !answering) {
-          return null;
+      case Wire.DELETE:
+        {
+          String key = in.str();
+          long expected = in.i64();
+          Versioned cur = map.get(key);
+          if (expected == Backend.ANY_REVISION || expected == 0) {
+            if (cur == null) {
+              return Wire.out().tag(Wire.NOT_FOUND).i64(revision).toBytes();
+            }
+            if (expected == 0) {
+              return conflict(cur);
+            }
+          } else if (cur == null || cur.modRevision() != expected) {
+            return conflict(cur);
+          }
+          map.remove(key);
+          ++revision;
+          publisher.applied(
+              revision,
+              Wire.out().message(Wire.COMMIT).i64(revision).tag(Wire.DELETE).str(key).toBytes());
+          return Wire.out().tag(Wire.APPLIED).i64(revision).toBytes();
         }
-        Versioned cur = map.get(key);
-        Wire.Out out = Wire.out().i64(revision).bool(cur != null);
-        return cur == null ? out.toBytes() : out.entry(cur).toBytes();
-      }
-      case Wire.LIST: {
-        if (!serializeResponse || !answering) {
-          return null;
+      case Wire.GET:
+        {
+          String key = in.str();
+          if (!serializeResponse || !answering) {
+            return null;
+          }
+          Versioned cur = map.get(key);
+          Wire.Out out = Wire.out().i64(revision).bool(cur != null);
+          return cur == null ? out.toBytes() : out.entry(cur).toBytes();
         }
-        Wire.Out out = Wire.out().i64(revision).i32(map.size());
-        for (Versioned v : map.values()) {
-          out.entry(v);
+      case Wire.LIST:
+        {
+          if (!serializeResponse || !answering) {
+            return null;
+          }
+          Wire.Out out = Wire.out().i64(revision).i32(map.size());
+          for (Versioned v : map.values()) {
+            out.entry(v);
+          }
+          return out.toBytes();
         }
-        return out.toBytes();
-      }
-      case Wire.COUNTER_ADD: {
-        String name = in.str();
-        long delta = in.i64();
-        long value = counters.getOrDefault(name, 0L) + delta; // wraps past Long.MAX_VALUE, identically everywhere
-        counters.put(name, value);
-        return serializeResponse ? Wire.out().i64(value).toBytes() : null;
-      }
-      case Wire.COUNTER_GET: {
-        String name = in.str();
-        if (!serializeResponse || !answering) {
-          return null;
+      case Wire.COUNTER_ADD:
+        {
+          String name = in.str();
+          long delta = in.i64();
+          long value =
+              counters.getOrDefault(name, 0L)
+                  + delta; // wraps past Long.MAX_VALUE, identically everywhere
+          counters.put(name, value);
+          return serializeResponse ? Wire.out().i64(value).toBytes() : null;
         }
-        return Wire.out().i64(counters.getOrDefault(name, 0L)).toBytes();
-      }
+      case Wire.COUNTER_GET:
+        {
+          String name = in.str();
+          if (!serializeResponse || !answering) {
+            return null;
+          }
+          return Wire.out().i64(counters.getOrDefault(name, 0L)).toBytes();
+        }
       default:
         throw new IOException("unknown command " + op);
     }
   }
 
   private static byte[] conflict(Versioned cur) {
-    Wire.Out out = Wire.out().tag(Wire.CONFLICT).i64(cur == null ? 0 : cur.modRevision()).bool(cur != null);
+    Wire.Out out =
+        Wire.out().tag(Wire.CONFLICT).i64(cur == null ? 0 : cur.modRevision()).bool(cur != null);
     return cur == null ? out.toBytes() : out.entry(cur).toBytes();
   }
 

@@ -3,8 +3,8 @@ package io.lockstep.peer;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
-import io.lockstep.spi.BackendSupport;
 import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.BackendSupport;
 import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
@@ -51,20 +51,20 @@ import org.jgroups.protocols.raft.RAFT;
  *   <li>{@code bind=host:port}: this instance's own JGroups endpoint. Falls back to the environment
  *       variable {@code LOCKSTEP_PEER_BIND}. With a static list, an instance whose bind is written
  *       exactly as one of the listed endpoints is that voter; any other instance joins as a
- *       non-voter. Port 0 is any free port. Default: {@code 127.0.0.1:0} for {@code peer:},
- *       {@code peer:file:} and a list of loopback voters; {@code site_local:0} (the first
- *       site-local address) for other lists; {@code site_local:7800} for {@code peer:dns:}, where
- *       every instance must use the same port because A records carry none.
+ *       non-voter. Port 0 is any free port. Default: {@code 127.0.0.1:0} for {@code peer:}, {@code
+ *       peer:file:} and a list of loopback voters; {@code site_local:0} (the first site-local
+ *       address) for other lists; {@code site_local:7800} for {@code peer:dns:}, where every
+ *       instance must use the same port because A records carry none.
  *   <li>{@code voters=a,b,c}: required with {@code peer:file:} and {@code peer:dns:}, refused
  *       otherwise: the instance ids of the voters; an instance whose id is listed is that voter.
  *   <li>{@code cluster=name}: the JGroups cluster name; default the node's key prefix.
- *   <li>{@code data=folder}: where a voter keeps its Raft log, vote and snapshots (a non-voter keeps
- *       nothing on disk). Default {@code <java.io.tmpdir>/lockstep-peer/<cluster>-<voter id>}. A
- *       voter that restarts must find its folder again: Raft is only safe when a voter remembers
- *       its log and its vote.
+ *   <li>{@code data=folder}: where a voter keeps its Raft log, vote and snapshots (a non-voter
+ *       keeps nothing on disk). Default {@code <java.io.tmpdir>/lockstep-peer/<cluster>-<voter
+ *       id>}. A voter that restarts must find its folder again: Raft is only safe when a voter
+ *       remembers its log and its vote.
  *   <li>{@code failure_timeout}: how long a member that has gone silent stays in the view ({@code
- *       3s}, {@code 10s}, {@code 1m}, ...; 1 s to 10 min); default 10 s. A closed connection is noticed at
- *       once.
+ *       3s}, {@code 10s}, {@code 1m}, ...; 1 s to 10 min); default 10 s. A closed connection is
+ *       noticed at once.
  * </ul>
  *
  * <p>The Raft id of a voter is its entry in the voter list: {@code host:port} for a static list,
@@ -74,8 +74,8 @@ import org.jgroups.protocols.raft.RAFT;
  * <h2>How it works</h2>
  *
  * <ul>
- *   <li><b>Writes</b> go to the Raft leader (from a follower or a non-voter, as a message to it) and
- *       are committed by a majority of voters, with the log on disk and fsync on. The leader
+ *   <li><b>Writes</b> go to the Raft leader (from a follower or a non-voter, as a message to it)
+ *       and are committed by a majority of voters, with the log on disk and fsync on. The leader
  *       applies each committed entry to {@link MapStateMachine}, which decides compare-and-set and
  *       not-found there, and numbers the map's changes 1, 2, 3, ... ({@link
  *       RevisionModel#CONTIGUOUS}).
@@ -85,19 +85,19 @@ import org.jgroups.protocols.raft.RAFT;
  *       first re-sends its recent changes. Progress: an instance asks the leader, which multicasts
  *       its last revision after every change before it.
  *   <li><b>Listings and strong reads</b> are Raft log entries too, answered by the leader's state
- *       machine after every earlier entry: linearizable, and never older than an acknowledged write.
- *       (jgroups-raft 1.1.0 has no read index; a read costs one log append.)
+ *       machine after every earlier entry: linearizable, and never older than an acknowledged
+ *       write. (jgroups-raft 1.1.0 has no read index; a read costs one log append.)
  *   <li><b>Partitions.</b> Raft commits only with a majority of voters. An instance whose view
  *       holds fewer than a majority of the voters refuses writes, strong reads and listings at once
  *       with {@link BackendUnavailableException}; local reads keep serving what it has. When the
- *       groups merge, its feed sees a jump (or a progress mark above what it applied) and the engine
- *       re-lists from the majority.
+ *       groups merge, its feed sees a jump (or a progress mark above what it applied) and the
+ *       engine re-lists from the majority.
  *   <li><b>Membership</b> comes from the views ({@link PeerMembership}).
  * </ul>
  *
  * <p>This class is the facade and owns the channel's lifecycle; {@link LeaderClient} takes commands
- * to the leader, {@link GroupView} follows the views and the leadership, and {@link Wire} holds
- * the byte forms.
+ * to the leader, {@link GroupView} follows the views and the leadership, and {@link Wire} holds the
+ * byte forms.
  *
  * <p>Thread safe. {@link #close()} leaves the group and stops every feed; the Raft log stays.
  */
@@ -152,11 +152,22 @@ public final class PeerBackend implements Backend {
         ch.close();
       }
       shutdownExecutors(client);
-      throw new IllegalStateException("peer backend: could not join cluster '" + settings.cluster() + "' at "
-          + settings.bind() + " as " + (settings.isVoter() ? "voter " + settings.selfVoter() : "a non-voter")
-          + ": " + e, e);
+      throw new IllegalStateException(
+          "peer backend: could not join cluster '"
+              + settings.cluster()
+              + "' at "
+              + settings.bind()
+              + " as "
+              + (settings.isVoter() ? "voter " + settings.selfVoter() : "a non-voter")
+              + ": "
+              + e,
+          e);
     }
-    LOG.log(Level.DEBUG, "{0}: joined {1} as {2}", instanceId, settings.cluster(),
+    LOG.log(
+        Level.DEBUG,
+        "{0}: joined {1} as {2}",
+        instanceId,
+        settings.cluster(),
         settings.isVoter() ? "voter " + settings.selfVoter() : "non-voter");
   }
 
@@ -190,8 +201,11 @@ public final class PeerBackend implements Backend {
    */
   @Override
   public CompletableFuture<Snapshot> snapshot() {
-    long deadline = System.nanoTime() + settings.operationTimeout().toNanos() - STREAM_CHECK_MARGIN_NANOS;
-    return leaderClient.submit(Wire.listCommand(), false, "listing").thenApply(Wire::listing)
+    long deadline =
+        System.nanoTime() + settings.operationTimeout().toNanos() - STREAM_CHECK_MARGIN_NANOS;
+    return leaderClient
+        .submit(Wire.listCommand(), false, "listing")
+        .thenApply(Wire::listing)
         .thenCompose(s -> leaderClient.afterStreamConfirmed(s, deadline));
   }
 
@@ -206,7 +220,8 @@ public final class PeerBackend implements Backend {
   }
 
   @Override
-  public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+  public CompletableFuture<WriteResult> put(
+      String key, byte[] value, String contentType, long expectedRevision) {
     BackendSupport.checkExpectedRevision(expectedRevision);
     byte[] cmd = Wire.putCommand(key, expectedRevision, contentType, value);
     return leaderClient.submit(cmd, true, "put of '" + key + "'").thenApply(Wire::writeResult);
@@ -228,24 +243,31 @@ public final class PeerBackend implements Backend {
     return counters;
   }
 
-  private final CounterStore counters = new CounterStore() {
-    @Override
-    public CompletableFuture<Long> incrementAndGet(String name, long delta) {
-      byte[] cmd = Wire.counterAddCommand(name, delta);
-      return leaderClient.submit(cmd, true, "increment of counter '" + name + "'").thenApply(Wire::counterValue);
-    }
+  private final CounterStore counters =
+      new CounterStore() {
+        @Override
+        public CompletableFuture<Long> incrementAndGet(String name, long delta) {
+          byte[] cmd = Wire.counterAddCommand(name, delta);
+          return leaderClient
+              .submit(cmd, true, "increment of counter '" + name + "'")
+              .thenApply(Wire::counterValue);
+        }
 
-    @Override
-    public CompletableFuture<Long> get(String name) {
-      byte[] cmd = Wire.counterGetCommand(name);
-      return leaderClient.submit(cmd, false, "read of counter '" + name + "'").thenApply(Wire::counterValue);
-    }
-  };
+        @Override
+        public CompletableFuture<Long> get(String name) {
+          byte[] cmd = Wire.counterGetCommand(name);
+          return leaderClient
+              .submit(cmd, false, "read of counter '" + name + "'")
+              .thenApply(Wire::counterValue);
+        }
+      };
 
   @Override
   public CompletableFuture<StrongRead> get(String key) {
     byte[] cmd = Wire.getCommand(key);
-    return leaderClient.submit(cmd, false, "strong read of '" + key + "'").thenApply(Wire::strongRead);
+    return leaderClient
+        .submit(cmd, false, "strong read of '" + key + "'")
+        .thenApply(Wire::strongRead);
   }
 
   @Override
@@ -253,7 +275,9 @@ public final class PeerBackend implements Backend {
     return membership;
   }
 
-  /** Leaves the group, fails what is in flight and stops every feed. The Raft log stays. Idempotent. */
+  /**
+   * Leaves the group, fails what is in flight and stops every feed. The Raft log stays. Idempotent.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -273,7 +297,13 @@ public final class PeerBackend implements Backend {
 
   @Override
   public String toString() {
-    return "PeerBackend[" + settings.cluster() + ", " + group.role() + ", bind=" + settings.bind() + "]";
+    return "PeerBackend["
+        + settings.cluster()
+        + ", "
+        + group.role()
+        + ", bind="
+        + settings.bind()
+        + "]";
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -284,10 +314,12 @@ public final class PeerBackend implements Backend {
   private void onFullView(View now) {
     View old = group.onView(now);
     leaderClient.onView(now);
-    execute(events, () -> {
-      membership.onView(old, now);
-      group.greetNewcomers(old, now);
-    });
+    execute(
+        events,
+        () -> {
+          membership.onView(old, now);
+          group.greetNewcomers(old, now);
+        });
   }
 
   private void onMessage(Message msg) {
@@ -321,7 +353,8 @@ public final class PeerBackend implements Backend {
         case Wire.WITHDRAW -> membership.onWithdraw(from);
         case Wire.WHO_ARE_YOU -> membership.onQuery(from);
         case Wire.LEADER -> group.noteLeader(from);
-        default -> LOG.log(Level.DEBUG, "{0}: unknown message type {1} from {2}", instanceId, type, from);
+        default ->
+            LOG.log(Level.DEBUG, "{0}: unknown message type {1} from {2}", instanceId, type, from);
       }
     } catch (IOException | RuntimeException e) {
       LOG.log(Level.WARNING, instanceId + ": unreadable message from " + from, e);
@@ -346,7 +379,12 @@ public final class PeerBackend implements Backend {
       return true;
     } catch (Exception e) {
       if (!closed) {
-        LOG.log(Level.DEBUG, "{0}: send to {1} failed: {2}", instanceId, to == null ? "all" : to, e.toString());
+        LOG.log(
+            Level.DEBUG,
+            "{0}: send to {1} failed: {2}",
+            instanceId,
+            to == null ? "all" : to,
+            e.toString());
       }
       return false;
     }
@@ -360,9 +398,13 @@ public final class PeerBackend implements Backend {
     }
   }
 
-  /** Stops this backend's executors and the leader client's ({@code client}, null when not made yet). */
+  /**
+   * Stops this backend's executors and the leader client's ({@code client}, null when not made
+   * yet).
+   */
   private void shutdownExecutors(LeaderClient client) {
-    ExecutorService callbacks = client == null ? null : client.shutdown(); // its timer stops at once
+    ExecutorService callbacks =
+        client == null ? null : client.shutdown(); // its timer stops at once
     sender.shutdown();
     events.shutdown();
     try {

@@ -45,7 +45,8 @@ final class PeerMembership implements Membership {
   @Override
   public CompletableFuture<Registration> register(Member member) {
     if (group.closed()) {
-      return CompletableFuture.failedFuture(new BackendUnavailableException("peer backend closed", null));
+      return CompletableFuture.failedFuture(
+          new BackendUnavailableException("peer backend closed", null));
     }
     self = member;
     Address me = group.self();
@@ -53,24 +54,26 @@ final class PeerMembership implements Membership {
       records.put(me, member);
     }
     group.send(null, announce(member));
-    return CompletableFuture.completedFuture(() -> {
-      if (self == member) {
-        self = null;
-        Address a = group.self();
-        if (a != null) {
-          records.remove(a);
-        }
-        if (!group.closed()) {
-          group.send(null, Wire.out().message(Wire.WITHDRAW).str(member.id()).toBytes());
-        }
-      }
-    });
+    return CompletableFuture.completedFuture(
+        () -> {
+          if (self == member) {
+            self = null;
+            Address a = group.self();
+            if (a != null) {
+              records.remove(a);
+            }
+            if (!group.closed()) {
+              group.send(null, Wire.out().message(Wire.WITHDRAW).str(member.id()).toBytes());
+            }
+          }
+        });
   }
 
   @Override
   public CompletableFuture<List<Member>> members() {
     if (group.closed()) {
-      return CompletableFuture.failedFuture(new BackendUnavailableException("peer backend closed", null));
+      return CompletableFuture.failedFuture(
+          new BackendUnavailableException("peer backend closed", null));
     }
     View v = group.view();
     List<Member> out = new ArrayList<>();
@@ -107,7 +110,9 @@ final class PeerMembership implements Membership {
 
   /** A new view: forget who left; tell newcomers who we are; ask those we know nothing of. */
   void onView(View old, View now) {
-    records.keySet().removeIf(a -> !now.containsMember(a) && (old == null || old.containsMember(a)));
+    records
+        .keySet()
+        .removeIf(a -> !now.containsMember(a) && (old == null || old.containsMember(a)));
     Address mine = group.self();
     Member me = self;
     if (me != null) {
@@ -126,7 +131,12 @@ final class PeerMembership implements Membership {
   }
 
   private static byte[] announce(Member m) {
-    return Wire.out().message(Wire.ANNOUNCE).str(m.id()).str(m.url())
-        .i64(m.startedAt().getEpochSecond()).i32(m.startedAt().getNano()).toBytes();
+    return Wire.out()
+        .message(Wire.ANNOUNCE)
+        .str(m.id())
+        .str(m.url())
+        .i64(m.startedAt().getEpochSecond())
+        .i32(m.startedAt().getNano())
+        .toBytes();
   }
 }

@@ -12,8 +12,8 @@ import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
- * The settings of one peer backend, parsed from its URI; {@link PeerBackend} documents the grammar and
- * every key.
+ * The settings of one peer backend, parsed from its URI; {@link PeerBackend} documents the grammar
+ * and every key.
  *
  * @param discovery how members find each other
  * @param voters the Raft members' ids, in the order given: {@code host:port} for a static list, the
@@ -28,8 +28,17 @@ import java.util.function.UnaryOperator;
  * @param failureTimeout how long a silent member stays in the view
  * @param operationTimeout the node's bound on one operation
  */
-record PeerSettings(Discovery discovery, List<String> voters, List<HostPort> initialHosts, HostPort bind,
-    String selfVoter, String cluster, Path dataDir, Path folder, String dnsQuery, Duration failureTimeout,
+record PeerSettings(
+    Discovery discovery,
+    List<String> voters,
+    List<HostPort> initialHosts,
+    HostPort bind,
+    String selfVoter,
+    String cluster,
+    Path dataDir,
+    Path folder,
+    String dnsQuery,
+    Duration failureTimeout,
     Duration operationTimeout) {
 
   /** How members find each other. */
@@ -40,7 +49,10 @@ record PeerSettings(Discovery discovery, List<String> voters, List<HostPort> ini
     STATIC,
     /** {@code peer:file:/dir}: a folder every instance can read and write (JGroups FILE_PING). */
     FILE,
-    /** {@code peer:dns:name}: the A records of a DNS name, e.g. a Kubernetes headless service (DNS_PING). */
+    /**
+     * {@code peer:dns:name}: the A records of a DNS name, e.g. a Kubernetes headless service
+     * (DNS_PING).
+     */
     DNS
   }
 
@@ -55,16 +67,25 @@ record PeerSettings(Discovery discovery, List<String> voters, List<HostPort> ini
       String v = s.trim();
       int colon = v.lastIndexOf(':');
       if (colon <= 0 || colon == v.length() - 1 || v.startsWith("[")) {
-        throw new IllegalArgumentException("backend URI: " + key + " must be host:port, was '" + s + "' in '" + raw + "'");
+        throw new IllegalArgumentException(
+            "backend URI: " + key + " must be host:port, was '" + s + "' in '" + raw + "'");
       }
       int port;
       try {
         port = Integer.parseInt(v.substring(colon + 1));
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("backend URI: " + key + " has a bad port in '" + s + "' in '" + raw + "'");
+        throw new IllegalArgumentException(
+            "backend URI: " + key + " has a bad port in '" + s + "' in '" + raw + "'");
       }
       if (port < 0 || port > 65535) {
-        throw new IllegalArgumentException("backend URI: " + key + " port must be in [0, 65535], was " + port + " in '" + raw + "'");
+        throw new IllegalArgumentException(
+            "backend URI: "
+                + key
+                + " port must be in [0, 65535], was "
+                + port
+                + " in '"
+                + raw
+                + "'");
       }
       return new HostPort(v.substring(0, colon).toLowerCase(Locale.ROOT), port);
     }
@@ -102,28 +123,42 @@ record PeerSettings(Discovery discovery, List<String> voters, List<HostPort> ini
 
   static PeerSettings parse(BackendUri uri, BackendContext context, UnaryOperator<String> env) {
     if (!"peer".equals(uri.scheme())) {
-      throw new IllegalArgumentException("backend URI: scheme must be peer, was '" + uri.scheme() + "'");
+      throw new IllegalArgumentException(
+          "backend URI: scheme must be peer, was '" + uri.scheme() + "'");
     }
     uri.requireOnlyParams(KNOWN);
     String raw = uri.raw();
     if (!uri.path().isEmpty()) {
-      throw new IllegalArgumentException("backend URI: peer takes no path, was '/" + uri.path() + "' in '" + raw
-          + "' (expected peer:, peer://host:port,..., peer:file:/folder or peer:dns:name)");
+      throw new IllegalArgumentException(
+          "backend URI: peer takes no path, was '/"
+              + uri.path()
+              + "' in '"
+              + raw
+              + "' (expected peer:, peer://host:port,..., peer:file:/folder or peer:dns:name)");
     }
     String bindText = uri.params().get(BIND);
     if (bindText == null || bindText.isBlank()) {
       bindText = env.apply(BIND_ENV);
     }
-    HostPort bind = bindText == null || bindText.isBlank() ? null : HostPort.parse(BIND, bindText, raw);
+    HostPort bind =
+        bindText == null || bindText.isBlank() ? null : HostPort.parse(BIND, bindText, raw);
     String cluster = uri.param(CLUSTER, context.keyPrefix());
     if (cluster.isBlank() || cluster.length() > 200) {
-      throw new IllegalArgumentException("backend URI: cluster must be 1 to 200 characters, was '" + cluster + "'");
+      throw new IllegalArgumentException(
+          "backend URI: cluster must be 1 to 200 characters, was '" + cluster + "'");
     }
-    Duration failureTimeout = uri.params().containsKey(FAILURE_TIMEOUT)
-        ? BackendUri.parseDuration(FAILURE_TIMEOUT, uri.params().get(FAILURE_TIMEOUT)) : DEFAULT_FAILURE_TIMEOUT;
-    if (failureTimeout.compareTo(Duration.ofSeconds(1)) < 0 || failureTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
-      throw new IllegalArgumentException("backend URI: " + FAILURE_TIMEOUT + " must be in [1s, 10m], was '"
-          + uri.params().get(FAILURE_TIMEOUT) + "'");
+    Duration failureTimeout =
+        uri.params().containsKey(FAILURE_TIMEOUT)
+            ? BackendUri.parseDuration(FAILURE_TIMEOUT, uri.params().get(FAILURE_TIMEOUT))
+            : DEFAULT_FAILURE_TIMEOUT;
+    if (failureTimeout.compareTo(Duration.ofSeconds(1)) < 0
+        || failureTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
+      throw new IllegalArgumentException(
+          "backend URI: "
+              + FAILURE_TIMEOUT
+              + " must be in [1s, 10m], was '"
+              + uri.params().get(FAILURE_TIMEOUT)
+              + "'");
     }
 
     List<String> hosts = uri.hosts();
@@ -136,19 +171,29 @@ record PeerSettings(Discovery discovery, List<String> voters, List<HostPort> ini
     String first = hosts.isEmpty() ? "" : hosts.get(0);
     if (first.startsWith("file:") || first.startsWith("dns:")) {
       if (hosts.size() > 1) {
-        throw new IllegalArgumentException("backend URI: one folder or DNS name only, was " + hosts + " in '" + raw + "'");
+        throw new IllegalArgumentException(
+            "backend URI: one folder or DNS name only, was " + hosts + " in '" + raw + "'");
       }
       boolean file = first.startsWith("file:");
       discovery = file ? Discovery.FILE : Discovery.DNS;
       String target = first.substring(file ? 5 : 4);
       if (target.isBlank()) {
-        throw new IllegalArgumentException("backend URI: no " + (file ? "folder after peer:file:" : "name after peer:dns:")
-            + " in '" + raw + "'");
+        throw new IllegalArgumentException(
+            "backend URI: no "
+                + (file ? "folder after peer:file:" : "name after peer:dns:")
+                + " in '"
+                + raw
+                + "'");
       }
       if (file) {
         folder = Path.of(target);
         if (!folder.isAbsolute()) {
-          throw new IllegalArgumentException("backend URI: the discovery folder must be absolute, was '" + target + "' in '" + raw + "'");
+          throw new IllegalArgumentException(
+              "backend URI: the discovery folder must be absolute, was '"
+                  + target
+                  + "' in '"
+                  + raw
+                  + "'");
         }
       } else {
         dns = target;
@@ -160,8 +205,12 @@ record PeerSettings(Discovery discovery, List<String> voters, List<HostPort> ini
       }
     } else {
       if (uri.params().containsKey(VOTERS)) {
-        throw new IllegalArgumentException("backend URI: " + VOTERS + " is only for peer:file: and peer:dns:; in '"
-            + raw + "' the voters are the listed endpoints");
+        throw new IllegalArgumentException(
+            "backend URI: "
+                + VOTERS
+                + " is only for peer:file: and peer:dns:; in '"
+                + raw
+                + "' the voters are the listed endpoints");
       }
       if (hosts.isEmpty()) {
         discovery = Discovery.SINGLE;
@@ -177,10 +226,12 @@ record PeerSettings(Discovery discovery, List<String> voters, List<HostPort> ini
         for (String h : hosts) {
           HostPort hp = HostPort.parse("voter endpoint", h, raw);
           if (hp.port() == 0) {
-            throw new IllegalArgumentException("backend URI: voter endpoint '" + h + "' needs a port in '" + raw + "'");
+            throw new IllegalArgumentException(
+                "backend URI: voter endpoint '" + h + "' needs a port in '" + raw + "'");
           }
           if (!seen.add(hp.toString())) {
-            throw new IllegalArgumentException("backend URI: voter endpoint '" + h + "' listed twice in '" + raw + "'");
+            throw new IllegalArgumentException(
+                "backend URI: voter endpoint '" + h + "' listed twice in '" + raw + "'");
           }
           eps.add(hp);
         }
@@ -194,37 +245,69 @@ record PeerSettings(Discovery discovery, List<String> voters, List<HostPort> ini
       }
     }
     if (voters.size() > MAX_VOTERS) {
-      throw new IllegalArgumentException("backend URI: at most " + MAX_VOTERS + " voters (3 or 5 is the usual), was "
-          + voters.size() + " in '" + raw + "'");
+      throw new IllegalArgumentException(
+          "backend URI: at most "
+              + MAX_VOTERS
+              + " voters (3 or 5 is the usual), was "
+              + voters.size()
+              + " in '"
+              + raw
+              + "'");
     }
     Path data;
     if (uri.params().containsKey(DATA)) {
       String d = uri.params().get(DATA);
       if (d.isBlank()) {
-        throw new IllegalArgumentException("backend URI: " + DATA + " must name a folder in '" + raw + "'");
+        throw new IllegalArgumentException(
+            "backend URI: " + DATA + " must name a folder in '" + raw + "'");
       }
       data = Path.of(d);
     } else {
       String who = self != null ? self : context.instanceId();
-      data = Path.of(System.getProperty("java.io.tmpdir"), "lockstep-peer", safe(cluster) + "-" + safe(who));
+      data =
+          Path.of(
+              System.getProperty("java.io.tmpdir"),
+              "lockstep-peer",
+              safe(cluster) + "-" + safe(who));
     }
-    return new PeerSettings(discovery, voters, initial, bind, self, cluster, data, folder, dns, failureTimeout,
+    return new PeerSettings(
+        discovery,
+        voters,
+        initial,
+        bind,
+        self,
+        cluster,
+        data,
+        folder,
+        dns,
+        failureTimeout,
         context.operationTimeout());
   }
 
   private static List<String> names(String list, String raw) {
     if (list == null || list.isBlank()) {
-      throw new IllegalArgumentException("backend URI: " + VOTERS + "=name,name,... is required with peer:file: and "
-          + "peer:dns: (the instance ids of the Raft voters, 3 or 5 of them), in '" + raw + "'");
+      throw new IllegalArgumentException(
+          "backend URI: "
+              + VOTERS
+              + "=name,name,... is required with peer:file: and "
+              + "peer:dns: (the instance ids of the Raft voters, 3 or 5 of them), in '"
+              + raw
+              + "'");
     }
     Set<String> seen = new LinkedHashSet<>();
     for (String n : list.split(",")) {
       String name = n.trim();
       if (!name.matches(NAME)) {
-        throw new IllegalArgumentException("backend URI: voter name '" + name + "' must be 1 to 128 letters, digits or ._:-, in '" + raw + "'");
+        throw new IllegalArgumentException(
+            "backend URI: voter name '"
+                + name
+                + "' must be 1 to 128 letters, digits or ._:-, in '"
+                + raw
+                + "'");
       }
       if (!seen.add(name)) {
-        throw new IllegalArgumentException("backend URI: voter '" + name + "' listed twice in '" + raw + "'");
+        throw new IllegalArgumentException(
+            "backend URI: voter '" + name + "' listed twice in '" + raw + "'");
       }
     }
     return List.copyOf(seen);

@@ -13,8 +13,8 @@ import org.jgroups.protocols.FILE_PING;
 import org.jgroups.protocols.FRAG4;
 import org.jgroups.protocols.MERGE3;
 import org.jgroups.protocols.MFC;
-import org.jgroups.protocols.TCP_NIO2;
 import org.jgroups.protocols.TCPPING;
+import org.jgroups.protocols.TCP_NIO2;
 import org.jgroups.protocols.UFC;
 import org.jgroups.protocols.UNICAST3;
 import org.jgroups.protocols.VERIFY_SUSPECT2;
@@ -49,22 +49,32 @@ final class PeerStack {
   /** How long a joiner waits for discovery answers before it starts a group of its own. */
   static final long JOIN_TIMEOUT_MILLIS = 1500;
 
-  /** Messages queued per connection while the peer does not read (beyond that, dropped and retransmitted). */
+  /**
+   * Messages queued per connection while the peer does not read (beyond that, dropped and
+   * retransmitted).
+   */
   static final int MAX_SEND_BUFFERS = 64;
 
-  /** How often the Raft leader resends entries a follower is missing (jgroups-raft's default: 1 s). */
+  /**
+   * How often the Raft leader resends entries a follower is missing (jgroups-raft's default: 1 s).
+   */
   static final long RESEND_INTERVAL_MILLIS = 100;
 
   static List<Protocol> build(PeerSettings s, Consumer<View> fullViews) throws Exception {
     registerRaftWireClasses();
     InetAddress bindAddr = Util.getAddress(s.bind().host(), Util.getIpStackType());
     List<Protocol> stack = new ArrayList<>();
-    // Not JGroups' TCP: it connects and writes with blocking calls, and every message of an instance
-    // leaves through one bundler thread. When a partition silently drops packets, MERGE3 and discovery
-    // keep sending to the cut-off members, each send opens a connection, and the connect blocks that
+    // Not JGroups' TCP: it connects and writes with blocking calls, and every message of an
+    // instance
+    // leaves through one bundler thread. When a partition silently drops packets, MERGE3 and
+    // discovery
+    // keep sending to the cut-off members, each send opens a connection, and the connect blocks
+    // that
     // thread for the connect timeout (seen in thread dumps: both majority voters' bundlers in
-    // connect()); a write to a member whose socket buffer is full would block it too. Every message to
-    // every reachable member waits meanwhile, Raft's appends and acks included, and the majority side
+    // connect()); a write to a member whose socket buffer is full would block it too. Every message
+    // to
+    // every reachable member waits meanwhile, Raft's appends and acks included, and the majority
+    // side
     // cannot commit. TCP_NIO2 never blocks the sender: connects complete in the background, and a
     // connection that cannot take more data queues up to max_send_buffers messages, then drops them
     // (NAKACK2 and UNICAST3 retransmit).
@@ -78,13 +88,18 @@ final class PeerStack {
     stack.add(tcp);
     stack.add(discovery(s));
     long failure = s.failureTimeout().toMillis();
-    stack.add(new MERGE3().setMinInterval(Math.min(1000, failure / 4)).setMaxInterval(Math.min(3000, failure / 2)));
+    stack.add(
+        new MERGE3()
+            .setMinInterval(Math.min(1000, failure / 4))
+            .setMaxInterval(Math.min(3000, failure / 2)));
     // FD_SOCK2's own server must listen on this instance's address, as the transport does. Left
     // unset (a programmatic stack gets no default), it listens on every address and names itself by
     // the host name's address; instances on several hosts with the same port (7800 everywhere, as
-    // with DNS discovery) then all carry the same name, a peer's answer to a CONNECT is addressed to
+    // with DNS discovery) then all carry the same name, a peer's answer to a CONNECT is addressed
+    // to
     // the peer itself, and every connect times out. Members on the same side are then suspected and
-    // unsuspected over and over, and since FD_SOCK2 runs these connects on the thread that delivers a
+    // unsuspected over and over, and since FD_SOCK2 runs these connects on the thread that delivers
+    // a
     // view or a message, views and messages are held up for seconds at a time.
     stack.add(new FD_SOCK2().setBindAddress(bindAddr));
     stack.add(new FD_ALL3().setTimeout(failure).setInterval(Math.max(250, failure / 5)));
@@ -102,16 +117,20 @@ final class PeerStack {
     stack.add(new VoterViewFilter(s.isVoter() ? new HashSet<>(s.voters()) : null, fullViews));
     if (s.isVoter()) {
       stack.add(new ELECTION());
-      RAFT raft = new RAFT()
-          .raftId(s.selfVoter())
-          .members(s.voters())
-          .logDir(s.dataDir().toAbsolutePath().toString())
-          .logPrefix("raft")
-          .logUseFsync(true)
-          // A follower that fell behind (e.g. right after an election) is caught up by these resends,
-          // one entry at a time, and only when no request arrived for this long: at jgroups-raft's
-          // 1 s a steady trickle of requests could keep the followers behind for tens of seconds.
-          .resendInterval(RESEND_INTERVAL_MILLIS);
+      RAFT raft =
+          new RAFT()
+              .raftId(s.selfVoter())
+              .members(s.voters())
+              .logDir(s.dataDir().toAbsolutePath().toString())
+              .logPrefix("raft")
+              .logUseFsync(true)
+              // A follower that fell behind (e.g. right after an election) is caught up by these
+              // resends,
+              // one entry at a time, and only when no request arrived for this long: at
+              // jgroups-raft's
+              // 1 s a steady trickle of requests could keep the followers behind for tens of
+              // seconds.
+              .resendInterval(RESEND_INTERVAL_MILLIS);
       stack.add(raft);
     }
     return stack;
@@ -120,13 +139,14 @@ final class PeerStack {
   /**
    * Registers jgroups-raft's message and header classes with JGroups in this process, voter or not.
    *
-   * <p>jgroups-raft registers them in the static initializers of {@link RAFT} and of {@link ELECTION}'s
-   * base class, so a process whose stack has no Raft protocols (a non-voter) does not know them. But
-   * voters multicast to the whole group: ELECTION its vote requests and leader announcements, RAFT
-   * its append entries. A non-voter that cannot read such a message drops it in the transport (with
-   * the rest of its batch); the sender's NAKACK2 retransmits it, the receiver drops it again, and
-   * every later multicast of that voter (the leader's commits included) waits behind it for ever.
-   * Within one JVM this never shows, because a voter in the same JVM has registered the classes.
+   * <p>jgroups-raft registers them in the static initializers of {@link RAFT} and of {@link
+   * ELECTION}'s base class, so a process whose stack has no Raft protocols (a non-voter) does not
+   * know them. But voters multicast to the whole group: ELECTION its vote requests and leader
+   * announcements, RAFT its append entries. A non-voter that cannot read such a message drops it in
+   * the transport (with the rest of its batch); the sender's NAKACK2 retransmits it, the receiver
+   * drops it again, and every later multicast of that voter (the leader's commits included) waits
+   * behind it for ever. Within one JVM this never shows, because a voter in the same JVM has
+   * registered the classes.
    */
   static void registerRaftWireClasses() {
     for (Class<?> c : List.of(RAFT.class, ELECTION.class)) {
@@ -150,25 +170,31 @@ final class PeerStack {
     switch (s.discovery()) {
       case SINGLE:
         return new TCPPING().setPortRange(0);
-      case STATIC: {
-        List<InetSocketAddress> hosts = new ArrayList<>();
-        for (PeerSettings.HostPort hp : s.initialHosts()) {
-          hosts.add(new InetSocketAddress(hp.host(), hp.port()));
+      case STATIC:
+        {
+          List<InetSocketAddress> hosts = new ArrayList<>();
+          for (PeerSettings.HostPort hp : s.initialHosts()) {
+            hosts.add(new InetSocketAddress(hp.host(), hp.port()));
+          }
+          TCPPING ping = new TCPPING().setInitialHosts(hosts).setPortRange(0);
+          ping.setValue("return_entire_cache", true);
+          return ping;
         }
-        TCPPING ping = new TCPPING().setInitialHosts(hosts).setPortRange(0);
-        ping.setValue("return_entire_cache", true);
-        return ping;
-      }
-      case FILE: {
-        FILE_PING ping = new FILE_PING().setLocation(s.folder().toAbsolutePath().toString()).registerShutdownHook(false);
-        ping.setValue("remove_all_data_on_view_change", true);
-        return ping;
-      }
-      case DNS: {
-        DNS_PING ping = new DNS_PING().setDNSQuery(s.dnsQuery());
-        ping.setValue("dns_record_type", "A");
-        return ping;
-      }
+      case FILE:
+        {
+          FILE_PING ping =
+              new FILE_PING()
+                  .setLocation(s.folder().toAbsolutePath().toString())
+                  .registerShutdownHook(false);
+          ping.setValue("remove_all_data_on_view_change", true);
+          return ping;
+        }
+      case DNS:
+        {
+          DNS_PING ping = new DNS_PING().setDNSQuery(s.dnsQuery());
+          ping.setValue("dns_record_type", "A");
+          return ping;
+        }
       default:
         throw new IllegalStateException("unknown discovery " + s.discovery());
     }

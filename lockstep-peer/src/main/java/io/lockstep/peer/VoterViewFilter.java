@@ -20,11 +20,11 @@ import org.jgroups.util.Util;
 /**
  * Sits below jgroups-raft's ELECTION and RAFT and shows them only the voters of a view.
  *
- * <p>jgroups-raft counts a majority by view size and builds the leader's commit table from the view,
- * so a non-voter in the view would count towards the majority (a minority of voters plus a few
- * non-voters would keep a deposed leader) and get AppendEntries resent to it for ever. Above this
- * protocol a view holds only the members whose address carries a Raft id of a voter; the full view
- * goes to the listener, which is how the backend sees every instance. With {@code voters} null
+ * <p>jgroups-raft counts a majority by view size and builds the leader's commit table from the
+ * view, so a non-voter in the view would count towards the majority (a minority of voters plus a
+ * few non-voters would keep a deposed leader) and get AppendEntries resent to it for ever. Above
+ * this protocol a view holds only the members whose address carries a Raft id of a voter; the full
+ * view goes to the listener, which is how the backend sees every instance. With {@code voters} null
  * (a non-voter's stack, which has no Raft protocols) views pass unchanged, and the voters' Raft and
  * election traffic, which JGroups multicasts to the whole group, is dropped here instead of
  * travelling up to the receiver.
@@ -75,9 +75,10 @@ final class VoterViewFilter extends Protocol {
   /**
    * Views pass one at a time and never backwards. GMS installs a view under its lock but hands it
    * down and up the stack after releasing it, so two views installed by two threads (a JOIN answer
-   * and a merge, say) can come up in the wrong order when the first thread is held up below (FD_SOCK2
-   * connects to its new neighbour on the installing thread). A view older than one already passed up
-   * is dropped here, so the backend, ELECTION, RAFT and the channel never go back to it.
+   * and a merge, say) can come up in the wrong order when the first thread is held up below
+   * (FD_SOCK2 connects to its new neighbour on the installing thread). A view older than one
+   * already passed up is dropped here, so the backend, ELECTION, RAFT and the channel never go back
+   * to it.
    */
   @Override
   public Object up(Event evt) {
@@ -90,7 +91,8 @@ final class VoterViewFilter extends Protocol {
         }
         last = full.getViewId();
         fullViews.accept(full);
-        return up_prot.up(voters == null ? evt : new Event(Event.VIEW_CHANGE, votersOnly(full, voters)));
+        return up_prot.up(
+            voters == null ? evt : new Event(Event.VIEW_CHANGE, votersOnly(full, voters)));
       }
     }
     return up_prot.up(evt);

@@ -67,10 +67,11 @@ final class Wire {
     }
 
     Out message(byte type) {
-      return run(() -> {
-        out.writeInt(MAGIC);
-        out.writeByte(type);
-      });
+      return run(
+          () -> {
+            out.writeInt(MAGIC);
+            out.writeByte(type);
+          });
     }
 
     Out i64(long v) {
@@ -90,10 +91,11 @@ final class Wire {
     }
 
     Out bytes(byte[] b) {
-      return run(() -> {
-        out.writeInt(b.length);
-        out.write(b);
-      });
+      return run(
+          () -> {
+            out.writeInt(b.length);
+            out.write(b);
+          });
     }
 
     /** An address, or null. */
@@ -197,7 +199,11 @@ final class Wire {
     if (length < 5) {
       return -1;
     }
-    int m = ((b[offset] & 0xff) << 24) | ((b[offset + 1] & 0xff) << 16) | ((b[offset + 2] & 0xff) << 8) | (b[offset + 3] & 0xff);
+    int m =
+        ((b[offset] & 0xff) << 24)
+            | ((b[offset + 1] & 0xff) << 16)
+            | ((b[offset + 2] & 0xff) << 8)
+            | (b[offset + 3] & 0xff);
     return m == MAGIC ? b[offset + 4] : -1;
   }
 
@@ -299,7 +305,10 @@ final class Wire {
     return out().message(REPLY).i64(reqId).tag(OK).bytes(answer).toBytes();
   }
 
-  /** The answer to a {@link #REQUEST} that reached an instance that does not lead: who does, or null. */
+  /**
+   * The answer to a {@link #REQUEST} that reached an instance that does not lead: who does, or
+   * null.
+   */
   static byte[] replyNotLeader(long reqId, org.jgroups.Address leader) {
     return out().message(REPLY).i64(reqId).tag(NOT_LEADER).address(leader).toBytes();
   }
@@ -320,7 +329,8 @@ final class Wire {
   }
 
   /** Writes a list of entries for a snapshot or a listing. */
-  static void writeEntries(DataOutput out, long revision, Iterable<Versioned> entries, int count) throws IOException {
+  static void writeEntries(DataOutput out, long revision, Iterable<Versioned> entries, int count)
+      throws IOException {
     out.writeLong(revision);
     out.writeInt(count);
     Out o = new Out();

@@ -93,7 +93,8 @@ class ChangeStreamTest {
   }
 
   @Test
-  void nextProgress_completesOnAMarkAtOrAboveTheRevision_onlyOnesArrivingAfterTheAsk() throws Exception {
+  void nextProgress_completesOnAMarkAtOrAboveTheRevision_onlyOnesArrivingAfterTheAsk()
+      throws Exception {
     stream.onProgress(7); // before the ask: proves nothing
     CompletableFuture<Long> mark = stream.nextProgress(5);
     CompletableFuture<Long> cancelled = stream.nextProgress(5);

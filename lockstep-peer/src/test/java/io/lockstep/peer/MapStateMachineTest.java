@@ -18,11 +18,14 @@ import org.junit.jupiter.api.Test;
 class MapStateMachineTest {
   private final ExecutorService sender = Executors.newSingleThreadExecutor();
   private final List<byte[]> sent = new ArrayList<>();
-  private final CommitPublisher publisher = new CommitPublisher(sender, m -> {
-    synchronized (sent) {
-      sent.add(m);
-    }
-  });
+  private final CommitPublisher publisher =
+      new CommitPublisher(
+          sender,
+          m -> {
+            synchronized (sent) {
+              sent.add(m);
+            }
+          });
   private final MapStateMachine sm = new MapStateMachine(publisher);
 
   @AfterEach
@@ -35,7 +38,13 @@ class MapStateMachineTest {
   }
 
   private static byte[] put(String k, String v, long expected) {
-    return Wire.out().tag(Wire.PUT).str(k).i64(expected).str("text/plain").bytes(v.getBytes(UTF_8)).toBytes();
+    return Wire.out()
+        .tag(Wire.PUT)
+        .str(k)
+        .i64(expected)
+        .str("text/plain")
+        .bytes(v.getBytes(UTF_8))
+        .toBytes();
   }
 
   private static byte[] delete(String k, long expected) {
@@ -60,7 +69,9 @@ class MapStateMachineTest {
     assertThat(outcome(apply(put("a", "1", any)))).isEqualTo("applied@1");
     assertThat(outcome(apply(put("a", "2", 0)))).as("only if absent").isEqualTo("conflict@1");
     assertThat(outcome(apply(put("a", "3", 7)))).as("wrong expected").isEqualTo("conflict@1");
-    assertThat(outcome(apply(put("b", "x", 5)))).as("expected on a missing key").isEqualTo("conflict@0");
+    assertThat(outcome(apply(put("b", "x", 5))))
+        .as("expected on a missing key")
+        .isEqualTo("conflict@0");
     assertThat(outcome(apply(put("a", "4", 1)))).isEqualTo("applied@2");
     assertThat(outcome(apply(delete("zz", any)))).isEqualTo("notfound@2");
     assertThat(outcome(apply(delete("zz", 0)))).isEqualTo("notfound@2");
@@ -96,14 +107,15 @@ class MapStateMachineTest {
   }
 
   @Test
-  void publisher_sendsOnlyWhileLeading_andResendsItsRecentChangesWhenItBecomesLeader() throws Exception {
+  void publisher_sendsOnlyWhileLeading_andResendsItsRecentChangesWhenItBecomesLeader()
+      throws Exception {
     apply(put("a", "1", -1));
     apply(put("b", "1", -1));
     publisher.becameLeader();
     apply(put("c", "1", -1));
     publisher.lostLeadership();
     apply(put("d", "1", -1));
-    sender.submit(() -> { }).get(5, TimeUnit.SECONDS);
+    sender.submit(() -> {}).get(5, TimeUnit.SECONDS);
     List<Long> revisions = new ArrayList<>();
     synchronized (sent) {
       for (byte[] m : sent) {
@@ -131,11 +143,15 @@ class MapStateMachineTest {
     assertThat(value(apply(add("hits", 41)))).isEqualTo(42);
     assertThat(value(apply(add("other", -3)))).isEqualTo(-3);
     assertThat(sm.revision()).isEqualTo(1);
-    assertThat(outcome(apply(put("b", "2", any)))).as("the next map change is revision 2").isEqualTo("applied@2");
+    assertThat(outcome(apply(put("b", "2", any))))
+        .as("the next map change is revision 2")
+        .isEqualTo("applied@2");
     assertThat(value(apply(Wire.out().tag(Wire.COUNTER_GET).str("hits").toBytes()))).isEqualTo(42);
     assertThat(value(apply(Wire.out().tag(Wire.COUNTER_GET).str("never").toBytes()))).isZero();
     byte[] replayed = add("hits", 1);
-    assertThat(sm.apply(replayed, 0, replayed.length, false)).as("applied, no answer built when none is wanted").isNull();
+    assertThat(sm.apply(replayed, 0, replayed.length, false))
+        .as("applied, no answer built when none is wanted")
+        .isNull();
     assertThat(sm.counter("hits")).isEqualTo(43);
 
     ByteArrayDataOutputStream out = new ByteArrayDataOutputStream();
@@ -152,7 +168,8 @@ class MapStateMachineTest {
     sm.startAnswering();
     apply(put("a", "1", Backend.ANY_REVISION));
     ByteArrayDataOutputStream out = new ByteArrayDataOutputStream();
-    Wire.writeEntries(out, 1, List.of(new io.lockstep.Versioned("a", "1".getBytes(UTF_8), "text/plain", 1)), 1);
+    Wire.writeEntries(
+        out, 1, List.of(new io.lockstep.Versioned("a", "1".getBytes(UTF_8), "text/plain", 1)), 1);
     MapStateMachine copy = new MapStateMachine(publisher);
     copy.readContentFrom(new ByteArrayDataInputStream(out.buffer(), 0, out.position()));
     assertThat(copy.revision()).isEqualTo(1);

@@ -25,17 +25,29 @@ class PeerCleanupIT {
       g.node(g.voterUri(1), "b");
       g.node(g.voterUri(2), "c");
       Lockstep d = g.node(g.nonVoterUri(), "d");
-      await().atMost(Duration.ofSeconds(30)).until(() -> a.map().replica().isReady() && d.map().replica().isReady());
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> a.map().replica().isReady() && d.map().replica().isReady());
       d.map().put("k", new byte[] {1}, null);
       assertThat(Files.isDirectory(g.dataDir(0))).isTrue();
     }
     assertThat(Files.exists(g.root)).isFalse();
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-      Set<String> extra = Thread.getAllStackTraces().keySet().stream()
-          .filter(t -> t.isAlive() && !before.contains(t) && !t.getName().startsWith("ForkJoinPool") && !t.getName().startsWith("awaitility"))
-          .map(Thread::getName).collect(Collectors.toSet());
-      assertThat(extra).as("threads left behind").isEmpty();
-    });
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              Set<String> extra =
+                  Thread.getAllStackTraces().keySet().stream()
+                      .filter(
+                          t ->
+                              t.isAlive()
+                                  && !before.contains(t)
+                                  && !t.getName().startsWith("ForkJoinPool")
+                                  && !t.getName().startsWith("awaitility"))
+                      .map(Thread::getName)
+                      .collect(Collectors.toSet());
+              assertThat(extra).as("threads left behind").isEmpty();
+            });
     for (int port : ports) {
       try (ServerSocket s = new ServerSocket()) {
         s.bind(new InetSocketAddress("127.0.0.1", port));

@@ -41,7 +41,9 @@ class PeerClusterCounterContractIT extends ClusterCounterContract {
       for (int i = 0; i < 3; i++) {
         voters[i] = g.node(g.voterUri(i), "voter-" + i);
       }
-      await().atMost(patience()).until(() -> Arrays.stream(voters).allMatch(v -> v.map().replica().isReady()));
+      await()
+          .atMost(patience())
+          .until(() -> Arrays.stream(voters).allMatch(v -> v.map().replica().isReady()));
       for (int i = 0; i < 150; i++) {
         voters[i % 3].counter("total").incrementAndGet(1);
       }
@@ -52,10 +54,17 @@ class PeerClusterCounterContractIT extends ClusterCounterContract {
       for (int i = 0; i < 3; i++) {
         voters[i] = g.node(g.voterUri(i), "voter-" + i + "-again");
       }
-      await().atMost(patience()).until(() -> Arrays.stream(voters).allMatch(v -> v.map().replica().isReady()));
-      await().atMost(patience()).ignoreExceptions().until(() -> voters[1].counter("total").get() == 150);
+      await()
+          .atMost(patience())
+          .until(() -> Arrays.stream(voters).allMatch(v -> v.map().replica().isReady()));
+      await()
+          .atMost(patience())
+          .ignoreExceptions()
+          .until(() -> voters[1].counter("total").get() == 150);
       assertThat(voters[2].counter("total").incrementAndGet(1)).isEqualTo(151);
-      assertThat(voters[0].map().replica().appliedRevision()).as("counters are not map revisions").isEqualTo(revision);
+      assertThat(voters[0].map().replica().appliedRevision())
+          .as("counters are not map revisions")
+          .isEqualTo(revision);
     }
   }
 }

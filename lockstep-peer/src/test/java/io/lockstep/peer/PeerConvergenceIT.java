@@ -18,9 +18,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Five instances (three voters, two non-voters) take 2,000 random puts, deletes and compare-and-sets
- * through all of them at once, then hold equal digests, equal to a fresh listing, with contiguous
- * revisions and not one re-list.
+ * Five instances (three voters, two non-voters) take 2,000 random puts, deletes and
+ * compare-and-sets through all of them at once, then hold equal digests, equal to a fresh listing,
+ * with contiguous revisions and not one re-list.
  */
 class PeerConvergenceIT {
   private static final Duration PATIENCE = Duration.ofSeconds(60);
@@ -46,32 +46,53 @@ class PeerConvergenceIT {
     for (int w = 0; w < nodes.size(); w++) {
       ReplicatedMap m = nodes.get(w).map();
       long seed = 1000 + w;
-      writers.add(CompletableFuture.runAsync(() -> {
-        SplittableRandom r = new SplittableRandom(seed);
-        for (int i = 0; i < 400; i++) {
-          String key = "k" + r.nextInt(64);
-          int op = r.nextInt(10);
-          boolean ok;
-          if (op < 2) {
-            ok = m.delete(key).isApplied();
-          } else if (op < 4) {
-            var cur = m.get(key);
-            ok = m.compareAndSet(key, cur == null ? 0 : cur.modRevision(), ("cas" + seed + "-" + i).getBytes(UTF_8), "text/plain").isApplied();
-          } else {
-            ok = m.put(key, ("w" + seed + "-" + i).getBytes(UTF_8), "text/plain").isApplied();
-          }
-          if (ok) {
-            applied.incrementAndGet();
-          }
-        }
-      }));
+      writers.add(
+          CompletableFuture.runAsync(
+              () -> {
+                SplittableRandom r = new SplittableRandom(seed);
+                for (int i = 0; i < 400; i++) {
+                  String key = "k" + r.nextInt(64);
+                  int op = r.nextInt(10);
+                  boolean ok;
+                  if (op < 2) {
+                    ok = m.delete(key).isApplied();
+                  } else if (op < 4) {
+                    var cur = m.get(key);
+                    ok =
+                        m.compareAndSet(
+                                key,
+                                cur == null ? 0 : cur.modRevision(),
+                                ("cas" + seed + "-" + i).getBytes(UTF_8),
+                                "text/plain")
+                            .isApplied();
+                  } else {
+                    ok =
+                        m.put(key, ("w" + seed + "-" + i).getBytes(UTF_8), "text/plain")
+                            .isApplied();
+                  }
+                  if (ok) {
+                    applied.incrementAndGet();
+                  }
+                }
+              }));
     }
-    CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).orTimeout(PATIENCE.toMillis(), TimeUnit.MILLISECONDS).join();
+    CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new))
+        .orTimeout(PATIENCE.toMillis(), TimeUnit.MILLISECONDS)
+        .join();
 
-    var listing = group.backend(group.nonVoterUri(), "lister").snapshot().orTimeout(10, TimeUnit.SECONDS).join();
+    var listing =
+        group
+            .backend(group.nonVoterUri(), "lister")
+            .snapshot()
+            .orTimeout(10, TimeUnit.SECONDS)
+            .join();
     long source = Digests.of(listing.entries());
-    assertThat(listing.revision()).as("one revision per applied change, no holes").isEqualTo(applied.get());
-    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == source));
+    assertThat(listing.revision())
+        .as("one revision per applied change, no holes")
+        .isEqualTo(applied.get());
+    await()
+        .atMost(PATIENCE)
+        .until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == source));
     for (Lockstep n : nodes) {
       assertThat(n.map().replica().appliedRevision()).isEqualTo(listing.revision());
       assertThat(n.map().list("", 0)).isEqualTo(nodes.get(0).map().list("", 0));

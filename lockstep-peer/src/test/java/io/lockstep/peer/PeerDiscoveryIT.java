@@ -37,7 +37,13 @@ class PeerDiscoveryIT {
   }
 
   private Lockstep node(String uri, String prefix, String id) {
-    Lockstep n = Lockstep.builder().backend(uri).keyPrefix(prefix).instanceId(id).advertiseUrl("http://" + id).build();
+    Lockstep n =
+        Lockstep.builder()
+            .backend(uri)
+            .keyPrefix(prefix)
+            .instanceId(id)
+            .advertiseUrl("http://" + id)
+            .build();
     open.add(n);
     return n;
   }
@@ -50,14 +56,18 @@ class PeerDiscoveryIT {
     assertThat(w.revision()).isEqualTo(1);
     assertThat(n.map().get("k").valueAsString()).isEqualTo("v");
     assertThat(n.map().get("k", ReadConsistency.STRONG).modRevision()).isEqualTo(1);
-    assertThat(n.map().compareAndSet("k", 1, "w".getBytes(UTF_8), "text/plain").revision()).isEqualTo(2);
-    assertThat(n.members().orTimeout(5, TimeUnit.SECONDS).join()).extracting(Member::id).containsExactly("solo-1");
+    assertThat(n.map().compareAndSet("k", 1, "w".getBytes(UTF_8), "text/plain").revision())
+        .isEqualTo(2);
+    assertThat(n.members().orTimeout(5, TimeUnit.SECONDS).join())
+        .extracting(Member::id)
+        .containsExactly("solo-1");
     assertThat(Files.isDirectory(root.resolve("solo"))).isTrue();
   }
 
   @Test
   void sharedFolder_threeVotersByInstanceId_andANonVoter() {
-    String uri = "peer:file:" + root.resolve("group") + "?voters=f-0,f-1,f-2&failure_timeout=3s&data=";
+    String uri =
+        "peer:file:" + root.resolve("group") + "?voters=f-0,f-1,f-2&failure_timeout=3s&data=";
     List<Lockstep> nodes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       nodes.add(node(uri + root.resolve("data-" + i), "folder", "f-" + i));
@@ -69,7 +79,11 @@ class PeerDiscoveryIT {
       assertThat(n.map().replica().awaitRevision(w.revision(), PATIENCE)).isTrue();
       assertThat(n.map().get("k").valueAsString()).isEqualTo("v");
     }
-    assertThat(Files.exists(root.resolve("data-x"))).as("a non-voter keeps nothing on disk").isFalse();
-    await().atMost(PATIENCE).until(() -> nodes.get(0).members().orTimeout(5, TimeUnit.SECONDS).join().size() == 4);
+    assertThat(Files.exists(root.resolve("data-x")))
+        .as("a non-voter keeps nothing on disk")
+        .isFalse();
+    await()
+        .atMost(PATIENCE)
+        .until(() -> nodes.get(0).members().orTimeout(5, TimeUnit.SECONDS).join().size() == 4);
   }
 }

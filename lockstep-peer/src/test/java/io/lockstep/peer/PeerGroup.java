@@ -1,10 +1,10 @@
 package io.lockstep.peer;
 
 import io.lockstep.Lockstep;
-import io.lockstep.spi.BackendContext;
-import io.lockstep.spi.BackendUri;
 import io.lockstep.process.FreePorts;
 import io.lockstep.process.TempDirs;
+import io.lockstep.spi.BackendContext;
+import io.lockstep.spi.BackendUri;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -16,8 +16,8 @@ import java.util.stream.Collectors;
 
 /**
  * A peer group for tests, in this JVM: {@code voters} voter endpoints on free loopback ports, a
- * throwaway folder for their Raft logs, URIs for voters and non-voters, and cleanup of everything it
- * handed out (nodes, backends, the folder) on {@link #close()}.
+ * throwaway folder for their Raft logs, URIs for voters and non-voters, and cleanup of everything
+ * it handed out (nodes, backends, the folder) on {@link #close()}.
  */
 final class PeerGroup implements AutoCloseable {
   static final String FAILURE_TIMEOUT = "3s";
@@ -43,8 +43,14 @@ final class PeerGroup implements AutoCloseable {
 
   /** The URI of voter {@code i} (0-based), with its own data folder. */
   String voterUri(int i) {
-    return "peer://" + list() + "?bind=127.0.0.1:" + ports.get(i) + "&data=" + root.resolve("voter-" + i)
-        + "&failure_timeout=" + FAILURE_TIMEOUT;
+    return "peer://"
+        + list()
+        + "?bind=127.0.0.1:"
+        + ports.get(i)
+        + "&data="
+        + root.resolve("voter-" + i)
+        + "&failure_timeout="
+        + FAILURE_TIMEOUT;
   }
 
   /** The URI of a non-voter (any free port). */
@@ -69,16 +75,26 @@ final class PeerGroup implements AutoCloseable {
 
   /** A started node on {@code uri}, closed with the group. */
   Lockstep node(String uri, String instanceId) {
-    Lockstep n = Lockstep.builder().backend(uri).keyPrefix(cluster).instanceId(instanceId)
-        .advertiseUrl("http://" + instanceId + ".test").build();
+    Lockstep n =
+        Lockstep.builder()
+            .backend(uri)
+            .keyPrefix(cluster)
+            .instanceId(instanceId)
+            .advertiseUrl("http://" + instanceId + ".test")
+            .build();
     opened.add(n);
     return n;
   }
 
   /** A started node over a backend made here (so a test can reach the backend's channel). */
   Lockstep node(PeerBackend backend, String instanceId) {
-    Lockstep n = Lockstep.builder().backend(backend).keyPrefix(cluster).instanceId(instanceId)
-        .advertiseUrl("http://" + instanceId + ".test").build();
+    Lockstep n =
+        Lockstep.builder()
+            .backend(backend)
+            .keyPrefix(cluster)
+            .instanceId(instanceId)
+            .advertiseUrl("http://" + instanceId + ".test")
+            .build();
     opened.add(n);
     return n;
   }

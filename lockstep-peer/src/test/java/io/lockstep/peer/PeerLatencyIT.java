@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
  * Measures, on three voters and one non-voter in this JVM: the latency of a put as a caller sees it
  * (committed by Raft with fsync, multicast, applied on the writer) for one writer on the leader and
  * one on a non-voter; and the time from the leader's commit (its Raft future completing) to the
- * change being applied on a non-voter. Writes the figures to {@code target/peer-latency.txt}. Asserts
- * only loose bounds; the numbers are for the docs.
+ * change being applied on a non-voter. Writes the figures to {@code target/peer-latency.txt}.
+ * Asserts only loose bounds; the numbers are for the docs.
  */
 class PeerLatencyIT {
   private static final int WARMUP = 300;
@@ -42,8 +42,14 @@ class PeerLatencyIT {
       nodes[i] = group.node(voters[i], "voter-" + i);
     }
     Lockstep other = group.node(group.nonVoterUri(), "other");
-    await().atMost(Duration.ofSeconds(30)).until(() -> other.map().replica().isReady() && nodes[0].map().replica().isReady()
-        && nodes[1].map().replica().isReady() && nodes[2].map().replica().isReady());
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                other.map().replica().isReady()
+                    && nodes[0].map().replica().isReady()
+                    && nodes[1].map().replica().isReady()
+                    && nodes[2].map().replica().isReady());
     int leader = 0;
     for (int i = 0; i < 3; i++) {
       if (voters[i].isLeader()) {
@@ -61,24 +67,39 @@ class PeerLatencyIT {
     Histogram spread = new Histogram(3);
     for (int i = 0; i < WARMUP + PUTS; i++) {
       long[] committed = new long[1];
-      long rev = voters[leader].put("spread-" + (i % 100), value, "application/octet-stream", -1)
-          .whenComplete((r, e) -> committed[0] = System.nanoTime())
-          .orTimeout(5, TimeUnit.SECONDS).join().revision();
-      await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1)).until(() -> appliedAt.containsKey(rev));
+      long rev =
+          voters[leader]
+              .put("spread-" + (i % 100), value, "application/octet-stream", -1)
+              .whenComplete((r, e) -> committed[0] = System.nanoTime())
+              .orTimeout(5, TimeUnit.SECONDS)
+              .join()
+              .revision();
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(1))
+          .until(() -> appliedAt.containsKey(rev));
       if (i >= WARMUP) {
         spread.recordValue(Math.max(0, appliedAt.get(rev) - committed[0]));
       }
     }
 
-    String report = String.format(
-        "peer backend, 3 voters + 1 non-voter in one JVM, Raft log on disk with fsync, %d puts of %d bytes, one at a time%n"
-            + "put on the leader     (caller): p50 %.3f ms, p99 %.3f ms, max %.3f ms%n"
-            + "put on a non-voter    (caller): p50 %.3f ms, p99 %.3f ms, max %.3f ms%n"
-            + "leader commit -> applied on a non-voter: p50 %.3f ms, p99 %.3f ms, max %.3f ms%n",
-        PUTS, value.length,
-        ms(onLeader, 50), ms(onLeader, 99), onLeader.getMaxValue() / 1e6,
-        ms(onOther, 50), ms(onOther, 99), onOther.getMaxValue() / 1e6,
-        ms(spread, 50), ms(spread, 99), spread.getMaxValue() / 1e6);
+    String report =
+        String.format(
+            "peer backend, 3 voters + 1 non-voter in one JVM, Raft log on disk with fsync, %d puts of %d bytes, one at a time%n"
+                + "put on the leader     (caller): p50 %.3f ms, p99 %.3f ms, max %.3f ms%n"
+                + "put on a non-voter    (caller): p50 %.3f ms, p99 %.3f ms, max %.3f ms%n"
+                + "leader commit -> applied on a non-voter: p50 %.3f ms, p99 %.3f ms, max %.3f ms%n",
+            PUTS,
+            value.length,
+            ms(onLeader, 50),
+            ms(onLeader, 99),
+            onLeader.getMaxValue() / 1e6,
+            ms(onOther, 50),
+            ms(onOther, 99),
+            onOther.getMaxValue() / 1e6,
+            ms(spread, 50),
+            ms(spread, 99),
+            spread.getMaxValue() / 1e6);
     System.out.print(report);
     Files.writeString(Path.of("target", "peer-latency.txt"), report);
     assertThat(ms(onLeader, 50)).isLessThan(50);

@@ -26,11 +26,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A partition on the real transport: five instances in this JVM, three voters and two non-voters,
- * cut 3|2 by JGroups' own fault injection (a DISCARD protocol above the transport on every member that drops
- * whatever comes from the other side), then healed.
+ * cut 3|2 by JGroups' own fault injection (a DISCARD protocol above the transport on every member
+ * that drops whatever comes from the other side), then healed.
  *
- * <p>Three voters and two non-voters rather than five voters: that is how the backend is meant to be
- * deployed (a few fixed voters, any number of other instances), and it puts the one rule that is
+ * <p>Three voters and two non-voters rather than five voters: that is how the backend is meant to
+ * be deployed (a few fixed voters, any number of other instances), and it puts the one rule that is
  * ours on trial: non-voters never count towards a majority. The old leader is put on the minority
  * side, so the majority has to elect a new one and the old one has to step down.
  */
@@ -52,19 +52,25 @@ class PeerPartitionIT {
   private Instance start(String uri, String name) throws Exception {
     PeerBackend b = group.backend(uri, name);
     DISCARD cut = new DISCARD();
-    b.channel().getProtocolStack().insertProtocol(cut, ProtocolStack.Position.ABOVE, TCP_NIO2.class);
+    b.channel()
+        .getProtocolStack()
+        .insertProtocol(cut, ProtocolStack.Position.ABOVE, TCP_NIO2.class);
     return new Instance(name, b, group.node(b, name), cut);
   }
 
   @Test
-  void cut3to2_majorityWrites_minorityRefusesFastAndServesLocalReads_healConvergesWithEveryAcknowledgedWrite() throws Exception {
+  void
+      cut3to2_majorityWrites_minorityRefusesFastAndServesLocalReads_healConvergesWithEveryAcknowledgedWrite()
+          throws Exception {
     List<Instance> all = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       all.add(start(group.voterUri(i), "voter-" + i));
     }
     all.add(start(group.nonVoterUri(), "other-0"));
     all.add(start(group.nonVoterUri(), "other-1"));
-    await().atMost(PATIENCE).until(() -> all.stream().allMatch(x -> x.node().map().replica().isReady()));
+    await()
+        .atMost(PATIENCE)
+        .until(() -> all.stream().allMatch(x -> x.node().map().replica().isReady()));
 
     Map<String, String> acknowledged = new LinkedHashMap<>();
     for (int i = 0; i < 20; i++) {
@@ -72,8 +78,13 @@ class PeerPartitionIT {
       put(via, "before-" + i, "v" + i, acknowledged);
     }
     Instance oldLeader = all.stream().filter(x -> x.backend().isLeader()).findFirst().orElseThrow();
-    Instance otherVoters0 = all.stream().filter(x -> x.name().startsWith("voter") && x != oldLeader).findFirst().orElseThrow();
-    // Minority: the current leader and one non-voter. Majority: the two other voters and the other non-voter.
+    Instance otherVoters0 =
+        all.stream()
+            .filter(x -> x.name().startsWith("voter") && x != oldLeader)
+            .findFirst()
+            .orElseThrow();
+    // Minority: the current leader and one non-voter. Majority: the two other voters and the other
+    // non-voter.
     List<Instance> minority = List.of(oldLeader, all.get(3));
     List<Instance> majority = all.stream().filter(x -> !minority.contains(x)).toList();
     long appliedBefore = minority.get(1).node().map().replica().appliedRevision();
@@ -83,10 +94,14 @@ class PeerPartitionIT {
     await().atMost(PATIENCE).until(() -> seesExactly(minority) && seesExactly(majority));
 
     // The majority elects a new leader and takes writes through voters and non-voters alike.
-    await().atMost(PATIENCE).ignoreExceptions().until(() -> {
-      put(otherVoters0, "during-first", "x", acknowledged);
-      return true;
-    });
+    await()
+        .atMost(PATIENCE)
+        .ignoreExceptions()
+        .until(
+            () -> {
+              put(otherVoters0, "during-first", "x", acknowledged);
+              return true;
+            });
     for (int i = 0; i < 30; i++) {
       put(majority.get(i % majority.size()), "during-" + i, "d" + i, acknowledged);
     }
@@ -97,13 +112,16 @@ class PeerPartitionIT {
       long t0 = System.nanoTime();
       assertThatThrownBy(() -> x.node().map().put("refused", "no".getBytes(UTF_8), "text/plain"))
           .isInstanceOf(BackendUnavailableException.class)
-          .satisfies(e -> assertThat(((BackendUnavailableException) e).mayHaveCommitted()).isFalse())
+          .satisfies(
+              e -> assertThat(((BackendUnavailableException) e).mayHaveCommitted()).isFalse())
           .hasMessageContaining("voters");
       assertThatThrownBy(() -> x.node().map().get("during-1", ReadConsistency.STRONG))
           .isInstanceOf(BackendUnavailableException.class);
       long millis = (System.nanoTime() - t0) / 1_000_000;
       assertThat(millis).as("refusal on %s took %d ms", x.name(), millis).isLessThan(1000);
-      assertThat(x.node().map().get("during-1")).as("no write of the majority reached %s", x.name()).isNull();
+      assertThat(x.node().map().get("during-1"))
+          .as("no write of the majority reached %s", x.name())
+          .isNull();
     }
     assertThat(minority.get(1).node().map().get("before-7")).isEqualTo(seenBefore);
     assertThat(minority.get(1).node().map().replica().appliedRevision()).isEqualTo(appliedBefore);
@@ -114,8 +132,11 @@ class PeerPartitionIT {
       put(all.get(i % all.size()), "after-" + i, "a" + i, acknowledged);
     }
 
-    long source = Digests.of(oldLeader.backend().snapshot().orTimeout(10, TimeUnit.SECONDS).join().entries());
-    await().atMost(PATIENCE).until(() -> all.stream().allMatch(x -> x.node().map().replica().digest() == source));
+    long source =
+        Digests.of(oldLeader.backend().snapshot().orTimeout(10, TimeUnit.SECONDS).join().entries());
+    await()
+        .atMost(PATIENCE)
+        .until(() -> all.stream().allMatch(x -> x.node().map().replica().digest() == source));
     for (Instance x : all) {
       for (Map.Entry<String, String> e : acknowledged.entrySet()) {
         Versioned v = x.node().map().get(e.getKey());
@@ -126,10 +147,12 @@ class PeerPartitionIT {
     }
     // The minority catches up by re-listing (a jump, or a progress mark above what it applied), or,
     // when an election follows the merge, from the new leader's re-send of its recent changes.
-    assertThat(minority.get(1).node().map().replica().appliedRevision()).isGreaterThan(appliedBefore);
+    assertThat(minority.get(1).node().map().replica().appliedRevision())
+        .isGreaterThan(appliedBefore);
   }
 
-  private static void put(Instance via, String key, String value, Map<String, String> acknowledged) {
+  private static void put(
+      Instance via, String key, String value, Map<String, String> acknowledged) {
     WriteResult w = via.node().map().put(key, value.getBytes(UTF_8), "text/plain");
     assertThat(w.isApplied()).isTrue();
     acknowledged.put(key, value);
@@ -150,9 +173,11 @@ class PeerPartitionIT {
   private static boolean seesExactly(List<Instance> side) {
     java.util.Set<Address> want = new java.util.HashSet<>();
     side.forEach(x -> want.add(x.address()));
-    return side.stream().allMatch(x -> {
-      org.jgroups.View v = x.backend().view();
-      return v != null && new java.util.HashSet<>(v.getMembers()).equals(want);
-    });
+    return side.stream()
+        .allMatch(
+            x -> {
+              org.jgroups.View v = x.backend().view();
+              return v != null && new java.util.HashSet<>(v.getMembers()).equals(want);
+            });
   }
 }

@@ -32,8 +32,10 @@ class PeerReplicatedMapContractIT extends ReplicatedMapContract {
 
   @Override
   protected void writeExternally(String keyPrefix, String key, byte[] value) {
-    source.put(key, value, "application/octet-stream", PeerBackend.ANY_REVISION)
-        .orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join();
+    source
+        .put(key, value, "application/octet-stream", PeerBackend.ANY_REVISION)
+        .orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS)
+        .join();
   }
 
   @Override

@@ -27,8 +27,12 @@ import org.junit.jupiter.api.Test;
  */
 class PeerRestartIT {
   private static final Duration PATIENCE = Duration.ofSeconds(30);
-  /** Large enough that a few dozen writes pass jgroups-raft's 1 MB log limit and force a snapshot. */
+
+  /**
+   * Large enough that a few dozen writes pass jgroups-raft's 1 MB log limit and force a snapshot.
+   */
   private static final int BIG = 40_000;
+
   private final PeerGroup group = new PeerGroup("restart-" + System.nanoTime(), 3);
 
   @AfterEach
@@ -44,10 +48,16 @@ class PeerRestartIT {
   }
 
   @Test
-  void leaderClosedAndReopened_rejoinsAndConverges_lateJoinerGetsEverything_fullRestartLosesNothing() {
+  void
+      leaderClosedAndReopened_rejoinsAndConverges_lateJoinerGetsEverything_fullRestartLosesNothing() {
     Lockstep[] voters = {voter(0), voter(1), voter(2)};
     Lockstep other = group.node(group.nonVoterUri(), "other");
-    await().atMost(PATIENCE).until(() -> Arrays.stream(voters).allMatch(v -> v.map().replica().isReady()) && other.map().replica().isReady());
+    await()
+        .atMost(PATIENCE)
+        .until(
+            () ->
+                Arrays.stream(voters).allMatch(v -> v.map().replica().isReady())
+                    && other.map().replica().isReady());
     Map<String, Versioned> written = new LinkedHashMap<>();
     for (int i = 0; i < 30; i++) {
       write(other, "k" + (i % 12), "first-" + i, written);
@@ -57,10 +67,14 @@ class PeerRestartIT {
     int leader = leaderIndex();
     voters[leader].close();
     int survivor = (leader + 1) % 3;
-    await().atMost(PATIENCE).ignoreExceptions().until(() -> {
-      write(voters[survivor], "while-away", "x", written);
-      return true;
-    });
+    await()
+        .atMost(PATIENCE)
+        .ignoreExceptions()
+        .until(
+            () -> {
+              write(voters[survivor], "while-away", "x", written);
+              return true;
+            });
     byte[] big = new byte[BIG];
     for (int i = 0; i < 40; i++) {
       Arrays.fill(big, (byte) ('a' + i % 26));
@@ -80,7 +94,8 @@ class PeerRestartIT {
     awaitConverged(List.of(late, other), written);
     assertThat(late.map().size()).isEqualTo(written.size());
 
-    // Every voter restarts at once: the Raft logs hold every acknowledged write, at the same revision.
+    // Every voter restarts at once: the Raft logs hold every acknowledged write, at the same
+    // revision.
     long revision = other.map().replica().appliedRevision();
     for (int i = 0; i < 3; i++) {
       voters[i].close();
@@ -89,12 +104,18 @@ class PeerRestartIT {
       voters[i] = voter(i);
     }
     Lockstep fresh = group.node(group.nonVoterUri(), "fresh");
-    await().atMost(PATIENCE).until(() -> fresh.map().replica().isReady() && Arrays.stream(voters).allMatch(v -> v.map().replica().isReady()));
+    await()
+        .atMost(PATIENCE)
+        .until(
+            () ->
+                fresh.map().replica().isReady()
+                    && Arrays.stream(voters).allMatch(v -> v.map().replica().isReady()));
     assertThat(fresh.map().replica().appliedRevision()).isEqualTo(revision);
     awaitConverged(List.of(voters[0], voters[1], voters[2], fresh), written);
     WriteResult next = fresh.map().put("after-restart", "z".getBytes(UTF_8), "text/plain");
     assertThat(next.revision()).as("revisions go on from where they were").isEqualTo(revision + 1);
-    assertThat(voters[2].map().get("after-restart", ReadConsistency.STRONG).valueAsString()).isEqualTo("z");
+    assertThat(voters[2].map().get("after-restart", ReadConsistency.STRONG).valueAsString())
+        .isEqualTo("z");
   }
 
   private int leaderIndex() {
@@ -108,7 +129,8 @@ class PeerRestartIT {
     return leaders.get(0);
   }
 
-  private static void write(Lockstep via, String key, String value, Map<String, Versioned> written) {
+  private static void write(
+      Lockstep via, String key, String value, Map<String, Versioned> written) {
     WriteResult w = via.map().put(key, value.getBytes(UTF_8), "text/plain");
     assertThat(w.isApplied()).isTrue();
     written.put(key, new Versioned(key, value.getBytes(UTF_8), "text/plain", w.revision()));
@@ -116,7 +138,9 @@ class PeerRestartIT {
 
   private static void awaitConverged(List<Lockstep> nodes, Map<String, Versioned> written) {
     long expected = Digests.of(written.values());
-    await().atMost(PATIENCE).until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == expected));
+    await()
+        .atMost(PATIENCE)
+        .until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == expected));
     for (Lockstep n : nodes) {
       for (Versioned v : written.values()) {
         assertThat(n.map().get(v.key())).as("%s on %s", v.key(), n.self().id()).isEqualTo(v);
@@ -125,7 +149,13 @@ class PeerRestartIT {
     Lockstep first = nodes.get(0);
     assertThat(first.map().get("k0", ReadConsistency.STRONG)).isEqualTo(written.get("k0"));
     List<String> ids = nodes.stream().map(n -> n.self().id()).toList();
-    await().atMost(PATIENCE).until(() -> first.members().orTimeout(5, TimeUnit.SECONDS).join().stream()
-        .map(m -> m.id()).toList().containsAll(ids));
+    await()
+        .atMost(PATIENCE)
+        .until(
+            () ->
+                first.members().orTimeout(5, TimeUnit.SECONDS).join().stream()
+                    .map(m -> m.id())
+                    .toList()
+                    .containsAll(ids));
   }
 }

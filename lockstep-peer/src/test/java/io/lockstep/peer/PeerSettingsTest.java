@@ -12,7 +12,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class PeerSettingsTest {
-  private static final BackendContext CTX = new BackendContext("orders", "node-1", Duration.ofSeconds(3));
+  private static final BackendContext CTX =
+      new BackendContext("orders", "node-1", Duration.ofSeconds(3));
 
   private static PeerSettings parse(String uri) {
     return parse(uri, Map.of());
@@ -31,7 +32,8 @@ class PeerSettingsTest {
     assertThat(s.majority()).isEqualTo(1);
     assertThat(s.bind()).isEqualTo(new PeerSettings.HostPort("127.0.0.1", 0));
     assertThat(s.cluster()).isEqualTo("orders");
-    assertThat(s.dataDir()).isEqualTo(Path.of(System.getProperty("java.io.tmpdir"), "lockstep-peer", "orders-node-1"));
+    assertThat(s.dataDir())
+        .isEqualTo(Path.of(System.getProperty("java.io.tmpdir"), "lockstep-peer", "orders-node-1"));
     assertThat(s.failureTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(s.operationTimeout()).isEqualTo(Duration.ofSeconds(3));
     assertThat(parse("peer://").discovery()).isEqualTo(PeerSettings.Discovery.SINGLE);
@@ -39,7 +41,9 @@ class PeerSettingsTest {
 
   @Test
   void staticList_bindInTheList_isThatVoter() {
-    PeerSettings s = parse("peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800?bind=10.0.0.2:7800&data=/var/lib/ls&cluster=c1&failure_timeout=5s");
+    PeerSettings s =
+        parse(
+            "peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800?bind=10.0.0.2:7800&data=/var/lib/ls&cluster=c1&failure_timeout=5s");
     assertThat(s.discovery()).isEqualTo(PeerSettings.Discovery.STATIC);
     assertThat(s.voters()).containsExactly("10.0.0.1:7800", "10.0.0.2:7800", "10.0.0.3:7800");
     assertThat(s.initialHosts()).hasSize(3);
@@ -69,8 +73,11 @@ class PeerSettingsTest {
   @Test
   void bind_fallsBackToTheEnvironment_theParameterWins() {
     Map<String, String> env = Map.of("LOCKSTEP_PEER_BIND", "10.0.0.3:7800");
-    assertThat(parse("peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800", env).selfVoter()).isEqualTo("10.0.0.3:7800");
-    assertThat(parse("peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800?bind=10.0.0.1:7800", env).selfVoter())
+    assertThat(parse("peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800", env).selfVoter())
+        .isEqualTo("10.0.0.3:7800");
+    assertThat(
+            parse("peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800?bind=10.0.0.1:7800", env)
+                .selfVoter())
         .isEqualTo("10.0.0.1:7800");
   }
 
@@ -87,43 +94,53 @@ class PeerSettingsTest {
 
   @Test
   void dnsDiscovery_votersByInstanceId_sitelocalPort7800() {
-    PeerSettings s = parse("peer:dns:lockstep.shop.svc.cluster.local?voters=lockstep-0,lockstep-1,lockstep-2");
+    PeerSettings s =
+        parse("peer:dns:lockstep.shop.svc.cluster.local?voters=lockstep-0,lockstep-1,lockstep-2");
     assertThat(s.discovery()).isEqualTo(PeerSettings.Discovery.DNS);
     assertThat(s.dnsQuery()).isEqualTo("lockstep.shop.svc.cluster.local");
     assertThat(s.voters()).containsExactly("lockstep-0", "lockstep-1", "lockstep-2");
     assertThat(s.isVoter()).isFalse();
     assertThat(s.bind()).isEqualTo(new PeerSettings.HostPort("site_local", 7800));
     BackendContext pod = new BackendContext("orders", "lockstep-2", Duration.ofSeconds(3));
-    PeerSettings v = PeerSettings.parse(BackendUri.parse("peer:dns:lockstep?voters=lockstep-0,lockstep-1,lockstep-2&bind=10.1.2.3:7800"), pod, k -> null);
+    PeerSettings v =
+        PeerSettings.parse(
+            BackendUri.parse(
+                "peer:dns:lockstep?voters=lockstep-0,lockstep-1,lockstep-2&bind=10.1.2.3:7800"),
+            pod,
+            k -> null);
     assertThat(v.selfVoter()).isEqualTo("lockstep-2");
     assertThat(v.bind()).isEqualTo(new PeerSettings.HostPort("10.1.2.3", 7800));
   }
 
   @Test
   void badUris_areRefused_namingThePart() {
-    List<String[]> cases = List.of(
-        new String[] {"etcd://x:1", "scheme must be peer"},
-        new String[] {"peer://a:1,b:2?colour=blue", "unknown parameter 'colour'"},
-        new String[] {"peer://a:1,b:2/path", "peer takes no path"},
-        new String[] {"peer://a,b:2", "voter endpoint must be host:port"},
-        new String[] {"peer://a:x", "bad port"},
-        new String[] {"peer://a:0", "needs a port"},
-        new String[] {"peer://a:1,a:1", "listed twice"},
-        new String[] {"peer://a:1?voters=a", "voters is only for"},
-        new String[] {"peer:file:/x", "voters=name,name,... is required"},
-        new String[] {"peer:file:relative?voters=a", "must be absolute"},
-        new String[] {"peer:file:?voters=a", "no folder"},
-        new String[] {"peer:dns:?voters=a", "no name"},
-        new String[] {"peer:dns:x?voters=a,a", "listed twice"},
-        new String[] {"peer:dns:x?voters=a b", "voter name 'a b'"},
-        new String[] {"peer:?bind=nohost", "bind must be host:port"},
-        new String[] {"peer:?bind=h:70000", "port must be in [0, 65535]"},
-        new String[] {"peer:?failure_timeout=5", "needs a unit"},
-        new String[] {"peer:?failure_timeout=100ms", "must be in [1s, 10m]"},
-        new String[] {"peer:?data=", "must name a folder"},
-        new String[] {"peer://a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9,a:10", "at most 9 voters"});
+    List<String[]> cases =
+        List.of(
+            new String[] {"etcd://x:1", "scheme must be peer"},
+            new String[] {"peer://a:1,b:2?colour=blue", "unknown parameter 'colour'"},
+            new String[] {"peer://a:1,b:2/path", "peer takes no path"},
+            new String[] {"peer://a,b:2", "voter endpoint must be host:port"},
+            new String[] {"peer://a:x", "bad port"},
+            new String[] {"peer://a:0", "needs a port"},
+            new String[] {"peer://a:1,a:1", "listed twice"},
+            new String[] {"peer://a:1?voters=a", "voters is only for"},
+            new String[] {"peer:file:/x", "voters=name,name,... is required"},
+            new String[] {"peer:file:relative?voters=a", "must be absolute"},
+            new String[] {"peer:file:?voters=a", "no folder"},
+            new String[] {"peer:dns:?voters=a", "no name"},
+            new String[] {"peer:dns:x?voters=a,a", "listed twice"},
+            new String[] {"peer:dns:x?voters=a b", "voter name 'a b'"},
+            new String[] {"peer:?bind=nohost", "bind must be host:port"},
+            new String[] {"peer:?bind=h:70000", "port must be in [0, 65535]"},
+            new String[] {"peer:?failure_timeout=5", "needs a unit"},
+            new String[] {"peer:?failure_timeout=100ms", "must be in [1s, 10m]"},
+            new String[] {"peer:?data=", "must name a folder"},
+            new String[] {"peer://a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9,a:10", "at most 9 voters"});
     for (String[] c : cases) {
-      assertThatThrownBy(() -> parse(c[0])).as(c[0]).isInstanceOf(IllegalArgumentException.class).hasMessageContaining(c[1]);
+      assertThatThrownBy(() -> parse(c[0]))
+          .as(c[0])
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining(c[1]);
     }
   }
 }

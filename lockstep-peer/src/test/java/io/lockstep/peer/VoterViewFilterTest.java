@@ -23,7 +23,10 @@ import org.jgroups.util.UUID;
 import org.jgroups.util.Util;
 import org.junit.jupiter.api.Test;
 
-/** What the filter passes up: voters-only views, views in order only, and no Raft traffic to a non-voter. */
+/**
+ * What the filter passes up: voters-only views, views in order only, and no Raft traffic to a
+ * non-voter.
+ */
 class VoterViewFilterTest {
   private static final Set<String> VOTERS = Set.of("a:1", "b:1", "c:1");
 
@@ -94,7 +97,7 @@ class VoterViewFilterTest {
     PeerStack.registerRaftWireClasses();
     short electionId = ClassConfigurator.getProtocolId(ELECTION.class);
     short raftId = ClassConfigurator.getProtocolId(RAFT.class);
-    VoterViewFilter f = new VoterViewFilter(null, v -> { });
+    VoterViewFilter f = new VoterViewFilter(null, v -> {});
     Above above = new Above();
     f.setUpProtocol(above);
     Message ours = new BytesMessage(null, new byte[] {1, 2, 3});
@@ -112,6 +115,9 @@ class VoterViewFilterTest {
   void raftWireClasses_areKnownToEveryProcess() throws Exception {
     PeerStack.registerRaftWireClasses();
     // The header of ELECTION's vote requests and leader announcements, multicast to every member.
-    assertThat((Object) ClassConfigurator.create(ClassConfigurator.getMagicNumber(LeaderElected.class))).isInstanceOf(LeaderElected.class);
+    assertThat(
+            (Object)
+                ClassConfigurator.create(ClassConfigurator.getMagicNumber(LeaderElected.class)))
+        .isInstanceOf(LeaderElected.class);
   }
 }

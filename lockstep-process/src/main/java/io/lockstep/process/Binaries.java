@@ -21,7 +21,8 @@ final class Binaries {
       if (Files.isExecutable(p)) {
         return p;
       }
-      throw new IllegalStateException(variable + "=" + env + " is not an executable file; unset it or " + hint);
+      throw new IllegalStateException(
+          variable + "=" + env + " is not an executable file; unset it or " + hint);
     }
     String path = System.getenv("PATH");
     if (path != null) {
@@ -38,7 +39,7 @@ final class Binaries {
     if (Files.isExecutable(fallback)) {
       return fallback;
     }
-    throw new IllegalStateException(name + " not found (looked at $" + variable + ", the PATH and " + fallback + "): "
-        + hint);
+    throw new IllegalStateException(
+        name + " not found (looked at $" + variable + ", the PATH and " + fallback + "): " + hint);
   }
 }

@@ -13,8 +13,8 @@ import java.util.List;
  * <p>The constructor starts the server and returns once {@code /health} answers healthy.
  *
  * <p>Settings: no automatic compaction ({@code --auto-compaction-retention 0}; tests compact
- * explicitly), a 256 MiB quota, and {@code --unsafe-no-fsync}: the data survives a stop or a kill of
- * etcd (it is in the page cache) but not a crash of the machine, which tests do not need. etcd's
+ * explicitly), a 256 MiB quota, and {@code --unsafe-no-fsync}: the data survives a stop or a kill
+ * of etcd (it is in the page cache) but not a crash of the machine, which tests do not need. etcd's
  * output goes to {@code etcd.log} in the directory; failures quote its tail.
  *
  * <p>The binary is {@code $ETCD_BIN}, else {@code etcd} on the {@code PATH}, else {@code
@@ -22,7 +22,9 @@ import java.util.List;
  * safe; no dependency on a test framework.
  */
 public final class EtcdProcess extends LocalServer {
-  /** Starts etcd on free loopback ports with a new data directory, and waits until it is healthy. */
+  /**
+   * Starts etcd on free loopback ports with a new data directory, and waits until it is healthy.
+   */
   public EtcdProcess() {
     this(new String[0]);
   }
@@ -32,16 +34,26 @@ public final class EtcdProcess extends LocalServer {
    * "1s", "--grpc-keepalive-timeout", "1s"} so that etcd drops a frozen client's connection.
    */
   public EtcdProcess(String... extraArgs) {
-    this(Binaries.locate("ETCD_BIN", "etcd", "etcd-server"), FreePorts.take(2),
-        TempDirs.create("lockstep-etcd-"), List.of(extraArgs));
+    this(
+        Binaries.locate("ETCD_BIN", "etcd", "etcd-server"),
+        FreePorts.take(2),
+        TempDirs.create("lockstep-etcd-"),
+        List.of(extraArgs));
   }
 
   private EtcdProcess(Path binary, List<Integer> ports, Path dir, List<String> extraArgs) {
-    super("etcd", ports.get(0), dir, ManagedProcess.builder("etcd on 127.0.0.1:" + ports.get(0))
-        .command(() -> command(binary, ports.get(0), ports.get(1), dir, extraArgs))
-        .withoutEnvironment(name -> name.startsWith("ETCD_")) // etcd refuses flags shadowed by ETCD_* variables
-        .log(dir.resolve("etcd.log"))
-        .readiness(ReadinessProbe.http(URI.create(url(ports.get(0)) + "/health"), body -> body.contains("\"true\""))));
+    super(
+        "etcd",
+        ports.get(0),
+        dir,
+        ManagedProcess.builder("etcd on 127.0.0.1:" + ports.get(0))
+            .command(() -> command(binary, ports.get(0), ports.get(1), dir, extraArgs))
+            .withoutEnvironment(
+                name -> name.startsWith("ETCD_")) // etcd refuses flags shadowed by ETCD_* variables
+            .log(dir.resolve("etcd.log"))
+            .readiness(
+                ReadinessProbe.http(
+                    URI.create(url(ports.get(0)) + "/health"), body -> body.contains("\"true\""))));
     startOrClose();
   }
 
@@ -59,26 +71,41 @@ public final class EtcdProcess extends LocalServer {
     return "http://127.0.0.1:" + port;
   }
 
-  private static List<String> command(Path binary, int clientPort, int peerPort, Path dir, List<String> extraArgs) {
+  private static List<String> command(
+      Path binary, int clientPort, int peerPort, Path dir, List<String> extraArgs) {
     String clientUrl = url(clientPort);
     String peerUrl = url(peerPort);
     List<String> cmd = new ArrayList<>();
     cmd.add(binary.toString());
-    cmd.addAll(List.of(
-        "--name", "lockstep-test",
-        "--data-dir", dir.resolve("data").toString(),
-        "--listen-client-urls", clientUrl,
-        "--advertise-client-urls", clientUrl,
-        "--listen-peer-urls", peerUrl,
-        "--initial-advertise-peer-urls", peerUrl,
-        "--initial-cluster", "lockstep-test=" + peerUrl,
-        "--initial-cluster-token", "lockstep-" + dir.getFileName(), // unique, and the same across restarts
-        "--initial-cluster-state", "new",
-        "--auto-compaction-retention", "0",
-        "--quota-backend-bytes", String.valueOf(256L << 20),
-        "--unsafe-no-fsync",
-        "--logger", "zap",
-        "--log-outputs", "stderr"));
+    cmd.addAll(
+        List.of(
+            "--name",
+            "lockstep-test",
+            "--data-dir",
+            dir.resolve("data").toString(),
+            "--listen-client-urls",
+            clientUrl,
+            "--advertise-client-urls",
+            clientUrl,
+            "--listen-peer-urls",
+            peerUrl,
+            "--initial-advertise-peer-urls",
+            peerUrl,
+            "--initial-cluster",
+            "lockstep-test=" + peerUrl,
+            "--initial-cluster-token",
+            "lockstep-" + dir.getFileName(), // unique, and the same across restarts
+            "--initial-cluster-state",
+            "new",
+            "--auto-compaction-retention",
+            "0",
+            "--quota-backend-bytes",
+            String.valueOf(256L << 20),
+            "--unsafe-no-fsync",
+            "--logger",
+            "zap",
+            "--log-outputs",
+            "stderr"));
     cmd.addAll(extraArgs);
     return cmd;
   }

@@ -25,20 +25,23 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code bind} to port 0 of any process, come from that range only, so none of them can be a port
  * handed out here. Ports are taken in turn from a random start, each checked free on every address
  * ({@code 0.0.0.0}), so the ports of one cluster are close together and a scheme that derives a
- * second port from the first (JGroups' FD_SOCK2 listens on its transport port + 100 to + 103)
- * does not land on another of them. Ports handed out are never handed out again within this JVM,
- * so harnesses side by side never collide with each other. Another JVM using this class starts
- * from its own random point of the range, so it could only collide by walking onto a port handed
- * out here before the server bound it. Where the ephemeral range cannot be read or leaves no room
- * below it, falls back to port 0. Thread safe.
+ * second port from the first (JGroups' FD_SOCK2 listens on its transport port + 100 to + 103) does
+ * not land on another of them. Ports handed out are never handed out again within this JVM, so
+ * harnesses side by side never collide with each other. Another JVM using this class starts from
+ * its own random point of the range, so it could only collide by walking onto a port handed out
+ * here before the server bound it. Where the ephemeral range cannot be read or leaves no room below
+ * it, falls back to port 0. Thread safe.
  */
 public final class FreePorts {
   private static final Set<Integer> GIVEN = ConcurrentHashMap.newKeySet();
   private static final int LOWEST = 20000;
+
   /** Room kept below the ephemeral range for ports derived from ours (FD_SOCK2's + 100..103). */
   private static final int MARGIN = 200;
+
   private static final int[] RANGE = range();
-  private static int next = RANGE == null ? 0 : RANGE[0] + ThreadLocalRandom.current().nextInt(RANGE[1] - RANGE[0]);
+  private static int next =
+      RANGE == null ? 0 : RANGE[0] + ThreadLocalRandom.current().nextInt(RANGE[1] - RANGE[0]);
 
   private FreePorts() {}
 
@@ -60,8 +63,16 @@ public final class FreePorts {
     int size = RANGE[1] - RANGE[0];
     for (int tried = 0; ports.size() < count; tried++) {
       if (tried >= size) {
-        throw new IllegalStateException("no free port in [" + RANGE[0] + ", " + RANGE[1] + ") (found " + ports
-            + " of " + count + ")");
+        throw new IllegalStateException(
+            "no free port in ["
+                + RANGE[0]
+                + ", "
+                + RANGE[1]
+                + ") (found "
+                + ports
+                + " of "
+                + count
+                + ")");
       }
       int port = next;
       next = next + 1 >= RANGE[1] ? RANGE[0] : next + 1;
@@ -91,8 +102,14 @@ public final class FreePorts {
       int attempts = 0;
       while (ports.size() < count) {
         if (++attempts > count * 50) {
-          throw new IllegalStateException("no free loopback ports after " + (attempts - 1)
-              + " attempts (found " + ports + " of " + count + ")");
+          throw new IllegalStateException(
+              "no free loopback ports after "
+                  + (attempts - 1)
+                  + " attempts (found "
+                  + ports
+                  + " of "
+                  + count
+                  + ")");
         }
         ServerSocket s = new ServerSocket();
         held.add(s);
@@ -117,13 +134,18 @@ public final class FreePorts {
     }
   }
 
-  /** [from, to) below the ephemeral range, or null when that range is unknown or leaves too little room. */
+  /**
+   * [from, to) below the ephemeral range, or null when that range is unknown or leaves too little
+   * room.
+   */
   private static int[] range() {
     try {
       String line;
-      // Not Files.readString: on this /proc file (whose size reads as 0) it returned the first byte only.
-      try (BufferedReader r = Files.newBufferedReader(Path.of("/proc/sys/net/ipv4/ip_local_port_range"),
-          StandardCharsets.US_ASCII)) {
+      // Not Files.readString: on this /proc file (whose size reads as 0) it returned the first byte
+      // only.
+      try (BufferedReader r =
+          Files.newBufferedReader(
+              Path.of("/proc/sys/net/ipv4/ip_local_port_range"), StandardCharsets.US_ASCII)) {
         line = r.readLine();
       }
       String[] lowHigh = line.trim().split("\\s+");

@@ -36,7 +36,10 @@ public abstract class LocalServer implements AutoCloseable {
     this.process = process.deleteOnClose(dir).build();
   }
 
-  /** Starts the server for the constructor; on failure closes it (deleting the directory) and rethrows. */
+  /**
+   * Starts the server for the constructor; on failure closes it (deleting the directory) and
+   * rethrows.
+   */
   protected final void startOrClose() {
     try {
       start();
@@ -108,7 +111,9 @@ public abstract class LocalServer implements AutoCloseable {
     }
   }
 
-  /** Stops the server gracefully (SIGTERM), waiting for it to exit; a server that hangs is killed. */
+  /**
+   * Stops the server gracefully (SIGTERM), waiting for it to exit; a server that hangs is killed.
+   */
   public void stop() {
     process.stop();
   }

@@ -30,10 +30,10 @@ import java.util.function.Supplier;
  * start <command>} first. Failures quote the log's {@link #logTail(int) tail}.
  *
  * <p>No child outlives this JVM: a shutdown hook (registered by {@link Builder#build()}, removed by
- * {@link #close()}) kills the process and deletes the {@linkplain Builder#deleteOnClose(Path)
- * owned directory} when the JVM exits normally; and unless turned off, a watchdog (a small shell
- * loop) kills it when this JVM dies without running hooks (SIGKILL). A process that watches this
- * JVM by itself (the Lockstep server does, through {@code LOCKSTEP_PARENT_PID}) needs no watchdog.
+ * {@link #close()}) kills the process and deletes the {@linkplain Builder#deleteOnClose(Path) owned
+ * directory} when the JVM exits normally; and unless turned off, a watchdog (a small shell loop)
+ * kills it when this JVM dies without running hooks (SIGKILL). A process that watches this JVM by
+ * itself (the Lockstep server does, through {@code LOCKSTEP_PARENT_PID}) needs no watchdog.
  *
  * <pre>{@code
  * ManagedProcess p = ManagedProcess.builder("sleeper")
@@ -53,9 +53,13 @@ import java.util.function.Supplier;
 public final class ManagedProcess implements AutoCloseable {
   private static final long POLL_MILLIS = 50;
   private static final int TAIL_LINES = 30;
+
   /** The client of {@link ReadinessProbe#http}, shared by every probe. */
-  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(1)).build();
+  static final HttpClient HTTP =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(1))
+          .build();
 
   private final String name;
   private final Supplier<List<String>> command;
@@ -144,26 +148,34 @@ public final class ManagedProcess implements AutoCloseable {
       throw new IllegalStateException(name + " is already running, pid " + process.pid());
     }
     List<String> cmd = List.copyOf(command.get());
-    ProcessBuilder pb = new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     if (workingDirectory != null) {
       pb.directory(workingDirectory.toFile());
     }
     pb.environment().keySet().removeIf(removedEnvironment);
     pb.environment().putAll(addedEnvironment);
     try {
-      String vars = addedEnvironment.isEmpty() ? ""
-          : " (environment adds " + new TreeMap<>(addedEnvironment).keySet() + ")";
-      Files.writeString(log, "=== start " + String.join(" ", cmd) + vars + System.lineSeparator(),
-          StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      String vars =
+          addedEnvironment.isEmpty()
+              ? ""
+              : " (environment adds " + new TreeMap<>(addedEnvironment).keySet() + ")";
+      Files.writeString(
+          log,
+          "=== start " + String.join(" ", cmd) + vars + System.lineSeparator(),
+          StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
       process = pb.start();
       paused = false;
       if (watchdogOn) {
         watchdog = startWatchdog(process.pid());
       }
     } catch (IOException e) {
-      throw new IllegalStateException("starting " + name + " (" + cmd.get(0) + ") failed: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "starting " + name + " (" + cmd.get(0) + ") failed: " + e.getMessage(), e);
     }
     return this;
   }
@@ -192,12 +204,22 @@ public final class ManagedProcess implements AutoCloseable {
         }
         // Waiting on the process both paces the polling and notices an early exit.
         if (p.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
-          throw new IllegalStateException(name + " exited with status " + p.exitValue()
-              + " before it was ready; log tail:\n" + logTail(TAIL_LINES));
+          throw new IllegalStateException(
+              name
+                  + " exited with status "
+                  + p.exitValue()
+                  + " before it was ready; log tail:\n"
+                  + logTail(TAIL_LINES));
         }
         if (System.nanoTime() - deadline > 0) {
-          throw new IllegalStateException(name + " not ready within " + timeout.toMillis() + " ms (last: "
-              + last + "); log tail:\n" + logTail(TAIL_LINES));
+          throw new IllegalStateException(
+              name
+                  + " not ready within "
+                  + timeout.toMillis()
+                  + " ms (last: "
+                  + last
+                  + "); log tail:\n"
+                  + logTail(TAIL_LINES));
         }
       }
     } catch (InterruptedException e) {
@@ -254,7 +276,9 @@ public final class ManagedProcess implements AutoCloseable {
     paused = true;
   }
 
-  /** Lets a {@link #pause() paused} process run again (SIGCONT); does nothing when it is not paused. */
+  /**
+   * Lets a {@link #pause() paused} process run again (SIGCONT); does nothing when it is not paused.
+   */
   public synchronized void resume() {
     if (paused && isAlive()) {
       signal("CONT");
@@ -281,7 +305,10 @@ public final class ManagedProcess implements AutoCloseable {
   // Diagnostics
   // ---------------------------------------------------------------------------------------------
 
-  /** The last {@code lines} lines of the log (read from its last 64 KiB), or a note when there is none. */
+  /**
+   * The last {@code lines} lines of the log (read from its last 64 KiB), or a note when there is
+   * none.
+   */
   public String logTail(int lines) {
     if (!Files.exists(log)) {
       return "(no log at " + log + ")";
@@ -302,8 +329,12 @@ public final class ManagedProcess implements AutoCloseable {
   @Override
   public String toString() {
     Process p = process;
-    return "ManagedProcess[" + name + (p == null ? ", not started" : ", pid " + p.pid() + (p.isAlive() ? "" : ", exited"))
-        + ", log=" + log + "]";
+    return "ManagedProcess["
+        + name
+        + (p == null ? ", not started" : ", pid " + p.pid() + (p.isAlive() ? "" : ", exited"))
+        + ", log="
+        + log
+        + "]";
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -322,10 +353,14 @@ public final class ManagedProcess implements AutoCloseable {
   private void signal(String sig) {
     long pid = process.pid();
     try {
-      Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).redirectErrorStream(true).start();
+      Process p =
+          new ProcessBuilder("kill", "-" + sig, Long.toString(pid))
+              .redirectErrorStream(true)
+              .start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
       if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        throw new IllegalStateException("kill -" + sig + " " + pid + " (" + name + ") failed: " + out);
+        throw new IllegalStateException(
+            "kill -" + sig + " " + pid + " (" + name + ") failed: " + out);
       }
     } catch (IOException e) {
       throw new UncheckedIOException("sending SIG" + sig + " to " + name + " failed", e);
@@ -340,15 +375,24 @@ public final class ManagedProcess implements AutoCloseable {
    * no shutdown hook), and ends by itself when the child exits.
    */
   private static Process startWatchdog(long childPid) throws IOException {
-    String script = "while kill -0 " + ProcessHandle.current().pid() + " 2>/dev/null && kill -0 " + childPid
-        + " 2>/dev/null; do sleep 0.2; done; kill -9 " + childPid + " 2>/dev/null; exit 0";
+    String script =
+        "while kill -0 "
+            + ProcessHandle.current().pid()
+            + " 2>/dev/null && kill -0 "
+            + childPid
+            + " 2>/dev/null; do sleep 0.2; done; kill -9 "
+            + childPid
+            + " 2>/dev/null; exit 0";
     return new ProcessBuilder("/bin/sh", "-c", script)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectError(ProcessBuilder.Redirect.DISCARD)
         .start();
   }
 
-  /** Kills the process and the watchdog and deletes the owned directory; never throws (also the shutdown hook). */
+  /**
+   * Kills the process and the watchdog and deletes the owned directory; never throws (also the
+   * shutdown hook).
+   */
   private void destroyQuietly() {
     Process w = watchdog;
     if (w != null) {
@@ -383,7 +427,10 @@ public final class ManagedProcess implements AutoCloseable {
       this.name = Objects.requireNonNull(name, "name");
     }
 
-    /** The command line, asked for at every start (so a binary or jar is looked up when it is needed). */
+    /**
+     * The command line, asked for at every start (so a binary or jar is looked up when it is
+     * needed).
+     */
     public Builder command(Supplier<List<String>> command) {
       this.command = Objects.requireNonNull(command, "command");
       return this;
@@ -407,7 +454,10 @@ public final class ManagedProcess implements AutoCloseable {
       return this;
     }
 
-    /** Inherited variables left out, by name (e.g. etcd refuses flags that {@code ETCD_*} variables shadow). */
+    /**
+     * Inherited variables left out, by name (e.g. etcd refuses flags that {@code ETCD_*} variables
+     * shadow).
+     */
     public Builder withoutEnvironment(Predicate<String> names) {
       this.removedEnvironment = Objects.requireNonNull(names, "names");
       return this;
@@ -428,7 +478,10 @@ public final class ManagedProcess implements AutoCloseable {
       return this;
     }
 
-    /** A directory that belongs to the process and is deleted by {@link ManagedProcess#close()} and the shutdown hook. */
+    /**
+     * A directory that belongs to the process and is deleted by {@link ManagedProcess#close()} and
+     * the shutdown hook.
+     */
     public Builder deleteOnClose(Path dir) {
       this.ownedDirectory = Objects.requireNonNull(dir, "dir");
       return this;

@@ -23,7 +23,10 @@ public interface ReadinessProbe {
    */
   void check() throws IOException, InterruptedException;
 
-  /** Ready once a GET of {@code uri} answers 200 with a body {@code body} accepts (HTTP/1.1; 1 s to connect, 2 s to answer). */
+  /**
+   * Ready once a GET of {@code uri} answers 200 with a body {@code body} accepts (HTTP/1.1; 1 s to
+   * connect, 2 s to answer).
+   */
   static ReadinessProbe http(URI uri, Predicate<String> body) {
     HttpRequest get = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2)).GET().build();
     return () -> {
@@ -36,6 +39,6 @@ public interface ReadinessProbe {
 
   /** The process counts as ready as soon as it was started. */
   static ReadinessProbe started() {
-    return () -> { };
+    return () -> {};
   }
 }

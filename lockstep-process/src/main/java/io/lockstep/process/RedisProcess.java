@@ -23,51 +23,70 @@ import java.util.List;
  * quote its tail.
  *
  * <p>The binary is {@code $REDIS_SERVER_BIN}, else {@code redis-server} on the {@code PATH}, else
- * {@code /usr/bin/redis-server}. When none exists the constructor fails: tests that need Redis never
- * skip. Thread safe; no dependency on a test framework.
+ * {@code /usr/bin/redis-server}. When none exists the constructor fails: tests that need Redis
+ * never skip. Thread safe; no dependency on a test framework.
  */
 public final class RedisProcess extends LocalServer {
-  /** Starts Redis without persistence on a free loopback port with a new directory, and waits for PING. */
+  /**
+   * Starts Redis without persistence on a free loopback port with a new directory, and waits for
+   * PING.
+   */
   public RedisProcess() {
     this(new String[0]);
   }
 
-  /** Starts Redis with an append-only file ({@code appendfsync everysec}), so a restart keeps the data. */
+  /**
+   * Starts Redis with an append-only file ({@code appendfsync everysec}), so a restart keeps the
+   * data.
+   */
   public static RedisProcess withAof() {
     return new RedisProcess("--appendonly", "yes", "--appendfsync", "everysec");
   }
 
-  /** As {@link #RedisProcess()}, with extra redis-server options, e.g. {@code "--appendonly", "yes"}. */
+  /**
+   * As {@link #RedisProcess()}, with extra redis-server options, e.g. {@code "--appendonly",
+   * "yes"}.
+   */
   public RedisProcess(String... extraArgs) {
-    this(Binaries.locate("REDIS_SERVER_BIN", "redis-server", "redis-server"), FreePorts.one(),
-        TempDirs.create("lockstep-redis-"), List.of(extraArgs));
+    this(
+        Binaries.locate("REDIS_SERVER_BIN", "redis-server", "redis-server"),
+        FreePorts.one(),
+        TempDirs.create("lockstep-redis-"),
+        List.of(extraArgs));
   }
 
   private RedisProcess(Path binary, int port, Path dir, List<String> extraArgs) {
-    super("redis", port, dir, ManagedProcess.builder("redis on 127.0.0.1:" + port)
-        .command(() -> command(binary, port, dir, extraArgs))
-        .workingDirectory(dir)
-        .log(dir.resolve("redis.log"))
-        .readiness(() -> ping(port)));
+    super(
+        "redis",
+        port,
+        dir,
+        ManagedProcess.builder("redis on 127.0.0.1:" + port)
+            .command(() -> command(binary, port, dir, extraArgs))
+            .workingDirectory(dir)
+            .log(dir.resolve("redis.log"))
+            .readiness(() -> ping(port)));
     startOrClose();
   }
 
   private static List<String> command(Path binary, int port, Path dir, List<String> extraArgs) {
     List<String> cmd = new ArrayList<>();
     cmd.add(binary.toString());
-    cmd.addAll(List.of(
-        "--port", String.valueOf(port),
-        "--bind", "127.0.0.1",
-        "--protected-mode", "no",
-        "--dir", dir.toString(),
-        "--save", "",
-        "--daemonize", "no",
-        "--logfile", ""));
+    cmd.addAll(
+        List.of(
+            "--port", String.valueOf(port),
+            "--bind", "127.0.0.1",
+            "--protected-mode", "no",
+            "--dir", dir.toString(),
+            "--save", "",
+            "--daemonize", "no",
+            "--logfile", ""));
     cmd.addAll(extraArgs);
     return cmd;
   }
 
-  /** Sends one inline PING on a fresh connection; ready on {@code +PONG} (not on {@code -LOADING}). */
+  /**
+   * Sends one inline PING on a fresh connection; ready on {@code +PONG} (not on {@code -LOADING}).
+   */
   private static void ping(int port) throws IOException {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 1000);

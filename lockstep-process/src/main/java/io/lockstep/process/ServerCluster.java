@@ -11,8 +11,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.IntFunction;
 
 /**
- * N real Lockstep server processes on free loopback ports, sharing one backend and key prefix.
- * Used by the cluster tests and by {@code lockstep demo}. {@link #close()} kills every process and
+ * N real Lockstep server processes on free loopback ports, sharing one backend and key prefix. Used
+ * by the cluster tests and by {@code lockstep demo}. {@link #close()} kills every process and
  * deletes the log folder (which also holds the nodes' Vert.x file cache); a shutdown hook does the
  * same if the JVM exits first, and each child exits on its own when this JVM dies.
  *
@@ -83,14 +83,19 @@ public final class ServerCluster implements AutoCloseable {
     }
   }
 
-  /** Settings of a cluster; defaults: 3 instances, key prefix {@code lockstep}, ids {@code node-1..N}. */
+  /**
+   * Settings of a cluster; defaults: 3 instances, key prefix {@code lockstep}, ids {@code
+   * node-1..N}.
+   */
   public static final class Builder {
     private final String backendUri;
     private int instances = 3;
     private String keyPrefix = "lockstep";
     private String idPrefix = "node-";
     private final List<String> extraArgs = new ArrayList<>();
-    private final List<String> javaOptions = new ArrayList<>(List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k"));
+    private final List<String> javaOptions =
+        new ArrayList<>(
+            List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k"));
     private Duration readyTimeout = Duration.ofSeconds(60);
     private boolean keepLogs;
     private IntFunction<Map<String, String>> env = index -> Map.of();
@@ -148,7 +153,10 @@ public final class ServerCluster implements AutoCloseable {
       return this;
     }
 
-    /** Starts only the first {@code n} nodes; start the others later with {@link ServerProcess#start()}. */
+    /**
+     * Starts only the first {@code n} nodes; start the others later with {@link
+     * ServerProcess#start()}.
+     */
     public Builder startOnly(int n) {
       this.startNow = n;
       return this;
@@ -185,40 +193,65 @@ public final class ServerCluster implements AutoCloseable {
       } catch (IOException e) {
         throw new java.io.UncheckedIOException(e);
       }
-      // Vert.x (under jetcd, in etcd-backed servers) keeps a file cache folder in java.io.tmpdir and
+      // Vert.x (under jetcd, in etcd-backed servers) keeps a file cache folder in java.io.tmpdir
+      // and
       // removes it only on a clean exit; nodes are killed, so keep it inside the cluster's folder.
       List<String> jvm = new ArrayList<>(javaOptions);
       jvm.add("-Dvertx.cacheDirBase=" + dir.resolve("vertx-cache"));
       List<ServerProcess> nodes = new ArrayList<>();
       if (lab != null && lab.size() < instances) {
-        throw new IllegalArgumentException("hosts: " + lab.size() + " hosts for " + instances + " instances");
+        throw new IllegalArgumentException(
+            "hosts: " + lab.size() + " hosts for " + instances + " instances");
       }
       for (int i = 1; i <= instances; i++) {
         int port = FreePorts.one();
         String id = idPrefix + i;
         String host = lab == null ? "127.0.0.1" : lab.address(i - 1);
         String uri = backendFor == null ? backendUri : backendFor.apply(i - 1);
-        List<String> args = new ArrayList<>(List.of(
-            "--port", Integer.toString(port), "--bind", host,
-            "--backend", uri, "--key-prefix", keyPrefix,
-            "--instance-id", id, "--advertise-url", "http://" + host + ":" + port));
+        List<String> args =
+            new ArrayList<>(
+                List.of(
+                    "--port",
+                    Integer.toString(port),
+                    "--bind",
+                    host,
+                    "--backend",
+                    uri,
+                    "--key-prefix",
+                    keyPrefix,
+                    "--instance-id",
+                    id,
+                    "--advertise-url",
+                    "http://" + host + ":" + port));
         args.addAll(extraArgs);
         Map<String, String> vars = env.apply(i - 1);
-        nodes.add(new ServerProcess(id, host, port, lab == null ? List.of() : lab.exec(i - 1), args,
-            dir.resolve(id + ".log"), jvm, vars == null ? Map.of() : vars));
+        nodes.add(
+            new ServerProcess(
+                id,
+                host,
+                port,
+                lab == null ? List.of() : lab.exec(i - 1),
+                args,
+                dir.resolve(id + ".log"),
+                jvm,
+                vars == null ? Map.of() : vars));
       }
       ServerCluster cluster = new ServerCluster(nodes, dir, keepLogs);
       try {
-        List<ServerProcess> first = startNow < 0 ? nodes : nodes.subList(0, Math.min(startNow, nodes.size()));
+        List<ServerProcess> first =
+            startNow < 0 ? nodes : nodes.subList(0, Math.min(startNow, nodes.size()));
         first.forEach(ServerProcess::start);
-        CompletableFuture.allOf(first.stream()
-            .map(n -> CompletableFuture.runAsync(() -> n.awaitReady(readyTimeout)))
-            .toArray(CompletableFuture[]::new)).join();
+        CompletableFuture.allOf(
+                first.stream()
+                    .map(n -> CompletableFuture.runAsync(() -> n.awaitReady(readyTimeout)))
+                    .toArray(CompletableFuture[]::new))
+            .join();
         return cluster;
       } catch (RuntimeException e) {
         String tails = cluster.logTails();
         cluster.close();
-        throw new IllegalStateException("cluster did not start: " + e.getMessage() + "\n" + tails, e);
+        throw new IllegalStateException(
+            "cluster did not start: " + e.getMessage() + "\n" + tails, e);
       }
     }
   }

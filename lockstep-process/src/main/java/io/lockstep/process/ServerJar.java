@@ -18,17 +18,19 @@ public final class ServerJar {
 
   /**
    * In this order: the jar named by the system property {@code lockstep.server.jar} or the
-   * environment variable {@code LOCKSTEP_SERVER_JAR}; the jar this class was loaded from, when it is
-   * the runnable jar (so {@code java -jar lockstep.jar demo} works from any folder and any copy of
-   * the jar); else {@code lockstep-cli/target/lockstep.jar} found by walking up from the working
+   * environment variable {@code LOCKSTEP_SERVER_JAR}; the jar this class was loaded from, when it
+   * is the runnable jar (so {@code java -jar lockstep.jar demo} works from any folder and any copy
+   * of the jar); else {@code lockstep-cli/target/lockstep.jar} found by walking up from the working
    * directory (tests in a source checkout). Fails with how to build it.
    */
   public static Path locate() {
-    String explicit = System.getProperty("lockstep.server.jar", System.getenv("LOCKSTEP_SERVER_JAR"));
+    String explicit =
+        System.getProperty("lockstep.server.jar", System.getenv("LOCKSTEP_SERVER_JAR"));
     if (explicit != null && !explicit.isBlank()) {
       Path p = Path.of(explicit);
       if (!Files.isRegularFile(p)) {
-        throw new IllegalStateException("lockstep.server.jar points at " + p + ", which does not exist");
+        throw new IllegalStateException(
+            "lockstep.server.jar points at " + p + ", which does not exist");
       }
       return p.toAbsolutePath();
     }
@@ -42,8 +44,9 @@ public final class ServerJar {
         return p;
       }
     }
-    throw new IllegalStateException("lockstep.jar not found: build it with "
-        + "'./mvnw -q -DskipTests package' from the project root, or set LOCKSTEP_SERVER_JAR");
+    throw new IllegalStateException(
+        "lockstep.jar not found: build it with "
+            + "'./mvnw -q -DskipTests package' from the project root, or set LOCKSTEP_SERVER_JAR");
   }
 
   /** The jar this class came from, when it is a runnable Lockstep jar. */
@@ -67,7 +70,8 @@ public final class ServerJar {
     }
     try (JarFile jar = new JarFile(p.toFile())) {
       var manifest = jar.getManifest();
-      return manifest != null && MAIN_CLASS.equals(manifest.getMainAttributes().getValue("Main-Class"));
+      return manifest != null
+          && MAIN_CLASS.equals(manifest.getMainAttributes().getValue("Main-Class"));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + p, e);
     }

@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One real Lockstep server process ({@code java -jar lockstep.jar serve ...}) on a fixed
- * loopback port, with its output in a log file, run as a {@link ManagedProcess}. It can be stopped
+ * One real Lockstep server process ({@code java -jar lockstep.jar serve ...}) on a fixed loopback
+ * port, with its output in a log file, run as a {@link ManagedProcess}. It can be stopped
  * (SIGTERM), killed (SIGKILL), paused (SIGSTOP) and resumed (SIGCONT), and restarted on the same
  * port with the same arguments. The child watches this JVM's pid ({@code LOCKSTEP_PARENT_PID}) and
  * exits when this JVM is gone, even after a SIGKILL; a shutdown hook kills it when this JVM exits.
@@ -30,7 +30,12 @@ public final class ServerProcess implements AutoCloseable {
   }
 
   /** As above, with variables added to the environment the process inherits from this JVM. */
-  ServerProcess(String id, int port, List<String> serveArgs, Path log, List<String> javaOptions,
+  ServerProcess(
+      String id,
+      int port,
+      List<String> serveArgs,
+      Path log,
+      List<String> javaOptions,
       Map<String, String> environment) {
     this(id, "127.0.0.1", port, List.of(), serveArgs, log, javaOptions, environment);
   }
@@ -39,8 +44,15 @@ public final class ServerProcess implements AutoCloseable {
    * As above, reachable at {@code host} and started behind {@code commandPrefix} (e.g. {@code ip
    * netns exec NS}, which execs the JVM, so the pid and the signals are still the server's).
    */
-  ServerProcess(String id, String host, int port, List<String> commandPrefix, List<String> serveArgs, Path log,
-      List<String> javaOptions, Map<String, String> environment) {
+  ServerProcess(
+      String id,
+      String host,
+      int port,
+      List<String> commandPrefix,
+      List<String> serveArgs,
+      Path log,
+      List<String> javaOptions,
+      Map<String, String> environment) {
     this.host = host;
     this.id = id;
     this.port = port;
@@ -48,14 +60,16 @@ public final class ServerProcess implements AutoCloseable {
     List<String> prefix = List.copyOf(commandPrefix);
     List<String> jvm = List.copyOf(javaOptions);
     List<String> serve = List.copyOf(serveArgs);
-    this.process = ManagedProcess.builder(id)
-        .command(() -> command(prefix, jvm, serve))
-        .log(log)
-        .environment(this.environment)
-        .environment(Map.of("LOCKSTEP_PARENT_PID", Long.toString(ProcessHandle.current().pid())))
-        .watchdog(false) // the server watches LOCKSTEP_PARENT_PID itself
-        .readiness(ReadinessProbe.http(URI.create(url() + "/health/ready"), body -> true))
-        .build();
+    this.process =
+        ManagedProcess.builder(id)
+            .command(() -> command(prefix, jvm, serve))
+            .log(log)
+            .environment(this.environment)
+            .environment(
+                Map.of("LOCKSTEP_PARENT_PID", Long.toString(ProcessHandle.current().pid())))
+            .watchdog(false) // the server watches LOCKSTEP_PARENT_PID itself
+            .readiness(ReadinessProbe.http(URI.create(url() + "/health/ready"), body -> true))
+            .build();
   }
 
   public String id() {
@@ -66,7 +80,10 @@ public final class ServerProcess implements AutoCloseable {
     return port;
   }
 
-  /** {@code http://HOST:PORT}, HOST being 127.0.0.1 unless the node runs on one of the {@link Hosts}. */
+  /**
+   * {@code http://HOST:PORT}, HOST being 127.0.0.1 unless the node runs on one of the {@link
+   * Hosts}.
+   */
   public String url() {
     return "http://" + host + ":" + port;
   }
@@ -138,7 +155,8 @@ public final class ServerProcess implements AutoCloseable {
     process.close();
   }
 
-  private static List<String> command(List<String> prefix, List<String> javaOptions, List<String> serveArgs) {
+  private static List<String> command(
+      List<String> prefix, List<String> javaOptions, List<String> serveArgs) {
     List<String> cmd = new ArrayList<>(prefix);
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(javaOptions);

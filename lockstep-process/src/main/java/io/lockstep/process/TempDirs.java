@@ -16,8 +16,13 @@ public final class TempDirs {
     try {
       return Files.createTempDirectory(prefix);
     } catch (IOException e) {
-      throw new UncheckedIOException("creating a folder " + prefix + "* in " + System.getProperty("java.io.tmpdir")
-          + " failed", e);
+      throw new UncheckedIOException(
+          "creating a folder "
+              + prefix
+              + "* in "
+              + System.getProperty("java.io.tmpdir")
+              + " failed",
+          e);
     }
   }
 
@@ -27,13 +32,15 @@ public final class TempDirs {
       return;
     }
     try (Stream<Path> walk = Files.walk(root)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-          // best effort; the next path may still go
-        }
-      });
+      walk.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                  // best effort; the next path may still go
+                }
+              });
     } catch (IOException ignored) {
       // best effort
     }

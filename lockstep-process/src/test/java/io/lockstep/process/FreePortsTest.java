@@ -11,7 +11,10 @@ import java.util.HashSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Ports that stay free until a server binds them: distinct, bindable, outside the kernel's ephemeral range. */
+/**
+ * Ports that stay free until a server binds them: distinct, bindable, outside the kernel's
+ * ephemeral range.
+ */
 class FreePortsTest {
   @Test
   void distinctBindablePorts_belowTheEphemeralRange() throws Exception {

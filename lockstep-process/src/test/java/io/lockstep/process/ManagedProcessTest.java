@@ -17,11 +17,11 @@ import org.junit.jupiter.api.io.TempDir;
 class ManagedProcessTest {
   private static final Duration READY = Duration.ofSeconds(10);
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private ManagedProcess.Builder shell(String script) {
-    return ManagedProcess.builder("test-shell").command(() -> List.of("/bin/sh", "-c", script))
+    return ManagedProcess.builder("test-shell")
+        .command(() -> List.of("/bin/sh", "-c", script))
         .log(tmp.resolve("out.log"));
   }
 
@@ -32,7 +32,9 @@ class ManagedProcessTest {
       p.start().awaitReady(READY);
       long first = p.pid();
       assertThat(p.isAlive()).isTrue();
-      assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class).hasMessageContaining("already running");
+      assertThatThrownBy(p::start)
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("already running");
       p.pause();
       assertThat(p.isPaused()).isTrue();
       p.resume();
@@ -52,17 +54,25 @@ class ManagedProcessTest {
   @Test
   void awaitReady_pollsTheProbe_andReportsItsLastAnswer_whenNeverReady() {
     AtomicInteger checks = new AtomicInteger();
-    try (ManagedProcess ready = shell("exec sleep 60").readiness(() -> {
-      if (checks.incrementAndGet() < 3) {
-        throw new IOException("not yet " + checks.get());
-      }
-    }).build()) {
+    try (ManagedProcess ready =
+        shell("exec sleep 60")
+            .readiness(
+                () -> {
+                  if (checks.incrementAndGet() < 3) {
+                    throw new IOException("not yet " + checks.get());
+                  }
+                })
+            .build()) {
       ready.start().awaitReady(READY);
       assertThat(checks.get()).isEqualTo(3);
     }
-    try (ManagedProcess never = shell("exec sleep 60").readiness(() -> {
-      throw new IOException("still warming up");
-    }).build()) {
+    try (ManagedProcess never =
+        shell("exec sleep 60")
+            .readiness(
+                () -> {
+                  throw new IOException("still warming up");
+                })
+            .build()) {
       assertThatThrownBy(() -> never.start().awaitReady(Duration.ofMillis(200)))
           .isInstanceOf(IllegalStateException.class)
           .hasMessageContaining("test-shell not ready within 200 ms (last: still warming up)");
@@ -72,9 +82,13 @@ class ManagedProcessTest {
 
   @Test
   void awaitReady_failsWithTheExitStatusAndTheLogTail_whenTheProcessExitsFirst() {
-    try (ManagedProcess p = shell("echo 'bad flag --x'; exit 3").readiness(() -> {
-      throw new IOException("refused");
-    }).build()) {
+    try (ManagedProcess p =
+        shell("echo 'bad flag --x'; exit 3")
+            .readiness(
+                () -> {
+                  throw new IOException("refused");
+                })
+            .build()) {
       assertThatThrownBy(() -> p.start().awaitReady(READY))
           .isInstanceOf(IllegalStateException.class)
           .hasMessageContaining("test-shell exited with status 3 before it was ready")
@@ -85,21 +99,29 @@ class ManagedProcessTest {
   @Test
   void close_killsTheProcess_deletesTheOwnedDirectory_andForbidsAStart() throws IOException {
     Path owned = Files.createDirectory(tmp.resolve("owned"));
-    ManagedProcess p = ManagedProcess.builder("owner").command(() -> List.of("sleep", "60"))
-        .log(owned.resolve("log")).deleteOnClose(owned).environment(Map.of("X_TEST", "1")).build();
+    ManagedProcess p =
+        ManagedProcess.builder("owner")
+            .command(() -> List.of("sleep", "60"))
+            .log(owned.resolve("log"))
+            .deleteOnClose(owned)
+            .environment(Map.of("X_TEST", "1"))
+            .build();
     p.start();
     long pid = p.pid();
     p.close();
     p.close();
     assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
     assertThat(owned).doesNotExist();
-    assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class).hasMessageContaining("was closed");
+    assertThatThrownBy(p::start)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("was closed");
   }
 
   @Test
   void builder_requiresACommandAndALog() {
     assertThatThrownBy(() -> ManagedProcess.builder("x").log(tmp.resolve("l")).build())
         .hasMessageContaining("command");
-    assertThatThrownBy(() -> ManagedProcess.builder("x").command(List::of).build()).hasMessageContaining("log");
+    assertThatThrownBy(() -> ManagedProcess.builder("x").command(List::of).build())
+        .hasMessageContaining("log");
   }
 }

@@ -19,10 +19,10 @@ import io.lockstep.BackendUnavailableException;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
-import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendSupport;
 import io.lockstep.spi.BackendUri;
+import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.Membership;
@@ -66,11 +66,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>With {@code <ns>} the node's key prefix: {@code <ns>:rev} (the map's revision counter), {@code
  * <ns>:data} (a hash: map key to envelope), {@code <ns>:log} (the change stream, entry {@code
  * <rev>-0} per change), the pub/sub channel {@code <ns>:changes}, {@code <ns>:counter:<name>} (a
- * cluster counter, changed by {@code INCRBY} only, outside the map and its revisions), and {@code <ns>:members:<id>} (one
- * string per live instance, with a TTL). {@link RedisValueCodec} describes the envelope and the
- * change message. Every change goes through one Lua script ({@code write.lua}) that bumps the
- * counter, writes the hash, appends to the stream and publishes, atomically; programs other than
- * Lockstep must write through the same script to be seen (docs/backends/redis.md says how).
+ * cluster counter, changed by {@code INCRBY} only, outside the map and its revisions), and {@code
+ * <ns>:members:<id>} (one string per live instance, with a TTL). {@link RedisValueCodec} describes
+ * the envelope and the change message. Every change goes through one Lua script ({@code write.lua})
+ * that bumps the counter, writes the hash, appends to the stream and publishes, atomically;
+ * programs other than Lockstep must write through the same script to be seen
+ * (docs/backends/redis.md says how).
  *
  * <h2>Guarantees</h2>
  *
@@ -83,23 +84,23 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       onError} when the subscription connection drops.
  *   <li>Conditional writes compare the key's mod revision inside the script; strong reads are one
  *       script on the single server, which Redis serves in order with every write.
- *   <li>An unreachable Redis fails every command at once ({@code REJECT_COMMANDS}: nothing is queued
- *       while disconnected), and every command is bounded by {@code timeout}.
+ *   <li>An unreachable Redis fails every command at once ({@code REJECT_COMMANDS}: nothing is
+ *       queued while disconnected), and every command is bounded by {@code timeout}.
  * </ul>
  *
  * <h2>Non-guarantees</h2>
  *
  * <ul>
- *   <li>Durability is Redis's: an acknowledged write survives a restart only as far as the
- *       server's persistence goes ({@code appendonly yes} with {@code appendfsync always} for no
- *       loss; {@code everysec} may lose about a second on a crash). A failover to a replica may lose
+ *   <li>Durability is Redis's: an acknowledged write survives a restart only as far as the server's
+ *       persistence goes ({@code appendonly yes} with {@code appendfsync always} for no loss;
+ *       {@code everysec} may lose about a second on a crash). A failover to a replica may lose
  *       acknowledged writes (replication is asynchronous). Lost writes mean the counter goes back
  *       and revisions are handed out again, which replicas cannot tell apart from the ones they
  *       applied: a replica that had applied revision R ignores the new changes numbered up to R
  *       (even after a refresh, since the engine never moves its applied revision back) until it is
  *       restarted. After Redis lost data, restart every instance.
- *   <li>The listing reads the whole map in one script, which blocks Redis for its duration: fine for
- *       maps of thousands to a few hundred thousand small entries, not for gigabytes.
+ *   <li>The listing reads the whole map in one script, which blocks Redis for its duration: fine
+ *       for maps of thousands to a few hundred thousand small entries, not for gigabytes.
  *   <li>Sentinel, Cluster and AUTH are not supported yet.
  * </ul>
  *
@@ -127,7 +128,8 @@ public final class RedisBackend implements Backend {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Object connect = new Object();
   private CompletableFuture<StatefulRedisConnection<byte[], byte[]>> commands; // guarded by connect
-  private CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>> pubsub; // guarded by connect
+  private CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>>
+      pubsub; // guarded by connect
 
   private RedisBackend(RedisSettings settings, BackendContext context) {
     this.settings = settings;
@@ -141,22 +143,28 @@ public final class RedisBackend implements Backend {
     this.logKeys = new byte[][] {rev, log};
     this.channel = bytes(ns + ":changes");
     this.maxLen = bytes(Long.toString(settings.streamMaxLen()));
-    this.redisUri = RedisURI.builder()
-        .withHost(settings.host())
-        .withPort(settings.port())
-        .withDatabase(settings.database())
-        .withSsl(settings.tls())
-        .withTimeout(settings.timeout())
-        .withClientName("lockstep-" + context.instanceId())
-        .build();
+    this.redisUri =
+        RedisURI.builder()
+            .withHost(settings.host())
+            .withPort(settings.port())
+            .withDatabase(settings.database())
+            .withSsl(settings.tls())
+            .withTimeout(settings.timeout())
+            .withClientName("lockstep-" + context.instanceId())
+            .build();
     this.client = RedisClient.create(SharedResources.acquire(), redisUri);
-    client.setOptions(ClientOptions.builder()
-        .autoReconnect(true)
-        .maintNotificationsConfig(MaintNotificationsConfig.disabled()) // Redis Enterprise only; logs once per connection
-        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS) // fail fast, queue nothing
-        .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
-        .socketOptions(SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
-        .build());
+    client.setOptions(
+        ClientOptions.builder()
+            .autoReconnect(true)
+            .maintNotificationsConfig(
+                MaintNotificationsConfig
+                    .disabled()) // Redis Enterprise only; logs once per connection
+            .disconnectedBehavior(
+                ClientOptions.DisconnectedBehavior.REJECT_COMMANDS) // fail fast, queue nothing
+            .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
+            .socketOptions(
+                SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
+            .build());
     this.housekeeping = BackendSupport.housekeeping("lockstep-redis-" + context.instanceId());
     this.membership = new RedisMembership(this, ns + ":members:", settings.memberTtl());
   }
@@ -181,25 +189,30 @@ public final class RedisBackend implements Backend {
 
   @Override
   public CompletableFuture<Snapshot> snapshot() {
-    return script(RedisScript.SNAPSHOT, dataKeys, "listing of " + ns, false).thenApply(reply -> {
-      long rev = (Long) reply.get(0);
-      List<?> flat = (List<?>) reply.get(1);
-      List<Versioned> entries = new ArrayList<>(flat.size() / 2);
-      for (int i = 0; i + 1 < flat.size(); i += 2) {
-        String key = new String((byte[]) flat.get(i), StandardCharsets.UTF_8);
-        entries.add(RedisValueCodec.decodeEnvelope(key, (byte[]) flat.get(i + 1)));
-      }
-      return new Snapshot(rev, entries);
-    });
+    return script(RedisScript.SNAPSHOT, dataKeys, "listing of " + ns, false)
+        .thenApply(
+            reply -> {
+              long rev = (Long) reply.get(0);
+              List<?> flat = (List<?>) reply.get(1);
+              List<Versioned> entries = new ArrayList<>(flat.size() / 2);
+              for (int i = 0; i + 1 < flat.size(); i += 2) {
+                String key = new String((byte[]) flat.get(i), StandardCharsets.UTF_8);
+                entries.add(RedisValueCodec.decodeEnvelope(key, (byte[]) flat.get(i + 1)));
+              }
+              return new Snapshot(rev, entries);
+            });
   }
 
   @Override
   public CompletableFuture<StrongRead> get(String key) {
-    return script(RedisScript.GET, dataKeys, "read of '" + key + "'", false, bytes(key)).thenApply(reply -> {
-      long rev = (Long) reply.get(0);
-      byte[] env = reply.size() > 1 ? (byte[]) reply.get(1) : null;
-      return new StrongRead(env == null ? null : RedisValueCodec.decodeEnvelope(key, env), rev);
-    });
+    return script(RedisScript.GET, dataKeys, "read of '" + key + "'", false, bytes(key))
+        .thenApply(
+            reply -> {
+              long rev = (Long) reply.get(0);
+              byte[] env = reply.size() > 1 ? (byte[]) reply.get(1) : null;
+              return new StrongRead(
+                  env == null ? null : RedisValueCodec.decodeEnvelope(key, env), rev);
+            });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -207,7 +220,8 @@ public final class RedisBackend implements Backend {
   // ---------------------------------------------------------------------------------------------
 
   @Override
-  public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+  public CompletableFuture<WriteResult> put(
+      String key, byte[] value, String contentType, long expectedRevision) {
     BackendSupport.checkExpectedRevision(expectedRevision);
     String type = contentType == null ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
     return write(key, "put", expectedRevision, bytes(type), value);
@@ -218,28 +232,45 @@ public final class RedisBackend implements Backend {
     BackendSupport.checkExpectedRevision(expectedRevision);
     if (expectedRevision == 0) {
       // "Only if absent": there is nothing to delete; a present key is a conflict.
-      return get(key).thenApply(r -> r.entry() == null ? WriteResult.notFound(r.revision())
-          : WriteResult.conflict(r.entry().modRevision(), r.entry()));
+      return get(key)
+          .thenApply(
+              r ->
+                  r.entry() == null
+                      ? WriteResult.notFound(r.revision())
+                      : WriteResult.conflict(r.entry().modRevision(), r.entry()));
     }
     return write(key, "del", expectedRevision, new byte[0], new byte[0]);
   }
 
-  private CompletableFuture<WriteResult> write(String key, String op, long expected, byte[] type, byte[] value) {
+  private CompletableFuture<WriteResult> write(
+      String key, String op, long expected, byte[] type, byte[] value) {
     String what = ("put".equals(op) ? "put" : "delete") + " of '" + key + "'";
-    return script(RedisScript.WRITE, writeKeys, what, true,
-        bytes(op), bytes(key), bytes(Long.toString(expected)), type, value, maxLen, channel)
-        .thenApply(reply -> {
-          long status = (Long) reply.get(0);
-          long rev = (Long) reply.get(1);
-          if (status == 1) {
-            return WriteResult.applied(rev);
-          }
-          if (status == 2) {
-            return WriteResult.notFound(rev);
-          }
-          byte[] env = reply.size() > 2 ? (byte[]) reply.get(2) : null;
-          return WriteResult.conflict(rev, env == null ? null : RedisValueCodec.decodeEnvelope(key, env));
-        });
+    return script(
+            RedisScript.WRITE,
+            writeKeys,
+            what,
+            true,
+            bytes(op),
+            bytes(key),
+            bytes(Long.toString(expected)),
+            type,
+            value,
+            maxLen,
+            channel)
+        .thenApply(
+            reply -> {
+              long status = (Long) reply.get(0);
+              long rev = (Long) reply.get(1);
+              if (status == 1) {
+                return WriteResult.applied(rev);
+              }
+              if (status == 2) {
+                return WriteResult.notFound(rev);
+              }
+              byte[] env = reply.size() > 2 ? (byte[]) reply.get(2) : null;
+              return WriteResult.conflict(
+                  rev, env == null ? null : RedisValueCodec.decodeEnvelope(key, env));
+            });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -255,20 +286,27 @@ public final class RedisBackend implements Backend {
       return feed;
     }
     feeds.add(feed); // before subscribing: no message after the subscription may be missed
-    subscribe().whenComplete((ok, err) -> {
-      if (err != null) {
-        feed.fail(translate(err, "subscription to " + ns + ":changes", false));
-      } else {
-        feed.subscribed();
-      }
-    });
+    subscribe()
+        .whenComplete(
+            (ok, err) -> {
+              if (err != null) {
+                feed.fail(translate(err, "subscription to " + ns + ":changes", false));
+              } else {
+                feed.subscribed();
+              }
+            });
     return feed;
   }
 
   /** The stream's entries from {@code from} on, at most {@link #RANGE_BATCH}, with the counter. */
   CompletableFuture<List<Object>> range(long from) {
-    return script(RedisScript.RANGE, logKeys, "stream read of " + ns + ":log", false,
-        bytes(Long.toString(from)), bytes(Integer.toString(RANGE_BATCH)));
+    return script(
+        RedisScript.RANGE,
+        logKeys,
+        "stream read of " + ns + ":log",
+        false,
+        bytes(Long.toString(from)),
+        bytes(Integer.toString(RANGE_BATCH)));
   }
 
   void forget(RedisFeed feed) {
@@ -285,7 +323,8 @@ public final class RedisBackend implements Backend {
       m = RedisValueCodec.decodeMessage(message);
     } catch (IllegalArgumentException e) {
       // Not written by the script: the feeds notice the jump it leaves and read the stream.
-      LOG.log(Level.WARNING, "ignoring a malformed message on {0}:changes: {1}", ns, e.getMessage());
+      LOG.log(
+          Level.WARNING, "ignoring a malformed message on {0}:changes: {1}", ns, e.getMessage());
       return;
     }
     for (RedisFeed f : feeds) {
@@ -295,7 +334,9 @@ public final class RedisBackend implements Backend {
 
   private void onPubSubDisconnected() {
     for (RedisFeed f : List.copyOf(feeds)) {
-      f.fail(new BackendUnavailableException("redis subscription connection to " + address + " lost", null));
+      f.fail(
+          new BackendUnavailableException(
+              "redis subscription connection to " + address + " lost", null));
     }
   }
 
@@ -308,7 +349,8 @@ public final class RedisBackend implements Backend {
     CompletableFuture<StatefulRedisConnection<byte[], byte[]>> c;
     synchronized (connect) {
       if (closed.get()) {
-        return CompletableFuture.failedFuture(new BackendUnavailableException("redis backend closed", null));
+        return CompletableFuture.failedFuture(
+            new BackendUnavailableException("redis backend closed", null));
       }
       if (commands == null || commands.isCompletedExceptionally()) {
         commands = client.connectAsync(ByteArrayCodec.INSTANCE, redisUri).toCompletableFuture();
@@ -321,36 +363,45 @@ public final class RedisBackend implements Backend {
   private CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>> pubsub() {
     synchronized (connect) {
       if (closed.get()) {
-        return CompletableFuture.failedFuture(new BackendUnavailableException("redis backend closed", null));
+        return CompletableFuture.failedFuture(
+            new BackendUnavailableException("redis backend closed", null));
       }
       if (pubsub == null || pubsub.isCompletedExceptionally()) {
-        pubsub = client.connectPubSubAsync(ByteArrayCodec.INSTANCE, redisUri).toCompletableFuture()
-            .thenApply(c -> {
-              c.addListener(new RedisPubSubAdapter<byte[], byte[]>() {
-                @Override
-                public void message(byte[] ch, byte[] message) {
-                  if (Arrays.equals(ch, channel)) {
-                    onMessage(message);
-                  }
-                }
-              });
-              if (c instanceof RedisChannelHandler<?, ?> h) {
-                h.addListener(new RedisConnectionStateListener() {
-                  @Override
-                  public void onRedisDisconnected(RedisChannelHandler<?, ?> connection) {
-                    onPubSubDisconnected();
-                  }
-                });
-              }
-              return c;
-            });
+        pubsub =
+            client
+                .connectPubSubAsync(ByteArrayCodec.INSTANCE, redisUri)
+                .toCompletableFuture()
+                .thenApply(
+                    c -> {
+                      c.addListener(
+                          new RedisPubSubAdapter<byte[], byte[]>() {
+                            @Override
+                            public void message(byte[] ch, byte[] message) {
+                              if (Arrays.equals(ch, channel)) {
+                                onMessage(message);
+                              }
+                            }
+                          });
+                      if (c instanceof RedisChannelHandler<?, ?> h) {
+                        h.addListener(
+                            new RedisConnectionStateListener() {
+                              @Override
+                              public void onRedisDisconnected(
+                                  RedisChannelHandler<?, ?> connection) {
+                                onPubSubDisconnected();
+                              }
+                            });
+                      }
+                      return c;
+                    });
       }
       return pubsub;
     }
   }
 
   /** Runs a script on the command connection, failing with the SPI's exceptions. */
-  CompletableFuture<List<Object>> script(RedisScript s, byte[][] keys, String what, boolean write, byte[]... args) {
+  CompletableFuture<List<Object>> script(
+      RedisScript s, byte[][] keys, String what, boolean write, byte[]... args) {
     return mapped(commands().thenCompose(r -> s.run(r, keys, args)), what, write);
   }
 
@@ -369,7 +420,8 @@ public final class RedisBackend implements Backend {
 
   ScheduledFuture<?> scheduleAtFixedRate(Runnable task, long periodMillis) {
     try {
-      return housekeeping.scheduleAtFixedRate(task, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
+      return housekeeping.scheduleAtFixedRate(
+          task, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException e) {
       return null;
     }
@@ -393,21 +445,35 @@ public final class RedisBackend implements Backend {
     return counters;
   }
 
-  private final CounterStore counters = new CounterStore() {
-    @Override
-    public CompletableFuture<Long> incrementAndGet(String name, long delta) {
-      return mapped(commands().thenCompose(r -> r.incrby(bytes(ns + ":counter:" + name), delta).toCompletableFuture()),
-          "increment of counter '" + name + "'", true);
-    }
+  private final CounterStore counters =
+      new CounterStore() {
+        @Override
+        public CompletableFuture<Long> incrementAndGet(String name, long delta) {
+          return mapped(
+              commands()
+                  .thenCompose(
+                      r -> r.incrby(bytes(ns + ":counter:" + name), delta).toCompletableFuture()),
+              "increment of counter '" + name + "'",
+              true);
+        }
 
-    @Override
-    public CompletableFuture<Long> get(String name) {
-      return mapped(commands().thenCompose(r -> r.get(bytes(ns + ":counter:" + name)).toCompletableFuture()),
-          "read of counter '" + name + "'", false).thenApply(v -> v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.US_ASCII)));
-    }
-  };
+        @Override
+        public CompletableFuture<Long> get(String name) {
+          return mapped(
+                  commands()
+                      .thenCompose(
+                          r -> r.get(bytes(ns + ":counter:" + name)).toCompletableFuture()),
+                  "read of counter '" + name + "'",
+                  false)
+              .thenApply(
+                  v -> v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.US_ASCII)));
+        }
+      };
 
-  /** Deletes open registrations (bounded by the timeout), stops every feed, closes both connections. Idempotent. */
+  /**
+   * Deletes open registrations (bounded by the timeout), stops every feed, closes both connections.
+   * Idempotent.
+   */
   @Override
   public void close() {
     if (closed.get()) {
@@ -434,7 +500,8 @@ public final class RedisBackend implements Backend {
     }
   }
 
-  private static void closeQuietly(CompletableFuture<? extends io.lettuce.core.api.StatefulConnection<?, ?>> f) {
+  private static void closeQuietly(
+      CompletableFuture<? extends io.lettuce.core.api.StatefulConnection<?, ?>> f) {
     if (f != null && f.isDone() && !f.isCompletedExceptionally()) {
       try {
         f.join().close();
@@ -463,7 +530,11 @@ public final class RedisBackend implements Backend {
 
     static synchronized ClientResources acquire() {
       if (users++ == 0) {
-        resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        resources =
+            DefaultClientResources.builder()
+                .ioThreadPoolSize(2)
+                .computationThreadPoolSize(2)
+                .build();
       }
       return resources;
     }

@@ -17,22 +17,33 @@ final class RedisErrors {
   private RedisErrors() {}
 
   static RuntimeException translate(Throwable failure, String what, String address, boolean write) {
-    return BackendSupport.translate(failure, t -> {
-      boolean answered = t instanceof RedisCommandExecutionException;
-      return new BackendUnavailableException("redis " + what + " failed at " + address + ": "
-          + BackendSupport.detail(t), t, write && !neverSent(t) && !answered);
-    });
+    return BackendSupport.translate(
+        failure,
+        t -> {
+          boolean answered = t instanceof RedisCommandExecutionException;
+          return new BackendUnavailableException(
+              "redis " + what + " failed at " + address + ": " + BackendSupport.detail(t),
+              t,
+              write && !neverSent(t) && !answered);
+        });
   }
 
   /** Redis answered that it does not know the script (EVALSHA before the script was loaded). */
   static boolean isNoScript(Throwable failure) {
     Throwable t = BackendSupport.unwrap(failure);
-    return t instanceof RedisCommandExecutionException && t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT");
+    return t instanceof RedisCommandExecutionException
+        && t.getMessage() != null
+        && t.getMessage().startsWith("NOSCRIPT");
   }
 
   /** The command never left: not connected, connection refused, or rejected while disconnected. */
   private static boolean neverSent(Throwable t) {
-    return BackendSupport.anyCause(t, c -> c instanceof ConnectException || c instanceof RedisConnectionException
-        || (c.getMessage() != null && c.getMessage().contains("Commands are rejected"))); // REJECT_COMMANDS
+    return BackendSupport.anyCause(
+        t,
+        c ->
+            c instanceof ConnectException
+                || c instanceof RedisConnectionException
+                || (c.getMessage() != null
+                    && c.getMessage().contains("Commands are rejected"))); // REJECT_COMMANDS
   }
 }

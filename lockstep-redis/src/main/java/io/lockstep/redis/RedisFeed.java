@@ -14,11 +14,11 @@ import java.util.TreeMap;
  * <ol>
  *   <li>The backend subscribes to {@code <ns>:changes} and registers the feed before the
  *       subscription is confirmed; messages that arrive from then on are kept ({@code early}).
- *   <li>After the confirmation, the feed <em>catches up</em>: {@code range.lua} reads the counter and
- *       the stream from the next revision wanted, in one atomic step, 1000 entries at a time. Every
- *       change published after that step reaches this subscription, so stream plus messages leave
- *       no hole. The stream must start exactly at the revision wanted; when it starts later, or is
- *       empty while the counter is at or past it, history was trimmed: {@link
+ *   <li>After the confirmation, the feed <em>catches up</em>: {@code range.lua} reads the counter
+ *       and the stream from the next revision wanted, in one atomic step, 1000 entries at a time.
+ *       Every change published after that step reaches this subscription, so stream plus messages
+ *       leave no hole. The stream must start exactly at the revision wanted; when it starts later,
+ *       or is empty while the counter is at or past it, history was trimmed: {@link
  *       FeedListener#onCompacted} and the engine relists.
  *   <li>Then it is <em>live</em>: a message at the next revision is delivered, an older one is a
  *       duplicate and dropped, a newer one is kept and starts another catch-up (a message lost or
@@ -30,8 +30,8 @@ import java.util.TreeMap;
  *       FeedListener#onError}; the engine resumes from its applied revision with a new session.
  * </ol>
  *
- * <p>Thread safety: Lettuce calls in from its event loops, the engine from its own threads; one lock
- * serialises state and delivery. Redis commands are sent after the lock is released.
+ * <p>Thread safety: Lettuce calls in from its event loops, the engine from its own threads; one
+ * lock serialises state and delivery. Redis commands are sent after the lock is released.
  */
 final class RedisFeed implements Feed {
   private final RedisBackend backend;
@@ -130,11 +130,15 @@ final class RedisFeed implements Feed {
         try {
           m = RedisValueCodec.decodeMessage(field((List<?>) entry.get(1)));
         } catch (IllegalArgumentException ex) {
-          fail(new IllegalStateException("stream entry " + rev + "-0 of the map is malformed: " + ex.getMessage(), ex));
+          fail(
+              new IllegalStateException(
+                  "stream entry " + rev + "-0 of the map is malformed: " + ex.getMessage(), ex));
           return;
         }
         if (m.revision() != rev) {
-          fail(new IllegalStateException("stream entry " + rev + "-0 carries revision " + m.revision()));
+          fail(
+              new IllegalStateException(
+                  "stream entry " + rev + "-0 carries revision " + m.revision()));
           return;
         }
         deliver(m);
@@ -142,7 +146,8 @@ final class RedisFeed implements Feed {
       if (entries.size() >= RedisBackend.RANGE_BATCH) {
         again = true;
       } else if (next <= counter) {
-        compacted(counter); // the counter is past the stream's end: the stream was trimmed or removed
+        compacted(
+            counter); // the counter is past the stream's end: the stream was trimmed or removed
         return;
       } else {
         drainEarly();
@@ -189,7 +194,9 @@ final class RedisFeed implements Feed {
     listener.onCompacted(revision);
   }
 
-  /** Ends the session with an error (also from the backend: subscription lost, failed to subscribe). */
+  /**
+   * Ends the session with an error (also from the backend: subscription lost, failed to subscribe).
+   */
   void fail(Throwable error) {
     synchronized (lock) {
       if (done) {
@@ -241,7 +248,8 @@ final class RedisFeed implements Feed {
 
   private static byte[] field(List<?> fields) {
     for (int i = 0; i + 1 < fields.size(); i += 2) {
-      if (new String((byte[]) fields.get(i), java.nio.charset.StandardCharsets.US_ASCII).equals("c")) {
+      if (new String((byte[]) fields.get(i), java.nio.charset.StandardCharsets.US_ASCII)
+          .equals("c")) {
         return (byte[]) fields.get(i + 1);
       }
     }

@@ -50,33 +50,50 @@ final class RedisMembership implements Membership {
   @Override
   public CompletableFuture<Membership.Registration> register(Member self) {
     Registration r = new Registration(self);
-    return r.refresh().handle((ok, err) -> {
-      if (err != null) {
-        throw backend.translate(err, "membership registration of '" + self.id() + "'", true);
-      }
-      open.add(r);
-      r.task = backend.scheduleAtFixedRate(r::refreshQuietly, Math.max(100, ttl.toMillis() / 3));
-      return r;
-    });
+    return r.refresh()
+        .handle(
+            (ok, err) -> {
+              if (err != null) {
+                throw backend.translate(
+                    err, "membership registration of '" + self.id() + "'", true);
+              }
+              open.add(r);
+              r.task =
+                  backend.scheduleAtFixedRate(r::refreshQuietly, Math.max(100, ttl.toMillis() / 3));
+              return r;
+            });
   }
 
   @Override
   public CompletableFuture<List<Member>> members() {
     String pattern = escapeGlob(prefix) + "*";
-    CompletableFuture<List<Member>> f = backend.commands().thenCompose(r -> scan(r, ScanCursor.INITIAL, pattern, new ArrayList<>()))
-        .thenCompose(keys -> keys.isEmpty() ? CompletableFuture.completedFuture(List.<Member>of())
-            : backend.commands().thenCompose(r -> r.mget(keys.toArray(byte[][]::new)).toCompletableFuture())
-                .thenApply(RedisMembership::parseAll));
+    CompletableFuture<List<Member>> f =
+        backend
+            .commands()
+            .thenCompose(r -> scan(r, ScanCursor.INITIAL, pattern, new ArrayList<>()))
+            .thenCompose(
+                keys ->
+                    keys.isEmpty()
+                        ? CompletableFuture.completedFuture(List.<Member>of())
+                        : backend
+                            .commands()
+                            .thenCompose(
+                                r -> r.mget(keys.toArray(byte[][]::new)).toCompletableFuture())
+                            .thenApply(RedisMembership::parseAll));
     return backend.mapped(f, "membership listing", false);
   }
 
-  private CompletableFuture<List<byte[]>> scan(RedisAsyncCommands<byte[], byte[]> r, ScanCursor cursor, String pattern,
-      List<byte[]> acc) {
-    return r.scan(cursor, ScanArgs.Builder.matches(pattern).limit(1000)).toCompletableFuture().thenCompose(
-        (KeyScanCursor<byte[]> c) -> {
-          acc.addAll(c.getKeys());
-          return c.isFinished() ? CompletableFuture.completedFuture(acc) : scan(r, c, pattern, acc);
-        });
+  private CompletableFuture<List<byte[]>> scan(
+      RedisAsyncCommands<byte[], byte[]> r, ScanCursor cursor, String pattern, List<byte[]> acc) {
+    return r.scan(cursor, ScanArgs.Builder.matches(pattern).limit(1000))
+        .toCompletableFuture()
+        .thenCompose(
+            (KeyScanCursor<byte[]> c) -> {
+              acc.addAll(c.getKeys());
+              return c.isFinished()
+                  ? CompletableFuture.completedFuture(acc)
+                  : scan(r, c, pattern, acc);
+            });
   }
 
   private static List<Member> parseAll(List<KeyValue<byte[], byte[]>> values) {
@@ -87,7 +104,10 @@ final class RedisMembership implements Membership {
         if (m != null) {
           members.put(m.id(), m);
         } else {
-          LOG.log(Level.DEBUG, "ignoring a malformed membership record at {0}", new String(kv.getKey(), StandardCharsets.UTF_8));
+          LOG.log(
+              Level.DEBUG,
+              "ignoring a malformed membership record at {0}",
+              new String(kv.getKey(), StandardCharsets.UTF_8));
         }
       }
     }
@@ -100,7 +120,9 @@ final class RedisMembership implements Membership {
       if (n == null || !n.hasNonNull("id") || !n.hasNonNull("startedAt")) {
         return null;
       }
-      return new Member(n.get("id").asText(), n.hasNonNull("url") ? n.get("url").asText() : "",
+      return new Member(
+          n.get("id").asText(),
+          n.hasNonNull("url") ? n.get("url").asText() : "",
           Instant.parse(n.get("startedAt").asText()));
     } catch (IOException | RuntimeException e) {
       return null;
@@ -149,18 +171,27 @@ final class RedisMembership implements Membership {
     }
 
     CompletableFuture<String> refresh() {
-      return backend.commands().thenCompose(r -> r.set(key, value, SetArgs.Builder.px(ttl.toMillis())).toCompletableFuture());
+      return backend
+          .commands()
+          .thenCompose(
+              r -> r.set(key, value, SetArgs.Builder.px(ttl.toMillis())).toCompletableFuture());
     }
 
     void refreshQuietly() {
       if (closed) {
         return;
       }
-      refresh().whenComplete((ok, err) -> {
-        if (err != null) {
-          LOG.log(Level.DEBUG, "membership refresh of {0} failed: {1}", new String(key, StandardCharsets.UTF_8), err.toString());
-        }
-      });
+      refresh()
+          .whenComplete(
+              (ok, err) -> {
+                if (err != null) {
+                  LOG.log(
+                      Level.DEBUG,
+                      "membership refresh of {0} failed: {1}",
+                      new String(key, StandardCharsets.UTF_8),
+                      err.toString());
+                }
+              });
     }
 
     @Override
@@ -175,13 +206,18 @@ final class RedisMembership implements Membership {
         t.cancel(false);
       }
       try {
-        backend.commands().thenCompose(r -> r.del(key).toCompletableFuture())
+        backend
+            .commands()
+            .thenCompose(r -> r.del(key).toCompletableFuture())
             .get(backend.timeoutMillis(), TimeUnit.MILLISECONDS);
       } catch (Exception e) {
         if (e instanceof InterruptedException) {
           Thread.currentThread().interrupt();
         }
-        LOG.log(Level.DEBUG, "deleting membership record failed (it expires by itself): {0}", e.toString());
+        LOG.log(
+            Level.DEBUG,
+            "deleting membership record failed (it expires by itself): {0}",
+            e.toString());
       }
     }
   }

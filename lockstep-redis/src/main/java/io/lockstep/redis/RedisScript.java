@@ -50,18 +50,24 @@ final class RedisScript {
   }
 
   /** Runs the script; the reply is a list (a Lua table). */
-  CompletableFuture<List<Object>> run(RedisAsyncCommands<byte[], byte[]> redis, byte[][] keys, byte[]... args) {
-    CompletableFuture<List<Object>> bySha = redis.<List<Object>>evalsha(sha, ScriptOutputType.MULTI, keys, args)
-        .toCompletableFuture();
-    return bySha.exceptionallyCompose(err -> RedisErrors.isNoScript(err)
-        ? redis.<List<Object>>eval(body, ScriptOutputType.MULTI, keys, args).toCompletableFuture()
-        : CompletableFuture.failedFuture(err));
+  CompletableFuture<List<Object>> run(
+      RedisAsyncCommands<byte[], byte[]> redis, byte[][] keys, byte[]... args) {
+    CompletableFuture<List<Object>> bySha =
+        redis.<List<Object>>evalsha(sha, ScriptOutputType.MULTI, keys, args).toCompletableFuture();
+    return bySha.exceptionallyCompose(
+        err ->
+            RedisErrors.isNoScript(err)
+                ? redis
+                    .<List<Object>>eval(body, ScriptOutputType.MULTI, keys, args)
+                    .toCompletableFuture()
+                : CompletableFuture.failedFuture(err));
   }
 
   private static RedisScript load(String name) {
     try (InputStream in = RedisScript.class.getResourceAsStream(name)) {
       if (in == null) {
-        throw new IllegalStateException("script resource io/lockstep/redis/" + name + " is missing from the class path");
+        throw new IllegalStateException(
+            "script resource io/lockstep/redis/" + name + " is missing from the class path");
       }
       return new RedisScript(name, in.readAllBytes());
     } catch (IOException e) {

@@ -16,7 +16,13 @@ import java.util.Set;
  * @param streamMaxLen the approximate number of changes the stream keeps ({@code XADD MAXLEN ~})
  * @param memberTtl how long a membership record outlives its instance
  */
-record RedisSettings(String host, int port, int database, boolean tls, Duration timeout, long streamMaxLen,
+record RedisSettings(
+    String host,
+    int port,
+    int database,
+    boolean tls,
+    Duration timeout,
+    long streamMaxLen,
     Duration memberTtl) {
 
   static final String TIMEOUT = "timeout";
@@ -28,21 +34,26 @@ record RedisSettings(String host, int port, int database, boolean tls, Duration 
   static final Duration DEFAULT_MEMBER_TTL = Duration.ofSeconds(10);
 
   static RedisSettings parse(BackendUri uri, BackendContext context) {
-    boolean tls = switch (uri.scheme()) {
-      case "redis" -> false;
-      case "rediss" -> true;
-      default -> throw new IllegalArgumentException("backend URI: scheme must be redis or rediss, was '"
-          + uri.scheme() + "'");
-    };
+    boolean tls =
+        switch (uri.scheme()) {
+          case "redis" -> false;
+          case "rediss" -> true;
+          default ->
+              throw new IllegalArgumentException(
+                  "backend URI: scheme must be redis or rediss, was '" + uri.scheme() + "'");
+        };
     uri.requireOnlyParams(KNOWN);
     if (uri.hosts().size() != 1) {
-      throw new IllegalArgumentException("backend URI: expected exactly one host:port in '" + uri.raw()
-          + "' (redis://host:port[/db]; Sentinel and Cluster are not supported), found " + uri.hosts().size());
+      throw new IllegalArgumentException(
+          "backend URI: expected exactly one host:port in '"
+              + uri.raw()
+              + "' (redis://host:port[/db]; Sentinel and Cluster are not supported), found "
+              + uri.hosts().size());
     }
     String hostPort = uri.hosts().get(0);
     if (hostPort.contains("@")) {
-      throw new IllegalArgumentException("backend URI: credentials in '" + uri.raw()
-          + "' are not supported yet (Redis AUTH)");
+      throw new IllegalArgumentException(
+          "backend URI: credentials in '" + uri.raw() + "' are not supported yet (Redis AUTH)");
     }
     String host = hostPort;
     int port = DEFAULT_PORT;
@@ -57,13 +68,20 @@ record RedisSettings(String host, int port, int database, boolean tls, Duration 
     if (host.isEmpty()) {
       throw new IllegalArgumentException("backend URI: no host in '" + uri.raw() + "'");
     }
-    int db = uri.path().isEmpty() ? 0 : (int) BackendUri.parseLong("database (path)", uri.path(), 0, 1_000_000);
+    int db =
+        uri.path().isEmpty()
+            ? 0
+            : (int) BackendUri.parseLong("database (path)", uri.path(), 0, 1_000_000);
     Duration timeout = uri.durationParam(TIMEOUT, context.operationTimeout());
     long maxLen = uri.longParam(STREAM_MAX_LEN, DEFAULT_STREAM_MAX_LEN, 1, Long.MAX_VALUE / 2);
     Duration ttl = uri.durationParam(MEMBER_TTL, DEFAULT_MEMBER_TTL);
     if (ttl.toMillis() < 1000) {
-      throw new IllegalArgumentException("backend URI: " + MEMBER_TTL + " must be at least 1s, was '"
-          + uri.params().get(MEMBER_TTL) + "'");
+      throw new IllegalArgumentException(
+          "backend URI: "
+              + MEMBER_TTL
+              + " must be at least 1s, was '"
+              + uri.params().get(MEMBER_TTL)
+              + "'");
     }
     return new RedisSettings(host, port, db, tls, timeout, maxLen, ttl);
   }

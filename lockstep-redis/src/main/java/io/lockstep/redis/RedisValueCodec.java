@@ -58,9 +58,13 @@ final class RedisValueCodec {
   static byte[] message(long revision, Change change) {
     byte[] key = change.key().getBytes(StandardCharsets.UTF_8);
     boolean put = change.type() == Change.Type.PUT;
-    byte[] head = (revision + (put ? ":P:" : ":D:") + key.length + ":").getBytes(StandardCharsets.US_ASCII);
-    byte[] env = put ? envelope(change.value().modRevision(), change.value().contentType(), change.value().value())
-        : new byte[0];
+    byte[] head =
+        (revision + (put ? ":P:" : ":D:") + key.length + ":").getBytes(StandardCharsets.US_ASCII);
+    byte[] env =
+        put
+            ? envelope(
+                change.value().modRevision(), change.value().contentType(), change.value().value())
+            : new byte[0];
     byte[] out = Arrays.copyOf(head, head.length + key.length + env.length);
     System.arraycopy(key, 0, out, head.length, key.length);
     System.arraycopy(env, 0, out, head.length + key.length, env.length);
@@ -72,7 +76,8 @@ final class RedisValueCodec {
     Cursor c = new Cursor(b, 0);
     long rev = c.number("revision");
     if (c.pos + 2 > b.length || b[c.pos + 1] != ':' || (b[c.pos] != 'P' && b[c.pos] != 'D')) {
-      throw new IllegalArgumentException("change message at revision " + rev + ": no P: or D: at byte " + c.pos);
+      throw new IllegalArgumentException(
+          "change message at revision " + rev + ": no P: or D: at byte " + c.pos);
     }
     boolean put = b[c.pos] == 'P';
     c.pos += 2;
@@ -80,13 +85,15 @@ final class RedisValueCodec {
     String key = c.utf8(keyLen, "key");
     if (!put) {
       if (c.pos != b.length) {
-        throw new IllegalArgumentException("change message at revision " + rev + ": bytes after a delete");
+        throw new IllegalArgumentException(
+            "change message at revision " + rev + ": bytes after a delete");
       }
       return new Message(rev, Change.delete(key));
     }
     Versioned v = decodeEnvelope(key, b, c.pos);
     if (v.modRevision() != rev) {
-      throw new IllegalArgumentException("change message at revision " + rev + " carries mod revision " + v.modRevision());
+      throw new IllegalArgumentException(
+          "change message at revision " + rev + " carries mod revision " + v.modRevision());
     }
     return new Message(rev, Change.put(v));
   }
@@ -112,7 +119,8 @@ final class RedisValueCodec {
         pos++;
       }
       if (pos == start || pos >= b.length) {
-        throw new IllegalArgumentException("malformed " + what + " at byte " + start + ": no digits or no ':'");
+        throw new IllegalArgumentException(
+            "malformed " + what + " at byte " + start + ": no digits or no ':'");
       }
       pos++; // the ':'
       return n;
@@ -120,13 +128,17 @@ final class RedisValueCodec {
 
     String utf8(int len, String what) {
       if (len > b.length - pos) {
-        throw new IllegalArgumentException(what + " of " + len + " bytes runs past the end (" + (b.length - pos) + " left)");
+        throw new IllegalArgumentException(
+            what + " of " + len + " bytes runs past the end (" + (b.length - pos) + " left)");
       }
       try {
-        String s = StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT)
-            .decode(ByteBuffer.wrap(b, pos, len)).toString();
+        String s =
+            StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(b, pos, len))
+                .toString();
         pos += len;
         return s;
       } catch (CharacterCodingException e) {

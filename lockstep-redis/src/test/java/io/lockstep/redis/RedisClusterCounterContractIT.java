@@ -22,8 +22,11 @@ class RedisClusterCounterContractIT extends ClusterCounterContract {
 
   @Override
   protected Lockstep newNode(String keyPrefix) {
-    return Lockstep.builder().backend(redis.get().server().backendUri()).keyPrefix(keyPrefix)
-        .operationTimeout(Duration.ofSeconds(2)).build();
+    return Lockstep.builder()
+        .backend(redis.get().server().backendUri())
+        .keyPrefix(keyPrefix)
+        .operationTimeout(Duration.ofSeconds(2))
+        .build();
   }
 
   @Test
@@ -36,12 +39,16 @@ class RedisClusterCounterContractIT extends ClusterCounterContract {
     long mapRevision = redis.get().revision(prefix);
     assertThat(mapRevision).isZero(); // counters are not map changes
     redis.get().server().stop();
-    assertThatThrownBy(() -> a.counter("total").incrementAndGet(1)).isInstanceOf(BackendUnavailableException.class);
+    assertThatThrownBy(() -> a.counter("total").incrementAndGet(1))
+        .isInstanceOf(BackendUnavailableException.class);
     redis.get().server().start();
     Lockstep b = closeAfterTest(newNode(prefix));
     assertThat(b.counter("total").get()).isEqualTo(300);
     // The first node's connection comes back too.
-    Awaitility.await().atMost(patience()).ignoreExceptions().until(() -> a.counter("total").incrementAndGet(1) == 301);
+    Awaitility.await()
+        .atMost(patience())
+        .ignoreExceptions()
+        .until(() -> a.counter("total").incrementAndGet(1) == 301);
     assertThat(b.counter("total").get()).isEqualTo(301);
   }
 }

@@ -12,7 +12,10 @@ class RedisReplicatedMapContractIT extends ReplicatedMapContract {
 
   @Override
   protected Lockstep newNode(String keyPrefix) {
-    return Lockstep.builder().backend(redis.get().server().backendUri()).keyPrefix(keyPrefix).build();
+    return Lockstep.builder()
+        .backend(redis.get().server().backendUri())
+        .keyPrefix(keyPrefix)
+        .build();
   }
 
   @Override

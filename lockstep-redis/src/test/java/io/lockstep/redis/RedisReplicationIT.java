@@ -15,11 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The replication contract on a real Redis with an append-only file (so a stop and a start keep
- * the data) that each test starts for itself, plus what only Redis shows: the stream trimmed as it
- * goes ({@code stream_max_len}), and other programs writing through the shipped script (its
- * {@code NOSCRIPT} fallback, conditional writes, binary values, envelopes read back with {@code
- * HGET}).
+ * The replication contract on a real Redis with an append-only file (so a stop and a start keep the
+ * data) that each test starts for itself, plus what only Redis shows: the stream trimmed as it goes
+ * ({@code stream_max_len}), and other programs writing through the shipped script (its {@code
+ * NOSCRIPT} fallback, conditional writes, binary values, envelopes read back with {@code HGET}).
  */
 class RedisReplicationIT extends ReplicationContract {
   @RegisterExtension
@@ -51,14 +50,27 @@ class RedisReplicationIT extends ReplicationContract {
   }
 
   @Test
-  void anotherProgramsScript_fallsBackToEval_conditionalWritesLose_andBinaryValuesAndEnvelopesRoundTrip() {
+  void
+      anotherProgramsScript_fallsBackToEval_conditionalWritesLose_andBinaryValuesAndEnvelopesRoundTrip() {
     List<Lockstep> nodes = List.of(node(), node());
     awaitReady(nodes);
-    source().redis().scriptFlush(); // the other program's first EVALSHA meets NOSCRIPT and falls back to EVAL
+    source()
+        .redis()
+        .scriptFlush(); // the other program's first EVALSHA meets NOSCRIPT and falls back to EVAL
     source().put(prefix, "ext/k3", "{\"test\": \"changed\"}".getBytes(UTF_8), "application/json");
-    long k3 = (Long) source().write(prefix, "put", "ext/k3", 0, "text/plain", new byte[] {9}).get(1);
-    assertThat(source().write(prefix, "del", "ext/nothing", -1, "", new byte[0]).get(0)).isEqualTo(2L);
-    long last = (Long) source().put(prefix, "ext/bin", new byte[] {0, (byte) 0xff, ':', '\n'}, "application/octet-stream").get(1);
+    long k3 =
+        (Long) source().write(prefix, "put", "ext/k3", 0, "text/plain", new byte[] {9}).get(1);
+    assertThat(source().write(prefix, "del", "ext/nothing", -1, "", new byte[0]).get(0))
+        .isEqualTo(2L);
+    long last =
+        (Long)
+            source()
+                .put(
+                    prefix,
+                    "ext/bin",
+                    new byte[] {0, (byte) 0xff, ':', '\n'},
+                    "application/octet-stream")
+                .get(1);
     for (Lockstep n : nodes) {
       awaitApplied(n, last);
     }
@@ -67,13 +79,16 @@ class RedisReplicationIT extends ReplicationContract {
       ReplicatedMap m = n.map();
       Versioned v3 = m.get("ext/k3");
       assertThat(v3.contentType()).isEqualTo("application/json");
-      assertThat(v3.modRevision()).as("the conditional write lost: CONFLICT with the current revision").isEqualTo(k3);
+      assertThat(v3.modRevision())
+          .as("the conditional write lost: CONFLICT with the current revision")
+          .isEqualTo(k3);
       assertThat(v3.valueAsString()).isEqualTo("{\"test\": \"changed\"}");
       assertThat(m.get("ext/k3", ReadConsistency.STRONG)).isEqualTo(v3);
       assertThat(m.get("ext/bin").value()).isEqualTo(new byte[] {0, (byte) 0xff, ':', '\n'});
     }
     // And the other way round: what Lockstep writes, another program reads with HGET.
-    WriteResult ours = nodes.get(0).map().put("ours", "{\"a\":1}".getBytes(UTF_8), "application/json");
+    WriteResult ours =
+        nodes.get(0).map().put("ours", "{\"a\":1}".getBytes(UTF_8), "application/json");
     byte[] env = source().redis().hget(RedisSource.b(prefix + ":data"), RedisSource.b("ours"));
     assertThat(new String(env, UTF_8)).isEqualTo(ours.revision() + ":16:application/json{\"a\":1}");
   }

@@ -11,7 +11,8 @@ import java.util.ServiceLoader;
 import org.junit.jupiter.api.Test;
 
 class RedisSettingsTest {
-  private static final BackendContext CONTEXT = new BackendContext("orders", "i1", Duration.ofSeconds(3));
+  private static final BackendContext CONTEXT =
+      new BackendContext("orders", "i1", Duration.ofSeconds(3));
 
   private static RedisSettings parse(String uri) {
     return RedisSettings.parse(BackendUri.parse(uri), CONTEXT);
@@ -20,40 +21,67 @@ class RedisSettingsTest {
   @Test
   void parse_hostAndPort_takesDefaultsForTheRest() {
     RedisSettings s = parse("redis://127.0.0.1:6380");
-    assertThat(s).isEqualTo(new RedisSettings("127.0.0.1", 6380, 0, false, Duration.ofSeconds(3), 10_000,
-        Duration.ofSeconds(10)));
+    assertThat(s)
+        .isEqualTo(
+            new RedisSettings(
+                "127.0.0.1",
+                6380,
+                0,
+                false,
+                Duration.ofSeconds(3),
+                10_000,
+                Duration.ofSeconds(10)));
   }
 
   @Test
   void parse_everyPart_isRead() {
-    RedisSettings s = parse("rediss://cache.internal/3?timeout=750ms&stream_max_len=500&member_ttl=4s");
-    assertThat(s).isEqualTo(new RedisSettings("cache.internal", 6379, 3, true, Duration.ofMillis(750), 500,
-        Duration.ofSeconds(4)));
+    RedisSettings s =
+        parse("rediss://cache.internal/3?timeout=750ms&stream_max_len=500&member_ttl=4s");
+    assertThat(s)
+        .isEqualTo(
+            new RedisSettings(
+                "cache.internal",
+                6379,
+                3,
+                true,
+                Duration.ofMillis(750),
+                500,
+                Duration.ofSeconds(4)));
     assertThat(parse("redis://[::1]:7000").host()).isEqualTo("::1");
     assertThat(parse("redis://[::1]:7000").address()).isEqualTo("[::1]:7000/0");
   }
 
   @Test
   void parse_badUris_failNamingThePart() {
-    assertThatThrownBy(() -> parse("redis://h:6379?pool=3")).hasMessageContaining("unknown parameter 'pool'");
+    assertThatThrownBy(() -> parse("redis://h:6379?pool=3"))
+        .hasMessageContaining("unknown parameter 'pool'");
     assertThatThrownBy(() -> parse("redis://a:1,b:2")).hasMessageContaining("exactly one host");
     assertThatThrownBy(() -> parse("redis://h:notaport")).hasMessageContaining("port");
     assertThatThrownBy(() -> parse("redis://h:70000")).hasMessageContaining("port must be in");
     assertThatThrownBy(() -> parse("redis://h/x")).hasMessageContaining("database");
-    assertThatThrownBy(() -> parse("redis://h?timeout=3")).hasMessageContaining("timeout needs a unit");
-    assertThatThrownBy(() -> parse("redis://h?timeout=0s")).hasMessageContaining("timeout must be positive");
-    assertThatThrownBy(() -> parse("redis://h?stream_max_len=0")).hasMessageContaining("stream_max_len must be in");
-    assertThatThrownBy(() -> parse("redis://h?member_ttl=500ms")).hasMessageContaining("member_ttl must be at least 1s");
+    assertThatThrownBy(() -> parse("redis://h?timeout=3"))
+        .hasMessageContaining("timeout needs a unit");
+    assertThatThrownBy(() -> parse("redis://h?timeout=0s"))
+        .hasMessageContaining("timeout must be positive");
+    assertThatThrownBy(() -> parse("redis://h?stream_max_len=0"))
+        .hasMessageContaining("stream_max_len must be in");
+    assertThatThrownBy(() -> parse("redis://h?member_ttl=500ms"))
+        .hasMessageContaining("member_ttl must be at least 1s");
     assertThatThrownBy(() -> parse("redis://user:pw@h:1")).hasMessageContaining("credentials");
     assertThatThrownBy(() -> parse("redis://")).hasMessageContaining("exactly one host");
-    assertThatThrownBy(() -> RedisSettings.parse(BackendUri.parse("etcd://h:1"), CONTEXT)).hasMessageContaining("scheme");
+    assertThatThrownBy(() -> RedisSettings.parse(BackendUri.parse("etcd://h:1"), CONTEXT))
+        .hasMessageContaining("scheme");
   }
 
   @Test
   void providers_serveRedisAndRediss_andFindTheirScripts() {
     assertThat(new RedisBackendProvider().schemes()).containsExactlyInAnyOrder("redis", "rediss");
-    assertThat(ServiceLoader.load(BackendProvider.class).stream().map(ServiceLoader.Provider::get)
-        .filter(p -> p.schemes().contains("rediss"))).singleElement().isInstanceOf(RedisBackendProvider.class);
+    assertThat(
+            ServiceLoader.load(BackendProvider.class).stream()
+                .map(ServiceLoader.Provider::get)
+                .filter(p -> p.schemes().contains("rediss")))
+        .singleElement()
+        .isInstanceOf(RedisBackendProvider.class);
     assertThat(RedisScript.WRITE.text()).contains("PUBLISH").contains("XADD");
     assertThat(RedisScript.WRITE.sha()).hasSize(40);
   }

@@ -51,7 +51,12 @@ final class RedisSource implements ReplicationContract.Source, AutoCloseable {
   private RedisSource(RedisProcess server, long streamMaxLen, boolean ownsServer) {
     this.server = server;
     this.ownsServer = ownsServer;
-    RedisURI uri = RedisURI.builder().withHost("127.0.0.1").withPort(server.port()).withTimeout(Duration.ofSeconds(10)).build();
+    RedisURI uri =
+        RedisURI.builder()
+            .withHost("127.0.0.1")
+            .withPort(server.port())
+            .withTimeout(Duration.ofSeconds(10))
+            .build();
     this.client = RedisClient.create(uri);
     this.connection = client.connect(ByteArrayCodec.INSTANCE);
     this.redis = connection.sync();
@@ -123,10 +128,18 @@ final class RedisSource implements ReplicationContract.Source, AutoCloseable {
     return write(prefix, "del", key, -1, "", new byte[0]);
   }
 
-  List<Object> write(String prefix, String op, String key, long expected, String contentType, byte[] value) {
+  List<Object> write(
+      String prefix, String op, String key, long expected, String contentType, byte[] value) {
     byte[][] keys = {b(prefix + ":rev"), b(prefix + ":data"), b(prefix + ":log")};
-    byte[][] args = {b(op), b(key), b(Long.toString(expected)), b(contentType), value,
-        b(Long.toString(streamMaxLen)), b(prefix + ":changes")};
+    byte[][] args = {
+      b(op),
+      b(key),
+      b(Long.toString(expected)),
+      b(contentType),
+      value,
+      b(Long.toString(streamMaxLen)),
+      b(prefix + ":changes")
+    };
     String sha = RedisScript.WRITE.sha();
     try {
       return redis.evalsha(sha, ScriptOutputType.MULTI, keys, args);
@@ -151,7 +164,9 @@ final class RedisSource implements ReplicationContract.Source, AutoCloseable {
 
   /** The digest of the map as Redis holds it now (see {@link #revisions} and {@link Digests}). */
   long digest(String prefix) {
-    return revisions(prefix).entrySet().stream().mapToLong(e -> Digests.entry(e.getKey(), e.getValue())).sum();
+    return revisions(prefix).entrySet().stream()
+        .mapToLong(e -> Digests.entry(e.getKey(), e.getValue()))
+        .sum();
   }
 
   /** The map's revision counter. */

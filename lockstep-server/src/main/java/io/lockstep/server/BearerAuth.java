@@ -8,14 +8,13 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Map;
 
 /**
- * The bearer-token check. {@link LockstepServer} wraps the handlers that change state or expose
- * the cluster ({@code PUT}, {@code POST}, {@code DELETE} on {@code /config/...}, {@code /admin/...},
+ * The bearer-token check. {@link LockstepServer} wraps the handlers that change state or expose the
+ * cluster ({@code PUT}, {@code POST}, {@code DELETE} on {@code /config/...}, {@code /admin/...},
  * {@code /cluster}, {@code /stats}, and {@code /api/v1/update}, {@code /api/v1/refresh}, {@code
  * /api/v1/refresh_all} on either method); reads of {@code /config}, {@code /api/v1/current} and
- * {@code /health} stay open. The
- * check is bound to the handler, not to a path pattern, so no spelling of a path reaches a guarded
- * handler without it. The comparison takes the same time whatever token is sent: both sides are
- * hashed, then compared with {@link MessageDigest#isEqual}.
+ * {@code /health} stay open. The check is bound to the handler, not to a path pattern, so no
+ * spelling of a path reaches a guarded handler without it. The comparison takes the same time
+ * whatever token is sent: both sides are hashed, then compared with {@link MessageDigest#isEqual}.
  */
 final class BearerAuth {
   private static final String PREFIX = "Bearer ";
@@ -36,14 +35,19 @@ final class BearerAuth {
   /** Fails with 401 unless the request carries the token. */
   void check(Context ctx) {
     String header = ctx.header(Headers.AUTHORIZATION);
-    if (header != null && header.regionMatches(true, 0, PREFIX, 0, PREFIX.length())
+    if (header != null
+        && header.regionMatches(true, 0, PREFIX, 0, PREFIX.length())
         && MessageDigest.isEqual(expectedHash, sha256(header.substring(PREFIX.length()).strip()))) {
       return;
     }
-    String problem = header == null
-        ? "this route needs the header 'Authorization: Bearer <token>'"
-        : "the bearer token is missing or wrong";
-    throw new ApiException(401, ErrorMapper.UNAUTHORIZED, problem,
+    String problem =
+        header == null
+            ? "this route needs the header 'Authorization: Bearer <token>'"
+            : "the bearer token is missing or wrong";
+    throw new ApiException(
+        401,
+        ErrorMapper.UNAUTHORIZED,
+        problem,
         Map.of(Headers.WWW_AUTHENTICATE, "Bearer realm=\"lockstep\""));
   }
 

@@ -12,9 +12,9 @@ import java.util.Map;
  * What Cloud Foundry tells an instance through its environment, read once at start.
  *
  * <ul>
- *   <li>{@code CF_INSTANCE_INDEX}: the instance's index, shown as {@code "Instance"} by the
- *       {@code /api/v1} routes; when it is unset or blank the instance is {@value #LOCAL}, as in
- *       the original demo.
+ *   <li>{@code CF_INSTANCE_INDEX}: the instance's index, shown as {@code "Instance"} by the {@code
+ *       /api/v1} routes; when it is unset or blank the instance is {@value #LOCAL}, as in the
+ *       original demo.
  *   <li>{@code VCAP_APPLICATION}: JSON; its {@code application_id}, {@code application_name},
  *       {@code application_uris} and {@code instance_index} are shown in {@code /stats} and {@code
  *       /cluster}. A value that is not a JSON object, or a field of the wrong type, is ignored and
@@ -29,6 +29,7 @@ import java.util.Map;
 record CloudFoundry(String instance, Application application, List<String> warnings) {
   static final String INSTANCE_INDEX = "CF_INSTANCE_INDEX";
   static final String VCAP_APPLICATION = "VCAP_APPLICATION";
+
   /** The instance shown when {@code CF_INSTANCE_INDEX} is unset, as in the original demo. */
   static final String LOCAL = "LOCAL SYSTEM";
 
@@ -36,7 +37,9 @@ record CloudFoundry(String instance, Application application, List<String> warni
     warnings = List.copyOf(warnings);
   }
 
-  /** The fields of {@code VCAP_APPLICATION} that Lockstep shows, under Cloud Foundry's own names. */
+  /**
+   * The fields of {@code VCAP_APPLICATION} that Lockstep shows, under Cloud Foundry's own names.
+   */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   record Application(
       @JsonProperty("application_id") String applicationId,
@@ -78,15 +81,20 @@ record CloudFoundry(String instance, Application application, List<String> warni
       if (i.isIntegralNumber() && i.canConvertToInt() && i.intValue() >= 0) {
         index = i.intValue();
       } else {
-        warnings.add(VCAP_APPLICATION + ": instance_index ignored: expected a non-negative whole number, was " + kind(i));
+        warnings.add(
+            VCAP_APPLICATION
+                + ": instance_index ignored: expected a non-negative whole number, was "
+                + kind(i));
       }
     }
     if (id == null && name == null && uris == null && index == null) {
       if (warnings.size() > before) {
         return null; // each field present was of the wrong type, and said so
       }
-      warnings.add(VCAP_APPLICATION + " ignored: it has none of application_id, application_name,"
-          + " application_uris, instance_index");
+      warnings.add(
+          VCAP_APPLICATION
+              + " ignored: it has none of application_id, application_name,"
+              + " application_uris, instance_index");
       return null;
     }
     return new Application(id, name, uris, index);
@@ -119,7 +127,10 @@ record CloudFoundry(String instance, Application application, List<String> warni
       uris.add(u.textValue());
     }
     if (problem != null) {
-      warnings.add(VCAP_APPLICATION + ": application_uris ignored: expected an array of strings, was " + problem);
+      warnings.add(
+          VCAP_APPLICATION
+              + ": application_uris ignored: expected an array of strings, was "
+              + problem);
       return null;
     }
     return List.copyOf(uris);

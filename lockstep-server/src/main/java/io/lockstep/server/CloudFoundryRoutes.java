@@ -40,9 +40,9 @@ import java.util.function.Supplier;
  *   <li>this instance's own values, written by {@code /api/v1/update} and {@code
  *       /api/v1/refresh_all}, never replicated. Each remembers the revision this instance had
  *       applied when it was written (its <em>basis</em>); it is shown only while the replicated
- *       key's revision is not above that basis. So a refresh supersedes every earlier local
- *       update, on every instance, and a local update made after this instance applied a refresh
- *       wins here until the next refresh.
+ *       key's revision is not above that basis. So a refresh supersedes every earlier local update,
+ *       on every instance, and a local update made after this instance applied a refresh wins here
+ *       until the next refresh.
  * </ol>
  *
  * <p>Thread safe: the local values live in a concurrent map; each is replaced as a whole.
@@ -50,17 +50,22 @@ import java.util.function.Supplier;
 final class CloudFoundryRoutes {
   /** Where refresh writes in the replicated map: {@code cf/cache/<name>}. */
   static final String CACHE_PREFIX = "cf/cache/";
+
   /** The body field that carries the new value. */
   static final String BODY_FIELD = "MY_CACHE";
+
   /** The one entry every write of the demo sets. */
   static final String TARGET = "MY_CACHE3";
+
   /** The demo's initial entries, in order. */
   static final Map<String, String> INITIAL = initial();
 
   private static final String REPLICATED_TYPE = "application/json";
-  private static final ObjectReader BODY_READER = Json.MAPPER.reader()
-      .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-      .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectReader BODY_READER =
+      Json.MAPPER
+          .reader()
+          .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private final Supplier<Lockstep> node;
   private final ServerSettings settings;
@@ -71,7 +76,8 @@ final class CloudFoundryRoutes {
   /** A value written on this instance only, with the revision this instance had applied then. */
   private record Local(String value, long basis) {}
 
-  CloudFoundryRoutes(Supplier<Lockstep> node, ServerSettings settings, Peers peers, String instance) {
+  CloudFoundryRoutes(
+      Supplier<Lockstep> node, ServerSettings settings, Peers peers, String instance) {
     this.node = node;
     this.settings = settings;
     this.peers = peers;
@@ -90,14 +96,16 @@ final class CloudFoundryRoutes {
   // ---------------------------------------------------------------------------------------------
 
   /** The answer of {@code /current} and {@code /update}. */
-  record Current(@JsonProperty("Instance") String instance,
+  record Current(
+      @JsonProperty("Instance") String instance,
       @JsonProperty("Cache Object") Map<String, JsonNode> cacheObject) {}
 
   /** The answer of {@code /refresh_all}. */
   record InstanceRefreshed(@JsonProperty("Refreshing") String refreshing) {}
 
   /** The answer of {@code /refresh} when every live member confirmed. */
-  record Refreshed(@JsonProperty("Refreshing") String refreshing,
+  record Refreshed(
+      @JsonProperty("Refreshing") String refreshing,
       @JsonProperty("Instances_Refreshed") int instancesRefreshed,
       @JsonProperty("Revision") long revision) {}
 
@@ -106,7 +114,9 @@ final class CloudFoundryRoutes {
    * ({@code error}, {@code message}) with the refresh's own fields after it.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  record NotAllRefreshed(String error, String message,
+  record NotAllRefreshed(
+      String error,
+      String message,
       @JsonProperty("Refreshing") String refreshing,
       @JsonProperty("Instances_Refreshed") int instancesRefreshed,
       @JsonProperty("Not_Refreshed") List<String> notRefreshed,
@@ -122,7 +132,10 @@ final class CloudFoundryRoutes {
     Json.send(ctx, 200, new Current(instance, cacheObject(map)));
   }
 
-  /** {@code /api/v1/update}: sets {@value #TARGET} on this instance only; answers as {@code /current}. */
+  /**
+   * {@code /api/v1/update}: sets {@value #TARGET} on this instance only; answers as {@code
+   * /current}.
+   */
   void update(Context ctx) {
     String value = bodyValue(ctx);
     ReplicatedMap map = requireReady();
@@ -130,7 +143,9 @@ final class CloudFoundryRoutes {
     Json.send(ctx, 200, new Current(instance, cacheObject(map)));
   }
 
-  /** {@code /api/v1/refresh_all}: as {@code /update}, answering {@code {"Refreshing": "Instance"}}. */
+  /**
+   * {@code /api/v1/refresh_all}: as {@code /update}, answering {@code {"Refreshing": "Instance"}}.
+   */
   void refreshAll(Context ctx) {
     String value = bodyValue(ctx);
     ReplicatedMap map = requireReady();
@@ -154,14 +169,24 @@ final class CloudFoundryRoutes {
     try {
       members = n.members().join();
     } catch (RuntimeException e) {
-      throw new ApiException(503, ErrorMapper.BACKEND_UNAVAILABLE, TARGET + " was written at revision "
-          + revision + " and applied here, but the member list could not be read (" + ErrorMapper.unwrap(e).getMessage()
-          + "); the write reaches every instance by itself", Map.of(Headers.REVISION, rev));
+      throw new ApiException(
+          503,
+          ErrorMapper.BACKEND_UNAVAILABLE,
+          TARGET
+              + " was written at revision "
+              + revision
+              + " and applied here, but the member list could not be read ("
+              + ErrorMapper.unwrap(e).getMessage()
+              + "); the write reaches every instance by itself",
+          Map.of(Headers.REVISION, rev));
     }
     Duration bound = settings.refreshTimeout();
     String selfId = n.self().id();
-    Map<String, CompletableFuture<String>> asks = new TreeMap<>(); // id -> null when confirmed, else why not
-    asks.put(selfId, CompletableFuture.completedFuture(null)); // the write was applied here before put returned
+    Map<String, CompletableFuture<String>> asks =
+        new TreeMap<>(); // id -> null when confirmed, else why not
+    asks.put(
+        selfId,
+        CompletableFuture.completedFuture(null)); // the write was applied here before put returned
     for (Member m : members) {
       if (!m.id().equals(selfId)) {
         asks.put(m.id(), confirm(m, revision, bound));
@@ -184,29 +209,60 @@ final class CloudFoundryRoutes {
       Json.send(ctx, 200, new Refreshed("Done", confirmed, revision));
       return;
     }
-    String message = "revision " + revision + " (" + TARGET + ") was confirmed by " + confirmed + " of "
-        + asks.size() + " members within " + bound.toMillis() + " ms; not confirmed: "
-        + String.join(", ", reasons) + ". The write is committed: every live instance applies it, and"
-        + " one that starts later lists it";
-    Json.send(ctx, 504, new NotAllRefreshed(ErrorMapper.TIMEOUT, message, "Incomplete", confirmed, missing, revision));
+    String message =
+        "revision "
+            + revision
+            + " ("
+            + TARGET
+            + ") was confirmed by "
+            + confirmed
+            + " of "
+            + asks.size()
+            + " members within "
+            + bound.toMillis()
+            + " ms; not confirmed: "
+            + String.join(", ", reasons)
+            + ". The write is committed: every live instance applies it, and"
+            + " one that starts later lists it";
+    Json.send(
+        ctx,
+        504,
+        new NotAllRefreshed(
+            ErrorMapper.TIMEOUT, message, "Incomplete", confirmed, missing, revision));
   }
 
-  /** Asks {@code m} to wait for {@code revision}; completes with null once it confirmed, else the reason. */
+  /**
+   * Asks {@code m} to wait for {@code revision}; completes with null once it confirmed, else the
+   * reason.
+   */
   private CompletableFuture<String> confirm(Member m, long revision, Duration bound) {
-    String path = "/admin/await?" + NodeRoutes.REVISION + "=" + revision + "&" + NodeRoutes.TIMEOUT + "="
-        + bound.toMillis() + "ms";
-    // The member waits at most `bound`; the call allows a peer timeout more for the answer to arrive.
-    return peers.get(m, path, bound.plus(settings.peerTimeout())).thenApply(reply -> {
-      if (!reply.answered()) {
-        return reply.failure();
-      }
-      if (reply.status() == 200) {
-        return null;
-      }
-      java.util.Optional<String> applied = reply.headers().firstValue(Headers.APPLIED);
-      return reply.status() == 504 && applied.isPresent() ? "applied only up to revision " + applied.get()
-          : "GET /admin/await answered HTTP " + reply.status();
-    });
+    String path =
+        "/admin/await?"
+            + NodeRoutes.REVISION
+            + "="
+            + revision
+            + "&"
+            + NodeRoutes.TIMEOUT
+            + "="
+            + bound.toMillis()
+            + "ms";
+    // The member waits at most `bound`; the call allows a peer timeout more for the answer to
+    // arrive.
+    return peers
+        .get(m, path, bound.plus(settings.peerTimeout()))
+        .thenApply(
+            reply -> {
+              if (!reply.answered()) {
+                return reply.failure();
+              }
+              if (reply.status() == 200) {
+                return null;
+              }
+              java.util.Optional<String> applied = reply.headers().firstValue(Headers.APPLIED);
+              return reply.status() == 504 && applied.isPresent()
+                  ? "applied only up to revision " + applied.get()
+                  : "GET /admin/await answered HTTP " + reply.status();
+            });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -216,8 +272,11 @@ final class CloudFoundryRoutes {
   private ReplicatedMap requireReady() {
     ReplicatedMap map = node.get().map();
     if (!map.replica().isReady()) {
-      throw new ApiException(503, ErrorMapper.NOT_READY, "this instance has not applied its first listing"
-          + " yet, so it does not know the replicated cache entries; retry shortly");
+      throw new ApiException(
+          503,
+          ErrorMapper.NOT_READY,
+          "this instance has not applied its first listing"
+              + " yet, so it does not know the replicated cache entries; retry shortly");
     }
     return map;
   }
@@ -234,16 +293,19 @@ final class CloudFoundryRoutes {
         replicatedAt.put(name, v.modRevision());
       }
     }
-    local.forEach((name, l) -> {
-      Long at = replicatedAt.get(name);
-      if (at == null || at <= l.basis()) {
-        object.put(name, TextNode.valueOf(l.value()));
-      }
-    });
+    local.forEach(
+        (name, l) -> {
+          Long at = replicatedAt.get(name);
+          if (at == null || at <= l.basis()) {
+            object.put(name, TextNode.valueOf(l.value()));
+          }
+        });
     return object;
   }
 
-  /** A replicated value: JSON when it was written as JSON and parses, else its bytes as UTF-8 text. */
+  /**
+   * A replicated value: JSON when it was written as JSON and parses, else its bytes as UTF-8 text.
+   */
   private static JsonNode render(Versioned v) {
     String type = v.contentType().toLowerCase(Locale.ROOT).split(";", 2)[0].strip();
     if (type.equals("application/json") || type.endsWith("+json")) {
@@ -261,8 +323,8 @@ final class CloudFoundryRoutes {
 
   /**
    * The string under {@value #BODY_FIELD} in the request's JSON object body; anything else is a 400
-   * that says what was expected. The Content-Type is not checked: clients of the demo send JSON with
-   * whatever type their tool picks.
+   * that says what was expected. The Content-Type is not checked: clients of the demo send JSON
+   * with whatever type their tool picks.
    */
   private String bodyValue(Context ctx) {
     byte[] body = Requests.body(ctx, settings.maxValueBytes());
@@ -274,21 +336,26 @@ final class CloudFoundryRoutes {
     try {
       root = BODY_READER.readTree(body);
     } catch (IOException e) {
-      String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.toString();
+      String why =
+          e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+              ? j.getOriginalMessage()
+              : e.toString();
       throw ApiException.badRequest("body: not valid JSON (" + firstLine(why) + ")" + expected);
     }
     if (root == null || root.isMissingNode()) {
       throw ApiException.badRequest("body: missing" + expected);
     }
     if (!root.isObject()) {
-      throw ApiException.badRequest("body: expected a JSON object, was " + CloudFoundry.kind(root) + expected);
+      throw ApiException.badRequest(
+          "body: expected a JSON object, was " + CloudFoundry.kind(root) + expected);
     }
     JsonNode v = root.get(BODY_FIELD);
     if (v == null) {
       throw ApiException.badRequest("body: no field '" + BODY_FIELD + "'" + expected);
     }
     if (!v.isTextual()) {
-      throw ApiException.badRequest("body: '" + BODY_FIELD + "' must be a string, was " + CloudFoundry.kind(v) + expected);
+      throw ApiException.badRequest(
+          "body: '" + BODY_FIELD + "' must be a string, was " + CloudFoundry.kind(v) + expected);
     }
     return v.textValue();
   }

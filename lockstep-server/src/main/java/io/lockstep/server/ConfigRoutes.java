@@ -60,8 +60,12 @@ final class ConfigRoutes {
     long applied = map.replica().appliedRevision();
     Versioned v = local ? map.get(key) : map.get(key, ReadConsistency.STRONG);
     if (v == null) {
-      throw ApiException.notFound("no such key '" + key + "'" + (local ? " on this instance at applied"
-          + " revision " + applied : ""), Map.of(Headers.APPLIED, Long.toString(applied)));
+      throw ApiException.notFound(
+          "no such key '"
+              + key
+              + "'"
+              + (local ? " on this instance at applied" + " revision " + applied : ""),
+          Map.of(Headers.APPLIED, Long.toString(applied)));
     }
     ctx.header(Headers.REVISION, Long.toString(v.modRevision()))
         .header(Headers.APPLIED, Long.toString(applied))
@@ -73,14 +77,18 @@ final class ConfigRoutes {
   /** Memory answers nothing before the first listing is applied: "absent" would be a lie. */
   static void requireReady(ReplicatedMap map) {
     if (!map.replica().isReady()) {
-      throw new ApiException(503, ErrorMapper.NOT_READY, "this instance has not applied its first listing"
-          + " yet, so it cannot answer from memory; retry, or read with use_cache=false");
+      throw new ApiException(
+          503,
+          ErrorMapper.NOT_READY,
+          "this instance has not applied its first listing"
+              + " yet, so it cannot answer from memory; retry, or read with use_cache=false");
     }
   }
 
   /**
    * Waits until this instance has applied {@code revision}, at most {@code bound}; then fails with
-   * 504 {@code timeout}, naming {@code what} was waited for and carrying {@code X-Lockstep-Applied}.
+   * 504 {@code timeout}, naming {@code what} was waited for and carrying {@code
+   * X-Lockstep-Applied}.
    */
   static void awaitApplied(ReplicatedMap map, long revision, Duration bound, String what) {
     if (map.replica().appliedRevision() >= revision) {
@@ -91,18 +99,34 @@ final class ConfigRoutes {
       map.replica().awaitRevisionAsync(revision).get(bound.toNanos(), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
       long applied = map.replica().appliedRevision();
-      throw new ApiException(504, ErrorMapper.TIMEOUT, what + " " + revision + " not reached: this"
-          + " instance applied only up to " + applied + " within " + bound.toMillis() + " ms",
+      throw new ApiException(
+          504,
+          ErrorMapper.TIMEOUT,
+          what
+              + " "
+              + revision
+              + " not reached: this"
+              + " instance applied only up to "
+              + applied
+              + " within "
+              + bound.toMillis()
+              + " ms",
           Map.of(Headers.APPLIED, Long.toString(applied)));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new ApiException(503, ErrorMapper.BACKEND_UNAVAILABLE, "interrupted while waiting for revision " + revision);
+      throw new ApiException(
+          503,
+          ErrorMapper.BACKEND_UNAVAILABLE,
+          "interrupted while waiting for revision " + revision);
     } catch (ExecutionException e) {
       throw new IllegalStateException("waiting for revision " + revision + " failed", e.getCause());
     }
   }
 
-  /** {@code PUT /config/<key>} and its alias {@code POST}: store the body, optionally compare-and-set. */
+  /**
+   * {@code PUT /config/<key>} and its alias {@code POST}: store the body, optionally
+   * compare-and-set.
+   */
   void put(Context ctx) {
     Requests.onlyParams(ctx, Set.of());
     Lockstep n = node.get();
@@ -111,9 +135,10 @@ final class ConfigRoutes {
     byte[] value = Requests.body(ctx, settings.maxValueBytes());
     String contentType = Requests.contentType(ctx);
     ReplicatedMap map = n.map();
-    WriteResult r = expected.isPresent()
-        ? map.compareAndSet(key, expected.getAsLong(), value, contentType)
-        : map.put(key, value, contentType);
+    WriteResult r =
+        expected.isPresent()
+            ? map.compareAndSet(key, expected.getAsLong(), value, contentType)
+            : map.put(key, value, contentType);
     if (r.status() == WriteResult.Status.CONFLICT) {
       throw conflict(key, expected.getAsLong(), r);
     }
@@ -131,27 +156,34 @@ final class ConfigRoutes {
     String key = Requests.validKey(ctx.pathParam("key"), n.config().maxKeyBytes());
     OptionalLong expected = Requests.ifMatch(ctx);
     ReplicatedMap map = n.map();
-    WriteResult r = expected.isPresent()
-        ? map.compareAndDelete(key, expected.getAsLong())
-        : map.delete(key);
+    WriteResult r =
+        expected.isPresent() ? map.compareAndDelete(key, expected.getAsLong()) : map.delete(key);
     switch (r.status()) {
       case APPLIED -> ctx.status(204).header(Headers.REVISION, Long.toString(r.revision()));
-      case NOT_FOUND -> throw ApiException.notFound("no such key '" + key + "'",
-          Map.of(Headers.REVISION, Long.toString(r.revision())));
+      case NOT_FOUND ->
+          throw ApiException.notFound(
+              "no such key '" + key + "'", Map.of(Headers.REVISION, Long.toString(r.revision())));
       case CONFLICT -> throw conflict(key, expected.getAsLong(), r);
     }
   }
 
   private static ApiException conflict(String key, long expected, WriteResult r) {
-    String now = r.revision() == 0 ? "the key does not exist" : "the key is at revision " + r.revision();
+    String now =
+        r.revision() == 0 ? "the key does not exist" : "the key is at revision " + r.revision();
     String wanted = expected == 0 ? "must not exist" : "must be at revision " + expected;
-    return new ApiException(412, ErrorMapper.PRECONDITION_FAILED, "If-Match: key '" + key + "' " + wanted
-        + ", but " + now + "; nothing was changed", Map.of(Headers.REVISION, Long.toString(r.revision())));
+    return new ApiException(
+        412,
+        ErrorMapper.PRECONDITION_FAILED,
+        "If-Match: key '" + key + "' " + wanted + ", but " + now + "; nothing was changed",
+        Map.of(Headers.REVISION, Long.toString(r.revision())));
   }
 
-  /** {@code PUT|POST|DELETE|GET /config/} and {@code PUT|POST|DELETE /config}: a key is required. */
+  /**
+   * {@code PUT|POST|DELETE|GET /config/} and {@code PUT|POST|DELETE /config}: a key is required.
+   */
   void emptyKey(Context ctx) {
-    throw ApiException.badRequest("key: empty; the key goes in the path, as " + ctx.method() + " /config/<key>");
+    throw ApiException.badRequest(
+        "key: empty; the key goes in the path, as " + ctx.method() + " /config/<key>");
   }
 
   /** One key in a listing. */

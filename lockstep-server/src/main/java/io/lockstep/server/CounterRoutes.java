@@ -18,8 +18,11 @@ import java.util.function.Supplier;
  * backend failure answers 503 and changes neither count.
  */
 final class CounterRoutes {
-  /** The counter {@code GET /count} counts in; {@code GET /counters/requests} reads the same total. */
+  /**
+   * The counter {@code GET /count} counts in; {@code GET /counters/requests} reads the same total.
+   */
   static final String REQUESTS = "requests";
+
   static final String BY = "by";
   static final long MAX_BY = 1_000_000_000_000L;
 
@@ -31,22 +34,37 @@ final class CounterRoutes {
     this.options = batch.isZero() ? CounterOptions.UNBATCHED : CounterOptions.batched(batch);
   }
 
-  record Count(String instance, @JsonProperty("instance_requests") long instanceRequests,
+  record Count(
+      String instance,
+      @JsonProperty("instance_requests") long instanceRequests,
       @JsonProperty("cluster_requests") long clusterRequests) {}
 
   record CounterValue(String name, long value) {}
 
-  /** {@code GET /count}: counts this request, then answers both counts (JSON, or the sentence for {@code Accept: text/plain}). */
+  /**
+   * {@code GET /count}: counts this request, then answers both counts (JSON, or the sentence for
+   * {@code Accept: text/plain}).
+   */
   void count(Context ctx) {
     Requests.onlyParams(ctx, Set.of());
     Lockstep n = node.get();
-    long cluster = n.counter(REQUESTS, options).incrementAndGet(1); // throws (503) before the local count moves
+    long cluster =
+        n.counter(REQUESTS, options)
+            .incrementAndGet(1); // throws (503) before the local count moves
     long local = n.localCounter(REQUESTS).incrementAndGet();
     String accept = ctx.header("Accept");
     if (accept != null && accept.contains("text/plain") && !accept.contains("application/json")) {
-      ctx.status(200).contentType("text/plain; charset=utf-8").result(("You are talking to instance "
-          + hostPort(n, ctx) + ".\nThis is request " + local + " to this instance and request " + cluster
-          + " to the cluster.\n").getBytes(StandardCharsets.UTF_8));
+      ctx.status(200)
+          .contentType("text/plain; charset=utf-8")
+          .result(
+              ("You are talking to instance "
+                      + hostPort(n, ctx)
+                      + ".\nThis is request "
+                      + local
+                      + " to this instance and request "
+                      + cluster
+                      + " to the cluster.\n")
+                  .getBytes(StandardCharsets.UTF_8));
       return;
     }
     Json.send(ctx, 200, new Count(n.self().id(), local, cluster));
@@ -59,7 +77,10 @@ final class CounterRoutes {
     Json.send(ctx, 200, new CounterValue(name, node.get().counter(name, options).get()));
   }
 
-  /** {@code POST /counters/<name>?by=N}: adds N (default 1, at most 10^12 either way) and answers the new value. */
+  /**
+   * {@code POST /counters/<name>?by=N}: adds N (default 1, at most 10^12 either way) and answers
+   * the new value.
+   */
   void increment(Context ctx) {
     Requests.onlyParams(ctx, Set.of(BY));
     String name = ctx.pathParam("name");
@@ -72,10 +93,12 @@ final class CounterRoutes {
         throw ApiException.badRequest("by: a whole number expected, was '" + raw + "'");
       }
       if (Math.abs(by) > MAX_BY) {
-        throw ApiException.badRequest("by: must be from -" + MAX_BY + " to " + MAX_BY + ", was " + raw);
+        throw ApiException.badRequest(
+            "by: must be from -" + MAX_BY + " to " + MAX_BY + ", was " + raw);
       }
     }
-    Json.send(ctx, 200, new CounterValue(name, node.get().counter(name, options).incrementAndGet(by)));
+    Json.send(
+        ctx, 200, new CounterValue(name, node.get().counter(name, options).incrementAndGet(by)));
   }
 
   /** How this instance is reached: host:port of its advertised URL, else of the request. */
@@ -85,7 +108,8 @@ final class CounterRoutes {
       try {
         URI u = URI.create(url);
         if (u.getHost() != null) {
-          int port = u.getPort() != -1 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
+          int port =
+              u.getPort() != -1 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
           return u.getHost() + ":" + port;
         }
       } catch (IllegalArgumentException ignored) {

@@ -74,9 +74,12 @@ final class ErrorMapper {
     if (t instanceof HttpResponseException http) {
       return fromJavalin(http, ctx);
     }
-    if (t instanceof BadMessageException bad) { // Jetty found the request malformed while reading it
-      return new ApiException(bad.getCode(), codeFor(bad.getCode()), bad.getReason() == null
-          ? "malformed request" : bad.getReason());
+    if (t
+        instanceof BadMessageException bad) { // Jetty found the request malformed while reading it
+      return new ApiException(
+          bad.getCode(),
+          codeFor(bad.getCode()),
+          bad.getReason() == null ? "malformed request" : bad.getReason());
     }
     if (t instanceof ValueTooLargeException tooLarge) {
       return new ApiException(413, PAYLOAD_TOO_LARGE, tooLarge.getMessage());
@@ -88,17 +91,26 @@ final class ErrorMapper {
       return new ApiException(501, NOT_IMPLEMENTED, unsupported.getMessage());
     }
     if (t instanceof NotAppliedException na) {
-      return new ApiException(504, TIMEOUT, na.getMessage() + "; the write is committed and will reach"
-          + " every instance", Map.of(Headers.REVISION, Long.toString(na.revision()),
-              Headers.APPLIED, Long.toString(na.appliedRevision())));
+      return new ApiException(
+          504,
+          TIMEOUT,
+          na.getMessage() + "; the write is committed and will reach" + " every instance",
+          Map.of(
+              Headers.REVISION,
+              Long.toString(na.revision()),
+              Headers.APPLIED,
+              Long.toString(na.appliedRevision())));
     }
     if (t instanceof BackendUnavailableException bu) {
-      return new ApiException(503, BACKEND_UNAVAILABLE, bu.getMessage()
-          + (bu.mayHaveCommitted() ? " (the write may or may not have been committed)" : ""));
+      return new ApiException(
+          503,
+          BACKEND_UNAVAILABLE,
+          bu.getMessage()
+              + (bu.mayHaveCommitted() ? " (the write may or may not have been committed)" : ""));
     }
     LOG.log(Level.ERROR, "internal error on " + ctx.method() + " " + ctx.path(), t);
-    return new ApiException(500, INTERNAL, "unexpected " + t.getClass().getSimpleName()
-        + "; see the server log");
+    return new ApiException(
+        500, INTERNAL, "unexpected " + t.getClass().getSimpleName() + "; see the server log");
   }
 
   private ApiException fromJavalin(HttpResponseException e, Context ctx) {
@@ -112,11 +124,21 @@ final class ErrorMapper {
         if (!allowed.isEmpty()) {
           headers.put("Allow", allowed);
         }
-        yield new ApiException(405, METHOD_NOT_ALLOWED, "method " + ctx.method() + " is not allowed on "
-            + ctx.path() + (allowed.isEmpty() ? "" : "; allowed: " + allowed), headers);
+        yield new ApiException(
+            405,
+            METHOD_NOT_ALLOWED,
+            "method "
+                + ctx.method()
+                + " is not allowed on "
+                + ctx.path()
+                + (allowed.isEmpty() ? "" : "; allowed: " + allowed),
+            headers);
       }
-      case 413 -> new ApiException(413, PAYLOAD_TOO_LARGE, "request body larger than the limit of "
-          + maxValueBytes + " bytes");
+      case 413 ->
+          new ApiException(
+              413,
+              PAYLOAD_TOO_LARGE,
+              "request body larger than the limit of " + maxValueBytes + " bytes");
       default -> new ApiException(status, codeFor(status), e.getMessage() + " (" + what + ")");
     };
   }
@@ -137,7 +159,8 @@ final class ErrorMapper {
   }
 
   static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
       t = t.getCause();
     }
     return t;

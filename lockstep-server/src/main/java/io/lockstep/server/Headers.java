@@ -4,8 +4,10 @@ package io.lockstep.server;
 final class Headers {
   /** The committed revision of a write, or the mod revision of the key read. */
   static final String REVISION = "X-Lockstep-Revision";
+
   /** The revision this instance had applied when it answered. */
   static final String APPLIED = "X-Lockstep-Applied";
+
   static final String IF_MATCH = "If-Match";
   static final String ETAG = "ETag";
   static final String AUTHORIZATION = "Authorization";

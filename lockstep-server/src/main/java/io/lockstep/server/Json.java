@@ -9,8 +9,8 @@ import java.io.UncheckedIOException;
 /** JSON in and out: one shared Jackson mapper, and the way every JSON answer is written. */
 final class Json {
   static final String CONTENT_TYPE = "application/json";
-  static final ObjectMapper MAPPER = new ObjectMapper()
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  static final ObjectMapper MAPPER =
+      new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   private Json() {}
 

@@ -22,8 +22,13 @@ final class JsonErrorHandler extends ErrorHandler {
   }
 
   @Override
-  protected void generateAcceptableResponse(Request baseRequest, HttpServletRequest request,
-      HttpServletResponse response, int code, String message) throws IOException {
+  protected void generateAcceptableResponse(
+      Request baseRequest,
+      HttpServletRequest request,
+      HttpServletResponse response,
+      int code,
+      String message)
+      throws IOException {
     baseRequest.setHandled(true);
     if (response.isCommitted()) {
       return;
@@ -41,7 +46,10 @@ final class JsonErrorHandler extends ErrorHandler {
   }
 
   private static byte[] body(int status, String reason) {
-    String message = reason == null || reason.isBlank() ? "HTTP " + status + " " + HttpStatus.getMessage(status) : reason;
+    String message =
+        reason == null || reason.isBlank()
+            ? "HTTP " + status + " " + HttpStatus.getMessage(status)
+            : reason;
     return Json.bytes(new ErrorMapper.ErrorBody(ErrorMapper.codeFor(status), message));
   }
 }

@@ -36,7 +36,11 @@ final class NodeRoutes {
   private final Peers peers;
   private final CloudFoundry.Application application;
 
-  NodeRoutes(Supplier<Lockstep> node, ServerSettings settings, Peers peers, CloudFoundry.Application application) {
+  NodeRoutes(
+      Supplier<Lockstep> node,
+      ServerSettings settings,
+      Peers peers,
+      CloudFoundry.Application application) {
     this.node = node;
     this.settings = settings;
     this.peers = peers;
@@ -56,8 +60,13 @@ final class NodeRoutes {
   void ready(Context ctx) {
     ReplicatedMap map = node.get().map();
     if (!map.replica().isReady()) {
-      throw new ApiException(503, ErrorMapper.NOT_READY, "this instance has not applied its first listing"
-          + " yet (applied revision " + map.replica().appliedRevision() + ")");
+      throw new ApiException(
+          503,
+          ErrorMapper.NOT_READY,
+          "this instance has not applied its first listing"
+              + " yet (applied revision "
+              + map.replica().appliedRevision()
+              + ")");
     }
     Json.send(ctx, 200, new Ready("ready", map.replica().appliedRevision()));
   }
@@ -67,16 +76,42 @@ final class NodeRoutes {
    * VCAP_APPLICATION}) only when present.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  record Stats(String id, String url, String startedAt, long appliedRevision, long headRevision,
-      long lagRevisions, long lagMillis, int keys, String digest, long relists, long reconnects,
-      long duplicatesDropped, long gaps, boolean ready, CloudFoundry.Application application) {
+  record Stats(
+      String id,
+      String url,
+      String startedAt,
+      long appliedRevision,
+      long headRevision,
+      long lagRevisions,
+      long lagMillis,
+      int keys,
+      String digest,
+      long relists,
+      long reconnects,
+      long duplicatesDropped,
+      long gaps,
+      boolean ready,
+      CloudFoundry.Application application) {
 
     static Stats of(Lockstep n, CloudFoundry.Application application) {
       Member self = n.self();
       ReplicaStats s = n.map().replica().stats();
-      return new Stats(self.id(), self.url(), self.startedAt().toString(), s.appliedRevision(),
-          s.headRevision(), s.lagRevisions(), s.lagMillis(), s.keys(), s.digestHex(), s.relists(),
-          s.reconnects(), s.duplicatesDropped(), s.gaps(), s.ready(), application);
+      return new Stats(
+          self.id(),
+          self.url(),
+          self.startedAt().toString(),
+          s.appliedRevision(),
+          s.headRevision(),
+          s.lagRevisions(),
+          s.lagMillis(),
+          s.keys(),
+          s.digestHex(),
+          s.relists(),
+          s.reconnects(),
+          s.duplicatesDropped(),
+          s.gaps(),
+          s.ready(),
+          application);
     }
   }
 
@@ -87,17 +122,31 @@ final class NodeRoutes {
 
   /** One member in {@code GET /cluster}: what it reported, or why it could not be asked. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  record MemberView(String id, String url, String startedAt, Long appliedRevision, Integer keys,
-      String digest, boolean reachable, String error) {
+  record MemberView(
+      String id,
+      String url,
+      String startedAt,
+      Long appliedRevision,
+      Integer keys,
+      String digest,
+      boolean reachable,
+      String error) {
 
     static MemberView reached(Member m, JsonNode stats) {
-      return new MemberView(m.id(), m.url(), m.startedAt().toString(),
-          stats.path("appliedRevision").asLong(), stats.path("keys").asInt(),
-          stats.path("digest").asText(), true, null);
+      return new MemberView(
+          m.id(),
+          m.url(),
+          m.startedAt().toString(),
+          stats.path("appliedRevision").asLong(),
+          stats.path("keys").asInt(),
+          stats.path("digest").asText(),
+          true,
+          null);
     }
 
     static MemberView unreachable(Member m, String error) {
-      return new MemberView(m.id(), m.url(), m.startedAt().toString(), null, null, null, false, error);
+      return new MemberView(
+          m.id(), m.url(), m.startedAt().toString(), null, null, null, false, error);
     }
   }
 
@@ -125,19 +174,23 @@ final class NodeRoutes {
   }
 
   private CompletableFuture<MemberView> ask(Member m) {
-    return peers.get(m, "/stats", settings.peerTimeout()).thenApply(reply -> {
-      if (!reply.answered()) {
-        return MemberView.unreachable(m, reply.failure());
-      }
-      if (reply.status() != 200) {
-        return MemberView.unreachable(m, "GET /stats answered HTTP " + reply.status());
-      }
-      try {
-        return MemberView.reached(m, Json.MAPPER.readTree(reply.body()));
-      } catch (IOException e) {
-        return MemberView.unreachable(m, "GET /stats answered something other than JSON: " + e.getMessage());
-      }
-    });
+    return peers
+        .get(m, "/stats", settings.peerTimeout())
+        .thenApply(
+            reply -> {
+              if (!reply.answered()) {
+                return MemberView.unreachable(m, reply.failure());
+              }
+              if (reply.status() != 200) {
+                return MemberView.unreachable(m, "GET /stats answered HTTP " + reply.status());
+              }
+              try {
+                return MemberView.reached(m, Json.MAPPER.readTree(reply.body()));
+              } catch (IOException e) {
+                return MemberView.unreachable(
+                    m, "GET /stats answered something other than JSON: " + e.getMessage());
+              }
+            });
   }
 
   record Refreshed(long revision) {}
@@ -146,11 +199,16 @@ final class NodeRoutes {
   void refresh(Context ctx) {
     Duration bound = settings.maxWait();
     try {
-      long revision = node.get().map().replica().refresh().get(bound.toNanos(), TimeUnit.NANOSECONDS);
+      long revision =
+          node.get().map().replica().refresh().get(bound.toNanos(), TimeUnit.NANOSECONDS);
       Json.send(ctx, 200, new Refreshed(revision));
     } catch (TimeoutException e) {
-      throw new ApiException(503, ErrorMapper.BACKEND_UNAVAILABLE, "the re-listing did not complete within "
-          + bound.toMillis() + " ms (is the backend reachable?); this instance keeps retrying");
+      throw new ApiException(
+          503,
+          ErrorMapper.BACKEND_UNAVAILABLE,
+          "the re-listing did not complete within "
+              + bound.toMillis()
+              + " ms (is the backend reachable?); this instance keeps retrying");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ApiException(503, ErrorMapper.BACKEND_UNAVAILABLE, "interrupted while re-listing");
@@ -171,7 +229,8 @@ final class NodeRoutes {
     Requests.onlyParams(ctx, AWAIT_PARAMS);
     OptionalLong revision = Requests.nonNegativeLong(ctx, REVISION);
     if (revision.isEmpty()) {
-      throw ApiException.badRequest("query parameter '" + REVISION + "' is required: the revision to wait for");
+      throw ApiException.badRequest(
+          "query parameter '" + REVISION + "' is required: the revision to wait for");
     }
     Duration bound = settings.maxWait();
     String raw = ctx.queryParam(TIMEOUT);
@@ -189,6 +248,9 @@ final class NodeRoutes {
     Lockstep n = node.get();
     ReplicatedMap map = n.map();
     ConfigRoutes.awaitApplied(map, revision.getAsLong(), bound, REVISION);
-    Json.send(ctx, 200, new Awaited(n.self().id(), revision.getAsLong(), map.replica().appliedRevision()));
+    Json.send(
+        ctx,
+        200,
+        new Awaited(n.self().id(), revision.getAsLong(), map.replica().appliedRevision()));
   }
 }

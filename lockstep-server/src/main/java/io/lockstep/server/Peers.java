@@ -55,7 +55,8 @@ final class Peers {
     HttpRequest request;
     try {
       String base = m.url().endsWith("/") ? m.url().substring(0, m.url().length() - 1) : m.url();
-      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(timeout).GET();
+      HttpRequest.Builder b =
+          HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(timeout).GET();
       if (authToken != null) {
         b.header(Headers.AUTHORIZATION, "Bearer " + authToken);
       }
@@ -65,18 +66,22 @@ final class Peers {
     }
     return http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray())
         .orTimeout(timeout.plus(BODY_SLACK).toMillis(), TimeUnit.MILLISECONDS)
-        .handle((resp, err) -> {
-          if (err == null) {
-            return new Reply(resp.statusCode(), resp.headers(), resp.body(), null);
-          }
-          Throwable t = ErrorMapper.unwrap(err);
-          if (t instanceof TimeoutException || t instanceof HttpTimeoutException) {
-            return Reply.failed("no answer within " + timeout.toMillis() + " ms");
-          }
-          if (t instanceof ConnectException) { // the JDK's client often gives it no message
-            return Reply.failed("cannot connect to " + m.url() + (t.getMessage() == null ? "" : ": " + t.getMessage()));
-          }
-          return Reply.failed(t.toString());
-        });
+        .handle(
+            (resp, err) -> {
+              if (err == null) {
+                return new Reply(resp.statusCode(), resp.headers(), resp.body(), null);
+              }
+              Throwable t = ErrorMapper.unwrap(err);
+              if (t instanceof TimeoutException || t instanceof HttpTimeoutException) {
+                return Reply.failed("no answer within " + timeout.toMillis() + " ms");
+              }
+              if (t instanceof ConnectException) { // the JDK's client often gives it no message
+                return Reply.failed(
+                    "cannot connect to "
+                        + m.url()
+                        + (t.getMessage() == null ? "" : ": " + t.getMessage()));
+              }
+              return Reply.failed(t.toString());
+            });
   }
 }

@@ -7,9 +7,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Counts the requests this instance answered, by method and route (e.g. {@code GET
- * /config/<key>}) and status, so load tools can check their own counts against the server's.
- * Served at {@code GET /stats/requests}. Thread safe; one {@link LongAdder} per route and status.
+ * Counts the requests this instance answered, by method and route (e.g. {@code GET /config/<key>})
+ * and status, so load tools can check their own counts against the server's. Served at {@code GET
+ * /stats/requests}. Thread safe; one {@link LongAdder} per route and status.
  */
 final class RequestCounters {
   private final ConcurrentHashMap<String, LongAdder> counts = new ConcurrentHashMap<>();
@@ -27,13 +27,15 @@ final class RequestCounters {
   /** {@code {"GET /config/<key>": {"total": n, "200": n, "404": n}, ...}}, sorted. */
   Map<String, Map<String, Long>> snapshot() {
     Map<String, Map<String, Long>> out = new TreeMap<>();
-    counts.forEach((k, v) -> {
-      int cut = k.lastIndexOf(' ');
-      Map<String, Long> byStatus = out.computeIfAbsent(k.substring(0, cut), x -> new TreeMap<>());
-      long n = v.sum();
-      byStatus.merge(k.substring(cut + 1), n, Long::sum);
-      byStatus.merge("total", n, Long::sum);
-    });
+    counts.forEach(
+        (k, v) -> {
+          int cut = k.lastIndexOf(' ');
+          Map<String, Long> byStatus =
+              out.computeIfAbsent(k.substring(0, cut), x -> new TreeMap<>());
+          long n = v.sum();
+          byStatus.merge(k.substring(cut + 1), n, Long::sum);
+          byStatus.merge("total", n, Long::sum);
+        });
     return out;
   }
 

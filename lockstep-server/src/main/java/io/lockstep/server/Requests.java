@@ -11,7 +11,10 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** Reading and checking the parts of a request; every bad input becomes a 400 (or 413) that names it. */
+/**
+ * Reading and checking the parts of a request; every bad input becomes a 400 (or 413) that names
+ * it.
+ */
 final class Requests {
   private Requests() {}
 
@@ -19,13 +22,24 @@ final class Requests {
   static void onlyParams(Context ctx, Set<String> known) {
     for (Map.Entry<String, List<String>> e : ctx.queryParamMap().entrySet()) {
       if (!known.contains(e.getKey())) {
-        throw ApiException.badRequest("unknown query parameter '" + e.getKey() + "' on " + ctx.method()
-            + " " + ctx.endpointHandlerPath() + (known.isEmpty() ? " (it takes none)" : " (known: "
-            + String.join(", ", new TreeSet<>(known)) + ")"));
+        throw ApiException.badRequest(
+            "unknown query parameter '"
+                + e.getKey()
+                + "' on "
+                + ctx.method()
+                + " "
+                + ctx.endpointHandlerPath()
+                + (known.isEmpty()
+                    ? " (it takes none)"
+                    : " (known: " + String.join(", ", new TreeSet<>(known)) + ")"));
       }
       if (e.getValue().size() > 1) {
-        throw ApiException.badRequest("query parameter '" + e.getKey() + "' given " + e.getValue().size()
-            + " times; give it once");
+        throw ApiException.badRequest(
+            "query parameter '"
+                + e.getKey()
+                + "' given "
+                + e.getValue().size()
+                + " times; give it once");
       }
     }
   }
@@ -36,8 +50,15 @@ final class Requests {
     if (raw == null) {
       return OptionalLong.empty();
     }
-    return OptionalLong.of(parseRevision(raw, () -> "query parameter '" + name
-        + "': expected a non-negative whole number, was '" + raw + "'"));
+    return OptionalLong.of(
+        parseRevision(
+            raw,
+            () ->
+                "query parameter '"
+                    + name
+                    + "': expected a non-negative whole number, was '"
+                    + raw
+                    + "'"));
   }
 
   /** An int parameter within {@code [min, max]}, or {@code dflt} when absent. */
@@ -46,8 +67,16 @@ final class Requests {
     if (raw == null) {
       return dflt;
     }
-    String problem = "query parameter '" + name + "': expected a whole number from " + min + " to "
-        + max + ", was '" + raw + "'";
+    String problem =
+        "query parameter '"
+            + name
+            + "': expected a whole number from "
+            + min
+            + " to "
+            + max
+            + ", was '"
+            + raw
+            + "'";
     if (!raw.matches("-?[0-9]{1,10}")) {
       throw ApiException.badRequest(problem);
     }
@@ -72,8 +101,14 @@ final class Requests {
       s = s.substring(1, s.length() - 1);
     }
     String digits = s;
-    return OptionalLong.of(parseRevision(digits, () -> "If-Match: expected a revision (digits, optionally"
-        + " in double quotes, 0 for 'must not exist'), was '" + raw + "'"));
+    return OptionalLong.of(
+        parseRevision(
+            digits,
+            () ->
+                "If-Match: expected a revision (digits, optionally"
+                    + " in double quotes, 0 for 'must not exist'), was '"
+                    + raw
+                    + "'"));
   }
 
   private static long parseRevision(String s, java.util.function.Supplier<String> problem) {
@@ -88,9 +123,9 @@ final class Requests {
   }
 
   /**
-   * The request body, refused with 413 as soon as it is known to exceed {@code limit}: at once
-   * from {@code Content-Length}, or after reading {@code limit + 1} bytes of a body of unknown
-   * length. Never buffers more than {@code limit + 1} bytes.
+   * The request body, refused with 413 as soon as it is known to exceed {@code limit}: at once from
+   * {@code Content-Length}, or after reading {@code limit + 1} bytes of a body of unknown length.
+   * Never buffers more than {@code limit + 1} bytes.
    */
   static byte[] body(Context ctx, int limit) {
     long declared = ctx.req().getContentLengthLong();
@@ -110,8 +145,10 @@ final class Requests {
   }
 
   private static ApiException tooLarge(String size, int limit) {
-    return new ApiException(413, ErrorMapper.PAYLOAD_TOO_LARGE, "value: " + size
-        + ", larger than the limit of " + limit + " bytes");
+    return new ApiException(
+        413,
+        ErrorMapper.PAYLOAD_TOO_LARGE,
+        "value: " + size + ", larger than the limit of " + limit + " bytes");
   }
 
   /** The request's Content-Type as sent, or null when there is none. */
@@ -131,11 +168,18 @@ final class Requests {
     }
     int bytes = key.getBytes(StandardCharsets.UTF_8).length;
     if (bytes > maxKeyBytes) {
-      throw ApiException.badRequest("key: " + bytes + " bytes, larger than the limit of " + maxKeyBytes + " bytes");
+      throw ApiException.badRequest(
+          "key: " + bytes + " bytes, larger than the limit of " + maxKeyBytes + " bytes");
     }
     if (LockstepConfig.isReservedKey(key)) {
-      throw ApiException.badRequest("key: the prefixes '" + LockstepConfig.RESERVED_PREFIX + "' and '"
-          + LockstepConfig.COUNTERS_PREFIX + "' are reserved, was '" + key + "'");
+      throw ApiException.badRequest(
+          "key: the prefixes '"
+              + LockstepConfig.RESERVED_PREFIX
+              + "' and '"
+              + LockstepConfig.COUNTERS_PREFIX
+              + "' are reserved, was '"
+              + key
+              + "'");
     }
     return key;
   }

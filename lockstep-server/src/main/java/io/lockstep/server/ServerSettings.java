@@ -6,29 +6,37 @@ import java.util.Map;
 /**
  * The HTTP side of one server: where it listens, how it is reached, and its request limits. The
  * node's own settings (backend, key prefix, instance id, key and value limits) live in its {@link
- * io.lockstep.LockstepConfig}. Immutable and always valid: the
- * constructor checks every field; build one with {@link #builder()} (or {@link #toBuilder()}).
+ * io.lockstep.LockstepConfig}. Immutable and always valid: the constructor checks every field;
+ * build one with {@link #builder()} (or {@link #toBuilder()}).
  *
  * @param bindHost the address to listen on; default {@code 0.0.0.0} (every interface)
  * @param port the TCP port; 0 picks a free one; default 8080
- * @param advertiseUrl the base URL other instances reach this one at, registered in membership; null
- *     means {@code http://127.0.0.1:<port>} when listening on every interface, else
- *     {@code http://<bindHost>:<port>}, with the port actually bound
+ * @param advertiseUrl the base URL other instances reach this one at, registered in membership;
+ *     null means {@code http://127.0.0.1:<port>} when listening on every interface, else {@code
+ *     http://<bindHost>:<port>}, with the port actually bound
  * @param authToken the bearer token that mutating and admin routes require; null: no auth
- * @param maxValueBytes the largest request body accepted by the value routes, refused with 413 before
- *     it is read in full; give the node the same limit; default 1 MiB
+ * @param maxValueBytes the largest request body accepted by the value routes, refused with 413
+ *     before it is read in full; give the node the same limit; default 1 MiB
  * @param maxWait the longest a {@code min_revision} read or a refresh waits; default 10 s
  * @param peerTimeout how long {@code /cluster} waits for each member's {@code /stats}; default 1 s
  * @param refreshTimeout how long {@code /api/v1/refresh} waits, once its write is applied here, for
  *     every live member to confirm that it applied it too; default 3 s
- * @param counterBatch the batching window of the counters behind {@code /count} and {@code /counters};
- *     zero (the default) sends every increment to the backend at once
- * @param environment the environment variables the server reads its platform identity from
- *     ({@code CF_INSTANCE_INDEX}, {@code VCAP_APPLICATION}); default {@link System#getenv()};
- *     replaceable so tests need not change the process environment
+ * @param counterBatch the batching window of the counters behind {@code /count} and {@code
+ *     /counters}; zero (the default) sends every increment to the backend at once
+ * @param environment the environment variables the server reads its platform identity from ({@code
+ *     CF_INSTANCE_INDEX}, {@code VCAP_APPLICATION}); default {@link System#getenv()}; replaceable
+ *     so tests need not change the process environment
  */
-public record ServerSettings(String bindHost, int port, String advertiseUrl, String authToken,
-    int maxValueBytes, Duration maxWait, Duration peerTimeout, Duration refreshTimeout, Duration counterBatch,
+public record ServerSettings(
+    String bindHost,
+    int port,
+    String advertiseUrl,
+    String authToken,
+    int maxValueBytes,
+    Duration maxWait,
+    Duration peerTimeout,
+    Duration refreshTimeout,
+    Duration counterBatch,
     Map<String, String> environment) {
 
   public ServerSettings {
@@ -42,13 +50,15 @@ public record ServerSettings(String bindHost, int port, String advertiseUrl, Str
       advertiseUrl = null;
     }
     if (advertiseUrl != null && !advertiseUrl.matches("(?i)https?://\\S+")) {
-      throw new IllegalArgumentException("advertiseUrl: must be an http:// or https:// URL, was '" + advertiseUrl + "'");
+      throw new IllegalArgumentException(
+          "advertiseUrl: must be an http:// or https:// URL, was '" + advertiseUrl + "'");
     }
     if (authToken != null && authToken.isEmpty()) {
       authToken = null;
     }
     if (maxValueBytes < 0 || maxValueBytes > Integer.MAX_VALUE - 16) {
-      throw new IllegalArgumentException("maxValueBytes: must be 0.." + (Integer.MAX_VALUE - 16) + ", was " + maxValueBytes);
+      throw new IllegalArgumentException(
+          "maxValueBytes: must be 0.." + (Integer.MAX_VALUE - 16) + ", was " + maxValueBytes);
     }
     positive("maxWait", maxWait);
     positive("peerTimeout", peerTimeout);
@@ -57,7 +67,8 @@ public record ServerSettings(String bindHost, int port, String advertiseUrl, Str
       throw new IllegalArgumentException("environment: must not be null (give Map.of() for none)");
     }
     if (counterBatch == null || counterBatch.isNegative()) {
-      throw new IllegalArgumentException("counterBatch: must be zero or positive, was " + counterBatch);
+      throw new IllegalArgumentException(
+          "counterBatch: must be zero or positive, was " + counterBatch);
     }
     environment = Map.copyOf(environment);
   }
@@ -92,8 +103,8 @@ public record ServerSettings(String bindHost, int port, String advertiseUrl, Str
   }
 
   /**
-   * Collects settings; {@link #build()} validates them all at once (the record's constructor), failing
-   * with a message that names the field. Not thread safe.
+   * Collects settings; {@link #build()} validates them all at once (the record's constructor),
+   * failing with a message that names the field. Not thread safe.
    */
   public static final class Builder {
     private String bindHost = "0.0.0.0";
@@ -171,17 +182,29 @@ public record ServerSettings(String bindHost, int port, String advertiseUrl, Str
 
     /** Validates and returns the settings. */
     public ServerSettings build() {
-      return new ServerSettings(bindHost, port, advertiseUrl, authToken, maxValueBytes, maxWait, peerTimeout,
-          refreshTimeout, counterBatch, environment);
+      return new ServerSettings(
+          bindHost,
+          port,
+          advertiseUrl,
+          authToken,
+          maxValueBytes,
+          maxWait,
+          peerTimeout,
+          refreshTimeout,
+          counterBatch,
+          environment);
     }
   }
 
   /** The advertised URL once the server listens on {@code boundPort}. */
   public String advertiseUrlFor(int boundPort) {
     if (advertiseUrl != null) {
-      return advertiseUrl.endsWith("/") ? advertiseUrl.substring(0, advertiseUrl.length() - 1) : advertiseUrl;
+      return advertiseUrl.endsWith("/")
+          ? advertiseUrl.substring(0, advertiseUrl.length() - 1)
+          : advertiseUrl;
     }
-    boolean everywhere = bindHost.equals("0.0.0.0") || bindHost.equals("::") || bindHost.equals("[::]");
+    boolean everywhere =
+        bindHost.equals("0.0.0.0") || bindHost.equals("::") || bindHost.equals("[::]");
     String host = everywhere ? "127.0.0.1" : bindHost;
     if (host.contains(":") && !host.startsWith("[")) {
       host = "[" + host + "]"; // an IPv6 literal
@@ -191,10 +214,25 @@ public record ServerSettings(String bindHost, int port, String advertiseUrl, Str
 
   @Override
   public String toString() { // never print the token, nor the environment (it may hold secrets)
-    return "ServerSettings[bindHost=" + bindHost + ", port=" + port + ", advertiseUrl=" + advertiseUrl
-        + ", authToken=" + (authToken == null ? "none" : "***") + ", maxValueBytes=" + maxValueBytes
-        + ", maxWait=" + maxWait + ", peerTimeout=" + peerTimeout + ", refreshTimeout=" + refreshTimeout
-        + ", environment=" + environment.size() + " variables]";
+    return "ServerSettings[bindHost="
+        + bindHost
+        + ", port="
+        + port
+        + ", advertiseUrl="
+        + advertiseUrl
+        + ", authToken="
+        + (authToken == null ? "none" : "***")
+        + ", maxValueBytes="
+        + maxValueBytes
+        + ", maxWait="
+        + maxWait
+        + ", peerTimeout="
+        + peerTimeout
+        + ", refreshTimeout="
+        + refreshTimeout
+        + ", environment="
+        + environment.size()
+        + " variables]";
   }
 
   private static void positive(String field, Duration d) {

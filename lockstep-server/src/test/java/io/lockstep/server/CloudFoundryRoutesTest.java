@@ -47,10 +47,16 @@ class CloudFoundryRoutesTest {
   }
 
   private static TestServer instance(InMemorySource source, String index, ServerSettings settings) {
-    return TestServer.start(source, false, settings.toBuilder().environment(Map.of("CF_INSTANCE_INDEX", index)).build(), n -> {}, true);
+    return TestServer.start(
+        source,
+        false,
+        settings.toBuilder().environment(Map.of("CF_INSTANCE_INDEX", index)).build(),
+        n -> {},
+        true);
   }
 
-  private static HttpResponse<byte[]> call(TestServer ts, String method, String route, String body, String... headers) {
+  private static HttpResponse<byte[]> call(
+      TestServer ts, String method, String route, String body, String... headers) {
     return ts.send(method, "/api/v1/" + route, body == null ? null : body.getBytes(UTF_8), headers);
   }
 
@@ -66,8 +72,11 @@ class CloudFoundryRoutesTest {
   }
 
   private static String currentWith(String instance, String myCache3) {
-    return "{\"Instance\":\"" + instance + "\",\"Cache Object\":{\"MY_CACHE1\":\"OBJECT1\",\"MY_CACHE2\":\"OBJECT2\""
-        + (myCache3 == null ? "" : ",\"MY_CACHE3\":\"" + myCache3 + "\"") + "}}";
+    return "{\"Instance\":\""
+        + instance
+        + "\",\"Cache Object\":{\"MY_CACHE1\":\"OBJECT1\",\"MY_CACHE2\":\"OBJECT2\""
+        + (myCache3 == null ? "" : ",\"MY_CACHE3\":\"" + myCache3 + "\"")
+        + "}}";
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -79,14 +88,16 @@ class CloudFoundryRoutesTest {
     for (String method : METHODS) {
       HttpResponse<byte[]> r = call(a, method, "current", method.equals("POST") ? "{}" : null);
       assertThat(r.statusCode()).as(method).isEqualTo(200);
-      assertThat(json(r).toString()).isEqualTo("{\"Instance\":\"0\",\"Cache Object\":" + INITIAL + "}");
+      assertThat(json(r).toString())
+          .isEqualTo("{\"Instance\":\"0\",\"Cache Object\":" + INITIAL + "}");
     }
     assertThat(current(b)).isEqualTo(currentWith("1", null));
   }
 
   @Test
   void current_withoutCfInstanceIndex_isLocalSystem() {
-    for (Map<String, String> env : List.of(Map.<String, String>of(), Map.of("CF_INSTANCE_INDEX", " "))) {
+    for (Map<String, String> env :
+        List.of(Map.<String, String>of(), Map.of("CF_INSTANCE_INDEX", " "))) {
       try (TestServer local = TestServer.start(TestServer.settings(b -> b.environment(env)))) {
         assertThat(current(local)).isEqualTo(currentWith("LOCAL SYSTEM", null));
       }
@@ -122,7 +133,8 @@ class CloudFoundryRoutesTest {
     TestServer.State before = a.state();
     for (String method : METHODS) {
       String value = "NEW_" + method;
-      HttpResponse<byte[]> r = call(a, method, "update", cacheBody(value), "Content-Type", "application/json");
+      HttpResponse<byte[]> r =
+          call(a, method, "update", cacheBody(value), "Content-Type", "application/json");
       assertThat(r.statusCode()).as(method).isEqualTo(200);
       assertThat(json(r).toString()).isEqualTo(currentWith("0", value));
       assertThat(current(a)).isEqualTo(currentWith("0", value));
@@ -146,9 +158,15 @@ class CloudFoundryRoutesTest {
 
   @Test
   void update_keepsTheValueExactly_unicodeEmptyAndExtraFieldsIgnored() {
-    HttpResponse<byte[]> r = call(a, "POST", "update", "{\"other\": [1, 2], \"MY_CACHE\": \"caf\u00e9 \\\"q\\\" \\u263A\"}");
+    HttpResponse<byte[]> r =
+        call(
+            a,
+            "POST",
+            "update",
+            "{\"other\": [1, 2], \"MY_CACHE\": \"caf\u00e9 \\\"q\\\" \\u263A\"}");
     assertThat(r.statusCode()).isEqualTo(200);
-    assertThat(json(r).get("Cache Object").get("MY_CACHE3").asText()).isEqualTo("caf\u00e9 \"q\" \u263A");
+    assertThat(json(r).get("Cache Object").get("MY_CACHE3").asText())
+        .isEqualTo("caf\u00e9 \"q\" \u263A");
     assertThat(call(a, "POST", "update", cacheBody("")).statusCode()).isEqualTo(200);
     assertThat(current(a)).isEqualTo(currentWith("0", ""));
   }
@@ -164,7 +182,8 @@ class CloudFoundryRoutesTest {
       HttpResponse<byte[]> r = call(a, method, "refresh", cacheBody(value));
       assertThat(r.statusCode()).as(method).isEqualTo(200);
       JsonNode body = json(r);
-      assertThat(TestServer.fieldNames(body)).containsExactly("Refreshing", "Instances_Refreshed", "Revision");
+      assertThat(TestServer.fieldNames(body))
+          .containsExactly("Refreshing", "Instances_Refreshed", "Revision");
       assertThat(body.get("Refreshing").asText()).isEqualTo("Done");
       assertThat(body.get("Instances_Refreshed").asInt()).isEqualTo(2);
       long revision = body.get("Revision").asLong();
@@ -172,7 +191,11 @@ class CloudFoundryRoutesTest {
       // Both confirmed before the answer: no waiting here.
       assertThat(current(a)).isEqualTo(currentWith("0", value));
       assertThat(current(b)).isEqualTo(currentWith("1", value));
-      Versioned stored = source.entries().stream().filter(v -> v.key().equals("cf/cache/MY_CACHE3")).findFirst().orElseThrow();
+      Versioned stored =
+          source.entries().stream()
+              .filter(v -> v.key().equals("cf/cache/MY_CACHE3"))
+              .findFirst()
+              .orElseThrow();
       assertThat(stored.valueAsString()).isEqualTo("\"" + value + "\"");
       assertThat(stored.contentType()).isEqualTo("application/json");
       assertThat(stored.modRevision()).isEqualTo(revision);
@@ -190,7 +213,8 @@ class CloudFoundryRoutesTest {
     assertThat(call(b, "POST", "update", cacheBody("LOCAL_B2")).statusCode()).isEqualTo(200);
     assertThat(current(b)).isEqualTo(currentWith("1", "LOCAL_B2"));
     assertThat(current(a)).isEqualTo(currentWith("0", "R1"));
-    // Other writes to the map do not end the local value's reign; only a write of the same entry does.
+    // Other writes to the map do not end the local value's reign; only a write of the same entry
+    // does.
     a.put("/config/unrelated", "x");
     assertThat(call(b, "GET", "current", null).statusCode()).isEqualTo(200);
     assertThat(current(b)).isEqualTo(currentWith("1", "LOCAL_B2"));
@@ -204,10 +228,13 @@ class CloudFoundryRoutesTest {
   void replicatedEntriesUnderTheCachePrefix_areShownOnEveryInstance_jsonAsJsonOtherBytesAsText() {
     a.put("/config/cf/cache/MY_CACHE1", "{\"n\": 1}", "Content-Type", "application/json");
     a.put("/config/cf/cache/EXTRA", "plain text", "Content-Type", "text/plain");
-    long rev = TestServer.revisionHeader(a.put("/config/cf/cache/BROKEN", "{not json", "Content-Type", "application/json"));
+    long rev =
+        TestServer.revisionHeader(
+            a.put("/config/cf/cache/BROKEN", "{not json", "Content-Type", "application/json"));
     assertThat(b.server.node().map().replica().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
     JsonNode object = json(call(b, "GET", "current", null)).get("Cache Object");
-    assertThat(TestServer.fieldNames(object)).containsExactly("MY_CACHE1", "MY_CACHE2", "BROKEN", "EXTRA");
+    assertThat(TestServer.fieldNames(object))
+        .containsExactly("MY_CACHE1", "MY_CACHE2", "BROKEN", "EXTRA");
     assertThat(object.get("MY_CACHE1").toString()).isEqualTo("{\"n\":1}");
     assertThat(object.get("MY_CACHE2").asText()).isEqualTo("OBJECT2");
     assertThat(object.get("EXTRA").asText()).isEqualTo("plain text");
@@ -215,15 +242,22 @@ class CloudFoundryRoutesTest {
   }
 
   @Test
-  void refresh_aMemberThatDoesNotAnswer_isNamedNotRefreshed_with504_andTheWriteStands() throws Exception {
-    source.backend().membership().register(new Member("aa-gone", "http://127.0.0.1:1", Instant.now())).get();
+  void refresh_aMemberThatDoesNotAnswer_isNamedNotRefreshed_with504_andTheWriteStands()
+      throws Exception {
+    source
+        .backend()
+        .membership()
+        .register(new Member("aa-gone", "http://127.0.0.1:1", Instant.now()))
+        .get();
     HttpResponse<byte[]> r = call(a, "POST", "refresh", cacheBody("PARTIAL"));
     assertThat(r.statusCode()).isEqualTo(504);
     JsonNode body = json(r);
-    assertThat(TestServer.fieldNames(body)).containsExactly("error", "message", "Refreshing",
-        "Instances_Refreshed", "Not_Refreshed", "Revision");
+    assertThat(TestServer.fieldNames(body))
+        .containsExactly(
+            "error", "message", "Refreshing", "Instances_Refreshed", "Not_Refreshed", "Revision");
     assertThat(body.get("error").asText()).isEqualTo("timeout");
-    assertThat(body.get("message").asText()).contains("confirmed by 2 of 3")
+    assertThat(body.get("message").asText())
+        .contains("confirmed by 2 of 3")
         .contains("aa-gone (cannot connect to http://127.0.0.1:1");
     assertThat(body.get("Refreshing").asText()).isEqualTo("Incomplete");
     assertThat(body.get("Instances_Refreshed").asInt()).isEqualTo(2);
@@ -234,12 +268,19 @@ class CloudFoundryRoutesTest {
   }
 
   @Test
-  void refresh_aMemberThatHasNotAppliedTheWriteInTime_isNamedWithItsAppliedRevision() throws Exception {
+  void refresh_aMemberThatHasNotAppliedTheWriteInTime_isNamedWithItsAppliedRevision()
+      throws Exception {
     // A server on another source never sees this source's revision: it answers the await with 504.
     try (TestServer behind = TestServer.start()) {
-      source.backend().membership().register(new Member("zz-behind", behind.server.advertiseUrl(), Instant.now())).get();
+      source
+          .backend()
+          .membership()
+          .register(new Member("zz-behind", behind.server.advertiseUrl(), Instant.now()))
+          .get();
       a.put("/config/filler", "1");
-      try (TestServer quick = instance(source, "2", TestServer.settings(b -> b.refreshTimeout(Duration.ofMillis(300))))) {
+      try (TestServer quick =
+          instance(
+              source, "2", TestServer.settings(b -> b.refreshTimeout(Duration.ofMillis(300))))) {
         long t0 = System.nanoTime();
         HttpResponse<byte[]> r = call(quick, "POST", "refresh", cacheBody("SLOW"));
         long tookMillis = (System.nanoTime() - t0) / 1_000_000;
@@ -269,8 +310,10 @@ class CloudFoundryRoutesTest {
   void bodyLargerThanTheLimit_is413AndStoresNothing() {
     try (TestServer small = instance(source, "2", TestServer.settings(b -> b.maxValueBytes(100)))) {
       TestServer.State before = small.state();
-      assertError(call(small, "POST", "refresh", cacheBody("x".repeat(200))), 413, "payload_too_large");
-      assertError(call(small, "POST", "update", cacheBody("x".repeat(200))), 413, "payload_too_large");
+      assertError(
+          call(small, "POST", "refresh", cacheBody("x".repeat(200))), 413, "payload_too_large");
+      assertError(
+          call(small, "POST", "update", cacheBody("x".repeat(200))), 413, "payload_too_large");
       assertThat(small.state()).isEqualTo(before);
     }
   }
@@ -281,25 +324,26 @@ class CloudFoundryRoutesTest {
 
   @Test
   void badBodies_are400WithTheErrorShape_andChangeNothingAnywhere() {
-    List<String> bad = List.of(
-        "",                                  // no body
-        "   ",                               // blank
-        "not json",
-        "{\"MY_CACHE\": ",                   // truncated
-        "[\"MY_CACHE\", \"x\"]",             // not an object
-        "\"MY_CACHE\"",
-        "42",
-        "null",
-        "{}",                                // no field
-        "{\"my_cache\": \"x\"}",             // the name is case sensitive
-        "{\"MY_CACHE\": 1}",                 // not a string
-        "{\"MY_CACHE\": null}",
-        "{\"MY_CACHE\": true}",
-        "{\"MY_CACHE\": [\"x\"]}",
-        "{\"MY_CACHE\": {\"v\": \"x\"}}",
-        "{\"MY_CACHE\": \"x\", \"MY_CACHE\": \"y\"}", // duplicate field
-        "{\"MY_CACHE\": \"x\"} trailing",
-        "{\"MY_CACHE\": \"x\"}{}");
+    List<String> bad =
+        List.of(
+            "", // no body
+            "   ", // blank
+            "not json",
+            "{\"MY_CACHE\": ", // truncated
+            "[\"MY_CACHE\", \"x\"]", // not an object
+            "\"MY_CACHE\"",
+            "42",
+            "null",
+            "{}", // no field
+            "{\"my_cache\": \"x\"}", // the name is case sensitive
+            "{\"MY_CACHE\": 1}", // not a string
+            "{\"MY_CACHE\": null}",
+            "{\"MY_CACHE\": true}",
+            "{\"MY_CACHE\": [\"x\"]}",
+            "{\"MY_CACHE\": {\"v\": \"x\"}}",
+            "{\"MY_CACHE\": \"x\", \"MY_CACHE\": \"y\"}", // duplicate field
+            "{\"MY_CACHE\": \"x\"} trailing",
+            "{\"MY_CACHE\": \"x\"}{}");
     call(a, "POST", "update", cacheBody("KEEP_A"));
     String beforeA = current(a);
     String beforeB = current(b);
@@ -307,12 +351,25 @@ class CloudFoundryRoutesTest {
     for (String route : List.of("update", "refresh", "refresh_all")) {
       for (String method : METHODS) {
         for (String body : bad) {
-          HttpResponse<byte[]> r = call(a, method, route, body.isEmpty() ? null : body, "Content-Type", "application/json");
+          HttpResponse<byte[]> r =
+              call(
+                  a,
+                  method,
+                  route,
+                  body.isEmpty() ? null : body,
+                  "Content-Type",
+                  "application/json");
           JsonNode error = assertError(r, 400, "bad_request");
-          assertThat(error.get("message").asText()).as("%s %s %s", method, route, body).contains("MY_CACHE");
+          assertThat(error.get("message").asText())
+              .as("%s %s %s", method, route, body)
+              .contains("MY_CACHE");
         }
         // Bytes that are not UTF-8.
-        HttpResponse<byte[]> r = a.send(method, "/api/v1/" + route, new byte[] {'{', '"', 'M', (byte) 0xC3, (byte) 0x28, '"', '}'});
+        HttpResponse<byte[]> r =
+            a.send(
+                method,
+                "/api/v1/" + route,
+                new byte[] {'{', '"', 'M', (byte) 0xC3, (byte) 0x28, '"', '}'});
         assertError(r, 400, "bad_request");
       }
     }
@@ -323,15 +380,30 @@ class CloudFoundryRoutesTest {
 
   @Test
   void badBody_messageSaysWhatWasWrong() {
-    assertThat(assertError(call(a, "POST", "update", null), 400, "bad_request").get("message").asText())
+    assertThat(
+            assertError(call(a, "POST", "update", null), 400, "bad_request")
+                .get("message")
+                .asText())
         .startsWith("body: missing");
-    assertThat(assertError(call(a, "POST", "update", "{\"MY_CACHE\": 3}"), 400, "bad_request").get("message").asText())
+    assertThat(
+            assertError(call(a, "POST", "update", "{\"MY_CACHE\": 3}"), 400, "bad_request")
+                .get("message")
+                .asText())
         .startsWith("body: 'MY_CACHE' must be a string, was a number");
-    assertThat(assertError(call(a, "POST", "update", "[]"), 400, "bad_request").get("message").asText())
+    assertThat(
+            assertError(call(a, "POST", "update", "[]"), 400, "bad_request")
+                .get("message")
+                .asText())
         .startsWith("body: expected a JSON object, was an array");
-    assertThat(assertError(call(a, "POST", "update", "{\"a\": 1}"), 400, "bad_request").get("message").asText())
+    assertThat(
+            assertError(call(a, "POST", "update", "{\"a\": 1}"), 400, "bad_request")
+                .get("message")
+                .asText())
         .startsWith("body: no field 'MY_CACHE'");
-    assertThat(assertError(call(a, "POST", "update", "{x"), 400, "bad_request").get("message").asText())
+    assertThat(
+            assertError(call(a, "POST", "update", "{x"), 400, "bad_request")
+                .get("message")
+                .asText())
         .startsWith("body: not valid JSON");
   }
 
@@ -349,7 +421,10 @@ class CloudFoundryRoutesTest {
         assertThat(call(x, method, "current", null).statusCode()).isEqualTo(200);
         for (String route : List.of("update", "refresh", "refresh_all")) {
           assertError(call(x, method, route, cacheBody("NO")), 401, "unauthorized");
-          assertError(call(x, method, route, cacheBody("NO"), "Authorization", "Bearer wrong"), 401, "unauthorized");
+          assertError(
+              call(x, method, route, cacheBody("NO"), "Authorization", "Bearer wrong"),
+              401,
+              "unauthorized");
         }
       }
       assertThat(shared.entries()).isEmpty();

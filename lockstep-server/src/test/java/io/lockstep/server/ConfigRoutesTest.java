@@ -22,14 +22,19 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** {@code /config/<key>} and {@code /config}: good paths, and every bad input refused with nothing stored. */
+/**
+ * {@code /config/<key>} and {@code /config}: good paths, and every bad input refused with nothing
+ * stored.
+ */
 class ConfigRoutesTest {
   private static final int SMALL_LIMIT = 1000;
   private TestServer ts;
 
   @BeforeEach
   void start() {
-    ts = TestServer.start(TestServer.settings(b -> b.maxValueBytes(SMALL_LIMIT).maxWait(Duration.ofMillis(300))));
+    ts =
+        TestServer.start(
+            TestServer.settings(b -> b.maxValueBytes(SMALL_LIMIT).maxWait(Duration.ofMillis(300))));
   }
 
   @AfterEach
@@ -51,7 +56,8 @@ class ConfigRoutesTest {
     for (int i = 0; i < value.length; i++) {
       value[i] = (byte) i;
     }
-    HttpResponse<byte[]> put = ts.put("/config/bin", value, "Content-Type", "application/x-custom; v=1");
+    HttpResponse<byte[]> put =
+        ts.put("/config/bin", value, "Content-Type", "application/x-custom; v=1");
     assertThat(put.statusCode()).isEqualTo(200);
     assertThat(put.body()).isEqualTo(value);
     assertThat(header(put, "Content-Type")).isEqualTo("application/x-custom; v=1");
@@ -72,7 +78,8 @@ class ConfigRoutesTest {
 
   @Test
   void put_jsonValue_isEchoedAsJson() {
-    HttpResponse<byte[]> put = ts.put("/config/j", "{\"test\":\"abc\"}", "Content-Type", "application/json");
+    HttpResponse<byte[]> put =
+        ts.put("/config/j", "{\"test\":\"abc\"}", "Content-Type", "application/json");
     assertThat(put.statusCode()).isEqualTo(200);
     assertThat(json(put).get("test").asText()).isEqualTo("abc");
     assertThat(json(ts.get("/config/j?use_cache=true")).get("test").asText()).isEqualTo("abc");
@@ -83,7 +90,8 @@ class ConfigRoutesTest {
     HttpResponse<byte[]> put = ts.put("/config/plain", "x");
     assertThat(put.statusCode()).isEqualTo(200);
     assertThat(header(put, "Content-Type")).isEqualTo(Versioned.DEFAULT_CONTENT_TYPE);
-    assertThat(header(ts.get("/config/plain"), "Content-Type")).isEqualTo(Versioned.DEFAULT_CONTENT_TYPE);
+    assertThat(header(ts.get("/config/plain"), "Content-Type"))
+        .isEqualTo(Versioned.DEFAULT_CONTENT_TYPE);
   }
 
   @Test
@@ -96,7 +104,8 @@ class ConfigRoutesTest {
 
   @Test
   void post_isAnAliasOfPut() {
-    HttpResponse<byte[]> post = ts.send("POST", "/config/p", "v".getBytes(UTF_8), "Content-Type", "text/plain");
+    HttpResponse<byte[]> post =
+        ts.send("POST", "/config/p", "v".getBytes(UTF_8), "Content-Type", "text/plain");
     assertThat(post.statusCode()).isEqualTo(200);
     assertThat(new String(post.body(), UTF_8)).isEqualTo("v");
     assertThat(stored("p").valueAsString()).isEqualTo("v");
@@ -129,7 +138,9 @@ class ConfigRoutesTest {
       assertThat(get.statusCode()).as(e.getKey()).isEqualTo(200);
       assertThat(new String(get.body(), UTF_8)).isEqualTo(e.getValue());
     }
-    assertThat(ts.source.entries()).extracting(Versioned::key).containsExactlyInAnyOrderElementsOf(pathToKey.values());
+    assertThat(ts.source.entries())
+        .extracting(Versioned::key)
+        .containsExactlyInAnyOrderElementsOf(pathToKey.values());
     assertThat(ts.delete("/config/a/b/c").statusCode()).isEqualTo(204);
     assertThat(stored("a/b/c")).isNull();
   }
@@ -141,13 +152,21 @@ class ConfigRoutesTest {
     assertThat(ts.get("/config/" + ok).statusCode()).isEqualTo(200);
     // Multi-byte characters count in UTF-8 bytes: 512 x 2 bytes is the limit.
     String twoByte = "é".repeat(512);
-    assertThat(ts.put("/config/" + java.net.URLEncoder.encode(twoByte, UTF_8), "v").statusCode()).isEqualTo(200);
+    assertThat(ts.put("/config/" + java.net.URLEncoder.encode(twoByte, UTF_8), "v").statusCode())
+        .isEqualTo(200);
 
     TestServer.State before = ts.state();
     String tooLong = "k".repeat(1025);
-    assertThat(assertError(ts.put("/config/" + tooLong, "v"), 400, "bad_request").get("message").asText())
-        .contains("1025 bytes").contains("1024");
-    assertError(ts.put("/config/" + java.net.URLEncoder.encode("é".repeat(513), UTF_8), "v"), 400, "bad_request");
+    assertThat(
+            assertError(ts.put("/config/" + tooLong, "v"), 400, "bad_request")
+                .get("message")
+                .asText())
+        .contains("1025 bytes")
+        .contains("1024");
+    assertError(
+        ts.put("/config/" + java.net.URLEncoder.encode("é".repeat(513), UTF_8), "v"),
+        400,
+        "bad_request");
     assertError(ts.get("/config/" + tooLong), 400, "bad_request");
     assertError(ts.get("/config/" + tooLong + "?use_cache=false"), 400, "bad_request");
     assertError(ts.delete("/config/" + tooLong), 400, "bad_request");
@@ -167,7 +186,8 @@ class ConfigRoutesTest {
   void emptyKey_isABadRequestOnEveryMethod() {
     TestServer.State before = ts.state();
     for (String path : List.of("/config/", "/config")) {
-      assertThat(assertError(ts.put(path, "v"), 400, "bad_request").get("message").asText()).contains("key");
+      assertThat(assertError(ts.put(path, "v"), 400, "bad_request").get("message").asText())
+          .contains("key");
       assertError(ts.send("POST", path, "v".getBytes(UTF_8)), 400, "bad_request");
       assertError(ts.delete(path), 400, "bad_request");
     }
@@ -179,7 +199,8 @@ class ConfigRoutesTest {
   void value_atTheLimit_isAcceptedAndOneByteMoreIsRefusedWith413() {
     assertThat(ts.put("/config/big", new byte[SMALL_LIMIT]).statusCode()).isEqualTo(200);
     TestServer.State before = ts.state();
-    JsonNode err = assertError(ts.put("/config/big", new byte[SMALL_LIMIT + 1]), 413, "payload_too_large");
+    JsonNode err =
+        assertError(ts.put("/config/big", new byte[SMALL_LIMIT + 1]), 413, "payload_too_large");
     assertThat(err.get("message").asText()).contains(Integer.toString(SMALL_LIMIT));
     assertError(ts.put("/config/other", new byte[SMALL_LIMIT * 50]), 413, "payload_too_large");
     assertThat(ts.state()).isEqualTo(before);
@@ -188,17 +209,24 @@ class ConfigRoutesTest {
 
   @Test
   void value_sentWithoutContentLength_isStillBoundedAndRefused() {
-    // A streamed body has no Content-Length: the server reads at most limit + 1 bytes, then refuses.
-    HttpRequest tooBig = HttpRequest.newBuilder(ts.uri("/config/chunked"))
-        .PUT(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(new byte[SMALL_LIMIT + 1])))
-        .build();
+    // A streamed body has no Content-Length: the server reads at most limit + 1 bytes, then
+    // refuses.
+    HttpRequest tooBig =
+        HttpRequest.newBuilder(ts.uri("/config/chunked"))
+            .PUT(
+                HttpRequest.BodyPublishers.ofInputStream(
+                    () -> new ByteArrayInputStream(new byte[SMALL_LIMIT + 1])))
+            .build();
     TestServer.State before = ts.state();
     assertError(ts.send(tooBig), 413, "payload_too_large");
     assertThat(ts.state()).isEqualTo(before);
 
-    HttpRequest fits = HttpRequest.newBuilder(ts.uri("/config/chunked"))
-        .PUT(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(new byte[SMALL_LIMIT])))
-        .build();
+    HttpRequest fits =
+        HttpRequest.newBuilder(ts.uri("/config/chunked"))
+            .PUT(
+                HttpRequest.BodyPublishers.ofInputStream(
+                    () -> new ByteArrayInputStream(new byte[SMALL_LIMIT])))
+            .build();
     assertThat(ts.send(fits).statusCode()).isEqualTo(200);
     assertThat(stored("chunked").value()).hasSize(SMALL_LIMIT);
   }
@@ -209,8 +237,10 @@ class ConfigRoutesTest {
     try (Socket socket = new Socket("127.0.0.1", ts.server.port())) {
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
-      out.write(("PUT /config/broken HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
-          + "Connection: close\r\n\r\n5\r\nabc").getBytes(UTF_8));
+      out.write(
+          ("PUT /config/broken HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                  + "Connection: close\r\n\r\n5\r\nabc")
+              .getBytes(UTF_8));
       out.flush();
       Thread.sleep(100);
       out.write("ZZ-not-a-chunk-size\r\n\r\n".getBytes(UTF_8));
@@ -250,7 +280,8 @@ class ConfigRoutesTest {
 
     TestServer.State before = ts.state();
     HttpResponse<byte[]> again = ts.put("/config/cas", "2", "If-Match", "0");
-    assertThat(assertError(again, 412, "precondition_failed").get("message").asText()).contains("must not exist");
+    assertThat(assertError(again, 412, "precondition_failed").get("message").asText())
+        .contains("must not exist");
     assertThat(revisionHeader(again)).isEqualTo(rev);
     assertThat(ts.state()).isEqualTo(before);
   }
@@ -276,8 +307,12 @@ class ConfigRoutesTest {
     ts.put("/config/cas", "1");
     TestServer.State before = ts.state();
     for (String bad : List.of("abc", "*", "W/\"1\"", "-1", "1.0", "\"\"", "99999999999999999999")) {
-      assertThat(assertError(ts.put("/config/cas", "2", "If-Match", bad), 400, "bad_request")
-          .get("message").asText()).as(bad).contains("If-Match");
+      assertThat(
+              assertError(ts.put("/config/cas", "2", "If-Match", bad), 400, "bad_request")
+                  .get("message")
+                  .asText())
+          .as(bad)
+          .contains("If-Match");
       assertError(ts.delete("/config/cas", "If-Match", bad), 400, "bad_request");
     }
     assertThat(ts.state()).isEqualTo(before);
@@ -359,8 +394,10 @@ class ConfigRoutesTest {
   void useCache_false_seesAWriteTheReplicaHasNotApplied() {
     // A replica whose feed is down (and reconnects only after seconds) cannot see a new write in
     // memory; a strong read asks the source and can.
-    try (TestServer slow = TestServer.start(TestServer.settings(),
-        b -> b.reconnectBackoff(Duration.ofSeconds(30), Duration.ofSeconds(30)))) {
+    try (TestServer slow =
+        TestServer.start(
+            TestServer.settings(),
+            b -> b.reconnectBackoff(Duration.ofSeconds(30), Duration.ofSeconds(30)))) {
       slow.put("/config/k", "old");
       slow.source.breakFeeds();
       slow.source.writeAtomically(Map.of("k", "new".getBytes(UTF_8)));
@@ -387,14 +424,19 @@ class ConfigRoutesTest {
     JsonNode err = assertError(r, 504, "timeout");
     assertThat(err.get("message").asText()).contains(Long.toString(far)).contains("300 ms");
     assertThat(header(r, Headers.APPLIED)).isNotNull();
-    assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    assertThat(Duration.ofNanos(System.nanoTime() - started))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(300));
   }
 
   @Test
   void minRevision_notANonNegativeNumber_isABadRequest() {
     for (String bad : List.of("-1", "abc", "1.5", "", "99999999999999999999")) {
-      assertThat(assertError(ts.get("/config/k?min_revision=" + bad), 400, "bad_request")
-          .get("message").asText()).as(bad).contains("min_revision");
+      assertThat(
+              assertError(ts.get("/config/k?min_revision=" + bad), 400, "bad_request")
+                  .get("message")
+                  .asText())
+          .as(bad)
+          .contains("min_revision");
     }
   }
 
@@ -402,17 +444,27 @@ class ConfigRoutesTest {
   void unknownOrRepeatedQueryParameters_areRefusedAndNamed() {
     ts.put("/config/k", "v");
     TestServer.State before = ts.state();
-    assertThat(assertError(ts.get("/config/k?usecache=true"), 400, "bad_request").get("message").asText())
+    assertThat(
+            assertError(ts.get("/config/k?usecache=true"), 400, "bad_request")
+                .get("message")
+                .asText())
         .contains("'usecache'");
-    assertThat(assertError(ts.put("/config/k?use_cache=true", "w"), 400, "bad_request").get("message").asText())
+    assertThat(
+            assertError(ts.put("/config/k?use_cache=true", "w"), 400, "bad_request")
+                .get("message")
+                .asText())
         .contains("'use_cache'");
     assertError(ts.send("POST", "/config/k?x=1", "w".getBytes(UTF_8)), 400, "bad_request");
-    assertThat(assertError(ts.delete("/config/k?force=1"), 400, "bad_request").get("message").asText())
+    assertThat(
+            assertError(ts.delete("/config/k?force=1"), 400, "bad_request").get("message").asText())
         .contains("'force'");
     assertThat(assertError(ts.get("/config?prefx=a"), 400, "bad_request").get("message").asText())
         .contains("'prefx'");
-    assertThat(assertError(ts.get("/config/k?use_cache=true&use_cache=false"), 400, "bad_request")
-        .get("message").asText()).contains("use_cache");
+    assertThat(
+            assertError(ts.get("/config/k?use_cache=true&use_cache=false"), 400, "bad_request")
+                .get("message")
+                .asText())
+        .contains("use_cache");
     assertThat(ts.state()).isEqualTo(before);
   }
 
@@ -438,8 +490,10 @@ class ConfigRoutesTest {
     assertThat(b1.get("contentType").asText()).isEqualTo("application/json");
     assertThat(b1.get("size").asInt()).isEqualTo(3);
 
-    assertThat(json(ts.get("/config?prefix=b/")).get("keys").findValuesAsText("key")).containsExactly("b/1", "b/2");
-    assertThat(json(ts.get("/config?prefix=b/&limit=1")).get("keys").findValuesAsText("key")).containsExactly("b/1");
+    assertThat(json(ts.get("/config?prefix=b/")).get("keys").findValuesAsText("key"))
+        .containsExactly("b/1", "b/2");
+    assertThat(json(ts.get("/config?prefix=b/&limit=1")).get("keys").findValuesAsText("key"))
+        .containsExactly("b/1");
     assertThat(json(ts.get("/config?prefix=zzz")).get("keys")).isEmpty();
   }
 
@@ -458,8 +512,12 @@ class ConfigRoutesTest {
   @Test
   void list_limitOutside1To10000_isABadRequest() {
     for (String bad : List.of("0", "-1", "10001", "abc", "", "1e3", "99999999999")) {
-      assertThat(assertError(ts.get("/config?limit=" + bad), 400, "bad_request").get("message").asText())
-          .as(bad).contains("limit");
+      assertThat(
+              assertError(ts.get("/config?limit=" + bad), 400, "bad_request")
+                  .get("message")
+                  .asText())
+          .as(bad)
+          .contains("limit");
     }
     assertThat(ts.get("/config?limit=1").statusCode()).isEqualTo(200);
     assertThat(ts.get("/config?limit=10000").statusCode()).isEqualTo(200);
@@ -489,9 +547,12 @@ class ConfigRoutesTest {
 
   @Test
   void writeCommittedButNotAppliedInTime_isA504ThatSaysItWasCommitted() {
-    try (TestServer stuck = TestServer.start(TestServer.settings(), b -> b
-        .applyTimeout(Duration.ofMillis(200))
-        .reconnectBackoff(Duration.ofSeconds(30), Duration.ofSeconds(30)))) {
+    try (TestServer stuck =
+        TestServer.start(
+            TestServer.settings(),
+            b ->
+                b.applyTimeout(Duration.ofMillis(200))
+                    .reconnectBackoff(Duration.ofSeconds(30), Duration.ofSeconds(30)))) {
       stuck.source.breakFeeds(); // the write commits, but this replica cannot apply it
       HttpResponse<byte[]> r = stuck.put("/config/k", "v");
       JsonNode err = assertError(r, 504, "timeout");
@@ -507,7 +568,8 @@ class ConfigRoutesTest {
 
   @Test
   void unknownRoute_isAJson404() {
-    assertThat(assertError(ts.get("/nope"), 404, "not_found").get("message").asText()).contains("/nope");
+    assertThat(assertError(ts.get("/nope"), 404, "not_found").get("message").asText())
+        .contains("/nope");
     assertError(ts.put("/configs/k", "v"), 404, "not_found");
     assertError(ts.get("/health/live/"), 404, "not_found");
   }

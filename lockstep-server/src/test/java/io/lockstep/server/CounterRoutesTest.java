@@ -44,8 +44,13 @@ class CounterRoutesTest {
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
     URI advertised = URI.create(ts.server.node().self().url());
-    assertThat(new String(r.body(), UTF_8)).isEqualTo("You are talking to instance " + advertised.getHost() + ":"
-        + advertised.getPort() + ".\nThis is request 1 to this instance and request 1 to the cluster.\n");
+    assertThat(new String(r.body(), UTF_8))
+        .isEqualTo(
+            "You are talking to instance "
+                + advertised.getHost()
+                + ":"
+                + advertised.getPort()
+                + ".\nThis is request 1 to this instance and request 1 to the cluster.\n");
   }
 
   @Test
@@ -78,15 +83,24 @@ class CounterRoutesTest {
     JsonNode r = json(ts.send("POST", "/counters/orders?by=41", null));
     assertThat(r.get("name").asText()).isEqualTo("orders");
     assertThat(r.get("value").asLong()).isEqualTo(42);
-    assertThat(json(ts.send("POST", "/counters/orders?by=-2", null)).get("value").asLong()).isEqualTo(40);
+    assertThat(json(ts.send("POST", "/counters/orders?by=-2", null)).get("value").asLong())
+        .isEqualTo(40);
     assertThat(json(ts.get("/counters/orders")).get("value").asLong()).isEqualTo(40);
     assertThat(ts.state().entries()).as("counters are not map entries").isEmpty();
   }
 
   @Test
   void counters_badInput_is400_andCountsNothing() {
-    for (String q : new String[] {"?by=x", "?by=", "?by=1.5", "?by=99999999999999999999", "?by=1000000000001",
-        "?by=1&by=2", "?other=1"}) {
+    for (String q :
+        new String[] {
+          "?by=x",
+          "?by=",
+          "?by=1.5",
+          "?by=99999999999999999999",
+          "?by=1000000000001",
+          "?by=1&by=2",
+          "?other=1"
+        }) {
       assertError(ts.send("POST", "/counters/c" + q, null), 400, "bad_request");
     }
     assertError(ts.send("POST", "/counters/" + "x".repeat(129), null), 400, "bad_request");

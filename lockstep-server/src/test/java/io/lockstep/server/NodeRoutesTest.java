@@ -60,7 +60,9 @@ class NodeRoutesTest {
       assertError(ts.get("/config"), 503, "not_ready");
       assertError(ts.get("/config/k?use_cache=false"), 503, "backend_unavailable");
       down.setAvailable(true);
-      await().atMost(Duration.ofSeconds(10)).until(() -> ts.get("/health/ready").statusCode() == 200);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> ts.get("/health/ready").statusCode() == 200);
       assertError(ts.get("/config/k"), 404, "not_found");
     }
   }
@@ -73,17 +75,35 @@ class NodeRoutesTest {
       HttpResponse<byte[]> r = ts.get("/stats");
       assertThat(r.statusCode()).isEqualTo(200);
       JsonNode s = json(r);
-      assertThat(TestServer.fieldNames(s)).containsExactly("id", "url", "startedAt", "appliedRevision",
-          "headRevision", "lagRevisions", "lagMillis", "keys", "digest", "relists", "reconnects",
-          "duplicatesDropped", "gaps", "ready");
+      assertThat(TestServer.fieldNames(s))
+          .containsExactly(
+              "id",
+              "url",
+              "startedAt",
+              "appliedRevision",
+              "headRevision",
+              "lagRevisions",
+              "lagMillis",
+              "keys",
+              "digest",
+              "relists",
+              "reconnects",
+              "duplicatesDropped",
+              "gaps",
+              "ready");
       Lockstep node = ts.server.node();
       assertThat(s.get("id").asText()).isEqualTo(node.self().id());
-      assertThat(s.get("url").asText()).isEqualTo("http://127.0.0.1:" + ts.server.port()).isEqualTo(ts.server.advertiseUrl());
+      assertThat(s.get("url").asText())
+          .isEqualTo("http://127.0.0.1:" + ts.server.port())
+          .isEqualTo(ts.server.advertiseUrl());
       assertThat(Instant.parse(s.get("startedAt").asText())).isEqualTo(node.self().startedAt());
       assertThat(s.get("appliedRevision").asLong()).isEqualTo(ts.source.revision());
-      assertThat(s.get("headRevision").asLong()).isGreaterThanOrEqualTo(s.get("appliedRevision").asLong());
+      assertThat(s.get("headRevision").asLong())
+          .isGreaterThanOrEqualTo(s.get("appliedRevision").asLong());
       assertThat(s.get("keys").asInt()).isEqualTo(2);
-      assertThat(s.get("digest").asText()).matches("[0-9a-f]{16}").isEqualTo(Digests.hex(Digests.of(ts.source.entries())));
+      assertThat(s.get("digest").asText())
+          .matches("[0-9a-f]{16}")
+          .isEqualTo(Digests.hex(Digests.of(ts.source.entries())));
       assertThat(s.get("ready").asBoolean()).isTrue();
       assertThat(s.get("relists").asLong()).isZero();
     }
@@ -94,17 +114,22 @@ class NodeRoutesTest {
     try (TestServer a = TestServer.start();
         TestServer b = TestServer.replica(a.source, TestServer.settings())) {
       long rev = a.server.node().map().put("k", new byte[] {1}, null).revision();
-      assertThat(b.server.node().map().replica().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
+      assertThat(b.server.node().map().replica().awaitRevision(rev, Duration.ofSeconds(5)))
+          .isTrue();
 
       HttpResponse<byte[]> r = b.get("/cluster");
       assertThat(r.statusCode()).isEqualTo(200);
       JsonNode body = json(r);
       assertThat(body.get("self").asText()).isEqualTo(b.server.node().self().id());
       List<String> ids = body.get("members").findValuesAsText("id");
-      assertThat(ids).containsExactlyInAnyOrder(a.server.node().self().id(), b.server.node().self().id()).isSorted();
+      assertThat(ids)
+          .containsExactlyInAnyOrder(a.server.node().self().id(), b.server.node().self().id())
+          .isSorted();
       String digest = Digests.hex(Digests.of(a.source.entries()));
       for (JsonNode m : body.get("members")) {
-        assertThat(TestServer.fieldNames(m)).containsExactly("id", "url", "startedAt", "appliedRevision", "keys", "digest", "reachable");
+        assertThat(TestServer.fieldNames(m))
+            .containsExactly(
+                "id", "url", "startedAt", "appliedRevision", "keys", "digest", "reachable");
         assertThat(m.get("reachable").asBoolean()).isTrue();
         assertThat(m.get("appliedRevision").asLong()).isEqualTo(rev);
         assertThat(m.get("keys").asInt()).isEqualTo(1);
@@ -115,15 +140,21 @@ class NodeRoutesTest {
 
   @Test
   void cluster_memberThatDoesNotAnswer_isListedUnreachableWithTheReason() throws Exception {
-    try (TestServer ts = TestServer.start(TestServer.settings(b -> b.peerTimeout(Duration.ofMillis(500))))) {
+    try (TestServer ts =
+        TestServer.start(TestServer.settings(b -> b.peerTimeout(Duration.ofMillis(500))))) {
       Membership members = ts.source.backend().membership();
-      members.register(new Member("aa-gone", "http://127.0.0.1:1", Instant.parse("2026-01-01T00:00:00Z"))).get();
+      members
+          .register(
+              new Member("aa-gone", "http://127.0.0.1:1", Instant.parse("2026-01-01T00:00:00Z")))
+          .get();
       members.register(new Member("zz-no-url", "", Instant.parse("2026-01-01T00:00:00Z"))).get();
       JsonNode body = json(ts.get("/cluster"));
       JsonNode list = body.get("members");
-      assertThat(list.findValuesAsText("id")).containsExactly("aa-gone", ts.server.node().self().id(), "zz-no-url");
+      assertThat(list.findValuesAsText("id"))
+          .containsExactly("aa-gone", ts.server.node().self().id(), "zz-no-url");
       JsonNode gone = list.get(0);
-      assertThat(TestServer.fieldNames(gone)).containsExactly("id", "url", "startedAt", "reachable", "error");
+      assertThat(TestServer.fieldNames(gone))
+          .containsExactly("id", "url", "startedAt", "reachable", "error");
       assertThat(gone.get("reachable").asBoolean()).isFalse();
       assertThat(gone.get("url").asText()).isEqualTo("http://127.0.0.1:1");
       assertThat(gone.get("startedAt").asText()).isEqualTo("2026-01-01T00:00:00Z");
@@ -136,8 +167,13 @@ class NodeRoutesTest {
   @Test
   void cluster_whenTheMembershipListingFails_isA503() {
     InMemorySource source = new InMemorySource(RevisionModel.SPARSE);
-    try (TestServer ts = TestServer.start(source, true, TestServer.settings(),
-        b -> b.backend(new NoMembersBackend(source.backend())), true)) {
+    try (TestServer ts =
+        TestServer.start(
+            source,
+            true,
+            TestServer.settings(),
+            b -> b.backend(new NoMembersBackend(source.backend())),
+            true)) {
       assertError(ts.get("/cluster"), 503, "backend_unavailable");
       assertThat(ts.get("/stats").statusCode()).isEqualTo(200);
     }
@@ -158,7 +194,8 @@ class NodeRoutesTest {
 
   @Test
   void refresh_whileTheBackendIsDown_isA503AfterMaxWait() {
-    try (TestServer ts = TestServer.start(TestServer.settings(b -> b.maxWait(Duration.ofMillis(300))))) {
+    try (TestServer ts =
+        TestServer.start(TestServer.settings(b -> b.maxWait(Duration.ofMillis(300))))) {
       ts.source.setAvailable(false);
       assertError(ts.send("POST", "/admin/refresh", null), 503, "backend_unavailable");
       assertThat(ts.get("/health/live").statusCode()).isEqualTo(200);
@@ -184,23 +221,29 @@ class NodeRoutesTest {
   void await_aRevisionThatComesWhileWaiting_answers200() throws Exception {
     try (TestServer ts = TestServer.start()) {
       long next = ts.source.revision() + 1;
-      java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> waiting = java.util.concurrent.CompletableFuture
-          .supplyAsync(() -> ts.get("/admin/await?revision=" + next + "&timeout=5s"));
+      java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> waiting =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> ts.get("/admin/await?revision=" + next + "&timeout=5s"));
       ts.put("/config/k", "v");
-      assertThat(waiting.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      assertThat(waiting.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode())
+          .isEqualTo(200);
     }
   }
 
   @Test
   void await_aRevisionNotReached_is504AfterTheTimeout_boundedByMaxWait() {
-    try (TestServer ts = TestServer.start(TestServer.settings(b -> b.maxWait(Duration.ofMillis(300))))) {
+    try (TestServer ts =
+        TestServer.start(TestServer.settings(b -> b.maxWait(Duration.ofMillis(300))))) {
       long far = ts.source.revision() + 1000;
       long t0 = System.nanoTime();
       HttpResponse<byte[]> r = ts.get("/admin/await?revision=" + far + "&timeout=1h");
-      assertThat((System.nanoTime() - t0) / 1_000_000).as("max wait, not the hour asked").isLessThan(5_000);
+      assertThat((System.nanoTime() - t0) / 1_000_000)
+          .as("max wait, not the hour asked")
+          .isLessThan(5_000);
       JsonNode e = assertError(r, 504, "timeout");
       assertThat(e.get("message").asText()).contains("revision " + far + " not reached");
-      assertThat(TestServer.header(r, Headers.APPLIED)).isEqualTo(Long.toString(ts.source.revision()));
+      assertThat(TestServer.header(r, Headers.APPLIED))
+          .isEqualTo(Long.toString(ts.source.revision()));
       assertError(ts.get("/admin/await?revision=" + far + "&timeout=50ms"), 504, "timeout");
     }
   }
@@ -208,8 +251,18 @@ class NodeRoutesTest {
   @Test
   void await_badParameters_are400() {
     try (TestServer ts = TestServer.start()) {
-      for (String q : List.of("", "?timeout=1s", "?revision=", "?revision=-1", "?revision=abc", "?revision=1&timeout=10",
-          "?revision=1&timeout=-1s", "?revision=1&timeout=soon", "?revision=1&bogus=2", "?revision=1&revision=2")) {
+      for (String q :
+          List.of(
+              "",
+              "?timeout=1s",
+              "?revision=",
+              "?revision=-1",
+              "?revision=abc",
+              "?revision=1&timeout=10",
+              "?revision=1&timeout=-1s",
+              "?revision=1&timeout=soon",
+              "?revision=1&bogus=2",
+              "?revision=1&revision=2")) {
         assertError(ts.get("/admin/await" + q), 400, "bad_request");
       }
       assertError(ts.send("POST", "/admin/await?revision=1", null), 405, "method_not_allowed");
@@ -218,12 +271,16 @@ class NodeRoutesTest {
 
   @Test
   void vcapApplication_isShownInStatsAndCluster() {
-    String vcap = "{\"application_id\": \"a8d5-guid\", \"application_name\": \"refresh-demo\","
-        + " \"application_uris\": [\"refresh-demo.example.com\"], \"instance_index\": 2,"
-        + " \"space_name\": \"dev\", \"limits\": {\"mem\": 128}}";
-    try (TestServer ts = TestServer.start(TestServer.settings(b -> b.environment(Map.of("VCAP_APPLICATION", vcap))))) {
-      String expected = "{\"application_id\":\"a8d5-guid\",\"application_name\":\"refresh-demo\","
-          + "\"application_uris\":[\"refresh-demo.example.com\"],\"instance_index\":2}";
+    String vcap =
+        "{\"application_id\": \"a8d5-guid\", \"application_name\": \"refresh-demo\","
+            + " \"application_uris\": [\"refresh-demo.example.com\"], \"instance_index\": 2,"
+            + " \"space_name\": \"dev\", \"limits\": {\"mem\": 128}}";
+    try (TestServer ts =
+        TestServer.start(
+            TestServer.settings(b -> b.environment(Map.of("VCAP_APPLICATION", vcap))))) {
+      String expected =
+          "{\"application_id\":\"a8d5-guid\",\"application_name\":\"refresh-demo\","
+              + "\"application_uris\":[\"refresh-demo.example.com\"],\"instance_index\":2}";
       JsonNode stats = json(ts.get("/stats"));
       assertThat(TestServer.fieldNames(stats)).endsWith("ready", "application");
       assertThat(stats.get("application").toString()).isEqualTo(expected);
@@ -236,7 +293,9 @@ class NodeRoutesTest {
   @Test
   void vcapApplication_malformed_isIgnored_theServerStarts() {
     for (String bad : List.of("{not json", "[]", "\"x\"", "{}", "{\"application_id\": 7}")) {
-      try (TestServer ts = TestServer.start(TestServer.settings(b -> b.environment(Map.of("VCAP_APPLICATION", bad))))) {
+      try (TestServer ts =
+          TestServer.start(
+              TestServer.settings(b -> b.environment(Map.of("VCAP_APPLICATION", bad))))) {
         assertThat(json(ts.get("/stats")).has("application")).as(bad).isFalse();
         assertThat(json(ts.get("/cluster")).has("application")).as(bad).isFalse();
         assertThat(ts.get("/api/v1/current").statusCode()).isEqualTo(200);
@@ -269,7 +328,8 @@ class NodeRoutesTest {
     }
 
     @Override
-    public CompletableFuture<WriteResult> put(String key, byte[] value, String contentType, long expectedRevision) {
+    public CompletableFuture<WriteResult> put(
+        String key, byte[] value, String contentType, long expectedRevision) {
       return delegate.put(key, value, contentType, expectedRevision);
     }
 
@@ -294,7 +354,8 @@ class NodeRoutesTest {
 
         @Override
         public CompletableFuture<List<Member>> members() {
-          return CompletableFuture.failedFuture(new IllegalStateException("membership store down (injected)"));
+          return CompletableFuture.failedFuture(
+              new IllegalStateException("membership store down (injected)"));
         }
       };
     }

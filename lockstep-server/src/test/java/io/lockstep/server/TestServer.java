@@ -30,8 +30,11 @@ import java.util.function.Function;
 final class TestServer implements AutoCloseable {
   final InMemorySource source;
   final LockstepServer server;
-  final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  final HttpClient http =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
   private final boolean ownsSource;
 
   private TestServer(InMemorySource source, boolean ownsSource, LockstepServer server) {
@@ -42,7 +45,9 @@ final class TestServer implements AutoCloseable {
 
   /** Fast timeouts and backoffs for tests; values limited like the server's. */
   static LockstepBuilder nodeDefaults(Backend backend, ServerSettings settings) {
-    return Lockstep.builder().backend(backend).keyPrefix("t")
+    return Lockstep.builder()
+        .backend(backend)
+        .keyPrefix("t")
         .operationTimeout(Duration.ofMillis(500))
         .applyTimeout(Duration.ofSeconds(5))
         .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50))
@@ -51,10 +56,17 @@ final class TestServer implements AutoCloseable {
         .randomSeed(7);
   }
 
-  /** Loopback, port 0, 5 s waits, and an empty environment: no platform variable leaks in from the test run. */
+  /**
+   * Loopback, port 0, 5 s waits, and an empty environment: no platform variable leaks in from the
+   * test run.
+   */
   static ServerSettings settings() {
-    return ServerSettings.builder().bindHost("127.0.0.1").port(0).maxWait(Duration.ofSeconds(5))
-        .environment(java.util.Map.of()).build();
+    return ServerSettings.builder()
+        .bindHost("127.0.0.1")
+        .port(0)
+        .maxWait(Duration.ofSeconds(5))
+        .environment(java.util.Map.of())
+        .build();
   }
 
   /** {@link #settings()} changed by {@code change}. */
@@ -79,16 +91,23 @@ final class TestServer implements AutoCloseable {
     return start(source, false, settings, b -> {}, true);
   }
 
-  static TestServer start(InMemorySource source, boolean ownsSource, ServerSettings settings,
-      Consumer<LockstepBuilder> node, boolean awaitReady) {
-    Function<String, Lockstep> factory = url -> {
-      LockstepBuilder b = nodeDefaults(source.backend(), settings).advertiseUrl(url);
-      node.accept(b);
-      return b.build();
-    };
+  static TestServer start(
+      InMemorySource source,
+      boolean ownsSource,
+      ServerSettings settings,
+      Consumer<LockstepBuilder> node,
+      boolean awaitReady) {
+    Function<String, Lockstep> factory =
+        url -> {
+          LockstepBuilder b = nodeDefaults(source.backend(), settings).advertiseUrl(url);
+          node.accept(b);
+          return b.build();
+        };
     TestServer ts = new TestServer(source, ownsSource, LockstepServer.start(settings, factory));
     if (awaitReady) {
-      await().atMost(Duration.ofSeconds(10)).until(() -> ts.server.node().map().replica().isReady());
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> ts.server.node().map().replica().isReady());
     }
     return ts;
   }
@@ -98,8 +117,14 @@ final class TestServer implements AutoCloseable {
   }
 
   HttpResponse<byte[]> send(String method, String pathAndQuery, byte[] body, String... headers) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(30))
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(uri(pathAndQuery))
+            .timeout(Duration.ofSeconds(30))
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofByteArray(body));
     if (headers.length > 0) {
       b.headers(headers);
     }
@@ -134,11 +159,13 @@ final class TestServer implements AutoCloseable {
   }
 
   static JsonNode json(HttpResponse<byte[]> r) {
-    assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
+    assertThat(r.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
     try {
       return Json.MAPPER.readTree(r.body());
     } catch (IOException e) {
-      throw new UncheckedIOException(new String(r.body(), java.nio.charset.StandardCharsets.UTF_8), e);
+      throw new UncheckedIOException(
+          new String(r.body(), java.nio.charset.StandardCharsets.UTF_8), e);
     }
   }
 
@@ -152,8 +179,13 @@ final class TestServer implements AutoCloseable {
 
   /** Asserts the one error shape: status, JSON {"error": code, "message": text}, nothing else. */
   static JsonNode assertError(HttpResponse<byte[]> r, int status, String code) {
-    assertThat(r.statusCode()).as("status of %s %s: %s", r.request().method(), r.request().uri(),
-        new String(r.body(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(status);
+    assertThat(r.statusCode())
+        .as(
+            "status of %s %s: %s",
+            r.request().method(),
+            r.request().uri(),
+            new String(r.body(), java.nio.charset.StandardCharsets.UTF_8))
+        .isEqualTo(status);
     JsonNode body = json(r);
     assertThat(fieldNames(body)).containsExactly("error", "message");
     assertThat(body.get("error").asText()).isEqualTo(code);
@@ -169,7 +201,10 @@ final class TestServer implements AutoCloseable {
     return Long.parseLong(r.headers().firstValue(Headers.REVISION).orElseThrow());
   }
 
-  /** What the source holds: its revision and entries. Equal before and after means nothing was stored. */
+  /**
+   * What the source holds: its revision and entries. Equal before and after means nothing was
+   * stored.
+   */
   record State(long revision, List<Versioned> entries) {}
 
   State state() {

@@ -35,7 +35,9 @@ public abstract class ClusterCounterContract extends NamespacedSuite {
   /** A started node on {@code keyPrefix}, with a backend connection of its own. */
   protected abstract Lockstep newNode(String keyPrefix);
 
-  /** Increments per thread in the 64-thread test (a backend whose increments contend may lower it). */
+  /**
+   * Increments per thread in the 64-thread test (a backend whose increments contend may lower it).
+   */
   protected int incrementsPerThread() {
     return 40;
   }
@@ -66,26 +68,31 @@ public abstract class ClusterCounterContract extends NamespacedSuite {
     List<CompletableFuture<Void>> done = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
       ClusterCounter c = (t % 2 == 0 ? a : b).counter("hits");
-      done.add(CompletableFuture.runAsync(() -> {
-        try {
-          go.await();
-        } catch (InterruptedException e) {
-          throw new IllegalStateException(e);
-        }
-        for (int i = 0; i < each; i++) {
-          long v = c.incrementAndGet(1);
-          if (!seen.add(v)) {
-            duplicates.add(v);
-          }
-        }
-      }, command -> Thread.ofPlatform().start(command)));
+      done.add(
+          CompletableFuture.runAsync(
+              () -> {
+                try {
+                  go.await();
+                } catch (InterruptedException e) {
+                  throw new IllegalStateException(e);
+                }
+                for (int i = 0; i < each; i++) {
+                  long v = c.incrementAndGet(1);
+                  if (!seen.add(v)) {
+                    duplicates.add(v);
+                  }
+                }
+              },
+              command -> Thread.ofPlatform().start(command)));
     }
     long started = System.nanoTime();
     go.countDown();
-    CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(patience().toMillis() * 4, TimeUnit.MILLISECONDS);
+    CompletableFuture.allOf(done.toArray(CompletableFuture[]::new))
+        .get(patience().toMillis() * 4, TimeUnit.MILLISECONDS);
     long millis = (System.nanoTime() - started) / 1_000_000;
     long total = (long) threads * each;
-    System.out.printf("%s: %d increments from %d threads in %d ms (%.0f/s)%n",
+    System.out.printf(
+        "%s: %d increments from %d threads in %d ms (%.0f/s)%n",
         getClass().getSimpleName(), total, threads, millis, total * 1000.0 / Math.max(1, millis));
     assertThat(duplicates).isEmpty();
     assertThat(seen).hasSize((int) total);
@@ -117,20 +124,34 @@ public abstract class ClusterCounterContract extends NamespacedSuite {
   void counters_stayOutOfTheMap_andTheMapKeepsReplicating() {
     Lockstep a = node();
     Lockstep b = node();
-    await().atMost(patience()).until(() -> a.map().replica().isReady() && b.map().replica().isReady());
+    await()
+        .atMost(patience())
+        .until(() -> a.map().replica().isReady() && b.map().replica().isReady());
     a.map().put("before", "1".getBytes(UTF_8), "text/plain");
     for (int i = 0; i < 20; i++) {
       a.counter("c").incrementAndGet(1);
     }
     long after = a.map().put("after", "2".getBytes(UTF_8), "text/plain").revision();
     // The map's feed is not disturbed by counter changes: the other node applies the later write.
-    assertThat(b.map().replica().awaitRevisionAsync(after).orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join())
+    assertThat(
+            b.map()
+                .replica()
+                .awaitRevisionAsync(after)
+                .orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS)
+                .join())
         .isGreaterThanOrEqualTo(after);
     assertThat(keys(b)).containsExactly("after", "before");
     // A fresh listing of the source holds no counter either.
-    assertThat(a.map().replica().refresh().orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join()).isGreaterThanOrEqualTo(after);
+    assertThat(
+            a.map()
+                .replica()
+                .refresh()
+                .orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS)
+                .join())
+        .isGreaterThanOrEqualTo(after);
     assertThat(keys(a)).containsExactly("after", "before");
-    assertThatThrownBy(() -> a.map().put("_counters/c", new byte[] {1}, null)).isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> a.map().put("_counters/c", new byte[] {1}, null))
+        .isInstanceOf(InvalidKeyException.class);
     Versioned v = b.map().get("after");
     assertThat(v).isNotNull();
     assertThat(b.counter("c").get()).isEqualTo(20);

@@ -11,7 +11,8 @@ import org.junit.jupiter.api.BeforeEach;
 /**
  * The frame every contract suite shares: each test runs in a namespace of its own ({@link #prefix},
  * a fresh random key prefix, so a subclass may share one server across tests), what a test opens
- * with {@link #closeAfterTest} is closed after it, and every wait is bounded by {@link #patience()}.
+ * with {@link #closeAfterTest} is closed after it, and every wait is bounded by {@link
+ * #patience()}.
  */
 public abstract class NamespacedSuite {
   private final String namespaceStem;

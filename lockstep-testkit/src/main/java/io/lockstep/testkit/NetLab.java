@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * with one address on a private bridge ({@code 10.231.S.11}, {@code .12}, ...; the host side is
  * {@code 10.231.S.1}), so processes started in them talk over a real TCP/IP path that nftables can
  * cut. {@link #partition} installs drop rules inside the namespaces of each side against the other
- * side's addresses; {@link #heal} removes them. {@link #close} deletes the namespaces and the bridge.
+ * side's addresses; {@link #heal} removes them. {@link #close} deletes the namespaces and the
+ * bridge.
  *
  * <p>Needs root, {@code ip} (iproute2) and {@code nft} (nftables); {@code scripts/setup} installs
  * them. Traffic stays on this machine, inside namespaces this lab made. Not thread safe.
@@ -111,19 +112,76 @@ public final class NetLab implements Hosts, AutoCloseable {
     for (int i : from) {
       String ns = namespace(i);
       run("ip", "netns", "exec", ns, "nft", "add", "table", "inet", "lockstep_partition");
-      run("ip", "netns", "exec", ns, "nft", "add", "chain", "inet", "lockstep_partition", "in",
+      run(
+          "ip",
+          "netns",
+          "exec",
+          ns,
+          "nft",
+          "add",
+          "chain",
+          "inet",
+          "lockstep_partition",
+          "in",
           "{ type filter hook input priority 0 ; policy accept ; }");
-      run("ip", "netns", "exec", ns, "nft", "add", "chain", "inet", "lockstep_partition", "out",
+      run(
+          "ip",
+          "netns",
+          "exec",
+          ns,
+          "nft",
+          "add",
+          "chain",
+          "inet",
+          "lockstep_partition",
+          "out",
           "{ type filter hook output priority 0 ; policy accept ; }");
-      run("ip", "netns", "exec", ns, "nft", "add", "rule", "inet", "lockstep_partition", "in", "ip", "saddr", set, "drop");
-      run("ip", "netns", "exec", ns, "nft", "add", "rule", "inet", "lockstep_partition", "out", "ip", "daddr", set, "drop");
+      run(
+          "ip",
+          "netns",
+          "exec",
+          ns,
+          "nft",
+          "add",
+          "rule",
+          "inet",
+          "lockstep_partition",
+          "in",
+          "ip",
+          "saddr",
+          set,
+          "drop");
+      run(
+          "ip",
+          "netns",
+          "exec",
+          ns,
+          "nft",
+          "add",
+          "rule",
+          "inet",
+          "lockstep_partition",
+          "out",
+          "ip",
+          "daddr",
+          set,
+          "drop");
     }
   }
 
   /** Removes every partition rule. */
   public void heal() {
     for (int i = 0; i < hosts; i++) {
-      runQuietly("ip", "netns", "exec", namespace(i), "nft", "delete", "table", "inet", "lockstep_partition");
+      runQuietly(
+          "ip",
+          "netns",
+          "exec",
+          namespace(i),
+          "nft",
+          "delete",
+          "table",
+          "inet",
+          "lockstep_partition");
     }
   }
 
@@ -151,8 +209,14 @@ public final class NetLab implements Hosts, AutoCloseable {
   private static void run(String... cmd) {
     Result r = exec(cmd);
     if (r.code != 0) {
-      throw new IllegalStateException("'" + String.join(" ", cmd) + "' failed with " + r.code + ": " + r.output
-          + " (needs root, iproute2 and nftables: run scripts/setup)");
+      throw new IllegalStateException(
+          "'"
+              + String.join(" ", cmd)
+              + "' failed with "
+              + r.code
+              + ": "
+              + r.output
+              + " (needs root, iproute2 and nftables: run scripts/setup)");
     }
   }
 

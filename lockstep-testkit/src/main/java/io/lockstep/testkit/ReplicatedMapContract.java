@@ -26,9 +26,9 @@ import org.junit.jupiter.api.Test;
  * subclassing ({@code EtcdReplicatedMapContractIT extends ReplicatedMapContract}). The class name
  * ends in {@code Contract}, so neither surefire nor failsafe runs it on its own.
  *
- * <p>A subclass supplies nodes with their own backend connection, a way to write into the source
- * of truth behind Lockstep's back, and the digest of a fresh listing of the source. Every test runs
- * in a namespace of its own (a random key prefix), so a subclass may share one server across tests;
+ * <p>A subclass supplies nodes with their own backend connection, a way to write into the source of
+ * truth behind Lockstep's back, and the digest of a fresh listing of the source. Every test runs in
+ * a namespace of its own (a random key prefix), so a subclass may share one server across tests;
  * nodes are closed after each test. "Eventually" is Awaitility with {@link #patience()}, never a
  * sleep.
  */
@@ -40,7 +40,9 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
   /** A started node on {@code keyPrefix}, with a backend connection of its own. */
   protected abstract Lockstep newNode(String keyPrefix);
 
-  /** Writes {@code value} under map key {@code key} straight into the source, bypassing Lockstep. */
+  /**
+   * Writes {@code value} under map key {@code key} straight into the source, bypassing Lockstep.
+   */
   protected abstract void writeExternally(String keyPrefix, String key, byte[] value);
 
   /** {@link io.lockstep.Digests#of} over a fresh listing of the namespace in the source. */
@@ -54,7 +56,9 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
   }
 
   private void awaitApplied(ReplicatedMap m, long revision) {
-    assertThat(m.replica().awaitRevision(revision, patience())).as("applied revision %d within %s", revision, patience()).isTrue();
+    assertThat(m.replica().awaitRevision(revision, patience()))
+        .as("applied revision %d within %s", revision, patience())
+        .isTrue();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -70,12 +74,16 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
       binary[i] = (byte) i;
     }
     Object[][] cases = {
-        {"text", "h\u00e9llo w\u00f6rld \u4e2d".getBytes(UTF_8), "text/plain; charset=utf-8"},
-        {"json", "{\"a\": [1, 2.5, {\"b\": null}], \"s\": \"\u00e9\"}".getBytes(UTF_8), "application/json"},
-        {"binary", binary, "application/octet-stream"},
-        {"empty", new byte[0], "text/plain"},
-        {"no-type", new byte[] {1, 2, 3}, null},
-        {"nested/key with spaces/\u00e9", "x".getBytes(UTF_8), "application/x-custom+thing"},
+      {"text", "h\u00e9llo w\u00f6rld \u4e2d".getBytes(UTF_8), "text/plain; charset=utf-8"},
+      {
+        "json",
+        "{\"a\": [1, 2.5, {\"b\": null}], \"s\": \"\u00e9\"}".getBytes(UTF_8),
+        "application/json"
+      },
+      {"binary", binary, "application/octet-stream"},
+      {"empty", new byte[0], "text/plain"},
+      {"no-type", new byte[] {1, 2, 3}, null},
+      {"nested/key with spaces/\u00e9", "x".getBytes(UTF_8), "application/x-custom+thing"},
     };
     for (Object[] c : cases) {
       String key = (String) c[0];
@@ -85,7 +93,9 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
       assertThat(w.isApplied()).as(key).isTrue();
       Versioned expected = new Versioned(key, value, type, w.revision());
       assertThat(a.get(key)).as("local read of %s on the writer", key).isEqualTo(expected);
-      assertThat(a.get(key, ReadConsistency.STRONG)).as("strong read of %s", key).isEqualTo(expected);
+      assertThat(a.get(key, ReadConsistency.STRONG))
+          .as("strong read of %s", key)
+          .isEqualTo(expected);
       awaitApplied(b, w.revision());
       assertThat(b.get(key)).as("local read of %s on another node", key).isEqualTo(expected);
     }
@@ -121,20 +131,26 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
     ReplicatedMap b = node().map();
     long current = a.put("contended", "start".getBytes(UTF_8), "text/plain").revision();
     for (int round = 0; round < 30; round++) {
-      CompletableFuture<WriteResult> fa = a.compareAndSetAsync("contended", current, ("a" + round).getBytes(UTF_8), "text/plain");
-      CompletableFuture<WriteResult> fb = b.compareAndSetAsync("contended", current, ("b" + round).getBytes(UTF_8), "text/plain");
+      CompletableFuture<WriteResult> fa =
+          a.compareAndSetAsync("contended", current, ("a" + round).getBytes(UTF_8), "text/plain");
+      CompletableFuture<WriteResult> fb =
+          b.compareAndSetAsync("contended", current, ("b" + round).getBytes(UTF_8), "text/plain");
       WriteResult ra = fa.orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join();
       WriteResult rb = fb.orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join();
-      assertThat(List.of(ra.status(), rb.status())).as("round %d", round)
+      assertThat(List.of(ra.status(), rb.status()))
+          .as("round %d", round)
           .containsExactlyInAnyOrder(WriteResult.Status.APPLIED, WriteResult.Status.CONFLICT);
       WriteResult won = ra.isApplied() ? ra : rb;
       WriteResult lost = ra.isApplied() ? rb : ra;
-      assertThat(lost.revision()).as("the loser learns the winner's revision").isEqualTo(won.revision());
+      assertThat(lost.revision())
+          .as("the loser learns the winner's revision")
+          .isEqualTo(won.revision());
       current = won.revision();
       awaitApplied(a, current);
       awaitApplied(b, current);
       assertThat(a.get("contended")).isEqualTo(b.get("contended"));
-      assertThat(a.get("contended").valueAsString()).isEqualTo((ra.isApplied() ? "a" : "b") + round);
+      assertThat(a.get("contended").valueAsString())
+          .isEqualTo((ra.isApplied() ? "a" : "b") + round);
     }
   }
 
@@ -151,7 +167,8 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
     }
     assertThat(m.get("k")).isEqualTo(before);
     assertThat(m.get("k", ReadConsistency.STRONG)).isEqualTo(before);
-    assertThat(m.compareAndDelete("k", before.modRevision() + 1000).status()).isEqualTo(WriteResult.Status.CONFLICT);
+    assertThat(m.compareAndDelete("k", before.modRevision() + 1000).status())
+        .isEqualTo(WriteResult.Status.CONFLICT);
     assertThat(m.compareAndDelete("k", before.modRevision()).isApplied()).isTrue();
     assertThat(m.get("k")).isNull();
   }
@@ -182,7 +199,10 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
     Versioned strong = nodes.get(0).map().get("ext/config", ReadConsistency.STRONG);
     assertThat(strong.value()).isEqualTo(value);
     assertThat(nodes).allSatisfy(n -> assertThat(n.map().get("ext/config")).isEqualTo(strong));
-    await().atMost(patience()).until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == sourceDigest(prefix)));
+    await()
+        .atMost(patience())
+        .until(
+            () -> nodes.stream().allMatch(n -> n.map().replica().digest() == sourceDigest(prefix)));
   }
 
   @Test
@@ -191,9 +211,13 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
     for (String k : new String[] {"b/2", "a/1", "b/10", "b/1", "c", "b/3", "ba"}) {
       m.put(k, k.getBytes(UTF_8), "text/plain");
     }
-    assertThat(m.list("b/", 0)).extracting(Versioned::key).containsExactly("b/1", "b/10", "b/2", "b/3");
+    assertThat(m.list("b/", 0))
+        .extracting(Versioned::key)
+        .containsExactly("b/1", "b/10", "b/2", "b/3");
     assertThat(m.list("b/", 2)).extracting(Versioned::key).containsExactly("b/1", "b/10");
-    assertThat(m.list("", 0)).extracting(Versioned::key).containsExactly("a/1", "b/1", "b/10", "b/2", "b/3", "ba", "c");
+    assertThat(m.list("", 0))
+        .extracting(Versioned::key)
+        .containsExactly("a/1", "b/1", "b/10", "b/2", "b/3", "ba", "c");
     assertThat(m.list("zzz", 0)).isEmpty();
     assertThat(m.list(null, 3)).hasSize(3);
   }
@@ -209,7 +233,10 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
     int writes = 0;
     for (int i = 0; i < 60; i++) {
       String key = "k" + r.nextInt(6);
-      WriteResult w = r.nextInt(4) == 0 ? writer.delete(key) : writer.put(key, ("v" + i).getBytes(UTF_8), "text/plain");
+      WriteResult w =
+          r.nextInt(4) == 0
+              ? writer.delete(key)
+              : writer.put(key, ("v" + i).getBytes(UTF_8), "text/plain");
       if (w.isApplied()) {
         last = w.revision();
         writes++;
@@ -221,7 +248,9 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
     for (int i = 1; i < events.size(); i++) {
       assertThat(events.get(i).revision()).isGreaterThan(events.get(i - 1).revision());
     }
-    assertThat(follower.replica().digest()).isEqualTo(writer.replica().digest()).isEqualTo(sourceDigest(prefix));
+    assertThat(follower.replica().digest())
+        .isEqualTo(writer.replica().digest())
+        .isEqualTo(sourceDigest(prefix));
   }
 
   @Test
@@ -246,38 +275,54 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
     for (int w = 0; w < 4; w++) {
       ReplicatedMap m = nodes.get(w * 2).map();
       long seed = w;
-      writers.add(CompletableFuture.runAsync(() -> {
-        SplittableRandom r = new SplittableRandom(seed);
-        for (int i = 0; i < 75; i++) {
-          String key = "k" + r.nextInt(20);
-          if (r.nextInt(3) == 0) {
-            m.delete(key);
-          } else {
-            m.put(key, ("w" + seed + "-" + i).getBytes(UTF_8), "text/plain");
-          }
-        }
-      }));
+      writers.add(
+          CompletableFuture.runAsync(
+              () -> {
+                SplittableRandom r = new SplittableRandom(seed);
+                for (int i = 0; i < 75; i++) {
+                  String key = "k" + r.nextInt(20);
+                  if (r.nextInt(3) == 0) {
+                    m.delete(key);
+                  } else {
+                    m.put(key, ("w" + seed + "-" + i).getBytes(UTF_8), "text/plain");
+                  }
+                }
+              }));
     }
-    CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS).join();
+    CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new))
+        .orTimeout(patience().toMillis(), TimeUnit.MILLISECONDS)
+        .join();
     long expected = sourceDigest(prefix);
-    await().atMost(patience()).until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == expected));
+    await()
+        .atMost(patience())
+        .until(() -> nodes.stream().allMatch(n -> n.map().replica().digest() == expected));
     Lockstep first = nodes.get(0);
-    assertThat(nodes).allSatisfy(n -> assertThat(n.map().list("", 0)).isEqualTo(first.map().list("", 0)));
+    assertThat(nodes)
+        .allSatisfy(n -> assertThat(n.map().list("", 0)).isEqualTo(first.map().list("", 0)));
   }
 
   @Test
   void badInput_isRejected_andNothingIsStored() {
     ReplicatedMap m = node().map();
-    assertThatThrownBy(() -> m.put("", new byte[] {1}, null)).isInstanceOf(InvalidKeyException.class);
-    assertThatThrownBy(() -> m.put(null, new byte[] {1}, null)).isInstanceOf(InvalidKeyException.class);
-    assertThatThrownBy(() -> m.put("x".repeat(1025), new byte[] {1}, null)).isInstanceOf(InvalidKeyException.class);
-    assertThatThrownBy(() -> m.put("_members/evil", new byte[] {1}, null)).isInstanceOf(InvalidKeyException.class);
-    assertThatThrownBy(() -> m.put("big", new byte[(1 << 20) + 1], null)).isInstanceOf(ValueTooLargeException.class);
-    assertThatThrownBy(() -> m.put("nullvalue", null, null)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> m.compareAndSet("k", -1, new byte[] {1}, null)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> m.compareAndDelete("k", -2)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> m.put("", new byte[] {1}, null))
+        .isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put(null, new byte[] {1}, null))
+        .isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put("x".repeat(1025), new byte[] {1}, null))
+        .isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put("_members/evil", new byte[] {1}, null))
+        .isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.put("big", new byte[(1 << 20) + 1], null))
+        .isInstanceOf(ValueTooLargeException.class);
+    assertThatThrownBy(() -> m.put("nullvalue", null, null))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> m.compareAndSet("k", -1, new byte[] {1}, null))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> m.compareAndDelete("k", -2))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> m.delete("")).isInstanceOf(InvalidKeyException.class);
-    assertThatThrownBy(() -> m.get("_members/x", ReadConsistency.STRONG)).isInstanceOf(InvalidKeyException.class);
+    assertThatThrownBy(() -> m.get("_members/x", ReadConsistency.STRONG))
+        .isInstanceOf(InvalidKeyException.class);
     assertThat(m.size()).isZero();
     assertThat(sourceDigest(prefix)).isZero();
   }

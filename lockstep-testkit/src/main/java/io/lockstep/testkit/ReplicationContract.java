@@ -28,8 +28,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -47,17 +47,18 @@ import org.junit.jupiter.api.Test;
  * EtcdReplicationIT extends ReplicationContract}); the class name ends in {@code Contract}, so
  * neither surefire nor failsafe runs it on its own.
  *
- * <p>Replicas are Lockstep nodes in this JVM, each with a backend connection of its own. Convergence
- * is always judged against a fresh listing of the source ({@link Source#revisions}), never against
- * another replica alone.
+ * <p>Replicas are Lockstep nodes in this JVM, each with a backend connection of its own.
+ * Convergence is always judged against a fresh listing of the source ({@link Source#revisions}),
+ * never against another replica alone.
  *
  * <p>A subclass supplies one hook, {@link #source()}: the source's server (which the contract stops
  * and starts, and reaches through a {@link TcpProxy} to cut a replica off), and a raw client of its
- * own that loses history and reads and writes the source behind Lockstep's back. The scenarios stop the source and make it forget history, so a subclass gives <em>each test a
- * source of its own</em>, e.g. with a {@link TestResource} in an instance field; the source must
- * keep its data across a stop and a start. Every test also runs in a namespace of its own ({@link
- * #prefix}); nodes are closed after each test, before the source. "Eventually" is Awaitility with
- * {@link #patience()}, never a sleep.
+ * own that loses history and reads and writes the source behind Lockstep's back. The scenarios stop
+ * the source and make it forget history, so a subclass gives <em>each test a source of its
+ * own</em>, e.g. with a {@link TestResource} in an instance field; the source must keep its data
+ * across a stop and a start. Every test also runs in a namespace of its own ({@link #prefix});
+ * nodes are closed after each test, before the source. "Eventually" is Awaitility with {@link
+ * #patience()}, never a sleep.
  */
 public abstract class ReplicationContract extends NamespacedSuite {
   protected ReplicationContract() {
@@ -69,8 +70,8 @@ public abstract class ReplicationContract extends NamespacedSuite {
   // ---------------------------------------------------------------------------------------------
 
   /**
-   * The source of truth of the running test, its own: its server, and a raw client on it that
-   * reads and writes behind Lockstep's back.
+   * The source of truth of the running test, its own: its server, and a raw client on it that reads
+   * and writes behind Lockstep's back.
    */
   protected abstract Source source();
 
@@ -89,9 +90,9 @@ public abstract class ReplicationContract extends NamespacedSuite {
     LocalServer server();
 
     /**
-     * Makes the source forget the history of changes a replica that fell behind would need to
-     * catch up from where it was (etcd: compaction up to now; Redis: a trimmed stream), so that it
-     * must list again. Returns the source's revision after it.
+     * Makes the source forget the history of changes a replica that fell behind would need to catch
+     * up from where it was (etcd: compaction up to now; Redis: a trimmed stream), so that it must
+     * list again. Returns the source's revision after it.
      */
     long loseHistory(String keyPrefix);
 
@@ -101,12 +102,15 @@ public abstract class ReplicationContract extends NamespacedSuite {
      */
     long writeExternally(String keyPrefix, String key, byte[] json);
 
-    /** Deletes map key {@code key} straight in the source, as another program would; returns the revision. */
+    /**
+     * Deletes map key {@code key} straight in the source, as another program would; returns the
+     * revision.
+     */
     long deleteExternally(String keyPrefix, String key);
 
     /**
-     * A fresh listing of the namespace in the source: map key to modification revision, map
-     * entries only (no membership records, no counters).
+     * A fresh listing of the namespace in the source: map key to modification revision, map entries
+     * only (no membership records, no counters).
      */
     Map<String, Long> revisions(String keyPrefix);
 
@@ -127,9 +131,13 @@ public abstract class ReplicationContract extends NamespacedSuite {
   // Helpers, for the scenarios here and a subclass's own
   // ---------------------------------------------------------------------------------------------
 
-  /** A node on this test's namespace at {@code uri}, built with {@code settings}, closed after the test; not awaited. */
+  /**
+   * A node on this test's namespace at {@code uri}, built with {@code settings}, closed after the
+   * test; not awaited.
+   */
   protected final Lockstep node(String uri, UnaryOperator<LockstepBuilder> settings) {
-    return closeAfterTest(settings.apply(Lockstep.builder().backend(uri).keyPrefix(prefix)).build());
+    return closeAfterTest(
+        settings.apply(Lockstep.builder().backend(uri).keyPrefix(prefix)).build());
   }
 
   /** A node on this test's namespace, connected straight to the source; not awaited. */
@@ -137,34 +145,49 @@ public abstract class ReplicationContract extends NamespacedSuite {
     return node(source().server().backendUri(), b -> b);
   }
 
-  /** A node that notices an outage quickly: 2 s operation timeout, reconnect backoff 100 ms to 1 s. */
+  /**
+   * A node that notices an outage quickly: 2 s operation timeout, reconnect backoff 100 ms to 1 s.
+   */
   protected final Lockstep impatientNode() {
-    return node(source().server().backendUri(), b -> b.operationTimeout(Duration.ofSeconds(2))
-        .reconnectBackoff(Duration.ofMillis(100), Duration.ofSeconds(1)));
+    return node(
+        source().server().backendUri(),
+        b ->
+            b.operationTimeout(Duration.ofSeconds(2))
+                .reconnectBackoff(Duration.ofMillis(100), Duration.ofSeconds(1)));
   }
 
   /** Waits until every node has applied its first listing. */
   protected final void awaitReady(List<Lockstep> nodes) {
-    await().atMost(patience()).until(() -> nodes.stream().allMatch(n -> n.map().replica().isReady()));
+    await()
+        .atMost(patience())
+        .until(() -> nodes.stream().allMatch(n -> n.map().replica().isReady()));
   }
 
   /** Waits until {@code node} has applied {@code revision}. */
   protected final void awaitApplied(Lockstep node, long revision) {
     assertThat(node.map().replica().awaitRevision(revision, patience()))
-        .as("%s applied revision %d within %s", node.self().id(), revision, patience()).isTrue();
+        .as("%s applied revision %d within %s", node.self().id(), revision, patience())
+        .isTrue();
   }
 
   /** Waits until every node's digest equals that of a fresh listing of the source. */
   protected final void awaitConverged(List<Lockstep> nodes) {
-    await().atMost(patience()).until(() -> {
-      long expected = sourceDigest(prefix);
-      return nodes.stream().allMatch(n -> digest(n) == expected);
-    });
+    await()
+        .atMost(patience())
+        .until(
+            () -> {
+              long expected = sourceDigest(prefix);
+              return nodes.stream().allMatch(n -> digest(n) == expected);
+            });
   }
 
-  /** {@link Digests} over {@link Source#revisions}: what every converged replica's digest equals. */
+  /**
+   * {@link Digests} over {@link Source#revisions}: what every converged replica's digest equals.
+   */
   protected final long sourceDigest(String keyPrefix) {
-    return source().revisions(keyPrefix).entrySet().stream().mapToLong(e -> Digests.entry(e.getKey(), e.getValue())).sum();
+    return source().revisions(keyPrefix).entrySet().stream()
+        .mapToLong(e -> Digests.entry(e.getKey(), e.getValue()))
+        .sum();
   }
 
   /** The replica's digest. */
@@ -185,7 +208,8 @@ public abstract class ReplicationContract extends NamespacedSuite {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while listing members", e);
     } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException("listing members from " + node.self().id() + " failed: " + e, e);
+      throw new IllegalStateException(
+          "listing members from " + node.self().id() + " failed: " + e, e);
     }
   }
 
@@ -199,7 +223,8 @@ public abstract class ReplicationContract extends NamespacedSuite {
   // ---------------------------------------------------------------------------------------------
 
   @Test
-  void sixtyFourReplicas_randomPutsAndDeletesFromEightWriters_convergeToTheSourceDigest() throws Exception {
+  void sixtyFourReplicas_randomPutsAndDeletesFromEightWriters_convergeToTheSourceDigest()
+      throws Exception {
     List<Lockstep> nodes = new ArrayList<>();
     long t0 = System.nanoTime();
     for (int i = 0; i < 64; i++) {
@@ -217,25 +242,32 @@ public abstract class ReplicationContract extends NamespacedSuite {
     for (int w = 0; w < 8; w++) {
       ReplicatedMap m = nodes.get(w * 8).map();
       long seed = 1000 + w;
-      done.add(CompletableFuture.runAsync(() -> {
-        SplittableRandom r = new SplittableRandom(seed);
-        for (int i = 0; i < 250; i++) {
-          String key = "key-" + r.nextInt(40);
-          WriteResult res;
-          if (r.nextInt(3) == 0) {
-            res = m.delete(key);
-            if (res.isApplied()) {
-              deletes.incrementAndGet();
-            } else {
-              notFound.incrementAndGet();
-            }
-          } else {
-            res = m.put(key, ("{\"writer\":" + seed + ",\"i\":" + i + "}").getBytes(UTF_8), "application/json");
-            puts.incrementAndGet();
-          }
-          lastRevision.accumulateAndGet(res.revision(), Math::max);
-        }
-      }, writers));
+      done.add(
+          CompletableFuture.runAsync(
+              () -> {
+                SplittableRandom r = new SplittableRandom(seed);
+                for (int i = 0; i < 250; i++) {
+                  String key = "key-" + r.nextInt(40);
+                  WriteResult res;
+                  if (r.nextInt(3) == 0) {
+                    res = m.delete(key);
+                    if (res.isApplied()) {
+                      deletes.incrementAndGet();
+                    } else {
+                      notFound.incrementAndGet();
+                    }
+                  } else {
+                    res =
+                        m.put(
+                            key,
+                            ("{\"writer\":" + seed + ",\"i\":" + i + "}").getBytes(UTF_8),
+                            "application/json");
+                    puts.incrementAndGet();
+                  }
+                  lastRevision.accumulateAndGet(res.revision(), Math::max);
+                }
+              },
+              writers));
     }
     CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(2, TimeUnit.MINUTES);
     writers.shutdown();
@@ -247,7 +279,9 @@ public abstract class ReplicationContract extends NamespacedSuite {
     assertThat(deletes.get()).as("deletes that hit a key").isPositive();
     assertThat(notFound.get()).as("deletes that missed").isPositive();
     if (source().revisionsCountWrites()) {
-      assertThat(source().revision(prefix)).as("one revision per applied write").isEqualTo(puts.get() + deletes.get());
+      assertThat(source().revision(prefix))
+          .as("one revision per applied write")
+          .isEqualTo(puts.get() + deletes.get());
     }
     List<Versioned> reference = nodes.get(0).map().list("", 0);
     assertThat(reference).isNotEmpty();
@@ -258,14 +292,21 @@ public abstract class ReplicationContract extends NamespacedSuite {
     }
     await().atMost(patience()).until(() -> members(nodes.get(0)).size() == 64);
     Runtime rt = Runtime.getRuntime();
-    System.out.printf("64 replicas: ready in %d ms; %d puts + %d deletes (+%d not found) by 8 writers in %d ms"
+    System.out.printf(
+        "64 replicas: ready in %d ms; %d puts + %d deletes (+%d not found) by 8 writers in %d ms"
             + " (%.0f writes/s); all 64 digests equal to the source's %d ms after the last write; relists %d,"
             + " gaps %d; %d live threads, %d MiB heap in use%n",
-        ms(ready - t0), puts.get(), deletes.get(), notFound.get(), ms(written - ready),
-        2_000 * 1e9 / (written - ready), ms(converged - written),
+        ms(ready - t0),
+        puts.get(),
+        deletes.get(),
+        notFound.get(),
+        ms(written - ready),
+        2_000 * 1e9 / (written - ready),
+        ms(converged - written),
         nodes.stream().mapToLong(n -> stats(n).relists()).sum(),
         nodes.stream().mapToLong(n -> stats(n).gaps()).sum(),
-        ManagementFactory.getThreadMXBean().getThreadCount(), (rt.totalMemory() - rt.freeMemory()) >> 20);
+        ManagementFactory.getThreadMXBean().getThreadCount(),
+        (rt.totalMemory() - rt.freeMemory()) >> 20);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -278,7 +319,8 @@ public abstract class ReplicationContract extends NamespacedSuite {
     Lockstep writer = node();
     Lockstep cutOff = node(source().server().backendUri(proxy.endpoint()), b -> b);
     awaitReady(List.of(writer, cutOff));
-    awaitApplied(cutOff, writer.map().put("seed", new byte[] {1}, "application/octet-stream").revision());
+    awaitApplied(
+        cutOff, writer.map().put("seed", new byte[] {1}, "application/octet-stream").revision());
 
     proxy.pause();
     long before = cutOff.map().replica().appliedRevision();
@@ -286,14 +328,18 @@ public abstract class ReplicationContract extends NamespacedSuite {
     int writes = 0;
     while (writes < 300) {
       String key = "k" + r.nextInt(30);
-      WriteResult w = r.nextInt(4) == 0 ? writer.map().delete(key)
-          : writer.map().put(key, ("v" + writes).getBytes(UTF_8), "text/plain");
+      WriteResult w =
+          r.nextInt(4) == 0
+              ? writer.map().delete(key)
+              : writer.map().put(key, ("v" + writes).getBytes(UTF_8), "text/plain");
       if (w.isApplied()) {
         writes++;
       }
     }
     long head = source().loseHistory(prefix);
-    assertThat(cutOff.map().replica().appliedRevision()).as("the cut-off replica saw none of the writes").isEqualTo(before);
+    assertThat(cutOff.map().replica().appliedRevision())
+        .as("the cut-off replica saw none of the writes")
+        .isEqualTo(before);
     assertThat(head - before).isGreaterThanOrEqualTo(300);
     proxy.cut();
     proxy.resume();
@@ -311,16 +357,19 @@ public abstract class ReplicationContract extends NamespacedSuite {
 
   @Test
   void sourceRestarted_whileReplicasWrite_theyReconnectAndConverge_andNoAcknowledgedWriteIsLost() {
-    List<Lockstep> nodes = List.of(impatientNode(), impatientNode(), impatientNode(), impatientNode());
+    List<Lockstep> nodes =
+        List.of(impatientNode(), impatientNode(), impatientNode(), impatientNode());
     awaitReady(nodes);
     Map<String, Long> acknowledged = new ConcurrentHashMap<>();
     Load load = new Load();
     for (int w = 0; w < 2; w++) {
       ReplicatedMap m = nodes.get(w).map();
-      load.every(10, seq -> {
-        String key = "ack-" + seq;
-        acknowledged.put(key, m.put(key, key.getBytes(UTF_8), "text/plain").revision());
-      });
+      load.every(
+          10,
+          seq -> {
+            String key = "ack-" + seq;
+            acknowledged.put(key, m.put(key, key.getBytes(UTF_8), "text/plain").revision());
+          });
     }
     long downMillis;
     try {
@@ -346,16 +395,26 @@ public abstract class ReplicationContract extends NamespacedSuite {
       }
     }
     await().atMost(patience()).until(() -> members(nodes.get(0)).size() == 4);
-    System.out.printf("restart: down %d ms; %d writes acknowledged and all present after it; %d failed as"
-            + " unavailable, %d committed but applied late; relists %d%n", downMillis, acknowledged.size(),
-        load.unavailable.get(), load.notApplied.get(), nodes.stream().mapToLong(n -> stats(n).relists()).sum());
+    System.out.printf(
+        "restart: down %d ms; %d writes acknowledged and all present after it; %d failed as"
+            + " unavailable, %d committed but applied late; relists %d%n",
+        downMillis,
+        acknowledged.size(),
+        load.unavailable.get(),
+        load.notApplied.get(),
+        nodes.stream().mapToLong(n -> stats(n).relists()).sum());
   }
 
   @Test
   void sourceDown_writesAndStrongReadsFailFast_localReadsServe_thenEveryReplicaConverges() {
     List<Lockstep> nodes = List.of(impatientNode(), impatientNode(), impatientNode());
     awaitReady(nodes);
-    long stable = nodes.get(0).map().put("stable", "before the outage".getBytes(UTF_8), "text/plain").revision();
+    long stable =
+        nodes
+            .get(0)
+            .map()
+            .put("stable", "before the outage".getBytes(UTF_8), "text/plain")
+            .revision();
     for (Lockstep n : nodes) {
       awaitApplied(n, stable);
     }
@@ -367,24 +426,33 @@ public abstract class ReplicationContract extends NamespacedSuite {
         .isInstanceOf(BackendUnavailableException.class);
     assertThatThrownBy(() -> nodes.get(2).map().get("stable", ReadConsistency.STRONG))
         .isInstanceOf(BackendUnavailableException.class);
-    assertThatThrownBy(() -> nodes.get(0).map().delete("stable")).isInstanceOf(BackendUnavailableException.class);
+    assertThatThrownBy(() -> nodes.get(0).map().delete("stable"))
+        .isInstanceOf(BackendUnavailableException.class);
     long failMillis = ms(System.nanoTime() - t0);
     assertThat(Duration.ofMillis(failMillis)).as("failing fast").isLessThan(Duration.ofSeconds(1));
-    await().atMost(patience()).until(() -> {
-      try {
-        nodes.get(1).map().put("during", new byte[] {1}, null);
-        return false;
-      } catch (BackendUnavailableException e) {
-        return !e.mayHaveCommitted();
-      }
-    });
+    await()
+        .atMost(patience())
+        .until(
+            () -> {
+              try {
+                nodes.get(1).map().put("during", new byte[] {1}, null);
+                return false;
+              } catch (BackendUnavailableException e) {
+                return !e.mayHaveCommitted();
+              }
+            });
     for (Lockstep n : nodes) {
       assertThat(n.map().get("stable").valueAsString()).isEqualTo("before the outage");
       assertThat(n.map().get("stable", ReadConsistency.LOCAL).modRevision()).isEqualTo(stable);
     }
     source().server().start();
-    WriteResult after = await().atMost(patience()).ignoreExceptions()
-        .until(() -> nodes.get(1).map().put("after", new byte[] {2}, null), WriteResult::isApplied);
+    WriteResult after =
+        await()
+            .atMost(patience())
+            .ignoreExceptions()
+            .until(
+                () -> nodes.get(1).map().put("after", new byte[] {2}, null),
+                WriteResult::isApplied);
     if (source().revisionsCountWrites()) {
       assertThat(after.revision()).as("the next revision after the outage").isEqualTo(stable + 1);
     }
@@ -398,10 +466,17 @@ public abstract class ReplicationContract extends NamespacedSuite {
   }
 
   @Test
-  void sourceOutage_underLoad_writesFailFast_localReadsServe_thenEveryNodeConvergesAndIsAMemberAgain() {
-    List<Lockstep> nodes = List.of(impatientNode(), impatientNode(), impatientNode(), impatientNode());
+  void
+      sourceOutage_underLoad_writesFailFast_localReadsServe_thenEveryNodeConvergesAndIsAMemberAgain() {
+    List<Lockstep> nodes =
+        List.of(impatientNode(), impatientNode(), impatientNode(), impatientNode());
     awaitReady(nodes);
-    long stable = nodes.get(0).map().put("stable", "before the outage".getBytes(UTF_8), "text/plain").revision();
+    long stable =
+        nodes
+            .get(0)
+            .map()
+            .put("stable", "before the outage".getBytes(UTF_8), "text/plain")
+            .revision();
     for (Lockstep n : nodes) {
       awaitApplied(n, stable);
     }
@@ -409,10 +484,12 @@ public abstract class ReplicationContract extends NamespacedSuite {
     Load load = new Load();
     for (int w = 0; w < 2; w++) {
       ReplicatedMap m = nodes.get(w).map();
-      load.every(20, seq -> {
-        m.put("load-" + (seq % 25), ("v" + seq).getBytes(UTF_8), "text/plain");
-        ok.incrementAndGet();
-      });
+      load.every(
+          20,
+          seq -> {
+            m.put("load-" + (seq % 25), ("v" + seq).getBytes(UTF_8), "text/plain");
+            ok.incrementAndGet();
+          });
     }
     try {
       await().atMost(patience()).until(() -> ok.get() >= 20);
@@ -424,10 +501,16 @@ public abstract class ReplicationContract extends NamespacedSuite {
           .isInstanceOf(BackendUnavailableException.class);
       assertThatThrownBy(() -> nodes.get(3).map().get("stable", ReadConsistency.STRONG))
           .isInstanceOf(BackendUnavailableException.class);
-      assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("failing fast").isLessThan(Duration.ofSeconds(2));
+      assertThat(Duration.ofNanos(System.nanoTime() - t0))
+          .as("failing fast")
+          .isLessThan(Duration.ofSeconds(2));
       // Down for a few seconds while the writers keep failing; local reads keep serving.
-      await().atMost(patience()).until(() -> load.unavailable.get() - failedBefore >= 40
-          && System.nanoTime() - down >= Duration.ofSeconds(3).toNanos());
+      await()
+          .atMost(patience())
+          .until(
+              () ->
+                  load.unavailable.get() - failedBefore >= 40
+                      && System.nanoTime() - down >= Duration.ofSeconds(3).toNanos());
       for (Lockstep n : nodes) {
         assertThat(n.map().get("stable").valueAsString()).isEqualTo("before the outage");
         assertThat(n.map().get("stable", ReadConsistency.LOCAL).modRevision()).isEqualTo(stable);
@@ -443,10 +526,18 @@ public abstract class ReplicationContract extends NamespacedSuite {
     for (Lockstep n : nodes) {
       assertThat(stats(n).reconnects()).isGreaterThanOrEqualTo(1);
     }
-    await().atMost(patience()).untilAsserted(() -> assertThat(members(nodes.get(0))).extracting(Member::id)
-        .containsExactlyInAnyOrderElementsOf(nodes.stream().map(n -> n.self().id()).toList()));
-    System.out.printf("outage under load: %d writes ok, %d failed fast as unavailable, %d committed but applied"
-        + " late%n", ok.get(), load.unavailable.get(), load.notApplied.get());
+    await()
+        .atMost(patience())
+        .untilAsserted(
+            () ->
+                assertThat(members(nodes.get(0)))
+                    .extracting(Member::id)
+                    .containsExactlyInAnyOrderElementsOf(
+                        nodes.stream().map(n -> n.self().id()).toList()));
+    System.out.printf(
+        "outage under load: %d writes ok, %d failed fast as unavailable, %d committed but applied"
+            + " late%n",
+        ok.get(), load.unavailable.get(), load.notApplied.get());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -458,7 +549,9 @@ public abstract class ReplicationContract extends NamespacedSuite {
     List<Lockstep> nodes = List.of(node(), node(), node(), node());
     awaitReady(nodes);
     for (int i = 0; i < 10; i++) {
-      source().writeExternally(prefix, "ext/k" + i, ("{\"test\": \"value-" + i + "\"}").getBytes(UTF_8));
+      source()
+          .writeExternally(
+              prefix, "ext/k" + i, ("{\"test\": \"value-" + i + "\"}").getBytes(UTF_8));
     }
     source().writeExternally(prefix, "ext/k3", "{\"test\": \"changed\"}".getBytes(UTF_8));
     long last = source().deleteExternally(prefix, "ext/k4");
@@ -477,7 +570,9 @@ public abstract class ReplicationContract extends NamespacedSuite {
       assertThat(m.get("ext/k0").valueAsString()).isEqualTo("{\"test\": \"value-0\"}");
       assertThat(m.get("ext/k0").contentType()).isEqualTo("application/json");
     }
-    assertThat(source().revisions(prefix)).hasSize(9).containsEntry("ext/k3", nodes.get(0).map().get("ext/k3").modRevision());
+    assertThat(source().revisions(prefix))
+        .hasSize(9)
+        .containsEntry("ext/k3", nodes.get(0).map().get("ext/k3").modRevision());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -514,19 +609,29 @@ public abstract class ReplicationContract extends NamespacedSuite {
     long[] p = Arrays.copyOfRange(propagation, warm, n);
     Arrays.sort(w);
     Arrays.sort(p);
-    System.out.printf("latency over %d sequential puts (after %d warm-up): put p50 %.0f us p99 %.0f us;"
-            + " put start to applied on another replica p50 %.0f us p99 %.0f us%n", n - warm, warm,
-        w[w.length / 2] / 1e3, w[w.length * 99 / 100] / 1e3, p[p.length / 2] / 1e3, p[p.length * 99 / 100] / 1e3);
+    System.out.printf(
+        "latency over %d sequential puts (after %d warm-up): put p50 %.0f us p99 %.0f us;"
+            + " put start to applied on another replica p50 %.0f us p99 %.0f us%n",
+        n - warm,
+        warm,
+        w[w.length / 2] / 1e3,
+        w[w.length * 99 / 100] / 1e3,
+        p[p.length / 2] / 1e3,
+        p[p.length * 99 / 100] / 1e3);
     assertThat(stats(b).gaps()).isZero();
     assertThat(stats(b).relists()).isZero();
-    assertThat(members(a)).extracting(Member::id).containsExactlyInAnyOrder(a.self().id(), b.self().id());
+    assertThat(members(a))
+        .extracting(Member::id)
+        .containsExactlyInAnyOrder(a.self().id(), b.self().id());
   }
 
   // ---------------------------------------------------------------------------------------------
   // Internals
   // ---------------------------------------------------------------------------------------------
 
-  /** A write done over and over by the load of an outage scenario; the argument counts all writes. */
+  /**
+   * A write done over and over by the load of an outage scenario; the argument counts all writes.
+   */
   @FunctionalInterface
   private interface Write {
     void run(int seq);
@@ -545,17 +650,21 @@ public abstract class ReplicationContract extends NamespacedSuite {
     final List<Throwable> unexpected = Collections.synchronizedList(new ArrayList<>());
 
     void every(long millis, Write write) {
-      pool.scheduleWithFixedDelay(() -> {
-        try {
-          write.run(seq.incrementAndGet());
-        } catch (BackendUnavailableException e) {
-          unavailable.incrementAndGet();
-        } catch (NotAppliedException e) {
-          notApplied.incrementAndGet();
-        } catch (RuntimeException e) {
-          unexpected.add(e);
-        }
-      }, 0, millis, TimeUnit.MILLISECONDS);
+      pool.scheduleWithFixedDelay(
+          () -> {
+            try {
+              write.run(seq.incrementAndGet());
+            } catch (BackendUnavailableException e) {
+              unavailable.incrementAndGet();
+            } catch (NotAppliedException e) {
+              notApplied.incrementAndGet();
+            } catch (RuntimeException e) {
+              unexpected.add(e);
+            }
+          },
+          0,
+          millis,
+          TimeUnit.MILLISECONDS);
     }
 
     /** Stops the writers and waits for them. */

@@ -54,7 +54,9 @@ public final class TcpProxy implements AutoCloseable {
     return "127.0.0.1:" + port();
   }
 
-  /** Stops forwarding in both directions; connections stay open and new ones are accepted but stall. */
+  /**
+   * Stops forwarding in both directions; connections stay open and new ones are accepted but stall.
+   */
   public void pause() {
     paused = true;
   }
@@ -120,7 +122,8 @@ public final class TcpProxy implements AutoCloseable {
 
   private void pump(Socket from, Socket to, long gen) {
     byte[] buf = new byte[16 * 1024];
-    try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+    try (InputStream in = from.getInputStream();
+        OutputStream out = to.getOutputStream()) {
       for (int n; (n = in.read(buf)) >= 0; ) {
         if (!awaitOpen(gen)) {
           break;

@@ -9,8 +9,8 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * A JUnit 5 extension that owns one closeable resource, typically a real server with a raw client on
- * it: registered in a static field, one resource serves the whole test class; registered in an
+ * A JUnit 5 extension that owns one closeable resource, typically a real server with a raw client
+ * on it: registered in a static field, one resource serves the whole test class; registered in an
  * instance field, each test gets a fresh one. Either way it is closed after its last test, after
  * the test's own {@code @AfterEach} methods (so nodes on it close first).
  *
@@ -44,8 +44,9 @@ public final class TestResource<T extends AutoCloseable>
    */
   public T get() {
     if (resource == null) {
-      throw new IllegalStateException("no resource: register the TestResource with @RegisterExtension, and use it "
-          + "in tests only");
+      throw new IllegalStateException(
+          "no resource: register the TestResource with @RegisterExtension, and use it "
+              + "in tests only");
     }
     return resource;
   }

@@ -12,7 +12,8 @@ class InMemoryClusterCounterContractTest extends ClusterCounterContract {
 
   @Override
   protected Lockstep newNode(String keyPrefix) {
-    InMemorySource s = sources.computeIfAbsent(keyPrefix, k -> new InMemorySource(RevisionModel.CONTIGUOUS));
+    InMemorySource s =
+        sources.computeIfAbsent(keyPrefix, k -> new InMemorySource(RevisionModel.CONTIGUOUS));
     return Lockstep.builder().backend(s.backend()).keyPrefix(keyPrefix).build();
   }
 

@@ -15,12 +15,15 @@ class InMemoryReplicatedMapContractTest extends ReplicatedMapContract {
   private final Map<String, InMemorySource> sources = new HashMap<>();
 
   private InMemorySource source(String keyPrefix) {
-    return sources.computeIfAbsent(keyPrefix, p -> closeAfterTest(new InMemorySource(RevisionModel.SPARSE)));
+    return sources.computeIfAbsent(
+        keyPrefix, p -> closeAfterTest(new InMemorySource(RevisionModel.SPARSE)));
   }
 
   @Override
   protected Lockstep newNode(String keyPrefix) {
-    return Lockstep.builder().backend(source(keyPrefix).backend()).keyPrefix(keyPrefix)
+    return Lockstep.builder()
+        .backend(source(keyPrefix).backend())
+        .keyPrefix(keyPrefix)
         .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50))
         .progressInterval(Duration.ofMillis(50))
         .build();
