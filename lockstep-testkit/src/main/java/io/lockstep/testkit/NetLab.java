@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
  * them. Traffic stays on this machine, inside namespaces this lab made. Not thread safe.
  */
 public final class NetLab implements Hosts, AutoCloseable {
+  private static final String TABLE = "lockstep_partition";
   private final String tag;
   private final int subnet;
   private final int hosts;
@@ -110,78 +111,31 @@ public final class NetLab implements Hosts, AutoCloseable {
     }
     String set = "{ " + String.join(", ", others) + " }";
     for (int i : from) {
-      String ns = namespace(i);
-      run("ip", "netns", "exec", ns, "nft", "add", "table", "inet", "lockstep_partition");
-      run(
-          "ip",
-          "netns",
-          "exec",
-          ns,
-          "nft",
-          "add",
-          "chain",
-          "inet",
-          "lockstep_partition",
-          "in",
-          "{ type filter hook input priority 0 ; policy accept ; }");
-      run(
-          "ip",
-          "netns",
-          "exec",
-          ns,
-          "nft",
-          "add",
-          "chain",
-          "inet",
-          "lockstep_partition",
-          "out",
-          "{ type filter hook output priority 0 ; policy accept ; }");
-      run(
-          "ip",
-          "netns",
-          "exec",
-          ns,
-          "nft",
-          "add",
-          "rule",
-          "inet",
-          "lockstep_partition",
-          "in",
-          "ip",
-          "saddr",
-          set,
-          "drop");
-      run(
-          "ip",
-          "netns",
-          "exec",
-          ns,
-          "nft",
-          "add",
-          "rule",
-          "inet",
-          "lockstep_partition",
-          "out",
-          "ip",
-          "daddr",
-          set,
-          "drop");
+      nft(i, "add table inet " + TABLE);
+      nft(
+          i,
+          "add chain inet "
+              + TABLE
+              + " in { type filter hook input priority 0 ; policy accept ; }");
+      nft(
+          i,
+          "add chain inet "
+              + TABLE
+              + " out { type filter hook output priority 0 ; policy accept ; }");
+      nft(i, "add rule inet " + TABLE + " in ip saddr " + set + " drop");
+      nft(i, "add rule inet " + TABLE + " out ip daddr " + set + " drop");
     }
+  }
+
+  /** Runs {@code nft} inside host {@code i}'s namespace; nft reads its arguments as one command. */
+  private void nft(int i, String command) {
+    run("ip", "netns", "exec", namespace(i), "nft", command);
   }
 
   /** Removes every partition rule. */
   public void heal() {
     for (int i = 0; i < hosts; i++) {
-      runQuietly(
-          "ip",
-          "netns",
-          "exec",
-          namespace(i),
-          "nft",
-          "delete",
-          "table",
-          "inet",
-          "lockstep_partition");
+      runQuietly("ip", "netns", "exec", namespace(i), "nft", "delete table inet " + TABLE);
     }
   }
 
