@@ -69,6 +69,11 @@ public final class InMemorySource implements AutoCloseable {
   }
 
   /** The cluster counter {@code name} as the source holds it now (0 when never incremented). */
+  /** Every counter and its total, in name order. */
+  public synchronized Map<String, Long> counters() {
+    return Map.copyOf(counters);
+  }
+
   public synchronized long counter(String name) {
     return counters.getOrDefault(name, 0L);
   }

@@ -205,10 +205,25 @@ final class TestServer implements AutoCloseable {
    * What the source holds: its revision and entries. Equal before and after means nothing was
    * stored.
    */
-  record State(long revision, List<Versioned> entries) {}
+  /**
+   * What a request could have changed: the source's revision, entries and counters, and this
+   * instance's own Cloud Foundry value (what {@code /api/v1/update} writes).
+   */
+  record State(
+      long revision,
+      List<Versioned> entries,
+      java.util.Map<String, Long> counters,
+      String current) {}
 
   State state() {
-    return new State(source.revision(), source.entries());
+    HttpResponse<byte[]> current = get("/api/v1/current");
+    return new State(
+        source.revision(),
+        source.entries(),
+        source.counters(),
+        current.statusCode()
+            + " "
+            + new String(current.body(), java.nio.charset.StandardCharsets.UTF_8));
   }
 
   @Override
