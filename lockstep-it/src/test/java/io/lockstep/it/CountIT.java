@@ -146,7 +146,9 @@ class CountIT {
       assertThat(second.acknowledged())
           .as("requests acknowledged while one of three instances was killed")
           .isGreaterThanOrEqualTo(1500 * 2 / 3);
-      assertThat(second.failed()).as("only the victim's share may fail").isLessThanOrEqualTo(1500 / 3);
+      assertThat(second.failed())
+          .as("only the victim's share may fail")
+          .isLessThanOrEqualTo(1500 / 3);
       long after = total(nodes.get(0));
       assertThat(after - 3000)
           .as("increments committed")

@@ -8,11 +8,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lockstep.process.EtcdProcess;
 import io.lockstep.process.ServerCluster;
 import io.lockstep.process.ServerProcess;
+import io.lockstep.testkit.TcpProxy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -29,6 +32,7 @@ class EtcdClusterIT {
   static final ObjectMapper JSON = new ObjectMapper();
   static final String PREFIX = "it-" + UUID.randomUUID().toString().substring(0, 8);
   static EtcdProcess etcd;
+  static TcpProxy proxy; // node 2 (index 2) reaches etcd through it, so a test can cut it off
   static ServerCluster cluster;
   static EtcdTool tool;
 
@@ -36,7 +40,13 @@ class EtcdClusterIT {
   static void startCluster() {
     // etcd drops a frozen client's connection after about 2 s, as a production keepalive would.
     etcd = new EtcdProcess("--grpc-keepalive-interval", "1s", "--grpc-keepalive-timeout", "1s");
-    cluster = ServerCluster.builder(etcd.backendUri()).instances(3).keyPrefix(PREFIX).start();
+    proxy = new TcpProxy("127.0.0.1", etcd.port());
+    cluster =
+        ServerCluster.builder(etcd.backendUri())
+            .backend(i -> i == 2 ? etcd.backendUri(proxy.endpoint()) : etcd.backendUri())
+            .instances(3)
+            .keyPrefix(PREFIX)
+            .start();
     tool = new EtcdTool(etcd.clientUrl(), PREFIX);
   }
 
@@ -47,6 +57,9 @@ class EtcdClusterIT {
     }
     if (cluster != null) {
       cluster.close();
+    }
+    if (proxy != null) {
+      proxy.close();
     }
     if (etcd != null) {
       etcd.close();
@@ -155,14 +168,30 @@ class EtcdClusterIT {
       go.countDown();
       List<Integer> statuses = new ArrayList<>();
       long winner = -1;
-      for (CompletableFuture<Http.Resp> f : racers) {
-        Http.Resp r = f.get();
+      String winnerBody = null;
+      long loserSaw = -1;
+      for (int i = 0; i < racers.size(); i++) {
+        Http.Resp r = racers.get(i).get();
         statuses.add(r.status());
         if (r.status() == 200) {
           winner = r.revision();
+          winnerBody = "\"" + cluster.node(i).id() + "-" + round + "\"";
+        } else if (r.status() == 412) {
+          loserSaw = r.revision(); // the key's revision when the loser was refused
         }
       }
       assertThat(statuses).as("round %d", round).containsExactlyInAnyOrder(200, 412);
+      assertThat(loserSaw)
+          .as("round %d: the 412 names the winner's revision", round)
+          .isEqualTo(winner);
+      // The stored value is the winner's, in etcd and in every instance's memory at that revision.
+      assertThat(tool.value(k))
+          .as("round %d: etcd holds the winner's value", round)
+          .isEqualTo(winnerBody);
+      for (ServerProcess n : cluster.nodes()) {
+        Http.Resp r = Http.get(n.url(), k, "min_revision=" + winner);
+        assertThat(r.body()).as("round %d on %s", round, n.id()).isEqualTo(winnerBody);
+      }
       rev = winner;
     }
   }
@@ -229,35 +258,58 @@ class EtcdClusterIT {
   }
 
   @Test
-  void pausedInstance_missingACompaction_relistsAndConverges() throws Exception {
-    ServerProcess paused = cluster.node(2);
-    long relistsBefore = stats(paused).get("relists").asLong();
-    paused.pause();
+  void cutOffInstance_missingACompaction_relistsAndConverges_byValue() throws Exception {
+    ServerProcess cutOff = cluster.node(2);
+    long relistsBefore = stats(cutOff).get("relists").asLong();
+    Map<String, String> model = new TreeMap<>(); // what etcd holds after every acknowledged write
+    for (int i = 0; i < 40; i++) {
+      String k = "t/compaction-" + i;
+      String v = "\"first-" + i + "\"";
+      assertThat(Http.put(cluster.node(i % 2).url(), k, v).status()).isEqualTo(200);
+      model.put(k, v);
+    }
+    Http.Resp last = Http.put(cluster.node(0).url(), "t/compaction-0", "\"first-0\"");
+    assertThat(Http.get(cutOff.url(), "t/compaction-0", "min_revision=" + last.revision()).status())
+        .isEqualTo(200);
+    proxy.pause(); // nothing reaches the instance any more; what etcd sends is held back
     try {
-      // Frozen long enough for etcd to drop its connection: nothing more reaches its socket.
-      Thread.sleep(4_000);
-      for (int i = 0; i < 120; i++) {
+      for (int i = 0; i < 80; i++) {
         String k = "t/compaction-" + (i % 40);
-        Http.Resp r =
-            i % 5 == 4
-                ? Http.delete(cluster.node(i % 2).url(), k)
-                : Http.put(cluster.node(i % 2).url(), k, "\"" + i + "\"");
-        assertThat(r.status()).isIn(200, 204, 404);
+        if (i % 5 == 4 && model.containsKey(k)) { // deletes only of keys that exist
+          assertThat(Http.delete(cluster.node(i % 2).url(), k).status()).isEqualTo(204);
+          model.remove(k);
+        } else {
+          String v = "\"" + i + "\"";
+          assertThat(Http.put(cluster.node(i % 2).url(), k, v).status()).isEqualTo(200);
+          model.put(k, v);
+        }
       }
       tool.compactToLatest();
     } finally {
-      paused.resume();
+      proxy.cut(); // what was held back is lost: only a fresh listing can bring the instance back
+      proxy.resume();
     }
     await()
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(100))
         .untilAsserted(
             () -> {
-              JsonNode s = stats(paused);
+              JsonNode s = stats(cutOff);
               assertThat(s.get("relists").asLong()).isGreaterThan(relistsBefore);
               assertThat(s.get("digest").asText()).isEqualTo(tool.digest());
             });
     awaitAllDigestsEqualSource();
+    for (int i = 0; i < 40; i++) { // by value, against the model of acknowledged writes
+      String k = "t/compaction-" + i;
+      for (ServerProcess n : cluster.nodes()) {
+        Http.Resp r = Http.get(n.url(), k, "");
+        if (model.containsKey(k)) {
+          assertThat(r.body()).as("%s on %s", k, n.id()).isEqualTo(model.get(k));
+        } else {
+          assertThat(r.status()).as("deleted %s on %s", k, n.id()).isEqualTo(404);
+        }
+      }
+    }
   }
 
   @Test

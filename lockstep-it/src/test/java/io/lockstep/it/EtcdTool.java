@@ -75,6 +75,14 @@ final class EtcdTool implements AutoCloseable {
     return client.getKVClient().get(bytes(prefix + key)).get(10, TimeUnit.SECONDS).getCount() == 1;
   }
 
+  /** The value etcd holds for a map key, as UTF-8, or null when there is none. */
+  String value(String key) throws Exception {
+    var kvs = client.getKVClient().get(bytes(prefix + key)).get(10, TimeUnit.SECONDS).getKvs();
+    return kvs.isEmpty()
+        ? null
+        : kvs.get(0).getValue().toString(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   @Override
   public void close() {
     client.close();
