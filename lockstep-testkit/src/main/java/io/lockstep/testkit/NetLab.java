@@ -70,6 +70,7 @@ public final class NetLab implements Hosts, AutoCloseable {
     }
   }
 
+  @Override
   public int size() {
     return hosts;
   }
@@ -80,6 +81,7 @@ public final class NetLab implements Hosts, AutoCloseable {
   }
 
   /** The address of host {@code i} (0-based). */
+  @Override
   public String address(int i) {
     return "10.231." + subnet + "." + (11 + i);
   }
@@ -90,6 +92,7 @@ public final class NetLab implements Hosts, AutoCloseable {
   }
 
   /** The command prefix that runs a program inside host {@code i}. */
+  @Override
   public List<String> exec(int i) {
     return List.of("ip", "netns", "exec", namespace(i));
   }
