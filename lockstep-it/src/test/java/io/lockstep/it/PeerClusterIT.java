@@ -190,12 +190,47 @@ class PeerClusterIT {
         Http.put(all.get(0).url(), "before", "\"partition\"");
         awaitEqualDigests(all, Duration.ofSeconds(20));
 
-        // Majority: voters 0 and 1 with non-voter 3. Minority: voter 2 with non-voter 4.
-        List<ServerProcess> majority = List.of(all.get(0), all.get(1), all.get(3));
-        List<ServerProcess> minority = List.of(all.get(2), all.get(4));
-        lab.partition(Set.of(0, 1, 3), Set.of(2, 4));
+        // The leader goes to the minority side: voters are nodes 0..2, non-voters 3 and 4. The
+        // majority must elect a new leader, and the old one, cut off, must never acknowledge.
+        int leader = awaitLeader(all.subList(0, 3));
+        List<Integer> majorityIdx = new ArrayList<>();
+        for (int v = 0; v < 3; v++) {
+          if (v != leader) {
+            majorityIdx.add(v);
+          }
+        }
+        majorityIdx.add(3);
+        List<ServerProcess> majority = majorityIdx.stream().map(all::get).toList();
+        List<ServerProcess> minority = List.of(all.get(leader), all.get(4));
+        Map<ServerProcess, Long> logBefore = new java.util.HashMap<>();
+        for (ServerProcess v : majority) {
+          logBefore.put(v, Files.size(v.logFile()));
+        }
+        lab.partition(Set.copyOf(majorityIdx), Set.of(leader, 4));
 
         Map<String, String> acknowledged = new ConcurrentHashMap<>();
+        // Every minority attempt, from the moment of the cut, is recorded: one acknowledged there
+        // and
+        // lost after the heal would be a lost write; one refused there must not appear after it.
+        Map<String, Integer> minorityAttempts = new ConcurrentHashMap<>();
+        for (ServerProcess n : minority) {
+          java.util.concurrent.atomic.AtomicInteger attempt =
+              new java.util.concurrent.atomic.AtomicInteger();
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .untilAsserted(
+                  () -> {
+                    String k = "minority-" + n.id() + "-" + attempt.incrementAndGet();
+                    Http.Resp r = Http.put(n.url(), k, "1");
+                    minorityAttempts.put(k, r.status());
+                    assertThat(r.status())
+                        .as("minority write through %s: %s", n.id(), r.body())
+                        .isEqualTo(503);
+                  });
+          Http.Resp read = Http.get(n.url(), "before", "use_cache=true");
+          assertThat(read.status()).isEqualTo(200);
+          assertThat(read.body()).isEqualTo("\"partition\"");
+        }
         await()
             .atMost(Duration.ofSeconds(30))
             .untilAsserted(
@@ -213,20 +248,18 @@ class PeerClusterIT {
               .isEqualTo(200);
           acknowledged.put(k, "\"" + i + "\"");
         }
-        for (ServerProcess n : minority) {
-          await()
-              .atMost(Duration.ofSeconds(30))
-              .untilAsserted(
-                  () -> {
-                    Http.Resp r = Http.put(n.url(), "minority-" + n.id(), "1");
-                    assertThat(r.status())
-                        .as("minority write through %s: %s", n.id(), r.body())
-                        .isEqualTo(503);
-                  });
-          Http.Resp read = Http.get(n.url(), "before", "use_cache=true");
-          assertThat(read.status()).isEqualTo(200);
-          assertThat(read.body()).isEqualTo("\"partition\"");
+        for (Map.Entry<String, Integer> e : minorityAttempts.entrySet()) {
+          if (e.getValue() == 200) {
+            acknowledged.put(e.getKey(), "1");
+          }
         }
+        // The old leader really was on the minority: the majority had to elect one of its own.
+        boolean elected = false;
+        for (ServerProcess v : majority) {
+          String log = Files.readString(v.logFile());
+          elected |= log.indexOf(": Raft leader of ", (int) (long) logBefore.get(v)) >= 0;
+        }
+        assertThat(elected).as("a majority voter became leader after the cut").isTrue();
 
         lab.heal();
         awaitEqualDigests(all, Duration.ofSeconds(60));
@@ -236,6 +269,13 @@ class PeerClusterIT {
             assertThat(r.status()).as("%s on %s", e.getKey(), n.id()).isEqualTo(200);
             assertThat(r.body()).isEqualTo(e.getValue());
           }
+          for (Map.Entry<String, Integer> e : minorityAttempts.entrySet()) {
+            if (e.getValue() == 503) { // refused on the minority: never committed
+              assertThat(Http.get(n.url(), e.getKey(), "").status())
+                  .as("refused minority write %s on %s", e.getKey(), n.id())
+                  .isEqualTo(404);
+            }
+          }
         }
       } catch (UncheckedIOException e) {
         throw new AssertionError("HTTP to a lab host failed", e);
@@ -243,5 +283,31 @@ class PeerClusterIT {
     } finally {
       TempDirs.deleteTree(data);
     }
+  }
+
+  /**
+   * The index (in {@code voters}) of the voter that leads Raft, from the line each leader logs
+   * ("Raft leader of", and "no longer the Raft leader" when it stops); waits until exactly one
+   * does.
+   */
+  private static int awaitLeader(List<ServerProcess> voters) {
+    int[] found = {-1};
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> {
+              List<Integer> leaders = new ArrayList<>();
+              for (int i = 0; i < voters.size(); i++) {
+                String log = Files.readString(voters.get(i).logFile());
+                int won = log.lastIndexOf(": Raft leader of ");
+                int lost = log.lastIndexOf(": no longer the Raft leader of ");
+                if (won >= 0 && won > lost) {
+                  leaders.add(i);
+                }
+              }
+              assertThat(leaders).as("voters that lead").hasSize(1);
+              found[0] = leaders.get(0);
+            });
+    return found[0];
   }
 }
