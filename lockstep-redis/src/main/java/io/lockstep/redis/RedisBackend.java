@@ -4,6 +4,7 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.MaintNotificationsConfig;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
@@ -16,6 +17,7 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lockstep.BackendUnavailableException;
+import io.lockstep.LockstepException;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
@@ -39,8 +41,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * The Redis backend: one map in one Redis server (5.0 or later; tested with 7.0), through Lettuce.
@@ -86,6 +91,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       script on the single server, which Redis serves in order with every write.
  *   <li>An unreachable Redis fails every command at once ({@code REJECT_COMMANDS}: nothing is
  *       queued while disconnected), and every command is bounded by {@code timeout}.
+ *   <li>{@code write.lua} checks everything that could fail (key types, the counter, the new stream
+ *       id against the stream's last id) before its first change: all or nothing.
+ *   <li>Every write and counter increment carries a request id ({@code <ns>:req:<id>}, kept for
+ *       {@code max(10s, 2 x timeout)}) under which the script remembers its answer. When the
+ *       connection is lost while one is in flight, the backend sends the same request again until
+ *       Redis answers or {@code timeout} passes: it is applied at most once, and the caller gets
+ *       its real answer, or {@code mayHaveCommitted} when none came in time.
+ *   <li>Values in {@code <ns>:data} not in Lockstep's envelope (written by another program) are
+ *       skipped by listings, fail a strong read of their key, and are counted ({@link
+ *       #undecodableValues()}) and logged at WARNING.
  * </ul>
  *
  * <h2>Non-guarantees</h2>
@@ -111,6 +126,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class RedisBackend implements Backend {
   private static final System.Logger LOG = System.getLogger(RedisBackend.class.getName());
   static final int RANGE_BATCH = 1000;
+  private static final int MAX_LOGGED_SKIPS = 10;
+  private static final long MIN_REQUEST_TTL_MILLIS = 10_000;
+  private static final long MAX_RESEND_DELAY_MILLIS = 200;
 
   private final RedisSettings settings;
   private final String address;
@@ -120,6 +138,8 @@ public final class RedisBackend implements Backend {
   private final byte[][] logKeys;
   private final byte[] channel;
   private final byte[] maxLen;
+  private final byte[] requestTtl;
+  private final AtomicLong undecodable = new AtomicLong();
   private final RedisClient client;
   private final RedisURI redisUri;
   private final RedisMembership membership;
@@ -143,6 +163,8 @@ public final class RedisBackend implements Backend {
     this.logKeys = new byte[][] {rev, log};
     this.channel = bytes(ns + ":changes");
     this.maxLen = bytes(Long.toString(settings.streamMaxLen()));
+    this.requestTtl =
+        bytes(Long.toString(Math.max(MIN_REQUEST_TTL_MILLIS, 2 * settings.timeout().toMillis())));
     this.redisUri =
         RedisURI.builder()
             .withHost(settings.host())
@@ -195,9 +217,32 @@ public final class RedisBackend implements Backend {
               long rev = (Long) reply.get(0);
               List<?> flat = (List<?>) reply.get(1);
               List<Versioned> entries = new ArrayList<>(flat.size() / 2);
+              int skipped = 0;
               for (int i = 0; i + 1 < flat.size(); i += 2) {
                 String key = new String((byte[]) flat.get(i), StandardCharsets.UTF_8);
-                entries.add(RedisValueCodec.decodeEnvelope(key, (byte[]) flat.get(i + 1)));
+                try {
+                  entries.add(RedisValueCodec.decodeEnvelope(key, (byte[]) flat.get(i + 1)));
+                } catch (IllegalArgumentException e) {
+                  if (++skipped <= MAX_LOGGED_SKIPS) {
+                    LOG.log(
+                        Level.WARNING,
+                        "listing of {0}: skipping key ''{1}'', its value in {0}:data is not a"
+                            + " Lockstep envelope (written outside write.lua?): {2}",
+                        ns,
+                        key,
+                        e.getMessage());
+                  }
+                }
+              }
+              if (skipped > 0) {
+                undecodable.addAndGet(skipped);
+                LOG.log(
+                    Level.WARNING,
+                    "listing of {0} at revision {1}: skipped {2} foreign value(s) of {3}",
+                    ns,
+                    rev,
+                    skipped,
+                    flat.size() / 2);
               }
               return new Snapshot(rev, entries);
             });
@@ -210,8 +255,28 @@ public final class RedisBackend implements Backend {
             reply -> {
               long rev = (Long) reply.get(0);
               byte[] env = reply.size() > 1 ? (byte[]) reply.get(1) : null;
-              return new StrongRead(
-                  env == null ? null : RedisValueCodec.decodeEnvelope(key, env), rev);
+              if (env == null) {
+                return new StrongRead(null, rev);
+              }
+              try {
+                return new StrongRead(RedisValueCodec.decodeEnvelope(key, env), rev);
+              } catch (IllegalArgumentException e) {
+                undecodable.incrementAndGet();
+                LOG.log(
+                    Level.WARNING,
+                    "strong read of ''{0}'' in {1}: its value is not a Lockstep envelope: {2}",
+                    key,
+                    ns,
+                    e.getMessage());
+                throw new LockstepException(
+                    "the value of '"
+                        + key
+                        + "' in "
+                        + ns
+                        + ":data is not a Lockstep envelope (written outside write.lua?): "
+                        + e.getMessage(),
+                    e);
+              }
             });
   }
 
@@ -245,18 +310,19 @@ public final class RedisBackend implements Backend {
   private CompletableFuture<WriteResult> write(
       String key, String op, long expected, byte[] type, byte[] value) {
     String what = ("put".equals(op) ? "put" : "delete") + " of '" + key + "'";
-    return script(
-            RedisScript.WRITE,
-            writeKeys,
-            what,
-            true,
-            bytes(op),
-            bytes(key),
-            bytes(Long.toString(expected)),
-            type,
-            value,
-            maxLen,
-            channel)
+    byte[][] keys = Arrays.copyOf(writeKeys, writeKeys.length + 1);
+    keys[writeKeys.length] = requestKey();
+    byte[][] args = {
+      bytes(op),
+      bytes(key),
+      bytes(Long.toString(expected)),
+      type,
+      value,
+      maxLen,
+      channel,
+      requestTtl
+    };
+    return idempotent(() -> script(RedisScript.WRITE, keys, what, true, args))
         .thenApply(
             reply -> {
               long status = (Long) reply.get(0);
@@ -271,6 +337,88 @@ public final class RedisBackend implements Backend {
               return WriteResult.conflict(
                   rev, env == null ? null : RedisValueCodec.decodeEnvelope(key, env));
             });
+  }
+
+  /** A fresh {@code <ns>:req:<id>} key: 128 random bits, one per write or increment. */
+  private byte[] requestKey() {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    return bytes(ns + ":req:" + Long.toHexString(r.nextLong()) + Long.toHexString(r.nextLong()));
+  }
+
+  /**
+   * Runs {@code attempt}, a script call that carries a request id the script remembers, and sends
+   * it again (the same call, so the same request id) when its connection was lost after it may have
+   * reached Redis: Redis applies it at most once, and the caller gets the first answer rather than
+   * "may have committed". Sends again every 10 to 200 ms while the connection is down, until Redis
+   * answers or {@code timeout} after the first send; then fails with the first failure, which says
+   * the write may have committed.
+   */
+  private <T> CompletableFuture<T> idempotent(Supplier<CompletableFuture<T>> attempt) {
+    long deadline = System.nanoTime() + settings.timeout().toNanos();
+    CompletableFuture<T> result = new CompletableFuture<>();
+    attempt
+        .get()
+        .whenComplete(
+            (v, err) -> {
+              if (err == null) {
+                result.complete(v);
+              } else if (BackendSupport.unwrap(err) instanceof BackendUnavailableException u
+                  && u.mayHaveCommitted()) {
+                resend(attempt, u, deadline, 10, result);
+              } else {
+                result.completeExceptionally(BackendSupport.unwrap(err));
+              }
+            });
+    return result;
+  }
+
+  private <T> void resend(
+      Supplier<CompletableFuture<T>> attempt,
+      BackendUnavailableException first,
+      long deadline,
+      long delayMillis,
+      CompletableFuture<T> result) {
+    if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMillis) >= deadline
+        || closed.get()) {
+      result.completeExceptionally(first);
+      return;
+    }
+    Runnable again =
+        () ->
+            attempt
+                .get()
+                .whenComplete(
+                    (v, err) -> {
+                      if (err == null) {
+                        result.complete(v);
+                      } else if (BackendSupport.anyCause(
+                          err, c -> c instanceof RedisCommandExecutionException)) {
+                        result.completeExceptionally(first); // an error answer: give up
+                      } else {
+                        long delay = Math.min(2 * delayMillis, MAX_RESEND_DELAY_MILLIS);
+                        resend(attempt, first, deadline, delay, result);
+                      }
+                    });
+    try {
+      housekeeping.schedule(again, delayMillis, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      result.completeExceptionally(first); // closed
+    }
+  }
+
+  /**
+   * How many values this backend found undecodable since it started, not in Lockstep's envelope or
+   * change-message format (written to {@code <ns>:data} or {@code <ns>:log} by another program): a
+   * listing skips them and counts each again, a strong read of one fails and counts it, a stream
+   * entry is counted and makes the feed relist. Each is logged at WARNING naming the key.
+   */
+  public long undecodableValues() {
+    return undecodable.get();
+  }
+
+  /** Counts one undecodable value (for the feed). */
+  void countUndecodable() {
+    undecodable.incrementAndGet();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -449,12 +597,19 @@ public final class RedisBackend implements Backend {
       new CounterStore() {
         @Override
         public CompletableFuture<Long> incrementAndGet(String name, long delta) {
-          return mapped(
-              commands()
-                  .thenCompose(
-                      r -> r.incrby(bytes(ns + ":counter:" + name), delta).toCompletableFuture()),
-              "increment of counter '" + name + "'",
-              true);
+          byte[][] keys = {bytes(ns + ":counter:" + name), requestKey()};
+          return idempotent(
+                  () ->
+                      script(
+                          RedisScript.INCREMENT,
+                          keys,
+                          "increment of counter '" + name + "'",
+                          true,
+                          bytes(Long.toString(delta)),
+                          requestTtl))
+              .thenApply(
+                  reply ->
+                      Long.parseLong(new String((byte[]) reply.get(0), StandardCharsets.US_ASCII)));
         }
 
         @Override

@@ -2,6 +2,7 @@ package io.lockstep.redis;
 
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
+import java.lang.System.Logger.Level;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -19,7 +20,8 @@ import java.util.TreeMap;
  *       Every change published after that step reaches this subscription, so stream plus messages
  *       leave no hole. The stream must start exactly at the revision wanted; when it starts later,
  *       or is empty while the counter is at or past it, history was trimmed: {@link
- *       FeedListener#onCompacted} and the engine relists.
+ *       FeedListener#onCompacted} and the engine relists. A malformed entry (not written by the
+ *       script) is counted, logged, and reported the same way, so the relist skips it.
  *   <li>Then it is <em>live</em>: a message at the next revision is delivered, an older one is a
  *       duplicate and dropped, a newer one is kept and starts another catch-up (a message lost or
  *       late: the stream has it).
@@ -34,6 +36,7 @@ import java.util.TreeMap;
  * lock serialises state and delivery. Redis commands are sent after the lock is released.
  */
 final class RedisFeed implements Feed {
+  private static final System.Logger LOG = System.getLogger(RedisFeed.class.getName());
   private final RedisBackend backend;
   private final FeedListener listener;
   private final Object lock = new Object();
@@ -129,16 +132,18 @@ final class RedisFeed implements Feed {
         RedisValueCodec.Message m;
         try {
           m = RedisValueCodec.decodeMessage(field((List<?>) entry.get(1)));
+          if (m.revision() != rev) {
+            throw new IllegalArgumentException("it carries revision " + m.revision());
+          }
         } catch (IllegalArgumentException ex) {
-          fail(
-              new IllegalStateException(
-                  "stream entry " + rev + "-0 of the map is malformed: " + ex.getMessage(), ex));
-          return;
-        }
-        if (m.revision() != rev) {
-          fail(
-              new IllegalStateException(
-                  "stream entry " + rev + "-0 carries revision " + m.revision()));
+          // Not written by the script: skip it by relisting, which reads the data hash instead.
+          backend.countUndecodable();
+          LOG.log(
+              Level.WARNING,
+              "stream entry {0}-0 of the map is malformed ({1}); relisting past it",
+              rev,
+              ex.getMessage());
+          compacted(rev);
           return;
         }
         deliver(m);

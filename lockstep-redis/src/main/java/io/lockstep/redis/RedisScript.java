@@ -24,6 +24,7 @@ final class RedisScript {
   static final RedisScript SNAPSHOT = load("snapshot.lua");
   static final RedisScript RANGE = load("range.lua");
   static final RedisScript GET = load("get.lua");
+  static final RedisScript INCREMENT = load("increment.lua");
 
   private final String name;
   private final byte[] body;

@@ -2,7 +2,9 @@ package io.lockstep.redis;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lockstep.BackendUnavailableException;
 import io.lockstep.Lockstep;
 import io.lockstep.ReadConsistency;
 import io.lockstep.ReplicatedMap;
@@ -91,5 +93,37 @@ class RedisReplicationIT extends ReplicationContract {
         nodes.get(0).map().put("ours", "{\"a\":1}".getBytes(UTF_8), "application/json");
     byte[] env = source().redis().hget(RedisSource.b(prefix + ":data"), RedisSource.b("ours"));
     assertThat(new String(env, UTF_8)).isEqualTo(ours.revision() + ":16:application/json{\"a\":1}");
+  }
+
+  @Test
+  void foreignValueInTheDataHash_isSkipped_andANewReplicaBecomesReadyWithEveryOtherKey() {
+    Lockstep writer = node();
+    awaitReady(List.of(writer));
+    writer.map().put("a", "1".getBytes(UTF_8), "text/plain");
+    long last = writer.map().put("b", "2".getBytes(UTF_8), "text/plain").revision();
+    // Another program writes the hash directly, not in Lockstep's envelope.
+    source()
+        .redis()
+        .hset(RedisSource.b(prefix + ":data"), RedisSource.b("foreign"), RedisSource.b("garbage"));
+
+    Lockstep fresh = node();
+    awaitReady(List.of(fresh));
+    awaitApplied(fresh, last);
+
+    assertThat(fresh.map().list("", 0))
+        .extracting(Versioned::key)
+        .as("every key but the foreign one")
+        .containsExactly("a", "b");
+    assertThat(fresh.map().get("foreign")).isNull();
+    assertThatThrownBy(() -> fresh.map().get("foreign", ReadConsistency.STRONG))
+        .as("a strong read of the foreign key fails clearly")
+        .isInstanceOf(BackendUnavailableException.class)
+        .hasMessageContaining("foreign")
+        .hasMessageContaining("not a Lockstep envelope");
+    assertThat(fresh.map().get("a", ReadConsistency.STRONG).valueAsString()).isEqualTo("1");
+    // And the replica keeps following writes.
+    long next = writer.map().put("c", "3".getBytes(UTF_8), "text/plain").revision();
+    awaitApplied(fresh, next);
+    assertThat(fresh.map().get("c").valueAsString()).isEqualTo("3");
   }
 }

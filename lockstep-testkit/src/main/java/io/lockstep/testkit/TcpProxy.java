@@ -10,6 +10,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -17,7 +18,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * A TCP forwarder on a free loopback port, to put one client's path to a server under a test's
  * control without touching the server or other clients: {@link #pause()} stops forwarding bytes
  * while connections stay open (a partition, or a frozen route), {@link #cut()} drops every
- * connection at once (a reset), {@link #resume()} forwards again.
+ * connection at once (a reset), {@link #resume()} forwards again, and {@link #cutOnNextReply()}
+ * lets a request through but drops its answer and resets the connection (an answer lost on the way
+ * back, the case that tells at-most-once from at-least-once clients).
  *
  * <p>Each connection uses two daemon threads, one per direction. Thread safe; no dependency on a
  * test framework.
@@ -28,6 +31,7 @@ public final class TcpProxy implements AutoCloseable {
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition opened = lock.newCondition();
+  private final AtomicBoolean closeOnReply = new AtomicBoolean();
   private volatile boolean paused;
   private volatile boolean closed;
   private volatile long generation;
@@ -86,6 +90,16 @@ public final class TcpProxy implements AutoCloseable {
     }
   }
 
+  /**
+   * Arms a one-shot drop: the next bytes any connection receives from the server are dropped, that
+   * connection's client side is closed in order (a FIN, as when a server, a proxy or a load
+   * balancer closes it) and its server side reset. What the client sent meanwhile did reach the
+   * server; its answer never reaches the client. New connections work.
+   */
+  public void closeOnNextReply() {
+    closeOnReply.set(true);
+  }
+
   @Override
   public void close() {
     closed = true;
@@ -115,17 +129,22 @@ public final class TcpProxy implements AutoCloseable {
       sockets.add(client);
       sockets.add(upstream);
       long gen = generation;
-      daemon("tcp-proxy-up-" + port(), () -> pump(client, upstream, gen)).start();
-      daemon("tcp-proxy-down-" + port(), () -> pump(upstream, client, gen)).start();
+      daemon("tcp-proxy-up-" + port(), () -> pump(client, upstream, gen, false)).start();
+      daemon("tcp-proxy-down-" + port(), () -> pump(upstream, client, gen, true)).start();
     }
   }
 
-  private void pump(Socket from, Socket to, long gen) {
+  private void pump(Socket from, Socket to, long gen, boolean fromServer) {
     byte[] buf = new byte[16 * 1024];
     try (InputStream in = from.getInputStream();
         OutputStream out = to.getOutputStream()) {
       for (int n; (n = in.read(buf)) >= 0; ) {
         if (!awaitOpen(gen)) {
+          break;
+        }
+        if (fromServer && closeOnReply.compareAndSet(true, false)) {
+          sockets.remove(to);
+          to.close(); // an orderly close: the answer is lost on the way back
           break;
         }
         out.write(buf, 0, n);
