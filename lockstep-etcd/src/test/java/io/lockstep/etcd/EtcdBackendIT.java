@@ -468,14 +468,21 @@ class EtcdBackendIT {
 
   record Batch(long revision, List<Change> changes, long head) {}
 
-  /** Records a feed's signals in order; checks that it is called from one thread at a time. */
+  /**
+   * Records a feed's signals in order; checks that it is called from one thread at a time. A
+   * violation is kept and thrown on the test's own thread by every read of the recording: thrown on
+   * jetcd's thread it would never reach the test.
+   */
   static final class Recorder implements FeedListener {
     private final List<Object> signals = new ArrayList<>();
     private final AtomicBoolean inside = new AtomicBoolean();
+    private volatile String violation;
 
     private void add(Object o) {
       if (!inside.compareAndSet(false, true)) {
-        throw new AssertionError("feed listener called concurrently");
+        violation =
+            "feed listener called concurrently (" + o + " on " + Thread.currentThread() + ")";
+        return;
       }
       try {
         synchronized (signals) {
@@ -507,6 +514,9 @@ class EtcdBackendIT {
     }
 
     List<Object> signals() {
+      if (violation != null) {
+        throw new AssertionError(violation);
+      }
       synchronized (signals) {
         return List.copyOf(signals);
       }
