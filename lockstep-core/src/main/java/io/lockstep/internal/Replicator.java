@@ -120,6 +120,7 @@ final class Replicator implements ReplicatedMap {
   private long reconnects;
   private long duplicates;
   private long gaps;
+  private long listenerFailures;
   private ReplicaState state = ReplicaState.LISTING;
 
   /** The replica state as of the end of the last change, replaced by one volatile write. */
@@ -340,6 +341,7 @@ final class Replicator implements ReplicatedMap {
         p.reconnects(),
         p.duplicates(),
         p.gaps(),
+        p.listenerFailures(),
         p.ready());
   }
 
@@ -821,6 +823,7 @@ final class Replicator implements ReplicatedMap {
             reconnects,
             duplicates,
             gaps,
+            listenerFailures,
             state);
     waiters.advance(applied);
   }
@@ -926,9 +929,10 @@ final class Replicator implements ReplicatedMap {
       long reconnects,
       long duplicates,
       long gaps,
+      long listenerFailures,
       ReplicaState state) {
     static final Published INITIAL =
-        new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, ReplicaState.LISTING);
+        new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, ReplicaState.LISTING);
   }
 
   /** Forwards one feed session's signals to the applier, tagged with the session's generation. */
