@@ -67,6 +67,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li>on a {@link RevisionModel#CONTIGUOUS} feed, a jump past applied + 1 is a gap: re-list.
  * </ul>
  *
+ * <p>A revision is applied whole, then published, then reported: memory, digest and applied
+ * revision move for all of its changes before any change listener runs, and whatever a listener
+ * throws ({@link Error}s included) is logged and counted ({@code listenerFailures}), never
+ * propagated. Every change of a revision is checked before any is applied. Anything else a step of
+ * the session throws is contained too: it is an engine or backend bug, answered by a counted relist
+ * after a backoff, so no throw can leave a revision half published or the feed stopped.
+ *
  * <p>A broken feed is resumed from applied + 1 after a capped exponential backoff with jitter, for
  * ever. A feed that cannot resume (compaction) causes a re-list. A quiet feed is asked for progress
  * every {@code progressInterval}; one that stays silent for five intervals after being asked is
@@ -522,7 +529,7 @@ final class Replicator implements ReplicatedMap {
           () -> {
             try {
               task.run();
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // the applier thread must outlive anything a task throws
               LOG.log(Level.ERROR, "applier task failed", e);
             }
           });
@@ -532,6 +539,11 @@ final class Replicator implements ReplicatedMap {
   }
 
   private void startRelist(String reason, boolean count) {
+    startRelist(reason, count, 0);
+  }
+
+  /** Drops the feed and lists again, after {@code delayNanos} (0: now). */
+  private void startRelist(String reason, boolean count, long delayNanos) {
     if (closed) {
       return;
     }
@@ -548,7 +560,45 @@ final class Replicator implements ReplicatedMap {
     }
     publish();
     enter(ready ? ReplicaState.RELISTING : ReplicaState.LISTING);
-    requestSnapshot(generation);
+    long g = generation;
+    if (delayNanos <= 0) {
+      requestSnapshot(g);
+      return;
+    }
+    schedule(
+        () ->
+            onApplier(
+                () -> {
+                  if (g == generation && !closed) {
+                    requestSnapshot(g);
+                  }
+                }),
+        delayNanos);
+  }
+
+  /**
+   * Runs one step of the session (a feed signal, a listing), containing anything it throws: a step
+   * that fails is a bug of the engine or of the backend, and the only safe answer is a relist
+   * (after a backoff, so a bug that repeats cannot spin). Memory may then hold part of the failed
+   * step until the listing replaces it, but the published state never does.
+   */
+  private void contained(String step, long revision, Runnable body) {
+    try {
+      body.run();
+    } catch (Throwable t) {
+      LOG.log(
+          Level.ERROR,
+          config.instanceId()
+              + ": "
+              + step
+              + " at revision "
+              + revision
+              + " failed; re-listing (applied revision "
+              + applied
+              + ")",
+          t);
+      startRelist(step + " at revision " + revision + " failed: " + t, true, backoff.nextNanos());
+    }
   }
 
   private void requestSnapshot(long g) {
@@ -589,29 +639,41 @@ final class Replicator implements ReplicatedMap {
           delay);
       return;
     }
+    contained("listing", s.revision(), () -> installAndWatch(s));
+  }
+
+  /** Applies a listing, reports it, then watches from the revision after it. */
+  private void installAndWatch(Snapshot s) {
+    List<ChangeEvent> events = install(s); // publishes, ready
     backoff.reset();
-    ready = true;
-    install(s); // publishes
     for (CompletableFuture<Long> f : refreshWaiters) {
       f.complete(s.revision());
     }
     refreshWaiters.clear();
+    notifyListeners(events, s.revision());
     startWatch(s.revision() + 1);
   }
 
-  /** Replaces memory with a listing, key by key; reports the difference to listeners. */
-  private void install(Snapshot s) {
+  /**
+   * Replaces memory with a listing, key by key, and publishes it; returns the difference, for the
+   * listeners, who are told only after (null when there are none). The digest is computed afresh
+   * from the listing, never carried over, so a relist repairs whatever it repairs completely.
+   */
+  private List<ChangeEvent> install(Snapshot s) {
     long rev = s.revision();
     Map<String, Versioned> fresh = new HashMap<>(Math.max(16, s.entries().size() * 2));
+    long d = 0;
     for (Versioned v : s.entries()) {
-      fresh.put(v.key(), v);
+      Versioned dup = fresh.put(v.key(), v);
+      if (dup != null) {
+        d -= Digests.entry(dup.key(), dup.modRevision());
+      }
+      d += Digests.entry(v.key(), v.modRevision());
     }
     List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>();
-    long d = digest;
     for (Versioned old : entries.values()) {
       if (!fresh.containsKey(old.key())) {
         entries.remove(old.key());
-        d -= Digests.entry(old.key(), old.modRevision());
         if (events != null) {
           events.add(new ChangeEvent(ChangeEvent.Type.DELETE, old.key(), null, old, rev, true));
         }
@@ -623,19 +685,14 @@ final class Replicator implements ReplicatedMap {
         continue;
       }
       entries.put(v.key(), v);
-      if (old != null) {
-        d -= Digests.entry(old.key(), old.modRevision());
-      }
-      d += Digests.entry(v.key(), v.modRevision());
       if (events != null) {
         events.add(new ChangeEvent(ChangeEvent.Type.PUT, v.key(), v, old, rev, true));
       }
     }
     digest = d;
+    ready = true;
     advanceTo(Math.max(applied, rev));
-    if (events != null) {
-      events.forEach(this::notifyListeners);
-    }
+    return events;
   }
 
   private void startWatch(long from) {
@@ -701,10 +758,29 @@ final class Replicator implements ReplicatedMap {
       startRelist("gap: revision " + rev + " after applied " + applied, true);
       return;
     }
+    checkApplicable(rev, changes);
+    List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>(changes.size());
     for (Change c : changes) {
-      apply(c, rev);
+      apply(c, rev, events);
     }
-    advanceTo(rev);
+    advanceTo(rev); // the whole revision is in memory and published before any listener runs
+    notifyListeners(events, rev);
+  }
+
+  /**
+   * Checks every change of a revision before any is applied, so one the engine cannot apply fails
+   * the revision as a whole (and {@link #contained} re-lists) instead of leaving it half applied.
+   */
+  private static void checkApplicable(long rev, List<Change> changes) {
+    for (Change c : changes) {
+      if (c == null
+          || c.key() == null
+          || c.type() == null
+          || (c.type() == Change.Type.PUT
+              && (c.value() == null || !c.key().equals(c.value().key())))) {
+        throw new IllegalStateException("malformed change in revision " + rev + ": " + c);
+      }
+    }
   }
 
   /**
@@ -721,7 +797,8 @@ final class Replicator implements ReplicatedMap {
     return true;
   }
 
-  private void apply(Change c, long rev) {
+  /** Applies one checked change to memory and the digest; its event, if any, goes to events. */
+  private void apply(Change c, long rev, List<ChangeEvent> events) {
     Versioned old = entries.get(c.key());
     if (c.type() == Change.Type.PUT) {
       if (old != null && old.modRevision() >= rev) {
@@ -735,7 +812,9 @@ final class Replicator implements ReplicatedMap {
         d -= Digests.entry(old.key(), old.modRevision());
       }
       digest = d;
-      notifyListeners(new ChangeEvent(ChangeEvent.Type.PUT, c.key(), v, old, rev, false));
+      if (events != null) {
+        events.add(new ChangeEvent(ChangeEvent.Type.PUT, c.key(), v, old, rev, false));
+      }
     } else {
       if (old == null || old.modRevision() >= rev) {
         duplicates++;
@@ -743,7 +822,9 @@ final class Replicator implements ReplicatedMap {
       }
       entries.remove(c.key());
       digest = digest - Digests.entry(old.key(), old.modRevision());
-      notifyListeners(new ChangeEvent(ChangeEvent.Type.DELETE, c.key(), null, old, rev, false));
+      if (events != null) {
+        events.add(new ChangeEvent(ChangeEvent.Type.DELETE, c.key(), null, old, rev, false));
+      }
     }
   }
 
@@ -848,7 +929,7 @@ final class Replicator implements ReplicatedMap {
             for (ReplicaStateListener l : stateListeners) {
               try {
                 l.onStateChange(previous, next);
-              } catch (RuntimeException ex) {
+              } catch (Throwable ex) { // an Error must not cost the later listeners their news
                 LOG.log(Level.WARNING, "state listener failed on " + previous + " -> " + next, ex);
               }
             }
@@ -907,13 +988,38 @@ final class Replicator implements ReplicatedMap {
     }
   }
 
-  private void notifyListeners(ChangeEvent e) {
-    for (ChangeListener l : listeners) {
-      try {
-        l.onChange(e);
-      } catch (RuntimeException ex) {
-        LOG.log(Level.WARNING, "change listener failed on " + e.key(), ex);
+  /**
+   * Tells the change listeners of one revision (or listing), which is already applied and
+   * published. Whatever a listener throws, {@link Error}s included, is logged and counted, and
+   * changes nothing: the other listeners and the later changes are still told, and memory stays.
+   */
+  private void notifyListeners(List<ChangeEvent> events, long rev) {
+    if (events == null || events.isEmpty()) {
+      return;
+    }
+    long failuresBefore = listenerFailures;
+    for (ChangeEvent e : events) {
+      for (ChangeListener l : listeners) {
+        try {
+          l.onChange(e);
+        } catch (Throwable t) {
+          listenerFailures++;
+          LOG.log(
+              Level.WARNING,
+              config.instanceId()
+                  + ": change listener "
+                  + l
+                  + " failed on key '"
+                  + e.key()
+                  + "' of revision "
+                  + rev
+                  + "; the change stays applied",
+              t);
+        }
       }
+    }
+    if (listenerFailures != failuresBefore) {
+      publish();
     }
   }
 
@@ -1004,7 +1110,7 @@ final class Replicator implements ReplicatedMap {
       onApplier(
           () -> {
             if (g == generation && !closed) {
-              onBatch(revision, changes, headRevision);
+              contained("change", revision, () -> onBatch(revision, changes, headRevision));
             }
           });
     }
@@ -1014,7 +1120,7 @@ final class Replicator implements ReplicatedMap {
       onApplier(
           () -> {
             if (g == generation && !closed) {
-              Replicator.this.onProgress(revision);
+              contained("progress", revision, () -> Replicator.this.onProgress(revision));
             }
           });
     }
