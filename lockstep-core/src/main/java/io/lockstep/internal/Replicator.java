@@ -61,7 +61,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <ul>
  *   <li>a revision lower than one already seen in the same session is out of order: re-list;
- *   <li>a revision below the applied one is a duplicate (after a resume): dropped and counted;
+ *   <li>a revision below the applied one but not below the session's start is a fault too (the
+ *       session itself, by a progress answer, already brought applied past it): re-list;
+ *   <li>a revision below the session's start is a duplicate (a resumed feed repeating itself):
+ *       dropped and counted, unless memory shows it never saw it (re-list);
  *   <li>at the applied revision, each change is checked by key and mod revision, never by revision
  *       alone, because one revision may carry several keys;
  *   <li>on a {@link RevisionModel#CONTIGUOUS} feed, a jump past applied + 1 is a gap: re-list.
@@ -136,6 +139,7 @@ final class Replicator implements ReplicatedMap {
   // Session state: touched by the applier thread only.
   private long generation;
   private Feed feed;
+  private long sessionFrom; // the revision this session's feed was asked to start at
   private long sessionLast;
   private final Backoff.Attempts backoff; // reset by every sign of a healthy source
   private long lastSignalNanos;
@@ -701,6 +705,7 @@ final class Replicator implements ReplicatedMap {
     }
     generation++;
     long g = generation;
+    sessionFrom = from;
     sessionLast = 0;
     lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
@@ -742,6 +747,19 @@ final class Replicator implements ReplicatedMap {
     }
     sessionLast = rev;
     if (rev < applied) {
+      if (rev >= sessionFrom) {
+        // Applied moved past rev within this session (a progress answer promised everything up
+        // to it): the feed broke its order, and memory cannot tell what else it missed.
+        startRelist(
+            "revision "
+                + rev
+                + " arrived on a feed from "
+                + sessionFrom
+                + " after it had brought applied to "
+                + applied,
+            true);
+        return;
+      }
       if (!consistentWithMemory(rev, changes)) {
         startRelist(
             "revision " + rev + " arrived after applied " + applied + " and memory never saw it",

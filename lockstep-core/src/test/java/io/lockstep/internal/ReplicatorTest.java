@@ -628,6 +628,64 @@ class ReplicatorTest {
     assertThat(backend.lastFeed().from()).isEqualTo(3);
   }
 
+  @Test
+  void eventBelowApplied_afterProgressInTheSameSession_relists() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(1);
+    Replicator r =
+        replicator(
+            backend, time, Duration.ofHours(1), Duration.ofMillis(100), Duration.ofSeconds(1), 10);
+    ManualFeed feed = backend.lastFeed();
+    feed.listener().onChanges(2, List.of(Change.put(entry("x", 2))), 2);
+    feed.listener().onProgress(5);
+    settle(r);
+    assertThat(r.appliedRevision()).isEqualTo(5);
+
+    // Progress at 5 promised every change up to 5 was delivered: 4 arriving now is a fault.
+    backend.listAt(5, List.of(entry("x", 2), entry("y", 4)));
+    feed.listener().onChanges(4, List.of(Change.put(entry("y", 4))), 5);
+    settle(r);
+
+    assertThat(r.stats().relists()).isEqualTo(1);
+    assertThat(backend.snapshots()).isEqualTo(2);
+    assertThat(r.get("y")).isNotNull();
+    assertThat(r.get("y").modRevision()).isEqualTo(4);
+    assertThat(r.get("x").modRevision()).isEqualTo(2);
+    assertThat(r.appliedRevision()).isEqualTo(5);
+    assertThat(r.digest()).isEqualTo(digestOf(entry("x", 2), entry("y", 4)));
+    assertThat(r.stats().duplicatesDropped()).isZero();
+    assertThat(feed.isClosed()).isTrue();
+    assertThat(backend.lastFeed().from()).isEqualTo(6);
+    assertThat(r.state()).isEqualTo(ReplicaState.FOLLOWING);
+  }
+
+  @Test
+  void resumedFeed_repeatingAnAppliedRevision_isADuplicateNotARelist() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(1);
+    Replicator r =
+        replicator(
+            backend, time, Duration.ofHours(1), Duration.ofMillis(100), Duration.ofSeconds(1), 11);
+    backend.lastFeed().listener().onChanges(2, List.of(Change.put(entry("x", 2))), 2);
+    backend.lastFeed().listener().onChanges(3, List.of(Change.put(entry("y", 3))), 3);
+    backend.lastFeed().listener().onError(new IllegalStateException("connection lost (test)"));
+    settle(r);
+    time.advance(Duration.ofNanos(time.lastDelay()));
+    settle(r);
+    ManualFeed resumed = backend.lastFeed();
+    assertThat(resumed.from()).isEqualTo(4);
+
+    resumed.listener().onChanges(3, List.of(Change.put(entry("y", 3))), 3); // a replay
+    resumed.listener().onChanges(4, List.of(Change.put(entry("z", 4))), 4);
+    settle(r);
+
+    assertThat(r.stats().duplicatesDropped()).isEqualTo(1);
+    assertThat(r.stats().relists()).isZero();
+    assertThat(backend.snapshots()).isEqualTo(1);
+    assertThat(r.appliedRevision()).isEqualTo(4);
+    assertThat(r.digest()).isEqualTo(digestOf(entry("x", 2), entry("y", 3), entry("z", 4)));
+  }
+
   private static List<Long> concat(long first, List<Long> rest) {
     List<Long> all = new ArrayList<>();
     all.add(first);
