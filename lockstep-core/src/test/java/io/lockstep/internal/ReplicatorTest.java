@@ -101,24 +101,54 @@ class ReplicatorTest {
     assertThat(m.delete("missing").status()).isEqualTo(WriteResult.Status.NOT_FOUND);
   }
 
+  /**
+   * The feed is down (held down by the fake ticker: no reconnect until time moves) while the source
+   * is written and compacted, so resuming from applied + 1 is impossible and only a relist can
+   * converge. A resume instead of a relist would keep reconnecting to a compacted history.
+   */
   @Test
   void compaction_whileFeedIsDown_relistsAndConverges() {
     InMemorySource s = source(RevisionModel.SPARSE);
-    Lockstep n = node(s);
-    s.setAvailable(false);
-    s.setAvailable(true);
+    FakeTime time = new FakeTime();
+    Replicator r =
+        unstarted(
+            s.backend(),
+            time,
+            Duration.ofHours(1),
+            Duration.ofMillis(100),
+            Duration.ofMillis(800),
+            4);
+    StateLog log = new StateLog();
+    r.addStateListener(log);
+    r.start();
+    assertThat(log.awaitCount(1)).containsExactly("LISTING->FOLLOWING"); // the feed is open
+    long first = s.writeAtomically(Map.of("k0", new byte[] {0}));
+    assertThat(r.awaitRevision(first, Duration.ofSeconds(5))).isTrue();
+
+    s.breakFeeds(); // from here nothing reaches the replica live
+    await().atMost(Duration.ofSeconds(5)).until(() -> r.state() == ReplicaState.RECONNECTING);
+    settle(r); // the backoff is scheduled
     for (int i = 0; i < 50; i++) {
       s.writeAtomically(Map.of("k" + (i % 7), new byte[] {(byte) i}));
     }
     s.compact();
-    s.breakFeeds();
-    await().until(() -> n.map().replica().appliedRevision() == s.revision());
-    assertThat(n.map().replica().digest()).isEqualTo(Digests.of(s.entries()));
+    assertThat(r.appliedRevision()).isEqualTo(first);
+    assertThat(r.stats().relists()).isZero();
+
+    time.advance(Duration.ofNanos(time.lastDelay())); // resume from first + 1: compacted
     await()
-        .until(
-            () ->
-                n.map().replica().stats().relists() >= 1
-                    || n.map().replica().stats().reconnects() >= 1);
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> r.appliedRevision() == s.revision() && r.state() == ReplicaState.FOLLOWING);
+    assertThat(r.digest()).isEqualTo(Digests.of(s.entries()));
+    assertThat(r.stats().relists()).as("the compaction was answered by a relist").isEqualTo(1);
+    assertThat(r.stats().reconnects()).isEqualTo(1);
+    assertThat(log.awaitCount(5))
+        .containsExactly(
+            "LISTING->FOLLOWING",
+            "FOLLOWING->RECONNECTING",
+            "RECONNECTING->FOLLOWING",
+            "FOLLOWING->RELISTING",
+            "RELISTING->FOLLOWING");
   }
 
   @Test
