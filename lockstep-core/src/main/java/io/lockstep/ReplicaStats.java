@@ -16,6 +16,8 @@ package io.lockstep;
  * @param reconnects how many times the change feed was re-established after an error
  * @param duplicatesDropped changes seen again and ignored
  * @param gaps jumps detected in a contiguous feed
+ * @param listenerFailures how many times a change listener threw (each is logged and the change
+ *     stays applied)
  * @param ready whether the first listing has been applied
  */
 public record ReplicaStats(
@@ -29,6 +31,7 @@ public record ReplicaStats(
     long reconnects,
     long duplicatesDropped,
     long gaps,
+    long listenerFailures,
     boolean ready) {
 
   /** The digest as the 16-digit hex string used on the wire. */

@@ -61,11 +61,21 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <ul>
  *   <li>a revision lower than one already seen in the same session is out of order: re-list;
- *   <li>a revision below the applied one is a duplicate (after a resume): dropped and counted;
+ *   <li>a revision below the applied one but not below the session's start is a fault too (the
+ *       session itself, by a progress answer, already brought applied past it): re-list;
+ *   <li>a revision below the session's start is a duplicate (a resumed feed repeating itself):
+ *       dropped and counted, unless memory shows it never saw it (re-list);
  *   <li>at the applied revision, each change is checked by key and mod revision, never by revision
  *       alone, because one revision may carry several keys;
  *   <li>on a {@link RevisionModel#CONTIGUOUS} feed, a jump past applied + 1 is a gap: re-list.
  * </ul>
+ *
+ * <p>A revision is applied whole, then published, then reported: memory, digest and applied
+ * revision move for all of its changes before any change listener runs, and whatever a listener
+ * throws ({@link Error}s included) is logged and counted ({@code listenerFailures}), never
+ * propagated. Every change of a revision is checked before any is applied. Anything else a step of
+ * the session throws is contained too: it is an engine or backend bug, answered by a counted relist
+ * after a backoff, so no throw can leave a revision half published or the feed stopped.
  *
  * <p>A broken feed is resumed from applied + 1 after a capped exponential backoff with jitter, for
  * ever. A feed that cannot resume (compaction) causes a re-list. A quiet feed is asked for progress
@@ -120,6 +130,7 @@ final class Replicator implements ReplicatedMap {
   private long reconnects;
   private long duplicates;
   private long gaps;
+  private long listenerFailures;
   private ReplicaState state = ReplicaState.LISTING;
 
   /** The replica state as of the end of the last change, replaced by one volatile write. */
@@ -128,6 +139,7 @@ final class Replicator implements ReplicatedMap {
   // Session state: touched by the applier thread only.
   private long generation;
   private Feed feed;
+  private long sessionFrom; // the revision this session's feed was asked to start at
   private long sessionLast;
   private final Backoff.Attempts backoff; // reset by every sign of a healthy source
   private long lastSignalNanos;
@@ -340,6 +352,7 @@ final class Replicator implements ReplicatedMap {
         p.reconnects(),
         p.duplicates(),
         p.gaps(),
+        p.listenerFailures(),
         p.ready());
   }
 
@@ -520,7 +533,7 @@ final class Replicator implements ReplicatedMap {
           () -> {
             try {
               task.run();
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // the applier thread must outlive anything a task throws
               LOG.log(Level.ERROR, "applier task failed", e);
             }
           });
@@ -530,6 +543,11 @@ final class Replicator implements ReplicatedMap {
   }
 
   private void startRelist(String reason, boolean count) {
+    startRelist(reason, count, 0);
+  }
+
+  /** Drops the feed and lists again, after {@code delayNanos} (0: now). */
+  private void startRelist(String reason, boolean count, long delayNanos) {
     if (closed) {
       return;
     }
@@ -546,7 +564,45 @@ final class Replicator implements ReplicatedMap {
     }
     publish();
     enter(ready ? ReplicaState.RELISTING : ReplicaState.LISTING);
-    requestSnapshot(generation);
+    long g = generation;
+    if (delayNanos <= 0) {
+      requestSnapshot(g);
+      return;
+    }
+    schedule(
+        () ->
+            onApplier(
+                () -> {
+                  if (g == generation && !closed) {
+                    requestSnapshot(g);
+                  }
+                }),
+        delayNanos);
+  }
+
+  /**
+   * Runs one step of the session (a feed signal, a listing), containing anything it throws: a step
+   * that fails is a bug of the engine or of the backend, and the only safe answer is a relist
+   * (after a backoff, so a bug that repeats cannot spin). Memory may then hold part of the failed
+   * step until the listing replaces it, but the published state never does.
+   */
+  private void contained(String step, long revision, Runnable body) {
+    try {
+      body.run();
+    } catch (Throwable t) {
+      LOG.log(
+          Level.ERROR,
+          config.instanceId()
+              + ": "
+              + step
+              + " at revision "
+              + revision
+              + " failed; re-listing (applied revision "
+              + applied
+              + ")",
+          t);
+      startRelist(step + " at revision " + revision + " failed: " + t, true, backoff.nextNanos());
+    }
   }
 
   private void requestSnapshot(long g) {
@@ -587,29 +643,41 @@ final class Replicator implements ReplicatedMap {
           delay);
       return;
     }
+    contained("listing", s.revision(), () -> installAndWatch(s));
+  }
+
+  /** Applies a listing, reports it, then watches from the revision after it. */
+  private void installAndWatch(Snapshot s) {
+    List<ChangeEvent> events = install(s); // publishes, ready
     backoff.reset();
-    ready = true;
-    install(s); // publishes
     for (CompletableFuture<Long> f : refreshWaiters) {
       f.complete(s.revision());
     }
     refreshWaiters.clear();
+    notifyListeners(events, s.revision());
     startWatch(s.revision() + 1);
   }
 
-  /** Replaces memory with a listing, key by key; reports the difference to listeners. */
-  private void install(Snapshot s) {
+  /**
+   * Replaces memory with a listing, key by key, and publishes it; returns the difference, for the
+   * listeners, who are told only after (null when there are none). The digest is computed afresh
+   * from the listing, never carried over, so a relist repairs whatever it repairs completely.
+   */
+  private List<ChangeEvent> install(Snapshot s) {
     long rev = s.revision();
     Map<String, Versioned> fresh = new HashMap<>(Math.max(16, s.entries().size() * 2));
+    long d = 0;
     for (Versioned v : s.entries()) {
-      fresh.put(v.key(), v);
+      Versioned dup = fresh.put(v.key(), v);
+      if (dup != null) {
+        d -= Digests.entry(dup.key(), dup.modRevision());
+      }
+      d += Digests.entry(v.key(), v.modRevision());
     }
     List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>();
-    long d = digest;
     for (Versioned old : entries.values()) {
       if (!fresh.containsKey(old.key())) {
         entries.remove(old.key());
-        d -= Digests.entry(old.key(), old.modRevision());
         if (events != null) {
           events.add(new ChangeEvent(ChangeEvent.Type.DELETE, old.key(), null, old, rev, true));
         }
@@ -621,19 +689,14 @@ final class Replicator implements ReplicatedMap {
         continue;
       }
       entries.put(v.key(), v);
-      if (old != null) {
-        d -= Digests.entry(old.key(), old.modRevision());
-      }
-      d += Digests.entry(v.key(), v.modRevision());
       if (events != null) {
         events.add(new ChangeEvent(ChangeEvent.Type.PUT, v.key(), v, old, rev, true));
       }
     }
     digest = d;
+    ready = true;
     advanceTo(Math.max(applied, rev));
-    if (events != null) {
-      events.forEach(this::notifyListeners);
-    }
+    return events;
   }
 
   private void startWatch(long from) {
@@ -642,6 +705,7 @@ final class Replicator implements ReplicatedMap {
     }
     generation++;
     long g = generation;
+    sessionFrom = from;
     sessionLast = 0;
     lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
@@ -683,6 +747,19 @@ final class Replicator implements ReplicatedMap {
     }
     sessionLast = rev;
     if (rev < applied) {
+      if (rev >= sessionFrom) {
+        // Applied moved past rev within this session (a progress answer promised everything up
+        // to it): the feed broke its order, and memory cannot tell what else it missed.
+        startRelist(
+            "revision "
+                + rev
+                + " arrived on a feed from "
+                + sessionFrom
+                + " after it had brought applied to "
+                + applied,
+            true);
+        return;
+      }
       if (!consistentWithMemory(rev, changes)) {
         startRelist(
             "revision " + rev + " arrived after applied " + applied + " and memory never saw it",
@@ -699,10 +776,29 @@ final class Replicator implements ReplicatedMap {
       startRelist("gap: revision " + rev + " after applied " + applied, true);
       return;
     }
+    checkApplicable(rev, changes);
+    List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>(changes.size());
     for (Change c : changes) {
-      apply(c, rev);
+      apply(c, rev, events);
     }
-    advanceTo(rev);
+    advanceTo(rev); // the whole revision is in memory and published before any listener runs
+    notifyListeners(events, rev);
+  }
+
+  /**
+   * Checks every change of a revision before any is applied, so one the engine cannot apply fails
+   * the revision as a whole (and {@link #contained} re-lists) instead of leaving it half applied.
+   */
+  private static void checkApplicable(long rev, List<Change> changes) {
+    for (Change c : changes) {
+      if (c == null
+          || c.key() == null
+          || c.type() == null
+          || (c.type() == Change.Type.PUT
+              && (c.value() == null || !c.key().equals(c.value().key())))) {
+        throw new IllegalStateException("malformed change in revision " + rev + ": " + c);
+      }
+    }
   }
 
   /**
@@ -719,7 +815,8 @@ final class Replicator implements ReplicatedMap {
     return true;
   }
 
-  private void apply(Change c, long rev) {
+  /** Applies one checked change to memory and the digest; its event, if any, goes to events. */
+  private void apply(Change c, long rev, List<ChangeEvent> events) {
     Versioned old = entries.get(c.key());
     if (c.type() == Change.Type.PUT) {
       if (old != null && old.modRevision() >= rev) {
@@ -733,7 +830,9 @@ final class Replicator implements ReplicatedMap {
         d -= Digests.entry(old.key(), old.modRevision());
       }
       digest = d;
-      notifyListeners(new ChangeEvent(ChangeEvent.Type.PUT, c.key(), v, old, rev, false));
+      if (events != null) {
+        events.add(new ChangeEvent(ChangeEvent.Type.PUT, c.key(), v, old, rev, false));
+      }
     } else {
       if (old == null || old.modRevision() >= rev) {
         duplicates++;
@@ -741,7 +840,9 @@ final class Replicator implements ReplicatedMap {
       }
       entries.remove(c.key());
       digest = digest - Digests.entry(old.key(), old.modRevision());
-      notifyListeners(new ChangeEvent(ChangeEvent.Type.DELETE, c.key(), null, old, rev, false));
+      if (events != null) {
+        events.add(new ChangeEvent(ChangeEvent.Type.DELETE, c.key(), null, old, rev, false));
+      }
     }
   }
 
@@ -821,6 +922,7 @@ final class Replicator implements ReplicatedMap {
             reconnects,
             duplicates,
             gaps,
+            listenerFailures,
             state);
     waiters.advance(applied);
   }
@@ -845,7 +947,7 @@ final class Replicator implements ReplicatedMap {
             for (ReplicaStateListener l : stateListeners) {
               try {
                 l.onStateChange(previous, next);
-              } catch (RuntimeException ex) {
+              } catch (Throwable ex) { // an Error must not cost the later listeners their news
                 LOG.log(Level.WARNING, "state listener failed on " + previous + " -> " + next, ex);
               }
             }
@@ -904,13 +1006,38 @@ final class Replicator implements ReplicatedMap {
     }
   }
 
-  private void notifyListeners(ChangeEvent e) {
-    for (ChangeListener l : listeners) {
-      try {
-        l.onChange(e);
-      } catch (RuntimeException ex) {
-        LOG.log(Level.WARNING, "change listener failed on " + e.key(), ex);
+  /**
+   * Tells the change listeners of one revision (or listing), which is already applied and
+   * published. Whatever a listener throws, {@link Error}s included, is logged and counted, and
+   * changes nothing: the other listeners and the later changes are still told, and memory stays.
+   */
+  private void notifyListeners(List<ChangeEvent> events, long rev) {
+    if (events == null || events.isEmpty()) {
+      return;
+    }
+    long failuresBefore = listenerFailures;
+    for (ChangeEvent e : events) {
+      for (ChangeListener l : listeners) {
+        try {
+          l.onChange(e);
+        } catch (Throwable t) {
+          listenerFailures++;
+          LOG.log(
+              Level.WARNING,
+              config.instanceId()
+                  + ": change listener "
+                  + l
+                  + " failed on key '"
+                  + e.key()
+                  + "' of revision "
+                  + rev
+                  + "; the change stays applied",
+              t);
+        }
       }
+    }
+    if (listenerFailures != failuresBefore) {
+      publish();
     }
   }
 
@@ -926,9 +1053,10 @@ final class Replicator implements ReplicatedMap {
       long reconnects,
       long duplicates,
       long gaps,
+      long listenerFailures,
       ReplicaState state) {
     static final Published INITIAL =
-        new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, ReplicaState.LISTING);
+        new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, ReplicaState.LISTING);
   }
 
   /** Forwards one feed session's signals to the applier, tagged with the session's generation. */
@@ -1000,7 +1128,7 @@ final class Replicator implements ReplicatedMap {
       onApplier(
           () -> {
             if (g == generation && !closed) {
-              onBatch(revision, changes, headRevision);
+              contained("change", revision, () -> onBatch(revision, changes, headRevision));
             }
           });
     }
@@ -1010,7 +1138,7 @@ final class Replicator implements ReplicatedMap {
       onApplier(
           () -> {
             if (g == generation && !closed) {
-              Replicator.this.onProgress(revision);
+              contained("progress", revision, () -> Replicator.this.onProgress(revision));
             }
           });
     }

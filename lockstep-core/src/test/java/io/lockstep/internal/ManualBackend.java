@@ -1,5 +1,6 @@
 package io.lockstep.internal;
 
+import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.Feed;
@@ -20,10 +21,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ManualBackend implements Backend {
   private final List<ManualFeed> feeds = new CopyOnWriteArrayList<>();
   private final AtomicInteger snapshots = new AtomicInteger();
-  private volatile long listedRevision;
+  private volatile Snapshot listing;
 
   ManualBackend(long listedRevision) {
-    this.listedRevision = listedRevision;
+    this.listing = new Snapshot(listedRevision, List.of());
   }
 
   /** One feed the engine opened. */
@@ -80,9 +81,14 @@ final class ManualBackend implements Backend {
     return snapshots.get();
   }
 
-  /** The revision the next listing reports. */
+  /** The revision the next listing reports, with no entries. */
   void listAt(long revision) {
-    this.listedRevision = revision;
+    listAt(revision, List.of());
+  }
+
+  /** The revision and entries the next listing reports. */
+  void listAt(long revision, List<Versioned> entries) {
+    this.listing = new Snapshot(revision, List.copyOf(entries));
   }
 
   @Override
@@ -93,7 +99,7 @@ final class ManualBackend implements Backend {
   @Override
   public CompletableFuture<Snapshot> snapshot() {
     snapshots.incrementAndGet();
-    return CompletableFuture.completedFuture(new Snapshot(listedRevision, List.of()));
+    return CompletableFuture.completedFuture(listing);
   }
 
   @Override

@@ -6,8 +6,10 @@ import static org.awaitility.Awaitility.await;
 import io.lockstep.ChangeEvent;
 import io.lockstep.Digests;
 import io.lockstep.Lockstep;
+import io.lockstep.ReplicaStats;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.Versioned;
+import io.lockstep.WriteResult;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.testkit.FaultyBackend;
 import io.lockstep.testkit.InMemorySource;
@@ -18,22 +20,30 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.lifecycle.AfterProperty;
 import net.jqwik.api.lifecycle.AfterTry;
+import net.jqwik.api.lifecycle.BeforeProperty;
 
 /**
  * The engine against a fake feed that disconnects, duplicates, swaps (out of order), drops (gaps,
- * on contiguous feeds) and loses its history (compaction), while the source is written at random:
- * it always ends equal to the source, and its applied revision never goes back.
+ * on contiguous feeds) and loses its history (compaction), while the source is written at random,
+ * behind the replica's back and through its own put, compare-and-set and delete: it always ends
+ * equal to the source, its applied revision never goes back, each of its writes is read back from
+ * memory at once, and across the run every kind of fault was injected and repaired.
  */
 class ReplicatorPropertyTest {
 
-  sealed interface Op permits Put, Delete, Txn, Foreign, Compact, Break, Pause {}
+  sealed interface Op
+      permits Put, Delete, Txn, Foreign, Compact, Break, Pause, MapPut, MapCas, MapDelete {}
 
   record Put(int key, byte value) implements Op {}
 
@@ -48,6 +58,52 @@ class ReplicatorPropertyTest {
   record Break() implements Op {}
 
   record Pause() implements Op {}
+
+  /** A put through the replica's own write path. */
+  record MapPut(int key, byte value) implements Op {}
+
+  /** A compare-and-set through the replica, expecting the current revision, or a stale one. */
+  record MapCas(int key, byte value, boolean stale) implements Op {}
+
+  /** A delete through the replica. */
+  record MapDelete(int key) implements Op {}
+
+  /** What happened across all tries of the property: faults injected, repairs made. */
+  private static final Map<String, AtomicLong> RUN = new ConcurrentHashMap<>();
+
+  private static void count(String what, long n) {
+    RUN.computeIfAbsent(what, k -> new AtomicLong()).addAndGet(n);
+  }
+
+  @BeforeProperty
+  void resetRun() {
+    RUN.clear();
+  }
+
+  /**
+   * Every kind of fault the property is about happened at least once across its tries, and so did
+   * every repair it is meant to exercise: a run that injected nothing would prove nothing.
+   */
+  @AfterProperty
+  void everyFaultWasInjectedAndRepaired() {
+    Map<String, Long> run = new TreeMap<>();
+    RUN.forEach((k, v) -> run.put(k, v.get()));
+    assertThat(run)
+        .as("faults injected and repairs made across the run")
+        .containsKeys(
+            "injected duplicates",
+            "injected swaps",
+            "injected drops",
+            "injected disconnects",
+            "compactions",
+            "breaks",
+            "map writes",
+            "relists",
+            "reconnects",
+            "gaps",
+            "duplicatesDropped");
+    assertThat(run.values()).as("%s", run).allMatch(n -> n > 0);
+  }
 
   private final List<AutoCloseable> open = new ArrayList<>();
 
@@ -72,7 +128,10 @@ class ReplicatorPropertyTest {
             Tuple(5, Arbitraries.just(new Foreign())),
             Tuple(1, Arbitraries.just(new Compact())),
             Tuple(3, Arbitraries.just(new Break())),
-            Tuple(4, Arbitraries.just(new Pause())));
+            Tuple(4, Arbitraries.just(new Pause())),
+            Tuple(8, Combinators.combine(key, value).as(MapPut::new)),
+            Tuple(4, Combinators.combine(key, value, Arbitraries.of(true, false)).as(MapCas::new)),
+            Tuple(3, key.map(MapDelete::new)));
     return op.list().ofMinSize(1).ofMaxSize(120);
   }
 
@@ -129,9 +188,48 @@ class ReplicatorPropertyTest {
             source.foreignWrite();
           }
         }
-        case Compact c -> source.compact();
-        case Break b -> source.breakFeeds();
+        case Compact c -> {
+          source.compact();
+          count("compactions", 1);
+        }
+        case Break b -> {
+          source.breakFeeds();
+          count("breaks", 1);
+        }
         case Pause p -> Thread.sleep(1);
+        case MapPut p -> {
+          WriteResult r = map.put("k" + p.key(), new byte[] {p.value()}, null);
+          assertThat(r.isApplied()).as("%s", r).isTrue();
+          assertReadsOwnWrite(map, "k" + p.key(), r);
+        }
+        case MapCas c -> {
+          String k = "k" + c.key();
+          long current = modRevision(source, k);
+          long expected = c.stale() ? current + 1 : current;
+          WriteResult r = map.compareAndSet(k, expected, new byte[] {c.value()}, null);
+          if (c.stale()) {
+            assertThat(r.status()).isEqualTo(WriteResult.Status.CONFLICT);
+            assertThat(r.revision())
+                .as("a lost CAS reports the current revision")
+                .isEqualTo(current);
+          } else {
+            assertThat(r.isApplied()).as("%s", r).isTrue();
+            assertReadsOwnWrite(map, k, r);
+          }
+        }
+        case MapDelete d -> {
+          String k = "k" + d.key();
+          boolean present = modRevision(source, k) != 0;
+          WriteResult r = map.delete(k);
+          assertThat(r.status())
+              .isEqualTo(present ? WriteResult.Status.APPLIED : WriteResult.Status.NOT_FOUND);
+          if (present) {
+            assertThat(map.get(k)).as("a delete is applied here before it returns").isNull();
+          }
+        }
+      }
+      if (op instanceof MapPut || op instanceof MapCas || op instanceof MapDelete) {
+        count("map writes", 1);
       }
     }
     faulty.setFaults(FaultyBackend.Faults.NONE);
@@ -155,5 +253,35 @@ class ReplicatorPropertyTest {
       seen = List.copyOf(applied);
     }
     assertThat(seen).isSorted();
+
+    FaultyBackend.Injected injected = faulty.injectedByKind();
+    count("injected duplicates", injected.duplicates());
+    count("injected swaps", injected.swaps());
+    count("injected drops", injected.drops());
+    count("injected disconnects", injected.disconnects());
+    ReplicaStats stats = map.replica().stats();
+    count("relists", stats.relists());
+    count("reconnects", stats.reconnects());
+    count("gaps", stats.gaps());
+    count("duplicatesDropped", stats.duplicatesDropped());
+    if (model == RevisionModel.SPARSE) {
+      assertThat(injected.drops()).as("drops only where they are detectable").isZero();
+    }
+  }
+
+  private static long modRevision(InMemorySource source, String key) {
+    for (Versioned v : source.entries()) {
+      if (v.key().equals(key)) {
+        return v.modRevision();
+      }
+    }
+    return 0;
+  }
+
+  /** A write returns only once this replica applied it: memory holds it at its revision. */
+  private static void assertReadsOwnWrite(ReplicatedMap map, String key, WriteResult r) {
+    Versioned held = map.get(key);
+    assertThat(held).as("%s read back after %s", key, r).isNotNull();
+    assertThat(held.modRevision()).as("%s read back after %s", key, r).isEqualTo(r.revision());
   }
 }

@@ -17,9 +17,11 @@ import io.lockstep.ReplicaStateListener;
 import io.lockstep.ReplicaStats;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.ValueTooLargeException;
+import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.internal.ManualBackend.ManualFeed;
 import io.lockstep.spi.Backend;
+import io.lockstep.spi.Change;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.testkit.InMemorySource;
 import java.time.Duration;
@@ -99,24 +101,54 @@ class ReplicatorTest {
     assertThat(m.delete("missing").status()).isEqualTo(WriteResult.Status.NOT_FOUND);
   }
 
+  /**
+   * The feed is down (held down by the fake ticker: no reconnect until time moves) while the source
+   * is written and compacted, so resuming from applied + 1 is impossible and only a relist can
+   * converge. A resume instead of a relist would keep reconnecting to a compacted history.
+   */
   @Test
   void compaction_whileFeedIsDown_relistsAndConverges() {
     InMemorySource s = source(RevisionModel.SPARSE);
-    Lockstep n = node(s);
-    s.setAvailable(false);
-    s.setAvailable(true);
+    FakeTime time = new FakeTime();
+    Replicator r =
+        unstarted(
+            s.backend(),
+            time,
+            Duration.ofHours(1),
+            Duration.ofMillis(100),
+            Duration.ofMillis(800),
+            4);
+    StateLog log = new StateLog();
+    r.addStateListener(log);
+    r.start();
+    assertThat(log.awaitCount(1)).containsExactly("LISTING->FOLLOWING"); // the feed is open
+    long first = s.writeAtomically(Map.of("k0", new byte[] {0}));
+    assertThat(r.awaitRevision(first, Duration.ofSeconds(5))).isTrue();
+
+    s.breakFeeds(); // from here nothing reaches the replica live
+    await().atMost(Duration.ofSeconds(5)).until(() -> r.state() == ReplicaState.RECONNECTING);
+    settle(r); // the backoff is scheduled
     for (int i = 0; i < 50; i++) {
       s.writeAtomically(Map.of("k" + (i % 7), new byte[] {(byte) i}));
     }
     s.compact();
-    s.breakFeeds();
-    await().until(() -> n.map().replica().appliedRevision() == s.revision());
-    assertThat(n.map().replica().digest()).isEqualTo(Digests.of(s.entries()));
+    assertThat(r.appliedRevision()).isEqualTo(first);
+    assertThat(r.stats().relists()).isZero();
+
+    time.advance(Duration.ofNanos(time.lastDelay())); // resume from first + 1: compacted
     await()
-        .until(
-            () ->
-                n.map().replica().stats().relists() >= 1
-                    || n.map().replica().stats().reconnects() >= 1);
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> r.appliedRevision() == s.revision() && r.state() == ReplicaState.FOLLOWING);
+    assertThat(r.digest()).isEqualTo(Digests.of(s.entries()));
+    assertThat(r.stats().relists()).as("the compaction was answered by a relist").isEqualTo(1);
+    assertThat(r.stats().reconnects()).isEqualTo(1);
+    assertThat(log.awaitCount(5))
+        .containsExactly(
+            "LISTING->FOLLOWING",
+            "FOLLOWING->RECONNECTING",
+            "RECONNECTING->FOLLOWING",
+            "FOLLOWING->RELISTING",
+            "RELISTING->FOLLOWING");
   }
 
   @Test
@@ -466,6 +498,222 @@ class ReplicatorTest {
             concat(
                 Duration.ofHours(1).toNanos(),
                 expected)); // the first progress check, then backoffs
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Never silently wrong: listeners that throw, events below applied, malformed changes
+  // ---------------------------------------------------------------------------------------------
+
+  private static Versioned entry(String key, long revision) {
+    return new Versioned(key, new byte[] {(byte) revision}, "application/octet-stream", revision);
+  }
+
+  private static long digestOf(Versioned... held) {
+    long d = 0;
+    for (Versioned v : held) {
+      d += Digests.entry(v.key(), v.modRevision());
+    }
+    return d;
+  }
+
+  /**
+   * Throws any throwable, checked or not, without declaring it (as Lombok's {@code @SneakyThrows}).
+   */
+  @SuppressWarnings("unchecked")
+  private static <T extends Throwable> void sneakyThrow(Throwable t) throws T {
+    throw (T) t;
+  }
+
+  @Test
+  void listenerThrowingError_onOneKeyOfMultiKeyRevision_wholeRevisionIsAppliedAndFeedFollows() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(1);
+    Replicator r =
+        replicator(
+            backend, time, Duration.ofHours(1), Duration.ofMillis(100), Duration.ofSeconds(1), 7);
+    List<String> seenByThrower = Collections.synchronizedList(new ArrayList<>());
+    r.addListener(
+        e -> {
+          // When any listener runs, the whole revision is applied and published.
+          seenByThrower.add(
+              e.key()
+                  + "@"
+                  + e.revision()
+                  + " applied="
+                  + r.appliedRevision()
+                  + " a="
+                  + (r.get("a") == null ? "-" : r.get("a").modRevision())
+                  + " b="
+                  + (r.get("b") == null ? "-" : r.get("b").modRevision()));
+          if (e.key().equals("a")) {
+            throw new AssertionError("listener bug (test)");
+          }
+        });
+    List<ChangeEvent> seenByOther = Collections.synchronizedList(new ArrayList<>());
+    r.addListener(seenByOther::add);
+
+    backend
+        .lastFeed()
+        .listener()
+        .onChanges(2, List.of(Change.put(entry("a", 2)), Change.put(entry("b", 2))), 2);
+    settle(r);
+
+    assertThat(r.get("a").modRevision()).isEqualTo(2);
+    assertThat(r.get("b").modRevision()).as("the key after the throwing one").isEqualTo(2);
+    assertThat(r.appliedRevision()).isEqualTo(2);
+    assertThat(r.digest()).isEqualTo(digestOf(entry("a", 2), entry("b", 2)));
+    assertThat(seenByThrower).containsExactly("a@2 applied=2 a=2 b=2", "b@2 applied=2 a=2 b=2");
+    assertThat(seenByOther).extracting(ChangeEvent::key).containsExactly("a", "b");
+    assertThat(r.stats().listenerFailures()).isEqualTo(1);
+
+    // The replica keeps following: a later change is applied, on the same feed, without a relist.
+    backend.lastFeed().listener().onChanges(3, List.of(Change.put(entry("c", 3))), 3);
+    settle(r);
+    assertThat(r.get("c").modRevision()).isEqualTo(3);
+    assertThat(r.appliedRevision()).isEqualTo(3);
+    assertThat(r.state()).isEqualTo(ReplicaState.FOLLOWING);
+    assertThat(backend.feeds()).hasSize(1);
+    assertThat(r.stats().relists()).isZero();
+    assertThat(r.stats().listenerFailures()).isEqualTo(1);
+  }
+
+  @Test
+  void listenerThrowingError_duringRelistInstall_listingIsAppliedAndFeedFollows() throws Exception {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(1);
+    Replicator r =
+        replicator(
+            backend, time, Duration.ofHours(1), Duration.ofMillis(100), Duration.ofSeconds(1), 8);
+    List<ChangeEvent> seen = Collections.synchronizedList(new ArrayList<>());
+    r.addListener(
+        e -> {
+          if (e.key().equals("a")) {
+            throw new AssertionError("listener bug (test)");
+          }
+        });
+    r.addListener(
+        e -> {
+          if (e.key().equals("b")) {
+            sneakyThrow(new java.io.IOException("checked, thrown sneakily (test)"));
+          }
+        });
+    r.addListener(seen::add);
+
+    backend.listAt(5, List.of(entry("a", 4), entry("b", 5)));
+    var refreshed = r.refresh();
+    settle(r);
+
+    assertThat(refreshed).as("the relist completed").isCompletedWithValue(5L);
+    assertThat(r.get("a").modRevision()).isEqualTo(4);
+    assertThat(r.get("b").modRevision()).isEqualTo(5);
+    assertThat(r.appliedRevision()).isEqualTo(5);
+    assertThat(r.digest()).isEqualTo(digestOf(entry("a", 4), entry("b", 5)));
+    assertThat(seen).extracting(ChangeEvent::key).containsExactlyInAnyOrder("a", "b");
+    assertThat(seen).allMatch(ChangeEvent::fromRelist);
+    assertThat(r.stats().listenerFailures()).isEqualTo(2);
+    assertThat(r.state()).isEqualTo(ReplicaState.FOLLOWING);
+    assertThat(backend.feeds()).as("a new feed after the listing").hasSize(2);
+    assertThat(backend.lastFeed().from()).isEqualTo(6);
+
+    backend.lastFeed().listener().onChanges(6, List.of(Change.put(entry("c", 6))), 6);
+    settle(r);
+    assertThat(r.get("c").modRevision()).isEqualTo(6);
+    assertThat(r.appliedRevision()).isEqualTo(6);
+    assertThat(r.stats().relists()).isEqualTo(1); // the refresh only
+  }
+
+  @Test
+  void malformedChange_inMultiKeyRevision_isNotHalfAppliedButRelists() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(1);
+    Replicator r =
+        replicator(
+            backend, time, Duration.ofHours(1), Duration.ofMillis(100), Duration.ofSeconds(1), 9);
+    List<ChangeEvent> seen = Collections.synchronizedList(new ArrayList<>());
+    r.addListener(seen::add);
+    ManualFeed feed = backend.lastFeed();
+    backend.listAt(2, List.of(entry("a", 2), entry("b", 2)));
+    // A PUT without its entry: the engine cannot apply it, so it must not apply "a" alone.
+    feed.listener()
+        .onChanges(
+            2, List.of(Change.put(entry("a", 2)), new Change(Change.Type.PUT, "b", null)), 2);
+    settle(r);
+
+    assertThat(r.stats().relists()).as("an engine failure is repaired by a relist").isEqualTo(1);
+    assertThat(r.state()).isEqualTo(ReplicaState.RELISTING);
+    assertThat(feed.isClosed()).isTrue();
+    assertThat(r.appliedRevision()).isEqualTo(1);
+    assertThat(r.digest()).as("nothing of revision 2 is published").isZero();
+    // The recovery waits out a backoff before it lists again (a bug that repeats cannot spin).
+    assertThat(backend.snapshots()).isEqualTo(1);
+    time.advance(Duration.ofNanos(time.lastDelay()));
+    settle(r);
+    assertThat(backend.snapshots()).isEqualTo(2);
+    assertThat(seen).as("only the relist reports changes").allMatch(ChangeEvent::fromRelist);
+    assertThat(r.get("a").modRevision()).isEqualTo(2);
+    assertThat(r.get("b").modRevision()).isEqualTo(2);
+    assertThat(r.appliedRevision()).isEqualTo(2);
+    assertThat(r.digest()).isEqualTo(digestOf(entry("a", 2), entry("b", 2)));
+    assertThat(r.state()).isEqualTo(ReplicaState.FOLLOWING);
+    assertThat(backend.lastFeed().from()).isEqualTo(3);
+  }
+
+  @Test
+  void eventBelowApplied_afterProgressInTheSameSession_relists() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(1);
+    Replicator r =
+        replicator(
+            backend, time, Duration.ofHours(1), Duration.ofMillis(100), Duration.ofSeconds(1), 10);
+    ManualFeed feed = backend.lastFeed();
+    feed.listener().onChanges(2, List.of(Change.put(entry("x", 2))), 2);
+    feed.listener().onProgress(5);
+    settle(r);
+    assertThat(r.appliedRevision()).isEqualTo(5);
+
+    // Progress at 5 promised every change up to 5 was delivered: 4 arriving now is a fault.
+    backend.listAt(5, List.of(entry("x", 2), entry("y", 4)));
+    feed.listener().onChanges(4, List.of(Change.put(entry("y", 4))), 5);
+    settle(r);
+
+    assertThat(r.stats().relists()).isEqualTo(1);
+    assertThat(backend.snapshots()).isEqualTo(2);
+    assertThat(r.get("y")).isNotNull();
+    assertThat(r.get("y").modRevision()).isEqualTo(4);
+    assertThat(r.get("x").modRevision()).isEqualTo(2);
+    assertThat(r.appliedRevision()).isEqualTo(5);
+    assertThat(r.digest()).isEqualTo(digestOf(entry("x", 2), entry("y", 4)));
+    assertThat(r.stats().duplicatesDropped()).isZero();
+    assertThat(feed.isClosed()).isTrue();
+    assertThat(backend.lastFeed().from()).isEqualTo(6);
+    assertThat(r.state()).isEqualTo(ReplicaState.FOLLOWING);
+  }
+
+  @Test
+  void resumedFeed_repeatingAnAppliedRevision_isADuplicateNotARelist() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(1);
+    Replicator r =
+        replicator(
+            backend, time, Duration.ofHours(1), Duration.ofMillis(100), Duration.ofSeconds(1), 11);
+    backend.lastFeed().listener().onChanges(2, List.of(Change.put(entry("x", 2))), 2);
+    backend.lastFeed().listener().onChanges(3, List.of(Change.put(entry("y", 3))), 3);
+    backend.lastFeed().listener().onError(new IllegalStateException("connection lost (test)"));
+    settle(r);
+    time.advance(Duration.ofNanos(time.lastDelay()));
+    settle(r);
+    ManualFeed resumed = backend.lastFeed();
+    assertThat(resumed.from()).isEqualTo(4);
+
+    resumed.listener().onChanges(3, List.of(Change.put(entry("y", 3))), 3); // a replay
+    resumed.listener().onChanges(4, List.of(Change.put(entry("z", 4))), 4);
+    settle(r);
+
+    assertThat(r.stats().duplicatesDropped()).isEqualTo(1);
+    assertThat(r.stats().relists()).isZero();
+    assertThat(backend.snapshots()).isEqualTo(1);
+    assertThat(r.appliedRevision()).isEqualTo(4);
+    assertThat(r.digest()).isEqualTo(digestOf(entry("x", 2), entry("y", 3), entry("z", 4)));
   }
 
   private static List<Long> concat(long first, List<Long> rest) {

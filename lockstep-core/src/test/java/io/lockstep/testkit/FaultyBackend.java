@@ -11,6 +11,7 @@ import io.lockstep.spi.Snapshot;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Wraps a backend and corrupts its change feeds on purpose, to prove the engine never ends up
@@ -29,7 +30,20 @@ public final class FaultyBackend implements Backend {
   private final Backend delegate;
   private final Random random;
   private volatile Faults faults;
-  private volatile long injected;
+  private final AtomicLong duplicated = new AtomicLong();
+  private final AtomicLong swapped = new AtomicLong();
+  private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong disconnected = new AtomicLong();
+
+  /**
+   * How many faults of each kind took effect: deliveries repeated, pairs delivered newer first,
+   * deliveries dropped, feeds broken.
+   */
+  public record Injected(long duplicates, long swaps, long drops, long disconnects) {
+    public long total() {
+      return duplicates + swaps + drops + disconnects;
+    }
+  }
 
   public FaultyBackend(Backend delegate, long seed, Faults faults) {
     this.delegate = delegate;
@@ -42,9 +56,14 @@ public final class FaultyBackend implements Backend {
     this.faults = faults;
   }
 
-  /** How many faults were injected so far. */
+  /** How many faults were injected so far, of any kind. */
   public long injected() {
-    return injected;
+    return injectedByKind().total();
+  }
+
+  /** How many faults of each kind were injected so far. */
+  public Injected injectedByKind() {
+    return new Injected(duplicated.get(), swapped.get(), dropped.get(), disconnected.get());
   }
 
   @Override
@@ -118,6 +137,7 @@ public final class FaultyBackend implements Backend {
       }
       Faults f = faults;
       if (heldChanges != null) { // a swap: deliver the newer one first, then the held older one
+        swapped.incrementAndGet();
         target.onChanges(revision, changes, headRevision);
         target.onChanges(heldRevision, heldChanges, heldHead);
         heldChanges = null;
@@ -125,17 +145,16 @@ public final class FaultyBackend implements Backend {
       }
       double p = draw();
       if ((p -= f.disconnect()) < 0) {
-        injected++;
+        disconnected.incrementAndGet();
         broken = true;
         target.onError(new IllegalStateException("connection lost (injected)"));
         return;
       }
       if ((p -= f.drop()) < 0 && revisionModel() == RevisionModel.CONTIGUOUS) {
-        injected++;
+        dropped.incrementAndGet();
         return;
       }
-      if ((p -= f.swap()) < 0) {
-        injected++;
+      if ((p -= f.swap()) < 0) { // counted once the newer one overtakes it
         heldRevision = revision;
         heldChanges = changes;
         heldHead = headRevision;
@@ -143,7 +162,7 @@ public final class FaultyBackend implements Backend {
       }
       target.onChanges(revision, changes, headRevision);
       if ((p -= f.duplicate()) < 0) {
-        injected++;
+        duplicated.incrementAndGet();
         target.onChanges(revision, changes, headRevision);
       }
     }

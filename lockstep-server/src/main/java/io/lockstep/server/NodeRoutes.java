@@ -90,6 +90,7 @@ final class NodeRoutes {
       long reconnects,
       long duplicatesDropped,
       long gaps,
+      long listenerFailures,
       boolean ready,
       CloudFoundry.Application application) {
 
@@ -110,6 +111,7 @@ final class NodeRoutes {
           s.reconnects(),
           s.duplicatesDropped(),
           s.gaps(),
+          s.listenerFailures(),
           s.ready(),
           application);
     }

@@ -90,6 +90,7 @@ class NodeRoutesTest {
               "reconnects",
               "duplicatesDropped",
               "gaps",
+              "listenerFailures",
               "ready");
       Lockstep node = ts.server.node();
       assertThat(s.get("id").asText()).isEqualTo(node.self().id());
@@ -106,6 +107,7 @@ class NodeRoutesTest {
           .isEqualTo(Digests.hex(Digests.of(ts.source.entries())));
       assertThat(s.get("ready").asBoolean()).isTrue();
       assertThat(s.get("relists").asLong()).isZero();
+      assertThat(s.get("listenerFailures").asLong()).isZero();
     }
   }
 
