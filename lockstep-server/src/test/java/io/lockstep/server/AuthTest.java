@@ -61,7 +61,7 @@ class AuthTest {
 
   @Test
   void guardedRoutes_withoutTheToken_are401AndStoreNothing() {
-    TestServer.State before = ts.state();
+    TestServer.Everything before = ts.everything();
     for (Route r : GUARDED) {
       for (String[] headers :
           List.of(
@@ -75,7 +75,7 @@ class AuthTest {
         assertThat(header(resp, "WWW-Authenticate")).as(r.toString()).startsWith("Bearer");
       }
     }
-    assertThat(ts.state()).isEqualTo(before);
+    assertThat(ts.everything()).isEqualTo(before);
     assertThat(ts.server.node().map().replica().stats().relists()).isZero(); // refresh did not run
   }
 
@@ -110,7 +110,7 @@ class AuthTest {
 
   @Test
   void otherSpellingsOfGuardedPaths_neverReachAGuardedHandler() {
-    TestServer.State before = ts.state();
+    TestServer.Everything before = ts.everything();
     for (String path :
         List.of(
             "/confi%67/k",
@@ -125,7 +125,7 @@ class AuthTest {
     for (String path : List.of("/health/../admin/refresh", "/%61dmin/refresh", "//admin/refresh")) {
       assertThat(ts.send("POST", path, null).statusCode()).as(path).isIn(401, 404);
     }
-    assertThat(ts.state()).isEqualTo(before);
+    assertThat(ts.everything()).isEqualTo(before);
     assertThat(ts.server.node().map().replica().stats().relists()).isZero();
   }
 }

@@ -205,22 +205,20 @@ final class TestServer implements AutoCloseable {
    * What the source holds: its revision and entries. Equal before and after means nothing was
    * stored.
    */
-  /**
-   * What a request could have changed: the source's revision, entries and counters, and this
-   * instance's own Cloud Foundry value (what {@code /api/v1/update} writes).
-   */
-  record State(
-      long revision,
-      List<Versioned> entries,
-      java.util.Map<String, Long> counters,
-      String current) {}
+  /** What the source holds: its revision, entries and counters. */
+  record State(long revision, List<Versioned> entries, java.util.Map<String, Long> counters) {}
 
   State state() {
+    return new State(source.revision(), source.entries(), source.counters());
+  }
+
+  /** What a request could change anywhere: the source, and this instance's own /api/v1 value. */
+  record Everything(State source, String current) {}
+
+  Everything everything() {
     HttpResponse<byte[]> current = get("/api/v1/current");
-    return new State(
-        source.revision(),
-        source.entries(),
-        source.counters(),
+    return new Everything(
+        state(),
         current.statusCode()
             + " "
             + new String(current.body(), java.nio.charset.StandardCharsets.UTF_8));
