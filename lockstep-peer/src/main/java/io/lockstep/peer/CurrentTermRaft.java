@@ -1,10 +1,15 @@
 package io.lockstep.peer;
 
+import java.io.File;
 import java.lang.System.Logger.Level;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jgroups.Message;
 import org.jgroups.conf.ClassConfigurator;
+import org.jgroups.protocols.raft.AppendEntriesRequest;
+import org.jgroups.protocols.raft.InstallSnapshotRequest;
 import org.jgroups.protocols.raft.LogEntry;
 import org.jgroups.protocols.raft.RAFT;
+import org.jgroups.protocols.raft.RaftHeader;
 import org.jgroups.protocols.raft.Role;
 
 /**
@@ -33,6 +38,11 @@ import org.jgroups.protocols.raft.Role;
  *       current term reaches a majority (the library then commits everything up to it).
  * </ul>
  *
+ * <p><b>A voter that forgot.</b> A voter whose data folder was empty when it started, and whose
+ * leader then sends it entries after some it has no record of (or a snapshot), says so once in its
+ * log, at WARNING: either it joins a group that already ran without it, or it lost its folder, and
+ * Raft is only safe while a voter remembers its log and its vote.
+ *
  * <p>Followers are unaffected: they commit up to the index their leader tells them, and every
  * leader now tells only indexes committed under this rule. It has the protocol id of RAFT, so its
  * messages are RAFT's and {@code findProtocol(RAFT.class)} finds it.
@@ -41,6 +51,8 @@ final class CurrentTermRaft extends RAFT {
   private static final System.Logger LOG = System.getLogger(CurrentTermRaft.class.getName());
 
   private final AtomicLong held = new AtomicLong();
+  private boolean startedEmpty; // set in init, before the log opens
+  private volatile boolean warnedEmpty;
 
   CurrentTermRaft() {
     setId(ClassConfigurator.getProtocolId(RAFT.class));
@@ -50,6 +62,45 @@ final class CurrentTermRaft extends RAFT {
   /** How many times a commit of an earlier term's entry was refused (for tests and diagnostics). */
   long heldCommits() {
     return held.get();
+  }
+
+  @Override
+  public void init() throws Exception {
+    String[] files = log_dir == null ? null : new File(log_dir).list();
+    startedEmpty = files == null || files.length == 0;
+    super.init();
+  }
+
+  /** Whether the data folder held nothing when this voter started. */
+  boolean startedEmpty() {
+    return startedEmpty;
+  }
+
+  @Override
+  public void handleUpRequest(Message msg, RaftHeader hdr) {
+    if (!startedEmpty || warnedEmpty) {
+      super.handleUpRequest(msg, hdr);
+      return;
+    }
+    int notFound = num_failed_append_requests_not_found;
+    super.handleUpRequest(msg, hdr);
+    boolean unknownHistory =
+        hdr instanceof InstallSnapshotRequest
+            || (hdr instanceof AppendEntriesRequest
+                && num_failed_append_requests_not_found > notFound);
+    if (unknownHistory) {
+      warnedEmpty = true;
+      LOG.log(
+          Level.WARNING,
+          "{0}: this voter started with an empty data folder ({1}), but its leader {2} (term {3})"
+              + " holds log entries it has no record of: it is joining a group that ran without it,"
+              + " or it lost its folder. Raft is safe only while a voter keeps its log and its"
+              + " vote; give every voter a folder that survives restarts (the data parameter).",
+          raftId(),
+          log_dir,
+          msg.getSrc(),
+          String.valueOf(hdr.currTerm()));
+    }
   }
 
   private void onRole(Role role) {
