@@ -37,6 +37,8 @@ import org.jgroups.raft.StateMachine;
  * contiguous. Counters are part of the Raft snapshot (after the map entries; a snapshot written
  * before counters existed simply has none) and are rebuilt from the log on restart like the map.
  *
+ * <p>A {@link Wire#NOOP} entry (a new leader's first, see {@link CurrentTermRaft}) changes nothing.
+ *
  * <p>Every map change is handed to the {@link CommitPublisher}, which multicasts it when this voter
  * leads. Raft calls this class from one thread at a time; its methods are synchronized regardless.
  */
@@ -157,6 +159,8 @@ final class MapStateMachine implements StateMachine {
           }
           return Wire.out().i64(counters.getOrDefault(name, 0L)).toBytes();
         }
+      case Wire.NOOP:
+        return null; // a new leader's entry of its own term: no map change, no revision
       default:
         throw new IOException("unknown command " + op);
     }

@@ -59,9 +59,13 @@ import org.jgroups.protocols.raft.RAFT;
  *       otherwise: the instance ids of the voters; an instance whose id is listed is that voter.
  *   <li>{@code cluster=name}: the JGroups cluster name; default the node's key prefix.
  *   <li>{@code data=folder}: where a voter keeps its Raft log, vote and snapshots (a non-voter
- *       keeps nothing on disk). Default {@code <java.io.tmpdir>/lockstep-peer/<cluster>-<voter
- *       id>}. A voter that restarts must find its folder again: Raft is only safe when a voter
- *       remembers its log and its vote.
+ *       keeps nothing on disk). Default {@code lockstep-peer-data/<cluster>-<voter id>} under the
+ *       working directory (like etcd's {@code <name>.etcd}), resolved when the URI is parsed. A
+ *       voter that restarts must find its folder again: Raft is only safe when a voter remembers
+ *       its log and its vote. Nothing goes under {@code java.io.tmpdir} unless given here (tests
+ *       and {@code lockstep demo} pass a throwaway folder). A voter that started with an empty
+ *       folder and is then sent entries it has no record of logs a WARNING (it joined a group that
+ *       ran without it, or lost its folder).
  *   <li>{@code failure_timeout}: how long a member that has gone silent stays in the view ({@code
  *       3s}, {@code 10s}, {@code 1m}, ...; 1 s to 10 min); default 10 s. A closed connection is
  *       noticed at once.

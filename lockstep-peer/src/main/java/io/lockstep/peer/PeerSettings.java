@@ -98,6 +98,7 @@ record PeerSettings(
   static final String FAILURE_TIMEOUT = "failure_timeout";
   static final Set<String> KNOWN = Set.of(BIND, VOTERS, CLUSTER, DATA, FAILURE_TIMEOUT);
   static final String BIND_ENV = "LOCKSTEP_PEER_BIND";
+  static final String DEFAULT_DATA_ROOT = "lockstep-peer-data";
   static final int DNS_DEFAULT_PORT = 7800;
   static final Duration DEFAULT_FAILURE_TIMEOUT = Duration.ofSeconds(10);
   static final int MAX_VOTERS = 9;
@@ -264,11 +265,7 @@ record PeerSettings(
       data = Path.of(d);
     } else {
       String who = self != null ? self : context.instanceId();
-      data =
-          Path.of(
-              System.getProperty("java.io.tmpdir"),
-              "lockstep-peer",
-              safe(cluster) + "-" + safe(who));
+      data = defaultDataDir(cluster, who);
     }
     return new PeerSettings(
         discovery,
@@ -282,6 +279,16 @@ record PeerSettings(
         dns,
         failureTimeout,
         context.operationTimeout());
+  }
+
+  /**
+   * A voter's folder when {@code data} is not given: {@code lockstep-peer-data/<cluster>-<voter
+   * id>} under the working directory (as etcd keeps {@code <name>.etcd} there), made absolute here,
+   * so the same command in the same folder finds it again after a restart. Characters other than
+   * letters, digits and {@code ._-} become {@code _}.
+   */
+  static Path defaultDataDir(String cluster, String voter) {
+    return Path.of(DEFAULT_DATA_ROOT, safe(cluster) + "-" + safe(voter)).toAbsolutePath();
   }
 
   private static List<String> names(String list, String raw) {

@@ -32,7 +32,8 @@ import org.jgroups.util.Util;
  * Builds the JGroups protocol stack of one instance, in code (no XML to keep in step):
  *
  * <pre>
- *   RAFT, ELECTION          voters only: the Raft log (file, fsync on) and leader election
+ *   RAFT, ELECTION          voters only: the Raft log (file, fsync on) and leader election;
+ *                           RAFT is CurrentTermRaft (a new leader commits through its own term)
  *   VoterViewFilter         Raft sees voters only; the backend sees the full view
  *   FRAG4, MFC, UFC         fragmentation and flow control
  *   GMS, NO_DUPES           views; refuses a second member with the same Raft id
@@ -117,8 +118,9 @@ final class PeerStack {
     stack.add(new VoterViewFilter(s.isVoter() ? new HashSet<>(s.voters()) : null, fullViews));
     if (s.isVoter()) {
       stack.add(new ELECTION());
+      // Raft's commit rule for a new leader, which jgroups-raft 1.1.0 lacks: see CurrentTermRaft.
       RAFT raft =
-          new RAFT()
+          new CurrentTermRaft()
               .raftId(s.selfVoter())
               .members(s.voters())
               .logDir(s.dataDir().toAbsolutePath().toString())

@@ -32,6 +32,7 @@ final class Wire {
   static final byte LIST = 4;
   static final byte COUNTER_ADD = 5; // name, delta: answers the new value; no map revision
   static final byte COUNTER_GET = 6; // name: answers the value (a linearizable read)
+  static final byte NOOP = 7; // a new leader's first entry (CurrentTermRaft): changes nothing
 
   // Write outcomes.
   static final byte APPLIED = 0;
@@ -232,6 +233,10 @@ final class Wire {
 
   static byte[] counterAddCommand(String name, long delta) {
     return out().tag(COUNTER_ADD).str(name).i64(delta).toBytes();
+  }
+
+  static byte[] noopCommand() {
+    return out().tag(NOOP).toBytes();
   }
 
   static byte[] counterGetCommand(String name) {

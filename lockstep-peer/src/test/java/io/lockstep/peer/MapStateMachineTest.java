@@ -175,4 +175,12 @@ class MapStateMachineTest {
     assertThat(copy.revision()).isEqualTo(1);
     assertThat(copy.counter("hits")).isZero();
   }
+
+  @Test
+  void noop_changesNothing_noRevision_nothingPublished() throws Exception {
+    assertThat(outcome(apply(put("a", "1", Backend.ANY_REVISION)))).isEqualTo("applied@1");
+    assertThat(apply(Wire.noopCommand())).isNull();
+    assertThat(sm.revision()).isEqualTo(1);
+    assertThat(outcome(apply(put("b", "2", Backend.ANY_REVISION)))).isEqualTo("applied@2");
+  }
 }

@@ -33,7 +33,7 @@ class PeerSettingsTest {
     assertThat(s.bind()).isEqualTo(new PeerSettings.HostPort("127.0.0.1", 0));
     assertThat(s.cluster()).isEqualTo("orders");
     assertThat(s.dataDir())
-        .isEqualTo(Path.of(System.getProperty("java.io.tmpdir"), "lockstep-peer", "orders-node-1"));
+        .isEqualTo(Path.of(System.getProperty("user.dir"), "lockstep-peer-data", "orders-node-1"));
     assertThat(s.failureTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(s.operationTimeout()).isEqualTo(Duration.ofSeconds(3));
     assertThat(parse("peer://").discovery()).isEqualTo(PeerSettings.Discovery.SINGLE);
@@ -142,5 +142,22 @@ class PeerSettingsTest {
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining(c[1]);
     }
+  }
+
+  @Test
+  void data_defaultsToAFolderPerClusterAndVoter_underTheWorkingDirectory_tempDirOnlyWhenGiven() {
+    Path cwd = Path.of(System.getProperty("user.dir"));
+    PeerSettings voter =
+        parse("peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800?bind=10.0.0.2:7800&cluster=c/1");
+    assertThat(voter.dataDir())
+        .isAbsolute()
+        .isEqualTo(cwd.resolve("lockstep-peer-data").resolve("c_1-10.0.0.2_7800"));
+    PeerSettings named = parse("peer:file:/tmp/g?voters=node-0,node-1,node-2");
+    assertThat(named.dataDir()).isEqualTo(cwd.resolve("lockstep-peer-data/orders-node-1"));
+    assertThat(parse("peer:").dataDir())
+        .as("the same URI in the same folder finds the same data again")
+        .isEqualTo(parse("peer:").dataDir());
+    Path tmp = Path.of(System.getProperty("java.io.tmpdir"), "x");
+    assertThat(parse("peer:?data=" + tmp).dataDir()).isEqualTo(tmp);
   }
 }
