@@ -30,8 +30,8 @@ import java.util.concurrent.CompletableFuture;
  * which, per backend, is in {@code docs/counters.md}.
  *
  * <p><b>Non-guarantees.</b> With batching, a failed batch fails every increment in it, and
- * increments waiting when the process dies are lost. On Redis without persistence the total does not
- * survive a Redis restart. Values are 64-bit and overflow silently past {@link Long#MAX_VALUE}.
+ * increments waiting when the process dies are lost. On Redis without persistence the total does
+ * not survive a Redis restart. Values are 64-bit and overflow silently past {@link Long#MAX_VALUE}.
  *
  * <p>Thread safe. Operations are bounded by the node's operation timeout; the backend answers an
  * increment by then itself, and the engine waits a short grace past it (a tenth of the timeout, 50
