@@ -21,14 +21,21 @@ import java.util.concurrent.CompletableFuture;
  * {@link #get()} reads the backend and does not include increments still waiting in this instance's
  * batch. {@link #close()} sends what is waiting.
  *
- * <p><b>Non-guarantees.</b> An increment that fails with {@link BackendUnavailableException} was
- * not counted, unless {@link BackendUnavailableException#mayHaveCommitted()} says the answer was
- * lost after it was sent; it is not retried (a retry could count twice). With batching, a failed
- * batch fails every increment in it, and increments waiting when the process dies are lost. On
- * Redis without persistence the total does not survive a Redis restart. Values are 64-bit and
- * overflow silently past {@link Long#MAX_VALUE}.
+ * <p><b>Failures.</b> An increment that fails with {@link BackendUnavailableException} was not
+ * counted and will not be, unless {@link BackendUnavailableException#mayHaveCommitted()} says it
+ * was sent and its answer lost, so it may or may not have been counted. Either way it is not
+ * retried, and it is never sent to the backend after its caller was answered: an increment still
+ * waiting in this instance when its deadline passes is withdrawn ("not counted"). So a caller may
+ * safely retry exactly the failures whose {@code mayHaveCommitted()} is false. Which failures say
+ * which, per backend, is in {@code docs/counters.md}.
  *
- * <p>Thread safe. Operations are bounded by the node's operation timeout.
+ * <p><b>Non-guarantees.</b> With batching, a failed batch fails every increment in it, and
+ * increments waiting when the process dies are lost. On Redis without persistence the total does
+ * not survive a Redis restart. Values are 64-bit and overflow silently past {@link Long#MAX_VALUE}.
+ *
+ * <p>Thread safe. Operations are bounded by the node's operation timeout; the backend answers an
+ * increment by then itself, and the engine waits a short grace past it (a tenth of the timeout, 50
+ * ms to 1 s) for that answer before answering "may have committed" on its own.
  */
 public interface ClusterCounter extends AutoCloseable {
 

@@ -13,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,13 +29,25 @@ import java.util.regex.Pattern;
  * answers with the value {@code R} after it; the window's increments are then numbered in arrival
  * order inside {@code (R - sum, R]}, so each gets the value it would have had if they had been sent
  * one by one back to back. Flushes may overlap; each is one atomic increment, so they never clash.
+ *
+ * <p><b>Who answers a late increment.</b> Only the backend knows whether an increment left for the
+ * source before its caller's deadline (the operation timeout): one still waiting in the backend's
+ * client can be withdrawn and answered "nothing counted", one on the wire can only be answered "may
+ * have committed". So the backend's {@link CounterStore} answers an increment by its own deadline,
+ * and the engine waits a short grace past the timeout ({@link #grace}) for that answer. Only when
+ * none came does the engine answer by itself, "may have committed", and completes the store's
+ * future with a {@link TimeoutException}, which tells the store that the caller is gone: it must
+ * not send (or send again) that increment afterwards. Reads are bounded by the timeout alone.
  * Thread safe.
  */
 public final class Counters implements AutoCloseable {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+  private static final Duration MIN_GRACE = Duration.ofMillis(50);
+  private static final Duration MAX_GRACE = Duration.ofSeconds(1);
 
   private final Supplier<CounterStore> store;
   private final Duration timeout;
+  private final Duration backstop;
   private final ScheduledExecutorService scheduler;
   private final Map<String, Cluster> cluster = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> local = new ConcurrentHashMap<>();
@@ -42,14 +55,27 @@ public final class Counters implements AutoCloseable {
   /**
    * @param store the backend's counters, asked for on first use (it may throw {@link
    *     UnsupportedOperationException})
-   * @param timeout bounds every backend operation
-   * @param scheduler runs batch flushes
+   * @param timeout bounds every backend operation (an increment: plus {@link #grace})
+   * @param scheduler runs batch flushes and the engine's own deadline of increments
    */
   public Counters(
       Supplier<CounterStore> store, Duration timeout, ScheduledExecutorService scheduler) {
     this.store = store;
     this.timeout = timeout;
+    this.backstop = timeout.plus(grace(timeout));
     this.scheduler = scheduler;
+  }
+
+  /**
+   * How long past the operation timeout the engine waits for the backend's own answer to an
+   * increment: a tenth of the timeout, at least 50 ms and at most 1 s.
+   */
+  static Duration grace(Duration timeout) {
+    Duration tenth = timeout.dividedBy(10);
+    if (tenth.compareTo(MIN_GRACE) < 0) {
+      return MIN_GRACE;
+    }
+    return tenth.compareTo(MAX_GRACE) > 0 ? MAX_GRACE : tenth;
   }
 
   /**
@@ -112,8 +138,8 @@ public final class Counters implements AutoCloseable {
     @Override
     public CompletableFuture<Long> incrementAndGetAsync(long delta) {
       if (!options.batching()) {
-        return guard(
-            () -> store.incrementAndGet(name, delta), "increment of counter '" + name + "'", true);
+        return increment(
+            () -> store.incrementAndGet(name, delta), "increment of counter '" + name + "'");
       }
       CompletableFuture<Long> f = new CompletableFuture<>();
       boolean flushNow = false;
@@ -155,7 +181,7 @@ public final class Counters implements AutoCloseable {
 
     @Override
     public CompletableFuture<Long> getAsync() {
-      return guard(() -> store.get(name), "read of counter '" + name + "'", false);
+      return read(() -> store.get(name), "read of counter '" + name + "'");
     }
 
     @Override
@@ -176,10 +202,9 @@ public final class Counters implements AutoCloseable {
         pending = new ArrayList<>();
         pendingSum = 0;
       }
-      return guard(
+      return increment(
               () -> store.incrementAndGet(name, sum),
-              "batched increment of counter '" + name + "' by " + sum,
-              true)
+              "batched increment of counter '" + name + "' by " + sum)
           .handle(
               (value, err) -> {
                 if (err != null) {
@@ -207,7 +232,7 @@ public final class Counters implements AutoCloseable {
         closed = true;
       }
       try {
-        flush().get(timeout.toNanos() * 2, TimeUnit.NANOSECONDS);
+        flush().get(backstop.toNanos() + timeout.toNanos(), TimeUnit.NANOSECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (ExecutionException | TimeoutException e) {
@@ -222,17 +247,61 @@ public final class Counters implements AutoCloseable {
   }
 
   /**
-   * Applies the timeout and turns every backend failure into {@link BackendUnavailableException}.
+   * A read, bounded by the timeout; every backend failure becomes {@link
+   * BackendUnavailableException}.
    */
-  private <T> CompletableFuture<T> guard(
-      Supplier<CompletableFuture<T>> op, String what, boolean write) {
-    CompletableFuture<T> f;
-    try {
-      f = op.get();
-    } catch (RuntimeException e) {
-      f = CompletableFuture.failedFuture(e);
+  private <T> CompletableFuture<T> read(Supplier<CompletableFuture<T>> op, String what) {
+    return BackendCalls.guard(call(op), timeout, what, false);
+  }
+
+  /**
+   * An increment: the store's answer, which it gives by its own deadline; failing that, the
+   * engine's at {@link #backstop}, which completes the store's future (the caller is gone) and may
+   * have committed. Every backend failure becomes {@link BackendUnavailableException}.
+   */
+  private CompletableFuture<Long> increment(Supplier<CompletableFuture<Long>> op, String what) {
+    CompletableFuture<Long> f = call(op);
+    if (!f.isDone()) {
+      try {
+        ScheduledFuture<?> deadline =
+            scheduler.schedule(
+                () -> f.completeExceptionally(new TimeoutException()),
+                backstop.toNanos(),
+                TimeUnit.NANOSECONDS);
+        f.whenComplete((v, e) -> deadline.cancel(false));
+      } catch (RejectedExecutionException e) {
+        f.orTimeout(backstop.toNanos(), TimeUnit.NANOSECONDS); // the node is closing
+      }
     }
-    return BackendCalls.guard(f, timeout, what, write);
+    return f.handle(
+        (v, err) -> {
+          if (err == null) {
+            return v;
+          }
+          Throwable cause = BackendCalls.unwrap(err);
+          if (cause instanceof BackendUnavailableException
+              || cause instanceof IllegalArgumentException) {
+            throw (RuntimeException) cause;
+          }
+          if (cause instanceof TimeoutException) {
+            throw new BackendUnavailableException(
+                what
+                    + ": the backend did not answer within "
+                    + backstop.toMillis()
+                    + " ms; it may have been committed",
+                cause,
+                true);
+          }
+          throw new BackendUnavailableException(what + " failed: " + cause, cause, true);
+        });
+  }
+
+  private static <T> CompletableFuture<T> call(Supplier<CompletableFuture<T>> op) {
+    try {
+      return op.get();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   private static <T> T join(CompletableFuture<T> f) {

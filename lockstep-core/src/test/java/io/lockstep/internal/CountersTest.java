@@ -142,6 +142,75 @@ class CountersTest {
   }
 
   @Test
+  void timeout_storeThatNeverAnswers_hasItsFutureCompleted_soItKnowsTheCallerIsGone() {
+    List<CompletableFuture<Long>> sent = java.util.Collections.synchronizedList(new ArrayList<>());
+    Counters silent = new Counters(() -> silentStore(sent), Duration.ofMillis(50), scheduler);
+    assertThatThrownBy(() -> silent.counter("n", CounterOptions.UNBATCHED).incrementAndGet(1))
+        .isInstanceOf(BackendUnavailableException.class);
+    assertThat(sent).singleElement().satisfies(f -> assertThat(f).isCompletedExceptionally());
+  }
+
+  /**
+   * A store that answers by its own deadline, a little after the operation timeout (as a real
+   * backend's timer may be a little late): its verdict, "withdrawn, nothing counted", reaches the
+   * caller, instead of the engine's own "may have committed".
+   */
+  @Test
+  void timeout_storeAnswersByItsOwnDeadline_itsNothingCountedReachesTheCaller() {
+    Duration timeout = Duration.ofMillis(300);
+    Counters withdrawing =
+        new Counters(
+            () ->
+                new CounterStore() {
+                  @Override
+                  public CompletableFuture<Long> incrementAndGet(String name, long delta) {
+                    CompletableFuture<Long> f = new CompletableFuture<>();
+                    scheduler.schedule(
+                        () ->
+                            f.completeExceptionally(
+                                new BackendUnavailableException(
+                                    "withdrawn (test): never sent", null, false)),
+                        timeout.toMillis() + 20,
+                        TimeUnit.MILLISECONDS);
+                    return f;
+                  }
+
+                  @Override
+                  public CompletableFuture<Long> get(String name) {
+                    return CompletableFuture.completedFuture(0L);
+                  }
+                },
+            timeout,
+            scheduler);
+    for (CounterOptions options :
+        List.of(CounterOptions.UNBATCHED, CounterOptions.batched(Duration.ofMillis(5)))) {
+      assertThatThrownBy(() -> withdrawing.counter("n", options).incrementAndGet(1))
+          .isInstanceOfSatisfying(
+              BackendUnavailableException.class,
+              e -> {
+                assertThat(e.mayHaveCommitted()).isFalse();
+                assertThat(e.getMessage()).contains("withdrawn (test)");
+              });
+    }
+  }
+
+  private static CounterStore silentStore(List<CompletableFuture<Long>> sent) {
+    return new CounterStore() {
+      @Override
+      public CompletableFuture<Long> incrementAndGet(String name, long delta) {
+        CompletableFuture<Long> f = new CompletableFuture<>();
+        sent.add(f);
+        return f;
+      }
+
+      @Override
+      public CompletableFuture<Long> get(String name) {
+        return new CompletableFuture<>();
+      }
+    };
+  }
+
+  @Test
   void names_areValidated_andUnsupportedBackendsSaySo() {
     for (String bad : new String[] {"", "a/b", "a b", "x".repeat(129), "é", null}) {
       assertThatThrownBy(() -> counters.counter(bad, CounterOptions.UNBATCHED))

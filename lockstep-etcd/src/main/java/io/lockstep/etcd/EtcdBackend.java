@@ -176,7 +176,7 @@ public final class EtcdBackend implements Backend {
     this.lease = client.getLeaseClient();
     this.watch = client.getWatchClient();
     this.membership = new EtcdMembership(this);
-    this.counters = new EtcdCounters(this);
+    this.counters = new EtcdCounters(this, context.operationTimeout());
   }
 
   /**

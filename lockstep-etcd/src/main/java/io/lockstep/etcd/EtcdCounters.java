@@ -8,6 +8,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
+import io.lockstep.BackendUnavailableException;
 import io.lockstep.spi.Backoff;
 import io.lockstep.spi.CounterStore;
 import java.nio.charset.StandardCharsets;
@@ -17,8 +18,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Cluster counters in etcd: counter {@code name} is the key {@code <keyPrefix>/_counters/<name>}
@@ -30,7 +33,17 @@ import java.util.concurrent.TimeUnit;
  * short random pause that grows with the attempts (so many contenders do not all retry at once);
  * nothing else is retried, since a request whose answer was lost may have committed. etcd applies
  * transactions one at a time, so exactly one contender wins each round and no increment is lost or
- * counted twice. The engine's operation timeout bounds the whole loop. Thread safe.
+ * counted twice.
+ *
+ * <p><b>Deadlines.</b> Each increment has its caller's deadline, the operation timeout from its
+ * arrival, and this class answers it by then itself (the engine waits a little longer for that
+ * answer): an increment not part of a transaction in flight at its deadline (queued behind this
+ * instance's previous transaction, waiting for the read that starts its own, or pausing after a
+ * lost comparison) is withdrawn and fails with {@code mayHaveCommitted() == false}, and it is never
+ * sent; one carried by a transaction in flight fails with {@code mayHaveCommitted() == true}, and
+ * is left out of any retry after a lost comparison. The same holds when the caller's future was
+ * completed by anyone else (the engine's own deadline): no increment is sent, or sent again, after
+ * its caller was answered. Thread safe.
  */
 final class EtcdCounters implements CounterStore {
   static final String PREFIX = "_counters/";
@@ -43,12 +56,21 @@ final class EtcdCounters implements CounterStore {
       new Backoff(Duration.of(500, ChronoUnit.MICROS), Duration.ofMillis(20), 1.0);
 
   private final EtcdBackend backend;
+  private final Duration deadline;
 
-  EtcdCounters(EtcdBackend backend) {
+  /**
+   * @param deadline how long a caller waits for an increment (the node's operation timeout)
+   */
+  EtcdCounters(EtcdBackend backend, Duration deadline) {
     this.backend = backend;
+    this.deadline = deadline;
   }
 
-  /** Increments of one counter waiting while this instance's previous transaction is in flight. */
+  /**
+   * One counter's increments on this instance: those waiting while its previous transaction is in
+   * flight, and the state of every increment not yet answered. The lane's monitor guards its fields
+   * and the {@code sent} and {@code answered} flags of its increments.
+   */
   private static final class Lane {
     final String name;
     boolean busy;
@@ -59,7 +81,19 @@ final class EtcdCounters implements CounterStore {
     }
   }
 
-  private record Pending(long delta, CompletableFuture<Long> result) {}
+  /** One caller's increment. */
+  private static final class Pending {
+    final long delta;
+    final CompletableFuture<Long> result;
+    boolean sent; // part of a transaction in flight (guarded by the lane)
+    boolean answered; // its result was completed or is being completed (guarded by the lane)
+    volatile ScheduledFuture<?> timer; // null until scheduled, or when the backend is closed
+
+    Pending(long delta, CompletableFuture<Long> result) {
+      this.delta = delta;
+      this.result = result;
+    }
+  }
 
   private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
 
@@ -73,18 +107,60 @@ final class EtcdCounters implements CounterStore {
   public CompletableFuture<Long> incrementAndGet(String name, long delta) {
     Lane lane = lanes.computeIfAbsent(name, Lane::new);
     CompletableFuture<Long> result = new CompletableFuture<>();
+    Pending p = new Pending(delta, result);
     boolean start;
     synchronized (lane) {
-      lane.queue.add(new Pending(delta, result));
+      lane.queue.add(p);
       start = !lane.busy;
       lane.busy = true;
     }
+    ScheduledFuture<?> timer = backend.schedule(() -> expire(lane, p), deadline.toMillis());
+    p.timer = timer;
+    result.whenComplete(
+        (v, e) -> {
+          ScheduledFuture<?> t = p.timer;
+          if (t != null) {
+            t.cancel(false);
+          }
+        });
     if (start) {
       drain(lane);
     }
     return result;
   }
 
+  /** {@code p}'s deadline passed: answers it, withdrawing it unless a transaction carries it. */
+  private void expire(Lane lane, Pending p) {
+    boolean sent;
+    synchronized (lane) {
+      if (p.answered || p.result.isDone()) {
+        return;
+      }
+      p.answered = true; // if queued, it stays there, and every batch leaves the answered out
+      sent = p.sent;
+    }
+    String what = "etcd increment of counter '" + lane.name + "' by " + p.delta;
+    p.result.completeExceptionally(
+        sent
+            ? new BackendUnavailableException(
+                what
+                    + ": no answer within "
+                    + deadline.toMillis()
+                    + " ms while the transaction carrying it was in flight; it may have been"
+                    + " committed, and it will not be sent again",
+                null,
+                true)
+            : new BackendUnavailableException(
+                what
+                    + ": withdrawn unsent after "
+                    + deadline.toMillis()
+                    + " ms (this instance's earlier request for this counter had not been answered);"
+                    + " nothing was counted",
+                null,
+                false));
+  }
+
+  /** Sends the increments waiting in {@code lane}, or marks it idle when there are none. */
   private void drain(Lane lane) {
     List<Pending> batch;
     synchronized (lane) {
@@ -95,82 +171,170 @@ final class EtcdCounters implements CounterStore {
       batch = lane.queue;
       lane.queue = new ArrayList<>();
     }
-    long sum = 0;
-    for (Pending p : batch) {
-      sum += p.delta();
-    }
-    long total = sum;
-    CompletableFuture<Long> done;
+    CompletableFuture<Void> done;
     try {
-      done = casIncrement(lane.name, total);
+      done = casIncrement(lane, batch);
     } catch (RuntimeException e) {
-      done = CompletableFuture.failedFuture(e);
+      settle(lane, batch, p -> p.result.completeExceptionally(e));
+      done = CompletableFuture.completedFuture(null);
     }
-    done.whenComplete(
-        (value, err) -> {
-          if (err != null) {
-            batch.forEach(p -> p.result().completeExceptionally(err));
-          } else {
-            long v = value - total;
-            for (Pending p : batch) {
-              v += p.delta();
-              p.result().complete(v);
-            }
-          }
-          drain(lane);
-        });
+    done.whenComplete((x, err) -> drain(lane));
   }
 
-  private CompletableFuture<Long> casIncrement(String name, long delta) {
-    ByteSequence key = backend.keyOf(PREFIX + name);
-    String what = "increment of counter '" + name + "'";
+  /** Answers every increment of {@code batch} not answered yet with {@code answer}. */
+  private static void settle(Lane lane, List<Pending> batch, Consumer<Pending> answer) {
+    List<Pending> open = new ArrayList<>(batch.size());
+    synchronized (lane) {
+      for (Pending p : batch) {
+        if (!p.answered && !p.result.isDone()) {
+          p.answered = true;
+          p.sent = false;
+          open.add(p);
+        }
+      }
+    }
+    open.forEach(answer);
+  }
+
+  private CompletableFuture<Void> casIncrement(Lane lane, List<Pending> batch) {
+    synchronized (lane) {
+      if (batch.stream().allMatch(p -> p.answered || p.result.isDone())) {
+        return CompletableFuture.completedFuture(null); // every caller was answered meanwhile
+      }
+    }
+    ByteSequence key = backend.keyOf(PREFIX + lane.name);
+    String what = "increment of counter '" + lane.name + "'";
     return backend
         .mapped(backend.kv().get(key), what, false)
-        .thenCompose(r -> attempt(key, what, delta, r.getKvs(), 1));
+        .handle(
+            (r, err) -> {
+              if (err != null) { // a read: nothing was written
+                Throwable cause = EtcdErrors.unwrap(err);
+                settle(lane, batch, p -> p.result.completeExceptionally(cause));
+                return CompletableFuture.<Void>completedFuture(null);
+              }
+              return attemptOrSettle(lane, batch, key, what, r.getKvs(), 1);
+            })
+        .thenCompose(f -> f);
   }
 
-  private CompletableFuture<Long> attempt(
-      ByteSequence key, String what, long delta, List<KeyValue> current, int n) {
+  /** {@link #attempt}, answering the batch with the failure when it cannot even start. */
+  private CompletableFuture<Void> attemptOrSettle(
+      Lane lane,
+      List<Pending> batch,
+      ByteSequence key,
+      String what,
+      List<KeyValue> current,
+      int n) {
+    try {
+      return attempt(lane, batch, key, what, current, n);
+    } catch (RuntimeException e) { // e.g. the key holds no number: nothing was sent
+      settle(lane, batch, p -> p.result.completeExceptionally(e));
+      return CompletableFuture.completedFuture(null);
+    }
+  }
+
+  /**
+   * One compare-and-swap carrying the increments of {@code batch} whose callers still wait; none
+   * when every caller was answered meanwhile.
+   */
+  private CompletableFuture<Void> attempt(
+      Lane lane,
+      List<Pending> batch,
+      ByteSequence key,
+      String what,
+      List<KeyValue> current,
+      int n) {
     long modRevision = current.isEmpty() ? 0 : current.get(0).getModRevision();
-    long next = (current.isEmpty() ? 0 : parse(current.get(0))) + delta;
+    long base = current.isEmpty() ? 0 : parse(current.get(0));
+    List<Pending> live = new ArrayList<>(batch.size());
+    long sum = 0;
+    synchronized (lane) {
+      for (Pending p : batch) {
+        if (!p.answered && !p.result.isDone()) {
+          p.sent = true;
+          live.add(p);
+          sum += p.delta;
+        }
+      }
+    }
+    if (live.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    long total = sum;
+    long next = base + total;
     Cmp cmp =
         modRevision == 0
             ? new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
             : new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision));
-    return backend
-        .mapped(
-            backend
-                .kv()
-                .txn()
-                .If(cmp)
-                .Then(
-                    Op.put(
-                        key,
-                        ByteSequence.from(Long.toString(next), StandardCharsets.US_ASCII),
-                        PutOption.DEFAULT))
-                .Else(Op.get(key, GetOption.DEFAULT))
-                .commit(),
-            what,
-            true)
-        .thenCompose(
-            r ->
-                r.isSucceeded()
-                    ? CompletableFuture.completedFuture(next)
-                    : retry(key, what, delta, r, n));
+    CompletableFuture<TxnResponse> txn;
+    try {
+      txn =
+          backend.mapped(
+              backend
+                  .kv()
+                  .txn()
+                  .If(cmp)
+                  .Then(
+                      Op.put(
+                          key,
+                          ByteSequence.from(Long.toString(next), StandardCharsets.US_ASCII),
+                          PutOption.DEFAULT))
+                  .Else(Op.get(key, GetOption.DEFAULT))
+                  .commit(),
+              what,
+              true);
+    } catch (RuntimeException e) {
+      txn = CompletableFuture.failedFuture(e);
+    }
+    return txn.handle(
+            (r, err) -> {
+              if (err != null) { // the answer was lost: may have committed, never sent again
+                Throwable cause = EtcdErrors.unwrap(err);
+                settle(lane, live, p -> p.result.completeExceptionally(cause));
+                return CompletableFuture.<Void>completedFuture(null);
+              }
+              if (r.isSucceeded()) {
+                // Number every increment the transaction carried, answered meanwhile or not.
+                long[] values = new long[live.size()];
+                long v = next - total;
+                for (int i = 0; i < values.length; i++) {
+                  v += live.get(i).delta;
+                  values[i] = v;
+                }
+                for (int i = 0; i < values.length; i++) {
+                  long value = values[i];
+                  settle(lane, List.of(live.get(i)), p -> p.result.complete(value));
+                }
+                return CompletableFuture.<Void>completedFuture(null);
+              }
+              synchronized (lane) { // the comparison lost: nothing was written
+                for (Pending p : live) {
+                  p.sent = false;
+                }
+              }
+              return retry(lane, batch, key, what, r, n);
+            })
+        .thenCompose(f -> f);
   }
 
-  private CompletableFuture<Long> retry(
-      ByteSequence key, String what, long delta, TxnResponse lost, int n) {
+  private CompletableFuture<Void> retry(
+      Lane lane, List<Pending> batch, ByteSequence key, String what, TxnResponse lost, int n) {
     if (n >= MAX_ATTEMPTS) {
-      return CompletableFuture.failedFuture(
-          new IllegalStateException(what + ": gave up after " + n + " lost compare-and-swaps"));
+      BackendUnavailableException e =
+          new BackendUnavailableException(
+              "etcd " + what + ": gave up after " + n + " lost compare-and-swaps; nothing counted",
+              null,
+              false);
+      settle(lane, batch, p -> p.result.completeExceptionally(e));
+      return CompletableFuture.completedFuture(null);
     }
     List<KeyValue> current =
         lost.getGetResponses().isEmpty() ? List.of() : lost.getGetResponses().get(0).getKvs();
     long pause = CAS_RETRY.delayNanos(n, ThreadLocalRandom.current());
     return CompletableFuture.supplyAsync(
             () -> null, CompletableFuture.delayedExecutor(pause, TimeUnit.NANOSECONDS))
-        .thenCompose(x -> attempt(key, what, delta, current, n + 1));
+        .thenCompose(x -> attemptOrSettle(lane, batch, key, what, current, n + 1));
   }
 
   @Override
