@@ -16,7 +16,17 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface CounterStore {
 
-  /** Adds {@code delta} (which may be negative or 0) atomically and returns the new value. */
+  /**
+   * Adds {@code delta} (which may be negative or 0) atomically and returns the new value.
+   *
+   * <p>Answered once, by the backend, within the node's operation timeout: with the value, or with
+   * a {@link io.lockstep.BackendUnavailableException} whose {@code mayHaveCommitted()} is true only
+   * when the increment may really have been applied. An increment that never left this instance by
+   * then is withdrawn and answered as not committed. Nothing is sent, or sent again, after the
+   * answer: when the engine completes the returned future itself (its own deadline passed), the
+   * caller is gone and the increment must not be applied later. A retry of a lost answer must not
+   * count twice (Redis re-sends the same request id, which its script applies at most once).
+   */
   CompletableFuture<Long> incrementAndGet(String name, long delta);
 
   /** The current value, read linearizably; 0 for a counter never incremented. */
