@@ -17,13 +17,16 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Measures, on three voters and one non-voter in this JVM: the latency of a put as a caller sees it
- * (committed by Raft with fsync, multicast, applied on the writer) for one writer on the leader and
- * one on a non-voter; and the time from the leader's commit (its Raft future completing) to the
- * change being applied on a non-voter. Writes the figures to {@code target/peer-latency.txt}.
- * Asserts only loose bounds; the numbers are for the docs.
+ * A benchmark run by command (not in CI): {@code ./mvnw -pl lockstep-peer -am verify
+ * -Dit.test=PeerLatencyBench -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false
+ * -Dfailsafe.failIfNoSpecifiedTests=false}. Measures, on three voters and one non-voter in this
+ * JVM: the latency of a put as a caller sees it (committed by Raft with fsync, multicast, applied
+ * on the writer) for one writer on the leader and one on a non-voter; and the time from the
+ * leader's commit (its Raft future completing) to the change being applied on a non-voter. Writes
+ * the figures to {@code target/peer-latency.txt}. Asserts only loose bounds; the numbers are for
+ * the docs.
  */
-class PeerLatencyIT {
+class PeerLatencyBench {
   private static final int WARMUP = 300;
   private static final int PUTS = 2000;
   private final PeerGroup group = new PeerGroup("latency-" + System.nanoTime(), 3);
@@ -102,8 +105,10 @@ class PeerLatencyIT {
             spread.getMaxValue() / 1e6);
     System.out.print(report);
     Files.writeString(Path.of("target", "peer-latency.txt"), report);
-    assertThat(ms(onLeader, 50)).isLessThan(50);
-    assertThat(ms(spread, 50)).isLessThan(50);
+    // A benchmark, not a test: it reports figures and asserts only that it measured something.
+    // It is not an *IT, so CI does not run it; README and peer.md give the command.
+    assertThat(onLeader.getTotalCount()).isPositive();
+    assertThat(spread.getTotalCount()).isPositive();
   }
 
   private static Histogram putLoop(ReplicatedMap m, String name, byte[] value) {
