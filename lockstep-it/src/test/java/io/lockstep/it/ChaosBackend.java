@@ -8,6 +8,7 @@ import io.lockstep.process.TempDirs;
 import io.lockstep.testkit.NetLab;
 import io.lockstep.testkit.TcpProxy;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -167,9 +169,58 @@ abstract class ChaosBackend implements AutoCloseable {
                   etcd.start();
                 }
               }));
-      // etcd restored from an older snapshot: needs the history reset; not written yet (the
-      // harness does not expose etcd's peer URL, which a restore needs).
+      f.add(
+          new Fault(
+              "etcd-snapshot-restore",
+              true,
+              r -> {
+                // the first time takes the snapshot; every later time goes back to it
+                Path snap = etcd.directory().resolve("chaos.snapshot");
+                if (!Files.exists(snap)) {
+                  etcdctl("--endpoints", etcd.clientUrl(), "snapshot", "save", snap.toString());
+                  return;
+                }
+                java.util.regex.Matcher m =
+                    java.util.regex.Pattern.compile(
+                            "initial-advertise-peer-urls\\\":\\[\\\"(http://[^\\\"]+)")
+                        .matcher(Files.readString(etcd.logFile()));
+                if (!m.find()) {
+                  throw new IllegalStateException("no peer URL in " + etcd.logFile());
+                }
+                String peer = m.group(1);
+                etcd.stop();
+                Path data = etcd.directory().resolve("data");
+                TempDirs.deleteTree(data);
+                etcdctl(
+                    "snapshot",
+                    "restore",
+                    snap.toString(),
+                    "--data-dir",
+                    data.toString(),
+                    "--name",
+                    "lockstep-test",
+                    "--initial-cluster",
+                    "lockstep-test=" + peer,
+                    "--initial-advertise-peer-urls",
+                    peer,
+                    "--initial-cluster-token",
+                    "lockstep-" + etcd.directory().getFileName());
+                etcd.start();
+              }));
       return f;
+    }
+
+    static void etcdctl(String... args) throws IOException, InterruptedException {
+      List<String> cmd = new ArrayList<>(List.of("etcdctl"));
+      cmd.addAll(List.of(args));
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+      pb.environment().put("ETCDCTL_API", "3");
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw new IllegalStateException(String.join(" ", cmd) + " failed: " + out);
+      }
     }
 
     @Override

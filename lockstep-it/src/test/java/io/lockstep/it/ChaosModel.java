@@ -103,13 +103,13 @@ final class ChaosModel {
     }
   }
 
-  /** How many answers of each outcome, for the run's summary line. */
-  Map<Outcome, Integer> tally() {
-    Map<Outcome, Integer> t = new java.util.EnumMap<>(Outcome.class);
+  /** How many answers of each outcome and status (-1: none), for the run's summary line. */
+  Map<String, Integer> tally() {
+    Map<String, Integer> t = new java.util.TreeMap<>();
     for (List<Write> list : writes.values()) {
       synchronized (list) {
         for (Write w : list) {
-          t.merge(w.outcome(), 1, Integer::sum);
+          t.merge(w.outcome() + "/" + w.status(), 1, Integer::sum);
         }
       }
     }
