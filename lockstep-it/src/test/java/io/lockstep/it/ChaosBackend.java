@@ -174,11 +174,12 @@ abstract class ChaosBackend implements AutoCloseable {
               "etcd-snapshot-restore",
               true,
               r -> {
-                // the first time takes the snapshot; every later time goes back to it
+                // the first time takes a snapshot and lets writes go on for a while; every time
+                // then goes back to that snapshot
                 Path snap = etcd.directory().resolve("chaos.snapshot");
                 if (!Files.exists(snap)) {
                   etcdctl("--endpoints", etcd.clientUrl(), "snapshot", "save", snap.toString());
-                  return;
+                  hold(r, 1000, 3000);
                 }
                 java.util.regex.Matcher m =
                     java.util.regex.Pattern.compile(
