@@ -294,7 +294,8 @@ class ChaosIT {
                     dice < 30 ? "put" : dice < 42 ? "delete" : "cas",
                     dice < 30 || dice >= 42 ? value : null,
                     -1,
-                    o));
+                    o,
+                    -1));
           } else if (dice < 75) {
             model.increment(counter, o);
           }
@@ -313,7 +314,10 @@ class ChaosIT {
       } else if (resp.status() == 412) {
         known.put(key, Math.max(0, resp.revision()));
       }
-      model.write(key, new ChaosModel.Write(op, value, resp.status(), o));
+      model.write(
+          key,
+          new ChaosModel.Write(
+              op, value, resp.status(), o, o == Outcome.CERTAIN ? resp.revision() : -1));
     }
 
     Outcome outcome(String what, Http.Resp resp) {
@@ -422,6 +426,19 @@ class ChaosIT {
       for (String key : model.keys()) {
         Entry e = source.get(key);
         String held = e == null ? null : e.value();
+        long revision = model.revisionOf(key, held);
+        if (e != null && revision > 0 && e.revision() != revision) {
+          lost.add(
+              key
+                  + ": source holds the last acknowledged value "
+                  + held
+                  + " at revision "
+                  + e.revision()
+                  + ", acknowledged at "
+                  + revision
+                  + "\n    "
+                  + model.history(key));
+        }
         if (!model.allowed(key).contains(held)) {
           lost.add(
               key

@@ -30,11 +30,20 @@ final class ChaosModel {
     NONE
   }
 
-  /** One write, as sent and as answered; {@code value} null for a delete. */
-  record Write(String op, String value, int status, Outcome outcome) {
+  /**
+   * One write, as sent and as answered; {@code value} null for a delete, {@code revision} the
+   * committed one it answered, or -1.
+   */
+  record Write(String op, String value, int status, Outcome outcome, long revision) {
     @Override
     public String toString() {
-      return op + (value == null ? "" : " " + value) + " -> " + status + " " + outcome;
+      return op
+          + (value == null ? "" : " " + value)
+          + " -> "
+          + status
+          + " "
+          + outcome
+          + (revision < 0 ? "" : " at " + revision);
     }
   }
 
@@ -93,6 +102,23 @@ final class ChaosModel {
     }
     out.add(lastCertain);
     return out;
+  }
+
+  /**
+   * The revision the source must hold {@code key} at when it holds {@code value}, the value of the
+   * last certain write: the revision that write answered (-1: not known, or another value).
+   */
+  long revisionOf(String key, String value) {
+    List<Write> list = writes.getOrDefault(key, List.of());
+    synchronized (list) {
+      for (int i = list.size() - 1; i >= 0; i--) {
+        Write w = list.get(i);
+        if (w.outcome() == Outcome.CERTAIN) {
+          return w.value() != null && w.value().equals(value) ? w.revision() : -1;
+        }
+      }
+    }
+    return -1;
   }
 
   /** The key's operations in order, for failure messages. */
