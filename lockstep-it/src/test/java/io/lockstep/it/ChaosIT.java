@@ -251,7 +251,7 @@ class ChaosIT {
     }
 
     /** One client: its own keys, in order; returns how many operations it made. */
-    int client(int client, Random r) {
+    int client(int client, Random r) throws InterruptedException {
       Map<String, Long> known = new HashMap<>(); // last revision this client learned per key
       int n = 0;
       while (!stop.get()) {
@@ -262,24 +262,27 @@ class ChaosIT {
         String value = "\"s" + Long.toHexString(seed) + "-c" + client + "-" + n + "\"";
         int dice = r.nextInt(100);
         String counter = counterPrefix + "-" + r.nextInt(COUNTERS);
+        int status = -1;
         try {
           if (dice < 30) {
-            write(key, "put", value, known, Http.put(url, key, value));
+            status = write(key, "put", value, known, Http.put(url, key, value));
           } else if (dice < 42) {
-            write(key, "delete", null, known, Http.delete(url, key));
+            status = write(key, "delete", null, known, Http.delete(url, key));
           } else if (dice < 60) {
             long rev = known.getOrDefault(key, 0L);
-            write(
-                key,
-                "cas@" + rev,
-                value,
-                known,
-                Http.put(url, key, value, "If-Match", Long.toString(rev)));
+            status =
+                write(
+                    key,
+                    "cas@" + rev,
+                    value,
+                    known,
+                    Http.put(url, key, value, "If-Match", Long.toString(rev)));
           } else if (dice < 75) {
             Http.Resp resp = Http.raw(url, "POST", "/counters/" + counter + "?by=1", null);
             model.increment(counter, outcome("increment " + counter, resp));
+            status = resp.status();
           } else {
-            read(i, url, key);
+            status = read(i, url, key);
           }
         } catch (UncheckedIOException e) {
           // no answer: refused (the instance is down: nothing sent), or lost after it was sent
@@ -300,11 +303,16 @@ class ChaosIT {
             model.increment(counter, o);
           }
         }
+        if (status == -1 || status == 503) {
+          // the backend or the instance is down: slow down rather than pile up ambiguous answers
+          // (a fixed pause, so the seeded decisions stay the same)
+          Thread.sleep(100);
+        }
       }
       return n;
     }
 
-    void write(String key, String op, String value, Map<String, Long> known, Http.Resp resp) {
+    int write(String key, String op, String value, Map<String, Long> known, Http.Resp resp) {
       Outcome o = outcome(op + " " + key, resp);
       if (resp.status() == 404 && op.equals("delete")) {
         o = Outcome.CERTAIN; // nothing to delete: the key is absent
@@ -318,6 +326,7 @@ class ChaosIT {
           key,
           new ChaosModel.Write(
               op, value, resp.status(), o, o == Outcome.CERTAIN ? resp.revision() : -1));
+      return resp.status();
     }
 
     Outcome outcome(String what, Http.Resp resp) {
@@ -343,7 +352,7 @@ class ChaosIT {
       };
     }
 
-    void read(int i, String url, String key) {
+    int read(int i, String url, String key) {
       String instance = nodes.get(i).id() + "#" + incarnation.get(i) + "#" + histories.get();
       long start = System.nanoTime();
       Http.Resp resp = Http.get(url, key, "");
@@ -362,6 +371,7 @@ class ChaosIT {
       } else if (resp.status() != 503) {
         surprises.add("read " + key + " -> " + resp.status() + " " + resp.body());
       }
+      return resp.status();
     }
 
     // -------------------------------------------------------------------------------------------
