@@ -91,21 +91,22 @@ class ChaosIT {
     long t0 = System.nanoTime();
     String prefix = "chaos-" + Long.toHexString(seed & 0xffffffL);
     try (ChaosBackend backend = ChaosBackend.named(backendName)) {
-      backend.start(prefix);
-      Run run = new Run(backend, seed, tag, prefix);
+      Run run = null;
       try {
+        backend.start(prefix);
+        run = new Run(backend, seed, tag, prefix);
         System.out.println(tag + ": started in " + seconds(t0) + " s");
         run.go();
         System.out.println(tag + ": done in " + seconds(t0) + " s; " + run.summary());
-      } catch (AssertionError | RuntimeException e) {
+      } catch (Exception | AssertionError e) {
         throw new AssertionError(
             tag
                 + ": "
                 + e.getMessage()
                 + "\nfaults: "
-                + run.faultLog
+                + (run == null ? "none (failed to start)" : run.faultLog)
                 + "\n"
-                + backend.cluster.logTails()
+                + (backend.cluster == null ? "" : backend.cluster.logTails())
                 + backend.backendLog(),
             e);
       }
