@@ -1,6 +1,7 @@
 package io.lockstep;
 
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A named counter shared by every instance of the namespace, kept in the backend. Obtain one from
@@ -52,6 +53,16 @@ public interface ClusterCounter extends AutoCloseable {
    *     time
    */
   long incrementAndGet(long delta);
+
+  /**
+   * Adds {@code delta} carrying a request id (for example an HTTP {@code Idempotency-Key}): the
+   * backend remembers the id with the increment, atomically, so the same id sent again, from any
+   * instance, counts nothing and answers the first value with {@link IncrementResult#replayed()}
+   * true; the same id with another delta or counter fails with {@link RequestIdReusedException}. A
+   * caller may therefore retry every failure, "may have committed" included, with the same id. An
+   * increment with an id is never batched. Null: as {@link #incrementAndGetAsync(long)}.
+   */
+  CompletableFuture<IncrementResult> incrementAsync(long delta, @Nullable String requestId);
 
   /** The value in the backend, read linearizably (0 for a counter never incremented). */
   CompletableFuture<Long> getAsync();

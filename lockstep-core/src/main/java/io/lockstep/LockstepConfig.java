@@ -67,9 +67,17 @@ public record LockstepConfig(
    */
   public static final String COUNTERS_PREFIX = "_counters/";
 
+  /**
+   * Keys under this prefix are reserved for remembered request ids (where a backend keeps them as
+   * keys, as etcd does) and refused by the map.
+   */
+  public static final String IDEMPOTENCY_PREFIX = "_idem/";
+
   /** True for a key the map refuses because a reserved prefix starts it. */
   public static boolean isReservedKey(String key) {
-    return key.startsWith(RESERVED_PREFIX) || key.startsWith(COUNTERS_PREFIX);
+    return key.startsWith(RESERVED_PREFIX)
+        || key.startsWith(COUNTERS_PREFIX)
+        || key.startsWith(IDEMPOTENCY_PREFIX);
   }
 
   private static void positive(String field, Duration d) {

@@ -99,6 +99,32 @@ public interface ReplicatedMap {
   CompletableFuture<WriteResult> compareAndDeleteAsync(String key, long expectedRevision);
 
   /**
+   * {@link #putAsync(String, byte[], String)} carrying a request id (for example an HTTP {@code
+   * Idempotency-Key}): the backend remembers the id with the write, atomically, so the same id sent
+   * again, from this instance or any other, changes nothing and answers the first answer with
+   * {@link WriteResult#replayed()} true; the same id with a different request fails with {@link
+   * RequestIdReusedException}. How long an id is remembered depends on the backend ({@code
+   * docs/http-api.md}). Null: as without one.
+   */
+  CompletableFuture<WriteResult> putAsync(
+      String key, byte[] value, String contentType, @Nullable String requestId);
+
+  /** {@link #compareAndSetAsync(String, long, byte[], String)} carrying a request id. */
+  CompletableFuture<WriteResult> compareAndSetAsync(
+      String key,
+      long expectedRevision,
+      byte[] value,
+      String contentType,
+      @Nullable String requestId);
+
+  /** {@link #deleteAsync(String)} carrying a request id. */
+  CompletableFuture<WriteResult> deleteAsync(String key, @Nullable String requestId);
+
+  /** {@link #compareAndDeleteAsync(String, long)} carrying a request id. */
+  CompletableFuture<WriteResult> compareAndDeleteAsync(
+      String key, long expectedRevision, @Nullable String requestId);
+
+  /**
    * The entries held in memory whose key starts with {@code prefix}, in key order.
    *
    * @param limit the most entries returned; 0 or less means no limit

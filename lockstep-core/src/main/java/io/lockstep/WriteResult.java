@@ -12,8 +12,17 @@ import org.jspecify.annotations.Nullable;
  *     when the key is absent; for {@link Status#NOT_FOUND}, the revision the store was at
  * @param current for {@link Status#CONFLICT}, the current entry if the store reported it; otherwise
  *     null
+ * @param replayed true when this is the remembered first answer to an earlier write with the same
+ *     request id, which this call did not make again (see {@link ReplicatedMap#putAsync(String,
+ *     byte[], String, String)})
  */
-public record WriteResult(Status status, long revision, @Nullable Versioned current) {
+public record WriteResult(
+    Status status, long revision, @Nullable Versioned current, boolean replayed) {
+
+  /** A first answer (not a replay). */
+  public WriteResult(Status status, long revision, @Nullable Versioned current) {
+    this(status, revision, current, false);
+  }
 
   /** What a write did. */
   public enum Status {
@@ -39,5 +48,12 @@ public record WriteResult(Status status, long revision, @Nullable Versioned curr
 
   public boolean isApplied() {
     return status == Status.APPLIED;
+  }
+
+  /**
+   * This answer as the replay of a remembered one: same status and revision, {@code current} null.
+   */
+  public WriteResult asReplay() {
+    return new WriteResult(status, revision, null, true);
   }
 }

@@ -3,6 +3,7 @@ package io.lockstep.internal;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.ClusterCounter;
 import io.lockstep.CounterOptions;
+import io.lockstep.IncrementResult;
 import io.lockstep.spi.CounterStore;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,6 +20,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The node's counters: cluster counters over the backend's {@link CounterStore} (one object per
@@ -175,6 +177,17 @@ public final class Counters implements AutoCloseable {
     }
 
     @Override
+    public CompletableFuture<IncrementResult> incrementAsync(
+        long delta, @Nullable String requestId) {
+      if (requestId == null) {
+        return incrementAndGetAsync(delta).thenApply(v -> new IncrementResult(v, false));
+      }
+      return increment(
+          () -> store.incrementAndGet(name, delta, requestId),
+          "increment of counter '" + name + "'");
+    }
+
+    @Override
     public long incrementAndGet(long delta) {
       return join(incrementAndGetAsync(delta));
     }
@@ -259,8 +272,8 @@ public final class Counters implements AutoCloseable {
    * engine's at {@link #backstop}, which completes the store's future (the caller is gone) and may
    * have committed. Every backend failure becomes {@link BackendUnavailableException}.
    */
-  private CompletableFuture<Long> increment(Supplier<CompletableFuture<Long>> op, String what) {
-    CompletableFuture<Long> f = call(op);
+  private <T> CompletableFuture<T> increment(Supplier<CompletableFuture<T>> op, String what) {
+    CompletableFuture<T> f = call(op);
     if (!f.isDone()) {
       try {
         ScheduledFuture<?> deadline =

@@ -43,6 +43,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The replicated map engine, written once for every backend (the Kubernetes informer pattern).
@@ -406,7 +407,13 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public CompletableFuture<WriteResult> putAsync(String key, byte[] value, String contentType) {
-    return write(key, value, contentType, Backend.ANY_REVISION);
+    return putAsync(key, value, contentType, null);
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> putAsync(
+      String key, byte[] value, String contentType, @Nullable String requestId) {
+    return write(key, value, contentType, Backend.ANY_REVISION, requestId);
   }
 
   @Override
@@ -418,10 +425,20 @@ final class Replicator implements ReplicatedMap {
   @Override
   public CompletableFuture<WriteResult> compareAndSetAsync(
       String key, long expectedRevision, byte[] value, String contentType) {
+    return compareAndSetAsync(key, expectedRevision, value, contentType, null);
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> compareAndSetAsync(
+      String key,
+      long expectedRevision,
+      byte[] value,
+      String contentType,
+      @Nullable String requestId) {
     if (expectedRevision < 0) {
       throw new IllegalArgumentException("expectedRevision: must be >= 0, was " + expectedRevision);
     }
-    return write(key, value, contentType, expectedRevision);
+    return write(key, value, contentType, expectedRevision, requestId);
   }
 
   @Override
@@ -431,9 +448,15 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public CompletableFuture<WriteResult> deleteAsync(String key) {
+    return deleteAsync(key, null);
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> deleteAsync(String key, @Nullable String requestId) {
     validateKey(key);
     return afterCommit(
-        guard(backend.delete(key, Backend.ANY_REVISION), "delete of '" + key + "'", true));
+        guard(
+            backend.delete(key, Backend.ANY_REVISION, requestId), "delete of '" + key + "'", true));
   }
 
   @Override
@@ -443,16 +466,22 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public CompletableFuture<WriteResult> compareAndDeleteAsync(String key, long expectedRevision) {
+    return compareAndDeleteAsync(key, expectedRevision, null);
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> compareAndDeleteAsync(
+      String key, long expectedRevision, @Nullable String requestId) {
     validateKey(key);
     if (expectedRevision < 0) {
       throw new IllegalArgumentException("expectedRevision: must be >= 0, was " + expectedRevision);
     }
     return afterCommit(
-        guard(backend.delete(key, expectedRevision), "delete of '" + key + "'", true));
+        guard(backend.delete(key, expectedRevision, requestId), "delete of '" + key + "'", true));
   }
 
   private CompletableFuture<WriteResult> write(
-      String key, byte[] value, String contentType, long expected) {
+      String key, byte[] value, String contentType, long expected, @Nullable String requestId) {
     validateKey(key);
     if (value == null) {
       throw new IllegalArgumentException("value: null");
@@ -462,7 +491,8 @@ final class Replicator implements ReplicatedMap {
     }
     String ct =
         contentType == null || contentType.isBlank() ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
-    return afterCommit(guard(backend.put(key, value, ct, expected), "put of '" + key + "'", true));
+    return afterCommit(
+        guard(backend.put(key, value, ct, expected, requestId), "put of '" + key + "'", true));
   }
 
   /** A committed write returns once this instance has applied its revision. */

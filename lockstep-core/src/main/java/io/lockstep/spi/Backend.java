@@ -46,6 +46,32 @@ public interface Backend extends AutoCloseable {
    */
   CompletableFuture<WriteResult> delete(String key, long expectedRevision);
 
+  /**
+   * {@link #put(String, byte[], String, long)} carrying the caller's request id. With a non-null
+   * {@code requestId} the backend remembers, atomically with the write, the id's {@link
+   * RequestIds#digest digest}, the request's {@link RequestIds#put fingerprint} and the answer, for
+   * at least its retention for client ids (Redis: {@code idempotency_ttl}); the same id sent again
+   * with the same request changes nothing and answers the first answer {@link
+   * WriteResult#asReplay() as a replay} (a CONFLICT or NOT_FOUND too), and with a different request
+   * fails with {@link io.lockstep.RequestIdReusedException}. Null: as the plain overload. The
+   * default ignores the id (a backend that cannot remember ids); every bundled backend overrides
+   * it.
+   */
+  default CompletableFuture<WriteResult> put(
+      String key,
+      byte[] value,
+      String contentType,
+      long expectedRevision,
+      @Nullable String requestId) {
+    return put(key, value, contentType, expectedRevision);
+  }
+
+  /** {@link #delete(String, long)} carrying a request id, remembered as for {@link #put}. */
+  default CompletableFuture<WriteResult> delete(
+      String key, long expectedRevision, @Nullable String requestId) {
+    return delete(key, expectedRevision);
+  }
+
   /** A linearizable read of one key: the entry or null, and the revision the read was served at. */
   CompletableFuture<StrongRead> get(String key);
 

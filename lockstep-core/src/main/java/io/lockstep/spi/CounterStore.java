@@ -1,6 +1,8 @@
 package io.lockstep.spi;
 
+import io.lockstep.IncrementResult;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The backend's named counters: 64-bit integers kept in the source of truth, in the backend's
@@ -28,6 +30,20 @@ public interface CounterStore {
    * count twice (Redis re-sends the same request id, which its script applies at most once).
    */
   CompletableFuture<Long> incrementAndGet(String name, long delta);
+
+  /**
+   * {@link #incrementAndGet(String, long)} carrying the caller's request id. With a non-null {@code
+   * requestId} the backend remembers, atomically with the increment, the id's {@link
+   * RequestIds#digest digest}, the {@link RequestIds#increment fingerprint} of (name, delta) and
+   * the new value; the same id sent again with the same request counts nothing and answers that
+   * value with {@code replayed} true, and with a different request fails with {@link
+   * io.lockstep.RequestIdReusedException}. Null: as the plain overload. The default ignores the id;
+   * every bundled backend overrides it.
+   */
+  default CompletableFuture<IncrementResult> incrementAndGet(
+      String name, long delta, @Nullable String requestId) {
+    return incrementAndGet(name, delta).thenApply(v -> new IncrementResult(v, false));
+  }
 
   /** The current value, read linearizably; 0 for a counter never incremented. */
   CompletableFuture<Long> get(String name);

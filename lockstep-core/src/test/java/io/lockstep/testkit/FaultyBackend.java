@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Wraps a backend and corrupts its change feeds on purpose, to prove the engine never ends up
@@ -90,6 +91,22 @@ public final class FaultyBackend implements Backend {
   @Override
   public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
     return delegate.delete(key, expectedRevision);
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> put(
+      String key,
+      byte[] value,
+      String contentType,
+      long expectedRevision,
+      @Nullable String requestId) {
+    return delegate.put(key, value, contentType, expectedRevision, requestId);
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> delete(
+      String key, long expectedRevision, @Nullable String requestId) {
+    return delegate.delete(key, expectedRevision, requestId);
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.lockstep.testkit;
 
 import io.lockstep.BackendUnavailableException;
+import io.lockstep.IncrementResult;
 import io.lockstep.Member;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
@@ -10,9 +11,11 @@ import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.Membership;
+import io.lockstep.spi.RequestIds;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -22,6 +25,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An in-memory source of truth for unit tests of core logic: a sorted map with a revision counter
@@ -43,6 +48,7 @@ public final class InMemorySource implements AutoCloseable {
   private final List<MemFeed> feeds = new CopyOnWriteArrayList<>();
   private final Map<String, Member> members = new ConcurrentHashMap<>();
   private final Map<String, Long> counters = new TreeMap<>(); // guarded by this
+  private final Map<String, Remembered> requests = new HashMap<>(); // guarded by this
   private long revision;
   private long compactedThrough;
   private volatile boolean available = true;
@@ -160,6 +166,34 @@ public final class InMemorySource implements AutoCloseable {
     data.remove(key);
     publish(rev, List.of(Change.delete(key)));
     return WriteResult.applied(rev);
+  }
+
+  /** A request id's fingerprint and first answer (a WriteResult or a Long), kept forever. */
+  private record Remembered(String fingerprint, Object answer) {}
+
+  /**
+   * Runs {@code op} once per request id: the same id again answers the first answer (as a replay),
+   * a different request under it is refused. Null id: just runs it.
+   */
+  private synchronized Object once(
+      @Nullable String requestId, String fingerprint, String what, Supplier<Object> op) {
+    checkAvailable();
+    if (requestId == null) {
+      return op.get();
+    }
+    String id = RequestIds.digest(requestId);
+    Remembered r = requests.get(id);
+    if (r != null) {
+      if (!r.fingerprint().equals(fingerprint)) {
+        throw RequestIds.reused(what);
+      }
+      return r.answer() instanceof WriteResult w
+          ? w.asReplay()
+          : new IncrementResult((Long) r.answer(), true);
+    }
+    Object answer = op.get();
+    requests.put(id, new Remembered(fingerprint, answer));
+    return answer instanceof Long l ? new IncrementResult(l, false) : answer;
   }
 
   private void publish(long rev, List<Change> changes) {
@@ -314,6 +348,42 @@ public final class InMemorySource implements AutoCloseable {
     }
 
     @Override
+    public CompletableFuture<WriteResult> put(
+        String key,
+        byte[] value,
+        String contentType,
+        long expectedRevision,
+        @Nullable String requestId) {
+      try {
+        return CompletableFuture.completedFuture(
+            (WriteResult)
+                once(
+                    requestId,
+                    RequestIds.put(key, value, contentType, expectedRevision),
+                    "put of '" + key + "'",
+                    () -> InMemorySource.this.put(key, value, contentType, expectedRevision)));
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+
+    @Override
+    public CompletableFuture<WriteResult> delete(
+        String key, long expectedRevision, @Nullable String requestId) {
+      try {
+        return CompletableFuture.completedFuture(
+            (WriteResult)
+                once(
+                    requestId,
+                    RequestIds.delete(key, expectedRevision),
+                    "delete of '" + key + "'",
+                    () -> InMemorySource.this.delete(key, expectedRevision)));
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+
+    @Override
     public CompletableFuture<StrongRead> get(String key) {
       synchronized (InMemorySource.this) {
         if (!available) {
@@ -351,6 +421,25 @@ public final class InMemorySource implements AutoCloseable {
                   new BackendUnavailableException("unavailable (injected)", null));
             }
             return CompletableFuture.completedFuture(counters.merge(name, delta, Long::sum));
+          }
+        }
+
+        @Override
+        public CompletableFuture<IncrementResult> incrementAndGet(
+            String name, long delta, @Nullable String requestId) {
+          if (requestId == null) {
+            return incrementAndGet(name, delta).thenApply(v -> new IncrementResult(v, false));
+          }
+          try {
+            return CompletableFuture.completedFuture(
+                (IncrementResult)
+                    once(
+                        requestId,
+                        RequestIds.increment(name, delta),
+                        "increment of counter '" + name + "'",
+                        () -> counters.merge(name, delta, Long::sum)));
+          } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
           }
         }
 

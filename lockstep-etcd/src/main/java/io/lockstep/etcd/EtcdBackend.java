@@ -22,6 +22,7 @@ import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.MethodDescriptor;
+import io.lockstep.LockstepConfig;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
@@ -32,6 +33,7 @@ import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.Membership;
+import io.lockstep.spi.RequestIds;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
 import java.lang.System.Logger.Level;
@@ -53,6 +55,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The etcd v3 backend: one namespace of an etcd cluster, through jetcd. Create it with a URI (the
@@ -72,6 +75,9 @@ import java.util.stream.Collectors;
  *   <li>{@code member_ttl}: how long a membership record outlives its instance, whole seconds from
  *       {@code 2s} to {@code 3600s} (an etcd lease counts seconds); default {@code 10s}. A bare
  *       number is refused with a message showing it with a unit.
+ *   <li>{@code idempotency_ttl}: how long a client's request id (an HTTP {@code Idempotency-Key},
+ *       kept as {@code <keyPrefix>/_idem/<digest>}, see {@link EtcdRequestIds}) is remembered, at
+ *       least {@code 2s}; default {@code 24h}.
  * </ul>
  *
  * <h2>Layout</h2>
@@ -136,6 +142,8 @@ public final class EtcdBackend implements Backend {
   private final ByteSequence membersPrefix;
   private final byte[] membersBytes;
   private final byte[] countersBytes;
+  private final byte[] idemBytes;
+  private final EtcdRequestIds requestIds;
   private final EtcdCounters counters;
   private final EtcdMembership membership;
   private final ScheduledThreadPoolExecutor housekeeping;
@@ -156,6 +164,7 @@ public final class EtcdBackend implements Backend {
     this.membersPrefix = ByteSequence.from(ns + MEMBERS, StandardCharsets.UTF_8);
     this.membersBytes = membersPrefix.getBytes();
     this.countersBytes = (ns + EtcdCounters.PREFIX).getBytes(StandardCharsets.UTF_8);
+    this.idemBytes = (ns + LockstepConfig.IDEMPOTENCY_PREFIX).getBytes(StandardCharsets.UTF_8);
     this.housekeeping = BackendSupport.housekeeping("lockstep-etcd-" + context.instanceId());
     Duration timeout = settings.requestTimeout();
     this.client =
@@ -177,6 +186,8 @@ public final class EtcdBackend implements Backend {
     this.watch = client.getWatchClient();
     this.membership = new EtcdMembership(this);
     this.counters = new EtcdCounters(this, context.operationTimeout());
+    this.requestIds =
+        new EtcdRequestIds(this, settings.idempotencyTtl(), context.operationTimeout());
   }
 
   /**
@@ -382,6 +393,36 @@ public final class EtcdBackend implements Backend {
   }
 
   @Override
+  public CompletableFuture<WriteResult> put(
+      String key,
+      byte[] value,
+      String contentType,
+      long expectedRevision,
+      @Nullable String requestId) {
+    if (requestId == null) {
+      return put(key, value, contentType, expectedRevision);
+    }
+    BackendSupport.checkExpectedRevision(expectedRevision);
+    return requestIds.write(
+        key,
+        ByteSequence.from(EtcdValueCodec.encode(value, contentType)),
+        expectedRevision,
+        requestId,
+        RequestIds.put(key, value, contentType, expectedRevision));
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> delete(
+      String key, long expectedRevision, @Nullable String requestId) {
+    if (requestId == null) {
+      return delete(key, expectedRevision);
+    }
+    BackendSupport.checkExpectedRevision(expectedRevision);
+    return requestIds.write(
+        key, null, expectedRevision, requestId, RequestIds.delete(key, expectedRevision));
+  }
+
+  @Override
   public CompletableFuture<StrongRead> get(String key) {
     ByteSequence k = keyOf(key);
     return mapped(kv.get(k), "strong read of '" + key + "'", false)
@@ -458,6 +499,10 @@ public final class EtcdBackend implements Backend {
     return lease;
   }
 
+  EtcdRequestIds requestIds() {
+    return requestIds;
+  }
+
   ByteSequence membersPrefix() {
     return membersPrefix;
   }
@@ -479,7 +524,8 @@ public final class EtcdBackend implements Backend {
     if (b.length <= namespaceBytes.length
         || !startsWith(b, namespaceBytes)
         || startsWith(b, membersBytes)
-        || startsWith(b, countersBytes)) {
+        || startsWith(b, countersBytes)
+        || startsWith(b, idemBytes)) {
       return null;
     }
     try {

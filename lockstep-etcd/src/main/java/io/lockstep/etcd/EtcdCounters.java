@@ -9,6 +9,7 @@ import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.lockstep.BackendUnavailableException;
+import io.lockstep.IncrementResult;
 import io.lockstep.spi.Backoff;
 import io.lockstep.spi.CounterStore;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +23,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Cluster counters in etcd: counter {@code name} is the key {@code <keyPrefix>/_counters/<name>}
@@ -103,6 +105,19 @@ final class EtcdCounters implements CounterStore {
    * value from the range that transaction claimed (in arrival order). So contention in etcd is
    * between instances, not between the requests of one instance, and the total stays exact.
    */
+  /**
+   * With a request id: one compare-and-swap transaction that also writes the id key (see {@link
+   * EtcdRequestIds}), outside this counter's lane, repeated while other increments win.
+   */
+  @Override
+  public CompletableFuture<IncrementResult> incrementAndGet(
+      String name, long delta, @Nullable String requestId) {
+    if (requestId == null) {
+      return incrementAndGet(name, delta).thenApply(v -> new IncrementResult(v, false));
+    }
+    return backend.requestIds().increment(backend.keyOf(PREFIX + name), name, delta, requestId);
+  }
+
   @Override
   public CompletableFuture<Long> incrementAndGet(String name, long delta) {
     Lane lane = lanes.computeIfAbsent(name, Lane::new);

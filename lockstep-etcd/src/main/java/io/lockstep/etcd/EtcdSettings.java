@@ -17,12 +17,18 @@ import java.util.Set;
  * @param memberTtlSeconds the TTL of the membership lease
  */
 record EtcdSettings(
-    List<URI> endpoints, Duration requestTimeout, int pageSize, long memberTtlSeconds) {
+    List<URI> endpoints,
+    Duration requestTimeout,
+    int pageSize,
+    long memberTtlSeconds,
+    Duration idempotencyTtl) {
 
   static final String TIMEOUT = "timeout";
   static final String PAGE_SIZE = "page_size";
   static final String MEMBER_TTL = "member_ttl";
-  static final Set<String> KNOWN = Set.of(TIMEOUT, PAGE_SIZE, MEMBER_TTL);
+  static final String IDEMPOTENCY_TTL = "idempotency_ttl";
+  static final Set<String> KNOWN = Set.of(TIMEOUT, PAGE_SIZE, MEMBER_TTL, IDEMPOTENCY_TTL);
+  static final Duration DEFAULT_IDEMPOTENCY_TTL = Duration.ofHours(24);
   static final int DEFAULT_PAGE_SIZE = 1000;
   static final long DEFAULT_MEMBER_TTL_SECONDS = 10;
   static final int DEFAULT_PORT = 2379;
@@ -67,7 +73,16 @@ record EtcdSettings(
               + uri.params().get(MEMBER_TTL)
               + "'");
     }
-    return new EtcdSettings(endpoints, timeout, pageSize, ttl.getSeconds());
+    Duration idem = uri.durationParam(IDEMPOTENCY_TTL, DEFAULT_IDEMPOTENCY_TTL);
+    if (idem.toMillis() < 2000) {
+      throw new IllegalArgumentException(
+          "backend URI: "
+              + IDEMPOTENCY_TTL
+              + " must be at least 2s (an etcd lease counts seconds), was '"
+              + uri.params().get(IDEMPOTENCY_TTL)
+              + "'");
+    }
+    return new EtcdSettings(endpoints, timeout, pageSize, ttl.getSeconds(), idem);
   }
 
   private static URI endpoint(String host, String raw) {

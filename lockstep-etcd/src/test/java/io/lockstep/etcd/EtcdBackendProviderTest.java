@@ -49,8 +49,11 @@ class EtcdBackendProviderTest {
 
   @Test
   void uri_withEveryParameter() {
-    EtcdSettings s = parse("etcd://h:1?timeout=250ms&page_size=50&member_ttl=4s");
+    EtcdSettings s =
+        parse("etcd://h:1?timeout=250ms&page_size=50&member_ttl=4s&idempotency_ttl=90m");
     assertThat(s.requestTimeout()).isEqualTo(Duration.ofMillis(250));
+    assertThat(s.idempotencyTtl()).isEqualTo(Duration.ofMinutes(90));
+    assertThat(parse("etcd://h:1").idempotencyTtl()).isEqualTo(Duration.ofHours(24));
     assertThat(s.pageSize()).isEqualTo(50);
     assertThat(s.memberTtlSeconds()).isEqualTo(4);
     assertThat(parse("etcd://h:1?timeout=PT2S").requestTimeout()).isEqualTo(Duration.ofSeconds(2));
@@ -71,6 +74,8 @@ class EtcdBackendProviderTest {
         "etcd://h:1?member_ttl=1s",
         "etcd://h:1?member_ttl=2500ms",
         "etcd://h:1?member_ttl=2h",
+        "etcd://h:1?idempotency_ttl=1s",
+        "etcd://h:1?idempotency_ttl=10",
         "etcd://https://h:1"
       })
   void badUri_isRefused_namingWhatIsWrong(String uri) {

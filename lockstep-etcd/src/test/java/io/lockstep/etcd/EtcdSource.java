@@ -120,7 +120,9 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
     Map<String, Long> revisions = new TreeMap<>();
     for (KeyValue kv : list(prefix).getKvs()) {
       String key = kv.getKey().toString(UTF_8).substring(prefix.length() + 1);
-      if (!key.startsWith(MEMBERS) && !key.startsWith("_counters/")) {
+      if (!key.startsWith(MEMBERS)
+          && !key.startsWith("_counters/")
+          && !key.startsWith(io.lockstep.LockstepConfig.IDEMPOTENCY_PREFIX)) {
         revisions.put(key, kv.getModRevision());
       }
     }

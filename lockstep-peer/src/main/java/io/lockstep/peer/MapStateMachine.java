@@ -8,6 +8,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -37,6 +38,13 @@ import org.jgroups.raft.StateMachine;
  * contiguous. Counters are part of the Raft snapshot (after the map entries; a snapshot written
  * before counters existed simply has none) and are rebuilt from the log on restart like the map.
  *
+ * <p><b>Request ids.</b> A {@link Wire#ONCE} entry wraps a put, delete or counter increment with a
+ * request id's digest and the request's fingerprint. The first such entry applies the command and
+ * remembers (digest, fingerprint, answer); a later one with the same digest applies nothing and
+ * answers the remembered answer, or, with another fingerprint, answers {@link Wire#REUSED}. The
+ * most recent {@value #MAX_REMEMBERED} ids are remembered (the oldest forgotten first, in log
+ * order, so every voter forgets the same), and written into Raft snapshots after the counters.
+ *
  * <p>A {@link Wire#NOOP} entry (a new leader's first, see {@link CurrentTermRaft}) changes nothing.
  *
  * <p>Every map change is handed to the {@link CommitPublisher}, which multicasts it when this voter
@@ -45,6 +53,19 @@ import org.jgroups.raft.StateMachine;
 final class MapStateMachine implements StateMachine {
   private final Map<String, Versioned> map = new HashMap<>();
   private final TreeMap<String, Long> counters = new TreeMap<>();
+
+  /** How many request ids are remembered at most. */
+  static final int MAX_REMEMBERED = 100_000;
+
+  private record Remembered(String fingerprint, byte[] answer) {}
+
+  private final LinkedHashMap<String, Remembered> remembered =
+      new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Remembered> eldest) {
+          return size() > MAX_REMEMBERED;
+        }
+      };
   private final CommitPublisher publisher;
   private long revision;
   private volatile boolean answering;
@@ -159,6 +180,25 @@ final class MapStateMachine implements StateMachine {
           }
           return Wire.out().i64(counters.getOrDefault(name, 0L)).toBytes();
         }
+      case Wire.ONCE:
+        {
+          String digest = in.str();
+          String fingerprint = in.str();
+          byte[] command = in.bytes();
+          Remembered r = remembered.get(digest);
+          if (r != null) {
+            return r.fingerprint().equals(fingerprint)
+                ? Wire.out().tag(Wire.REPLAYED).bytes(r.answer()).toBytes()
+                : Wire.out().tag(Wire.REUSED).toBytes();
+          }
+          byte inner = command.length == 0 ? -1 : command[0];
+          if (inner != Wire.PUT && inner != Wire.DELETE && inner != Wire.COUNTER_ADD) {
+            throw new IOException("command " + inner + " cannot be sent once");
+          }
+          byte[] answer = apply(command, 0, command.length, true);
+          remembered.put(digest, new Remembered(fingerprint, answer));
+          return Wire.out().tag(Wire.FIRST).bytes(answer).toBytes();
+        }
       case Wire.NOOP:
         return null; // a new leader's entry of its own term: no map change, no revision
       default:
@@ -184,6 +224,13 @@ final class MapStateMachine implements StateMachine {
       out.writeUTF(c.getKey());
       out.writeLong(c.getValue());
     }
+    out.writeInt(remembered.size());
+    for (Map.Entry<String, Remembered> e : remembered.entrySet()) {
+      out.writeUTF(e.getKey());
+      out.writeUTF(e.getValue().fingerprint());
+      out.writeInt(e.getValue().answer().length);
+      out.write(e.getValue().answer());
+    }
   }
 
   @Override
@@ -205,12 +252,28 @@ final class MapStateMachine implements StateMachine {
     for (int i = 0; i < c; i++) {
       restored.put(in.readUTF(), in.readLong());
     }
+    LinkedHashMap<String, Remembered> ids = new LinkedHashMap<>();
+    int k;
+    try {
+      k = in.readInt();
+    } catch (EOFException before) {
+      k = 0; // a snapshot written before request ids existed
+    }
+    for (int i = 0; i < k; i++) {
+      String digest = in.readUTF();
+      String fingerprint = in.readUTF();
+      byte[] answer = new byte[in.readInt()];
+      in.readFully(answer);
+      ids.put(digest, new Remembered(fingerprint, answer));
+    }
     map.clear();
     for (Versioned v : entries) {
       map.put(v.key(), v);
     }
     counters.clear();
     counters.putAll(restored);
+    remembered.clear();
+    remembered.putAll(ids);
     revision = rev;
     publisher.reset(rev);
   }

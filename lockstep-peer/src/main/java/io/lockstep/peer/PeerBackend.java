@@ -1,6 +1,7 @@
 package io.lockstep.peer;
 
 import io.lockstep.BackendUnavailableException;
+import io.lockstep.IncrementResult;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
@@ -10,6 +11,7 @@ import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.Membership;
+import io.lockstep.spi.RequestIds;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
 import java.io.IOException;
@@ -27,6 +29,7 @@ import org.jgroups.Message;
 import org.jgroups.Receiver;
 import org.jgroups.View;
 import org.jgroups.protocols.raft.RAFT;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The embedded peer backend: the instances themselves are the source of truth, with no server to
@@ -238,6 +241,51 @@ public final class PeerBackend implements Backend {
     return leaderClient.submit(cmd, true, "delete of '" + key + "'").thenApply(Wire::writeResult);
   }
 
+  @Override
+  public CompletableFuture<WriteResult> put(
+      String key,
+      byte[] value,
+      String contentType,
+      long expectedRevision,
+      @Nullable String requestId) {
+    if (requestId == null) {
+      return put(key, value, contentType, expectedRevision);
+    }
+    BackendSupport.checkExpectedRevision(expectedRevision);
+    byte[] cmd =
+        Wire.onceCommand(
+            requestId,
+            RequestIds.put(key, value, contentType, expectedRevision),
+            Wire.putCommand(key, expectedRevision, contentType, value));
+    String what = "put of '" + key + "'";
+    return leaderClient.submit(cmd, true, what).thenApply(b -> onceWrite(b, what));
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> delete(
+      String key, long expectedRevision, @Nullable String requestId) {
+    if (requestId == null) {
+      return delete(key, expectedRevision);
+    }
+    BackendSupport.checkExpectedRevision(expectedRevision);
+    byte[] cmd =
+        Wire.onceCommand(
+            requestId,
+            RequestIds.delete(key, expectedRevision),
+            Wire.deleteCommand(key, expectedRevision));
+    String what = "delete of '" + key + "'";
+    return leaderClient.submit(cmd, true, what).thenApply(b -> onceWrite(b, what));
+  }
+
+  private static WriteResult onceWrite(byte[] b, String what) {
+    Wire.Once once = Wire.once(b);
+    if (once.answer() == null) {
+      throw RequestIds.reused(what);
+    }
+    WriteResult r = Wire.writeResult(once.answer());
+    return once.how() == Wire.REPLAYED ? r.asReplay() : r;
+  }
+
   /**
    * Cluster counters in the Raft state machine ({@link MapStateMachine}): an increment is one log
    * entry, applied in the log's total order on every voter; a read is a log entry too.
@@ -255,6 +303,31 @@ public final class PeerBackend implements Backend {
           return leaderClient
               .submit(cmd, true, "increment of counter '" + name + "'")
               .thenApply(Wire::counterValue);
+        }
+
+        @Override
+        public CompletableFuture<IncrementResult> incrementAndGet(
+            String name, long delta, @Nullable String requestId) {
+          if (requestId == null) {
+            return incrementAndGet(name, delta).thenApply(v -> new IncrementResult(v, false));
+          }
+          byte[] cmd =
+              Wire.onceCommand(
+                  requestId,
+                  RequestIds.increment(name, delta),
+                  Wire.counterAddCommand(name, delta));
+          String what = "increment of counter '" + name + "'";
+          return leaderClient
+              .submit(cmd, true, what)
+              .thenApply(
+                  b -> {
+                    Wire.Once once = Wire.once(b);
+                    if (once.answer() == null) {
+                      throw RequestIds.reused(what);
+                    }
+                    return new IncrementResult(
+                        Wire.counterValue(once.answer()), once.how() == Wire.REPLAYED);
+                  });
         }
 
         @Override

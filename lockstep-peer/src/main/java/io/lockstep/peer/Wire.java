@@ -4,6 +4,7 @@ import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend.StrongRead;
 import io.lockstep.spi.Change;
+import io.lockstep.spi.RequestIds;
 import io.lockstep.spi.Snapshot;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -16,6 +17,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The byte forms the peer backend writes: Raft commands and their results (kept in the Raft log and
@@ -33,6 +35,13 @@ final class Wire {
   static final byte COUNTER_ADD = 5; // name, delta: answers the new value; no map revision
   static final byte COUNTER_GET = 6; // name: answers the value (a linearizable read)
   static final byte NOOP = 7; // a new leader's first entry (CurrentTermRaft): changes nothing
+  // digest, fingerprint, command (PUT, DELETE or COUNTER_ADD): that command at most once per id
+  static final byte ONCE = 8;
+
+  // How a ONCE entry was answered: then the command's answer (none for REUSED).
+  static final byte FIRST = 0;
+  static final byte REPLAYED = 1;
+  static final byte REUSED = 2;
 
   // Write outcomes.
   static final byte APPLIED = 0;
@@ -233,6 +242,32 @@ final class Wire {
 
   static byte[] counterAddCommand(String name, long delta) {
     return out().tag(COUNTER_ADD).str(name).i64(delta).toBytes();
+  }
+
+  /**
+   * {@code command} applied at most once per request id: the state machine remembers the id's
+   * digest with the request's fingerprint and its answer.
+   */
+  static byte[] onceCommand(String requestId, String fingerprint, byte[] command) {
+    return out()
+        .tag(ONCE)
+        .str(RequestIds.digest(requestId))
+        .str(fingerprint)
+        .bytes(command)
+        .toBytes();
+  }
+
+  /** The answer to a {@link #ONCE} entry: how, and the command's answer (null when REUSED). */
+  record Once(byte how, byte @Nullable [] answer) {}
+
+  static Once once(byte[] b) {
+    try {
+      In in = new In(b, 0, b.length);
+      byte how = in.tag();
+      return new Once(how, how == REUSED ? null : in.bytes());
+    } catch (IOException e) {
+      throw new IllegalStateException("unreadable answer from the leader", e);
+    }
   }
 
   static byte[] noopCommand() {

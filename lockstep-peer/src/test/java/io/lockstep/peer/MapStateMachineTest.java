@@ -183,4 +183,50 @@ class MapStateMachineTest {
     assertThat(sm.revision()).isEqualTo(1);
     assertThat(outcome(apply(put("b", "2", Backend.ANY_REVISION)))).isEqualTo("applied@2");
   }
+
+  private static byte[] answer(Wire.Once o) {
+    return java.util.Objects.requireNonNull(o.answer());
+  }
+
+  private static byte[] once(String id, String fingerprint, byte[] cmd) {
+    return Wire.onceCommand(id, fingerprint, cmd);
+  }
+
+  @Test
+  void once_appliesTheFirst_replaysTheSame_refusesAnother_andSurvivesASnapshot() throws Exception {
+    sm.startAnswering();
+    long any = Backend.ANY_REVISION;
+    Wire.Once first = Wire.once(apply(once("r1", "f1", put("a", "1", any))));
+    assertThat(first.how()).isEqualTo(Wire.FIRST);
+    assertThat(outcome(answer(first))).isEqualTo("applied@1");
+    assertThat(outcome(apply(put("a", "2", any)))).isEqualTo("applied@2");
+    byte[] again = once("r1", "f1", put("a", "1", any));
+    assertThat(sm.apply(again, 0, again.length, false))
+        .as("a follower applies it too, and changes nothing")
+        .isNotNull();
+    Wire.Once replay = Wire.once(apply(once("r1", "f1", put("a", "1", any))));
+    assertThat(replay.how()).isEqualTo(Wire.REPLAYED);
+    assertThat(outcome(answer(replay))).isEqualTo("applied@1");
+    assertThat(Wire.once(apply(once("r1", "other", put("a", "9", any)))).how())
+        .isEqualTo(Wire.REUSED);
+    Wire.Once lost = Wire.once(apply(once("r2", "f2", put("a", "3", 7))));
+    assertThat(outcome(answer(lost))).isEqualTo("conflict@2");
+    Wire.Once counted = Wire.once(apply(once("r3", "f3", add("hits", 5))));
+    assertThat(value(answer(counted))).isEqualTo(5);
+    assertThat(sm.revision()).isEqualTo(2);
+
+    ByteArrayDataOutputStream out = new ByteArrayDataOutputStream();
+    sm.writeContentTo(out);
+    MapStateMachine copy = new MapStateMachine(publisher);
+    copy.readContentFrom(new ByteArrayDataInputStream(out.buffer(), 0, out.position()));
+    byte[] afterSnapshot = once("r3", "f3", add("hits", 5));
+    Wire.Once r = Wire.once(copy.apply(afterSnapshot, 0, afterSnapshot.length, true));
+    assertThat(r.how()).isEqualTo(Wire.REPLAYED);
+    assertThat(value(answer(r))).isEqualTo(5);
+    assertThat(copy.counter("hits")).isEqualTo(5);
+    byte[] conflictAgain = once("r2", "f2", put("a", "3", 7));
+    assertThat(outcome(answer(Wire.once(copy.apply(conflictAgain, 0, conflictAgain.length, true)))))
+        .isEqualTo("conflict@2");
+    assertThat(copy.revision()).isEqualTo(2);
+  }
 }

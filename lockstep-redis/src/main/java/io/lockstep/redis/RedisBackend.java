@@ -17,6 +17,7 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lockstep.BackendUnavailableException;
+import io.lockstep.IncrementResult;
 import io.lockstep.LockstepException;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
@@ -28,6 +29,7 @@ import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.Membership;
+import io.lockstep.spi.RequestIds;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
 import java.lang.System.Logger.Level;
@@ -46,6 +48,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The Redis backend: one map in one Redis server (5.0 or later; tested with 7.0), through Lettuce.
@@ -64,6 +67,9 @@ import java.util.function.Supplier;
  *       ~}); a replica further behind than that relists; default 10000.
  *   <li>{@code member_ttl}: how long a membership record outlives its instance, at least 1s;
  *       default 10s. Live instances refresh it every third of that.
+ *   <li>{@code idempotency_ttl}: how long a client's request id (an HTTP {@code Idempotency-Key},
+ *       kept as {@code <ns>:idem:<digest>} with its fingerprint and answer) is remembered, at least
+ *       1s; default 24h.
  * </ul>
  *
  * <h2>Layout</h2>
@@ -139,6 +145,7 @@ public final class RedisBackend implements Backend {
   private final byte[] channel;
   private final byte[] maxLen;
   private final byte[] requestTtl;
+  private final byte[] idempotencyTtl;
   private final AtomicLong undecodable = new AtomicLong();
   private final RedisClient client;
   private final RedisURI redisUri;
@@ -165,6 +172,7 @@ public final class RedisBackend implements Backend {
     this.maxLen = bytes(Long.toString(settings.streamMaxLen()));
     this.requestTtl =
         bytes(Long.toString(Math.max(MIN_REQUEST_TTL_MILLIS, 2 * settings.timeout().toMillis())));
+    this.idempotencyTtl = bytes(Long.toString(settings.idempotencyTtl().toMillis()));
     this.redisUri =
         RedisURI.builder()
             .withHost(settings.host())
@@ -287,9 +295,43 @@ public final class RedisBackend implements Backend {
   @Override
   public CompletableFuture<WriteResult> put(
       String key, byte[] value, String contentType, long expectedRevision) {
+    return put(key, value, contentType, expectedRevision, null);
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> put(
+      String key,
+      byte[] value,
+      String contentType,
+      long expectedRevision,
+      @Nullable String requestId) {
     BackendSupport.checkExpectedRevision(expectedRevision);
     String type = contentType == null ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
-    return write(key, "put", expectedRevision, bytes(type), value);
+    return write(
+        key,
+        "put",
+        expectedRevision,
+        bytes(type),
+        value,
+        requestId,
+        requestId == null ? null : RequestIds.put(key, value, type, expectedRevision));
+  }
+
+  @Override
+  public CompletableFuture<WriteResult> delete(
+      String key, long expectedRevision, @Nullable String requestId) {
+    if (requestId == null) {
+      return delete(key, expectedRevision);
+    }
+    BackendSupport.checkExpectedRevision(expectedRevision);
+    return write(
+        key,
+        "del",
+        expectedRevision,
+        new byte[0],
+        new byte[0],
+        requestId,
+        RequestIds.delete(key, expectedRevision));
   }
 
   @Override
@@ -304,15 +346,21 @@ public final class RedisBackend implements Backend {
                       ? WriteResult.notFound(r.revision())
                       : WriteResult.conflict(r.entry().modRevision(), r.entry()));
     }
-    return write(key, "del", expectedRevision, new byte[0], new byte[0]);
+    return write(key, "del", expectedRevision, new byte[0], new byte[0], null, null);
   }
 
   private CompletableFuture<WriteResult> write(
-      String key, String op, long expected, byte[] type, byte[] value) {
+      String key,
+      String op,
+      long expected,
+      byte[] type,
+      byte[] value,
+      @Nullable String requestId,
+      @Nullable String fingerprint) {
     String what = ("put".equals(op) ? "put" : "delete") + " of '" + key + "'";
     byte[][] keys = Arrays.copyOf(writeKeys, writeKeys.length + 1);
-    keys[writeKeys.length] = requestKey();
-    byte[][] args = {
+    keys[writeKeys.length] = requestKey(requestId);
+    byte[][] base = {
       bytes(op),
       bytes(key),
       bytes(Long.toString(expected)),
@@ -320,27 +368,46 @@ public final class RedisBackend implements Backend {
       value,
       maxLen,
       channel,
-      requestTtl
+      fingerprint == null ? requestTtl : idempotencyTtl
     };
-    return idempotent(() -> script(RedisScript.WRITE, keys, what, true, args))
+    byte[][] args = base;
+    if (fingerprint != null) {
+      args = Arrays.copyOf(base, base.length + 1);
+      args[base.length] = bytes(fingerprint);
+    }
+    byte[][] sent = args;
+    return idempotent(() -> script(RedisScript.WRITE, keys, what, true, sent))
         .thenApply(
             reply -> {
               long status = (Long) reply.get(0);
               long rev = (Long) reply.get(1);
+              boolean replayed = reply.size() > 3;
+              if (status == 4) {
+                throw RequestIds.reused(what);
+              }
+              WriteResult r;
               if (status == 1) {
-                return WriteResult.applied(rev);
+                r = WriteResult.applied(rev);
+              } else if (status == 2) {
+                r = WriteResult.notFound(rev);
+              } else {
+                byte[] env = reply.size() > 2 ? (byte[]) reply.get(2) : null;
+                r =
+                    WriteResult.conflict(
+                        rev, env == null ? null : RedisValueCodec.decodeEnvelope(key, env));
               }
-              if (status == 2) {
-                return WriteResult.notFound(rev);
-              }
-              byte[] env = reply.size() > 2 ? (byte[]) reply.get(2) : null;
-              return WriteResult.conflict(
-                  rev, env == null ? null : RedisValueCodec.decodeEnvelope(key, env));
+              return replayed ? r.asReplay() : r;
             });
   }
 
-  /** A fresh {@code <ns>:req:<id>} key: 128 random bits, one per write or increment. */
-  private byte[] requestKey() {
+  /**
+   * The request key of a write or increment: for a client's request id {@code <ns>:idem:<digest>};
+   * otherwise a fresh {@code <ns>:req:<id>}, 128 random bits, one per write or increment.
+   */
+  private byte[] requestKey(@Nullable String requestId) {
+    if (requestId != null) {
+      return bytes(ns + ":idem:" + RequestIds.digest(requestId));
+    }
     ThreadLocalRandom r = ThreadLocalRandom.current();
     return bytes(ns + ":req:" + Long.toHexString(r.nextLong()) + Long.toHexString(r.nextLong()));
   }
@@ -596,8 +663,39 @@ public final class RedisBackend implements Backend {
   private final CounterStore counters =
       new CounterStore() {
         @Override
+        public CompletableFuture<IncrementResult> incrementAndGet(
+            String name, long delta, @Nullable String requestId) {
+          if (requestId == null) {
+            return incrementAndGet(name, delta).thenApply(v -> new IncrementResult(v, false));
+          }
+          String what = "increment of counter '" + name + "'";
+          byte[][] keys = {bytes(ns + ":counter:" + name), requestKey(requestId)};
+          return idempotent(
+                  () ->
+                      script(
+                          RedisScript.INCREMENT,
+                          keys,
+                          what,
+                          true,
+                          bytes(Long.toString(delta)),
+                          idempotencyTtl,
+                          bytes(RequestIds.increment(name, delta))))
+              .thenApply(
+                  reply -> {
+                    long flag = (Long) reply.get(1);
+                    if (flag == 2) {
+                      throw RequestIds.reused(what);
+                    }
+                    long v =
+                        Long.parseLong(
+                            new String((byte[]) reply.get(0), StandardCharsets.US_ASCII));
+                    return new IncrementResult(v, flag == 1);
+                  });
+        }
+
+        @Override
         public CompletableFuture<Long> incrementAndGet(String name, long delta) {
-          byte[][] keys = {bytes(ns + ":counter:" + name), requestKey()};
+          byte[][] keys = {bytes(ns + ":counter:" + name), requestKey(null)};
           return idempotent(
                   () ->
                       script(

@@ -15,6 +15,8 @@ import java.util.Set;
  * @param timeout the bound of every command and of connecting
  * @param streamMaxLen the approximate number of changes the stream keeps ({@code XADD MAXLEN ~})
  * @param memberTtl how long a membership record outlives its instance
+ * @param idempotencyTtl how long a client's request id (an HTTP {@code Idempotency-Key}) is
+ *     remembered with its answer
  */
 record RedisSettings(
     String host,
@@ -23,12 +25,15 @@ record RedisSettings(
     boolean tls,
     Duration timeout,
     long streamMaxLen,
-    Duration memberTtl) {
+    Duration memberTtl,
+    Duration idempotencyTtl) {
 
   static final String TIMEOUT = "timeout";
   static final String STREAM_MAX_LEN = "stream_max_len";
   static final String MEMBER_TTL = "member_ttl";
-  static final Set<String> KNOWN = Set.of(TIMEOUT, STREAM_MAX_LEN, MEMBER_TTL);
+  static final String IDEMPOTENCY_TTL = "idempotency_ttl";
+  static final Set<String> KNOWN = Set.of(TIMEOUT, STREAM_MAX_LEN, MEMBER_TTL, IDEMPOTENCY_TTL);
+  static final Duration DEFAULT_IDEMPOTENCY_TTL = Duration.ofHours(24);
   static final int DEFAULT_PORT = 6379;
   static final long DEFAULT_STREAM_MAX_LEN = 10_000;
   static final Duration DEFAULT_MEMBER_TTL = Duration.ofSeconds(10);
@@ -83,7 +88,16 @@ record RedisSettings(
               + uri.params().get(MEMBER_TTL)
               + "'");
     }
-    return new RedisSettings(host, port, db, tls, timeout, maxLen, ttl);
+    Duration idem = uri.durationParam(IDEMPOTENCY_TTL, DEFAULT_IDEMPOTENCY_TTL);
+    if (idem.toMillis() < 1000) {
+      throw new IllegalArgumentException(
+          "backend URI: "
+              + IDEMPOTENCY_TTL
+              + " must be at least 1s, was '"
+              + uri.params().get(IDEMPOTENCY_TTL)
+              + "'");
+    }
+    return new RedisSettings(host, port, db, tls, timeout, maxLen, ttl, idem);
   }
 
   /** {@code host:port/db}, for messages. */

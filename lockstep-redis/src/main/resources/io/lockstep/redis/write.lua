@@ -12,7 +12,12 @@
 -- ARGV[6] the stream's approximate maximum length (XADD MAXLEN ~)
 -- ARGV[7] the pub/sub channel, <ns>:changes
 -- ARGV[8] with KEYS[4]: how long to remember the request, in milliseconds
--- Returns {1, rev} applied; {2, counter} delete of an absent key; {3, currentModRev or 0, envelope or nil} conflict.
+-- ARGV[9] optional, with KEYS[4]: the fingerprint of a client's request id (an Idempotency-Key): then
+--         KEYS[4] is <ns>:idem:<digest> and remembers every answer as "w:<fingerprint>:<status>:<rev>";
+--         sent again, the same request answers {status, rev, false, 1}; another request under that
+--         id answers {4, 0} and changes nothing
+-- Returns {1, rev} applied; {2, counter} delete of an absent key; {3, currentModRev or 0, envelope or nil} conflict;
+-- with ARGV[9]: a replay appends {.., false, 1}; {4, 0} the id was used for another request.
 -- Change message: "<rev>:P:<keyLen>:<key><envelope>" or "<rev>:D:<keyLen>:<key>".
 -- All or nothing: everything that could fail is checked before the first change, so the script either
 -- makes all of INCR, HSET/HDEL, XADD and PUBLISH or none, and every error says nothing was changed.
@@ -27,9 +32,26 @@ if (op ~= 'put' and op ~= 'del') or key == nil or key == '' or expected == nil
     or (req and not string.match(ARGV[8] or '', '^[1-9]%d*$')) then
   return refuse('bad arguments')
 end
+local fp = ARGV[9]
+if fp and not string.match(fp, '^%x+$') then
+  return refuse('bad arguments')
+end
 if req then
   if redis.call('TYPE', req)['ok'] == 'string' then
-    return {1, tonumber(redis.call('GET', req))} -- sent again: the first answer
+    local done = redis.call('GET', req)
+    if not fp then
+      return {1, tonumber(done)} -- sent again: the first answer
+    end
+    local dfp, dstatus, drev = string.match(done, '^w:(%x+):(%d):(%d+)$')
+    if dfp ~= fp then
+      return {4, 0} -- the id came back with another request
+    end
+    return {tonumber(dstatus), tonumber(drev), false, 1}
+  end
+end
+local function answer(status, rev)
+  if req and fp then
+    redis.call('SET', req, 'w:' .. fp .. ':' .. status .. ':' .. string.format('%.0f', tonumber(rev)), 'PX', ARGV[8])
   end
 end
 local wanted = {'string', 'hash', 'stream'}
@@ -53,9 +75,11 @@ if cur then
   end
 end
 if expected >= 0 and curRev ~= expected then
+  answer(3, curRev)
   return {3, curRev, cur}
 end
 if op == 'del' and not cur then
+  answer(2, counter)
   return {2, tonumber(counter)}
 end
 local next = tonumber(counter) + 1
@@ -84,7 +108,9 @@ else
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], rev .. '-0', 'c', msg)
 redis.call('PUBLISH', ARGV[7], msg)
-if req then
+if req and fp then
+  answer(1, rev)
+elseif req then
   redis.call('SET', req, rev, 'PX', ARGV[8])
 end
 return {1, tonumber(rev)}

@@ -30,13 +30,16 @@ class RedisSettingsTest {
                 false,
                 Duration.ofSeconds(3),
                 10_000,
-                Duration.ofSeconds(10)));
+                Duration.ofSeconds(10),
+                Duration.ofHours(24)));
   }
 
   @Test
   void parse_everyPart_isRead() {
     RedisSettings s =
-        parse("rediss://cache.internal/3?timeout=750ms&stream_max_len=500&member_ttl=4s");
+        parse(
+            "rediss://cache.internal/3?timeout=750ms&stream_max_len=500&member_ttl=4s"
+                + "&idempotency_ttl=2h");
     assertThat(s)
         .isEqualTo(
             new RedisSettings(
@@ -46,7 +49,8 @@ class RedisSettingsTest {
                 true,
                 Duration.ofMillis(750),
                 500,
-                Duration.ofSeconds(4)));
+                Duration.ofSeconds(4),
+                Duration.ofHours(2)));
     assertThat(parse("redis://[::1]:7000").host()).isEqualTo("::1");
     assertThat(parse("redis://[::1]:7000").address()).isEqualTo("[::1]:7000/0");
   }
@@ -56,6 +60,8 @@ class RedisSettingsTest {
     assertThatThrownBy(() -> parse("redis://h:6379?pool=3"))
         .hasMessageContaining("unknown parameter 'pool'");
     assertThatThrownBy(() -> parse("redis://a:1,b:2")).hasMessageContaining("exactly one host");
+    assertThatThrownBy(() -> parse("redis://h:6379?idempotency_ttl=500ms"))
+        .hasMessageContaining("idempotency_ttl must be at least 1s");
     assertThatThrownBy(() -> parse("redis://h:notaport")).hasMessageContaining("port");
     assertThatThrownBy(() -> parse("redis://h:70000")).hasMessageContaining("port must be in");
     assertThatThrownBy(() -> parse("redis://h/x")).hasMessageContaining("database");

@@ -132,13 +132,24 @@ final class ConfigRoutes {
     Lockstep n = node.get();
     String key = Requests.validKey(ctx.pathParam("key"), n.config().maxKeyBytes());
     OptionalLong expected = Requests.ifMatch(ctx);
+    String requestId = Requests.idempotencyKey(ctx);
     byte[] value = Requests.body(ctx, settings.maxValueBytes());
     String contentType = Requests.contentType(ctx);
     ReplicatedMap map = n.map();
-    WriteResult r =
-        expected.isPresent()
-            ? map.compareAndSet(key, expected.getAsLong(), value, contentType)
-            : map.put(key, value, contentType);
+    WriteResult r;
+    if (requestId == null) {
+      r =
+          expected.isPresent()
+              ? map.compareAndSet(key, expected.getAsLong(), value, contentType)
+              : map.put(key, value, contentType);
+    } else {
+      r =
+          (expected.isPresent()
+                  ? map.compareAndSetAsync(key, expected.getAsLong(), value, contentType, requestId)
+                  : map.putAsync(key, value, contentType, requestId))
+              .join(); // failures are unwrapped by the ErrorMapper
+    }
+    replayed(ctx, r);
     if (r.status() == WriteResult.Status.CONFLICT) {
       throw conflict(key, expected.getAsLong(), r);
     }
@@ -155,15 +166,35 @@ final class ConfigRoutes {
     Lockstep n = node.get();
     String key = Requests.validKey(ctx.pathParam("key"), n.config().maxKeyBytes());
     OptionalLong expected = Requests.ifMatch(ctx);
+    String requestId = Requests.idempotencyKey(ctx);
     ReplicatedMap map = n.map();
-    WriteResult r =
-        expected.isPresent() ? map.compareAndDelete(key, expected.getAsLong()) : map.delete(key);
+    WriteResult r;
+    if (requestId == null) {
+      r = expected.isPresent() ? map.compareAndDelete(key, expected.getAsLong()) : map.delete(key);
+    } else {
+      r =
+          (expected.isPresent()
+                  ? map.compareAndDeleteAsync(key, expected.getAsLong(), requestId)
+                  : map.deleteAsync(key, requestId))
+              .join();
+    }
+    replayed(ctx, r);
     switch (r.status()) {
       case APPLIED -> ctx.status(204).header(Headers.REVISION, Long.toString(r.revision()));
       case NOT_FOUND ->
           throw ApiException.notFound(
-              "no such key '" + key + "'", Map.of(Headers.REVISION, Long.toString(r.revision())));
+              "no such key '" + key + "'", withReplay(r, Headers.REVISION, r.revision()));
       case CONFLICT -> throw conflict(key, expected.getAsLong(), r);
+    }
+  }
+
+  /**
+   * Marks a replayed answer with {@code Idempotent-Replayed: true}; error answers keep the header
+   * (the error mapper only adds its own).
+   */
+  private static void replayed(Context ctx, WriteResult r) {
+    if (r.replayed()) {
+      ctx.header(Headers.IDEMPOTENT_REPLAYED, "true");
     }
   }
 
@@ -175,7 +206,13 @@ final class ConfigRoutes {
         412,
         ErrorMapper.PRECONDITION_FAILED,
         "If-Match: key '" + key + "' " + wanted + ", but " + now + "; nothing was changed",
-        Map.of(Headers.REVISION, Long.toString(r.revision())));
+        withReplay(r, Headers.REVISION, r.revision()));
+  }
+
+  private static Map<String, String> withReplay(WriteResult r, String header, long value) {
+    return r.replayed()
+        ? Map.of(header, Long.toString(value), Headers.IDEMPOTENT_REPLAYED, "true")
+        : Map.of(header, Long.toString(value));
   }
 
   /**

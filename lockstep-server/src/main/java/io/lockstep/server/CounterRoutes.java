@@ -3,6 +3,7 @@ package io.lockstep.server;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.javalin.http.Context;
 import io.lockstep.CounterOptions;
+import io.lockstep.IncrementResult;
 import io.lockstep.Lockstep;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -97,8 +98,17 @@ final class CounterRoutes {
             "by: must be from -" + MAX_BY + " to " + MAX_BY + ", was " + raw);
       }
     }
-    Json.send(
-        ctx, 200, new CounterValue(name, node.get().counter(name, options).incrementAndGet(by)));
+    String requestId = Requests.idempotencyKey(ctx);
+    if (requestId == null) {
+      Json.send(
+          ctx, 200, new CounterValue(name, node.get().counter(name, options).incrementAndGet(by)));
+      return;
+    }
+    IncrementResult r = node.get().counter(name, options).incrementAsync(by, requestId).join();
+    if (r.replayed()) {
+      ctx.header(Headers.IDEMPOTENT_REPLAYED, "true");
+    }
+    Json.send(ctx, 200, new CounterValue(name, r.value()));
   }
 
   /** How this instance is reached: host:port of its advertised URL, else of the request. */

@@ -5,6 +5,7 @@ import io.javalin.http.HttpResponseException;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.InvalidKeyException;
 import io.lockstep.NotAppliedException;
+import io.lockstep.RequestIdReusedException;
 import io.lockstep.ValueTooLargeException;
 import java.lang.System.Logger.Level;
 import java.util.LinkedHashMap;
@@ -48,6 +49,7 @@ final class ErrorMapper {
   static final String NOT_READY = "not_ready";
   static final String TIMEOUT = "timeout";
   static final String NOT_IMPLEMENTED = "not_implemented";
+  static final String IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused";
 
   /** The body of every error answer. */
   record ErrorBody(String error, String message) {}
@@ -83,6 +85,12 @@ final class ErrorMapper {
     }
     if (t instanceof ValueTooLargeException tooLarge) {
       return new ApiException(413, PAYLOAD_TOO_LARGE, tooLarge.getMessage());
+    }
+    if (t instanceof RequestIdReusedException reused) {
+      return new ApiException(
+          422,
+          IDEMPOTENCY_KEY_REUSED,
+          Headers.IDEMPOTENCY_KEY + " reused with a different request: " + reused.getMessage());
     }
     if (t instanceof InvalidKeyException || t instanceof IllegalArgumentException) {
       return ApiException.badRequest(t.getMessage());

@@ -9,6 +9,16 @@ final class Headers {
   static final String APPLIED = "X-Lockstep-Applied";
 
   static final String IF_MATCH = "If-Match";
+
+  /**
+   * Request: the client's key for a write or an increment it may retry (the IETF httpapi
+   * idempotency-key draft); 1 to 255 printable ASCII characters, optionally in double quotes.
+   */
+  static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+  /** Response: {@code true} when the answer is the remembered first answer to that key. */
+  static final String IDEMPOTENT_REPLAYED = "Idempotent-Replayed";
+
   static final String ETAG = "ETag";
   static final String AUTHORIZATION = "Authorization";
   static final String WWW_AUTHENTICATE = "WWW-Authenticate";

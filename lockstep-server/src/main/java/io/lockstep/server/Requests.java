@@ -5,11 +5,13 @@ import io.lockstep.LockstepConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reading and checking the parts of a request; every bad input becomes a 400 (or 413) that names
@@ -111,6 +113,43 @@ final class Requests {
                     + "'"));
   }
 
+  /** The longest {@code Idempotency-Key} taken, in characters. */
+  static final int MAX_IDEMPOTENCY_KEY = 255;
+
+  /**
+   * The request id of an {@code Idempotency-Key} header (1 to 255 printable ASCII characters, space
+   * included, optionally in double quotes as a structured-field string), prefixed {@code http:};
+   * null when the header is absent. Anything else is refused with 400 before anything is written.
+   */
+  static @Nullable String idempotencyKey(Context ctx) {
+    List<String> all = Collections.list(ctx.req().getHeaders(Headers.IDEMPOTENCY_KEY));
+    if (all.isEmpty()) {
+      return null;
+    }
+    if (all.size() > 1) {
+      throw ApiException.badRequest(Headers.IDEMPOTENCY_KEY + ": given " + all.size() + " times");
+    }
+    String raw = all.get(0);
+    String s = raw;
+    if (s.length() >= 2 && s.startsWith("\"") && s.endsWith("\"")) {
+      s = s.substring(1, s.length() - 1);
+    }
+    boolean printable = !s.isEmpty() && s.length() <= MAX_IDEMPOTENCY_KEY;
+    for (int i = 0; printable && i < s.length(); i++) {
+      char c = s.charAt(i);
+      printable = c >= 0x20 && c <= 0x7e;
+    }
+    if (!printable) {
+      throw ApiException.badRequest(
+          Headers.IDEMPOTENCY_KEY
+              + ": expected 1 to "
+              + MAX_IDEMPOTENCY_KEY
+              + " printable ASCII characters, was "
+              + (raw.length() > 300 ? raw.length() + " characters" : "'" + raw + "'"));
+    }
+    return "http:" + s;
+  }
+
   private static long parseRevision(String s, java.util.function.Supplier<String> problem) {
     if (!s.matches("[0-9]{1,19}")) {
       throw ApiException.badRequest(problem.get());
@@ -175,8 +214,10 @@ final class Requests {
       throw ApiException.badRequest(
           "key: the prefixes '"
               + LockstepConfig.RESERVED_PREFIX
-              + "' and '"
+              + "', '"
               + LockstepConfig.COUNTERS_PREFIX
+              + "' and '"
+              + LockstepConfig.IDEMPOTENCY_PREFIX
               + "' are reserved, was '"
               + key
               + "'");

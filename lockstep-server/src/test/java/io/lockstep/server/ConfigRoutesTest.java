@@ -593,4 +593,103 @@ class ConfigRoutesTest {
     assertThat(TestServer.fieldNames(body)).containsExactly("error", "message");
     assertThat(body.get("error").asText()).isEqualTo("bad_request");
   }
+
+  // Idempotency-Key ------------------------------------------------------------------------------
+
+  @Test
+  void put_idempotencyKeyRetried_answersTheFirstAnswer_onAnyInstance_changesNothing() {
+    HttpResponse<byte[]> first =
+        ts.put("/config/idem", "v1", "Content-Type", "text/plain", "Idempotency-Key", "k-1");
+    assertThat(first.statusCode()).isEqualTo(200);
+    assertThat(header(first, Headers.IDEMPOTENT_REPLAYED)).isNull();
+    long rev = revisionHeader(first);
+    long later = revisionHeader(ts.put("/config/idem", "v2")); // someone else writes meanwhile
+    TestServer.State before = ts.state();
+
+    HttpResponse<byte[]> again =
+        ts.put("/config/idem", "v1", "Content-Type", "text/plain", "Idempotency-Key", "k-1");
+    assertThat(again.statusCode()).isEqualTo(200);
+    assertThat(revisionHeader(again)).isEqualTo(rev).isLessThan(later);
+    assertThat(header(again, Headers.IDEMPOTENT_REPLAYED)).isEqualTo("true");
+    assertThat(new String(again.body(), UTF_8)).isEqualTo("v1");
+    try (TestServer other = TestServer.replica(ts.source, TestServer.settings())) {
+      HttpResponse<byte[]> elsewhere =
+          other.put("/config/idem", "v1", "Content-Type", "text/plain", "Idempotency-Key", "k-1");
+      assertThat(elsewhere.statusCode()).isEqualTo(200);
+      assertThat(revisionHeader(elsewhere)).isEqualTo(rev);
+      assertThat(header(elsewhere, Headers.IDEMPOTENT_REPLAYED)).isEqualTo("true");
+    }
+    assertThat(ts.state()).isEqualTo(before);
+    assertThat(new String(ts.source.entries().get(0).value(), UTF_8)).isEqualTo("v2");
+  }
+
+  @Test
+  void put_idempotencyKeyReusedForAnotherRequest_422_changesNothing() {
+    assertThat(ts.put("/config/idem", "v1", "Idempotency-Key", "k-2").statusCode()).isEqualTo(200);
+    TestServer.State before = ts.state();
+    assertError(
+        ts.put("/config/idem", "other", "Idempotency-Key", "k-2"), 422, "idempotency_key_reused");
+    assertError(
+        ts.put("/config/idem2", "v1", "Idempotency-Key", "k-2"), 422, "idempotency_key_reused");
+    assertError(
+        ts.put("/config/idem", "v1", "Idempotency-Key", "k-2", "If-Match", "0"),
+        422,
+        "idempotency_key_reused");
+    assertError(ts.delete("/config/idem", "Idempotency-Key", "k-2"), 422, "idempotency_key_reused");
+    assertThat(ts.state()).isEqualTo(before);
+  }
+
+  @Test
+  void put_badIdempotencyKey_400_nothingStored() {
+    TestServer.State before = ts.state();
+    assertError(
+        ts.put("/config/idem", "v", "Idempotency-Key", "x".repeat(256)), 400, "bad_request");
+    assertError(ts.put("/config/idem", "v", "Idempotency-Key", "\"\""), 400, "bad_request");
+    assertError(
+        ts.put("/config/idem", "v", "Idempotency-Key", "a", "Idempotency-Key", "b"),
+        400,
+        "bad_request");
+    assertError(ts.delete("/config/idem", "Idempotency-Key", "x".repeat(256)), 400, "bad_request");
+    assertThat(ts.state()).isEqualTo(before);
+    assertThat(ts.put("/config/idem", "v", "Idempotency-Key", "x".repeat(255)).statusCode())
+        .isEqualTo(200);
+  }
+
+  @Test
+  void put_conflictRetriedWithItsKey_answersTheSame412_evenOnceTheConditionHolds() {
+    HttpResponse<byte[]> first =
+        ts.put("/config/cas", "v", "If-Match", "0", "Idempotency-Key", "k-3");
+    assertThat(first.statusCode()).isEqualTo(200);
+    long rev = revisionHeader(first);
+    assertThat(ts.put("/config/other", "w", "If-Match", "5", "Idempotency-Key", "k-4").statusCode())
+        .isEqualTo(412);
+    assertThat(ts.put("/config/other", "w").statusCode()).isEqualTo(200);
+    TestServer.State before = ts.state();
+    HttpResponse<byte[]> again =
+        ts.put("/config/cas", "v", "If-Match", "0", "Idempotency-Key", "k-3");
+    assertThat(again.statusCode()).isEqualTo(200);
+    assertThat(revisionHeader(again)).isEqualTo(rev);
+    HttpResponse<byte[]> conflictAgain =
+        ts.put("/config/other", "w", "If-Match", "5", "Idempotency-Key", "k-4");
+    assertError(conflictAgain, 412, "precondition_failed");
+    assertThat(header(conflictAgain, Headers.IDEMPOTENT_REPLAYED)).isEqualTo("true");
+    assertThat(revisionHeader(conflictAgain)).isEqualTo(0);
+    assertThat(ts.state()).isEqualTo(before);
+  }
+
+  @Test
+  void delete_idempotencyKeyRetried_answersTheFirstAnswer_doesNotDeleteTheNewValue() {
+    ts.put("/config/gone", "v");
+    HttpResponse<byte[]> first = ts.delete("/config/gone", "Idempotency-Key", "k-5");
+    assertThat(first.statusCode()).isEqualTo(204);
+    long rev = revisionHeader(first);
+    ts.put("/config/gone", "back");
+    TestServer.State before = ts.state();
+    HttpResponse<byte[]> again = ts.delete("/config/gone", "Idempotency-Key", "k-5");
+    assertThat(again.statusCode()).isEqualTo(204);
+    assertThat(revisionHeader(again)).isEqualTo(rev);
+    assertThat(header(again, Headers.IDEMPOTENT_REPLAYED)).isEqualTo("true");
+    assertThat(ts.state()).isEqualTo(before);
+    assertThat(ts.get("/config/gone").statusCode()).isEqualTo(200);
+  }
 }

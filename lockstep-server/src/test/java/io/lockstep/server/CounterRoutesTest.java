@@ -116,4 +116,49 @@ class CounterRoutesTest {
     assertError(ts.send("POST", "/counters/c", null), 503, "backend_unavailable");
     assertError(ts.get("/counters/c"), 503, "backend_unavailable");
   }
+
+  @Test
+  void increment_idempotencyKeyRetried_answersTheFirstValue_onAnyInstance_countsOnce() {
+    HttpResponse<byte[]> first =
+        ts.send("POST", "/counters/c?by=5", null, "Idempotency-Key", "i-1");
+    assertThat(json(first).get("value").asLong()).isEqualTo(5);
+    assertThat(first.headers().firstValue(Headers.IDEMPOTENT_REPLAYED)).isEmpty();
+    json(ts.send("POST", "/counters/c?by=2", null));
+    HttpResponse<byte[]> again =
+        ts.send("POST", "/counters/c?by=5", null, "Idempotency-Key", "i-1");
+    assertThat(json(again).get("value").asLong()).isEqualTo(5);
+    assertThat(again.headers().firstValue(Headers.IDEMPOTENT_REPLAYED)).contains("true");
+    try (TestServer other = TestServer.replica(ts.source, TestServer.settings())) {
+      HttpResponse<byte[]> elsewhere =
+          other.send("POST", "/counters/c?by=5", null, "Idempotency-Key", "i-1");
+      assertThat(json(elsewhere).get("value").asLong()).isEqualTo(5);
+      assertThat(elsewhere.headers().firstValue(Headers.IDEMPOTENT_REPLAYED)).contains("true");
+    }
+    assertThat(ts.source.counter("c")).isEqualTo(7);
+  }
+
+  @Test
+  void increment_idempotencyKeyReusedForAnotherRequest_422_countsNothing() {
+    json(ts.send("POST", "/counters/c", null, "Idempotency-Key", "i-2"));
+    assertError(
+        ts.send("POST", "/counters/c?by=2", null, "Idempotency-Key", "i-2"),
+        422,
+        "idempotency_key_reused");
+    assertError(
+        ts.send("POST", "/counters/d", null, "Idempotency-Key", "i-2"),
+        422,
+        "idempotency_key_reused");
+    assertThat(ts.source.counters()).isEqualTo(java.util.Map.of("c", 1L));
+  }
+
+  @Test
+  void increment_badIdempotencyKey_400_countsNothing() {
+    assertError(
+        ts.send("POST", "/counters/c", null, "Idempotency-Key", "x".repeat(256)),
+        400,
+        "bad_request");
+    assertError(
+        ts.send("POST", "/counters/c", null, "Idempotency-Key", "\"\""), 400, "bad_request");
+    assertThat(ts.source.counters()).isEmpty();
+  }
 }

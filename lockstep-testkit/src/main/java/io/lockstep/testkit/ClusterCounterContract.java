@@ -7,8 +7,10 @@ import static org.awaitility.Awaitility.await;
 
 import io.lockstep.ClusterCounter;
 import io.lockstep.CounterOptions;
+import io.lockstep.IncrementResult;
 import io.lockstep.InvalidKeyException;
 import io.lockstep.Lockstep;
+import io.lockstep.RequestIdReusedException;
 import io.lockstep.Versioned;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -169,5 +171,29 @@ public abstract class ClusterCounterContract extends NamespacedSuite {
     a.localCounter("requests").incrementAndGet();
     assertThat(a.localCounter("requests").get()).isEqualTo(2);
     assertThat(b.localCounter("requests").get()).isZero();
+  }
+
+  @Test
+  void counter_sameRequestIdTwice_countsOnce_answersTheFirstValue_onAnyNode() {
+    Lockstep a = node();
+    Lockstep b = node();
+    String id = prefix + "/inc";
+    IncrementResult first = a.counter("idem").incrementAsync(5, id).join();
+    assertThat(first).isEqualTo(new IncrementResult(5, false));
+    assertThat(a.counter("idem").incrementAndGet(2)).isEqualTo(7);
+    assertThat(b.counter("idem").incrementAsync(5, id).join())
+        .isEqualTo(new IncrementResult(5, true));
+    assertThat(
+            b.counter("idem", CounterOptions.batched(Duration.ofMillis(20)))
+                .incrementAsync(5, id)
+                .join())
+        .isEqualTo(new IncrementResult(5, true));
+    assertThatThrownBy(() -> b.counter("idem").incrementAsync(6, id).join())
+        .hasRootCauseInstanceOf(RequestIdReusedException.class);
+    assertThatThrownBy(() -> b.counter("other").incrementAsync(5, id).join())
+        .hasRootCauseInstanceOf(RequestIdReusedException.class);
+    assertThat(b.counter("idem").get()).isEqualTo(7);
+    assertThat(b.counter("other").get()).isZero();
+    assertThat(a.map().size()).isZero();
   }
 }

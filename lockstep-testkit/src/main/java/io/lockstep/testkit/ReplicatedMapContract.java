@@ -10,6 +10,7 @@ import io.lockstep.InvalidKeyException;
 import io.lockstep.Lockstep;
 import io.lockstep.ReadConsistency;
 import io.lockstep.ReplicatedMap;
+import io.lockstep.RequestIdReusedException;
 import io.lockstep.ValueTooLargeException;
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
@@ -341,5 +342,62 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
     assertThat(m.list("", 0)).isEqualTo(before);
     assertThat(m.replica().digest()).isEqualTo(sourceDigest(prefix));
     assertThat(m.replica().stats().relists()).isGreaterThanOrEqualTo(1);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Request ids (Idempotency-Key)
+  // ---------------------------------------------------------------------------------------------
+
+  @Test
+  void write_sameRequestIdTwice_appliesOnce_answersTheFirstAnswer_onAnyNode() {
+    ReplicatedMap a = node().map();
+    ReplicatedMap b = node().map();
+    byte[] v1 = "v1".getBytes(UTF_8);
+    byte[] v2 = "v2".getBytes(UTF_8);
+    String put = prefix + "/put";
+    WriteResult first = a.putAsync("k", v1, "text/plain", put).join();
+    assertThat(first.isApplied()).isTrue();
+    assertThat(first.replayed()).isFalse();
+    long later = a.put("k", v2, "text/plain").revision();
+    WriteResult again = b.putAsync("k", v1, "text/plain", put).join();
+    assertThat(again.status()).isEqualTo(WriteResult.Status.APPLIED);
+    assertThat(again.revision()).isEqualTo(first.revision()).isLessThan(later);
+    assertThat(again.replayed()).isTrue();
+    assertThat(b.get("k", ReadConsistency.STRONG).value()).isEqualTo(v2);
+    assertThatThrownBy(() -> b.putAsync("k", v2, "text/plain", put).join())
+        .hasRootCauseInstanceOf(RequestIdReusedException.class);
+    assertThatThrownBy(() -> b.deleteAsync("k", put).join())
+        .hasRootCauseInstanceOf(RequestIdReusedException.class);
+
+    // A compare-and-set that lost answers the same conflict, even once the condition holds.
+    String cas = prefix + "/cas";
+    WriteResult lost = a.compareAndSetAsync("c", later, v1, "text/plain", cas).join();
+    assertThat(lost.status()).isEqualTo(WriteResult.Status.CONFLICT);
+    long c = a.put("c", v2, "text/plain").revision();
+    WriteResult lostAgain = b.compareAndSetAsync("c", later, v1, "text/plain", cas).join();
+    assertThat(lostAgain.status()).isEqualTo(WriteResult.Status.CONFLICT);
+    assertThat(lostAgain.revision()).isEqualTo(lost.revision());
+    assertThat(lostAgain.replayed()).isTrue();
+    assertThat(b.get("c", ReadConsistency.STRONG).modRevision()).isEqualTo(c);
+
+    // A delete sent again does not delete the value written since.
+    String del = prefix + "/del";
+    WriteResult deleted = a.compareAndDeleteAsync("c", c, del).join();
+    assertThat(deleted.isApplied()).isTrue();
+    long back = a.put("c", v1, "text/plain").revision();
+    WriteResult deletedAgain = b.compareAndDeleteAsync("c", c, del).join();
+    assertThat(deletedAgain.isApplied()).isTrue();
+    assertThat(deletedAgain.revision()).isEqualTo(deleted.revision());
+    assertThat(deletedAgain.replayed()).isTrue();
+    String gone = prefix + "/gone";
+    WriteResult absent = a.deleteAsync("never", gone).join();
+    assertThat(absent.status()).isEqualTo(WriteResult.Status.NOT_FOUND);
+    assertThat(b.deleteAsync("never", gone).join().status())
+        .isEqualTo(WriteResult.Status.NOT_FOUND);
+    awaitApplied(a, back);
+    awaitApplied(b, back);
+    assertThat(a.get("c").modRevision()).isEqualTo(back);
+    assertThat(a.list("", 0)).hasSize(2).isEqualTo(b.list("", 0));
+    assertThat(a.replica().digest()).isEqualTo(sourceDigest(prefix));
   }
 }
