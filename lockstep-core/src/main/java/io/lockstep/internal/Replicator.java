@@ -533,8 +533,10 @@ final class Replicator implements ReplicatedMap {
       throw new InvalidKeyException(
           "key: the prefixes '"
               + LockstepConfig.RESERVED_PREFIX
-              + "' and '"
+              + "', '"
               + LockstepConfig.COUNTERS_PREFIX
+              + "' and '"
+              + LockstepConfig.IDEMPOTENCY_PREFIX
               + "' are reserved, was '"
               + key
               + "'");
