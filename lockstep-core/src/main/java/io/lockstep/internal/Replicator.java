@@ -3,6 +3,7 @@ package io.lockstep.internal;
 import io.lockstep.ChangeEvent;
 import io.lockstep.ChangeListener;
 import io.lockstep.Digests;
+import io.lockstep.HistoryResetException;
 import io.lockstep.InvalidKeyException;
 import io.lockstep.LockstepConfig;
 import io.lockstep.LockstepException;
@@ -28,6 +29,7 @@ import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -131,6 +133,8 @@ final class Replicator implements ReplicatedMap {
   private long duplicates;
   private long gaps;
   private long listenerFailures;
+  private long resets;
+  private String epoch = Snapshot.NO_EPOCH; // the history of the last listing
   private ReplicaState state = ReplicaState.LISTING;
 
   /** The replica state as of the end of the last change, replaced by one volatile write. */
@@ -295,6 +299,9 @@ final class Replicator implements ReplicatedMap {
       Thread.currentThread().interrupt();
       return false;
     } catch (ExecutionException e) {
+      if (e.getCause() instanceof HistoryResetException reset) {
+        throw reset;
+      }
       throw new LockstepException("wait for revision " + revision + " failed", e.getCause());
     }
   }
@@ -353,7 +360,8 @@ final class Replicator implements ReplicatedMap {
         p.duplicates(),
         p.gaps(),
         p.listenerFailures(),
-        p.ready());
+        p.ready(),
+        p.resets());
   }
 
   @Override
@@ -479,6 +487,9 @@ final class Replicator implements ReplicatedMap {
               .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
               .handle(
                   (rev, err) -> {
+                    if (unwrap(err) instanceof HistoryResetException reset) {
+                      throw reset;
+                    }
                     if (err != null) {
                       throw new NotAppliedException(r.revision(), published.applied(), bound);
                     }
@@ -619,11 +630,6 @@ final class Replicator implements ReplicatedMap {
     if (g != generation || closed) {
       return;
     }
-    if (err == null && s.revision() < applied) {
-      err =
-          new IllegalStateException(
-              "listing at revision " + s.revision() + " is older than applied revision " + applied);
-    }
     if (err != null) {
       long delay = backoff.nextNanos();
       LOG.log(
@@ -648,7 +654,22 @@ final class Replicator implements ReplicatedMap {
 
   /** Applies a listing, reports it, then watches from the revision after it. */
   private void installAndWatch(Snapshot s) {
-    List<ChangeEvent> events = install(s); // publishes, ready
+    String resetReason = resetReason(s);
+    if (resetReason != null) {
+      // Every waiter waits for a revision of the old history: fail them before the listing's
+      // revision could answer them.
+      resets++;
+      LOG.log(
+          Level.WARNING,
+          "{0}: the source''s history was reset ({1}); installing its listing at revision {2}"
+              + " (applied was {3} in the old history)",
+          config.instanceId(),
+          resetReason,
+          s.revision(),
+          applied);
+      waiters.failAll(new HistoryResetException(s.revision(), applied, resetReason));
+    }
+    List<ChangeEvent> events = install(s, resetReason != null); // publishes, ready
     backoff.reset();
     for (CompletableFuture<Long> f : refreshWaiters) {
       f.complete(s.revision());
@@ -663,16 +684,16 @@ final class Replicator implements ReplicatedMap {
    * listeners, who are told only after (null when there are none). The digest is computed afresh
    * from the listing, never carried over, so a relist repairs whatever it repairs completely.
    */
-  private List<ChangeEvent> install(Snapshot s) {
+  private List<ChangeEvent> install(Snapshot s, boolean reset) {
     long rev = s.revision();
     Map<String, Versioned> fresh = new HashMap<>(Math.max(16, s.entries().size() * 2));
     long d = 0;
     for (Versioned v : s.entries()) {
       Versioned dup = fresh.put(v.key(), v);
       if (dup != null) {
-        d -= Digests.entry(dup.key(), dup.modRevision());
+        d -= Digests.entry(dup);
       }
-      d += Digests.entry(v.key(), v.modRevision());
+      d += Digests.entry(v);
     }
     List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>();
     for (Versioned old : entries.values()) {
@@ -685,7 +706,7 @@ final class Replicator implements ReplicatedMap {
     }
     for (Versioned v : fresh.values()) {
       Versioned old = entries.get(v.key());
-      if (old != null && old.modRevision() == v.modRevision()) {
+      if (sameWrite(old, v)) {
         continue;
       }
       entries.put(v.key(), v);
@@ -695,8 +716,54 @@ final class Replicator implements ReplicatedMap {
     }
     digest = d;
     ready = true;
+    epoch = s.epoch();
+    if (reset) {
+      applied = rev; // the only place the applied revision moves back: a new history
+      head = rev;
+    }
     advanceTo(Math.max(applied, rev));
     return events;
+  }
+
+  /**
+   * Whether memory already holds exactly the listed entry. Values are compared, not only mod
+   * revisions: after a history reset one revision may name two different writes.
+   */
+  private static boolean sameWrite(Versioned old, Versioned v) {
+    return old != null
+        && old.modRevision() == v.modRevision()
+        && old.contentType().equals(v.contentType())
+        && Arrays.equals(old.value(), v.value());
+  }
+
+  /**
+   * Why a listing means the source's history was reset, or null when it continues the history this
+   * replica follows: a different epoch, or (for backends without one, and for a history rolled back
+   * under the same epoch, as an etcd restore) a revision below the applied one.
+   */
+  private String resetReason(Snapshot s) {
+    if (!ready) {
+      return null;
+    }
+    if (!s.epoch().equals(epoch)
+        && !s.epoch().equals(Snapshot.NO_EPOCH)
+        && !epoch.equals(Snapshot.NO_EPOCH)) {
+      return "epoch " + epoch + " became " + s.epoch();
+    }
+    if (s.revision() < applied) {
+      return "listing at revision " + s.revision() + " is below applied revision " + applied;
+    }
+    return null;
+  }
+
+  /** A feed reported the history it reads from: another one than the listing's means a reset. */
+  private void onEpoch(String feedEpoch) {
+    if (feedEpoch.equals(Snapshot.NO_EPOCH)
+        || epoch.equals(Snapshot.NO_EPOCH)
+        || feedEpoch.equals(epoch)) {
+      return;
+    }
+    startRelist("the feed reads epoch " + feedEpoch + ", the listing was of epoch " + epoch, true);
   }
 
   private void startWatch(long from) {
@@ -825,9 +892,9 @@ final class Replicator implements ReplicatedMap {
       }
       Versioned v = c.value();
       entries.put(c.key(), v);
-      long d = digest + Digests.entry(v.key(), v.modRevision());
+      long d = digest + Digests.entry(v);
       if (old != null) {
-        d -= Digests.entry(old.key(), old.modRevision());
+        d -= Digests.entry(old);
       }
       digest = d;
       if (events != null) {
@@ -839,7 +906,7 @@ final class Replicator implements ReplicatedMap {
         return;
       }
       entries.remove(c.key());
-      digest = digest - Digests.entry(old.key(), old.modRevision());
+      digest = digest - Digests.entry(old);
       if (events != null) {
         events.add(new ChangeEvent(ChangeEvent.Type.DELETE, c.key(), null, old, rev, false));
       }
@@ -850,6 +917,14 @@ final class Replicator implements ReplicatedMap {
     lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
     backoff.reset();
+    if (rev < sessionFrom - 1) {
+      // Every change up to rev is delivered, yet this session started past it: the source is
+      // behind the history this replica applied (a restore, a restart that lost writes). Only a
+      // listing can tell; one below applied resets.
+      startRelist(
+          "the source reports revision " + rev + ", below applied revision " + applied, true);
+      return;
+    }
     head = Math.max(head, rev);
     if (rev > applied) {
       if (model == RevisionModel.CONTIGUOUS) {
@@ -923,6 +998,7 @@ final class Replicator implements ReplicatedMap {
             duplicates,
             gaps,
             listenerFailures,
+            resets,
             state);
     waiters.advance(applied);
   }
@@ -1054,9 +1130,10 @@ final class Replicator implements ReplicatedMap {
       long duplicates,
       long gaps,
       long listenerFailures,
+      long resets,
       ReplicaState state) {
     static final Published INITIAL =
-        new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, ReplicaState.LISTING);
+        new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, ReplicaState.LISTING);
   }
 
   /** Forwards one feed session's signals to the applier, tagged with the session's generation. */
@@ -1156,6 +1233,16 @@ final class Replicator implements ReplicatedMap {
     @Override
     public void onError(Throwable error) {
       onApplier(() -> onFeedError(g, error));
+    }
+
+    @Override
+    public void onEpoch(String feedEpoch) {
+      onApplier(
+          () -> {
+            if (g == generation && !closed && feedEpoch != null) {
+              contained("epoch", applied, () -> Replicator.this.onEpoch(feedEpoch));
+            }
+          });
     }
   }
 }
