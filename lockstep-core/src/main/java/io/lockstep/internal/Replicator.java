@@ -79,6 +79,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the session throws is contained too: it is an engine or backend bug, answered by a counted relist
  * after a backoff, so no throw can leave a revision half published or the feed stopped.
  *
+ * <p>A <b>reset</b> answers a source whose history went backwards (docs/replicated-map.md): a feed
+ * that reports another {@link Snapshot#epoch() epoch} than the last listing's, or a progress answer
+ * below applied, causes a relist; a listing of another epoch, or below applied, is installed as it
+ * is (values compared, not only mod revisions), moves applied to its revision (the only move back),
+ * fails every revision waiter with {@link HistoryResetException}, and counts {@code resets}.
+ *
  * <p>A broken feed is resumed from applied + 1 after a capped exponential backoff with jitter, for
  * ever. A feed that cannot resume (compaction) causes a re-list. A quiet feed is asked for progress
  * every {@code progressInterval}; one that stays silent for five intervals after being asked is
@@ -917,10 +923,11 @@ final class Replicator implements ReplicatedMap {
     lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
     backoff.reset();
-    if (rev < sessionFrom - 1) {
-      // Every change up to rev is delivered, yet this session started past it: the source is
-      // behind the history this replica applied (a restore, a restart that lost writes). Only a
-      // listing can tell; one below applied resets.
+    if (rev < applied) {
+      // The source says its history ends below what this replica applied: it lost history (a
+      // restore, a restart that lost writes, every voter's log lost), or the answer is stale (a
+      // new leader not yet caught up). Only a listing can tell; one below applied resets, one that
+      // is not costs a relist.
       startRelist(
           "the source reports revision " + rev + ", below applied revision " + applied, true);
       return;

@@ -47,6 +47,7 @@ final class MapStateMachine implements StateMachine {
   private final TreeMap<String, Long> counters = new TreeMap<>();
   private final CommitPublisher publisher;
   private long revision;
+  private String epoch; // the log's history id: the first listing's candidate
   private volatile boolean answering;
 
   MapStateMachine(CommitPublisher publisher) {
@@ -132,6 +133,12 @@ final class MapStateMachine implements StateMachine {
         }
       case Wire.LIST:
         {
+          // Every voter applies the same log, so every voter adopts the same first candidate; it
+          // is kept in Raft snapshots, and lost only with every voter's log (a new history).
+          String candidate = in.optionalStr();
+          if (epoch == null && candidate != null && !candidate.isEmpty()) {
+            epoch = candidate;
+          }
           if (!serializeResponse || !answering) {
             return null;
           }
@@ -139,7 +146,7 @@ final class MapStateMachine implements StateMachine {
           for (Versioned v : map.values()) {
             out.entry(v);
           }
-          return out.toBytes();
+          return out.str(epoch == null ? "" : epoch).toBytes();
         }
       case Wire.COUNTER_ADD:
         {
@@ -184,6 +191,7 @@ final class MapStateMachine implements StateMachine {
       out.writeUTF(c.getKey());
       out.writeLong(c.getValue());
     }
+    out.writeUTF(epoch == null ? "" : epoch);
   }
 
   @Override
@@ -205,12 +213,19 @@ final class MapStateMachine implements StateMachine {
     for (int i = 0; i < c; i++) {
       restored.put(in.readUTF(), in.readLong());
     }
+    String restoredEpoch;
+    try {
+      restoredEpoch = in.readUTF();
+    } catch (EOFException before) {
+      restoredEpoch = ""; // a snapshot written before epochs existed: the next listing sets it
+    }
     map.clear();
     for (Versioned v : entries) {
       map.put(v.key(), v);
     }
     counters.clear();
     counters.putAll(restored);
+    epoch = restoredEpoch.isEmpty() ? null : restoredEpoch;
     revision = rev;
     publisher.reset(rev);
   }
