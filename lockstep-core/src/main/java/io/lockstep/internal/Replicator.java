@@ -447,7 +447,9 @@ final class Replicator implements ReplicatedMap {
   public CompletableFuture<WriteResult> deleteAsync(String key) {
     validateKey(key);
     return afterCommit(
-        guard(backend.delete(key, Backend.ANY_REVISION), "delete of '" + key + "'", true));
+        guard(backend.delete(key, Backend.ANY_REVISION), "delete of '" + key + "'", true),
+        key,
+        null);
   }
 
   @Override
@@ -462,7 +464,7 @@ final class Replicator implements ReplicatedMap {
       throw new IllegalArgumentException("expectedRevision: must be >= 0, was " + expectedRevision);
     }
     return afterCommit(
-        guard(backend.delete(key, expectedRevision), "delete of '" + key + "'", true));
+        guard(backend.delete(key, expectedRevision), "delete of '" + key + "'", true), key, null);
   }
 
   private CompletableFuture<WriteResult> write(
@@ -476,15 +478,44 @@ final class Replicator implements ReplicatedMap {
     }
     String ct =
         contentType == null || contentType.isBlank() ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
-    return afterCommit(guard(backend.put(key, value, ct, expected), "put of '" + key + "'", true));
+    return afterCommit(
+        guard(backend.put(key, value, ct, expected), "put of '" + key + "'", true), key, value);
   }
 
   /** A committed write returns once this instance has applied its revision. */
-  private CompletableFuture<WriteResult> afterCommit(CompletableFuture<WriteResult> committed) {
+  private CompletableFuture<WriteResult> afterCommit(
+      CompletableFuture<WriteResult> committed, String key, byte[] putValue) {
     return committed.thenCompose(
         r -> {
-          if (!r.isApplied() || published.applied() >= r.revision()) {
+          if (!r.isApplied()) {
             return CompletableFuture.completedFuture(r);
+          }
+          long applied = published.applied();
+          if (applied >= r.revision()) {
+            if (memoryReflects(key, putValue, r.revision())) {
+              return CompletableFuture.completedFuture(r);
+            }
+            // Impossible within one history: the source handed out revision r again (it lost
+            // writes). Only a listing can tell; it resets this replica, then memory holds the
+            // write.
+            return relistAndWait(
+                    (putValue == null ? "delete" : "put")
+                        + " of '"
+                        + key
+                        + "' committed at revision "
+                        + r.revision()
+                        + ", which memory (applied "
+                        + applied
+                        + ") shows another write at or after")
+                .orTimeout(config.applyTimeout().toNanos(), TimeUnit.NANOSECONDS)
+                .handle(
+                    (rev, err) -> {
+                      if (err != null) {
+                        throw new NotAppliedException(
+                            r.revision(), published.applied(), config.applyTimeout());
+                      }
+                      return r;
+                    });
           }
           Duration bound = config.applyTimeout();
           // The write's own event is on its way: no progress request needed.
@@ -502,6 +533,37 @@ final class Replicator implements ReplicatedMap {
                     return r;
                   });
         });
+  }
+
+  /**
+   * Whether memory, at an applied revision at or past {@code rev}, can hold the result of the write
+   * committed at {@code rev}: the key at that write (same value), or changed by a later one. A key
+   * held at an older revision, or at {@code rev} with another value, means revision {@code rev}
+   * named another write here: the source's history went backwards.
+   */
+  private boolean memoryReflects(String key, byte[] putValue, long rev) {
+    Versioned held = entries.get(key);
+    if (held == null || held.modRevision() > rev) {
+      return true; // this write, or a later delete or write
+    }
+    if (held.modRevision() < rev) {
+      return false;
+    }
+    return putValue != null && Arrays.equals(held.value(), putValue);
+  }
+
+  /** Relists now, as {@link #refresh()} does, and completes with the listing's revision. */
+  private CompletableFuture<Long> relistAndWait(String reason) {
+    if (closed) {
+      return CompletableFuture.failedFuture(new LockstepException("replicated map closed"));
+    }
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    onApplier(
+        () -> {
+          refreshWaiters.add(f);
+          startRelist(reason, true);
+        });
+    return f;
   }
 
   void validateKey(String key) {

@@ -165,6 +165,47 @@ class HistoryResetTest {
     assertThat(m.replica().stats().resets()).isEqualTo(1);
   }
 
+  /**
+   * The feed is down (held down by the fake ticker) when the source loses its history, so nothing
+   * tells the replica but the write itself: a put committed at revision 1 again, while memory holds
+   * another write at revision 1. It must not answer "applied here" over the old value: memory
+   * cannot hold that, within one history, so the replica lists (and resets) before answering.
+   */
+  @ParameterizedTest
+  @EnumSource(RevisionModel.class)
+  void put_atARevisionMemoryHoldsAnotherWriteAt_resetsBeforeAnswering(RevisionModel model) {
+    InMemorySource s = source(model);
+    FakeTime time = new FakeTime();
+    Replicator r =
+        new Replicator(
+            s.backend(),
+            Lockstep.builder()
+                .backend(s.backend())
+                .keyPrefix("t")
+                .progressInterval(Duration.ofHours(1))
+                .reconnectBackoff(Duration.ofHours(1), Duration.ofHours(1))
+                .randomSeed(1)
+                .config(),
+            time,
+            time);
+    open.add(r::close);
+    r.start();
+    write(s, "k1", "old1");
+    write(s, "k2", "old2");
+    await().until(() -> r.appliedRevision() == 2);
+    s.breakFeeds(); // the reconnect waits for the fake ticker: no feed from here on
+    await().until(() -> r.state() == io.lockstep.ReplicaState.RECONNECTING);
+    s.loseHistory(false);
+
+    io.lockstep.WriteResult w = r.put("k1", b("new1"), null);
+
+    assertThat(w.revision()).isEqualTo(1);
+    assertThat(r.get("k1").valueAsString()).isEqualTo("new1");
+    assertThat(r.get("k2")).isNull();
+    assertThat(r.stats().resets()).isEqualTo(1);
+    assertThat(r.digest()).isEqualTo(Digests.of(s.entries()));
+  }
+
   /** A waiter for a revision of the old history fails with the reset, not with a timeout. */
   @ParameterizedTest
   @EnumSource(RevisionModel.class)
