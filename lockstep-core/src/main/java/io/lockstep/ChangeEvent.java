@@ -12,7 +12,8 @@ import org.jspecify.annotations.Nullable;
  * @param previous the entry this instance held before, or null
  * @param revision the revision of the change
  * @param fromRelist true when the change was found by comparing a fresh listing with memory (after
- *     a compaction, a gap or a {@link Replica#refresh()}), rather than read from the feed
+ *     a compaction, a gap, a {@link Replica#refresh()} or a reset after the source lost its
+ *     history), rather than read from the feed
  */
 public record ChangeEvent(
     Type type,

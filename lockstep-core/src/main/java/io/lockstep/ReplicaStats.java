@@ -10,7 +10,7 @@ package io.lockstep;
  * @param lagRevisions {@code headRevision - appliedRevision}, never negative
  * @param lagMillis how long this instance has been behind the known head, 0 when current
  * @param keys the number of keys held in memory
- * @param digest the order-independent digest over (key, mod revision) of the keys held
+ * @param digest the order-independent digest over (key, mod revision, value) of the keys held
  * @param relists how many times the instance re-listed after its first list (compaction, gap,
  *     out-of-order event, refresh)
  * @param reconnects how many times the change feed was re-established after an error
@@ -19,6 +19,9 @@ package io.lockstep;
  * @param listenerFailures how many times a change listener threw (each is logged and the change
  *     stays applied)
  * @param ready whether the first listing has been applied
+ * @param resets how many times the source's history was found reset (a new epoch, or a listing
+ *     below the applied revision) and the instance installed the source's state as it is, moving
+ *     its applied revision to the listing's (each reset is also counted in {@code relists})
  */
 public record ReplicaStats(
     long appliedRevision,
@@ -32,7 +35,8 @@ public record ReplicaStats(
     long duplicatesDropped,
     long gaps,
     long listenerFailures,
-    boolean ready) {
+    boolean ready,
+    long resets) {
 
   /** The digest as the 16-digit hex string used on the wire. */
   public String digestHex() {

@@ -3,6 +3,7 @@ package io.lockstep.internal;
 import io.lockstep.ChangeEvent;
 import io.lockstep.ChangeListener;
 import io.lockstep.Digests;
+import io.lockstep.HistoryResetException;
 import io.lockstep.InvalidKeyException;
 import io.lockstep.LockstepConfig;
 import io.lockstep.LockstepException;
@@ -28,6 +29,7 @@ import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -77,6 +79,12 @@ import org.jspecify.annotations.Nullable;
  * propagated. Every change of a revision is checked before any is applied. Anything else a step of
  * the session throws is contained too: it is an engine or backend bug, answered by a counted relist
  * after a backoff, so no throw can leave a revision half published or the feed stopped.
+ *
+ * <p>A <b>reset</b> answers a source whose history went backwards (docs/replicated-map.md): a feed
+ * that reports another {@link Snapshot#epoch() epoch} than the last listing's, or a progress answer
+ * below applied, causes a relist; a listing of another epoch, or below applied, is installed as it
+ * is (values compared, not only mod revisions), moves applied to its revision (the only move back),
+ * fails every revision waiter with {@link HistoryResetException}, and counts {@code resets}.
  *
  * <p>A broken feed is resumed from applied + 1 after a capped exponential backoff with jitter, for
  * ever. A feed that cannot resume (compaction) causes a re-list. A quiet feed is asked for progress
@@ -132,6 +140,8 @@ final class Replicator implements ReplicatedMap {
   private long duplicates;
   private long gaps;
   private long listenerFailures;
+  private long resets;
+  private String epoch = Snapshot.NO_EPOCH; // the history of the last listing
   private ReplicaState state = ReplicaState.LISTING;
 
   /** The replica state as of the end of the last change, replaced by one volatile write. */
@@ -296,6 +306,9 @@ final class Replicator implements ReplicatedMap {
       Thread.currentThread().interrupt();
       return false;
     } catch (ExecutionException e) {
+      if (e.getCause() instanceof HistoryResetException reset) {
+        throw reset;
+      }
       throw new LockstepException("wait for revision " + revision + " failed", e.getCause());
     }
   }
@@ -354,7 +367,8 @@ final class Replicator implements ReplicatedMap {
         p.duplicates(),
         p.gaps(),
         p.listenerFailures(),
-        p.ready());
+        p.ready(),
+        p.resets());
   }
 
   @Override
@@ -456,7 +470,9 @@ final class Replicator implements ReplicatedMap {
     validateKey(key);
     return afterCommit(
         guard(
-            backend.delete(key, Backend.ANY_REVISION, requestId), "delete of '" + key + "'", true));
+            backend.delete(key, Backend.ANY_REVISION, requestId), "delete of '" + key + "'", true),
+        key,
+        null);
   }
 
   @Override
@@ -477,7 +493,9 @@ final class Replicator implements ReplicatedMap {
       throw new IllegalArgumentException("expectedRevision: must be >= 0, was " + expectedRevision);
     }
     return afterCommit(
-        guard(backend.delete(key, expectedRevision, requestId), "delete of '" + key + "'", true));
+        guard(backend.delete(key, expectedRevision, requestId), "delete of '" + key + "'", true),
+        key,
+        null);
   }
 
   private CompletableFuture<WriteResult> write(
@@ -492,15 +510,45 @@ final class Replicator implements ReplicatedMap {
     String ct =
         contentType == null || contentType.isBlank() ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
     return afterCommit(
-        guard(backend.put(key, value, ct, expected, requestId), "put of '" + key + "'", true));
+        guard(backend.put(key, value, ct, expected, requestId), "put of '" + key + "'", true),
+        key,
+        value);
   }
 
   /** A committed write returns once this instance has applied its revision. */
-  private CompletableFuture<WriteResult> afterCommit(CompletableFuture<WriteResult> committed) {
+  private CompletableFuture<WriteResult> afterCommit(
+      CompletableFuture<WriteResult> committed, String key, byte[] putValue) {
     return committed.thenCompose(
         r -> {
-          if (!r.isApplied() || published.applied() >= r.revision()) {
+          if (!r.isApplied()) {
             return CompletableFuture.completedFuture(r);
+          }
+          long applied = published.applied();
+          if (applied >= r.revision()) {
+            if (memoryReflects(key, putValue, r.revision())) {
+              return CompletableFuture.completedFuture(r);
+            }
+            // Impossible within one history: the source handed out revision r again (it lost
+            // writes). Only a listing can tell; it resets this replica, then memory holds the
+            // write.
+            return relistAndWait(
+                    (putValue == null ? "delete" : "put")
+                        + " of '"
+                        + key
+                        + "' committed at revision "
+                        + r.revision()
+                        + ", which memory (applied "
+                        + applied
+                        + ") shows another write at or after")
+                .orTimeout(config.applyTimeout().toNanos(), TimeUnit.NANOSECONDS)
+                .handle(
+                    (rev, err) -> {
+                      if (err != null) {
+                        throw new NotAppliedException(
+                            r.revision(), published.applied(), config.applyTimeout());
+                      }
+                      return r;
+                    });
           }
           Duration bound = config.applyTimeout();
           // The write's own event is on its way: no progress request needed.
@@ -509,12 +557,46 @@ final class Replicator implements ReplicatedMap {
               .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
               .handle(
                   (rev, err) -> {
+                    if (unwrap(err) instanceof HistoryResetException reset) {
+                      throw reset;
+                    }
                     if (err != null) {
                       throw new NotAppliedException(r.revision(), published.applied(), bound);
                     }
                     return r;
                   });
         });
+  }
+
+  /**
+   * Whether memory, at an applied revision at or past {@code rev}, can hold the result of the write
+   * committed at {@code rev}: the key at that write (same value), or changed by a later one. A key
+   * held at an older revision, or at {@code rev} with another value, means revision {@code rev}
+   * named another write here: the source's history went backwards.
+   */
+  private boolean memoryReflects(String key, byte[] putValue, long rev) {
+    Versioned held = entries.get(key);
+    if (held == null || held.modRevision() > rev) {
+      return true; // this write, or a later delete or write
+    }
+    if (held.modRevision() < rev) {
+      return false;
+    }
+    return putValue != null && Arrays.equals(held.value(), putValue);
+  }
+
+  /** Relists now, as {@link #refresh()} does, and completes with the listing's revision. */
+  private CompletableFuture<Long> relistAndWait(String reason) {
+    if (closed) {
+      return CompletableFuture.failedFuture(new LockstepException("replicated map closed"));
+    }
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    onApplier(
+        () -> {
+          refreshWaiters.add(f);
+          startRelist(reason, true);
+        });
+    return f;
   }
 
   void validateKey(String key) {
@@ -651,11 +733,6 @@ final class Replicator implements ReplicatedMap {
     if (g != generation || closed) {
       return;
     }
-    if (err == null && s.revision() < applied) {
-      err =
-          new IllegalStateException(
-              "listing at revision " + s.revision() + " is older than applied revision " + applied);
-    }
     if (err != null) {
       long delay = backoff.nextNanos();
       LOG.log(
@@ -680,7 +757,22 @@ final class Replicator implements ReplicatedMap {
 
   /** Applies a listing, reports it, then watches from the revision after it. */
   private void installAndWatch(Snapshot s) {
-    List<ChangeEvent> events = install(s); // publishes, ready
+    String resetReason = resetReason(s);
+    if (resetReason != null) {
+      // Every waiter waits for a revision of the old history: fail them before the listing's
+      // revision could answer them.
+      resets++;
+      LOG.log(
+          Level.WARNING,
+          "{0}: the source''s history was reset ({1}); installing its listing at revision {2}"
+              + " (applied was {3} in the old history)",
+          config.instanceId(),
+          resetReason,
+          s.revision(),
+          applied);
+      waiters.failAll(new HistoryResetException(s.revision(), applied, resetReason));
+    }
+    List<ChangeEvent> events = install(s, resetReason != null); // publishes, ready
     backoff.reset();
     for (CompletableFuture<Long> f : refreshWaiters) {
       f.complete(s.revision());
@@ -695,16 +787,16 @@ final class Replicator implements ReplicatedMap {
    * listeners, who are told only after (null when there are none). The digest is computed afresh
    * from the listing, never carried over, so a relist repairs whatever it repairs completely.
    */
-  private List<ChangeEvent> install(Snapshot s) {
+  private List<ChangeEvent> install(Snapshot s, boolean reset) {
     long rev = s.revision();
     Map<String, Versioned> fresh = new HashMap<>(Math.max(16, s.entries().size() * 2));
     long d = 0;
     for (Versioned v : s.entries()) {
       Versioned dup = fresh.put(v.key(), v);
       if (dup != null) {
-        d -= Digests.entry(dup.key(), dup.modRevision());
+        d -= Digests.entry(dup);
       }
-      d += Digests.entry(v.key(), v.modRevision());
+      d += Digests.entry(v);
     }
     List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>();
     for (Versioned old : entries.values()) {
@@ -717,7 +809,7 @@ final class Replicator implements ReplicatedMap {
     }
     for (Versioned v : fresh.values()) {
       Versioned old = entries.get(v.key());
-      if (old != null && old.modRevision() == v.modRevision()) {
+      if (sameWrite(old, v)) {
         continue;
       }
       entries.put(v.key(), v);
@@ -727,8 +819,54 @@ final class Replicator implements ReplicatedMap {
     }
     digest = d;
     ready = true;
+    epoch = s.epoch();
+    if (reset) {
+      applied = rev; // the only place the applied revision moves back: a new history
+      head = rev;
+    }
     advanceTo(Math.max(applied, rev));
     return events;
+  }
+
+  /**
+   * Whether memory already holds exactly the listed entry. Values are compared, not only mod
+   * revisions: after a history reset one revision may name two different writes.
+   */
+  private static boolean sameWrite(Versioned old, Versioned v) {
+    return old != null
+        && old.modRevision() == v.modRevision()
+        && old.contentType().equals(v.contentType())
+        && Arrays.equals(old.value(), v.value());
+  }
+
+  /**
+   * Why a listing means the source's history was reset, or null when it continues the history this
+   * replica follows: a different epoch, or (for backends without one, and for a history rolled back
+   * under the same epoch, as an etcd restore) a revision below the applied one.
+   */
+  private String resetReason(Snapshot s) {
+    if (!ready) {
+      return null;
+    }
+    if (!s.epoch().equals(epoch)
+        && !s.epoch().equals(Snapshot.NO_EPOCH)
+        && !epoch.equals(Snapshot.NO_EPOCH)) {
+      return "epoch " + epoch + " became " + s.epoch();
+    }
+    if (s.revision() < applied) {
+      return "listing at revision " + s.revision() + " is below applied revision " + applied;
+    }
+    return null;
+  }
+
+  /** A feed reported the history it reads from: another one than the listing's means a reset. */
+  private void onEpoch(String feedEpoch) {
+    if (feedEpoch.equals(Snapshot.NO_EPOCH)
+        || epoch.equals(Snapshot.NO_EPOCH)
+        || feedEpoch.equals(epoch)) {
+      return;
+    }
+    startRelist("the feed reads epoch " + feedEpoch + ", the listing was of epoch " + epoch, true);
   }
 
   private void startWatch(long from) {
@@ -857,9 +995,9 @@ final class Replicator implements ReplicatedMap {
       }
       Versioned v = c.value();
       entries.put(c.key(), v);
-      long d = digest + Digests.entry(v.key(), v.modRevision());
+      long d = digest + Digests.entry(v);
       if (old != null) {
-        d -= Digests.entry(old.key(), old.modRevision());
+        d -= Digests.entry(old);
       }
       digest = d;
       if (events != null) {
@@ -871,7 +1009,7 @@ final class Replicator implements ReplicatedMap {
         return;
       }
       entries.remove(c.key());
-      digest = digest - Digests.entry(old.key(), old.modRevision());
+      digest = digest - Digests.entry(old);
       if (events != null) {
         events.add(new ChangeEvent(ChangeEvent.Type.DELETE, c.key(), null, old, rev, false));
       }
@@ -882,6 +1020,15 @@ final class Replicator implements ReplicatedMap {
     lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
     backoff.reset();
+    if (rev < applied) {
+      // The source says its history ends below what this replica applied: it lost history (a
+      // restore, a restart that lost writes, every voter's log lost), or the answer is stale (a
+      // new leader not yet caught up). Only a listing can tell; one below applied resets, one that
+      // is not costs a relist.
+      startRelist(
+          "the source reports revision " + rev + ", below applied revision " + applied, true);
+      return;
+    }
     head = Math.max(head, rev);
     if (rev > applied) {
       if (model == RevisionModel.CONTIGUOUS) {
@@ -955,6 +1102,7 @@ final class Replicator implements ReplicatedMap {
             duplicates,
             gaps,
             listenerFailures,
+            resets,
             state);
     waiters.advance(applied);
   }
@@ -1086,9 +1234,10 @@ final class Replicator implements ReplicatedMap {
       long duplicates,
       long gaps,
       long listenerFailures,
+      long resets,
       ReplicaState state) {
     static final Published INITIAL =
-        new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, ReplicaState.LISTING);
+        new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, ReplicaState.LISTING);
   }
 
   /** Forwards one feed session's signals to the applier, tagged with the session's generation. */
@@ -1188,6 +1337,16 @@ final class Replicator implements ReplicatedMap {
     @Override
     public void onError(Throwable error) {
       onApplier(() -> onFeedError(g, error));
+    }
+
+    @Override
+    public void onEpoch(String feedEpoch) {
+      onApplier(
+          () -> {
+            if (g == generation && !closed && feedEpoch != null) {
+              contained("epoch", applied, () -> Replicator.this.onEpoch(feedEpoch));
+            }
+          });
     }
   }
 }

@@ -32,4 +32,13 @@ public interface FeedListener {
 
   /** The feed broke (connection lost, leader lost, server error). The engine reconnects. */
   void onError(Throwable error);
+
+  /**
+   * The history id ({@link Snapshot#epoch()}) of the source this feed reads from. A feed reports it
+   * before its first delivery from that source and again whenever it may have changed (for example
+   * after reading history on a new connection); deliveries that follow belong to it. When it
+   * differs from the epoch of the replica's last listing, the engine stops this session and resets
+   * from a new listing. Backends that keep no history id never call it (the default ignores it).
+   */
+  default void onEpoch(String epoch) {}
 }

@@ -175,6 +175,8 @@ class ReplicatorTest {
     assertThat(m.replica().awaitRevision(rev, Duration.ofSeconds(5))).isTrue();
     assertThat(m.get("a").modRevision()).isEqualTo(rev);
     assertThat(m.get("b").modRevision()).isEqualTo(rev);
+    // Listeners run after the revision is published, so awaitRevision may return before them.
+    await().untilAsserted(() -> assertThat(seen).hasSize(2));
     assertThat(seen).extracting(ChangeEvent::revision).containsOnly(rev);
   }
 
@@ -219,7 +221,7 @@ class ReplicatorTest {
     int writes = 3000;
     long[] digestAt = new long[writes + 1]; // write i puts the new key "k<i>" at revision i
     for (int i = 1; i <= writes; i++) {
-      digestAt[i] = digestAt[i - 1] + Digests.entry("k" + i, i);
+      digestAt[i] = digestAt[i - 1] + Digests.entry("k" + i, i, new byte[] {1});
     }
     List<ReplicaStats> torn = Collections.synchronizedList(new ArrayList<>());
     AtomicLong reads = new AtomicLong();
@@ -511,7 +513,7 @@ class ReplicatorTest {
   private static long digestOf(Versioned... held) {
     long d = 0;
     for (Versioned v : held) {
-      d += Digests.entry(v.key(), v.modRevision());
+      d += Digests.entry(v);
     }
     return d;
   }

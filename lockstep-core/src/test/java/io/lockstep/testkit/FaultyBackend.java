@@ -201,6 +201,14 @@ public final class FaultyBackend implements Backend {
     }
 
     @Override
+    public void onEpoch(String epoch) {
+      if (!broken) {
+        flushHeld(); // a held change belongs to the history before
+        target.onEpoch(epoch);
+      }
+    }
+
+    @Override
     public void onCompacted(long compactRevision) {
       if (!broken) {
         flushHeld();

@@ -37,9 +37,11 @@ import org.jspecify.annotations.Nullable;
  * asked to start at or below the compaction point reports {@code onCompacted}. Faults can be
  * switched on: {@link #setAvailable(boolean) unavailability} (operations fail, feeds break), {@link
  * #compact()}, {@link #breakFeeds()}, and {@link #foreignWrite()} (a revision used outside the
- * namespace, for {@link RevisionModel#SPARSE}). It keeps {@link CounterStore cluster counters} too,
- * outside the map and its revisions. Thread safe; operations complete on the caller's thread, feed
- * deliveries on one thread per feed.
+ * namespace, for {@link RevisionModel#SPARSE}), and {@link #loseHistory(boolean)} (the source
+ * restarts empty and numbers revisions from 1 again, under a new epoch or, as an etcd restore
+ * would, under the same one). It keeps {@link CounterStore cluster counters} too, outside the map
+ * and its revisions. Thread safe; operations complete on the caller's thread, feed deliveries on
+ * one thread per feed.
  */
 public final class InMemorySource implements AutoCloseable {
   private final RevisionModel model;
@@ -51,6 +53,8 @@ public final class InMemorySource implements AutoCloseable {
   private final Map<String, Remembered> requests = new HashMap<>(); // guarded by this
   private long revision;
   private long compactedThrough;
+  private int epochs = 1;
+  private String epoch = "epoch-1";
   private volatile boolean available = true;
 
   /** One revision's changes in the history. */
@@ -96,6 +100,30 @@ public final class InMemorySource implements AutoCloseable {
   public void breakFeeds() {
     for (MemFeed f : feeds) {
       f.fail(new BackendUnavailableException("connection lost (injected)", null));
+    }
+  }
+
+  /** The source's history id, as listings and feeds report it. */
+  public synchronized String epoch() {
+    return epoch;
+  }
+
+  /**
+   * The source loses its history: data, change history and revision counter are gone, and the next
+   * write is revision 1 again. With {@code newEpoch} it takes a new history id (Redis restarted
+   * empty creates a new one); without, it keeps it (an etcd restore, seen only as revisions going
+   * back). Running feeds learn the new epoch (when there is one) and go on with the new history.
+   */
+  public synchronized void loseHistory(boolean newEpoch) {
+    data.clear();
+    history.clear();
+    revision = 0;
+    compactedThrough = 0;
+    if (newEpoch) {
+      epoch = "epoch-" + (++epochs);
+      for (MemFeed f : feeds) {
+        f.epoch(epoch);
+      }
     }
   }
 
@@ -209,6 +237,7 @@ public final class InMemorySource implements AutoCloseable {
 
   private synchronized MemFeed openFeed(long from, FeedListener listener) {
     MemFeed f = new MemFeed(listener);
+    f.epoch(epoch);
     if (!available) {
       f.fail(new BackendUnavailableException("in-memory source is unavailable (injected)", null));
       return f;
@@ -251,6 +280,10 @@ public final class InMemorySource implements AutoCloseable {
 
     void offer(Batch b, long head) {
       submit(() -> listener.onChanges(b.revision(), b.changes(), head));
+    }
+
+    void epoch(String e) {
+      submit(() -> listener.onEpoch(e));
     }
 
     void compacted(long through) {
@@ -318,7 +351,7 @@ public final class InMemorySource implements AutoCloseable {
               new BackendUnavailableException("unavailable (injected)", null));
         }
         return CompletableFuture.completedFuture(
-            new Snapshot(revision, List.copyOf(data.values())));
+            new Snapshot(revision, List.copyOf(data.values()), epoch));
       }
     }
 

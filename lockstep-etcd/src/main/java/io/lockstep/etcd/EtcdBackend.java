@@ -214,6 +214,16 @@ public final class EtcdBackend implements Backend {
   }
 
   /**
+   * The history id of an etcd cluster: its cluster id. A restore with {@code etcdutl snapshot
+   * restore} or a cluster rebuilt from scratch under other member names gets a new one; one rebuilt
+   * under the same names and token gets the same id, and only its revisions going back (a listing
+   * or a progress header below the applied revision) tell the engine.
+   */
+  static String epochOf(long clusterId) {
+    return "etcd-cluster-" + Long.toHexString(clusterId);
+  }
+
+  /**
    * One page of the listing from {@code from}; {@code revision} 0 for the first page, which is
    * linearizable and fixes the revision every later page is read at. A page too large for one
    * response is read again in halves.
@@ -248,7 +258,8 @@ public final class EtcdBackend implements Backend {
                     kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
                 return page(next, rev, limit, acc);
               }
-              return CompletableFuture.completedFuture(new Snapshot(rev, acc));
+              return CompletableFuture.completedFuture(
+                  new Snapshot(rev, acc, epochOf(resp.getHeader().getClusterId())));
             })
         .thenCompose(f -> f);
   }

@@ -50,6 +50,7 @@ final class EtcdFeed implements Feed, Watch.Listener {
   private Watch.Watcher watcher;
   private boolean done;
   private long lastDelivered;
+  private String epoch; // the cluster's history id as last reported; guarded by lock
   private Thread delivering;
 
   EtcdFeed(EtcdBackend backend, long fromRevision, FeedListener listener) {
@@ -113,9 +114,17 @@ final class EtcdFeed implements Feed, Watch.Listener {
 
   private void deliver(WatchResponse response) {
     long header = response.getHeader().getRevision();
+    String clusterEpoch = EtcdBackend.epochOf(response.getHeader().getClusterId());
+    if (!clusterEpoch.equals(epoch)) {
+      epoch = clusterEpoch;
+      listener.onEpoch(clusterEpoch); // before the first delivery from this cluster
+    }
     List<WatchEvent> events = response.getEvents();
     if (events.isEmpty()) {
-      listener.onProgress(backend.progressMode().trusted() ? header : lastDelivered);
+      // A header below what was delivered is never too high to trust: etcd's revisions went back
+      // (a restore, a cluster rebuilt empty), which the engine answers with a listing.
+      listener.onProgress(
+          backend.progressMode().trusted() ? header : Math.min(header, lastDelivered));
       return;
     }
     long rev = 0;

@@ -133,7 +133,9 @@ class EtcdBackendIT {
             .getKvs()) {
       String key = kv.getKey().toString(UTF_8).substring(prefix.length() + 1);
       if (!key.startsWith("_members/")) {
-        d += Digests.entry(key, kv.getModRevision());
+        d +=
+            Digests.entry(
+                key, kv.getModRevision(), EtcdValueCodec.decode(kv.getValue().getBytes()).value());
       }
     }
     return d;

@@ -93,6 +93,50 @@ class EtcdReplicationIT extends ReplicationContract {
         .containsExactlyInAnyOrderElementsOf(nodes.stream().map(n -> n.self().id()).toList());
   }
 
+  /**
+   * Issue 12, path 1: etcd comes back empty on the same address (a restore without {@code
+   * --bump-revision}, or a cluster rebuilt from nothing, under the same member name and token, so
+   * with the same cluster id): its revisions start again below what the replicas applied. The
+   * replicas must notice (a progress header or a listing below applied) and reset to etcd's state.
+   */
+  @Test
+  void etcdRestartedEmpty_revisionsGoBack_replicasResetToEtcdsState() {
+    List<Lockstep> nodes = List.of(impatientNode(), impatientNode());
+    awaitReady(nodes);
+    ReplicatedMap a = nodes.get(0).map();
+    for (int i = 1; i <= 8; i++) {
+      a.put("k" + i, ("{\"old\": " + i + "}").getBytes(UTF_8), "application/json");
+    }
+    long applied = a.replica().appliedRevision();
+    await()
+        .atMost(patience())
+        .until(() -> nodes.get(1).map().replica().appliedRevision() >= applied);
+
+    source().server().stop();
+    io.lockstep.process.TempDirs.deleteTree(source().server().directory().resolve("data"));
+    source().server().start();
+    await()
+        .atMost(patience())
+        .ignoreExceptions()
+        .until(() -> source().writeExternally(prefix, "k1", "{\"new\": 1}".getBytes(UTF_8)) > 0);
+    assertThat(source().revision(prefix)).isLessThan(applied);
+
+    for (Lockstep n : nodes) {
+      ReplicatedMap m = n.map();
+      await()
+          .atMost(patience())
+          .untilAsserted(
+              () -> {
+                assertThat(m.get("k1")).isNotNull();
+                assertThat(m.get("k1").valueAsString()).isEqualTo("{\"new\": 1}");
+                assertThat(m.get("k2")).isNull();
+                assertThat(m.replica().digest()).isEqualTo(source().digest(prefix));
+              });
+      assertThat(m.replica().stats().resets()).isGreaterThanOrEqualTo(1);
+      assertThat(m.replica().appliedRevision()).isLessThan(applied);
+    }
+  }
+
   /** Member id to lease id, as etcd holds the records now. */
   private Map<String, Long> memberLeases() {
     Map<String, Long> leases = new HashMap<>();

@@ -129,11 +129,19 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
     return revisions;
   }
 
-  /** The digest of the map as etcd holds it now (see {@link #revisions} and {@link Digests}). */
-  long digest(String prefix) {
-    return revisions(prefix).entrySet().stream()
-        .mapToLong(e -> Digests.entry(e.getKey(), e.getValue()))
-        .sum();
+  /** The digest of the map as etcd holds it now (map entries only; see {@link Digests}). */
+  @Override
+  public long digest(String prefix) {
+    long d = 0;
+    for (KeyValue kv : list(prefix).getKvs()) {
+      String key = kv.getKey().toString(UTF_8).substring(prefix.length() + 1);
+      if (!key.startsWith(MEMBERS) && !key.startsWith("_counters/")) {
+        d +=
+            Digests.entry(
+                key, kv.getModRevision(), EtcdValueCodec.decode(kv.getValue().getBytes()).value());
+      }
+    }
+    return d;
   }
 
   /** The cluster's current revision. */

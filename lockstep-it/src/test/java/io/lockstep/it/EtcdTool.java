@@ -53,18 +53,22 @@ final class EtcdTool implements AutoCloseable {
     return rev;
   }
 
-  /** The digest of the map as etcd holds it now (membership records excluded). */
+  /** The digest of the map as etcd holds it now (membership records excluded, values included). */
   String digest() throws Exception {
     GetResponse r =
         client
             .getKVClient()
-            .get(bytes(prefix), GetOption.builder().isPrefix(true).withKeysOnly(true).build())
+            .get(bytes(prefix), GetOption.builder().isPrefix(true).build())
             .get(10, TimeUnit.SECONDS);
     long d = 0;
     for (KeyValue kv : r.getKvs()) {
       String key = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
-      if (!key.startsWith("_members/")) {
-        d += Digests.entry(key, kv.getModRevision());
+      if (!key.startsWith("_members/") && !key.startsWith("_counters/")) {
+        d +=
+            Digests.entry(
+                key,
+                kv.getModRevision(),
+                io.lockstep.etcd.EtcdValueCodec.decode(kv.getValue().getBytes()).value());
       }
     }
     return Digests.hex(d);

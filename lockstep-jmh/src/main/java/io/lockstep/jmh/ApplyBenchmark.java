@@ -96,6 +96,6 @@ public class ApplyBenchmark {
   @OutputTimeUnit(TimeUnit.NANOSECONDS)
   public long digestEntry() {
     int k = (int) (n++ % keys.length);
-    return Digests.entry(keys[k], n);
+    return Digests.entry(keys[k], n, values[k]);
   }
 }

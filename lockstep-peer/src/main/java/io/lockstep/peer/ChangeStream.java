@@ -31,6 +31,7 @@ final class ChangeStream {
   private long keptBytes;
   private long last; // highest revision of the kept run; 0 before anything arrived
   private long head; // highest revision heard of
+  private String epoch = ""; // the history of the last listing; guarded by lock
 
   private record Received(long revision, Change change, long bytes) {}
 
@@ -40,7 +41,20 @@ final class ChangeStream {
     synchronized (lock) {
       head = Math.max(head, revision);
       if (last != 0 && revision <= last) {
-        return; // a duplicate: a re-send, or a second sender
+        Received same = keptAt(revision);
+        if (same == null || same.change().equals(change)) {
+          return; // a duplicate: a re-send, or a second sender
+        }
+        // The same revision names another change: the group lost its log (every voter's folder)
+        // and numbers changes again. What is kept is of the old history; feeds must relist.
+        kept.clear();
+        keptBytes = 0;
+        last = 0;
+        head = revision;
+        for (PeerFeed f : feeds) {
+          f.compacted(revision);
+        }
+        feeds.clear();
       }
       if (last != 0 && revision != last + 1) {
         kept.clear(); // a hole: what was kept no longer joins what comes
@@ -56,6 +70,43 @@ final class ChangeStream {
         f.offer(revision, change, head);
       }
     }
+  }
+
+  /**
+   * A listing of history {@code listingEpoch} at {@code revision} was answered. When it is another
+   * history than the one of the last listing (every voter's log was lost and the group started
+   * again), what was kept, and the revisions heard of, belong to the old history: they go, and the
+   * run starts again after the listing. Without this the new history's revisions, at or below those
+   * kept, would be dropped as duplicates.
+   */
+  void onListing(String listingEpoch, long revision) {
+    synchronized (lock) {
+      if (listingEpoch.isEmpty()) {
+        return;
+      }
+      if (!epoch.isEmpty() && !epoch.equals(listingEpoch)) {
+        kept.clear();
+        keptBytes = 0;
+        last = revision;
+        head = revision;
+      }
+      epoch = listingEpoch;
+    }
+  }
+
+  /** The kept change at {@code revision}, or null when it is not kept. Caller holds the lock. */
+  private Received keptAt(long revision) {
+    Received first = kept.peekFirst();
+    if (first == null || revision < first.revision() || revision > last) {
+      return null;
+    }
+    int i = 0;
+    for (Received r : kept) { // contiguous: the one sought is at revision - first
+      if (i++ == revision - first.revision()) {
+        return r;
+      }
+    }
+    return null;
   }
 
   void onProgress(long revision) {

@@ -68,6 +68,7 @@ final class MapStateMachine implements StateMachine {
       };
   private final CommitPublisher publisher;
   private long revision;
+  private String epoch; // the log's history id: the first listing's candidate
   private volatile boolean answering;
 
   MapStateMachine(CommitPublisher publisher) {
@@ -153,6 +154,12 @@ final class MapStateMachine implements StateMachine {
         }
       case Wire.LIST:
         {
+          // Every voter applies the same log, so every voter adopts the same first candidate; it
+          // is kept in Raft snapshots, and lost only with every voter's log (a new history).
+          String candidate = in.optionalStr();
+          if (epoch == null && candidate != null && !candidate.isEmpty()) {
+            epoch = candidate;
+          }
           if (!serializeResponse || !answering) {
             return null;
           }
@@ -160,7 +167,7 @@ final class MapStateMachine implements StateMachine {
           for (Versioned v : map.values()) {
             out.entry(v);
           }
-          return out.toBytes();
+          return out.str(epoch == null ? "" : epoch).toBytes();
         }
       case Wire.COUNTER_ADD:
         {
@@ -231,6 +238,7 @@ final class MapStateMachine implements StateMachine {
       out.writeInt(e.getValue().answer().length);
       out.write(e.getValue().answer());
     }
+    out.writeUTF(epoch == null ? "" : epoch);
   }
 
   @Override
@@ -266,6 +274,12 @@ final class MapStateMachine implements StateMachine {
       in.readFully(answer);
       ids.put(digest, new Remembered(fingerprint, answer));
     }
+    String restoredEpoch;
+    try {
+      restoredEpoch = in.readUTF();
+    } catch (EOFException before) {
+      restoredEpoch = ""; // a snapshot written before epochs existed: the next listing sets it
+    }
     map.clear();
     for (Versioned v : entries) {
       map.put(v.key(), v);
@@ -274,6 +288,7 @@ final class MapStateMachine implements StateMachine {
     counters.putAll(restored);
     remembered.clear();
     remembered.putAll(ids);
+    epoch = restoredEpoch.isEmpty() ? null : restoredEpoch;
     revision = rev;
     publisher.reset(rev);
   }

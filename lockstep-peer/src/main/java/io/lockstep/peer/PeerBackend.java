@@ -17,6 +17,7 @@ import io.lockstep.spi.Snapshot;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -211,8 +212,13 @@ public final class PeerBackend implements Backend {
     long deadline =
         System.nanoTime() + settings.operationTimeout().toNanos() - STREAM_CHECK_MARGIN_NANOS;
     return leaderClient
-        .submit(Wire.listCommand(), false, "listing")
+        .submit(Wire.listCommand(UUID.randomUUID().toString()), false, "listing")
         .thenApply(Wire::listing)
+        .thenApply(
+            s -> {
+              stream.onListing(s.epoch(), s.revision());
+              return s;
+            })
         .thenCompose(s -> leaderClient.afterStreamConfirmed(s, deadline));
   }
 

@@ -163,6 +163,15 @@ final class Wire {
       return new String(bytes(), StandardCharsets.UTF_8);
     }
 
+    /** A string, or null at the end of the input (a field older versions did not write). */
+    String optionalStr() throws IOException {
+      try {
+        return str();
+      } catch (java.io.EOFException end) {
+        return null;
+      }
+    }
+
     byte[] bytes() throws IOException {
       int n = in.readInt();
       if (n < 0) {
@@ -236,8 +245,12 @@ final class Wire {
     return out().tag(GET).str(key).toBytes();
   }
 
-  static byte[] listCommand() {
-    return out().tag(LIST).toBytes();
+  /**
+   * A listing; {@code candidateEpoch} becomes the map's history id when the log has none yet (the
+   * first listing of a new group, see {@link MapStateMachine}).
+   */
+  static byte[] listCommand(String candidateEpoch) {
+    return out().tag(LIST).str(candidateEpoch).toBytes();
   }
 
   static byte[] counterAddCommand(String name, long delta) {
@@ -307,7 +320,8 @@ final class Wire {
       for (int i = 0; i < n; i++) {
         entries.add(in.entry());
       }
-      return new Snapshot(rev, entries);
+      String epoch = in.optionalStr();
+      return new Snapshot(rev, entries, epoch == null ? Snapshot.NO_EPOCH : epoch);
     } catch (IOException e) {
       throw new IllegalStateException("unreadable listing from the leader", e);
     }

@@ -38,6 +38,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
@@ -76,13 +77,13 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>With {@code <ns>} the node's key prefix: {@code <ns>:rev} (the map's revision counter), {@code
  * <ns>:data} (a hash: map key to envelope), {@code <ns>:log} (the change stream, entry {@code
- * <rev>-0} per change), the pub/sub channel {@code <ns>:changes}, {@code <ns>:counter:<name>} (a
- * cluster counter, changed by {@code INCRBY} only, outside the map and its revisions), and {@code
- * <ns>:members:<id>} (one string per live instance, with a TTL). {@link RedisValueCodec} describes
- * the envelope and the change message. Every change goes through one Lua script ({@code write.lua})
- * that bumps the counter, writes the hash, appends to the stream and publishes, atomically;
- * programs other than Lockstep must write through the same script to be seen
- * (docs/backends/redis.md says how).
+ * <rev>-0} per change), {@code <ns>:epoch} (the history id), the pub/sub channel {@code
+ * <ns>:changes}, {@code <ns>:counter:<name>} (a cluster counter, changed by {@code INCRBY} only,
+ * outside the map and its revisions), and {@code <ns>:members:<id>} (one string per live instance,
+ * with a TTL). {@link RedisValueCodec} describes the envelope and the change message. Every change
+ * goes through one Lua script ({@code write.lua}) that bumps the counter, writes the hash, appends
+ * to the stream and publishes, atomically; programs other than Lockstep must write through the same
+ * script to be seen (docs/backends/redis.md says how).
  *
  * <h2>Guarantees</h2>
  *
@@ -116,10 +117,11 @@ import org.jspecify.annotations.Nullable;
  *       persistence goes ({@code appendonly yes} with {@code appendfsync always} for no loss;
  *       {@code everysec} may lose about a second on a crash). A failover to a replica may lose
  *       acknowledged writes (replication is asynchronous). Lost writes mean the counter goes back
- *       and revisions are handed out again, which replicas cannot tell apart from the ones they
- *       applied: a replica that had applied revision R ignores the new changes numbered up to R
- *       (even after a refresh, since the engine never moves its applied revision back) until it is
- *       restarted. After Redis lost data, restart every instance.
+ *       and revisions are handed out again. {@code <ns>:epoch} (a random id the listing and
+ *       catch-up scripts create with {@code SET NX}) is lost with the data, so the next listing or
+ *       catch-up reports a new {@link Snapshot#epoch() epoch}, and a catch-up that finds the
+ *       counter below where its feed started reports compaction: either way the engine resets to
+ *       Redis's state (docs/backends/redis.md, "When Redis loses writes").
  *   <li>The listing reads the whole map in one script, which blocks Redis for its duration: fine
  *       for maps of thousands to a few hundred thousand small entries, not for gigabytes.
  *   <li>Sentinel, Cluster and AUTH are not supported yet.
@@ -141,6 +143,7 @@ public final class RedisBackend implements Backend {
   private final String ns;
   private final byte[][] writeKeys;
   private final byte[][] dataKeys;
+  private final byte[][] listKeys; // rev, data, epoch
   private final byte[][] logKeys;
   private final byte[] channel;
   private final byte[] maxLen;
@@ -166,8 +169,10 @@ public final class RedisBackend implements Backend {
     byte[] data = bytes(ns + ":data");
     byte[] log = bytes(ns + ":log");
     this.writeKeys = new byte[][] {rev, data, log};
+    byte[] epoch = bytes(ns + ":epoch");
     this.dataKeys = new byte[][] {rev, data};
-    this.logKeys = new byte[][] {rev, log};
+    this.listKeys = new byte[][] {rev, data, epoch};
+    this.logKeys = new byte[][] {rev, log, epoch};
     this.channel = bytes(ns + ":changes");
     this.maxLen = bytes(Long.toString(settings.streamMaxLen()));
     this.requestTtl =
@@ -219,10 +224,11 @@ public final class RedisBackend implements Backend {
 
   @Override
   public CompletableFuture<Snapshot> snapshot() {
-    return script(RedisScript.SNAPSHOT, dataKeys, "listing of " + ns, false)
+    return script(RedisScript.SNAPSHOT, listKeys, "listing of " + ns, false, newEpoch())
         .thenApply(
             reply -> {
               long rev = (Long) reply.get(0);
+              String epoch = epochOf(reply.get(2));
               List<?> flat = (List<?>) reply.get(1);
               List<Versioned> entries = new ArrayList<>(flat.size() / 2);
               int skipped = 0;
@@ -252,7 +258,7 @@ public final class RedisBackend implements Backend {
                     skipped,
                     flat.size() / 2);
               }
-              return new Snapshot(rev, entries);
+              return new Snapshot(rev, entries, epoch);
             });
   }
 
@@ -521,7 +527,21 @@ public final class RedisBackend implements Backend {
         "stream read of " + ns + ":log",
         false,
         bytes(Long.toString(from)),
-        bytes(Integer.toString(RANGE_BATCH)));
+        bytes(Integer.toString(RANGE_BATCH)),
+        newEpoch());
+  }
+
+  /**
+   * A candidate history id: the scripts make it {@code <ns>:epoch} only when that key is missing
+   * (SET NX), so the namespace keeps the first one until Redis loses it with the data.
+   */
+  private static byte[] newEpoch() {
+    return bytes(UUID.randomUUID().toString());
+  }
+
+  /** The epoch a script answered. */
+  static String epochOf(Object reply) {
+    return reply instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : Snapshot.NO_EPOCH;
   }
 
   void forget(RedisFeed feed) {

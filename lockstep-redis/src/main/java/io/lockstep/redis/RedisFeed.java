@@ -48,6 +48,7 @@ final class RedisFeed implements Feed {
   private boolean subscribed;
   private boolean catchingUp = true; // until the first catch-up after the subscription completes
   private boolean progressWanted;
+  private String epoch; // the history id reported to the listener, null before the first read
   private final TreeMap<Long, RedisValueCodec.Message> early = new TreeMap<>();
 
   RedisFeed(RedisBackend backend, long fromRevision, FeedListener listener) {
@@ -118,6 +119,24 @@ final class RedisFeed implements Feed {
       }
       long counter = (Long) reply.get(0);
       List<?> entries = (List<?>) reply.get(1);
+      String readEpoch = RedisBackend.epochOf(reply.size() > 2 ? reply.get(2) : null);
+      if (!readEpoch.equals(epoch)) {
+        epoch = readEpoch;
+        listener.onEpoch(readEpoch); // before any delivery read from it
+      }
+      if (counter < next - 1) {
+        // The counter is below what this session was asked to start after: Redis lost writes it
+        // had acknowledged (a restart from an older AOF, a failover to a lagging replica) and
+        // numbers them again. Only a listing can tell the engine where the history now is.
+        LOG.log(
+            Level.WARNING,
+            "the map''s revision counter is {0}, below revision {1} this feed started after:"
+                + " Redis lost acknowledged writes; relisting",
+            counter,
+            next - 1);
+        compacted(counter);
+        return;
+      }
       head = Math.max(head, counter);
       for (Object e : entries) {
         List<?> entry = (List<?>) e;

@@ -162,11 +162,16 @@ final class RedisSource implements ReplicationContract.Source, AutoCloseable {
     return revisions;
   }
 
-  /** The digest of the map as Redis holds it now (see {@link #revisions} and {@link Digests}). */
-  long digest(String prefix) {
-    return revisions(prefix).entrySet().stream()
-        .mapToLong(e -> Digests.entry(e.getKey(), e.getValue()))
-        .sum();
+  /** The digest of the map as Redis holds it now (the data hash; see {@link Digests}). */
+  @Override
+  public long digest(String prefix) {
+    long d = 0;
+    for (Map.Entry<byte[], byte[]> e : redis.hgetall(b(prefix + ":data")).entrySet()) {
+      d +=
+          Digests.entry(
+              RedisValueCodec.decodeEnvelope(new String(e.getKey(), UTF_8), e.getValue()));
+    }
+    return d;
   }
 
   /** The map's revision counter. */

@@ -1,6 +1,7 @@
 package io.lockstep.server;
 
 import io.javalin.http.Context;
+import io.lockstep.HistoryResetException;
 import io.lockstep.Lockstep;
 import io.lockstep.ReadConsistency;
 import io.lockstep.ReplicatedMap;
@@ -119,6 +120,9 @@ final class ConfigRoutes {
           ErrorMapper.BACKEND_UNAVAILABLE,
           "interrupted while waiting for revision " + revision);
     } catch (ExecutionException e) {
+      if (e.getCause() instanceof HistoryResetException reset) {
+        throw reset; // 410 history_reset: the revision named a write of a history that is gone
+      }
       throw new IllegalStateException("waiting for revision " + revision + " failed", e.getCause());
     }
   }

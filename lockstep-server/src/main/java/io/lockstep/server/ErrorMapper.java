@@ -3,6 +3,7 @@ package io.lockstep.server;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.lockstep.BackendUnavailableException;
+import io.lockstep.HistoryResetException;
 import io.lockstep.InvalidKeyException;
 import io.lockstep.NotAppliedException;
 import io.lockstep.RequestIdReusedException;
@@ -26,6 +27,7 @@ import org.eclipse.jetty.http.BadMessageException;
  *   <tr><td>401</td><td>unauthorized</td><td>missing or wrong bearer token</td></tr>
  *   <tr><td>404</td><td>not_found</td><td>absent key, unknown route</td></tr>
  *   <tr><td>405</td><td>method_not_allowed</td><td>a route that exists, with another method</td></tr>
+ *   <tr><td>410</td><td>history_reset</td><td>{@link HistoryResetException}: a wait for a revision of a history the source lost</td></tr>
  *   <tr><td>412</td><td>precondition_failed</td><td>{@code If-Match} revision differs</td></tr>
  *   <tr><td>413</td><td>payload_too_large</td><td>{@link ValueTooLargeException}, body over the limit</td></tr>
  *   <tr><td>500</td><td>internal</td><td>anything else (logged)</td></tr>
@@ -48,6 +50,7 @@ final class ErrorMapper {
   static final String BACKEND_UNAVAILABLE = "backend_unavailable";
   static final String NOT_READY = "not_ready";
   static final String TIMEOUT = "timeout";
+  static final String HISTORY_RESET = "history_reset";
   static final String NOT_IMPLEMENTED = "not_implemented";
   static final String IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused";
 
@@ -97,6 +100,13 @@ final class ErrorMapper {
     }
     if (t instanceof UnsupportedOperationException unsupported) {
       return new ApiException(501, NOT_IMPLEMENTED, unsupported.getMessage());
+    }
+    if (t instanceof HistoryResetException reset) {
+      return new ApiException(
+          410,
+          HISTORY_RESET,
+          reset.getMessage(),
+          Map.of(Headers.APPLIED, Long.toString(reset.revision())));
     }
     if (t instanceof NotAppliedException na) {
       return new ApiException(

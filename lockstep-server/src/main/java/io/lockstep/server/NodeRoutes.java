@@ -91,6 +91,7 @@ final class NodeRoutes {
       long duplicatesDropped,
       long gaps,
       long listenerFailures,
+      long resets,
       boolean ready,
       CloudFoundry.Application application) {
 
@@ -112,6 +113,7 @@ final class NodeRoutes {
           s.duplicatesDropped(),
           s.gaps(),
           s.listenerFailures(),
+          s.resets(),
           s.ready(),
           application);
     }
@@ -131,6 +133,7 @@ final class NodeRoutes {
       Long appliedRevision,
       Integer keys,
       String digest,
+      Long resets,
       boolean reachable,
       String error) {
 
@@ -142,13 +145,14 @@ final class NodeRoutes {
           stats.path("appliedRevision").asLong(),
           stats.path("keys").asInt(),
           stats.path("digest").asText(),
+          stats.path("resets").asLong(),
           true,
           null);
     }
 
     static MemberView unreachable(Member m, String error) {
       return new MemberView(
-          m.id(), m.url(), m.startedAt().toString(), null, null, null, false, error);
+          m.id(), m.url(), m.startedAt().toString(), null, null, null, null, false, error);
     }
   }
 

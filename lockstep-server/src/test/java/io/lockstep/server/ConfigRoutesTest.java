@@ -428,6 +428,35 @@ class ConfigRoutesTest {
         .isGreaterThanOrEqualTo(Duration.ofMillis(300));
   }
 
+  /**
+   * A min_revision token names a write of one history; when the source loses its history while the
+   * read waits, the instance resets and the wait ends with 410 history_reset, not a 504 later.
+   */
+  @Test
+  void minRevision_waitingWhenTheSourceLosesItsHistory_isA410() {
+    try (TestServer t =
+        TestServer.start(TestServer.settings(b -> b.maxWait(Duration.ofSeconds(20))))) {
+      t.put("/config/k", "old");
+      long far = t.source.revision() + 5;
+      java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> waiting =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> t.get("/config/k?min_revision=" + far));
+      org.awaitility.Awaitility.await()
+          .during(Duration.ofMillis(300))
+          .atMost(Duration.ofSeconds(2))
+          .until(() -> !waiting.isDone()); // it is waiting
+      t.source.loseHistory(true);
+      t.source.writeAtomically(Map.of("k", "new".getBytes(UTF_8)));
+      HttpResponse<byte[]> r = waiting.orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join();
+      JsonNode err = assertError(r, 410, "history_reset");
+      assertThat(err.get("message").asText()).contains("history");
+      assertThat(header(r, Headers.APPLIED)).isNotNull();
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> new String(t.get("/config/k").body(), UTF_8).equals("new"));
+    }
+  }
+
   @Test
   void minRevision_notANonNegativeNumber_isABadRequest() {
     for (String bad : List.of("-1", "abc", "1.5", "", "99999999999999999999")) {

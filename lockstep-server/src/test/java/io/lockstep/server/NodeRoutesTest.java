@@ -91,6 +91,7 @@ class NodeRoutesTest {
               "duplicatesDropped",
               "gaps",
               "listenerFailures",
+              "resets",
               "ready");
       Lockstep node = ts.server.node();
       assertThat(s.get("id").asText()).isEqualTo(node.self().id());
@@ -108,6 +109,7 @@ class NodeRoutesTest {
       assertThat(s.get("ready").asBoolean()).isTrue();
       assertThat(s.get("relists").asLong()).isZero();
       assertThat(s.get("listenerFailures").asLong()).isZero();
+      assertThat(s.get("resets").asLong()).isZero();
     }
   }
 
@@ -131,7 +133,14 @@ class NodeRoutesTest {
       for (JsonNode m : body.get("members")) {
         assertThat(TestServer.fieldNames(m))
             .containsExactly(
-                "id", "url", "startedAt", "appliedRevision", "keys", "digest", "reachable");
+                "id",
+                "url",
+                "startedAt",
+                "appliedRevision",
+                "keys",
+                "digest",
+                "resets",
+                "reachable");
         assertThat(m.get("reachable").asBoolean()).isTrue();
         assertThat(m.get("appliedRevision").asLong()).isEqualTo(rev);
         assertThat(m.get("keys").asInt()).isEqualTo(1);

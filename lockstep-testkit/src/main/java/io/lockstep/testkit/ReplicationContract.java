@@ -114,6 +114,12 @@ public abstract class ReplicationContract extends NamespacedSuite {
      */
     Map<String, Long> revisions(String keyPrefix);
 
+    /**
+     * {@link Digests#of} over a fresh listing of the namespace (map entries only, values included):
+     * what every converged replica's digest equals.
+     */
+    long digest(String keyPrefix);
+
     /** The source's current revision, as revisions of writes in this namespace are numbered. */
     long revision(String keyPrefix);
 
@@ -181,13 +187,9 @@ public abstract class ReplicationContract extends NamespacedSuite {
             });
   }
 
-  /**
-   * {@link Digests} over {@link Source#revisions}: what every converged replica's digest equals.
-   */
+  /** {@link Source#digest}: what every converged replica's digest equals. */
   protected final long sourceDigest(String keyPrefix) {
-    return source().revisions(keyPrefix).entrySet().stream()
-        .mapToLong(e -> Digests.entry(e.getKey(), e.getValue()))
-        .sum();
+    return source().digest(keyPrefix);
   }
 
   /** The replica's digest. */
