@@ -135,7 +135,7 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
     long d = 0;
     for (KeyValue kv : list(prefix).getKvs()) {
       String key = kv.getKey().toString(UTF_8).substring(prefix.length() + 1);
-      if (!key.startsWith(MEMBERS) && !key.startsWith("_counters/")) {
+      if (!io.lockstep.LockstepConfig.isReservedKey(key)) { // members, counters, request ids
         d +=
             Digests.entry(
                 key, kv.getModRevision(), EtcdValueCodec.decode(kv.getValue().getBytes()).value());

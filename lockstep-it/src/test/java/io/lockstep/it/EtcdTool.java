@@ -63,7 +63,7 @@ final class EtcdTool implements AutoCloseable {
     long d = 0;
     for (KeyValue kv : r.getKvs()) {
       String key = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
-      if (!key.startsWith("_members/") && !key.startsWith("_counters/")) {
+      if (!io.lockstep.LockstepConfig.isReservedKey(key)) { // members, counters, request ids
         d +=
             Digests.entry(
                 key,
