@@ -89,7 +89,12 @@ public final class LockstepNode implements Lockstep {
         (reg, err) -> {
           if (err == null) {
             if (closed) {
-              reg.close();
+              // Not on this thread: it is the backend client's (e.g. Lettuce's event loop), and a
+              // registration's close talks to the backend through that same client.
+              Thread.ofPlatform()
+                  .daemon()
+                  .name("lockstep-late-deregistration-" + self.id())
+                  .start(reg::close);
             } else {
               registration = reg;
             }

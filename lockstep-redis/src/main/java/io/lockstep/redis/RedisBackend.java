@@ -760,10 +760,16 @@ public final class RedisBackend implements Backend {
       f.close();
     }
     housekeeping.shutdownNow();
-    synchronized (connect) {
-      closeQuietly(commands);
-      closeQuietly(pubsub);
+    CompletableFuture<StatefulRedisConnection<byte[], byte[]>> cmd;
+    CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>> ps;
+    synchronized (connect) { // closed is set: nothing connects any more
+      cmd = commands;
+      ps = pubsub;
     }
+    // Outside the lock: a connection's close waits for its event loop, whose callbacks may be
+    // waiting for this lock (commands() from a late membership close).
+    closeQuietly(cmd);
+    closeQuietly(ps);
     try {
       client.shutdown(java.time.Duration.ZERO, settings.timeout());
     } catch (RuntimeException e) {
