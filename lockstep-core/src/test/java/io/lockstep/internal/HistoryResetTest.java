@@ -30,35 +30,19 @@ import org.junit.jupiter.params.provider.EnumSource;
  * and reset to the source's state as it is.
  */
 class HistoryResetTest {
-  private final List<AutoCloseable> open = new ArrayList<>();
+  private final InMemoryNodes nodes = new InMemoryNodes();
 
   @AfterEach
   void closeAll() throws Exception {
-    Collections.reverse(open);
-    for (AutoCloseable c : open) {
-      c.close();
-    }
+    nodes.close();
   }
 
   private InMemorySource source(RevisionModel model) {
-    InMemorySource s = new InMemorySource(model);
-    open.add(s);
-    return s;
+    return nodes.source(model);
   }
 
   private ReplicatedMap map(InMemorySource s) {
-    Lockstep n =
-        Lockstep.builder()
-            .backend(s.backend())
-            .keyPrefix("t")
-            .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50))
-            .progressInterval(Duration.ofMillis(50))
-            .applyTimeout(Duration.ofSeconds(5))
-            .randomSeed(1)
-            .build();
-    open.add(n);
-    await().until(() -> n.map().replica().isReady());
-    return n.map();
+    return nodes.node(s, b -> b.applyTimeout(Duration.ofSeconds(5))).map();
   }
 
   private static byte[] b(String s) {
@@ -188,7 +172,7 @@ class HistoryResetTest {
                 .config(),
             time,
             time);
-    open.add(r::close);
+    nodes.closeLater(r::close);
     r.start();
     write(s, "k1", "old1");
     write(s, "k2", "old2");

@@ -37,34 +37,19 @@ import org.junit.jupiter.api.Test;
 
 /** The engine against the in-memory source: ordering, relists, reconnects, digests, validation. */
 class ReplicatorTest {
-  private final List<AutoCloseable> open = new ArrayList<>();
+  private final InMemoryNodes nodes = new InMemoryNodes();
 
   @AfterEach
   void closeAll() throws Exception {
-    Collections.reverse(open);
-    for (AutoCloseable c : open) {
-      c.close();
-    }
+    nodes.close();
   }
 
   private InMemorySource source(RevisionModel model) {
-    InMemorySource s = new InMemorySource(model);
-    open.add(s);
-    return s;
+    return nodes.source(model);
   }
 
   private Lockstep node(InMemorySource s) {
-    Lockstep n =
-        Lockstep.builder()
-            .backend(s.backend())
-            .keyPrefix("t")
-            .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50))
-            .progressInterval(Duration.ofMillis(50))
-            .randomSeed(1)
-            .build();
-    open.add(n);
-    await().until(() -> n.map().replica().isReady());
-    return n;
+    return nodes.node(s, b -> b);
   }
 
   @Test
@@ -291,7 +276,7 @@ class ReplicatorTest {
                 .config(),
             time,
             time);
-    open.add(r::close);
+    nodes.closeLater(r::close);
     return r;
   }
 
