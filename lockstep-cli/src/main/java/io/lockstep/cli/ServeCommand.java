@@ -222,22 +222,16 @@ final class ServeCommand implements Callable<Integer> {
       System.err.println("lockstep: ignoring LOCKSTEP_PARENT_PID='" + pid + "': not a number");
       return;
     }
-    Thread watcher =
-        new Thread(
-            () -> {
-              while (parent.map(ProcessHandle::isAlive).orElse(false)) {
-                try {
-                  Thread.sleep(500);
-                } catch (InterruptedException e) {
-                  return;
-                }
-              }
-              System.err.println("lockstep: parent process " + pid + " is gone; stopping");
-              stop();
-            },
-            "lockstep-parent-watch");
-    watcher.setDaemon(true);
-    watcher.start();
+    Runnable gone =
+        () -> {
+          System.err.println("lockstep: parent process " + pid + " is gone; stopping");
+          stop();
+        };
+    if (parent.isEmpty()) { // already gone: stop, off the thread that is starting the server
+      Thread.ofPlatform().daemon().name("lockstep-parent-watch").start(gone);
+      return;
+    }
+    parent.get().onExit().thenRun(gone); // the JDK's own wait for the process to end
   }
 
   private void stopOnSignal() {
