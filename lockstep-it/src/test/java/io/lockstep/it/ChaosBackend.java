@@ -25,9 +25,8 @@ import java.util.stream.Stream;
  * after a bounded hold; {@link #healAll()} is the safety net.
  *
  * <p>Faults that reset the source's history (Redis restarted without its data, etcd restored from
- * an older snapshot, a peer voter's folder wiped) run only with {@code
- * -Dchaos.historyResetFaults=true}: they need the engine's history reset (SPI epoch), which is not
- * in this commit.
+ * an older snapshot, a peer voter's folder wiped) are marked {@code resetsHistory}; they run unless
+ * {@code -Dchaos.historyResetFaults=false}.
  */
 abstract class ChaosBackend implements AutoCloseable {
   static final Duration READY = Duration.ofSeconds(60);
