@@ -22,6 +22,9 @@ package io.lockstep;
  * @param resets how many times the source's history was found reset (a new epoch, or a listing
  *     below the applied revision) and the instance installed the source's state as it is, moving
  *     its applied revision to the listing's (each reset is also counted in {@code relists})
+ * @param waiters callers waiting right now for this instance to apply a revision it has not reached
+ *     ({@code min_revision} reads, writes waiting for their own change); each is removed when it is
+ *     answered, times out or is cancelled
  */
 public record ReplicaStats(
     long appliedRevision,
@@ -36,7 +39,8 @@ public record ReplicaStats(
     long gaps,
     long listenerFailures,
     boolean ready,
-    long resets) {
+    long resets,
+    int waiters) {
 
   /** The digest as the 16-digit hex string used on the wire. */
   public String digestHex() {

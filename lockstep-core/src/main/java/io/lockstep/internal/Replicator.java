@@ -368,7 +368,8 @@ final class Replicator implements ReplicatedMap {
         p.gaps(),
         p.listenerFailures(),
         p.ready(),
-        p.resets());
+        p.resets(),
+        waiters.size());
   }
 
   @Override

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -95,9 +96,11 @@ final class ConfigRoutes {
     if (map.replica().appliedRevision() >= revision) {
       return;
     }
+    // Handlers run on virtual threads, so waiting here parks no platform thread. The waiter is
+    // cancelled however the wait ends, so a revision never reached leaves nothing behind.
+    CompletableFuture<Long> wait = map.replica().awaitRevisionAsync(revision);
     try {
-      // Handlers run on virtual threads, so waiting here parks no platform thread.
-      map.replica().awaitRevisionAsync(revision).get(bound.toNanos(), TimeUnit.NANOSECONDS);
+      wait.get(bound.toNanos(), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
       long applied = map.replica().appliedRevision();
       throw new ApiException(
@@ -124,6 +127,8 @@ final class ConfigRoutes {
         throw reset; // 410 history_reset: the revision named a write of a history that is gone
       }
       throw new IllegalStateException("waiting for revision " + revision + " failed", e.getCause());
+    } finally {
+      wait.cancel(false);
     }
   }
 

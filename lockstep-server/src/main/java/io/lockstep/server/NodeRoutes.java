@@ -92,6 +92,7 @@ final class NodeRoutes {
       long gaps,
       long listenerFailures,
       long resets,
+      int waiters,
       boolean ready,
       CloudFoundry.Application application) {
 
@@ -114,6 +115,7 @@ final class NodeRoutes {
           s.gaps(),
           s.listenerFailures(),
           s.resets(),
+          s.waiters(),
           s.ready(),
           application);
     }

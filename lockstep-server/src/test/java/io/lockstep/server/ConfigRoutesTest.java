@@ -429,6 +429,35 @@ class ConfigRoutesTest {
   }
 
   /**
+   * Every distinct far-future revision a client asks for is a waiter; one that times out must be
+   * forgotten, or any anonymous client grows the heap by asking for new revisions.
+   */
+  @Test
+  void minRevision_10000FarFutureRequestsTimingOut_leaveNoWaiterBehind() throws Exception {
+    try (TestServer t =
+        TestServer.start(TestServer.settings(b -> b.maxWait(Duration.ofMillis(1))))) {
+      long base = t.source.revision() + 1_000_000;
+      int requests = 10_000;
+      java.util.concurrent.atomic.AtomicInteger timeouts =
+          new java.util.concurrent.atomic.AtomicInteger();
+      try (var pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+        for (int i = 0; i < requests; i++) {
+          long rev = base + i;
+          pool.execute(
+              () -> {
+                if (t.get("/config/k?min_revision=" + rev).statusCode() == 504) {
+                  timeouts.incrementAndGet();
+                }
+              });
+        }
+      }
+      assertThat(timeouts.get()).as("every request waited and timed out").isEqualTo(requests);
+      JsonNode stats = TestServer.json(t.get("/stats"));
+      assertThat(stats.get("waiters").asInt()).as("waiters left in /stats").isZero();
+    }
+  }
+
+  /**
    * A min_revision token names a write of one history; when the source loses its history while the
    * read waits, the instance resets and the wait ends with 410 history_reset, not a 504 later.
    */

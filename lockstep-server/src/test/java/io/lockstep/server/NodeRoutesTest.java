@@ -92,6 +92,7 @@ class NodeRoutesTest {
               "gaps",
               "listenerFailures",
               "resets",
+              "waiters",
               "ready");
       Lockstep node = ts.server.node();
       assertThat(s.get("id").asText()).isEqualTo(node.self().id());
