@@ -1,9 +1,13 @@
 package io.lockstep;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * What one replica reports about itself: a consistent snapshot taken at one moment (the end of the
  * last change applied), so {@code keys} and {@code digest} are those of {@code appliedRevision};
- * only {@code lagMillis} is measured when the snapshot is read.
+ * only {@code lagMillis} is measured, and {@code backend} asked, when the snapshot is read.
  *
  * @param appliedRevision the highest revision this instance has applied
  * @param headRevision the highest revision this instance knows the source has reached
@@ -22,6 +26,11 @@ package io.lockstep;
  * @param resets how many times the source's history was found reset (a new epoch, or a listing
  *     below the applied revision) and the instance installed the source's state as it is, moving
  *     its applied revision to the listing's (each reset is also counted in {@code relists})
+ * @param epoch the id of the source's history the last listing belonged to ({@link
+ *     io.lockstep.spi.Snapshot#epoch()}); empty before the first listing and for a backend that
+ *     keeps none. A reset to a new history changes it.
+ * @param backend the backend's own figures ({@link io.lockstep.spi.Backend#stats()}), by name, in
+ *     the backend's order; empty when it reports none
  */
 public record ReplicaStats(
     long appliedRevision,
@@ -36,7 +45,13 @@ public record ReplicaStats(
     long gaps,
     long listenerFailures,
     boolean ready,
-    long resets) {
+    long resets,
+    String epoch,
+    Map<String, Object> backend) {
+
+  public ReplicaStats {
+    backend = Collections.unmodifiableMap(new LinkedHashMap<>(backend));
+  }
 
   /** The digest as the 16-digit hex string used on the wire. */
   public String digestHex() {
