@@ -96,7 +96,8 @@ class RedisReplicationIT extends ReplicationContract {
   }
 
   @Test
-  void foreignValueInTheDataHash_isSkipped_andANewReplicaBecomesReadyWithEveryOtherKey() {
+  void
+      foreignValueInTheDataHash_isSkippedCountedAndNamed_andANewReplicaBecomesReadyWithEveryOtherKey() {
     Lockstep writer = node();
     awaitReady(List.of(writer));
     writer.map().put("a", "1".getBytes(UTF_8), "text/plain");
@@ -115,11 +116,23 @@ class RedisReplicationIT extends ReplicationContract {
         .as("every key but the foreign one")
         .containsExactly("a", "b");
     assertThat(fresh.map().get("foreign")).isNull();
+    assertThat(fresh.map().replica().stats().backend())
+        .as("the skip is counted and named in the replica's stats (and so in /stats)")
+        .containsEntry("undecodableValues", 1L)
+        .containsEntry("undecodableKeys", List.of("foreign"));
     assertThatThrownBy(() -> fresh.map().get("foreign", ReadConsistency.STRONG))
         .as("a strong read of the foreign key fails clearly")
         .isInstanceOf(BackendUnavailableException.class)
         .hasMessageContaining("foreign")
         .hasMessageContaining("not a Lockstep envelope");
+    assertThat(fresh.map().replica().refresh().join()).isEqualTo(last);
+    assertThat(fresh.map().replica().stats().backend())
+        .as("the strong read and the relist count it again; the key is named once")
+        .containsEntry("undecodableValues", 3L)
+        .containsEntry("undecodableKeys", List.of("foreign"));
+    assertThat(writer.map().replica().stats().backend())
+        .as("the writer listed before the foreign value was written")
+        .containsEntry("undecodableValues", 0L);
     assertThat(fresh.map().get("a", ReadConsistency.STRONG).valueAsString()).isEqualTo("1");
     // And the replica keeps following writes.
     long next = writer.map().put("c", "3".getBytes(UTF_8), "text/plain").revision();
