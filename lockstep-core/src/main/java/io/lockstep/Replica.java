@@ -15,8 +15,8 @@ import java.util.concurrent.CompletableFuture;
  *   <li>The applied revision never goes back; once it is R, every change up to R is in memory.
  *   <li>{@link #awaitRevision(long, Duration)} with the revision a write answered gives
  *       read-your-writes on any instance (session consistency).
- *   <li>{@link #stats()} is one moment: its keys, digest and counters are those of its applied
- *       revision.
+ *   <li>{@link #stats()} is one moment: its keys, digest, counters and epoch are those of its
+ *       applied revision (the backend's own figures are read when the stats are).
  *   <li>The replica follows the source for ever: a broken feed is resumed after a backoff, a feed
  *       that cannot resume makes it re-list; {@link #state()} says which it is doing.
  * </ul>

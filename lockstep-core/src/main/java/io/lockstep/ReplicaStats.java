@@ -1,9 +1,13 @@
 package io.lockstep;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * What one replica reports about itself: a consistent snapshot taken at one moment (the end of the
  * last change applied), so {@code keys} and {@code digest} are those of {@code appliedRevision};
- * only {@code lagMillis} is measured when the snapshot is read.
+ * only {@code lagMillis} is measured, and {@code backend} asked, when the snapshot is read.
  *
  * @param appliedRevision the highest revision this instance has applied
  * @param headRevision the highest revision this instance knows the source has reached
@@ -25,6 +29,11 @@ package io.lockstep;
  * @param waiters callers waiting right now for this instance to apply a revision it has not reached
  *     ({@code min_revision} reads, writes waiting for their own change); each is removed when it is
  *     answered, times out or is cancelled
+ * @param epoch the id of the source's history the last listing belonged to ({@link
+ *     io.lockstep.spi.Snapshot#epoch()}); empty before the first listing and for a backend that
+ *     keeps none. A reset to a new history changes it.
+ * @param backend the backend's own figures ({@link io.lockstep.spi.Backend#stats()}), by name, in
+ *     the backend's order; empty when it reports none
  */
 public record ReplicaStats(
     long appliedRevision,
@@ -40,7 +49,13 @@ public record ReplicaStats(
     long listenerFailures,
     boolean ready,
     long resets,
-    int waiters) {
+    int waiters,
+    String epoch,
+    Map<String, Object> backend) {
+
+  public ReplicaStats {
+    backend = Collections.unmodifiableMap(new LinkedHashMap<>(backend));
+  }
 
   /** The digest as the 16-digit hex string used on the wire. */
   public String digestHex() {

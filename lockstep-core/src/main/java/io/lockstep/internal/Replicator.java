@@ -96,7 +96,8 @@ import org.jspecify.annotations.Nullable;
  * <p>The applier keeps the replica's state (applied revision, head, digest, key count, counters) in
  * plain fields of its own and, at the end of each change, publishes a copy as one immutable object
  * in one volatile write; every other thread reads only that object, so {@link #stats()} is one
- * moment. The read path ({@link #get(String)}) does not touch it.
+ * moment (the epoch of the last listing included; only the backend's own figures are asked of it
+ * when stats are read). The read path ({@link #get(String)}) does not touch it.
  *
  * <p>The replica's {@link ReplicaState} is applier state too, published with the rest: LISTING
  * until the first listing is applied, FOLLOWING while a feed is open, RECONNECTING while waiting to
@@ -369,7 +370,22 @@ final class Replicator implements ReplicatedMap {
         p.listenerFailures(),
         p.ready(),
         p.resets(),
-        waiters.size());
+        waiters.size(),
+        p.epoch(),
+        backendStats());
+  }
+
+  /**
+   * The backend's own figures; a backend whose {@link Backend#stats()} throws reports none (logged
+   * at DEBUG), so its bug cannot fail a stats request.
+   */
+  private Map<String, Object> backendStats() {
+    try {
+      return backend.stats();
+    } catch (RuntimeException e) {
+      LOG.log(Level.DEBUG, config.instanceId() + ": the backend's stats() failed", e);
+      return Map.of();
+    }
   }
 
   @Override
@@ -1104,6 +1120,7 @@ final class Replicator implements ReplicatedMap {
             gaps,
             listenerFailures,
             resets,
+            epoch,
             state);
     waiters.advance(applied);
   }
@@ -1236,9 +1253,11 @@ final class Replicator implements ReplicatedMap {
       long gaps,
       long listenerFailures,
       long resets,
+      String epoch,
       ReplicaState state) {
     static final Published INITIAL =
-        new Published(0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, ReplicaState.LISTING);
+        new Published(
+            0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, Snapshot.NO_EPOCH, ReplicaState.LISTING);
   }
 
   /** Forwards one feed session's signals to the applier, tagged with the session's generation. */

@@ -2,6 +2,7 @@ package io.lockstep.spi;
 
 import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -86,6 +87,18 @@ public interface Backend extends AutoCloseable {
   default CounterStore counters() {
     throw new UnsupportedOperationException(
         getClass().getSimpleName() + " does not support cluster counters");
+  }
+
+  /**
+   * This backend's own figures, by name, for {@link io.lockstep.ReplicaStats#backend()} and the
+   * server's {@code GET /stats}: counts of what it skipped or repaired that the engine cannot see
+   * (Redis: values in its data hash that are not Lockstep's). Values are {@link Number}s, {@link
+   * String}s, {@link Boolean}s or {@link java.util.List}s of strings, so they render as JSON; the
+   * map is a copy, in the order to show. Called on every stats request, never on the read or write
+   * path: it must answer from memory, without asking the source. The default has none.
+   */
+  default Map<String, Object> stats() {
+    return Map.of();
   }
 
   /** Releases connections and threads; feeds stop delivering. */

@@ -121,6 +121,32 @@ class HistoryResetTest {
   }
 
   /**
+   * The stats name the history the replica follows: the source's epoch from the first listing on,
+   * the new one after a reset; and they carry the backend's own figures (the in-memory source
+   * counts the listings it served: the first and the reset's).
+   */
+  @ParameterizedTest
+  @EnumSource(RevisionModel.class)
+  void stats_carryTheEpochFollowed_beforeAndAfterAReset(RevisionModel model) {
+    InMemorySource s = source(model);
+    ReplicatedMap m = map(s);
+    write(s, "k1", "old1");
+    await().until(() -> m.replica().appliedRevision() == 1);
+    assertThat(m.replica().stats().epoch()).isEqualTo("epoch-1").isEqualTo(s.epoch());
+    assertThat(m.replica().stats().backend()).containsEntry("listings", 1L);
+
+    s.loseHistory(true);
+    write(s, "k1", "new1");
+
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(() -> assertThat(m.replica().stats().resets()).isEqualTo(1));
+    ReplicaStats st = m.replica().stats();
+    assertThat(st.epoch()).isEqualTo("epoch-2").isEqualTo(s.epoch());
+    assertThat(st.backend()).containsEntry("listings", 2L);
+  }
+
+  /**
    * etcd restored without --bump-revision keeps its cluster: no new epoch, only revisions going
    * back. A listing below applied resets, and a key rewritten at a reused revision takes the new
    * value although its mod revision is the one memory holds.

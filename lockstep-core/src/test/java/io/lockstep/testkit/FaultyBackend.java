@@ -9,6 +9,7 @@ import io.lockstep.spi.Membership;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -122,6 +123,11 @@ public final class FaultyBackend implements Backend {
   @Override
   public io.lockstep.spi.CounterStore counters() {
     return delegate.counters();
+  }
+
+  @Override
+  public Map<String, Object> stats() {
+    return delegate.stats();
   }
 
   @Override

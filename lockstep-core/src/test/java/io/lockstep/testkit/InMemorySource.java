@@ -25,6 +25,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -41,7 +42,8 @@ import org.jspecify.annotations.Nullable;
  * restarts empty and numbers revisions from 1 again, under a new epoch or, as an etcd restore
  * would, under the same one). It keeps {@link CounterStore cluster counters} too, outside the map
  * and its revisions. Thread safe; operations complete on the caller's thread, feed deliveries on
- * one thread per feed.
+ * one thread per feed. Each view reports the listings it served as its backend figure {@code
+ * listings}.
  */
 public final class InMemorySource implements AutoCloseable {
   private final RevisionModel model;
@@ -336,11 +338,18 @@ public final class InMemorySource implements AutoCloseable {
     }
   }
 
-  /** One replica's view. */
+  /** One replica's view; it reports, as its own {@link Backend#stats() figure}, its listings. */
   private final class View implements Backend {
+    private final AtomicLong listings = new AtomicLong();
+
     @Override
     public RevisionModel revisionModel() {
       return model;
+    }
+
+    @Override
+    public Map<String, Object> stats() {
+      return Map.of("listings", listings.get());
     }
 
     @Override
@@ -350,6 +359,7 @@ public final class InMemorySource implements AutoCloseable {
           return CompletableFuture.failedFuture(
               new BackendUnavailableException("unavailable (injected)", null));
         }
+        listings.incrementAndGet();
         return CompletableFuture.completedFuture(
             new Snapshot(revision, List.copyOf(data.values()), epoch));
       }

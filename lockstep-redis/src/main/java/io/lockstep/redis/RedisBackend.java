@@ -36,7 +36,9 @@ import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -47,7 +49,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -106,8 +107,9 @@ import org.jspecify.annotations.Nullable;
  *       Redis answers or {@code timeout} passes: it is applied at most once, and the caller gets
  *       its real answer, or {@code mayHaveCommitted} when none came in time.
  *   <li>Values in {@code <ns>:data} not in Lockstep's envelope (written by another program) are
- *       skipped by listings, fail a strong read of their key, and are counted ({@link
- *       #undecodableValues()}) and logged at WARNING.
+ *       skipped by listings, fail a strong read of their key, and are counted and named ({@link
+ *       #stats()}: {@code undecodableValues}, {@code undecodableKeys}) and logged at WARNING once
+ *       per key.
  * </ul>
  *
  * <h2>Non-guarantees</h2>
@@ -134,7 +136,6 @@ import org.jspecify.annotations.Nullable;
 public final class RedisBackend implements Backend {
   private static final System.Logger LOG = System.getLogger(RedisBackend.class.getName());
   static final int RANGE_BATCH = 1000;
-  private static final int MAX_LOGGED_SKIPS = 10;
   private static final long MIN_REQUEST_TTL_MILLIS = 10_000;
   private static final long MAX_RESEND_DELAY_MILLIS = 200;
 
@@ -149,7 +150,7 @@ public final class RedisBackend implements Backend {
   private final byte[] maxLen;
   private final byte[] requestTtl;
   private final byte[] idempotencyTtl;
-  private final AtomicLong undecodable = new AtomicLong();
+  private final UndecodableValues undecodable = new UndecodableValues();
   private final RedisClient client;
   private final RedisURI redisUri;
   private final RedisMembership membership;
@@ -232,12 +233,15 @@ public final class RedisBackend implements Backend {
               List<?> flat = (List<?>) reply.get(1);
               List<Versioned> entries = new ArrayList<>(flat.size() / 2);
               int skipped = 0;
+              int fresh = 0; // skipped keys not logged before
               for (int i = 0; i + 1 < flat.size(); i += 2) {
                 String key = new String((byte[]) flat.get(i), StandardCharsets.UTF_8);
                 try {
                   entries.add(RedisValueCodec.decodeEnvelope(key, (byte[]) flat.get(i + 1)));
                 } catch (IllegalArgumentException e) {
-                  if (++skipped <= MAX_LOGGED_SKIPS) {
+                  skipped++;
+                  if (undecodable.found(key)) {
+                    fresh++;
                     LOG.log(
                         Level.WARNING,
                         "listing of {0}: skipping key ''{1}'', its value in {0}:data is not a"
@@ -249,9 +253,8 @@ public final class RedisBackend implements Backend {
                 }
               }
               if (skipped > 0) {
-                undecodable.addAndGet(skipped);
                 LOG.log(
-                    Level.WARNING,
+                    fresh > 0 ? Level.WARNING : Level.DEBUG,
                     "listing of {0} at revision {1}: skipped {2} foreign value(s) of {3}",
                     ns,
                     rev,
@@ -275,9 +278,8 @@ public final class RedisBackend implements Backend {
               try {
                 return new StrongRead(RedisValueCodec.decodeEnvelope(key, env), rev);
               } catch (IllegalArgumentException e) {
-                undecodable.incrementAndGet();
                 LOG.log(
-                    Level.WARNING,
+                    undecodable.found(key) ? Level.WARNING : Level.DEBUG,
                     "strong read of ''{0}'' in {1}: its value is not a Lockstep envelope: {2}",
                     key,
                     ns,
@@ -483,15 +485,29 @@ public final class RedisBackend implements Backend {
    * How many values this backend found undecodable since it started, not in Lockstep's envelope or
    * change-message format (written to {@code <ns>:data} or {@code <ns>:log} by another program): a
    * listing skips them and counts each again, a strong read of one fails and counts it, a stream
-   * entry is counted and makes the feed relist. Each is logged at WARNING naming the key.
+   * entry is counted and makes the feed relist. A key is logged at WARNING the first time it is
+   * found (of the last 1000 distinct keys), a stream entry each time.
    */
   public long undecodableValues() {
-    return undecodable.get();
+    return undecodable.count();
   }
 
-  /** Counts one undecodable value (for the feed). */
+  /**
+   * {@code undecodableValues}: {@link #undecodableValues()}; {@code undecodableKeys}: the map keys
+   * of the last 10 distinct undecodable values found in {@code <ns>:data}, the most recent last (a
+   * malformed stream entry is counted, not named: its key cannot be read).
+   */
+  @Override
+  public Map<String, Object> stats() {
+    Map<String, Object> stats = new LinkedHashMap<>();
+    stats.put("undecodableValues", undecodable.count());
+    stats.put("undecodableKeys", undecodable.latestKeys());
+    return stats;
+  }
+
+  /** Counts one malformed stream entry (for the feed). */
   void countUndecodable() {
-    undecodable.incrementAndGet();
+    undecodable.foundUnnamed();
   }
 
   // ---------------------------------------------------------------------------------------------

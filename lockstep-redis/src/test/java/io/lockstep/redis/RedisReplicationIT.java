@@ -3,7 +3,9 @@ package io.lockstep.redis;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import io.lettuce.core.XAddArgs;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.Lockstep;
 import io.lockstep.ReadConsistency;
@@ -12,7 +14,9 @@ import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.testkit.ReplicationContract;
 import io.lockstep.testkit.TestResource;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -96,7 +100,8 @@ class RedisReplicationIT extends ReplicationContract {
   }
 
   @Test
-  void foreignValueInTheDataHash_isSkipped_andANewReplicaBecomesReadyWithEveryOtherKey() {
+  void
+      foreignValueInTheDataHash_isSkippedCountedAndNamed_andANewReplicaBecomesReadyWithEveryOtherKey() {
     Lockstep writer = node();
     awaitReady(List.of(writer));
     writer.map().put("a", "1".getBytes(UTF_8), "text/plain");
@@ -115,15 +120,61 @@ class RedisReplicationIT extends ReplicationContract {
         .as("every key but the foreign one")
         .containsExactly("a", "b");
     assertThat(fresh.map().get("foreign")).isNull();
+    assertThat(fresh.map().replica().stats().backend())
+        .as("the skip is counted and named in the replica's stats (and so in /stats)")
+        .containsEntry("undecodableValues", 1L)
+        .containsEntry("undecodableKeys", List.of("foreign"));
     assertThatThrownBy(() -> fresh.map().get("foreign", ReadConsistency.STRONG))
         .as("a strong read of the foreign key fails clearly")
         .isInstanceOf(BackendUnavailableException.class)
         .hasMessageContaining("foreign")
         .hasMessageContaining("not a Lockstep envelope");
+    assertThat(fresh.map().replica().refresh().join()).isEqualTo(last);
+    assertThat(fresh.map().replica().stats().backend())
+        .as("the strong read and the relist count it again; the key is named once")
+        .containsEntry("undecodableValues", 3L)
+        .containsEntry("undecodableKeys", List.of("foreign"));
+    assertThat(writer.map().replica().stats().backend())
+        .as("the writer listed before the foreign value was written")
+        .containsEntry("undecodableValues", 0L);
     assertThat(fresh.map().get("a", ReadConsistency.STRONG).valueAsString()).isEqualTo("1");
     // And the replica keeps following writes.
     long next = writer.map().put("c", "3".getBytes(UTF_8), "text/plain").revision();
     awaitApplied(fresh, next);
     assertThat(fresh.map().get("c").valueAsString()).isEqualTo("3");
+  }
+
+  @Test
+  void malformedStreamEntry_isCountedByTheFeedsCatchUp_andTheReplicaRelistsPastIt() {
+    Lockstep n =
+        node(source().server().backendUri(), b -> b.progressInterval(Duration.ofMillis(100)));
+    awaitReady(List.of(n));
+    long last = n.map().put("a", "1".getBytes(UTF_8), "text/plain").revision();
+    awaitApplied(n, last);
+    long relists = n.map().replica().stats().relists();
+    // Another program takes the next revision and appends a stream entry not in Lockstep's format
+    // (and publishes nothing): the next catch-up (a progress request) reads it.
+    long rev = source().redis().incr(RedisSource.b(prefix + ":rev"));
+    source()
+        .redis()
+        .xadd(
+            RedisSource.b(prefix + ":log"),
+            new XAddArgs().id(rev + "-0"),
+            Map.of(RedisSource.b("c"), RedisSource.b("garbage")));
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(n.map().replica().stats().backend())
+                    .containsEntry("undecodableValues", 1L)
+                    .as("a stream entry's key cannot be read: counted, not named")
+                    .containsEntry("undecodableKeys", List.of()));
+    long next = n.map().put("b", "2".getBytes(UTF_8), "text/plain").revision();
+    awaitApplied(n, next);
+    assertThat(next).isEqualTo(rev + 1);
+    assertThat(n.map().get("b").valueAsString()).isEqualTo("2");
+    assertThat(n.map().replica().stats().relists()).as("relisted past it").isGreaterThan(relists);
+    assertThat(n.map().replica().stats().backend()).containsEntry("undecodableValues", 1L);
   }
 }

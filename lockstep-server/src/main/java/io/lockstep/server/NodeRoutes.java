@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -72,8 +73,10 @@ final class NodeRoutes {
   }
 
   /**
-   * This instance's self-report, the body of {@code GET /stats}; {@code application} (from {@code
-   * VCAP_APPLICATION}) only when present.
+   * This instance's self-report, the body of {@code GET /stats}: the replica's stats, with {@code
+   * epoch} the history the last listing belonged to ("" when none) and {@code backend} the
+   * backend's own figures ({@link io.lockstep.ReplicaStats#backend()}, {@code {}} when none);
+   * {@code application} (from {@code VCAP_APPLICATION}) only when present.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   record Stats(
@@ -93,7 +96,9 @@ final class NodeRoutes {
       long listenerFailures,
       long resets,
       int waiters,
+      String epoch,
       boolean ready,
+      Map<String, Object> backend,
       CloudFoundry.Application application) {
 
     static Stats of(Lockstep n, CloudFoundry.Application application) {
@@ -116,7 +121,9 @@ final class NodeRoutes {
           s.listenerFailures(),
           s.resets(),
           s.waiters(),
+          s.epoch(),
           s.ready(),
+          s.backend(),
           application);
     }
   }
@@ -136,6 +143,7 @@ final class NodeRoutes {
       Integer keys,
       String digest,
       Long resets,
+      String epoch,
       boolean reachable,
       String error) {
 
@@ -148,13 +156,14 @@ final class NodeRoutes {
           stats.path("keys").asInt(),
           stats.path("digest").asText(),
           stats.path("resets").asLong(),
+          stats.path("epoch").isTextual() ? stats.path("epoch").asText() : null,
           true,
           null);
     }
 
     static MemberView unreachable(Member m, String error) {
       return new MemberView(
-          m.id(), m.url(), m.startedAt().toString(), null, null, null, null, false, error);
+          m.id(), m.url(), m.startedAt().toString(), null, null, null, null, null, false, error);
     }
   }
 

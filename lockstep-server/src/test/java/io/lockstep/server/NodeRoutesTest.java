@@ -93,7 +93,9 @@ class NodeRoutesTest {
               "listenerFailures",
               "resets",
               "waiters",
-              "ready");
+              "epoch",
+              "ready",
+              "backend");
       Lockstep node = ts.server.node();
       assertThat(s.get("id").asText()).isEqualTo(node.self().id());
       assertThat(s.get("url").asText())
@@ -111,6 +113,30 @@ class NodeRoutesTest {
       assertThat(s.get("relists").asLong()).isZero();
       assertThat(s.get("listenerFailures").asLong()).isZero();
       assertThat(s.get("resets").asLong()).isZero();
+      assertThat(s.get("epoch").asText()).isEqualTo(ts.source.epoch()).isEqualTo("epoch-1");
+      assertThat(s.get("backend").toString())
+          .as("the backend's own figures: the in-memory source counts its listings")
+          .isEqualTo("{\"listings\":1}");
+    }
+  }
+
+  @Test
+  void stats_afterTheSourceLostItsHistory_showTheNewEpochAndTheReset() {
+    try (TestServer ts = TestServer.start()) {
+      ts.put("/config/a", "1");
+      ts.source.loseHistory(true);
+      ts.source.writeAtomically(Map.of("b", new byte[] {2}));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> json(ts.get("/stats")).get("resets").asLong() == 1);
+      JsonNode s = json(ts.get("/stats"));
+      assertThat(s.get("epoch").asText()).isEqualTo(ts.source.epoch()).isEqualTo("epoch-2");
+      assertThat(s.get("backend").get("listings").asLong()).isEqualTo(2);
+      JsonNode self = json(ts.get("/cluster")).get("members").get(0);
+      assertThat(self.get("epoch").asText())
+          .as("/cluster shows each member's epoch")
+          .isEqualTo("epoch-2");
+      assertThat(self.get("resets").asLong()).isEqualTo(1);
     }
   }
 
@@ -141,11 +167,13 @@ class NodeRoutesTest {
                 "keys",
                 "digest",
                 "resets",
+                "epoch",
                 "reachable");
         assertThat(m.get("reachable").asBoolean()).isTrue();
         assertThat(m.get("appliedRevision").asLong()).isEqualTo(rev);
         assertThat(m.get("keys").asInt()).isEqualTo(1);
         assertThat(m.get("digest").asText()).isEqualTo(digest);
+        assertThat(m.get("epoch").asText()).isEqualTo(a.source.epoch());
       }
     }
   }
@@ -294,7 +322,7 @@ class NodeRoutesTest {
           "{\"application_id\":\"a8d5-guid\",\"application_name\":\"refresh-demo\","
               + "\"application_uris\":[\"refresh-demo.example.com\"],\"instance_index\":2}";
       JsonNode stats = json(ts.get("/stats"));
-      assertThat(TestServer.fieldNames(stats)).endsWith("ready", "application");
+      assertThat(TestServer.fieldNames(stats)).endsWith("ready", "backend", "application");
       assertThat(stats.get("application").toString()).isEqualTo(expected);
       JsonNode cluster = json(ts.get("/cluster"));
       assertThat(TestServer.fieldNames(cluster)).containsExactly("self", "application", "members");
@@ -370,6 +398,11 @@ class NodeRoutesTest {
               new IllegalStateException("membership store down (injected)"));
         }
       };
+    }
+
+    @Override
+    public Map<String, Object> stats() {
+      return delegate.stats();
     }
 
     @Override
