@@ -191,8 +191,9 @@ public final class PeerBackend implements Backend {
    * leaving (killed, or its host lost) and was started again at once, e.g. a restarted Kubernetes
    * pod. jgroups-raft's NO_DUPES on the coordinator refuses a second member with the same Raft id,
    * and JGroups ends the join with a {@link SecurityException}. The group drops the dead
-   * incarnation by itself: at once when a member notices its closed connection (FD_SOCK2), at the
-   * latest after {@code failure_timeout} of silence (FD_ALL3). So the refused attempt is closed
+   * incarnation by itself: at once when a member notices its closed connection (FD_SOCK2), or when
+   * the refused joiner has the old incarnation's physical address ({@link RestartAwareNoDupes}), at
+   * the latest after {@code failure_timeout} of silence (FD_ALL3). So the refused attempt is closed
    * (its channel, its Raft log, its state machine) and a new one made after {@link #REJOIN_PAUSE},
    * logging a WARNING that names what it waits for. Meanwhile this method does not return, so the
    * node is not ready. Any other failure to join is thrown at once.
