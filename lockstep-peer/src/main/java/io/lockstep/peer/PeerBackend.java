@@ -215,12 +215,12 @@ public final class PeerBackend implements Backend {
             Level.WARNING,
             "{0}: the group of {1} refused voter {2} as a duplicate: it still lists this voter''s"
                 + " previous incarnation (a process that ended without leaving, e.g. killed and"
-                + " restarted at once); waiting for the group to drop it (within failure_timeout={3})"
+                + " restarted at once); waiting for the group to drop it (within failure_timeout, {3} s)"
                 + " and joining again in {4} ms (attempt {5}, waited {6} s){7}",
             context.instanceId(),
             settings.cluster(),
             settings.selfVoter(),
-            settings.failureTimeout(),
+            settings.failureTimeout().toSeconds(),
             REJOIN_PAUSE.toMillis(),
             attempt,
             waited,
