@@ -187,20 +187,6 @@ class ChaosIT {
     // The fault schedule
     // -------------------------------------------------------------------------------------------
 
-    /** Waits until another instance's /cluster no longer lists instance {@code i}. */
-    void awaitLeftTheView(int i) {
-      String id = nodes.get(i).id();
-      ServerProcess other = nodes.get((i + 1) % nodes.size());
-      await()
-          .atMost(Duration.ofSeconds(30))
-          .pollInterval(Duration.ofMillis(200))
-          .until(
-              () -> {
-                Http.Resp c = Http.raw(other.url(), "GET", "/cluster", null);
-                return c.status() == 200 && !c.body().contains("\"" + id + "\"");
-              });
-    }
-
     List<ChaosBackend.Fault> faults() {
       List<ChaosBackend.Fault> all = new ArrayList<>();
       all.add(
@@ -212,14 +198,6 @@ class ChaosIT {
                 incarnation.incrementAndGet(i);
                 nodes.get(i).kill();
                 ChaosBackend.hold(r, 0, 1500);
-                if (backend.name().equals("peer")
-                    && !Boolean.getBoolean("chaos.peerImmediateRestart")) {
-                  // Known bug, left open: a voter restarted on the same address before the group
-                  // dropped its killed incarnation is refused by JGroups ("duplicate members") and
-                  // the server exits. -Dchaos.peerImmediateRestart=true restarts at once and shows
-                  // it.
-                  awaitLeftTheView(i);
-                }
                 nodes.get(i).start().awaitReady(ChaosBackend.READY);
               }));
       all.add(

@@ -17,6 +17,7 @@ import io.lockstep.spi.Snapshot;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -160,7 +161,7 @@ public final class PeerBackend implements Backend {
         ch.close();
       }
       shutdownExecutors(client);
-      throw new IllegalStateException(
+      String message =
           "peer backend: could not join cluster '"
               + settings.cluster()
               + "' at "
@@ -168,8 +169,10 @@ public final class PeerBackend implements Backend {
               + " as "
               + (settings.isVoter() ? "voter " + settings.selfVoter() : "a non-voter")
               + ": "
-              + e,
-          e);
+              + e;
+      throw isDuplicateRefusal(e)
+          ? new RefusedAsDuplicate(message, e)
+          : new IllegalStateException(message, e);
     }
     LOG.log(
         Level.DEBUG,
@@ -183,11 +186,82 @@ public final class PeerBackend implements Backend {
    * Creates a backend and joins the group (this blocks for discovery, about a second and a half
    * when no other member answers).
    *
+   * <p>A voter that the group refuses as a duplicate waits and tries again, for as long as it
+   * takes: the group still lists this voter's previous incarnation, a process that ended without
+   * leaving (killed, or its host lost) and was started again at once, e.g. a restarted Kubernetes
+   * pod. jgroups-raft's NO_DUPES on the coordinator refuses a second member with the same Raft id,
+   * and JGroups ends the join with a {@link SecurityException}. The group drops the dead
+   * incarnation by itself: at once when a member notices its closed connection (FD_SOCK2), or when
+   * the refused joiner has the old incarnation's physical address ({@link RestartAwareNoDupes}), at
+   * the latest after {@code failure_timeout} of silence (FD_ALL3). So the refused attempt is closed
+   * (its channel, its Raft log, its state machine) and a new one made after {@link #REJOIN_PAUSE},
+   * logging a WARNING that names what it waits for. Meanwhile this method does not return, so the
+   * node is not ready. Any other failure to join is thrown at once.
+   *
    * @throws IllegalArgumentException when the URI is not a valid peer URI (message names the part)
-   * @throws IllegalStateException when the group cannot be joined (e.g. the bind port is taken)
+   * @throws IllegalStateException when the group cannot be joined (e.g. the bind port is taken), or
+   *     the thread was interrupted while waiting to join again
    */
   public static PeerBackend create(BackendUri uri, BackendContext context) {
-    return new PeerBackend(PeerSettings.parse(uri, context), context);
+    PeerSettings settings = PeerSettings.parse(uri, context);
+    long start = System.nanoTime();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return new PeerBackend(settings, context);
+      } catch (RefusedAsDuplicate e) {
+        long waited = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+        boolean longWait = waited > 3 * settings.failureTimeout().toSeconds();
+        LOG.log(
+            Level.WARNING,
+            "{0}: the group of {1} refused voter {2} as a duplicate: it still lists this voter''s"
+                + " previous incarnation (a process that ended without leaving, e.g. killed and"
+                + " restarted at once); waiting for the group to drop it (within failure_timeout, {3} s)"
+                + " and joining again in {4} ms (attempt {5}, waited {6} s){7}",
+            context.instanceId(),
+            settings.cluster(),
+            settings.selfVoter(),
+            settings.failureTimeout().toSeconds(),
+            REJOIN_PAUSE.toMillis(),
+            attempt,
+            waited,
+            longWait
+                ? "; if this goes on, another running process may be this voter (same voter list"
+                    + " entry)"
+                : "");
+        try {
+          Thread.sleep(REJOIN_PAUSE);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException(
+              "peer backend: interrupted while waiting to join cluster '"
+                  + settings.cluster()
+                  + "' again",
+              e);
+        }
+      }
+    }
+  }
+
+  /** The pause between two joins of a voter that the group refused as a duplicate. */
+  static final Duration REJOIN_PAUSE = Duration.ofSeconds(1);
+
+  /**
+   * Whether a join failed because the coordinator refused this voter as a duplicate Raft member
+   * (jgroups-raft's NO_DUPES; JGroups' join throws its reason as a {@link SecurityException}).
+   */
+  static boolean isDuplicateRefusal(Throwable e) {
+    return e instanceof SecurityException
+        && e.getMessage() != null
+        && e.getMessage().contains("duplicate members");
+  }
+
+  /** A join refused because the group still lists this voter's previous incarnation. */
+  private static final class RefusedAsDuplicate extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    RefusedAsDuplicate(String message, Throwable cause) {
+      super(message, cause);
+    }
   }
 
   @Override

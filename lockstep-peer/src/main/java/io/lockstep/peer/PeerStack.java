@@ -23,7 +23,6 @@ import org.jgroups.protocols.pbcast.GMS;
 import org.jgroups.protocols.pbcast.NAKACK2;
 import org.jgroups.protocols.pbcast.STABLE;
 import org.jgroups.protocols.raft.ELECTION;
-import org.jgroups.protocols.raft.NO_DUPES;
 import org.jgroups.protocols.raft.RAFT;
 import org.jgroups.stack.Protocol;
 import org.jgroups.util.Util;
@@ -36,7 +35,8 @@ import org.jgroups.util.Util;
  *                           RAFT is CurrentTermRaft (a new leader commits through its own term)
  *   VoterViewFilter         Raft sees voters only; the backend sees the full view
  *   FRAG4, MFC, UFC         fragmentation and flow control
- *   GMS, NO_DUPES           views; refuses a second member with the same Raft id
+ *   GMS, NO_DUPES           views; refuses a second member with the same Raft id, and suspects at once
+ *                           a member whose restart, at its address, asks to join (RestartAwareNoDupes)
  *   STABLE, UNICAST3, NAKACK2   reliable FIFO unicast and multicast
  *   VERIFY_SUSPECT2, FD_ALL3, FD_SOCK2   failure detection (silence for failure_timeout, or a closed socket)
  *   MERGE3                  finds and merges split groups (after a partition heals)
@@ -108,7 +108,7 @@ final class PeerStack {
     stack.add(new NAKACK2().setXmitInterval(500));
     stack.add(new UNICAST3().setXmitInterval(500));
     stack.add(new STABLE());
-    stack.add(new NO_DUPES());
+    stack.add(new RestartAwareNoDupes());
     GMS gms = new GMS().setJoinTimeout(JOIN_TIMEOUT_MILLIS);
     gms.setValue("print_local_addr", false);
     stack.add(gms);
