@@ -75,7 +75,12 @@ public interface ClusterCounter extends AutoCloseable {
    */
   long get();
 
-  /** Sends increments still waiting in a batch (bounded by the operation timeout); idempotent. */
+  /**
+   * Ends this handle: sends the increments waiting in the batch window and waits for them and for
+   * any batch already in flight (bounded by the operation timeout), then refuses this handle's
+   * further use. Other handles of the same counter, from other calls to {@link Lockstep#counter},
+   * are not affected. Idempotent.
+   */
   @Override
   void close();
 }

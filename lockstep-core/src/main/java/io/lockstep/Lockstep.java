@@ -46,7 +46,8 @@ public interface Lockstep extends AutoCloseable {
 
   /**
    * The cluster counter {@code name}, unbatched: each increment is one atomic backend operation.
-   * The same object for the same name.
+   * Each call returns a handle of its own over the one counter of that name; closing a handle ends
+   * that handle only.
    *
    * @throws IllegalArgumentException when the name is not 1 to 128 letters, digits or {@code ._-}
    * @throws UnsupportedOperationException when the backend keeps no counters
@@ -54,8 +55,9 @@ public interface Lockstep extends AutoCloseable {
   ClusterCounter counter(String name);
 
   /**
-   * The cluster counter {@code name} with these options (e.g. {@link CounterOptions#batched}); the
-   * same object for the same name and options. Counters with different options share the total.
+   * The cluster counter {@code name} with these options (e.g. {@link CounterOptions#batched}): a
+   * handle of its own over the one counter of that name and options, whose batch window every
+   * handle shares. Counters with different options share the total.
    */
   ClusterCounter counter(String name, CounterOptions options);
 

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -25,6 +26,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * The node's counters: cluster counters over the backend's {@link CounterStore} (one object per
  * name and options), and this instance's in-memory counters.
+ *
+ * <p>{@link #counter} hands each caller a handle of its own over the one shared counter per name
+ * and options: closing a handle sends what is waiting and ends that handle only, never another
+ * caller's; the shared counters close with the node ({@link #close()}).
  *
  * <p>A batching counter keeps the increments of the current window in a list; the first increment
  * of a window schedules the flush. A flush sends the window's sum as one backend increment, which
@@ -98,15 +103,19 @@ public final class Counters implements AutoCloseable {
       throw new IllegalArgumentException("options: null");
     }
     CounterStore s = store.get();
-    return cluster.computeIfAbsent(
-        name + "|" + options.batchWindow().toNanos(), k -> new Cluster(name, s, options));
+    return new Handle(
+        cluster.computeIfAbsent(
+            name + "|" + options.batchWindow().toNanos(), k -> new Cluster(name, s, options)));
   }
 
   public AtomicLong local(String name) {
     return local.computeIfAbsent(validName(name), k -> new AtomicLong());
   }
 
-  /** Flushes every batching counter and waits for it (each bounded by the timeout). */
+  /**
+   * Flushes every batching counter and waits for that flush and for any already in flight (each
+   * bounded by the timeout); afterwards every counter handle refuses increments.
+   */
   @Override
   public void close() {
     for (Cluster c : cluster.values()) {
@@ -125,6 +134,7 @@ public final class Counters implements AutoCloseable {
     private List<Pending> pending = new ArrayList<>(); // guarded by this
     private long pendingSum; // guarded by this
     private boolean closed; // guarded by this
+    private final Set<CompletableFuture<Void>> inFlight = ConcurrentHashMap.newKeySet();
 
     Cluster(String name, CounterStore store, CounterOptions options) {
       this.name = name;
@@ -206,6 +216,7 @@ public final class Counters implements AutoCloseable {
     CompletableFuture<Void> flush() {
       List<Pending> batch;
       long sum;
+      CompletableFuture<Void> settled = new CompletableFuture<>();
       synchronized (this) {
         if (pending.isEmpty()) {
           return CompletableFuture.completedFuture(null);
@@ -214,7 +225,35 @@ public final class Counters implements AutoCloseable {
         sum = pendingSum;
         pending = new ArrayList<>();
         pendingSum = 0;
+        inFlight.add(settled); // with the batch taken, so a later flushAndWait sees it
       }
+      send(batch, sum)
+          .whenComplete(
+              (v, e) -> {
+                inFlight.remove(settled);
+                settled.complete(null);
+              });
+      return settled;
+    }
+
+    /**
+     * Sends the current window and waits until it and every flush already in flight are settled, at
+     * most past the engine's own deadline of an increment.
+     */
+    void flushAndWait() {
+      flush();
+      CompletableFuture<?>[] all = inFlight.toArray(CompletableFuture<?>[]::new);
+      try {
+        CompletableFuture.allOf(all)
+            .get(backstop.toNanos() + timeout.toNanos(), TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (ExecutionException | TimeoutException e) {
+        // each waiting increment's future reports its own failure
+      }
+    }
+
+    private CompletableFuture<Void> send(List<Pending> batch, long sum) {
       return increment(
               () -> store.incrementAndGet(name, sum),
               "batched increment of counter '" + name + "' by " + sum)
@@ -236,26 +275,87 @@ public final class Counters implements AutoCloseable {
               });
     }
 
+    /** Closes the shared counter for every handle (the node closes). */
     @Override
     public void close() {
       synchronized (this) {
-        if (closed) {
-          return;
-        }
         closed = true;
       }
-      try {
-        flush().get(backstop.toNanos() + timeout.toNanos(), TimeUnit.NANOSECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (ExecutionException | TimeoutException e) {
-        // each waiting increment's future reports its own failure
-      }
+      flushAndWait();
     }
 
     @Override
     public String toString() {
       return "ClusterCounter[" + name + ", batchWindow=" + options.batchWindow() + "]";
+    }
+  }
+
+  /**
+   * One caller's counter: the shared counter's operations until this handle is closed. Closing it
+   * sends what is waiting in the shared window and waits for that and for flushes in flight, then
+   * refuses this handle's further use; other handles of the same counter carry on.
+   */
+  private static final class Handle implements ClusterCounter {
+    private final Cluster shared;
+    private volatile boolean closed;
+
+    Handle(Cluster shared) {
+      this.shared = shared;
+    }
+
+    private <T> @Nullable CompletableFuture<T> refusedIfClosed() {
+      return closed
+          ? CompletableFuture.failedFuture(
+              new IllegalStateException("counter '" + shared.name + "': this handle is closed"))
+          : null;
+    }
+
+    @Override
+    public String name() {
+      return shared.name();
+    }
+
+    @Override
+    public CompletableFuture<Long> incrementAndGetAsync(long delta) {
+      CompletableFuture<Long> refused = refusedIfClosed();
+      return refused != null ? refused : shared.incrementAndGetAsync(delta);
+    }
+
+    @Override
+    public long incrementAndGet(long delta) {
+      return join(incrementAndGetAsync(delta));
+    }
+
+    @Override
+    public CompletableFuture<IncrementResult> incrementAsync(
+        long delta, @Nullable String requestId) {
+      CompletableFuture<IncrementResult> refused = refusedIfClosed();
+      return refused != null ? refused : shared.incrementAsync(delta, requestId);
+    }
+
+    @Override
+    public CompletableFuture<Long> getAsync() {
+      CompletableFuture<Long> refused = refusedIfClosed();
+      return refused != null ? refused : shared.getAsync();
+    }
+
+    @Override
+    public long get() {
+      return join(getAsync());
+    }
+
+    @Override
+    public void close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      shared.flushAndWait();
+    }
+
+    @Override
+    public String toString() {
+      return shared + (closed ? " (closed handle)" : "");
     }
   }
 

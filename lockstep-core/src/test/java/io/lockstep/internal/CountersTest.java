@@ -41,7 +41,9 @@ class CountersTest {
     assertThat(c.incrementAndGet(5)).isEqualTo(6);
     assertThat(c.get()).isEqualTo(6);
     assertThat(store.increments.get()).isEqualTo(2);
-    assertThat(counters.counter("hits", CounterOptions.UNBATCHED)).isSameAs(c);
+    ClusterCounter other = counters.counter("hits", CounterOptions.UNBATCHED);
+    assertThat(other).as("a handle of its own").isNotSameAs(c);
+    assertThat(other.incrementAndGet(1)).as("over the same counter").isEqualTo(7);
   }
 
   @Test
@@ -104,6 +106,49 @@ class CountersTest {
     assertThat(a.join()).isEqualTo(7);
     assertThat(store.values.get("n").get()).isEqualTo(7);
     assertThat(c.incrementAndGetAsync(1)).isCompletedExceptionally();
+  }
+
+  @Test
+  void handle_closed_leavesOtherHandlesOfTheSameCounterWorking() {
+    CounterOptions batched = CounterOptions.batched(Duration.ofMillis(5));
+    ClusterCounter mine = counters.counter("n", batched);
+    ClusterCounter theirs = counters.counter("n", batched);
+    ClusterCounter unbatched = counters.counter("n", CounterOptions.UNBATCHED);
+    assertThat(mine.incrementAndGet(1)).isEqualTo(1);
+    mine.close();
+    assertThat(mine.incrementAndGetAsync(1)).isCompletedExceptionally();
+    assertThat(theirs.incrementAndGet(1)).isEqualTo(2);
+    assertThat(counters.counter("n", batched).incrementAndGet(1)).isEqualTo(3);
+    unbatched.close();
+    assertThat(counters.counter("n", CounterOptions.UNBATCHED).incrementAndGet(1)).isEqualTo(4);
+  }
+
+  @Test
+  void close_waitsForAFlushAlreadyInFlight() throws Exception {
+    CompletableFuture<Long> answer = new CompletableFuture<>();
+    CountDownLatch sent = new CountDownLatch(1);
+    CounterStore slow =
+        new CounterStore() {
+          @Override
+          public CompletableFuture<Long> incrementAndGet(String name, long delta) {
+            sent.countDown();
+            return answer;
+          }
+
+          @Override
+          public CompletableFuture<Long> get(String name) {
+            return CompletableFuture.completedFuture(0L);
+          }
+        };
+    Counters c = new Counters(() -> slow, Duration.ofSeconds(5), scheduler);
+    ClusterCounter counter = c.counter("n", CounterOptions.batched(Duration.ofMillis(1)));
+    CompletableFuture<Long> inc = counter.incrementAndGetAsync(5);
+    assertThat(sent.await(2, TimeUnit.SECONDS)).as("the window was sent").isTrue();
+    var unused = scheduler.schedule(() -> answer.complete(5L), 300, TimeUnit.MILLISECONDS);
+    assertThat(inc).isNotDone(); // its flush is in flight, unanswered
+    counter.close();
+    assertThat(inc).as("close returned before the flush in flight was answered").isDone();
+    assertThat(inc.join()).isEqualTo(5);
   }
 
   @Test
