@@ -108,8 +108,8 @@ class ReplicatorThreadsTest {
       s.writeAtomically(Map.of("a", value(i), "b", value(i)));
     }
     reader.join();
-    assertThat(m.replica().appliedRevision()).isEqualTo(writes);
     assertThat(torn).as("torn reads out of %d", reads.get()).isEmpty();
+    assertThat(m.replica().appliedRevision()).isEqualTo(writes);
     assertThat(reads.get()).isGreaterThan(writes / 100);
   }
 
@@ -117,6 +117,13 @@ class ReplicatorThreadsTest {
   void callbackOfAWrite_mayBlockOnTheMap() throws Exception {
     InMemorySource s = nodes.source(RevisionModel.SPARSE);
     ReplicatedMap m = nodes.node(s, b -> b).map();
+    m.addListener(
+        e -> {
+          if (e.key().equals("slow")) {
+            sleepQuietly(200); // the write below is still waiting to be applied when chained on
+          }
+        });
+    s.writeAtomically(Map.of("slow", new byte[] {0}));
     WriteResult second =
         m.putAsync("a", new byte[] {1}, null)
             .thenApply(r -> m.put("b", new byte[] {2}, null))
@@ -242,6 +249,14 @@ class ReplicatorThreadsTest {
 
   private static String thread() {
     return Thread.currentThread().getName();
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static void awaitQuietly(CountDownLatch gate) {
