@@ -3,6 +3,8 @@ package io.lockstep;
 import io.lockstep.spi.Backend;
 import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
 
@@ -24,6 +26,7 @@ public final class LockstepBuilder {
   private int maxKeyBytes = 1024;
   private int maxValueBytes = 1 << 20;
   private @Nullable Long randomSeed;
+  private Executor callbackExecutor = ForkJoinPool.commonPool();
 
   LockstepBuilder() {}
 
@@ -109,6 +112,21 @@ public final class LockstepBuilder {
     return this;
   }
 
+  /**
+   * Where the futures of the map's asynchronous calls ({@code putAsync}, {@code refresh()}, {@code
+   * awaitRevisionAsync}, ...) complete, and so where callbacks chained on them without an executor
+   * of their own run. Default {@link ForkJoinPool#commonPool()}, as Caffeine's: it is never the
+   * replication thread nor a backend client's I/O thread, so a callback that blocks cannot stall
+   * replication, and a callback that blocks on the map (a {@code put} in {@code thenAccept}) is
+   * compensated by the pool instead of waiting for itself, as it would on one thread of its own.
+   * The executor must not run tasks on the calling thread (as {@code Runnable::run} does) except in
+   * tests: completions would then run on the replication thread. The node does not shut it down.
+   */
+  public LockstepBuilder callbackExecutor(Executor executor) {
+    this.callbackExecutor = executor;
+    return this;
+  }
+
   /** Validates and returns the configuration (the checks are {@link LockstepConfig}'s own). */
   public LockstepConfig config() {
     String id =
@@ -129,7 +147,8 @@ public final class LockstepBuilder {
         progressInterval,
         maxKeyBytes,
         maxValueBytes,
-        seed);
+        seed,
+        callbackExecutor);
   }
 
   /**

@@ -2,6 +2,8 @@ package io.lockstep;
 
 import io.lockstep.spi.Backend;
 import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -23,7 +25,40 @@ public record LockstepConfig(
     Duration progressInterval,
     int maxKeyBytes,
     int maxValueBytes,
-    long randomSeed) {
+    long randomSeed,
+    Executor callbackExecutor) {
+
+  /** The configuration with the default callback executor, {@link ForkJoinPool#commonPool()}. */
+  public LockstepConfig(
+      @Nullable String backendUri,
+      @Nullable Backend backend,
+      String keyPrefix,
+      String instanceId,
+      String advertiseUrl,
+      Duration operationTimeout,
+      Duration applyTimeout,
+      Duration reconnectBackoffMin,
+      Duration reconnectBackoffMax,
+      Duration progressInterval,
+      int maxKeyBytes,
+      int maxValueBytes,
+      long randomSeed) {
+    this(
+        backendUri,
+        backend,
+        keyPrefix,
+        instanceId,
+        advertiseUrl,
+        operationTimeout,
+        applyTimeout,
+        reconnectBackoffMin,
+        reconnectBackoffMax,
+        progressInterval,
+        maxKeyBytes,
+        maxValueBytes,
+        randomSeed,
+        ForkJoinPool.commonPool());
+  }
 
   /** Checks every field; see {@link LockstepBuilder} for what each means. */
   public LockstepConfig {
@@ -55,6 +90,9 @@ public record LockstepConfig(
     }
     if (maxValueBytes < 0) {
       throw new IllegalArgumentException("maxValueBytes: must be >= 0, was " + maxValueBytes);
+    }
+    if (callbackExecutor == null) {
+      throw new IllegalArgumentException("callbackExecutor: null");
     }
   }
 

@@ -1,6 +1,7 @@
 package io.lockstep;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -45,6 +46,21 @@ public interface Replica {
   /** Counters and lag of this replica, taken at one moment. */
   ReplicaStats stats();
 
+  /**
+   * The entries whose key starts with {@code prefix}, in key order, and the applied revision they
+   * all stood at. A consistent iteration snapshot: it copies the matching entries (cost linear in
+   * the size of the map).
+   *
+   * @param limit the most entries returned; 0 or less means no limit
+   */
+  LocalSnapshot snapshot(String prefix, int limit);
+
+  /**
+   * The entries held for {@code keys} (absent keys left out), in key order, and the applied
+   * revision they all stood at.
+   */
+  LocalSnapshot snapshot(Collection<String> keys);
+
   /** Where the replica is in its life now. */
   ReplicaState state();
 
@@ -59,13 +75,16 @@ public interface Replica {
    * Waits until this instance has applied {@code revision}.
    *
    * @return true when it has, false when {@code timeout} passed first
+   * @throws IllegalStateException when called by a change listener (on the replication thread) for
+   *     a revision not yet applied: it would wait for its own thread
    */
   boolean awaitRevision(long revision, Duration timeout);
 
   /**
    * Completes when this instance has applied {@code revision}. Bound the wait yourself (e.g. {@link
    * CompletableFuture#orTimeout}); a future that times out or is cancelled is forgotten. Completes
-   * exceptionally only when the map closes.
+   * exceptionally only when the map closes or the source's history is reset ({@link
+   * HistoryResetException}). Completes on the callback executor (see {@link ReplicatedMap}).
    */
   CompletableFuture<Long> awaitRevisionAsync(long revision);
 
@@ -73,7 +92,8 @@ public interface Replica {
    * Re-lists from the source now, replacing memory with what it holds (state {@link
    * ReplicaState#RELISTING}).
    *
-   * @return completes with the listing's revision once applied
+   * @return completes with the listing's revision once applied, on the callback executor; a change
+   *     listener must not wait for it (its {@code join()} throws there)
    */
   CompletableFuture<Long> refresh();
 }

@@ -1,6 +1,8 @@
 package io.lockstep;
 
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
@@ -16,6 +18,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>Changes are applied strictly in revision order, one revision as one step. A change the feed
  *       cannot deliver (compaction, trimmed stream, gap) makes the instance re-list; a change is
  *       never skipped silently.
+ *   <li>Multi-key reads ({@link #list}, {@link #getAll}, {@link Replica#snapshot(String, int)}) see
+ *       memory at exactly one applied revision, never part of one.
  *   <li>On one instance, reads never go back in time: once revision R is visible, nothing older is.
  *   <li>A write returns its committed revision only after this instance has applied it, so the
  *       writer reads its own write locally. Any other instance reads it after {@link
@@ -33,7 +37,19 @@ import org.jspecify.annotations.Nullable;
  *   <li>Change listeners run on the applying thread; a slow listener delays every later change.
  * </ul>
  *
- * <p>Thread safety: every method may be called from any thread.
+ * <h2>Threads</h2>
+ *
+ * <p>Every method may be called from any thread. The futures of the {@code *Async} methods (and of
+ * {@link Replica#refresh()}, {@link Replica#awaitRevisionAsync}) complete on the callback executor
+ * ({@link LockstepBuilder#callbackExecutor}, by default {@link
+ * java.util.concurrent.ForkJoinPool#commonPool()}), never on the replication thread or a backend
+ * client's I/O thread, so a callback may block, even on this map. A change listener runs on the
+ * replication thread and must not block on the map: the blocking methods ({@link #put}, {@link
+ * #delete}, {@link #compareAndSet}, {@link #compareAndDelete}, a STRONG {@link #get(String,
+ * ReadConsistency)}, {@link Replica#awaitRevision}) and {@code get()}/{@code join()} on an
+ * unfinished future of this map throw {@link IllegalStateException} there instead of waiting for
+ * ever. When the map closes, every call still pending completes exceptionally with a {@link
+ * LockstepException} saying so (a write may have committed all the same).
  */
 public interface ReplicatedMap {
 
@@ -125,11 +141,21 @@ public interface ReplicatedMap {
       String key, long expectedRevision, @Nullable String requestId);
 
   /**
-   * The entries held in memory whose key starts with {@code prefix}, in key order.
+   * The entries held in memory whose key starts with {@code prefix}, in key order, all as they
+   * stood at one applied revision ({@link Replica#snapshot(String, int)} tells which).
    *
    * @param limit the most entries returned; 0 or less means no limit
    */
   List<Versioned> list(String prefix, int limit);
+
+  /**
+   * The entries held in memory for {@code keys} (absent keys are left out), all as they stood at
+   * one applied revision: two keys written in one revision are both seen or neither. {@link
+   * Replica#snapshot(Collection)} also tells the revision.
+   *
+   * @return an unmodifiable map from key to entry
+   */
+  Map<String, Versioned> getAll(Collection<String> keys);
 
   /** The number of keys held in memory. */
   int size();

@@ -5,6 +5,7 @@ import io.lockstep.ChangeListener;
 import io.lockstep.Digests;
 import io.lockstep.HistoryResetException;
 import io.lockstep.InvalidKeyException;
+import io.lockstep.LocalSnapshot;
 import io.lockstep.LockstepConfig;
 import io.lockstep.LockstepException;
 import io.lockstep.NotAppliedException;
@@ -30,6 +31,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -99,6 +102,22 @@ import org.jspecify.annotations.Nullable;
  * moment (the epoch of the last listing included; only the backend's own figures are asked of it
  * when stats are read). The read path ({@link #get(String)}) does not touch it.
  *
+ * <p><b>One revision, one step, for readers too.</b> {@link #get(String)} is one lock-free lookup.
+ * A multi-key read ({@link #list}, {@link #getAll}, {@link Replica#snapshot}) must not see part of
+ * a revision: the applier makes a sequence number {@code seq} odd before it changes memory for a
+ * revision or a listing, and even again once that revision is published (a seqlock). A reader reads
+ * {@code seq} (waiting while it is odd), memory and the published revision, then {@code seq} again;
+ * equal, the read is of that revision. After {@value #OPTIMISTIC_READS} torn tries (a stream of
+ * revisions racing a long read) it hands the read to the applier, between two of its steps, where
+ * it is consistent by construction; on the applier itself (a listener) it reads directly. Every
+ * applier task ends with {@code seq} even, whatever it threw.
+ *
+ * <p><b>No user code on the applier or on I/O threads.</b> Every future handed to the user
+ * completes by one hop to the configured callback executor ({@link Callbacks}); blocking calls fail
+ * fast on the applier with {@link IllegalStateException}, since they would wait for the thread they
+ * block; {@link #close()} fails every pending call. Change listeners, the one user code that runs
+ * on the applier, get a revision's changes in one {@link ChangeListener#onRevision} call.
+ *
  * <p>The replica's {@link ReplicaState} is applier state too, published with the rest: LISTING
  * until the first listing is applied, FOLLOWING while a feed is open, RECONNECTING while waiting to
  * resume a broken one, RELISTING during a later listing, CLOSED at the end. Change listeners run on
@@ -113,11 +132,14 @@ final class Replicator implements ReplicatedMap {
   private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
   private static final int SILENT_INTERVALS = 5;
 
+  /** Torn optimistic multi-key reads before the read is handed to the applier. */
+  static final int OPTIMISTIC_READS = 3;
+
   private final Backend backend;
   private final LockstepConfig config;
   private final RevisionModel model;
   private final ConcurrentHashMap<String, Versioned> entries = new ConcurrentHashMap<>();
-  private final CopyOnWriteArrayList<ChangeListener> listeners = new CopyOnWriteArrayList<>();
+  private final CopyOnWriteArrayList<Listening> listeners = new CopyOnWriteArrayList<>();
   private final CopyOnWriteArrayList<ReplicaStateListener> stateListeners =
       new CopyOnWriteArrayList<>();
   private final ThreadPoolExecutor applier;
@@ -127,8 +149,15 @@ final class Replicator implements ReplicatedMap {
   private final RevisionWaiters waiters;
   private final AtomicBoolean nudgePending = new AtomicBoolean();
   private final Replica replica = new ReplicaView();
+  private final Callbacks callbacks;
 
   private volatile boolean closed;
+
+  /**
+   * The seqlock of multi-key reads: odd while the applier changes memory for a revision or a
+   * listing, even once it is published. Written by the applier only.
+   */
+  private volatile long seq;
 
   // Replica state: written and read by the applier only. Other threads read the published copy.
   private long applied;
@@ -174,6 +203,8 @@ final class Replicator implements ReplicatedMap {
             .attempts(new SplittableRandom(config.randomSeed()));
     this.waiters = new RevisionWaiters(() -> published.applied());
     String id = config.instanceId();
+    Callbacks cb = new Callbacks(config.callbackExecutor(), id);
+    this.callbacks = cb;
     this.applier =
         new ThreadPoolExecutor(
             1,
@@ -181,7 +212,11 @@ final class Replicator implements ReplicatedMap {
             0,
             TimeUnit.NANOSECONDS,
             new LinkedBlockingQueue<>(),
-            r -> daemon(r, "lockstep-applier-" + id));
+            r -> {
+              Thread t = daemon(r, "lockstep-applier-" + id);
+              cb.replicationThread(t);
+              return t;
+            });
     this.notifier =
         new ThreadPoolExecutor(
             1,
@@ -249,6 +284,7 @@ final class Replicator implements ReplicatedMap {
   void close() {
     closed = true;
     LockstepException closedError = new LockstepException("replicated map closed");
+    callbacks.close(); // every call still pending fails now, on the callback executor
     onApplier(
         () -> {
           closeFeed();
@@ -259,13 +295,15 @@ final class Replicator implements ReplicatedMap {
           enter(ReplicaState.CLOSED);
         });
     applier.shutdown();
-    try {
-      applier.awaitTermination(2, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (!callbacks.onReplicationThread()) { // a listener closing the map cannot wait for itself
+      try {
+        applier.awaitTermination(2, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     notifier.shutdown(); // delivers what is queued, CLOSED last, then its thread ends
-    waiters.failAll(closedError);
+    waiters.close(closedError);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -282,20 +320,33 @@ final class Replicator implements ReplicatedMap {
     if (consistency == ReadConsistency.LOCAL) {
       return entries.get(key);
     }
-    return join(getStrongAsync(key));
+    callbacks.checkMayBlock("strong read of '" + key + "'");
+    return join(strongRead(key, true));
   }
 
   @Override
   public CompletableFuture<Versioned> getStrongAsync(String key) {
+    return strongRead(key, false);
+  }
+
+  private CompletableFuture<Versioned> strongRead(String key, boolean blocking) {
     validateKey(key);
-    return guard(backend.get(key), "strong read of '" + key + "'", false).thenApply(r -> r.entry());
+    String what = "strong read of '" + key + "'";
+    if (closed) {
+      return callbacks.closedFuture(what, false);
+    }
+    CompletableFuture<Versioned> f = guard(backend.get(key), what, false).thenApply(r -> r.entry());
+    return blocking ? callbacks.forBlockingCall(f, what, false) : callbacks.deliver(f, what, false);
   }
 
   public boolean awaitRevision(long revision, Duration timeout) {
     if (published.applied() >= revision) {
       return true;
     }
-    CompletableFuture<Long> f = awaitRevisionAsync(revision);
+    callbacks.checkMayBlock("awaitRevision(" + revision + ")");
+    CompletableFuture<Long> f =
+        callbacks.forBlockingCall(
+            awaitInternally(revision), "wait for revision " + revision, false);
     try {
       f.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
       return true;
@@ -315,6 +366,10 @@ final class Replicator implements ReplicatedMap {
   }
 
   public CompletableFuture<Long> awaitRevisionAsync(long revision) {
+    return callbacks.deliver(awaitInternally(revision), "wait for revision " + revision, false);
+  }
+
+  private CompletableFuture<Long> awaitInternally(long revision) {
     CompletableFuture<Long> f = waiters.await(revision);
     if (!f.isDone()) {
       nudge();
@@ -324,15 +379,144 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public List<Versioned> list(String prefix, int limit) {
+    return snapshot(prefix, limit).entries();
+  }
+
+  public LocalSnapshot snapshot(String prefix, int limit) {
     String p = prefix == null ? "" : prefix;
-    List<Versioned> out = new ArrayList<>();
-    for (Versioned v : entries.values()) {
-      if (v.key().startsWith(p)) {
-        out.add(v);
+    return atOneRevision(
+        rev -> {
+          List<Versioned> out = new ArrayList<>();
+          for (Versioned v : entries.values()) {
+            if (v.key().startsWith(p)) {
+              out.add(v);
+            }
+          }
+          out.sort(Comparator.comparing(Versioned::key));
+          return new LocalSnapshot(
+              rev, limit > 0 && out.size() > limit ? new ArrayList<>(out.subList(0, limit)) : out);
+        });
+  }
+
+  @Override
+  public Map<String, Versioned> getAll(Collection<String> keys) {
+    checkKeys(keys);
+    return atOneRevision(
+        rev -> {
+          Map<String, Versioned> out = new HashMap<>(Math.max(4, keys.size() * 2));
+          for (String k : keys) {
+            Versioned v = entries.get(k);
+            if (v != null) {
+              out.put(k, v);
+            }
+          }
+          return Collections.unmodifiableMap(out);
+        });
+  }
+
+  public LocalSnapshot snapshot(Collection<String> keys) {
+    checkKeys(keys);
+    return atOneRevision(
+        rev -> {
+          List<Versioned> out = new ArrayList<>(keys.size());
+          for (String k : keys) {
+            Versioned v = entries.get(k);
+            if (v != null) {
+              out.add(v);
+            }
+          }
+          out.sort(Comparator.comparing(Versioned::key));
+          for (int i = out.size() - 1; i > 0; i--) { // a key asked for twice
+            if (out.get(i).key().equals(out.get(i - 1).key())) {
+              out.remove(i);
+            }
+          }
+          return new LocalSnapshot(rev, out);
+        });
+  }
+
+  private static void checkKeys(Collection<String> keys) {
+    if (keys == null) {
+      throw new IllegalArgumentException("keys: null");
+    }
+    for (String k : keys) {
+      if (k == null) {
+        throw new IllegalArgumentException("keys: a null key");
       }
     }
-    out.sort(Comparator.comparing(Versioned::key));
-    return limit > 0 && out.size() > limit ? List.copyOf(out.subList(0, limit)) : out;
+  }
+
+  /** Reads memory and builds a result from it and the applied revision it stood at. */
+  @FunctionalInterface
+  private interface MemoryRead<T> {
+    T read(long revision);
+  }
+
+  /**
+   * Runs {@code read} so that it sees memory at exactly one applied revision, and passes it that
+   * revision: optimistically under the seqlock, then, if revisions keep tearing it, on the applier.
+   */
+  private <T> T atOneRevision(MemoryRead<T> read) {
+    if (callbacks.onReplicationThread()) {
+      return read.read(published.applied()); // between steps: memory is at the published revision
+    }
+    for (int attempt = 0; attempt < OPTIMISTIC_READS; attempt++) {
+      long before = evenSeq();
+      T result = read.read(published.applied());
+      if (seq == before) {
+        return result;
+      }
+    }
+    CompletableFuture<T> onApplier = new CompletableFuture<>();
+    try {
+      applier.execute(
+          () -> {
+            try {
+              onApplier.complete(read.read(published.applied()));
+            } catch (Throwable t) {
+              onApplier.completeExceptionally(t);
+            }
+          });
+    } catch (RejectedExecutionException closing) {
+      while (true) { // closed: the applier stops changing memory soon
+        long before = evenSeq();
+        T result = read.read(published.applied());
+        if (seq == before) {
+          return result;
+        }
+        Thread.yield();
+      }
+    }
+    return join(onApplier);
+  }
+
+  /** The seqlock's value once even: no revision is being applied. */
+  private long evenSeq() {
+    long s;
+    for (int spins = 0; ((s = seq) & 1) != 0; spins++) {
+      if (spins < 100) {
+        Thread.onSpinWait();
+      } else {
+        Thread.yield();
+      }
+    }
+    return s;
+  }
+
+  /** The applier starts changing memory for one revision or listing: multi-key reads wait. */
+  private void beginStep() {
+    long s = seq;
+    if ((s & 1) == 0) {
+      seq = s + 1;
+    }
+  }
+
+  /** The step is published (or failed): multi-key reads may proceed. */
+  private void endStep() {
+    long s = seq;
+    if ((s & 1) != 0) {
+      seq = s + 1;
+    }
   }
 
   public long appliedRevision() {
@@ -393,8 +577,32 @@ final class Replicator implements ReplicatedMap {
     if (listener == null) {
       throw new IllegalArgumentException("listener: null");
     }
-    listeners.add(listener);
-    return () -> listeners.remove(listener);
+    Listening l = new Listening(listener);
+    listeners.add(l);
+    return () -> listeners.remove(l);
+  }
+
+  /** A registered change listener, and whether it takes a revision as one batch. */
+  private static final class Listening {
+    final ChangeListener listener;
+    final boolean perChange; // onRevision not overridden: onChange per event, each contained
+
+    Listening(ChangeListener listener) {
+      this.listener = listener;
+      this.perChange = !overridesOnRevision(listener);
+    }
+
+    private static boolean overridesOnRevision(ChangeListener listener) {
+      try {
+        return listener
+                .getClass()
+                .getMethod("onRevision", long.class, List.class)
+                .getDeclaringClass()
+            != ChangeListener.class;
+      } catch (NoSuchMethodException | SecurityException e) {
+        return true; // cannot tell: call onRevision, which is correct either way
+      }
+    }
   }
 
   @Override
@@ -416,7 +624,7 @@ final class Replicator implements ReplicatedMap {
 
   public CompletableFuture<Long> refresh() {
     if (closed) {
-      return CompletableFuture.failedFuture(new LockstepException("replicated map closed"));
+      return callbacks.closedFuture("refresh", false);
     }
     CompletableFuture<Long> f = new CompletableFuture<>();
     onApplier(
@@ -424,7 +632,7 @@ final class Replicator implements ReplicatedMap {
           refreshWaiters.add(f);
           startRelist("refresh", true);
         });
-    return f;
+    return callbacks.deliver(f, "refresh", false);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -433,7 +641,8 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public WriteResult put(String key, byte[] value, String contentType) {
-    return join(putAsync(key, value, contentType));
+    callbacks.checkMayBlock("put of '" + key + "'");
+    return join(write(key, value, contentType, Backend.ANY_REVISION, null, true));
   }
 
   @Override
@@ -444,13 +653,15 @@ final class Replicator implements ReplicatedMap {
   @Override
   public CompletableFuture<WriteResult> putAsync(
       String key, byte[] value, String contentType, @Nullable String requestId) {
-    return write(key, value, contentType, Backend.ANY_REVISION, requestId);
+    return write(key, value, contentType, Backend.ANY_REVISION, requestId, false);
   }
 
   @Override
   public WriteResult compareAndSet(
       String key, long expectedRevision, byte[] value, String contentType) {
-    return join(compareAndSetAsync(key, expectedRevision, value, contentType));
+    callbacks.checkMayBlock("compareAndSet of '" + key + "'");
+    checkExpected(expectedRevision);
+    return join(write(key, value, contentType, expectedRevision, null, true));
   }
 
   @Override
@@ -466,15 +677,20 @@ final class Replicator implements ReplicatedMap {
       byte[] value,
       String contentType,
       @Nullable String requestId) {
+    checkExpected(expectedRevision);
+    return write(key, value, contentType, expectedRevision, requestId, false);
+  }
+
+  private static void checkExpected(long expectedRevision) {
     if (expectedRevision < 0) {
       throw new IllegalArgumentException("expectedRevision: must be >= 0, was " + expectedRevision);
     }
-    return write(key, value, contentType, expectedRevision, requestId);
   }
 
   @Override
   public WriteResult delete(String key) {
-    return join(deleteAsync(key));
+    callbacks.checkMayBlock("delete of '" + key + "'");
+    return join(remove(key, Backend.ANY_REVISION, null, true));
   }
 
   @Override
@@ -484,17 +700,14 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public CompletableFuture<WriteResult> deleteAsync(String key, @Nullable String requestId) {
-    validateKey(key);
-    return afterCommit(
-        guard(
-            backend.delete(key, Backend.ANY_REVISION, requestId), "delete of '" + key + "'", true),
-        key,
-        null);
+    return remove(key, Backend.ANY_REVISION, requestId, false);
   }
 
   @Override
   public WriteResult compareAndDelete(String key, long expectedRevision) {
-    return join(compareAndDeleteAsync(key, expectedRevision));
+    callbacks.checkMayBlock("compareAndDelete of '" + key + "'");
+    checkExpected(expectedRevision);
+    return join(remove(key, expectedRevision, null, true));
   }
 
   @Override
@@ -505,18 +718,36 @@ final class Replicator implements ReplicatedMap {
   @Override
   public CompletableFuture<WriteResult> compareAndDeleteAsync(
       String key, long expectedRevision, @Nullable String requestId) {
+    checkExpected(expectedRevision);
+    return remove(key, expectedRevision, requestId, false);
+  }
+
+  private CompletableFuture<WriteResult> remove(
+      String key, long expected, @Nullable String requestId, boolean blocking) {
     validateKey(key);
-    if (expectedRevision < 0) {
-      throw new IllegalArgumentException("expectedRevision: must be >= 0, was " + expectedRevision);
+    String what = "delete of '" + key + "'";
+    if (closed) {
+      return callbacks.closedFuture(what, false);
     }
-    return afterCommit(
-        guard(backend.delete(key, expectedRevision, requestId), "delete of '" + key + "'", true),
-        key,
-        null);
+    return handOver(
+        afterCommit(guard(backend.delete(key, expected, requestId), what, true), key, null),
+        what,
+        blocking);
+  }
+
+  /** The future of a write as the caller gets it: {@link Callbacks} completes it. */
+  private CompletableFuture<WriteResult> handOver(
+      CompletableFuture<WriteResult> f, String what, boolean blocking) {
+    return blocking ? callbacks.forBlockingCall(f, what, true) : callbacks.deliver(f, what, true);
   }
 
   private CompletableFuture<WriteResult> write(
-      String key, byte[] value, String contentType, long expected, @Nullable String requestId) {
+      String key,
+      byte[] value,
+      String contentType,
+      long expected,
+      @Nullable String requestId,
+      boolean blocking) {
     validateKey(key);
     if (value == null) {
       throw new IllegalArgumentException("value: null");
@@ -526,10 +757,15 @@ final class Replicator implements ReplicatedMap {
     }
     String ct =
         contentType == null || contentType.isBlank() ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
-    return afterCommit(
-        guard(backend.put(key, value, ct, expected, requestId), "put of '" + key + "'", true),
-        key,
-        value);
+    String what = "put of '" + key + "'";
+    if (closed) {
+      return callbacks.closedFuture(what, false);
+    }
+    return handOver(
+        afterCommit(
+            guard(backend.put(key, value, ct, expected, requestId), what, true), key, value),
+        what,
+        blocking);
   }
 
   /** A committed write returns once this instance has applied its revision. */
@@ -666,6 +902,8 @@ final class Replicator implements ReplicatedMap {
               task.run();
             } catch (Throwable e) { // the applier thread must outlive anything a task throws
               LOG.log(Level.ERROR, "applier task failed", e);
+            } finally {
+              endStep(); // a step that threw must not leave multi-key reads waiting
             }
           });
     } catch (RejectedExecutionException e) {
@@ -816,6 +1054,7 @@ final class Replicator implements ReplicatedMap {
       d += Digests.entry(v);
     }
     List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>();
+    beginStep(); // ended by the publish below
     for (Versioned old : entries.values()) {
       if (!fresh.containsKey(old.key())) {
         entries.remove(old.key());
@@ -965,6 +1204,7 @@ final class Replicator implements ReplicatedMap {
     }
     checkApplicable(rev, changes);
     List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>(changes.size());
+    beginStep(); // ended by advanceTo's publish
     for (Change c : changes) {
       apply(c, rev, events);
     }
@@ -1122,6 +1362,7 @@ final class Replicator implements ReplicatedMap {
             resets,
             epoch,
             state);
+    endStep();
     waiters.advance(applied);
   }
 
@@ -1214,29 +1455,40 @@ final class Replicator implements ReplicatedMap {
       return;
     }
     long failuresBefore = listenerFailures;
-    for (ChangeEvent e : events) {
-      for (ChangeListener l : listeners) {
+    List<ChangeEvent> batch = Collections.unmodifiableList(events);
+    for (Listening l : listeners) {
+      if (!l.perChange) {
         try {
-          l.onChange(e);
+          l.listener.onRevision(rev, batch);
         } catch (Throwable t) {
-          listenerFailures++;
-          LOG.log(
-              Level.WARNING,
-              config.instanceId()
-                  + ": change listener "
-                  + l
-                  + " failed on key '"
-                  + e.key()
-                  + "' of revision "
-                  + rev
-                  + "; the change stays applied",
-              t);
+          listenerFailed(l.listener, "revision " + rev, t);
+        }
+        continue;
+      }
+      for (ChangeEvent e : events) {
+        try {
+          l.listener.onChange(e);
+        } catch (Throwable t) {
+          listenerFailed(l.listener, "key '" + e.key() + "' of revision " + rev, t);
         }
       }
     }
     if (listenerFailures != failuresBefore) {
       publish();
     }
+  }
+
+  private void listenerFailed(ChangeListener l, String what, Throwable t) {
+    listenerFailures++;
+    LOG.log(
+        Level.WARNING,
+        config.instanceId()
+            + ": change listener "
+            + l
+            + " failed on "
+            + what
+            + "; the change stays applied",
+        t);
   }
 
   /** The replica state at the end of one change, as {@link #stats()} and the getters report it. */
@@ -1284,6 +1536,16 @@ final class Replicator implements ReplicatedMap {
     @Override
     public ReplicaStats stats() {
       return Replicator.this.stats();
+    }
+
+    @Override
+    public LocalSnapshot snapshot(String prefix, int limit) {
+      return Replicator.this.snapshot(prefix, limit);
+    }
+
+    @Override
+    public LocalSnapshot snapshot(Collection<String> keys) {
+      return Replicator.this.snapshot(keys);
     }
 
     @Override

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Futures waiting for the applied revision to reach a value. Waiters for one revision share a
@@ -16,6 +17,7 @@ import java.util.function.LongSupplier;
 final class RevisionWaiters {
   private final TreeMap<Long, Waiter> waiting = new TreeMap<>();
   private final LongSupplier applied;
+  private @Nullable Throwable closed; // guarded by this: once set, every await fails with it
 
   private static final class Waiter {
     final CompletableFuture<Long> shared = new CompletableFuture<>();
@@ -33,6 +35,9 @@ final class RevisionWaiters {
     }
     Waiter w;
     synchronized (this) {
+      if (closed != null) {
+        return CompletableFuture.failedFuture(closed);
+      }
       w = waiting.computeIfAbsent(revision, r -> new Waiter());
       w.callers++;
     }
@@ -89,6 +94,16 @@ final class RevisionWaiters {
     for (Waiter w : all) {
       w.shared.completeExceptionally(cause);
     }
+  }
+
+  /** Fails every waiter with {@code cause}, and every later one: the map closed. */
+  void close(Throwable cause) {
+    synchronized (this) {
+      if (closed == null) {
+        closed = cause;
+      }
+    }
+    failAll(cause);
   }
 
   synchronized int size() {

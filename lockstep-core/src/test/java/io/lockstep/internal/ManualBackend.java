@@ -22,6 +22,8 @@ final class ManualBackend implements Backend {
   private final List<ManualFeed> feeds = new CopyOnWriteArrayList<>();
   private final AtomicInteger snapshots = new AtomicInteger();
   private volatile Snapshot listing;
+  private final List<CompletableFuture<WriteResult>> heldWrites = new CopyOnWriteArrayList<>();
+  private volatile long commitAt; // 0: writes fail; > 0: they commit at this revision; < 0: held
 
   ManualBackend(long listedRevision) {
     this.listing = new Snapshot(listedRevision, List.of());
@@ -109,17 +111,46 @@ final class ManualBackend implements Backend {
     return f;
   }
 
-  @Override
-  public CompletableFuture<WriteResult> put(
-      String key, byte[] value, String contentType, long expectedRevision) {
+  /**
+   * From now on writes commit at once at {@code revision} (a feed hears of them only if the test
+   * says so).
+   */
+  void commitWritesAt(long revision) {
+    this.commitAt = revision;
+  }
+
+  /** From now on writes never answer: their futures are kept in {@link #heldWrites()}. */
+  void holdWrites() {
+    this.commitAt = -1;
+  }
+
+  List<CompletableFuture<WriteResult>> heldWrites() {
+    return List.copyOf(heldWrites);
+  }
+
+  private CompletableFuture<WriteResult> write() {
+    long at = commitAt;
+    if (at > 0) {
+      return CompletableFuture.completedFuture(WriteResult.applied(at));
+    }
+    if (at < 0) {
+      CompletableFuture<WriteResult> f = new CompletableFuture<>();
+      heldWrites.add(f);
+      return f;
+    }
     return CompletableFuture.failedFuture(
         new UnsupportedOperationException("writes (manual backend)"));
   }
 
   @Override
+  public CompletableFuture<WriteResult> put(
+      String key, byte[] value, String contentType, long expectedRevision) {
+    return write();
+  }
+
+  @Override
   public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-    return CompletableFuture.failedFuture(
-        new UnsupportedOperationException("writes (manual backend)"));
+    return write();
   }
 
   @Override

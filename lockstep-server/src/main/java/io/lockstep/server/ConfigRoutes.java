@@ -2,6 +2,7 @@ package io.lockstep.server;
 
 import io.javalin.http.Context;
 import io.lockstep.HistoryResetException;
+import io.lockstep.LocalSnapshot;
 import io.lockstep.Lockstep;
 import io.lockstep.ReadConsistency;
 import io.lockstep.ReplicatedMap;
@@ -245,8 +246,10 @@ final class ConfigRoutes {
     int limit = Requests.intInRange(ctx, LIMIT, DEFAULT_LIMIT, 1, MAX_LIMIT);
     ReplicatedMap map = node.get().map();
     requireReady(map);
-    long applied = map.replica().appliedRevision();
-    List<Versioned> entries = map.list(prefix == null ? "" : prefix, limit);
+    // The keys and the revision they are at, from one moment: never a revision they are not at.
+    LocalSnapshot snapshot = map.replica().snapshot(prefix == null ? "" : prefix, limit);
+    long applied = snapshot.revision();
+    List<Versioned> entries = snapshot.entries();
     List<KeyInfo> keys = new ArrayList<>(entries.size());
     for (Versioned v : entries) {
       keys.add(new KeyInfo(v.key(), v.modRevision(), v.contentType(), v.value().length));
