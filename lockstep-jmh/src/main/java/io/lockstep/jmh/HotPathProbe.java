@@ -186,6 +186,11 @@ public final class HotPathProbe {
       }
     }
 
+    /** Whether every reader saw the armed write within {@code millis}. */
+    boolean await(long millis) throws InterruptedException {
+      return latch.await(millis, TimeUnit.MILLISECONDS);
+    }
+
     /** Waits for every reader; returns the latest arrival. */
     long awaitLast(long seq) throws InterruptedException {
       if (!latch.await(10, TimeUnit.SECONDS)) {
@@ -285,6 +290,9 @@ public final class HotPathProbe {
       Fanout lockstep = lockstepFanout(maps.get(0), maps.subList(1, replicas));
       Fanout reference = rawPubSub(closer, redis.port(), replicas - 1);
       compareFanout(path, lockstep, reference);
+      if (replicas == 2) {
+        tapDecomposition(closer, redis.port(), "hp2:changes", maps.get(0), maps.get(1));
+      }
     }
   }
 
@@ -392,6 +400,64 @@ public final class HotPathProbe {
       w.get(10, TimeUnit.SECONDS);
       return last - t0;
     };
+  }
+
+  /**
+   * Splits Lockstep's redis-2 figure in two with a raw subscriber on Lockstep's own channel: write
+   * call to the change message reaching a subscriber (script, Redis, Lettuce), and from there to
+   * the other replica's listener (Lettuce on the replica's connection, RedisFeed, the applier
+   * hand-off, apply, listener). Both subscribers get the message from the same PUBLISH.
+   */
+  private void tapDecomposition(
+      Closer closer, int port, String lockstepChannel, ReplicatedMap writer, ReplicatedMap reader)
+      throws Exception {
+    ClientResources res = lettuceResources(closer);
+    RedisClient client = RedisClient.create(res, RedisURI.create("redis://127.0.0.1:" + port));
+    closer.add(client::shutdown);
+    Arrivals tap = new Arrivals(1);
+    StatefulRedisPubSubConnection<byte[], byte[]> sub =
+        client.connectPubSub(ByteArrayCodec.INSTANCE);
+    closer.add(sub::close);
+    sub.addListener(
+        new RedisPubSubAdapter<>() {
+          @Override
+          public void message(byte[] ch, byte[] message) {
+            // The change message ends with the value, whose first 8 bytes are the sequence.
+            tap.seen(0, seqOf(message, message.length - VALUE_BYTES));
+          }
+        });
+    sub.sync().subscribe(b(lockstepChannel));
+    Arrivals replica = new Arrivals(1);
+    reader.addListener(
+        (ChangeEvent e) -> {
+          if (e.type() == ChangeEvent.Type.PUT && e.value() != null) {
+            replica.seen(0, seqOf(e.value().value(), 0));
+          }
+        });
+    Histogram toTap = new Histogram(3);
+    Histogram tapToReplica = new Histogram(3);
+    long seq = 1L << 40;
+    for (int i = 0; i < warmup + writes; i++, seq++) {
+      tap.arm(seq);
+      replica.arm(seq);
+      long t0 = System.nanoTime();
+      CompletableFuture<?> w = writer.putAsync("hp-" + (seq % 100), value(seq, VALUE_BYTES), CT);
+      long atTap = tap.awaitLast(seq);
+      long atReplica = replica.awaitLast(seq);
+      w.get(10, TimeUnit.SECONDS);
+      if (i >= warmup) {
+        toTap.recordValue(Math.max(0, atTap - t0));
+        tapToReplica.recordValue(Math.max(0, atReplica - atTap));
+      }
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "  decomposition (%d writes): write call -> raw subscriber on Lockstep's channel p50 %.3f"
+            + " ms; that subscriber -> the other replica's listener p50 %.3f ms (p90 %.3f)%n",
+        writes,
+        toTap.getValueAtPercentile(50) / 1e6,
+        tapToReplica.getValueAtPercentile(50) / 1e6,
+        tapToReplica.getValueAtPercentile(90) / 1e6);
   }
 
   private static Client etcdClient(Closer closer, String url) {
@@ -575,8 +641,20 @@ public final class HotPathProbe {
     RawRaft raw = new RawRaft(voters, arrivals);
     while (true) {
       try {
-        raw.leader();
-        return raw;
+        RAFT leader = raw.leader();
+        // A voter that joined after the election may lag behind the log for a while; write until
+        // one write reaches all three state machines.
+        for (long settle = -1; ; settle--) {
+          arrivals.arm(settle);
+          byte[] v = value(settle, VALUE_BYTES);
+          leader.setAsync(v, 0, v.length);
+          if (arrivals.await(1000)) {
+            return raw;
+          }
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("the raw Raft group did not settle in 30 s");
+          }
+        }
       } catch (IllegalStateException e) {
         if (System.nanoTime() > deadline) {
           throw e;
