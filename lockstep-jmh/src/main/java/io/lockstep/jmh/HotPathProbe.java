@@ -310,7 +310,7 @@ public final class HotPathProbe {
   private void peerFanout(String path) throws Exception {
     try (Closer closer = new Closer()) {
       PeerNodes nodes = peerNodes(closer);
-      RawRaft raw = rawRaft(closer);
+      RawRaft raw = rawRaft(closer, true);
       Fanout lockstep = lockstepFanout(nodes.leader(), nodes.maps());
       Fanout reference =
           seq -> {
@@ -601,7 +601,13 @@ public final class HotPathProbe {
     }
   }
 
-  private static RawRaft rawRaft(Closer closer) throws Exception {
+  /**
+   * @param commitsImmediately {@code send_commits_immediately}: on for the fan-out reference (else
+   *     followers apply with the next append, up to the resend interval later); off for writes/s,
+   *     as on Lockstep's own stack (with it on, sequential setAsync on the leader failed with
+   *     "processing queue is full" after ~2,000 writes, reproducibly)
+   */
+  private static RawRaft rawRaft(Closer closer, boolean commitsImmediately) throws Exception {
     String cluster = "hp-raw-" + System.nanoTime();
     List<Integer> ports = FreePorts.take(3);
     Path data = TempDirs.create("lockstep-hotpath-raw-");
@@ -616,7 +622,7 @@ public final class HotPathProbe {
                   peerUri(ports, i, data), new BackendContext(cluster, "raw" + i, TIMEOUT)));
       ch.setName("raw" + i);
       RAFT raft = ch.getProtocolStack().findProtocol(RAFT.class);
-      raft.sendCommitsImmediately(true);
+      raft.sendCommitsImmediately(commitsImmediately);
       raft.stateMachine(
           new StateMachine() {
             @Override
@@ -642,6 +648,9 @@ public final class HotPathProbe {
     while (true) {
       try {
         RAFT leader = raw.leader();
+        if (!commitsImmediately) {
+          return raw;
+        }
         // A voter that joined after the election may lag behind the log for a while; write until
         // one write reaches all three state machines.
         for (long settle = -1; ; settle--) {
@@ -805,7 +814,7 @@ public final class HotPathProbe {
   private void peerWrites(String path) throws Exception {
     try (Closer closer = new Closer()) {
       PeerNodes nodes = peerNodes(closer);
-      RawRaft raw = rawRaft(closer);
+      RawRaft raw = rawRaft(closer, false);
       RAFT leader = raw.leader();
       Writer reference =
           seq -> {
