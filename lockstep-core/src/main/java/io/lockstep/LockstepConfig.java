@@ -23,7 +23,8 @@ public record LockstepConfig(
     Duration progressInterval,
     int maxKeyBytes,
     int maxValueBytes,
-    long randomSeed) {
+    long randomSeed,
+    int maxPendingChanges) {
 
   /** Checks every field; see {@link LockstepBuilder} for what each means. */
   public LockstepConfig {
@@ -55,6 +56,10 @@ public record LockstepConfig(
     }
     if (maxValueBytes < 0) {
       throw new IllegalArgumentException("maxValueBytes: must be >= 0, was " + maxValueBytes);
+    }
+    if (maxPendingChanges < 1) {
+      throw new IllegalArgumentException(
+          "maxPendingChanges: must be >= 1, was " + maxPendingChanges);
     }
   }
 

@@ -13,7 +13,20 @@ class LockstepConfigTest {
 
   private static LockstepConfig valid() {
     return new LockstepConfig(
-        "peer:", null, "app", "node-1", "", S, S, Duration.ofMillis(100), S, S, 1024, 1 << 20, 7);
+        "peer:",
+        null,
+        "app",
+        "node-1",
+        "",
+        S,
+        S,
+        Duration.ofMillis(100),
+        S,
+        S,
+        1024,
+        1 << 20,
+        7,
+        100);
   }
 
   private static LockstepConfig with(UnaryOperator<Object[]> change) {
@@ -31,7 +44,8 @@ class LockstepConfigTest {
       c.progressInterval(),
       c.maxKeyBytes(),
       c.maxValueBytes(),
-      c.randomSeed()
+      c.randomSeed(),
+      c.maxPendingChanges()
     };
     f = change.apply(f);
     return new LockstepConfig(
@@ -47,7 +61,8 @@ class LockstepConfigTest {
         (Duration) f[9],
         (int) f[10],
         (int) f[11],
-        (long) f[12]);
+        (long) f[12],
+        (int) f[13]);
   }
 
   private static UnaryOperator<Object[]> set(int i, Object v) {

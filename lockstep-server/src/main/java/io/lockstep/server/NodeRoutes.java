@@ -92,6 +92,9 @@ final class NodeRoutes {
       long gaps,
       long listenerFailures,
       long resets,
+      long pendingChanges,
+      long peakPendingChanges,
+      long feedPauses,
       boolean ready,
       CloudFoundry.Application application) {
 
@@ -114,6 +117,9 @@ final class NodeRoutes {
           s.gaps(),
           s.listenerFailures(),
           s.resets(),
+          s.pendingChanges(),
+          s.peakPendingChanges(),
+          s.feedPauses(),
           s.ready(),
           application);
     }

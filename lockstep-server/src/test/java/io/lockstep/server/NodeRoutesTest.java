@@ -92,6 +92,9 @@ class NodeRoutesTest {
               "gaps",
               "listenerFailures",
               "resets",
+              "pendingChanges",
+              "peakPendingChanges",
+              "feedPauses",
               "ready");
       Lockstep node = ts.server.node();
       assertThat(s.get("id").asText()).isEqualTo(node.self().id());
@@ -110,6 +113,8 @@ class NodeRoutesTest {
       assertThat(s.get("relists").asLong()).isZero();
       assertThat(s.get("listenerFailures").asLong()).isZero();
       assertThat(s.get("resets").asLong()).isZero();
+      assertThat(s.get("pendingChanges").asLong()).isZero();
+      assertThat(s.get("feedPauses").asLong()).isZero();
     }
   }
 
