@@ -27,6 +27,7 @@ public final class LockstepBuilder {
   private int maxValueBytes = 1 << 20;
   private @Nullable Long randomSeed;
   private Executor callbackExecutor = ForkJoinPool.commonPool();
+  private int maxPendingChanges = 10_000;
 
   LockstepBuilder() {}
 
@@ -106,6 +107,18 @@ public final class LockstepBuilder {
     return this;
   }
 
+  /**
+   * How many changes received from the feed may wait to be applied. A feed that would go past it is
+   * paused, never dropped: the replica closes it once it has applied what it received and resumes
+   * it from the revision after (the backend's own catch-up), counted in {@link
+   * ReplicaStats#feedPauses()}. A single revision larger than the bound is still taken whole.
+   * Default 10,000.
+   */
+  public LockstepBuilder maxPendingChanges(int max) {
+    this.maxPendingChanges = max;
+    return this;
+  }
+
   /** The seed of the reconnect jitter. Default: random. */
   public LockstepBuilder randomSeed(long seed) {
     this.randomSeed = seed;
@@ -148,7 +161,8 @@ public final class LockstepBuilder {
         maxKeyBytes,
         maxValueBytes,
         seed,
-        callbackExecutor);
+        callbackExecutor,
+        maxPendingChanges);
   }
 
   /**

@@ -3,7 +3,6 @@ package io.lockstep;
 import io.lockstep.spi.Backend;
 import java.time.Duration;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -26,39 +25,8 @@ public record LockstepConfig(
     int maxKeyBytes,
     int maxValueBytes,
     long randomSeed,
-    Executor callbackExecutor) {
-
-  /** The configuration with the default callback executor, {@link ForkJoinPool#commonPool()}. */
-  public LockstepConfig(
-      @Nullable String backendUri,
-      @Nullable Backend backend,
-      String keyPrefix,
-      String instanceId,
-      String advertiseUrl,
-      Duration operationTimeout,
-      Duration applyTimeout,
-      Duration reconnectBackoffMin,
-      Duration reconnectBackoffMax,
-      Duration progressInterval,
-      int maxKeyBytes,
-      int maxValueBytes,
-      long randomSeed) {
-    this(
-        backendUri,
-        backend,
-        keyPrefix,
-        instanceId,
-        advertiseUrl,
-        operationTimeout,
-        applyTimeout,
-        reconnectBackoffMin,
-        reconnectBackoffMax,
-        progressInterval,
-        maxKeyBytes,
-        maxValueBytes,
-        randomSeed,
-        ForkJoinPool.commonPool());
-  }
+    Executor callbackExecutor,
+    int maxPendingChanges) {
 
   /** Checks every field; see {@link LockstepBuilder} for what each means. */
   public LockstepConfig {
@@ -93,6 +61,10 @@ public record LockstepConfig(
     }
     if (callbackExecutor == null) {
       throw new IllegalArgumentException("callbackExecutor: null");
+    }
+    if (maxPendingChanges < 1) {
+      throw new IllegalArgumentException(
+          "maxPendingChanges: must be >= 1, was " + maxPendingChanges);
     }
   }
 

@@ -7,12 +7,21 @@ import java.util.Map;
 /**
  * What one replica reports about itself: a consistent snapshot taken at one moment (the end of the
  * last change applied), so {@code keys} and {@code digest} are those of {@code appliedRevision};
- * only {@code lagMillis} is measured, and {@code backend} asked, when the snapshot is read.
+ * only the lag and the pending changes are measured when the snapshot is read.
+ *
+ * <p>Lag is "behind the source for this namespace": revisions the source has shown to be this
+ * namespace's (changes the feed delivered, still waiting to be applied; on a backend that numbers
+ * the namespace's own changes, a head it reported) and not yet applied. Revisions the source used
+ * outside the namespace (etcd's cluster-wide revision moved by other prefixes) are never lag: a
+ * current replica reports 0 whatever other prefixes do.
  *
  * @param appliedRevision the highest revision this instance has applied
- * @param headRevision the highest revision this instance knows the source has reached
+ * @param headRevision the highest revision this instance knows this namespace has reached at the
+ *     source (received, or applied)
  * @param lagRevisions {@code headRevision - appliedRevision}, never negative
- * @param lagMillis how long this instance has been behind the known head, 0 when current
+ * @param lagMillis how long this instance has been behind {@code headRevision}: the age of the
+ *     oldest change received and not yet applied, or of a known head not yet reached; 0 when
+ *     current
  * @param keys the number of keys held in memory
  * @param digest the order-independent digest over (key, mod revision, value) of the keys held
  * @param relists how many times the instance re-listed after its first list (compaction, gap,
@@ -29,6 +38,12 @@ import java.util.Map;
  * @param waiters callers waiting right now for this instance to apply a revision it has not reached
  *     ({@code min_revision} reads, writes waiting for their own change); each is removed when it is
  *     answered, times out or is cancelled
+ * @param pendingChanges changes received from the feed and waiting to be applied, now
+ * @param peakPendingChanges the most changes that ever waited at once; never above the bound set by
+ *     {@link LockstepBuilder#maxPendingChanges(int)} unless one revision alone is larger
+ * @param feedPauses how many times the feed was paused because the bound was reached: closed once
+ *     the replica had applied what it received, and resumed from the revision after (nothing is
+ *     dropped)
  * @param epoch the id of the source's history the last listing belonged to ({@link
  *     io.lockstep.spi.Snapshot#epoch()}); empty before the first listing and for a backend that
  *     keeps none. A reset to a new history changes it.
@@ -50,6 +65,9 @@ public record ReplicaStats(
     boolean ready,
     long resets,
     int waiters,
+    long pendingChanges,
+    long peakPendingChanges,
+    long feedPauses,
     String epoch,
     Map<String, Object> backend) {
 

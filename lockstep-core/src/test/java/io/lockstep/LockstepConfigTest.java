@@ -13,7 +13,21 @@ class LockstepConfigTest {
 
   private static LockstepConfig valid() {
     return new LockstepConfig(
-        "peer:", null, "app", "node-1", "", S, S, Duration.ofMillis(100), S, S, 1024, 1 << 20, 7);
+        "peer:",
+        null,
+        "app",
+        "node-1",
+        "",
+        S,
+        S,
+        Duration.ofMillis(100),
+        S,
+        S,
+        1024,
+        1 << 20,
+        7,
+        java.util.concurrent.ForkJoinPool.commonPool(),
+        100);
   }
 
   private static LockstepConfig with(UnaryOperator<Object[]> change) {
@@ -31,7 +45,9 @@ class LockstepConfigTest {
       c.progressInterval(),
       c.maxKeyBytes(),
       c.maxValueBytes(),
-      c.randomSeed()
+      c.randomSeed(),
+      c.callbackExecutor(),
+      c.maxPendingChanges()
     };
     f = change.apply(f);
     return new LockstepConfig(
@@ -47,7 +63,9 @@ class LockstepConfigTest {
         (Duration) f[9],
         (int) f[10],
         (int) f[11],
-        (long) f[12]);
+        (long) f[12],
+        (java.util.concurrent.Executor) f[13],
+        (int) f[14]);
   }
 
   private static UnaryOperator<Object[]> set(int i, Object v) {

@@ -1,5 +1,6 @@
 package io.lockstep.internal;
 
+import io.lockstep.BackendUnavailableException;
 import io.lockstep.ChangeEvent;
 import io.lockstep.ChangeListener;
 import io.lockstep.Digests;
@@ -24,6 +25,7 @@ import io.lockstep.spi.Backoff;
 import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ListingProgress;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
 import java.lang.System.Logger.Level;
@@ -40,6 +42,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -48,6 +51,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -88,6 +92,30 @@ import org.jspecify.annotations.Nullable;
  * below applied, causes a relist; a listing of another epoch, or below applied, is installed as it
  * is (values compared, not only mod revisions), moves applied to its revision (the only move back),
  * fails every revision waiter with {@link HistoryResetException}, and counts {@code resets}.
+ *
+ * <p>A <b>listing</b> is bounded by its progress, not by its total time: the backend reports each
+ * page through a {@link ListingProgress}, and a listing that went one operation timeout without a
+ * page is cancelled (its future, and the handle the backend checks between pages) and retried after
+ * a backoff. Listings are single-flight: a relist asked for while one is under way (or waiting for
+ * its retry) joins it, and so do {@link #refresh()} calls, which complete with its revision. A
+ * relist that comes within {@code 2 × reconnectBackoffMax} of the previous one waits a backoff of
+ * its own (capped exponential with jitter, reset once relists are that far apart), so a feed that
+ * fails on every event cannot loop relist, watch, relist at full speed.
+ *
+ * <p>The <b>feed queue</b> is bounded: at most {@code maxPendingChanges} changes received and not
+ * yet applied (one revision larger than that is taken whole). A feed delivery that would go past it
+ * is not queued: the session stops queueing (everything it delivers from then on is left out, a
+ * progress answer included) and queues one marker; when the applier reaches the marker it has
+ * applied everything the session queued before, so it closes that feed and resumes from applied +
+ * 1, through the backend's own catch-up. Nothing is dropped; the pause is counted ({@code
+ * feedPauses}).
+ *
+ * <p><b>Lag</b> is lag behind the source for this namespace: on a {@link RevisionModel#SPARSE}
+ * source a revision is known to be the namespace's only when the feed delivers a change at it, and
+ * a progress revision means "nothing of yours up to here" (applied moves to it), so the head a
+ * delivery reports (the store's revision, other namespaces' writes included) is never counted. On a
+ * {@link RevisionModel#CONTIGUOUS} source the head reported is the namespace's own. Changes
+ * received and waiting in the queue count as lag too, measured when {@link #stats()} is read.
  *
  * <p>A broken feed is resumed from applied + 1 after a capped exponential backoff with jitter, for
  * ever. A feed that cannot resume (compaction) causes a re-list. A quiet feed is asked for progress
@@ -151,6 +179,11 @@ final class Replicator implements ReplicatedMap {
   private final Replica replica = new ReplicaView();
   private final Callbacks callbacks;
 
+  // The feed queue: written by the feed threads (SessionListener) and the applier.
+  private final AtomicLong pendingChanges = new AtomicLong();
+  private final AtomicLong peakPendingChanges = new AtomicLong();
+  private final ConcurrentLinkedDeque<Pending> pendingBatches = new ConcurrentLinkedDeque<>();
+
   private volatile boolean closed;
 
   /**
@@ -171,6 +204,7 @@ final class Replicator implements ReplicatedMap {
   private long gaps;
   private long listenerFailures;
   private long resets;
+  private long feedPauses;
   private String epoch = Snapshot.NO_EPOCH; // the history of the last listing
   private ReplicaState state = ReplicaState.LISTING;
 
@@ -186,6 +220,12 @@ final class Replicator implements ReplicatedMap {
   private long lastSignalNanos;
   private long progressAskedNanos;
   private final List<CompletableFuture<Long>> refreshWaiters = new ArrayList<>();
+  private boolean listingInFlight; // from a relist's start until its listing is installed
+  private Listing listing; // the listing request under way, null between requests
+  private final Backoff.Attempts relistBackoff; // throttles relists that follow each other
+  private final long relistWindowNanos;
+  private boolean relisted; // whether lastRelistNanos is set
+  private long lastRelistNanos; // when the last counted relist started (or will, when delayed)
 
   /**
    * @param ticker the only source of time of the engine
@@ -201,6 +241,10 @@ final class Replicator implements ReplicatedMap {
     this.backoff =
         Backoff.of(config.reconnectBackoffMin(), config.reconnectBackoffMax())
             .attempts(new SplittableRandom(config.randomSeed()));
+    this.relistBackoff =
+        Backoff.of(config.reconnectBackoffMin(), config.reconnectBackoffMax())
+            .attempts(new SplittableRandom(~config.randomSeed()));
+    this.relistWindowNanos = 2 * config.reconnectBackoffMax().toNanos();
     this.waiters = new RevisionWaiters(() -> published.applied());
     String id = config.instanceId();
     Callbacks cb = new Callbacks(config.callbackExecutor(), id);
@@ -538,12 +582,25 @@ final class Replicator implements ReplicatedMap {
 
   public ReplicaStats stats() {
     Published p = published;
+    long now = ticker.nanos();
+    long head = p.head();
     long since = p.behindSinceNanos();
-    long lagMillis = since == 0 ? 0 : Math.max(0, (ticker.nanos() - since) / 1_000_000);
+    // Changes received and not yet applied: the oldest one's age, the newest one's revision.
+    for (Pending b : pendingBatches) {
+      if (b.revision() > p.applied()) {
+        since = since == 0 ? b.queuedNanos() : Math.min(since, b.queuedNanos());
+        break;
+      }
+    }
+    Pending last = pendingBatches.peekLast();
+    if (last != null) {
+      head = Math.max(head, last.revision());
+    }
+    long lagMillis = since == 0 ? 0 : Math.max(0, (now - since) / 1_000_000);
     return new ReplicaStats(
         p.applied(),
-        p.head(),
-        p.head() - p.applied(),
+        head,
+        head - p.applied(),
         lagMillis,
         p.keys(),
         p.digest(),
@@ -555,6 +612,9 @@ final class Replicator implements ReplicatedMap {
         p.ready(),
         p.resets(),
         waiters.size(),
+        pendingChanges.get(),
+        peakPendingChanges.get(),
+        p.feedPauses(),
         p.epoch(),
         backendStats());
   }
@@ -630,7 +690,7 @@ final class Replicator implements ReplicatedMap {
     onApplier(
         () -> {
           refreshWaiters.add(f);
-          startRelist("refresh", true);
+          startRelist("refresh", true, 0, false); // asked for: not throttled, joins one under way
         });
     return callbacks.deliver(f, "refresh", false);
   }
@@ -915,26 +975,54 @@ final class Replicator implements ReplicatedMap {
     startRelist(reason, count, 0);
   }
 
-  /** Drops the feed and lists again, after {@code delayNanos} (0: now). */
+  /** {@link #startRelist(String, boolean, long, boolean)}, throttled. */
   private void startRelist(String reason, boolean count, long delayNanos) {
+    startRelist(reason, count, delayNanos, true);
+  }
+
+  /**
+   * Drops the feed and lists again, after {@code delayNanos} (0: now), or later when {@code
+   * throttle} and the previous throttled relist was recent. A relist asked for while a listing is
+   * under way joins it.
+   */
+  private void startRelist(String reason, boolean count, long delayNanos, boolean throttle) {
     if (closed) {
       return;
     }
+    if (listingInFlight) {
+      LOG.log(Level.DEBUG, "{0}: {1}: joins the listing under way", config.instanceId(), reason);
+      return;
+    }
+    listingInFlight = true;
     generation++;
     closeFeed();
+    long delay = Math.max(0, delayNanos);
     if (count) {
       relists++;
+    }
+    if (count && throttle) {
+      long now = ticker.nanos();
+      if (relisted && now - lastRelistNanos < relistWindowNanos) {
+        delay = Math.max(delay, relistBackoff.nextNanos());
+      } else {
+        relistBackoff.reset();
+      }
+      relisted = true;
+      lastRelistNanos = now + delay;
+    }
+    if (count) {
       LOG.log(
           Level.INFO,
-          "{0}: re-listing ({1}) at applied revision {2}",
+          "{0}: re-listing ({1}) at applied revision {2}{3}",
           config.instanceId(),
           reason,
-          applied);
+          applied,
+          delay == 0 ? "" : " in " + delay / 1_000_000 + " ms");
     }
     publish();
     enter(ready ? ReplicaState.RELISTING : ReplicaState.LISTING);
     long g = generation;
-    if (delayNanos <= 0) {
+    if (delay <= 0) {
       requestSnapshot(g);
       return;
     }
@@ -946,7 +1034,7 @@ final class Replicator implements ReplicatedMap {
                     requestSnapshot(g);
                   }
                 }),
-        delayNanos);
+        delay);
   }
 
   /**
@@ -974,19 +1062,69 @@ final class Replicator implements ReplicatedMap {
     }
   }
 
+  /**
+   * Asks the backend for a listing, bounded by its progress: {@link #checkListing} cancels it once
+   * it has gone one operation timeout without a page.
+   */
   private void requestSnapshot(long g) {
+    Listing l = new Listing(g, ticker.nanos());
+    listing = l;
     CompletableFuture<Snapshot> f;
     try {
-      f = guard(backend.snapshot(), "list", false);
+      f = backend.snapshot(l);
+      if (f == null) {
+        f = CompletableFuture.failedFuture(new IllegalStateException("the backend listed nothing"));
+      }
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
-    f.whenComplete((s, err) -> onApplier(() -> onSnapshot(g, s, err)));
+    l.future = f;
+    f.whenComplete((s, err) -> onApplier(() -> onSnapshot(l, s, err)));
+    scheduleListingCheck(l, config.operationTimeout().toNanos());
   }
 
-  private void onSnapshot(long g, Snapshot s, Throwable err) {
+  private void scheduleListingCheck(Listing l, long delayNanos) {
+    schedule(() -> onApplier(() -> checkListing(l)), delayNanos);
+  }
+
+  /** Cancels a listing that went one operation timeout without a page; else checks again later. */
+  private void checkListing(Listing l) {
+    if (l != listing || l.future.isDone() || closed) {
+      return;
+    }
+    long timeout = config.operationTimeout().toNanos();
+    long quiet = ticker.nanos() - l.lastProgressNanos;
+    if (quiet < timeout) {
+      scheduleListingCheck(l, timeout - quiet);
+      return;
+    }
+    l.cancelled = true;
+    l.future.cancel(true); // onSnapshot follows, as a failure
+  }
+
+  private void onSnapshot(Listing l, Snapshot s, Throwable error) {
+    if (l != listing) {
+      return;
+    }
+    listing = null;
+    long g = l.g;
     if (g != generation || closed) {
       return;
+    }
+    Throwable err = error;
+    if (l.cancelled) {
+      err =
+          new BackendUnavailableException(
+              "list: no progress within "
+                  + config.operationTimeout().toMillis()
+                  + " ms after "
+                  + l.pages
+                  + " pages ("
+                  + l.entries
+                  + " entries); cancelled",
+              null);
+    } else if (err == null && s == null) {
+      err = new IllegalStateException("the backend completed a listing with null");
     }
     if (err != null) {
       long delay = backoff.nextNanos();
@@ -1012,6 +1150,7 @@ final class Replicator implements ReplicatedMap {
 
   /** Applies a listing, reports it, then watches from the revision after it. */
   private void installAndWatch(Snapshot s) {
+    listingInFlight = false; // a relist asked for from here on lists again
     String resetReason = resetReason(s);
     if (resetReason != null) {
       // Every waiter waits for a revision of the old history: fail them before the listing's
@@ -1160,7 +1299,9 @@ final class Replicator implements ReplicatedMap {
     lastSignalNanos = ticker.nanos();
     progressAskedNanos = 0;
     backoff.reset();
-    head = Math.max(head, Math.max(rev, headRev));
+    // On a SPARSE source the head a delivery reports is the store's revision, other namespaces'
+    // writes included: not lag (see the class comment). On a CONTIGUOUS one it is ours.
+    head = Math.max(head, model == RevisionModel.CONTIGUOUS ? Math.max(rev, headRev) : rev);
     if (rev < sessionLast) {
       LOG.log(
           Level.WARNING,
@@ -1330,6 +1471,34 @@ final class Replicator implements ReplicatedMap {
         delay);
   }
 
+  /**
+   * Reached the marker a session queued when it stopped queueing (the queue was full): everything
+   * it queued before is applied, so close its feed and resume from the revision after, through the
+   * backend's own catch-up. Nothing the feed delivered after the marker was kept.
+   */
+  private void pauseFeed(long g) {
+    if (g != generation || closed) {
+      return;
+    }
+    generation++;
+    closeFeed();
+    feedPauses++;
+    publish();
+    LOG.log(
+        Level.INFO,
+        "{0}: more than {1} changes waiting to be applied: feed paused, resuming from revision {2}",
+        config.instanceId(),
+        config.maxPendingChanges(),
+        applied + 1);
+    long g2 = generation;
+    onApplier(
+        () -> {
+          if (g2 == generation && !closed) {
+            startWatch(applied + 1);
+          }
+        });
+  }
+
   /** Moves the applied revision (never back) and publishes the state. */
   private void advanceTo(long rev) {
     if (rev > applied) {
@@ -1360,6 +1529,7 @@ final class Replicator implements ReplicatedMap {
             gaps,
             listenerFailures,
             resets,
+            feedPauses,
             epoch,
             state);
     endStep();
@@ -1505,14 +1675,47 @@ final class Replicator implements ReplicatedMap {
       long gaps,
       long listenerFailures,
       long resets,
+      long feedPauses,
       String epoch,
       ReplicaState state) {
     static final Published INITIAL =
         new Published(
-            0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, Snapshot.NO_EPOCH, ReplicaState.LISTING);
+            0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0, Snapshot.NO_EPOCH, ReplicaState.LISTING);
   }
 
-  /** Forwards one feed session's signals to the applier, tagged with the session's generation. */
+  /** One delivery queued for the applier: its revision and when it was queued. */
+  private record Pending(long revision, long queuedNanos) {}
+
+  /**
+   * The engine's handle on one listing request ({@link ListingProgress}): pages move its progress
+   * time; the applier cancels it once it went one operation timeout without one.
+   */
+  private final class Listing implements ListingProgress {
+    final long g;
+    volatile long lastProgressNanos;
+    volatile boolean cancelled;
+    volatile int pages;
+    volatile long entries;
+    CompletableFuture<Snapshot> future; // set on the applier right after the request
+
+    Listing(long g, long startNanos) {
+      this.g = g;
+      this.lastProgressNanos = startNanos;
+    }
+
+    @Override
+    public void page(int n) {
+      lastProgressNanos = ticker.nanos();
+      pages++; // the backend reads one page at a time
+      entries += n;
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return cancelled || closed;
+    }
+  }
+
   /**
    * The replica's own view, apart from the map (as Caffeine's {@code cache.policy()}), so a map
    * handed to user code cannot be cast into introspection or control.
@@ -1579,8 +1782,13 @@ final class Replicator implements ReplicatedMap {
     }
   }
 
+  /**
+   * Forwards one feed session's signals to the applier, tagged with the session's generation. A
+   * delivery that would take the queue past {@code maxPendingChanges} pauses the session instead.
+   */
   private final class SessionListener implements FeedListener {
     private final long g;
+    private volatile boolean paused; // the queue was full: nothing more of this session is queued
 
     SessionListener(long g) {
       this.g = g;
@@ -1588,16 +1796,37 @@ final class Replicator implements ReplicatedMap {
 
     @Override
     public void onChanges(long revision, List<Change> changes, long headRevision) {
+      if (paused) {
+        return;
+      }
+      int n = changes == null ? 0 : changes.size();
+      long waiting = pendingChanges.get();
+      if (waiting > 0 && waiting + n > config.maxPendingChanges()) {
+        paused = true;
+        onApplier(() -> pauseFeed(g));
+        return;
+      }
+      Pending p = new Pending(revision, ticker.nanos());
+      pendingBatches.add(p);
+      peakPendingChanges.accumulateAndGet(pendingChanges.addAndGet(n), Math::max);
       onApplier(
           () -> {
-            if (g == generation && !closed) {
-              contained("change", revision, () -> onBatch(revision, changes, headRevision));
+            try {
+              if (g == generation && !closed) {
+                contained("change", revision, () -> onBatch(revision, changes, headRevision));
+              }
+            } finally {
+              pendingBatches.remove(p);
+              pendingChanges.addAndGet(-n);
             }
           });
     }
 
     @Override
     public void onProgress(long revision) {
+      if (paused) {
+        return; // it may claim changes this session left out
+      }
       onApplier(
           () -> {
             if (g == generation && !closed) {
@@ -1608,6 +1837,9 @@ final class Replicator implements ReplicatedMap {
 
     @Override
     public void onCompacted(long compactRevision) {
+      if (paused) {
+        return;
+      }
       onApplier(
           () -> {
             if (g == generation && !closed) {
@@ -1618,11 +1850,17 @@ final class Replicator implements ReplicatedMap {
 
     @Override
     public void onError(Throwable error) {
+      if (paused) {
+        return; // the pause closes this feed and resumes anyway
+      }
       onApplier(() -> onFeedError(g, error));
     }
 
     @Override
     public void onEpoch(String feedEpoch) {
+      if (paused) {
+        return;
+      }
       onApplier(
           () -> {
             if (g == generation && !closed && feedEpoch != null) {

@@ -26,6 +26,17 @@ public interface Backend extends AutoCloseable {
   CompletableFuture<Snapshot> snapshot();
 
   /**
+   * {@link #snapshot()}, reporting each page read to {@code progress} and stopping once it is
+   * {@linkplain ListingProgress#isCancelled() cancelled}. The engine calls this one: it fails a
+   * listing that made no progress for one operation timeout, so a backend that reads a large
+   * namespace page by page should override it (etcd does). The default reads the listing in one
+   * step ({@link #snapshot()}), which must then come within the timeout as a whole.
+   */
+  default CompletableFuture<Snapshot> snapshot(ListingProgress progress) {
+    return snapshot();
+  }
+
+  /**
    * Starts delivering the namespace's changes with revision {@code >= fromRevision}, in revision
    * order, all changes of one revision in one call, to {@code listener}, from one thread at a time.
    * The feed reports {@link FeedListener#onCompacted(long)} when it cannot start from {@code

@@ -14,7 +14,9 @@ public interface FeedListener {
    * @param revision the revision
    * @param changes at least one change, each to a different key
    * @param headRevision the newest revision the source reported with this delivery, or the revision
-   *     itself when unknown
+   *     itself when unknown. The engine counts it as this namespace's head (lag) only on a {@link
+   *     RevisionModel#CONTIGUOUS} source; on a {@link RevisionModel#SPARSE} one it may be moved by
+   *     other namespaces' writes and is not lag.
    */
   void onChanges(long revision, List<Change> changes, long headRevision);
 

@@ -32,6 +32,7 @@ import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ListingProgress;
 import io.lockstep.spi.Membership;
 import io.lockstep.spi.RequestIds;
 import io.lockstep.spi.RevisionModel;
@@ -47,6 +48,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
@@ -95,7 +97,9 @@ import org.jspecify.annotations.Nullable;
  *   <li>Revisions are etcd's cluster-wide revision ({@link RevisionModel#SPARSE}): writes elsewhere
  *       in the cluster make jumps between this namespace's revisions.
  *   <li>{@link #snapshot()} is one consistent listing at one revision: a linearizable first page
- *       fixes the revision, every further page is read at that revision.
+ *       fixes the revision, every further page is read at that revision. Each page is one request
+ *       with its own deadline and is reported to the engine's {@link ListingProgress}, so a listing
+ *       of any size finishes as long as each page does; a cancelled listing reads no further page.
  *   <li>{@link #watch} delivers every change of the namespace from the requested revision, in
  *       order, each revision in one call, until the watch breaks; then it reports once ({@code
  *       onCompacted} or {@code onError}) and stops. It never resumes by itself: jetcd's own resume
@@ -210,7 +214,13 @@ public final class EtcdBackend implements Backend {
 
   @Override
   public CompletableFuture<Snapshot> snapshot() {
-    return page(namespace, 0, settings.pageSize(), new ArrayList<>());
+    return snapshot(ListingProgress.NONE);
+  }
+
+  /** The listing page by page, each page reported to {@code progress}; stops once cancelled. */
+  @Override
+  public CompletableFuture<Snapshot> snapshot(ListingProgress progress) {
+    return page(namespace, 0, settings.pageSize(), new ArrayList<>(), progress);
   }
 
   /**
@@ -226,10 +236,16 @@ public final class EtcdBackend implements Backend {
   /**
    * One page of the listing from {@code from}; {@code revision} 0 for the first page, which is
    * linearizable and fixes the revision every later page is read at. A page too large for one
-   * response is read again in halves.
+   * response is read again in halves. Each page read is reported to {@code progress}; none is read
+   * once it is cancelled.
    */
   private CompletableFuture<Snapshot> page(
-      ByteSequence from, long revision, int limit, List<Versioned> acc) {
+      ByteSequence from, long revision, int limit, List<Versioned> acc, ListingProgress progress) {
+    if (progress.isCancelled()) {
+      return CompletableFuture.failedFuture(
+          new CancellationException(
+              "listing of " + namespace() + " cancelled after " + acc.size() + " entries"));
+    }
     GetOption.Builder opt =
         GetOption.builder().withRange(OptionsUtil.prefixEndOf(namespace)).withLimit(limit);
     if (revision > 0) {
@@ -240,7 +256,7 @@ public final class EtcdBackend implements Backend {
             (resp, err) -> {
               if (err != null) {
                 if (limit > 1 && EtcdErrors.isCode(err, ErrorCode.RESOURCE_EXHAUSTED)) {
-                  return page(from, revision, limit / 2, acc);
+                  return page(from, revision, limit / 2, acc, progress);
                 }
                 return CompletableFuture.<Snapshot>failedFuture(
                     translate(err, "listing of " + namespace(), false));
@@ -253,10 +269,11 @@ public final class EtcdBackend implements Backend {
                   acc.add(toVersioned(key, kv));
                 }
               }
+              progress.page(kvs.size());
               if (resp.isMore() && !kvs.isEmpty()) {
                 ByteSequence next =
                     kvs.get(kvs.size() - 1).getKey().concat(ByteSequence.from(new byte[] {0}));
-                return page(next, rev, limit, acc);
+                return page(next, rev, limit, acc, progress);
               }
               return CompletableFuture.completedFuture(
                   new Snapshot(rev, acc, epochOf(resp.getHeader().getClusterId())));

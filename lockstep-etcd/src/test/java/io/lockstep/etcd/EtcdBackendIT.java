@@ -4,6 +4,7 @@ import static io.lockstep.etcd.EtcdSource.bytes;
 import static io.lockstep.etcd.EtcdSource.get;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.etcd.jetcd.ByteSequence;
@@ -24,6 +25,7 @@ import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ListingProgress;
 import io.lockstep.spi.Membership;
 import io.lockstep.spi.Snapshot;
 import io.lockstep.testkit.TestResource;
@@ -33,6 +35,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -119,6 +122,55 @@ class EtcdBackendIT {
           .as("listing at %d", s.revision())
           .isEqualTo(digestAt(s.revision()));
     }
+  }
+
+  /** Each page is reported to the engine's handle; a cancelled listing reads no further page. */
+  @Test
+  void snapshot_reportsEachPage_andStopsOnceCancelled() throws Exception {
+    for (int i = 0; i < 60; i++) {
+      source().put(prefix, "k" + i, ("v" + i).getBytes(UTF_8));
+    }
+    EtcdBackend b = backend(etcd.get().server().backendUri() + "?page_size=7");
+    List<Integer> pages = Collections.synchronizedList(new ArrayList<>());
+    Snapshot whole =
+        b.snapshot(
+                new ListingProgress() {
+                  @Override
+                  public void page(int entries) {
+                    pages.add(entries);
+                  }
+
+                  @Override
+                  public boolean isCancelled() {
+                    return false;
+                  }
+                })
+            .get(10, TimeUnit.SECONDS);
+    assertThat(whole.entries()).hasSize(60);
+    assertThat(pages).hasSize(9).allMatch(n -> n <= 7);
+    assertThat(pages.stream().mapToInt(Integer::intValue).sum()).isEqualTo(60);
+
+    AtomicBoolean cancelled = new AtomicBoolean();
+    List<Integer> before = Collections.synchronizedList(new ArrayList<>());
+    CompletableFuture<Snapshot> stopped =
+        b.snapshot(
+            new ListingProgress() {
+              @Override
+              public void page(int entries) {
+                before.add(entries);
+                if (before.size() == 2) {
+                  cancelled.set(true); // the engine gave up during the second page
+                }
+              }
+
+              @Override
+              public boolean isCancelled() {
+                return cancelled.get();
+              }
+            });
+    assertThatThrownBy(() -> stopped.get(10, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(CancellationException.class);
+    assertThat(before).as("no page read once cancelled").hasSize(2);
   }
 
   private long digestAt(long revision) {

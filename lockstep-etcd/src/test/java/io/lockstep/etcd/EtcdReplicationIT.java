@@ -9,10 +9,12 @@ import io.etcd.jetcd.KeyValue;
 import io.lockstep.Lockstep;
 import io.lockstep.Member;
 import io.lockstep.ReadConsistency;
+import io.lockstep.ReplicaStats;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.Versioned;
 import io.lockstep.testkit.ReplicationContract;
 import io.lockstep.testkit.TestResource;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,6 +56,53 @@ class EtcdReplicationIT extends ReplicationContract {
     // And the other way round: JSON written through Lockstep is plain JSON in etcd.
     nodes.get(0).map().put("ours", "{\"a\":1}".getBytes(UTF_8), "application/json");
     assertThat(source().raw(prefix, "ours")).isEqualTo("{\"a\":1}");
+  }
+
+  /**
+   * etcd's revision is the cluster's: another prefix's writes move it on. A replica of this prefix
+   * that has applied everything of its own is current, and says so: lag 0 while the other prefix
+   * takes writes, and back to 0 within a progress interval after each write of its own.
+   */
+  @Test
+  void lag_staysZero_whileAnotherPrefixTakesWrites() throws Exception {
+    Duration interval = Duration.ofMillis(200);
+    Lockstep n = node(source().server().backendUri(), b -> b.progressInterval(interval));
+    awaitReady(List.of(n));
+    long own = source().put(prefix, "mine", "{}".getBytes(UTF_8));
+    awaitApplied(n, own);
+    String other = prefix + "-other";
+    long deadline = System.nanoTime() + Duration.ofSeconds(4).toNanos();
+    long lastOwnWrite = System.nanoTime();
+    int samples = 0;
+    int i = 0;
+    while (System.nanoTime() < deadline) {
+      source().put(other, "k" + (i % 20), ("{\"i\":" + i + "}").getBytes(UTF_8));
+      i++;
+      if (System.nanoTime() - lastOwnWrite > Duration.ofSeconds(1).toNanos()) {
+        own = source().put(prefix, "mine", ("{\"i\":" + i + "}").getBytes(UTF_8));
+        awaitApplied(n, own);
+        lastOwnWrite = System.nanoTime();
+      }
+      ReplicaStats s = stats(n);
+      if (System.nanoTime() - lastOwnWrite > interval.toNanos() * 2) {
+        samples++;
+        assertThat(s.lagRevisions()).as("lag revisions after %d foreign writes: %s", i, s).isZero();
+        assertThat(s.lagMillis()).as("lag ms after %d foreign writes: %s", i, s).isZero();
+      }
+    }
+    assertThat(samples)
+        .as("samples taken while current, of %d foreign writes", i)
+        .isGreaterThan(50);
+    assertThat(source().revision(other))
+        .as("the other prefix moved the revision on")
+        .isGreaterThan(own);
+    await()
+        .atMost(interval.multipliedBy(3))
+        .untilAsserted(
+            () -> {
+              assertThat(stats(n).lagRevisions()).isZero();
+              assertThat(stats(n).lagMillis()).isZero();
+            });
   }
 
   @Test

@@ -93,6 +93,9 @@ class NodeRoutesTest {
               "listenerFailures",
               "resets",
               "waiters",
+              "pendingChanges",
+              "peakPendingChanges",
+              "feedPauses",
               "epoch",
               "ready",
               "backend");
@@ -113,6 +116,8 @@ class NodeRoutesTest {
       assertThat(s.get("relists").asLong()).isZero();
       assertThat(s.get("listenerFailures").asLong()).isZero();
       assertThat(s.get("resets").asLong()).isZero();
+      assertThat(s.get("pendingChanges").asLong()).isZero();
+      assertThat(s.get("feedPauses").asLong()).isZero();
       assertThat(s.get("epoch").asText()).isEqualTo(ts.source.epoch()).isEqualTo("epoch-1");
       assertThat(s.get("backend").toString())
           .as("the backend's own figures: the in-memory source counts its listings")
