@@ -36,6 +36,17 @@ class PeerFrozenMemberIT {
   private static final Duration CATCH_UP = Duration.ofSeconds(60);
   private static final int WRITERS = Integer.getInteger("lockstep.frozen.writers", 4);
   private static final int KEYS = 200;
+
+  /** -Dlockstep.frozen.diagnose=true: keep the server logs, with the GC's. */
+  private static final boolean DIAGNOSE = Boolean.getBoolean("lockstep.frozen.diagnose");
+
+  /** ServerCluster's defaults (small heaps), and the GC's log when diagnosing. */
+  private static final List<String> JAVA_OPTIONS =
+      DIAGNOSE
+          ? List.of(
+              "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xlog:gc")
+          : List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
+
   private static final String VALUE = "\"" + "x".repeat(20 * 1024) + "\"";
 
   /**
@@ -74,7 +85,12 @@ class PeerFrozenMemberIT {
                         + data.resolve("node-" + i))
             .instances(5)
             .keyPrefix("peer-frozen")
+            .javaOptions(JAVA_OPTIONS.toArray(String[]::new))
+            .keepLogs(DIAGNOSE)
             .start()) {
+      if (DIAGNOSE) {
+        System.out.println("peer frozen: logs kept in " + cluster.logDir());
+      }
       List<ServerProcess> all = cluster.nodes();
       assertThat(Http.put(all.get(0).url(), "hello", "1").status()).isEqualTo(200);
       PeerClusterIT.awaitEqualDigests(all, Duration.ofSeconds(30));
@@ -196,11 +212,11 @@ class PeerFrozenMemberIT {
               .start();
       String out = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       jcmd.waitFor(10, TimeUnit.SECONDS);
-      return out.lines()
+      List<String> used = new ArrayList<>();
+      out.lines()
           .filter(l -> l.contains("total") && l.contains("used"))
-          .findFirst()
-          .orElse(out)
-          .trim();
+          .forEach(l -> used.add(l.trim().replaceAll(" *\\[.*", "")));
+      return used.isEmpty() ? out.trim() : String.join("; ", used);
     } catch (Exception e) {
       return "unknown (" + e + ")";
     }
@@ -212,6 +228,7 @@ class PeerFrozenMemberIT {
     int failed;
     long maxMillis;
     long maxGapMillis;
+    double slowestAt; // seconds into the phase when the slowest write ended
     double seconds;
     final List<String> errors = new ArrayList<>();
 
@@ -233,7 +250,11 @@ class PeerFrozenMemberIT {
         } else {
           ends.add(w.endNanos());
         }
-        p.maxMillis = Math.max(p.maxMillis, TimeUnit.NANOSECONDS.toMillis(w.tookNanos()));
+        long took = TimeUnit.NANOSECONDS.toMillis(w.tookNanos());
+        if (took > p.maxMillis) {
+          p.maxMillis = took;
+          p.slowestAt = (w.endNanos() - from) / 1e9;
+        }
       }
       ends.add(to);
       ends.sort(null);
@@ -247,8 +268,9 @@ class PeerFrozenMemberIT {
     @Override
     public String toString() {
       return String.format(
-          "%d writes in %.1f s (%.0f/s), %d refused, slowest %d ms, longest gap %d ms",
-          count, seconds, count / seconds, failed, maxMillis, maxGapMillis);
+          "%d writes in %.1f s (%.0f/s), %d refused, slowest %d ms (ended at +%.1f s),"
+              + " longest gap %d ms",
+          count, seconds, count / seconds, failed, maxMillis, slowestAt, maxGapMillis);
     }
   }
 }
