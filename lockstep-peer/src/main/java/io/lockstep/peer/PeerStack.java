@@ -39,6 +39,7 @@ import org.jgroups.util.Util;
  *   STABLE, UNICAST3, NAKACK2   reliable FIFO unicast and multicast
  *   VERIFY_SUSPECT2, FD_ALL3, FD_SOCK2   failure detection (silence for failure_timeout, or a closed socket)
  *   MERGE3                  finds and merges split groups (after a partition heals)
+ *   LaggardGuard            suspects early a silent member while much is kept for retransmission
  *   TCPPING | FILE_PING | DNS_PING   discovery, chosen by the URI
  *   TCP_NIO2                transport: non-blocking connects and writes; tcp_nodelay on (Nagle gave a 44 ms p99)
  * </pre>
@@ -54,6 +55,12 @@ final class PeerStack {
    * retransmitted).
    */
   static final int MAX_SEND_BUFFERS = 64;
+
+  /**
+   * Bytes of multicasts kept for retransmission (NAKACK2, every sender's) beyond which a silent
+   * member is suspected early (LaggardGuard).
+   */
+  static final long MAX_RETAINED = 32L << 20;
 
   /**
    * Bytes of unicasts queued for one destination that has not granted credits (UFC_NB's
@@ -94,6 +101,9 @@ final class PeerStack {
     stack.add(tcp);
     stack.add(discovery(s));
     long failure = s.failureTimeout().toMillis();
+    // A member silent for half the failure timeout (two heartbeats missed) while NAKACK2 holds
+    // more than MAX_RETAINED is suspected at once, not after failure_timeout: see LaggardGuard.
+    stack.add(new LaggardGuard(MAX_RETAINED, failure / 2));
     stack.add(
         new MERGE3()
             .setMinInterval(Math.min(1000, failure / 4))
@@ -111,7 +121,8 @@ final class PeerStack {
     // A member frozen by SIGSTOP keeps its sockets open, so FD_SOCK2 says nothing: FD_ALL3 (no
     // heartbeat for failure_timeout) and VERIFY_SUSPECT2 exclude it. Until then every sender's
     // NAKACK2 keeps all it multicast (the frozen member holds back STABLE), so with no MFC this
-    // is what bounds that memory: write rate x (failure_timeout + verification).
+    // is what bounds that memory: write rate x (failure_timeout + verification), or sooner
+    // LaggardGuard's suspicion once that is over MAX_RETAINED.
     stack.add(new FD_ALL3().setTimeout(failure).setInterval(Math.max(250, failure / 5)));
     stack.add(new VERIFY_SUSPECT2().setTimeout(Math.min(1500, failure / 2)));
     stack.add(new NAKACK2().setXmitInterval(500));
@@ -128,9 +139,9 @@ final class PeerStack {
     // whole group) the sender blocked until failure detection excluded the frozen member, about
     // 11.5 s later. The blocked sender was jgroups-raft's single processing thread: every write
     // of the group waited (measured: a 10.9 s gap with no completed write, 12 refused after 3 s).
-    // A multicast cannot go to some members and wait for one, so there is no MFC: memory for a
-    // member that does not read is bounded by time instead, by failure detection (see the
-    // comment on FD_ALL3 above and docs/backends/peer.md).
+    // A multicast cannot go to some members and wait for one, so there is no MFC: what is kept
+    // for a member that does not read is bounded by excluding it, early under heavy writes
+    // (LaggardGuard), else by failure detection (see FD_ALL3 above, docs/backends/peer.md).
     // UFC blocked the same way per destination (e.g. Raft's resends to a frozen follower, on the
     // same processing thread). UFC_NB queues a destination's messages once its credits are
     // spent, up to MAX_UNICAST_QUEUE bytes, and the sender goes on.
