@@ -290,7 +290,7 @@ class PeerClusterIT {
    * ("Raft leader of", and "no longer the Raft leader" when it stops); waits until exactly one
    * does.
    */
-  private static int awaitLeader(List<ServerProcess> voters) {
+  static int awaitLeader(List<ServerProcess> voters) {
     int[] found = {-1};
     await()
         .atMost(Duration.ofSeconds(30))

@@ -12,10 +12,9 @@ import org.jgroups.protocols.FD_SOCK2;
 import org.jgroups.protocols.FILE_PING;
 import org.jgroups.protocols.FRAG4;
 import org.jgroups.protocols.MERGE3;
-import org.jgroups.protocols.MFC;
 import org.jgroups.protocols.TCPPING;
 import org.jgroups.protocols.TCP_NIO2;
-import org.jgroups.protocols.UFC;
+import org.jgroups.protocols.UFC_NB;
 import org.jgroups.protocols.UNICAST3;
 import org.jgroups.protocols.VERIFY_SUSPECT2;
 import org.jgroups.protocols.dns.DNS_PING;
@@ -34,12 +33,13 @@ import org.jgroups.util.Util;
  *   RAFT, ELECTION          voters only: the Raft log (file, fsync on) and leader election;
  *                           RAFT is CurrentTermRaft (a new leader commits through its own term)
  *   VoterViewFilter         Raft sees voters only; the backend sees the full view
- *   FRAG4, MFC, UFC         fragmentation and flow control
+ *   FRAG4, UFC_NB           fragmentation; flow control for unicasts only, never blocking (no MFC)
  *   GMS, NO_DUPES           views; refuses a second member with the same Raft id, and suspects at once
  *                           a member whose restart, at its address, asks to join (RestartAwareNoDupes)
  *   STABLE, UNICAST3, NAKACK2   reliable FIFO unicast and multicast
  *   VERIFY_SUSPECT2, FD_ALL3, FD_SOCK2   failure detection (silence for failure_timeout, or a closed socket)
  *   MERGE3                  finds and merges split groups (after a partition heals)
+ *   LaggardGuard            suspects early a silent member while much is kept for retransmission
  *   TCPPING | FILE_PING | DNS_PING   discovery, chosen by the URI
  *   TCP_NIO2                transport: non-blocking connects and writes; tcp_nodelay on (Nagle gave a 44 ms p99)
  * </pre>
@@ -55,6 +55,18 @@ final class PeerStack {
    * retransmitted).
    */
   static final int MAX_SEND_BUFFERS = 64;
+
+  /**
+   * Bytes of multicasts kept for retransmission (NAKACK2, every sender's) beyond which a silent
+   * member is suspected early (LaggardGuard).
+   */
+  static final long MAX_RETAINED = 32L << 20;
+
+  /**
+   * Bytes of unicasts queued for one destination that has not granted credits (UFC_NB's
+   * max_queue_size; beyond the 5 MB of credits). Only when this is full too does a sender wait.
+   */
+  static final int MAX_UNICAST_QUEUE = 16 << 20;
 
   /**
    * How often the Raft leader resends entries a follower is missing (jgroups-raft's default: 1 s).
@@ -89,6 +101,9 @@ final class PeerStack {
     stack.add(tcp);
     stack.add(discovery(s));
     long failure = s.failureTimeout().toMillis();
+    // A member silent for half the failure timeout (two heartbeats missed) while NAKACK2 holds
+    // more than MAX_RETAINED is suspected at once, not after failure_timeout: see LaggardGuard.
+    stack.add(new LaggardGuard(MAX_RETAINED, failure / 2));
     stack.add(
         new MERGE3()
             .setMinInterval(Math.min(1000, failure / 4))
@@ -103,6 +118,11 @@ final class PeerStack {
     // a
     // view or a message, views and messages are held up for seconds at a time.
     stack.add(new FD_SOCK2().setBindAddress(bindAddr));
+    // A member frozen by SIGSTOP keeps its sockets open, so FD_SOCK2 says nothing: FD_ALL3 (no
+    // heartbeat for failure_timeout) and VERIFY_SUSPECT2 exclude it. Until then every sender's
+    // NAKACK2 keeps all it multicast (the frozen member holds back STABLE), so with no MFC this
+    // is what bounds that memory: write rate x (failure_timeout + verification), or sooner
+    // LaggardGuard's suspicion once that is over MAX_RETAINED.
     stack.add(new FD_ALL3().setTimeout(failure).setInterval(Math.max(250, failure / 5)));
     stack.add(new VERIFY_SUSPECT2().setTimeout(Math.min(1500, failure / 2)));
     stack.add(new NAKACK2().setXmitInterval(500));
@@ -112,8 +132,20 @@ final class PeerStack {
     GMS gms = new GMS().setJoinTimeout(JOIN_TIMEOUT_MILLIS);
     gms.setValue("print_local_addr", false);
     stack.add(gms);
-    stack.add(new UFC());
-    stack.add(new MFC());
+    // Flow control only for unicasts, and one that never blocks the sender (issue 13). JGroups'
+    // MFC made a multicast wait until every member had granted credits: one member frozen by
+    // SIGSTOP (a GC pause, a debugger) stopped granting, and after 5 MB (about 125 writes of 20
+    // KB, each sent twice: Raft's AppendEntries and the committed change, both multicast to the
+    // whole group) the sender blocked until failure detection excluded the frozen member, about
+    // 11.5 s later. The blocked sender was jgroups-raft's single processing thread: every write
+    // of the group waited (measured: a 10.9 s gap with no completed write, 12 refused after 3 s).
+    // A multicast cannot go to some members and wait for one, so there is no MFC: what is kept
+    // for a member that does not read is bounded by excluding it, early under heavy writes
+    // (LaggardGuard), else by failure detection (see FD_ALL3 above, docs/backends/peer.md).
+    // UFC blocked the same way per destination (e.g. Raft's resends to a frozen follower, on the
+    // same processing thread). UFC_NB queues a destination's messages once its credits are
+    // spent, up to MAX_UNICAST_QUEUE bytes, and the sender goes on.
+    stack.add(new UFC_NB().setMaxQueueSize(MAX_UNICAST_QUEUE));
     stack.add(new FRAG4());
     stack.add(new VoterViewFilter(s.isVoter() ? new HashSet<>(s.voters()) : null, fullViews));
     if (s.isVoter()) {
