@@ -83,6 +83,7 @@ public final class ScaleProbe {
   private Duration readyWait = Duration.ofSeconds(120);
   private List<Integer> replicas = List.of(64, 128, 256);
   private int burst = 10_000;
+  private String etcdQuery = "";
   private final List<String> lines = new ArrayList<>();
 
   private ScaleProbe() {}
@@ -100,6 +101,7 @@ public final class ScaleProbe {
         case "--replicas" ->
             p.replicas = Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
         case "--burst" -> p.burst = Integer.parseInt(args[++i]);
+        case "--etcd-query" -> p.etcdQuery = "?" + args[++i];
         case "--deadline" -> deadline = duration(args[++i]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -181,8 +183,9 @@ public final class ScaleProbe {
 
   private void etcd() throws Exception {
     try (EtcdProcess etcd = new EtcdProcess("--quota-backend-bytes", Long.toString(4L << 30))) {
-      String uri = "etcd://127.0.0.1:" + etcd.clientPort();
-      namespace("etcd", uri, Duration.ofSeconds(3), null, () -> loadEtcd(etcd.clientUrl()));
+      String uri = "etcd://127.0.0.1:" + etcd.clientPort() + etcdQuery;
+      namespace(
+          "etcd" + etcdQuery, uri, Duration.ofSeconds(3), null, () -> loadEtcd(etcd.clientUrl()));
     }
   }
 
