@@ -45,6 +45,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -52,6 +53,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -790,7 +792,7 @@ final class Replicator implements ReplicatedMap {
       return callbacks.closedFuture(what, false);
     }
     return handOver(
-        afterCommit(guard(backend.delete(key, expected, requestId), what, true), key, null),
+        new WriteCall(what, key, null).start(backend.delete(key, expected, requestId)),
         what,
         blocking);
   }
@@ -822,63 +824,213 @@ final class Replicator implements ReplicatedMap {
       return callbacks.closedFuture(what, false);
     }
     return handOver(
-        afterCommit(
-            guard(backend.put(key, value, ct, expected, requestId), what, true), key, value),
+        new WriteCall(what, key, value).start(backend.put(key, value, ct, expected, requestId)),
         what,
         blocking);
   }
 
-  /** A committed write returns once this instance has applied its revision. */
-  private CompletableFuture<WriteResult> afterCommit(
-      CompletableFuture<WriteResult> committed, String key, byte[] putValue) {
-    return committed.thenCompose(
-        r -> {
-          if (!r.isApplied()) {
-            return CompletableFuture.completedFuture(r);
-          }
-          long applied = published.applied();
-          if (applied >= r.revision()) {
-            if (memoryReflects(key, putValue, r.revision())) {
-              return CompletableFuture.completedFuture(r);
-            }
-            // Impossible within one history: the source handed out revision r again (it lost
-            // writes). Only a listing can tell; it resets this replica, then memory holds the
-            // write.
-            return relistAndWait(
-                    (putValue == null ? "delete" : "put")
-                        + " of '"
-                        + key
-                        + "' committed at revision "
-                        + r.revision()
-                        + ", which memory (applied "
-                        + applied
-                        + ") shows another write at or after")
-                .orTimeout(config.applyTimeout().toNanos(), TimeUnit.NANOSECONDS)
-                .handle(
-                    (rev, err) -> {
-                      if (err != null) {
-                        throw new NotAppliedException(
-                            r.revision(), published.applied(), config.applyTimeout());
-                      }
-                      return r;
-                    });
-          }
-          Duration bound = config.applyTimeout();
-          // The write's own event is on its way: no progress request needed.
-          return waiters
-              .await(r.revision())
-              .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
-              .handle(
-                  (rev, err) -> {
-                    if (unwrap(err) instanceof HistoryResetException reset) {
-                      throw reset;
-                    }
-                    if (err != null) {
-                      throw new NotAppliedException(r.revision(), published.applied(), bound);
-                    }
-                    return r;
-                  });
-        });
+  /**
+   * A write in flight, and the future its caller's {@link Callbacks} future follows: bounded by the
+   * operation timeout until the backend answers, then, when it committed, by the apply timeout
+   * until this instance has applied its revision. One timer per write covers both; the wait for the
+   * revision is this object itself in {@link RevisionWaiters}, so the applier only completes it
+   * (its one dependent, {@link Callbacks}, hands the result on).
+   */
+  private final class WriteCall extends CompletableFuture<WriteResult>
+      implements RevisionWaiters.Waiter, Runnable, BiConsumer<WriteResult, Throwable> {
+    private final String what;
+    private final String key;
+    private final byte @Nullable [] putValue;
+    private final long operationDeadline;
+    private volatile @Nullable WriteResult committed; // set once the backend answered "applied"
+    private volatile long applyDeadline;
+    private volatile @Nullable Future<?> timer;
+
+    WriteCall(String what, String key, byte @Nullable [] putValue) {
+      this.what = what;
+      this.key = key;
+      this.putValue = putValue;
+      this.operationDeadline = System.nanoTime() + config.operationTimeout().toNanos();
+    }
+
+    WriteCall start(CompletableFuture<WriteResult> op) {
+      arm(Math.min(config.operationTimeout().toNanos(), config.applyTimeout().toNanos()));
+      op.whenComplete(this);
+      return this;
+    }
+
+    private void arm(long delayNanos) {
+      try {
+        timer = WriteTimer.schedule(this, delayNanos);
+      } catch (RejectedExecutionException e) {
+        // the JVM is shutting down: the backend's own bound remains
+      }
+    }
+
+    /** The backend answered. */
+    @Override
+    public void accept(@Nullable WriteResult r, @Nullable Throwable err) {
+      if (isDone()) {
+        return;
+      }
+      if (err != null) {
+        completeExceptionally(failure(unwrap(err)));
+        return;
+      }
+      if (r == null) {
+        completeExceptionally(failure(new IllegalStateException("no answer")));
+        return;
+      }
+      if (!r.isApplied()) {
+        complete(r);
+        return;
+      }
+      long applied = published.applied();
+      if (applied >= r.revision()) {
+        if (memoryReflects(key, putValue, r.revision())) {
+          complete(r);
+        } else {
+          relisted(r, applied);
+        }
+        return;
+      }
+      // The write's own event is on its way: no progress request needed.
+      applyDeadline = System.nanoTime() + config.applyTimeout().toNanos();
+      committed = r;
+      waiters.add(this);
+    }
+
+    private RuntimeException failure(Throwable cause) {
+      if (cause instanceof BackendUnavailableException
+          || cause instanceof IllegalArgumentException) {
+        return (RuntimeException) cause;
+      }
+      return new BackendUnavailableException(what + " failed: " + cause, cause, true);
+    }
+
+    /**
+     * Impossible within one history: the source handed out revision r again (it lost writes). Only
+     * a listing can tell; it resets this replica, then memory holds the write.
+     */
+    private void relisted(WriteResult r, long applied) {
+      relistAndWait(
+              (putValue == null ? "delete" : "put")
+                  + " of '"
+                  + key
+                  + "' committed at revision "
+                  + r.revision()
+                  + ", which memory (applied "
+                  + applied
+                  + ") shows another write at or after")
+          .orTimeout(config.applyTimeout().toNanos(), TimeUnit.NANOSECONDS)
+          .whenComplete(
+              (rev, e) -> {
+                if (e != null) {
+                  completeExceptionally(
+                      new NotAppliedException(
+                          r.revision(), published.applied(), config.applyTimeout()));
+                } else {
+                  complete(r);
+                }
+              });
+    }
+
+    @Override
+    public long revision() {
+      WriteResult r = committed;
+      return r == null ? Long.MAX_VALUE : r.revision();
+    }
+
+    /** On the applier: this instance applied the write's revision. */
+    @Override
+    public void reached(long applied) {
+      WriteResult r = committed;
+      if (r != null) {
+        complete(r);
+      }
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      if (unwrap(cause) instanceof HistoryResetException reset) {
+        completeExceptionally(reset);
+      } else {
+        completeExceptionally(
+            new NotAppliedException(revision(), published.applied(), config.applyTimeout()));
+      }
+    }
+
+    /** The timer: fails the write when its current bound has passed, or waits for the rest. */
+    @Override
+    public void run() {
+      if (isDone()) {
+        return;
+      }
+      long now = System.nanoTime();
+      WriteResult r = committed;
+      if (r == null) {
+        long left = operationDeadline - now;
+        if (left > 0) {
+          // a commit may come any moment: never wait longer than its apply bound
+          arm(Math.min(left, config.applyTimeout().toNanos()));
+          return;
+        }
+        completeExceptionally(
+            new BackendUnavailableException(
+                what
+                    + ": the backend did not answer within "
+                    + config.operationTimeout().toMillis()
+                    + " ms",
+                new TimeoutException(),
+                true));
+        return;
+      }
+      long left = applyDeadline - now;
+      if (left > 0) {
+        arm(left);
+        return;
+      }
+      waiters.remove(this);
+      completeExceptionally(
+          new NotAppliedException(r.revision(), published.applied(), config.applyTimeout()));
+    }
+
+    @Override
+    public boolean complete(WriteResult value) {
+      boolean done = super.complete(value);
+      if (done) {
+        ended(false);
+      }
+      return done;
+    }
+
+    @Override
+    public boolean completeExceptionally(Throwable ex) {
+      boolean done = super.completeExceptionally(ex);
+      if (done) {
+        ended(true);
+      }
+      return done;
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      boolean done = super.cancel(mayInterruptIfRunning);
+      if (done) {
+        ended(true);
+      }
+      return done;
+    }
+
+    private void ended(boolean gaveUp) {
+      Future<?> t = timer;
+      if (t != null) {
+        t.cancel(false);
+      }
+      if (gaveUp && committed != null) {
+        waiters.remove(this);
+      }
+    }
   }
 
   /**

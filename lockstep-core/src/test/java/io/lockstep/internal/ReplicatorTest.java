@@ -280,6 +280,44 @@ class ReplicatorTest {
     return r;
   }
 
+  @Test
+  void write_isBoundedByTheOperationTimeout_thenByTheApplyTimeout() {
+    FakeTime time = new FakeTime();
+    ManualBackend backend = new ManualBackend(7);
+    Replicator r =
+        new Replicator(
+            backend,
+            Lockstep.builder()
+                .backend(backend)
+                .keyPrefix("t")
+                .operationTimeout(Duration.ofMillis(300))
+                .applyTimeout(Duration.ofMillis(200))
+                .config(),
+            time,
+            time);
+    nodes.closeLater(r::close);
+    r.start();
+    settle(r);
+
+    backend.holdWrites(); // the backend never answers
+    var unanswered = r.putAsync("k", "v".getBytes(UTF_8), null);
+    assertThat(unanswered)
+        .failsWithin(5, TimeUnit.SECONDS)
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause()
+        .isInstanceOf(BackendUnavailableException.class)
+        .withMessageContaining("did not answer within 300 ms")
+        .matches(e -> ((BackendUnavailableException) e).mayHaveCommitted());
+
+    backend.commitWritesAt(100); // committed, but the feed never brings revision 100
+    var unapplied = r.putAsync("k", "v".getBytes(UTF_8), null);
+    assertThat(unapplied)
+        .failsWithin(5, TimeUnit.SECONDS)
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause()
+        .isInstanceOf(io.lockstep.NotAppliedException.class);
+  }
+
   /** Records each state change and the thread it was reported on. */
   private static final class StateLog implements ReplicaStateListener {
     final List<String> transitions = Collections.synchronizedList(new ArrayList<>());

@@ -49,6 +49,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -138,11 +139,16 @@ public final class RedisBackend implements Backend {
   static final int RANGE_BATCH = 1000;
   private static final long MIN_REQUEST_TTL_MILLIS = 10_000;
   private static final long MAX_RESEND_DELAY_MILLIS = 200;
+  private static final byte[] OP_PUT = bytes("put");
+  private static final byte[] OP_DEL = bytes("del");
+  private static final byte[] ANY = bytes(Long.toString(ANY_REVISION));
+  private static final byte[] EMPTY = new byte[0];
+  private static final byte[] DEFAULT_TYPE = bytes(Versioned.DEFAULT_CONTENT_TYPE);
+  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
   private final RedisSettings settings;
   private final String address;
   private final String ns;
-  private final byte[][] writeKeys;
   private final byte[][] dataKeys;
   private final byte[][] listKeys; // rev, data, epoch
   private final byte[][] logKeys;
@@ -150,6 +156,10 @@ public final class RedisBackend implements Backend {
   private final byte[] maxLen;
   private final byte[] requestTtl;
   private final byte[] idempotencyTtl;
+  private final byte[] requestPrefix; // <ns>:req:
+  private final byte[] rev;
+  private final byte[] data;
+  private final byte[] log;
   private final UndecodableValues undecodable = new UndecodableValues();
   private final RedisClient client;
   private final RedisURI redisUri;
@@ -161,6 +171,8 @@ public final class RedisBackend implements Backend {
   private CompletableFuture<StatefulRedisConnection<byte[], byte[]>> commands; // guarded by connect
   private CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>>
       pubsub; // guarded by connect
+  // The command connection once connected: Lettuce reconnects it by itself, so it stays the one.
+  private volatile @Nullable RedisAsyncCommands<byte[], byte[]> connected;
 
   private RedisBackend(RedisSettings settings, BackendContext context) {
     this.settings = settings;
@@ -169,7 +181,10 @@ public final class RedisBackend implements Backend {
     byte[] rev = bytes(ns + ":rev");
     byte[] data = bytes(ns + ":data");
     byte[] log = bytes(ns + ":log");
-    this.writeKeys = new byte[][] {rev, data, log};
+    this.rev = rev;
+    this.data = data;
+    this.log = log;
+    this.requestPrefix = bytes(ns + ":req:");
     byte[] epoch = bytes(ns + ":epoch");
     this.dataKeys = new byte[][] {rev, data};
     this.listKeys = new byte[][] {rev, data, epoch};
@@ -317,9 +332,9 @@ public final class RedisBackend implements Backend {
     String type = contentType == null ? Versioned.DEFAULT_CONTENT_TYPE : contentType;
     return write(
         key,
-        "put",
+        true,
         expectedRevision,
-        bytes(type),
+        Versioned.DEFAULT_CONTENT_TYPE.equals(type) ? DEFAULT_TYPE : bytes(type),
         value,
         requestId,
         requestId == null ? null : RequestIds.put(key, value, type, expectedRevision));
@@ -334,10 +349,10 @@ public final class RedisBackend implements Backend {
     BackendSupport.checkExpectedRevision(expectedRevision);
     return write(
         key,
-        "del",
+        false,
         expectedRevision,
-        new byte[0],
-        new byte[0],
+        EMPTY,
+        EMPTY,
         requestId,
         RequestIds.delete(key, expectedRevision));
   }
@@ -354,58 +369,50 @@ public final class RedisBackend implements Backend {
                       ? WriteResult.notFound(r.revision())
                       : WriteResult.conflict(r.entry().modRevision(), r.entry()));
     }
-    return write(key, "del", expectedRevision, new byte[0], new byte[0], null, null);
+    return write(key, false, expectedRevision, EMPTY, EMPTY, null, null);
   }
 
   private CompletableFuture<WriteResult> write(
       String key,
-      String op,
+      boolean put,
       long expected,
       byte[] type,
       byte[] value,
       @Nullable String requestId,
       @Nullable String fingerprint) {
-    String what = ("put".equals(op) ? "put" : "delete") + " of '" + key + "'";
-    byte[][] keys = Arrays.copyOf(writeKeys, writeKeys.length + 1);
-    keys[writeKeys.length] = requestKey(requestId);
-    byte[][] base = {
-      bytes(op),
-      bytes(key),
-      bytes(Long.toString(expected)),
-      type,
-      value,
-      maxLen,
-      channel,
-      fingerprint == null ? requestTtl : idempotencyTtl
-    };
-    byte[][] args = base;
-    if (fingerprint != null) {
-      args = Arrays.copyOf(base, base.length + 1);
-      args[base.length] = bytes(fingerprint);
-    }
-    byte[][] sent = args;
-    return idempotent(() -> script(RedisScript.WRITE, keys, what, true, sent))
-        .thenApply(
-            reply -> {
-              long status = (Long) reply.get(0);
-              long rev = (Long) reply.get(1);
-              boolean replayed = reply.size() > 3;
-              if (status == 4) {
-                throw RequestIds.reused(what);
-              }
-              WriteResult r;
-              if (status == 1) {
-                r = WriteResult.applied(rev);
-              } else if (status == 2) {
-                r = WriteResult.notFound(rev);
-              } else {
-                byte[] env = reply.size() > 2 ? (byte[]) reply.get(2) : null;
-                r =
-                    WriteResult.conflict(
-                        rev, env == null ? null : RedisValueCodec.decodeEnvelope(key, env));
-              }
-              return replayed ? r.asReplay() : r;
-            });
+    String what = (put ? "put" : "delete") + " of '" + key + "'";
+    byte[][] keys = {rev, data, log, requestKey(requestId)};
+    byte[] op = put ? OP_PUT : OP_DEL;
+    byte[] k = bytes(key);
+    byte[] exp = expected == ANY_REVISION ? ANY : bytes(Long.toString(expected));
+    byte[][] args =
+        fingerprint == null
+            ? new byte[][] {op, k, exp, type, value, maxLen, channel, requestTtl}
+            : new byte[][] {
+              op, k, exp, type, value, maxLen, channel, idempotencyTtl, bytes(fingerprint)
+            };
+    return idempotent(
+        () -> script(RedisScript.WRITE, keys, what, true, args),
+        reply -> {
+          long status = (Long) reply.get(0);
+          long rev = (Long) reply.get(1);
+          boolean replayed = reply.size() > 3;
+          if (status == 4) {
+            throw RequestIds.reused(what);
+          }
+          WriteResult r;
+          if (status == 1) {
+            r = WriteResult.applied(rev);
+          } else if (status == 2) {
+            r = WriteResult.notFound(rev);
+          } else {
+            byte[] env = reply.size() > 2 ? (byte[]) reply.get(2) : null;
+            r =
+                WriteResult.conflict(
+                    rev, env == null ? null : RedisValueCodec.decodeEnvelope(key, env));
+          }
+          return replayed ? r.asReplay() : r;
+        });
   }
 
   /**
@@ -417,7 +424,18 @@ public final class RedisBackend implements Backend {
       return bytes(ns + ":idem:" + RequestIds.digest(requestId));
     }
     ThreadLocalRandom r = ThreadLocalRandom.current();
-    return bytes(ns + ":req:" + Long.toHexString(r.nextLong()) + Long.toHexString(r.nextLong()));
+    int p = requestPrefix.length;
+    byte[] out = Arrays.copyOf(requestPrefix, p + 32);
+    hex(r.nextLong(), out, p);
+    hex(r.nextLong(), out, p + 16);
+    return out;
+  }
+
+  private static void hex(long v, byte[] out, int at) {
+    for (int i = 15; i >= 0; i--) {
+      out[at + i] = HEX[(int) (v & 0xf)];
+      v >>>= 4;
+    }
   }
 
   /**
@@ -429,17 +447,23 @@ public final class RedisBackend implements Backend {
    * the write may have committed.
    */
   private <T> CompletableFuture<T> idempotent(Supplier<CompletableFuture<T>> attempt) {
+    return idempotent(attempt, Function.identity());
+  }
+
+  /** {@link #idempotent(Supplier)}, with {@code answer} applied to the reply in the same step. */
+  private <T, R> CompletableFuture<R> idempotent(
+      Supplier<CompletableFuture<T>> attempt, Function<? super T, ? extends R> answer) {
     long deadline = System.nanoTime() + settings.timeout().toNanos();
-    CompletableFuture<T> result = new CompletableFuture<>();
+    CompletableFuture<R> result = new CompletableFuture<>();
     attempt
         .get()
         .whenComplete(
             (v, err) -> {
               if (err == null) {
-                result.complete(v);
+                answer(result, answer, v);
               } else if (BackendSupport.unwrap(err) instanceof BackendUnavailableException u
                   && u.mayHaveCommitted()) {
-                resend(attempt, u, deadline, 10, result);
+                resend(attempt, answer, u, deadline, 10, result);
               } else {
                 result.completeExceptionally(BackendSupport.unwrap(err));
               }
@@ -447,12 +471,25 @@ public final class RedisBackend implements Backend {
     return result;
   }
 
-  private <T> void resend(
+  private static <T, R> void answer(
+      CompletableFuture<R> result, Function<? super T, ? extends R> answer, T reply) {
+    R r;
+    try {
+      r = answer.apply(reply);
+    } catch (RuntimeException e) {
+      result.completeExceptionally(e);
+      return;
+    }
+    result.complete(r);
+  }
+
+  private <T, R> void resend(
       Supplier<CompletableFuture<T>> attempt,
+      Function<? super T, ? extends R> answer,
       BackendUnavailableException first,
       long deadline,
       long delayMillis,
-      CompletableFuture<T> result) {
+      CompletableFuture<R> result) {
     if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMillis) >= deadline
         || closed.get()) {
       result.completeExceptionally(first);
@@ -465,13 +502,13 @@ public final class RedisBackend implements Backend {
                 .whenComplete(
                     (v, err) -> {
                       if (err == null) {
-                        result.complete(v);
+                        answer(result, answer, v);
                       } else if (BackendSupport.anyCause(
                           err, c -> c instanceof RedisCommandExecutionException)) {
                         result.completeExceptionally(first); // an error answer: give up
                       } else {
                         long delay = Math.min(2 * delayMillis, MAX_RESEND_DELAY_MILLIS);
-                        resend(attempt, first, deadline, delay, result);
+                        resend(attempt, answer, first, deadline, delay, result);
                       }
                     });
     try {
@@ -608,7 +645,12 @@ public final class RedisBackend implements Backend {
       }
       c = commands;
     }
-    return c.thenApply(StatefulRedisConnection::async);
+    return c.thenApply(
+        conn -> {
+          RedisAsyncCommands<byte[], byte[]> a = conn.async();
+          connected = a;
+          return a;
+        });
   }
 
   private CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>> pubsub() {
@@ -653,7 +695,32 @@ public final class RedisBackend implements Backend {
   /** Runs a script on the command connection, failing with the SPI's exceptions. */
   CompletableFuture<List<Object>> script(
       RedisScript s, byte[][] keys, String what, boolean write, byte[]... args) {
-    return mapped(commands().thenCompose(r -> s.run(r, keys, args)), what, write);
+    RedisAsyncCommands<byte[], byte[]> r = connected;
+    if (r == null || closed.get()) {
+      return mapped(commands().thenCompose(c -> s.run(c, keys, args)), what, write);
+    }
+    // Connected: send at once, and answer (NOSCRIPT fallback, error translation) in one step.
+    CompletableFuture<List<Object>> out = new CompletableFuture<>();
+    s.evalsha(r, keys, args)
+        .whenComplete(
+            (v, err) -> {
+              if (err == null) {
+                out.complete(v);
+              } else if (RedisErrors.isNoScript(err)) {
+                mapped(s.eval(r, keys, args), what, write)
+                    .whenComplete(
+                        (v2, err2) -> {
+                          if (err2 == null) {
+                            out.complete(v2);
+                          } else {
+                            out.completeExceptionally(BackendSupport.unwrap(err2));
+                          }
+                        });
+              } else {
+                out.completeExceptionally(translate(err, what, write));
+              }
+            });
+    return out;
   }
 
   /** The future, failing with the SPI's exceptions. */

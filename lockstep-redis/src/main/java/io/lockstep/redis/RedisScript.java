@@ -64,6 +64,20 @@ final class RedisScript {
                 : CompletableFuture.failedFuture(err));
   }
 
+  /** {@code EVALSHA} alone (the caller handles {@code NOSCRIPT}). */
+  CompletableFuture<List<Object>> evalsha(
+      RedisAsyncCommands<byte[], byte[]> redis, byte[][] keys, byte[]... args) {
+    return redis
+        .<List<Object>>evalsha(sha, ScriptOutputType.MULTI, keys, args)
+        .toCompletableFuture();
+  }
+
+  /** {@code EVAL} with the script's text. */
+  CompletableFuture<List<Object>> eval(
+      RedisAsyncCommands<byte[], byte[]> redis, byte[][] keys, byte[]... args) {
+    return redis.<List<Object>>eval(body, ScriptOutputType.MULTI, keys, args).toCompletableFuture();
+  }
+
   private static RedisScript load(String name) {
     try (InputStream in = RedisScript.class.getResourceAsStream(name)) {
       if (in == null) {

@@ -25,6 +25,9 @@ import java.util.Arrays;
  * IllegalArgumentException} naming what is wrong.
  */
 final class RedisValueCodec {
+  private static final byte[] DEFAULT_TYPE =
+      Versioned.DEFAULT_CONTENT_TYPE.getBytes(StandardCharsets.UTF_8);
+
   private RedisValueCodec() {}
 
   /** A decoded change message. */
@@ -49,7 +52,7 @@ final class RedisValueCodec {
     Cursor c = new Cursor(b, from);
     long rev = c.number("mod revision");
     int typeLen = (int) c.number("content type length");
-    String type = c.utf8(typeLen, "content type");
+    String type = c.contentType(typeLen);
     byte[] value = Arrays.copyOfRange(b, c.pos, b.length);
     return new Versioned(key, value, type, rev);
   }
@@ -126,10 +129,35 @@ final class RedisValueCodec {
       return n;
     }
 
+    private static boolean isAscii(byte[] b, int from, int len) {
+      for (int i = from, end = from + len; i < end; i++) {
+        if (b[i] < 0) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** The content type: the default one (almost every value's) without a new string. */
+    String contentType(int len) {
+      if (len == DEFAULT_TYPE.length
+          && len <= b.length - pos
+          && Arrays.equals(b, pos, pos + len, DEFAULT_TYPE, 0, len)) {
+        pos += len;
+        return Versioned.DEFAULT_CONTENT_TYPE;
+      }
+      return utf8(len, "content type");
+    }
+
     String utf8(int len, String what) {
       if (len > b.length - pos) {
         throw new IllegalArgumentException(
             what + " of " + len + " bytes runs past the end (" + (b.length - pos) + " left)");
+      }
+      if (isAscii(b, pos, len)) { // the common case: no decoder, no checks to report
+        String s = new String(b, pos, len, StandardCharsets.ISO_8859_1);
+        pos += len;
+        return s;
       }
       try {
         String s =
