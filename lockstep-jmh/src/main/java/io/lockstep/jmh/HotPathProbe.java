@@ -54,8 +54,8 @@ import org.jgroups.protocols.raft.RAFT;
 import org.jgroups.raft.StateMachine;
 
 /**
- * The hot path, Lockstep against the raw client it is built on, side by side in one JVM and one run
- * (issue 13, item 7).
+ * The hot path, Lockstep against the raw client it is built on, side by side in one JVM and one
+ * run.
  *
  * <p>Method, for every latency path: the writer and every reader in this JVM, {@link
  * System#nanoTime()} as the one clock, one write at a time. A write is timed from the write call to
