@@ -302,8 +302,11 @@ class ReplicatorThreadsTest {
     backend.commitWritesAt(5); // committed, but no feed ever delivers revision 5
     CompletableFuture<WriteResult> committed = r.putAsync("b", new byte[] {1}, null);
     CompletableFuture<Long> waiting = r.awaitRevisionAsync(100);
-    Thread.sleep(100);
-    assertThat(List.of(held, committed, waiting)).noneMatch(CompletableFuture::isDone);
+    await() // all three stay pending until the map closes
+        .during(Duration.ofMillis(100))
+        .atMost(Duration.ofSeconds(1))
+        .until(
+            () -> List.of(held, committed, waiting).stream().noneMatch(CompletableFuture::isDone));
 
     long start = System.nanoTime();
     r.close();

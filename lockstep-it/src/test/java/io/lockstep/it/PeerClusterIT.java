@@ -45,6 +45,29 @@ class PeerClusterIT {
     }
   }
 
+  /**
+   * A cluster of {@code instances} peer processes on free loopback ports: the first three are the
+   * Raft voters, the rest non-voters; each keeps its Raft data in {@code data/node-<i>}.
+   */
+  static ServerCluster.Builder loopbackPeers(Path data, int instances) {
+    List<Integer> ports = new ArrayList<>();
+    for (int i = 0; i < instances; i++) {
+      ports.add(FreePorts.one());
+    }
+    String voters =
+        "127.0.0.1:" + ports.get(0) + ",127.0.0.1:" + ports.get(1) + ",127.0.0.1:" + ports.get(2);
+    return ServerCluster.builder("peer://" + voters)
+        .backend(
+            i ->
+                "peer://"
+                    + voters
+                    + "?bind=127.0.0.1:"
+                    + ports.get(i)
+                    + "&data="
+                    + data.resolve("node-" + i))
+        .instances(instances);
+  }
+
   static void awaitEqualDigests(List<ServerProcess> nodes, Duration atMost) {
     await()
         .atMost(atMost)
@@ -66,26 +89,8 @@ class PeerClusterIT {
   @Test
   void fiveProcesses_randomWrites_lateStart_sigkillAndRestart_allConverge() throws Exception {
     Path data = Files.createTempDirectory("lockstep-peer-it-");
-    List<Integer> ports = new ArrayList<>();
-    for (int i = 0; i < 5; i++) {
-      ports.add(FreePorts.one());
-    }
-    String voters =
-        "127.0.0.1:" + ports.get(0) + ",127.0.0.1:" + ports.get(1) + ",127.0.0.1:" + ports.get(2);
     try (ServerCluster cluster =
-        ServerCluster.builder("peer://" + voters)
-            .backend(
-                i ->
-                    "peer://"
-                        + voters
-                        + "?bind=127.0.0.1:"
-                        + ports.get(i)
-                        + "&data="
-                        + data.resolve("node-" + i))
-            .instances(5)
-            .startOnly(4)
-            .keyPrefix("peer-it")
-            .start()) {
+        PeerClusterIT.loopbackPeers(data, 5).startOnly(4).keyPrefix("peer-it").start()) {
       List<ServerProcess> running = cluster.nodes().subList(0, 4);
 
       // 2,000 random puts and deletes through the four running processes, from 8 writers.

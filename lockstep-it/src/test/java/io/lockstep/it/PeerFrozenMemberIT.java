@@ -3,7 +3,6 @@ package io.lockstep.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lockstep.process.FreePorts;
 import io.lockstep.process.ServerCluster;
 import io.lockstep.process.ServerProcess;
 import io.lockstep.process.TempDirs;
@@ -66,24 +65,9 @@ class PeerFrozenMemberIT {
 
   private void run(boolean freezeVoter) throws Exception {
     Path data = Files.createTempDirectory("lockstep-peer-frozen-it-");
-    List<Integer> ports = new ArrayList<>();
-    for (int i = 0; i < 5; i++) {
-      ports.add(FreePorts.one());
-    }
-    String voters =
-        "127.0.0.1:" + ports.get(0) + ",127.0.0.1:" + ports.get(1) + ",127.0.0.1:" + ports.get(2);
     ExecutorService writers = Executors.newFixedThreadPool(WRITERS);
     try (ServerCluster cluster =
-        ServerCluster.builder("peer://" + voters)
-            .backend(
-                i ->
-                    "peer://"
-                        + voters
-                        + "?bind=127.0.0.1:"
-                        + ports.get(i)
-                        + "&data="
-                        + data.resolve("node-" + i))
-            .instances(5)
+        PeerClusterIT.loopbackPeers(data, 5)
             .keyPrefix("peer-frozen")
             .javaOptions(JAVA_OPTIONS.toArray(String[]::new))
             .keepLogs(DIAGNOSE)

@@ -3,14 +3,12 @@ package io.lockstep.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.lockstep.process.FreePorts;
 import io.lockstep.process.ServerCluster;
 import io.lockstep.process.ServerProcess;
 import io.lockstep.process.TempDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -37,26 +35,8 @@ class PeerRejoinIT {
   void voterKilledAndRestartedAtOnce_onSamePortAndData_waitsForTheGroup_joins_converges()
       throws Exception {
     Path data = Files.createTempDirectory("lockstep-peer-rejoin-it-");
-    List<Integer> ports = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      ports.add(FreePorts.one());
-    }
-    String voters =
-        "127.0.0.1:" + ports.get(0) + ",127.0.0.1:" + ports.get(1) + ",127.0.0.1:" + ports.get(2);
     try (ServerCluster cluster =
-        ServerCluster.builder("peer://" + voters)
-            .backend(
-                i ->
-                    "peer://"
-                        + voters
-                        + "?bind=127.0.0.1:"
-                        + ports.get(i)
-                        + "&data="
-                        + data.resolve("node-" + i))
-            .instances(3)
-            .startOnly(0)
-            .keyPrefix("peer-rejoin")
-            .start()) {
+        PeerClusterIT.loopbackPeers(data, 3).startOnly(0).keyPrefix("peer-rejoin").start()) {
       List<ServerProcess> all = cluster.nodes();
       // One after the other, so the view is [0, 1, 2]: 0 coordinates, 1 watches 2.
       all.get(0).start();
