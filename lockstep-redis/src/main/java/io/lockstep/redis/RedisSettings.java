@@ -17,6 +17,7 @@ import java.util.Set;
  * @param memberTtl how long a membership record outlives its instance
  * @param idempotencyTtl how long a client's request id (an HTTP {@code Idempotency-Key}) is
  *     remembered with its answer
+ * @param pageSize fields asked for per page of a listing ({@code HSCAN ... COUNT})
  */
 record RedisSettings(
     String host,
@@ -26,17 +27,21 @@ record RedisSettings(
     Duration timeout,
     long streamMaxLen,
     Duration memberTtl,
-    Duration idempotencyTtl) {
+    Duration idempotencyTtl,
+    int pageSize) {
 
   static final String TIMEOUT = "timeout";
   static final String STREAM_MAX_LEN = "stream_max_len";
   static final String MEMBER_TTL = "member_ttl";
   static final String IDEMPOTENCY_TTL = "idempotency_ttl";
-  static final Set<String> KNOWN = Set.of(TIMEOUT, STREAM_MAX_LEN, MEMBER_TTL, IDEMPOTENCY_TTL);
+  static final String PAGE_SIZE = "page_size";
+  static final Set<String> KNOWN =
+      Set.of(TIMEOUT, STREAM_MAX_LEN, MEMBER_TTL, IDEMPOTENCY_TTL, PAGE_SIZE);
   static final Duration DEFAULT_IDEMPOTENCY_TTL = Duration.ofHours(24);
   static final int DEFAULT_PORT = 6379;
   static final long DEFAULT_STREAM_MAX_LEN = 10_000;
   static final Duration DEFAULT_MEMBER_TTL = Duration.ofSeconds(10);
+  static final int DEFAULT_PAGE_SIZE = 1000;
 
   static RedisSettings parse(BackendUri uri, BackendContext context) {
     boolean tls =
@@ -97,7 +102,8 @@ record RedisSettings(
               + uri.params().get(IDEMPOTENCY_TTL)
               + "'");
     }
-    return new RedisSettings(host, port, db, tls, timeout, maxLen, ttl, idem);
+    int pageSize = (int) uri.longParam(PAGE_SIZE, DEFAULT_PAGE_SIZE, 1, 100_000);
+    return new RedisSettings(host, port, db, tls, timeout, maxLen, ttl, idem, pageSize);
   }
 
   /** {@code host:port/db}, for messages. */

@@ -31,7 +31,8 @@ class RedisSettingsTest {
                 Duration.ofSeconds(3),
                 10_000,
                 Duration.ofSeconds(10),
-                Duration.ofHours(24)));
+                Duration.ofHours(24),
+                1000));
   }
 
   @Test
@@ -39,7 +40,7 @@ class RedisSettingsTest {
     RedisSettings s =
         parse(
             "rediss://cache.internal/3?timeout=750ms&stream_max_len=500&member_ttl=4s"
-                + "&idempotency_ttl=2h");
+                + "&idempotency_ttl=2h&page_size=250");
     assertThat(s)
         .isEqualTo(
             new RedisSettings(
@@ -50,7 +51,8 @@ class RedisSettingsTest {
                 Duration.ofMillis(750),
                 500,
                 Duration.ofSeconds(4),
-                Duration.ofHours(2)));
+                Duration.ofHours(2),
+                250));
     assertThat(parse("redis://[::1]:7000").host()).isEqualTo("::1");
     assertThat(parse("redis://[::1]:7000").address()).isEqualTo("[::1]:7000/0");
   }
@@ -71,6 +73,10 @@ class RedisSettingsTest {
         .hasMessageContaining("timeout must be positive");
     assertThatThrownBy(() -> parse("redis://h?stream_max_len=0"))
         .hasMessageContaining("stream_max_len must be in");
+    assertThatThrownBy(() -> parse("redis://h?page_size=0"))
+        .hasMessageContaining("page_size must be in");
+    assertThatThrownBy(() -> parse("redis://h?page_size=100001"))
+        .hasMessageContaining("page_size must be in");
     assertThatThrownBy(() -> parse("redis://h?member_ttl=500ms"))
         .hasMessageContaining("member_ttl must be at least 1s");
     assertThatThrownBy(() -> parse("redis://user:pw@h:1")).hasMessageContaining("credentials");
