@@ -2,11 +2,14 @@ package io.lockstep.redis;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.MaintNotificationsConfig;
+import io.lettuce.core.MapScanCursor;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -28,13 +31,13 @@ import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ListingProgress;
 import io.lockstep.spi.Membership;
 import io.lockstep.spi.RequestIds;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,6 +45,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -50,6 +54,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -73,6 +78,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@code idempotency_ttl}: how long a client's request id (an HTTP {@code Idempotency-Key},
  *       kept as {@code <ns>:idem:<digest>} with its fingerprint and answer) is remembered, at least
  *       1s; default 24h.
+ *   <li>{@code page_size}: entries asked for per page of a listing ({@code HSCAN ... COUNT}; Redis
+ *       may answer a few more, and a small hash in one page), 1 to 100000; default 1000.
  * </ul>
  *
  * <h2>Layout</h2>
@@ -91,7 +98,16 @@ import org.jspecify.annotations.Nullable;
  *
  * <ul>
  *   <li>Revisions number this map's changes 1, 2, 3, ... ({@link RevisionModel#CONTIGUOUS}).
- *   <li>{@link #snapshot()} is one script that reads the counter and the whole hash atomically.
+ *   <li>{@link #snapshot()} is the map exactly at one revision, read page by page ({@link
+ *       RedisListing}): a small script reads the counter {@code R0} and the epoch, {@code HSCAN}
+ *       reads the hash {@code page_size} entries per command, then the stream's changes after
+ *       {@code R0} up to the counter {@code R1} read at the end are replayed on top. Each page is
+ *       one command bounded by {@code timeout} and reported to the engine's {@link
+ *       ListingProgress}, so a listing of any size finishes as long as each page does; a cancelled
+ *       listing reads no further page. A listing fails (and the engine lists again after its
+ *       backoff) when the stream no longer holds every change of {@code R0+1..R1} (more than {@code
+ *       stream_max_len} changes came while it ran), or the epoch, the server ({@code run_id}) or
+ *       the counter's history changed meanwhile.
  *   <li>{@link #watch} subscribes first, then reads the stream from the requested revision, then
  *       follows pub/sub, filling any jump from the stream: it delivers a contiguous sequence, or
  *       reports {@code onCompacted} when the stream no longer holds a revision it needs, or {@code
@@ -125,8 +141,11 @@ import org.jspecify.annotations.Nullable;
  *       catch-up reports a new {@link Snapshot#epoch() epoch}, and a catch-up that finds the
  *       counter below where its feed started reports compaction: either way the engine resets to
  *       Redis's state (docs/backends/redis.md, "When Redis loses writes").
- *   <li>The listing reads the whole map in one script, which blocks Redis for its duration: fine
- *       for maps of thousands to a few hundred thousand small entries, not for gigabytes.
+ *   <li>A listing under writes finishes only if the stream keeps every change made while it runs:
+ *       more than about {@code stream_max_len} changes during one listing fail it, and every retry
+ *       alike while the write rate stays that high (raise {@code stream_max_len} or {@code
+ *       page_size}). Redis is never blocked for more than one page, but a listing holds the whole
+ *       map in this process's memory while it is read (one entry per key, as the replica will).
  *   <li>Sentinel, Cluster and AUTH are not supported yet.
  * </ul>
  *
@@ -154,6 +173,7 @@ public final class RedisBackend implements Backend {
   private final byte[][] logKeys;
   private final byte[] channel;
   private final byte[] maxLen;
+  private final ScanArgs scanArgs;
   private final byte[] requestTtl;
   private final byte[] idempotencyTtl;
   private final byte[] requestPrefix; // <ns>:req:
@@ -191,6 +211,7 @@ public final class RedisBackend implements Backend {
     this.logKeys = new byte[][] {rev, log, epoch};
     this.channel = bytes(ns + ":changes");
     this.maxLen = bytes(Long.toString(settings.streamMaxLen()));
+    this.scanArgs = ScanArgs.Builder.limit(settings.pageSize());
     this.requestTtl =
         bytes(Long.toString(Math.max(MIN_REQUEST_TTL_MILLIS, 2 * settings.timeout().toMillis())));
     this.idempotencyTtl = bytes(Long.toString(settings.idempotencyTtl().toMillis()));
@@ -240,44 +261,70 @@ public final class RedisBackend implements Backend {
 
   @Override
   public CompletableFuture<Snapshot> snapshot() {
-    return script(RedisScript.SNAPSHOT, listKeys, "listing of " + ns, false, newEpoch())
+    return snapshot(ListingProgress.NONE);
+  }
+
+  /**
+   * The listing page by page ({@link RedisListing}), each page reported to {@code progress}; stops
+   * once it is cancelled.
+   */
+  @Override
+  public CompletableFuture<Snapshot> snapshot(ListingProgress progress) {
+    return new RedisListing(this, progress, beforeListingPage).run();
+  }
+
+  /** The listing's first step: {@code {rev, epoch, number of entries}}, read atomically. */
+  CompletableFuture<List<Object>> listingStart() {
+    return script(RedisScript.SNAPSHOT, listKeys, "listing of " + ns, false, newEpoch());
+  }
+
+  /** One page of the listing: {@code HSCAN <ns>:data cursor COUNT page_size}. */
+  CompletableFuture<MapScanCursor<byte[], byte[]>> scanPage(ScanCursor cursor) {
+    return mapped(
+        commands().thenCompose(c -> c.hscan(data, cursor, scanArgs).toCompletableFuture()),
+        "listing page of " + ns + ":data",
+        false);
+  }
+
+  /** The server process's {@code run_id} ({@code INFO server}): another one after a restart. */
+  CompletableFuture<String> runId() {
+    return mapped(
+            commands().thenCompose(c -> c.info("server").toCompletableFuture()),
+            "INFO server",
+            false)
         .thenApply(
-            reply -> {
-              long rev = (Long) reply.get(0);
-              String epoch = epochOf(reply.get(2));
-              List<?> flat = (List<?>) reply.get(1);
-              List<Versioned> entries = new ArrayList<>(flat.size() / 2);
-              int skipped = 0;
-              int fresh = 0; // skipped keys not logged before
-              for (int i = 0; i + 1 < flat.size(); i += 2) {
-                String key = new String((byte[]) flat.get(i), StandardCharsets.UTF_8);
-                try {
-                  entries.add(RedisValueCodec.decodeEnvelope(key, (byte[]) flat.get(i + 1)));
-                } catch (IllegalArgumentException e) {
-                  skipped++;
-                  if (undecodable.found(key)) {
-                    fresh++;
-                    LOG.log(
-                        Level.WARNING,
-                        "listing of {0}: skipping key ''{1}'', its value in {0}:data is not a"
-                            + " Lockstep envelope (written outside write.lua?): {2}",
-                        ns,
-                        key,
-                        e.getMessage());
-                  }
+            info -> {
+              for (String line : info.split("\r?\n")) {
+                if (line.startsWith("run_id:")) {
+                  return line.substring("run_id:".length()).trim();
                 }
               }
-              if (skipped > 0) {
-                LOG.log(
-                    fresh > 0 ? Level.WARNING : Level.DEBUG,
-                    "listing of {0} at revision {1}: skipped {2} foreign value(s) of {3}",
-                    ns,
-                    rev,
-                    skipped,
-                    flat.size() / 2);
-              }
-              return new Snapshot(rev, entries, epoch);
+              throw new BackendUnavailableException(
+                  "redis INFO server at " + address + " names no run_id", null);
             });
+  }
+
+  /**
+   * Test hook: called before each listing page with the number of pages read so far; the page is
+   * read once the stage it returns completes (it must not block: it runs on Lettuce's threads).
+   */
+  volatile @Nullable IntFunction<? extends CompletionStage<?>> beforeListingPage;
+
+  /** Counts one undecodable value of {@code key}; true the first time the key is found. */
+  boolean foundUndecodable(String key) {
+    return undecodable.found(key);
+  }
+
+  String namespace() {
+    return ns;
+  }
+
+  String address() {
+    return address;
+  }
+
+  long streamMaxLen() {
+    return settings.streamMaxLen();
   }
 
   @Override

@@ -264,13 +264,15 @@ final class RedisFeed implements Feed {
     }
   }
 
-  private static long revisionOf(byte[] id) {
+  /** The revision of a stream entry id {@code <rev>-0}. */
+  static long revisionOf(byte[] id) {
     String s = new String(id, java.nio.charset.StandardCharsets.US_ASCII);
     int dash = s.indexOf('-');
     return Long.parseLong(dash < 0 ? s : s.substring(0, dash));
   }
 
-  private static byte[] field(List<?> fields) {
+  /** The change message of a stream entry's fields (field {@code c}). */
+  static byte[] field(List<?> fields) {
     for (int i = 0; i + 1 < fields.size(); i += 2) {
       if (new String((byte[]) fields.get(i), java.nio.charset.StandardCharsets.US_ASCII)
           .equals("c")) {
