@@ -48,9 +48,10 @@ import org.jspecify.annotations.Nullable;
  *       was built, divided by the keys, is the heap per key (an <em>estimate</em>: GC and other
  *       threads move it); then {@link io.lockstep.Replica#refresh()} is timed (a relist, as after a
  *       compaction). etcd runs with {@code --quota-backend-bytes} 4 GiB (the process default is 256
- *       MiB). A Redis listing is one script bounded by the node's operation timeout: the fresh node
- *       first tries the default 3 s; if it is not ready within {@code --ready-wait}, it is closed
- *       and a node with {@code --redis-timeout} tries again, and both outcomes are printed.
+ *       MiB). The fresh Redis node first tries the default 3 s operation timeout (its listing is
+ *       read in pages, each bounded by the timeout); if it is not ready within {@code
+ *       --ready-wait}, it is closed and a node with {@code --redis-timeout} tries again, and both
+ *       outcomes are printed.
  *   <li>{@code fanout}: for each of {@code --replicas} (default 64,128,256), that many Lockstep
  *       nodes on one {@link InMemorySource}; node 0 writes a burst of {@code --burst} puts (256 in
  *       flight) over {@code --burst} distinct keys; the figure is the time from the first write
