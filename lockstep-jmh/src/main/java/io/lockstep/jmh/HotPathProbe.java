@@ -657,11 +657,14 @@ public final class HotPathProbe {
           arrivals.arm(settle);
           byte[] v = value(settle, VALUE_BYTES);
           leader.setAsync(v, 0, v.length);
-          if (arrivals.await(1000)) {
+          // A lagging voter catches up through the leader's resends (every resend_interval), so
+          // give each settle write several seconds rather than one.
+          if (arrivals.await(5000)) {
             return raw;
           }
           if (System.nanoTime() > deadline) {
-            throw new IllegalStateException("the raw Raft group did not settle in 30 s");
+            throw new IllegalStateException(
+                "the raw Raft group did not settle in 30 s: " + describe(voters));
           }
         }
       } catch (IllegalStateException e) {
@@ -671,6 +674,23 @@ public final class HotPathProbe {
         sleep(10);
       }
     }
+  }
+
+  /** Each raw voter's view of the group, for a probe that cannot settle. */
+  private static String describe(RAFT[] voters) {
+    StringBuilder b = new StringBuilder();
+    for (RAFT r : voters) {
+      b.append(
+          String.format(
+              "[%s leader=%s term=%d commit=%d appended=%d members=%s] ",
+              r.raftId(),
+              r.leader(),
+              r.currentTerm(),
+              r.commitIndex(),
+              r.lastAppended(),
+              r.members()));
+    }
+    return b.toString().strip();
   }
 
   // ---------------------------------------------------------------------------------------------
