@@ -76,6 +76,9 @@ final class RawHttp {
       }
     }
     byte[] rest = java.util.Arrays.copyOfRange(raw, end + 4, raw.length);
+    if (status[1].startsWith("1")) { // an interim answer (100 Continue): the real one follows
+      return parse(rest);
+    }
     if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
       rest = dechunk(rest);
     }
