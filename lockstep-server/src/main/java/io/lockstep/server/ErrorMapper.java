@@ -144,8 +144,8 @@ final class ErrorMapper {
           500,
           OUTCOME_UNKNOWN,
           bu.getMessage()
-              + "; the write may have been applied. Read the key (use_cache=false) to see which"
-              + " value it holds, or repeat the request with the same "
+              + "; the write may have been applied. Read it back (a key with use_cache=false)"
+              + " to see whether it was, or repeat the request with the same "
               + Headers.IDEMPOTENCY_KEY
               + ", which applies it at most once");
     }
