@@ -17,7 +17,7 @@ import java.util.List;
  * @param thinkMin the shortest pause between cycles
  * @param thinkMax the longest pause between cycles
  * @param readYourWrites whether reads after a user's own write carry {@code min_revision}
- * @param authToken bearer token for writes, or null
+ * @param authToken bearer token sent on every request, or null
  * @param out where the CSV and JSON reports go, or null for none
  */
 public record BenchConfig(

@@ -84,7 +84,7 @@ final class HttpCalls {
     if (body != null) {
       b.header("Content-Type", "application/json");
     }
-    if (authToken != null && !method.equals("GET")) {
+    if (authToken != null) { // reads need a token too once the server has any
       b.header("Authorization", "Bearer " + authToken);
     }
     return b.build();

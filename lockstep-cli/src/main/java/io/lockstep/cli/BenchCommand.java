@@ -156,7 +156,9 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--auth-token",
       paramLabel = "TOKEN",
       defaultValue = "${env:LOCKSTEP_AUTH_TOKEN}",
-      description = "Bearer token for writes. Env LOCKSTEP_AUTH_TOKEN.")
+      description =
+          "Bearer token sent on every request, for servers with access tokens (write scope, for"
+              + " the mixes that write). Env LOCKSTEP_AUTH_TOKEN.")
   String authToken;
 
   @Option(

@@ -2,11 +2,18 @@ package io.lockstep.cli;
 
 import io.lockstep.Lockstep;
 import io.lockstep.LockstepBuilder;
+import io.lockstep.server.AccessSettings;
+import io.lockstep.server.AccessToken;
 import io.lockstep.server.LockstepServer;
 import io.lockstep.server.ServerSettings;
 import io.lockstep.spi.BackendUri;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -37,6 +44,11 @@ import picocli.CommandLine.Spec;
       "",
       "Example:",
       "  lockstep serve --backend etcd://127.0.0.1:2379,127.0.0.1:22379 --key-prefix orders --port 8080",
+      "      (listens on 127.0.0.1 only; no token needed there)",
+      "  LOCKSTEP_CLUSTER_SECRET=... lockstep serve --bind 0.0.0.0 --token-file /etc/lockstep/tokens \\",
+      "      --backend etcd://10.0.0.5:2379",
+      "      (tokens file: one '<scope> <token>' per line, scope read, write, admin or metrics;",
+      "       see docs/security.md)",
       "  lockstep serve --backend peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800 --port 8080",
       "      (LOCKSTEP_PEER_BIND=10.0.0.1:7800 on the first voter; see docs/backends/peer.md)"
     })
@@ -57,9 +69,54 @@ final class ServeCommand implements Callable<Integer> {
   @Option(
       names = "--bind",
       paramLabel = "ADDRESS",
-      defaultValue = "${env:LOCKSTEP_BIND:-0.0.0.0}",
-      description = "Address to listen on. Env LOCKSTEP_BIND. Default: 0.0.0.0 (every interface).")
+      defaultValue = "${env:LOCKSTEP_BIND:-127.0.0.1}",
+      description =
+          "Address to listen on. Any address other than loopback (0.0.0.0: every interface) needs"
+              + " access tokens (--token-file or LOCKSTEP_TOKENS), or --insecure."
+              + " Env LOCKSTEP_BIND. Default: 127.0.0.1 (this host only).")
   String bind;
+
+  @Option(
+      names = "--token-file",
+      paramLabel = "PATH",
+      defaultValue = "${env:LOCKSTEP_TOKEN_FILE}",
+      description =
+          "A file of access tokens, one '<scope> <token>' per line ('#' starts a comment);"
+              + " scopes: read, write (implies read), admin (implies write, read and metrics),"
+              + " metrics. Several lines may share a scope, so tokens can be rotated. With any token"
+              + " set, every route but /health needs one. Tokens may also come from env"
+              + " LOCKSTEP_TOKENS (the same lines, or entries separated by commas), never from a"
+              + " flag. Env LOCKSTEP_TOKEN_FILE. Default: none.")
+  String tokenFile;
+
+  @Option(
+      names = "--cluster-secret-file",
+      paramLabel = "PATH",
+      defaultValue = "${env:LOCKSTEP_CLUSTER_SECRET_FILE}",
+      description =
+          "A file holding the secret every member of the cluster shares (its first line): sent on"
+              + " calls to other members (/cluster, /api/v1/refresh) and accepted from them."
+              + " Or env LOCKSTEP_CLUSTER_SECRET. Env LOCKSTEP_CLUSTER_SECRET_FILE. Default: none.")
+  String clusterSecretFile;
+
+  @Option(
+      names = "--allowed-hosts",
+      paramLabel = "NAME[,NAME...]",
+      defaultValue = "${env:LOCKSTEP_ALLOWED_HOSTS}",
+      split = ",",
+      description =
+          "Host names clients may reach this server by (the Host header, without port), besides"
+              + " localhost, 127.0.0.1, [::1] and the bound and advertised addresses; others get"
+              + " 421. Without names, on loopback only those are answered (against DNS rebinding),"
+              + " elsewhere any. Env LOCKSTEP_ALLOWED_HOSTS. Default: none.")
+  java.util.List<String> allowedHosts;
+
+  @Option(
+      names = "--insecure",
+      description =
+          "Listen on an address other than loopback without access tokens: anyone who reaches the"
+              + " port may read and change everything. Logs a warning at start and every minute.")
+  boolean insecure;
 
   @Option(
       names = "--backend",
@@ -98,14 +155,8 @@ final class ServeCommand implements Callable<Integer> {
       })
   String advertiseUrl;
 
-  @Option(
-      names = "--auth-token",
-      paramLabel = "TOKEN",
-      defaultValue = "${env:LOCKSTEP_AUTH_TOKEN}",
-      description =
-          "When set, writes, deletes, /admin, /cluster, /stats and the /api/v1 routes that change"
-              + " something need the header 'Authorization: Bearer TOKEN'; reads, /api/v1/current and /health stay open. Prefer the env var: flags show"
-              + " in process lists. Env LOCKSTEP_AUTH_TOKEN. Default: none (no auth).")
+  /** Removed: a token on the command line shows in process lists. Kept only to say so. */
+  @Option(names = "--auth-token", paramLabel = "TOKEN", hidden = true)
   String authToken;
 
   @Option(
@@ -284,13 +335,83 @@ final class ServeCommand implements Callable<Integer> {
         .bindHost(bind.strip())
         .port(port)
         .advertiseUrl(advertiseUrl)
-        .authToken(authToken)
+        .access(access())
         .maxValueBytes(maxValueBytes)
         .maxWait(maxWait)
         .refreshTimeout(refreshTimeout)
         .counterBatch(counterBatch)
         .environment(env)
         .build();
+  }
+
+  /**
+   * Tokens (file and LOCKSTEP_TOKENS), cluster secret (file or LOCKSTEP_CLUSTER_SECRET), allowed
+   * hosts and --insecure; refuses a non-loopback address without tokens unless --insecure.
+   */
+  AccessSettings access() {
+    if (authToken != null || env.get("LOCKSTEP_AUTH_TOKEN") != null) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--auth-token and LOCKSTEP_AUTH_TOKEN are no longer read: a token on the command line"
+              + " shows in process lists, and one token for everything cannot be rotated. Put"
+              + " '<scope> <token>' lines (scope read, write, admin or metrics) in a file given"
+              + " with --token-file, or in env LOCKSTEP_TOKENS; see docs/security.md");
+    }
+    List<AccessToken> tokens = new ArrayList<>();
+    try {
+      if (tokenFile != null && !tokenFile.isBlank()) {
+        tokens.addAll(AccessSettings.parseTokens(read("--token-file", tokenFile), tokenFile));
+      }
+      String fromEnv = env.get("LOCKSTEP_TOKENS");
+      if (fromEnv != null && !fromEnv.isBlank()) {
+        tokens.addAll(AccessSettings.parseTokens(fromEnv, "LOCKSTEP_TOKENS"));
+      }
+    } catch (IllegalArgumentException e) {
+      throw usage("--token-file", e.getMessage());
+    }
+    String secret = env.get("LOCKSTEP_CLUSTER_SECRET");
+    if (clusterSecretFile != null && !clusterSecretFile.isBlank()) {
+      secret =
+          read("--cluster-secret-file", clusterSecretFile)
+              .lines()
+              .map(String::strip)
+              .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+              .findFirst()
+              .orElseThrow(() -> usage("--cluster-secret-file", clusterSecretFile + " is empty"));
+    }
+    if (!insecure && tokens.isEmpty() && !AccessSettings.isLoopback(bind.strip())) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "Refusing to listen on "
+              + bind.strip()
+              + " without access tokens: anyone who can reach the port could read, change and"
+              + " delete every value. Give tokens (--token-file or LOCKSTEP_TOKENS), listen on"
+              + " loopback (--bind 127.0.0.1, the default), or pass --insecure to accept the"
+              + " risk; see docs/security.md");
+    }
+    try {
+      return new AccessSettings(
+          tokens,
+          secret == null ? null : secret.strip(),
+          allowedHosts == null
+              ? List.of()
+              : allowedHosts.stream().map(String::strip).filter(h -> !h.isEmpty()).toList(),
+          insecure);
+    } catch (IllegalArgumentException e) {
+      String flag =
+          e.getMessage().startsWith("clusterSecret")
+              ? "--cluster-secret-file"
+              : e.getMessage().startsWith("allowedHosts") ? "--allowed-hosts" : "--token-file";
+      throw usage(flag, e.getMessage());
+    }
+  }
+
+  private String read(String flag, String path) {
+    try {
+      return Files.readString(Path.of(path));
+    } catch (IOException | RuntimeException e) {
+      throw usage(flag, "cannot read " + path + ": " + e);
+    }
   }
 
   /** The node's builder from the flags, validated (everything but the advertised URL). */

@@ -59,7 +59,7 @@ class MainTest {
             "Default: 8080",
             "--bind",
             "Env LOCKSTEP_BIND",
-            "Default: 0.0.0.0",
+            "Default: 127.0.0.1",
             "--backend",
             "Env LOCKSTEP_BACKEND",
             "Default: peer:",
@@ -74,9 +74,14 @@ class MainTest {
             "--advertise-url",
             "Env LOCKSTEP_ADVERTISE_URL",
             "http://127.0.0.1:<port>",
-            "--auth-token",
-            "Env LOCKSTEP_AUTH_TOKEN",
-            "Default: none",
+            "--token-file",
+            "Env LOCKSTEP_TOKEN_FILE",
+            "LOCKSTEP_TOKENS",
+            "--cluster-secret-file",
+            "LOCKSTEP_CLUSTER_SECRET",
+            "--allowed-hosts",
+            "Env LOCKSTEP_ALLOWED_HOSTS",
+            "--insecure",
             "--max-value-bytes",
             "Env LOCKSTEP_MAX_VALUE_BYTES",
             "Default: 1048576",
@@ -94,6 +99,10 @@ class MainTest {
     // Every option the command declares appears in its help.
     CommandLine serve = Main.commandLine().getSubcommands().get("serve");
     for (CommandLine.Model.OptionSpec o : serve.getCommandSpec().options()) {
+      if (o.hidden()) {
+        assertThat(o.longestName()).isEqualTo("--auth-token"); // only there to refuse it
+        continue;
+      }
       assertThat(help).contains(o.longestName());
     }
   }
@@ -224,7 +233,13 @@ class MainTest {
     CommandLine cl = Main.commandLine();
     ServeCommand serve = cl.getSubcommands().get("serve").getCommand();
     serve.env =
-        Map.of("CF_INSTANCE_INDEX", "4", "VCAP_APPLICATION", "{\"application_name\": \"cli\"}");
+        Map.of(
+            "CF_INSTANCE_INDEX",
+            "4",
+            "VCAP_APPLICATION",
+            "{\"application_name\": \"cli\"}",
+            "LOCKSTEP_TOKENS",
+            "read tok-read-0123456789abcdef, admin tok-admin-0123456789abcdef");
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     cl.setOut(new PrintWriter(out, true));
@@ -243,9 +258,7 @@ class MainTest {
                     "--key-prefix",
                     "cli",
                     "--max-wait",
-                    "2s",
-                    "--auth-token",
-                    "tok"));
+                    "2s"));
 
     Pattern line =
         Pattern.compile(
@@ -262,7 +275,7 @@ class MainTest {
       HttpResponse<String> stats =
           http.send(
               HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/stats"))
-                  .header("Authorization", "Bearer tok")
+                  .header("Authorization", "Bearer tok-admin-0123456789abcdef")
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       assertThat(stats.statusCode()).isEqualTo(200);
@@ -276,11 +289,12 @@ class MainTest {
                   .PUT(HttpRequest.BodyPublishers.ofString("v"))
                   .build(),
               HttpResponse.BodyHandlers.ofString());
-      assertThat(put.statusCode()).isEqualTo(401); // the token flag took effect
+      assertThat(put.statusCode()).isEqualTo(401); // the tokens took effect
       assertThat(s.get("application").toString()).isEqualTo("{\"application_name\":\"cli\"}");
       HttpResponse<String> current =
           http.send(
               HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/current"))
+                  .header("Authorization", "Bearer tok-read-0123456789abcdef")
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       assertThat(JSON.readTree(current.body()).get("Instance").asText())
@@ -293,6 +307,133 @@ class MainTest {
         .isEmpty();
     try (ServerSocket again = new ServerSocket(port)) { // the port is released
       assertThat(again.getLocalPort()).isEqualTo(port);
+    }
+  }
+
+  @Test
+  void serve_onAnAddressOtherThanLoopback_withoutTokens_refusesToStart() {
+    for (String bind : List.of("0.0.0.0", "::", "10.1.2.3", "example.com")) {
+      Run r = run("serve", "--backend", "mem://refused", "--port", "0", "--bind", bind);
+      assertThat(r.code()).as(bind).isEqualTo(2);
+      assertThat(r.err())
+          .as(bind)
+          .contains("Refusing to listen on " + bind + " without access tokens")
+          .contains("--token-file", "LOCKSTEP_TOKENS", "--insecure", "--help");
+      assertThat(r.out()).isEmpty();
+    }
+  }
+
+  @Test
+  void serve_withATokenOnTheCommandLineOrTheOldVariable_refusesAndSaysWhereTokensGo() {
+    Run r = run("serve", "--backend", "mem://x", "--port", "0", "--auth-token", "secret");
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("no longer read", "--token-file", "LOCKSTEP_TOKENS");
+    assertThat(r.err()).doesNotContain("secret'");
+    CommandLine cl = Main.commandLine();
+    ServeCommand serve = cl.getSubcommands().get("serve").getCommand();
+    serve.env = Map.of("LOCKSTEP_AUTH_TOKEN", "old-token");
+    StringWriter err = new StringWriter();
+    cl.setErr(new PrintWriter(err, true));
+    cl.setOut(new PrintWriter(new StringWriter(), true));
+    assertThat(cl.execute("serve", "--backend", "mem://x", "--port", "0")).isEqualTo(2);
+    assertThat(err.toString()).contains("LOCKSTEP_AUTH_TOKEN", "no longer read");
+  }
+
+  @Test
+  void tokenFile_takesScopedLinesWithComments_andABadLineIsAUsageErrorThatHidesTheToken()
+      throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("lockstep-tokens-");
+    try {
+      java.nio.file.Path good = dir.resolve("tokens");
+      java.nio.file.Files.writeString(
+          good,
+          "# rotated 2024-05-01\n"
+              + "admin  adm-0123456789abcdef0123\n"
+              + "read rd-old-0123456789abcdef # old, remove after the rollout\n"
+              + "\n"
+              + "read:rd-new-0123456789abcdef\n");
+      CommandLine cl = Main.commandLine();
+      ServeCommand serve = cl.getSubcommands().get("serve").getCommand();
+      cl.parseArgs(
+          "serve", "--backend", "mem://x", "--token-file", good.toString(), "--bind", "0.0.0.0");
+      serve.env = Map.of("LOCKSTEP_TOKENS", "write wr-0123456789abcdef0123");
+      io.lockstep.server.AccessSettings access = serve.access();
+      assertThat(access.tokens())
+          .extracting(t -> t.scope().label() + " " + t.token())
+          .containsExactly(
+              "admin adm-0123456789abcdef0123",
+              "read rd-old-0123456789abcdef",
+              "read rd-new-0123456789abcdef",
+              "write wr-0123456789abcdef0123");
+      assertThat(access.toString()).doesNotContain("0123456789");
+
+      java.nio.file.Path bad = dir.resolve("bad");
+      java.nio.file.Files.writeString(
+          bad, "read fine-0123456789abcdef\nroot supersecret-0123456789\n");
+      Run r = run("serve", "--backend", "mem://x", "--port", "0", "--token-file", bad.toString());
+      assertThat(r.code()).isEqualTo(2);
+      assertThat(r.err()).contains("line 2", "unknown scope 'root'").doesNotContain("supersecret");
+      java.nio.file.Files.writeString(bad, "read short\n");
+      r = run("serve", "--backend", "mem://x", "--port", "0", "--token-file", bad.toString());
+      assertThat(r.code()).isEqualTo(2);
+      assertThat(r.err()).contains("line 1", "shorter than 16").doesNotContain("short\n");
+    } finally {
+      try (var files = java.nio.file.Files.walk(dir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  @Test
+  void serve_insecure_onEveryInterface_startsAndWarnsThatItIsOpen() throws Exception {
+    java.util.logging.Logger jul =
+        java.util.logging.Logger.getLogger("io.lockstep.server.Exposure");
+    List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler capture =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord r) {
+            if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+              warnings.add(r.getMessage());
+            }
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    jul.addHandler(capture);
+    CommandLine cl = Main.commandLine();
+    ServeCommand serve = cl.getSubcommands().get("serve").getCommand();
+    serve.env = Map.of();
+    StringWriter out = new StringWriter();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(new StringWriter(), true));
+    try {
+      CompletableFuture<Integer> exit =
+          CompletableFuture.supplyAsync(
+              () ->
+                  cl.execute(
+                      "serve",
+                      "--backend",
+                      "mem://insecure",
+                      "--port",
+                      "0",
+                      "--bind",
+                      "0.0.0.0",
+                      "--insecure"));
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(() -> out.toString().contains("lockstep serving on") || exit.isDone());
+      assertThat(out.toString()).contains("lockstep serving on http://0.0.0.0:");
+      assertThat(warnings)
+          .anySatisfy(w -> assertThat(w).contains("INSECURE", "0.0.0.0", "without access tokens"));
+      serve.stop();
+      assertThat(exit.get(10, java.util.concurrent.TimeUnit.SECONDS)).isZero();
+    } finally {
+      jul.removeHandler(capture);
     }
   }
 }

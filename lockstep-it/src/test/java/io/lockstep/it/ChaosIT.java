@@ -155,7 +155,7 @@ class ChaosIT {
           + history.size()
           + " reads checked, faults "
           + faultLog
-          + ", ambiguous 503s "
+          + ", ambiguous answers "
           + ambiguousMessages;
     }
 
@@ -345,6 +345,20 @@ class ChaosIT {
         // the write committed, but its revision belongs to a history the source then lost while
         // this instance waited to apply it (docs/http-api.md): it may or may not be held now
         case 410 -> Outcome.MAYBE;
+        // the backend may have committed it, its answer was lost (500, not a 503 a proxy retries)
+        case 500 -> {
+          if (resp.body().contains("\"outcome_unknown\"")) {
+            ambiguousMessages.merge(
+                what.replaceAll("[@ ].*", "")
+                    + ": "
+                    + resp.body().replaceAll("[0-9]+", "N").replaceAll(".*\"message\":\"", ""),
+                1,
+                Integer::sum);
+          } else {
+            surprises.add(what + " -> " + resp.status() + " " + resp.body());
+          }
+          yield Outcome.MAYBE;
+        }
         case 503 -> {
           if (resp.body().contains("may or may not have been committed")) {
             ambiguousMessages.merge(

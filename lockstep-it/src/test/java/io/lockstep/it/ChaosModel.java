@@ -13,12 +13,11 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>An answer is one of three outcomes: {@link Outcome#CERTAIN} (200, 204, a 404 on a delete
  * (nothing to delete: absent), a 504 {@code timeout} on a write, which says it is committed),
- * {@link Outcome#MAYBE} (a 503 saying "may or may not have been committed", no answer at all, or
- * any other surprise), and {@link Outcome#NONE} (a 412, a 503 that says nothing was made). The
- * source may then hold, per key, the outcome of the last certain operation, or that of any
- * ambiguous one (an ambiguous write may land after later certain ones, for example when a frozen
- * connection to the backend delivers it late). Counters: at least the acknowledged increments, at
- * most those plus the ambiguous ones.
+ * {@link Outcome#MAYBE} (a 500 {@code outcome_unknown}, no answer at all, or any other surprise),
+ * and {@link Outcome#NONE} (a 412, a 503 that says nothing was made). The source may then hold, per
+ * key, the outcome of the last certain operation, or that of any ambiguous one (an ambiguous write
+ * may land after later certain ones, for example when a frozen connection to the backend delivers
+ * it late). Counters: at least the acknowledged increments, at most those plus the ambiguous ones.
  *
  * <p>A fault that resets the source's history (Redis restarted without its data, etcd restored from
  * an older snapshot) is recorded with {@link #reset(long)}: every operation sent before it may have

@@ -125,7 +125,7 @@ public final class ServerCluster implements AutoCloseable {
       return this;
     }
 
-    /** Extra {@code serve} arguments for every node, e.g. {@code --auth-token t}. */
+    /** Extra {@code serve} arguments for every node, e.g. {@code --token-file /path}. */
     public Builder args(String... args) {
       extraArgs.addAll(List.of(args));
       return this;
@@ -223,6 +223,10 @@ public final class ServerCluster implements AutoCloseable {
                     id,
                     "--advertise-url",
                     "http://" + host + ":" + port));
+        if (lab != null && !extraArgs.contains("--token-file")) {
+          // The lab's hosts are private addresses inside network namespaces of this machine.
+          args.add("--insecure");
+        }
         args.addAll(extraArgs);
         Map<String, String> vars = env.apply(i - 1);
         nodes.add(

@@ -24,24 +24,36 @@ import org.eclipse.jetty.http.BadMessageException;
  *   <caption>Codes</caption>
  *   <tr><th>status</th><th>code</th><th>raised by</th></tr>
  *   <tr><td>400</td><td>bad_request</td><td>{@link InvalidKeyException}, bad parameters or headers</td></tr>
- *   <tr><td>401</td><td>unauthorized</td><td>missing or wrong bearer token</td></tr>
+ *   <tr><td>401</td><td>unauthorized</td><td>missing or unknown bearer token</td></tr>
+ *   <tr><td>403</td><td>forbidden</td><td>a token without the route's scope</td></tr>
+ *   <tr><td>403</td><td>cross_site</td><td>a browser request for another site on a route that changes state</td></tr>
  *   <tr><td>404</td><td>not_found</td><td>absent key, unknown route</td></tr>
  *   <tr><td>405</td><td>method_not_allowed</td><td>a route that exists, with another method</td></tr>
  *   <tr><td>410</td><td>history_reset</td><td>{@link HistoryResetException}: a wait for a revision of a history the source lost</td></tr>
  *   <tr><td>412</td><td>precondition_failed</td><td>{@code If-Match} revision differs</td></tr>
  *   <tr><td>413</td><td>payload_too_large</td><td>{@link ValueTooLargeException}, body over the limit</td></tr>
+ *   <tr><td>415</td><td>unsupported_media_type</td><td>a form or multipart body on a route that takes JSON or nothing</td></tr>
+ *   <tr><td>421</td><td>misdirected_request</td><td>a {@code Host} this server does not answer for</td></tr>
+ *   <tr><td>500</td><td>outcome_unknown</td><td>a write the backend may have committed ({@link BackendUnavailableException#mayHaveCommitted()}); not 503, which proxies may retry</td></tr>
  *   <tr><td>500</td><td>internal</td><td>anything else (logged)</td></tr>
  *   <tr><td>501</td><td>not_implemented</td><td>{@link UnsupportedOperationException} (e.g. a backend without counters)</td></tr>
  *   <tr><td>503</td><td>backend_unavailable</td><td>{@link BackendUnavailableException}</td></tr>
  *   <tr><td>503</td><td>not_ready</td><td>the first listing has not been applied yet</td></tr>
  *   <tr><td>504</td><td>timeout</td><td>{@code min_revision} not reached, {@link NotAppliedException}</td></tr>
  * </table>
+ *
+ * <p>Every 503 carries {@code Retry-After}; every answer, {@code X-Content-Type-Options: nosniff}.
  */
 final class ErrorMapper {
   private static final System.Logger LOG = System.getLogger(ErrorMapper.class.getName());
 
   static final String BAD_REQUEST = "bad_request";
   static final String UNAUTHORIZED = "unauthorized";
+  static final String FORBIDDEN = "forbidden";
+  static final String CROSS_SITE = "cross_site";
+  static final String UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type";
+  static final String MISDIRECTED = "misdirected_request";
+  static final String OUTCOME_UNKNOWN = "outcome_unknown";
   static final String NOT_FOUND = "not_found";
   static final String METHOD_NOT_ALLOWED = "method_not_allowed";
   static final String PRECONDITION_FAILED = "precondition_failed";
@@ -53,6 +65,11 @@ final class ErrorMapper {
   static final String HISTORY_RESET = "history_reset";
   static final String NOT_IMPLEMENTED = "not_implemented";
   static final String IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused";
+
+  static final String RETRY_AFTER = "Retry-After";
+
+  /** What every 503 answers in {@code Retry-After}: a short pause, then the client may retry. */
+  static final String RETRY_AFTER_SECONDS = "1";
 
   /** The body of every error answer. */
   record ErrorBody(String error, String message) {}
@@ -68,6 +85,9 @@ final class ErrorMapper {
     ApiException e = toApi(failure, ctx);
     ctx.status(e.status());
     e.headers().forEach(ctx::header);
+    if (e.status() == 503 && !e.headers().containsKey(RETRY_AFTER)) {
+      ctx.header(RETRY_AFTER, RETRY_AFTER_SECONDS);
+    }
     Json.send(ctx, e.status(), new ErrorBody(e.code(), e.getMessage()));
   }
 
@@ -119,12 +139,18 @@ final class ErrorMapper {
               Headers.APPLIED,
               Long.toString(na.appliedRevision())));
     }
-    if (t instanceof BackendUnavailableException bu) {
+    if (t instanceof BackendUnavailableException bu && bu.mayHaveCommitted()) {
       return new ApiException(
-          503,
-          BACKEND_UNAVAILABLE,
+          500,
+          OUTCOME_UNKNOWN,
           bu.getMessage()
-              + (bu.mayHaveCommitted() ? " (the write may or may not have been committed)" : ""));
+              + "; the write may have been applied. Read it back (a key with use_cache=false)"
+              + " to see whether it was, or repeat the request with the same "
+              + Headers.IDEMPOTENCY_KEY
+              + ", which applies it at most once");
+    }
+    if (t instanceof BackendUnavailableException bu) {
+      return new ApiException(503, BACKEND_UNAVAILABLE, bu.getMessage());
     }
     LOG.log(Level.ERROR, "internal error on " + ctx.method() + " " + ctx.path(), t);
     return new ApiException(
@@ -166,10 +192,13 @@ final class ErrorMapper {
     return switch (status) {
       case 400 -> BAD_REQUEST;
       case 401 -> UNAUTHORIZED;
+      case 403 -> FORBIDDEN;
       case 404 -> NOT_FOUND;
       case 405 -> METHOD_NOT_ALLOWED;
       case 412 -> PRECONDITION_FAILED;
       case 413 -> PAYLOAD_TOO_LARGE;
+      case 415 -> UNSUPPORTED_MEDIA_TYPE;
+      case 421 -> MISDIRECTED;
       case 503 -> BACKEND_UNAVAILABLE;
       case 408, 504 -> TIMEOUT;
       default -> status >= 500 ? INTERNAL : BAD_REQUEST;

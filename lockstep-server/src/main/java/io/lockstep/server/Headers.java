@@ -23,6 +23,9 @@ final class Headers {
   static final String AUTHORIZATION = "Authorization";
   static final String WWW_AUTHENTICATE = "WWW-Authenticate";
 
+  /** On every answer, with the value {@code nosniff}: browsers take the Content-Type as sent. */
+  static final String NOSNIFF = "X-Content-Type-Options";
+
   private Headers() {}
 
   /** The ETag form of a revision: the digits in double quotes. */

@@ -35,6 +35,10 @@ final class JsonErrorHandler extends ErrorHandler {
     }
     byte[] body = body(code, message);
     response.setContentType(Json.CONTENT_TYPE);
+    response.setHeader(Headers.NOSNIFF, "nosniff");
+    if (code == 503) {
+      response.setHeader(ErrorMapper.RETRY_AFTER, ErrorMapper.RETRY_AFTER_SECONDS);
+    }
     response.setContentLength(body.length);
     response.getOutputStream().write(body);
   }
@@ -42,6 +46,10 @@ final class JsonErrorHandler extends ErrorHandler {
   @Override
   public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
     fields.put(HttpHeader.CONTENT_TYPE, Json.CONTENT_TYPE);
+    fields.put(Headers.NOSNIFF, "nosniff");
+    if (status == 503) {
+      fields.put(ErrorMapper.RETRY_AFTER, ErrorMapper.RETRY_AFTER_SECONDS);
+    }
     return ByteBuffer.wrap(body(status, reason));
   }
 

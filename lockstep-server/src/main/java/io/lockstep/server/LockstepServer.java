@@ -1,7 +1,6 @@
 package io.lockstep.server;
 
 import io.javalin.Javalin;
-import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
 import io.lockstep.Lockstep;
 import java.lang.System.Logger.Level;
@@ -9,7 +8,6 @@ import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Function;
-import java.util.function.UnaryOperator;
 
 /**
  * The HTTP API of one Lockstep node, on Javalin (virtual threads, one exception mapper).
@@ -36,6 +34,7 @@ public final class LockstepServer implements AutoCloseable {
   private volatile Lockstep node;
   private volatile String advertiseUrl;
   private volatile boolean closed;
+  private final Exposure exposure;
 
   private LockstepServer(ServerSettings settings) {
     this.settings = settings;
@@ -47,13 +46,17 @@ public final class LockstepServer implements AutoCloseable {
     ErrorMapper errors = new ErrorMapper(settings.maxValueBytes());
     CloudFoundry platform = CloudFoundry.from(settings.environment());
     platform.warnings().forEach(w -> LOG.log(Level.WARNING, w));
-    Peers peerCalls = new Peers(peers, settings.authToken());
+    AccessSettings access = settings.access();
+    Peers peerCalls = new Peers(peers, access.clusterSecret());
     ConfigRoutes values = new ConfigRoutes(this::requireNode, settings);
     NodeRoutes nodeRoutes =
         new NodeRoutes(this::requireNode, settings, peerCalls, platform.application());
     CloudFoundryRoutes cf =
         new CloudFoundryRoutes(this::requireNode, settings, peerCalls, platform.instance());
-    BearerAuth auth = settings.authToken() == null ? null : new BearerAuth(settings.authToken());
+    AccessGuard guard =
+        new AccessGuard(
+            access,
+            new HostCheck(settings.bindHost(), settings.advertiseUrl(), access.allowedHosts()));
     RequestCounters requests = new RequestCounters();
     CounterRoutes counters = new CounterRoutes(this::requireNode, settings.counterBatch());
 
@@ -79,46 +82,62 @@ public final class LockstepServer implements AutoCloseable {
                   handler -> handler.setErrorHandler(new JsonErrorHandler()));
               config.router.mount(
                   router -> {
-                    // Auth wraps the handlers it guards, so it holds for whatever path reaches
-                    // them.
-                    UnaryOperator<Handler> guarded = auth == null ? h -> h : auth::guard;
-                    router.get("/config", values::list);
-                    router.get("/config/<key>", values::get);
-                    router.head("/config/<key>", values::get); // same status and headers, no body
-                    router.put("/config/<key>", guarded.apply(values::put));
-                    router.post("/config/<key>", guarded.apply(values::put));
-                    router.delete("/config/<key>", guarded.apply(values::delete));
-                    router.get("/config/", values::emptyKey);
+                    // Each route's access rule is its route role; the guard reads the rule of the
+                    // route that matched, so it holds for whatever spelling of a path reaches it.
+                    // Scopes: docs/security.md. A route without a rule refuses to start.
+                    router.before(ctx -> ctx.header(Headers.NOSNIFF, "nosniff"));
+                    router.beforeMatched(guard::handle);
+                    Rule read = Rule.needs(Scope.READ);
+                    Rule write = Rule.needs(Scope.WRITE);
+                    Rule admin = Rule.needs(Scope.ADMIN);
+                    router.get("/config", values::list, read);
+                    router.get("/config/<key>", values::get, read);
+                    router.head("/config/<key>", values::get, read); // same status and headers
+                    router.put("/config/<key>", values::put, Rule.value(Scope.WRITE));
+                    router.post("/config/<key>", values::put, Rule.value(Scope.WRITE));
+                    router.delete("/config/<key>", values::delete, write);
+                    router.get("/config/", values::emptyKey, read);
                     for (String path : new String[] {"/config", "/config/"}) {
-                      router.put(path, guarded.apply(values::emptyKey));
-                      router.post(path, guarded.apply(values::emptyKey));
-                      router.delete(path, guarded.apply(values::emptyKey));
+                      router.put(path, values::emptyKey, Rule.value(Scope.WRITE));
+                      router.post(path, values::emptyKey, Rule.value(Scope.WRITE));
+                      router.delete(path, values::emptyKey, write);
                     }
-                    router.get("/count", counters::count);
-                    router.get("/counters/{name}", counters::get);
-                    router.post("/counters/{name}", guarded.apply(counters::increment));
-                    router.get("/health/live", nodeRoutes::live);
-                    router.get("/health/ready", nodeRoutes::ready);
-                    router.get("/stats", guarded.apply(nodeRoutes::stats));
-                    router.get("/stats/requests", guarded.apply(requests::serve));
+                    router.get("/count", counters::count, write); // it increments
+                    router.get("/counters/{name}", counters::get, read);
+                    router.post("/counters/{name}", counters::increment, write);
+                    router.get("/health/live", nodeRoutes::live, Rule.open());
+                    router.get("/health/ready", nodeRoutes::ready, Rule.open());
+                    router.get("/stats", nodeRoutes::stats, Rule.needs(Scope.READ, Scope.PEER));
+                    router.get("/stats/requests", requests::serve, read);
                     router.after(requests::count);
-                    router.get("/cluster", guarded.apply(nodeRoutes::cluster));
-                    router.post("/admin/refresh", guarded.apply(nodeRoutes::refresh));
-                    router.get("/admin/await", guarded.apply(nodeRoutes::await));
+                    router.get("/cluster", nodeRoutes::cluster, read);
+                    router.post("/admin/refresh", nodeRoutes::refresh, admin);
+                    router.get(
+                        "/admin/await", nodeRoutes::await, Rule.needs(Scope.ADMIN, Scope.PEER));
                     // The Cloud Foundry demo's routes: every one on GET and POST, as in the
                     // original.
-                    router.get("/api/v1/current", cf::current);
-                    router.post("/api/v1/current", cf::current);
-                    router.get("/api/v1/update", guarded.apply(cf::update));
-                    router.post("/api/v1/update", guarded.apply(cf::update));
-                    router.get("/api/v1/refresh", guarded.apply(cf::refresh));
-                    router.post("/api/v1/refresh", guarded.apply(cf::refresh));
-                    router.get("/api/v1/refresh_all", guarded.apply(cf::refreshAll));
-                    router.post("/api/v1/refresh_all", guarded.apply(cf::refreshAll));
+                    router.get("/api/v1/current", cf::current, read);
+                    router.post("/api/v1/current", cf::current, read);
+                    router.get("/api/v1/update", cf::update, write);
+                    router.post("/api/v1/update", cf::update, write);
+                    router.get("/api/v1/refresh", cf::refresh, write);
+                    router.post("/api/v1/refresh", cf::refresh, write);
+                    router.get("/api/v1/refresh_all", cf::refreshAll, write);
+                    router.post("/api/v1/refresh_all", cf::refreshAll, write);
                     router.exception(HttpResponseException.class, errors::render);
                     router.exception(Exception.class, errors::render);
                   });
             });
+    this.exposure = new Exposure(settings, this::advertiseUrl);
+    Exposure.requireRules(endpoints());
+  }
+
+  /** Every route (not the before and after handlers): method, path and roles (its {@link Rule}). */
+  java.util.List<io.javalin.router.Endpoint> endpoints() {
+    return app.unsafeConfig().pvt.internalRouter.allHttpHandlers().stream()
+        .map(io.javalin.router.ParsedEndpoint::getEndpoint)
+        .filter(e -> e.getMethod().isHttpMethod())
+        .toList();
   }
 
   /**
@@ -145,6 +164,7 @@ public final class LockstepServer implements AutoCloseable {
     try {
       server.app.start(settings.bindHost(), settings.port());
       server.advertiseUrl = settings.advertiseUrlFor(server.app.port());
+      server.exposure.start();
       server.node =
           Objects.requireNonNull(
               nodeFactory.apply(server.advertiseUrl), "the node factory returned null");
@@ -198,6 +218,7 @@ public final class LockstepServer implements AutoCloseable {
       }
       closed = true;
     }
+    exposure.close();
     peers.shutdown(); // closes its idle connections (to this server too), which a graceful stop
     // would wait for
     try {

@@ -205,7 +205,13 @@ final class NodeRoutes {
                 return MemberView.unreachable(m, reply.failure());
               }
               if (reply.status() != 200) {
-                return MemberView.unreachable(m, "GET /stats answered HTTP " + reply.status());
+                return MemberView.unreachable(
+                    m,
+                    "GET /stats answered HTTP "
+                        + reply.status()
+                        + (reply.status() == 401 || reply.status() == 403
+                            ? " (give every member the same cluster secret)"
+                            : ""));
               }
               try {
                 return MemberView.reached(m, Json.MAPPER.readTree(reply.body()));

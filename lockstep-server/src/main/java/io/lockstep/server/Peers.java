@@ -13,22 +13,24 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
- * GET requests from this server to other members' HTTP APIs, at the URL each registered, with this
- * server's bearer token passed on (members of one cluster share it). Every outcome is a {@link
- * Reply}, never an exception, so a fan-out can wait for all of them. Thread safe.
+ * GET requests from this server to other members' HTTP APIs, at the URL each registered, with the
+ * cluster secret as the bearer token (members of one cluster share it; it grants the peer scope
+ * only). A user's token is never passed on. Every outcome is a {@link Reply}, never an exception,
+ * so a fan-out can wait for all of them. Thread safe.
  */
 final class Peers {
   /** Added to a call's bound for the body: the request timeout covers the headers only. */
   private static final Duration BODY_SLACK = Duration.ofMillis(250);
 
   private final HttpClient http;
-  private final String authToken;
+  private final @Nullable String clusterSecret;
 
-  Peers(HttpClient http, String authToken) {
+  Peers(HttpClient http, @Nullable String clusterSecret) {
     this.http = http;
-    this.authToken = authToken;
+    this.clusterSecret = clusterSecret;
   }
 
   /**
@@ -57,8 +59,8 @@ final class Peers {
       String base = m.url().endsWith("/") ? m.url().substring(0, m.url().length() - 1) : m.url();
       HttpRequest.Builder b =
           HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(timeout).GET();
-      if (authToken != null) {
-        b.header(Headers.AUTHORIZATION, "Bearer " + authToken);
+      if (clusterSecret != null) {
+        b.header(Headers.AUTHORIZATION, "Bearer " + clusterSecret);
       }
       request = b.build();
     } catch (IllegalArgumentException e) {

@@ -9,12 +9,14 @@ import java.util.Map;
  * io.lockstep.LockstepConfig}. Immutable and always valid: the constructor checks every field;
  * build one with {@link #builder()} (or {@link #toBuilder()}).
  *
- * @param bindHost the address to listen on; default {@code 0.0.0.0} (every interface)
+ * @param bindHost the address to listen on; default {@code 127.0.0.1} (loopback: this host only).
+ *     Any other address (including {@code 0.0.0.0}, every interface) needs access tokens, or {@link
+ *     AccessSettings#insecure()}
  * @param port the TCP port; 0 picks a free one; default 8080
  * @param advertiseUrl the base URL other instances reach this one at, registered in membership;
  *     null means {@code http://127.0.0.1:<port>} when listening on every interface, else {@code
  *     http://<bindHost>:<port>}, with the port actually bound
- * @param authToken the bearer token that mutating and admin routes require; null: no auth
+ * @param access tokens, cluster secret and allowed host names; default {@link AccessSettings#NONE}
  * @param maxValueBytes the largest request body accepted by the value routes, refused with 413
  *     before it is read in full; give the node the same limit; default 1 MiB
  * @param maxWait the longest a {@code min_revision} read or a refresh waits; default 10 s
@@ -31,7 +33,7 @@ public record ServerSettings(
     String bindHost,
     int port,
     String advertiseUrl,
-    String authToken,
+    AccessSettings access,
     int maxValueBytes,
     Duration maxWait,
     Duration peerTimeout,
@@ -53,8 +55,16 @@ public record ServerSettings(
       throw new IllegalArgumentException(
           "advertiseUrl: must be an http:// or https:// URL, was '" + advertiseUrl + "'");
     }
-    if (authToken != null && authToken.isEmpty()) {
-      authToken = null;
+    if (access == null) {
+      throw new IllegalArgumentException("access: must not be null (give AccessSettings.NONE)");
+    }
+    if (!HostCheck.isLoopback(bindHost) && !access.authRequired() && !access.insecure()) {
+      throw new IllegalArgumentException(
+          "bindHost: "
+              + bindHost
+              + " is not a loopback address, and no access token is set: anyone who reaches the"
+              + " port could read and change every value; give tokens, listen on 127.0.0.1, or"
+              + " set access.insecure to accept that");
     }
     if (maxValueBytes < 0 || maxValueBytes > Integer.MAX_VALUE - 16) {
       throw new IllegalArgumentException(
@@ -74,8 +84,8 @@ public record ServerSettings(
   }
 
   /**
-   * A builder holding the defaults: every interface, port 8080, no auth, 1 MiB values, 10 s waits,
-   * 1 s peer timeout, 3 s refresh timeout, no counter batching, the process environment.
+   * A builder holding the defaults: loopback (127.0.0.1), port 8080, no tokens, 1 MiB values, 10 s
+   * waits, 1 s peer timeout, 3 s refresh timeout, no counter batching, the process environment.
    */
   public static Builder builder() {
     return new Builder();
@@ -92,7 +102,7 @@ public record ServerSettings(
     b.bindHost = bindHost;
     b.port = port;
     b.advertiseUrl = advertiseUrl;
-    b.authToken = authToken;
+    b.access = access;
     b.maxValueBytes = maxValueBytes;
     b.maxWait = maxWait;
     b.peerTimeout = peerTimeout;
@@ -107,10 +117,10 @@ public record ServerSettings(
    * failing with a message that names the field. Not thread safe.
    */
   public static final class Builder {
-    private String bindHost = "0.0.0.0";
+    private String bindHost = "127.0.0.1";
     private int port = 8080;
     private String advertiseUrl;
-    private String authToken;
+    private AccessSettings access = AccessSettings.NONE;
     private int maxValueBytes = 1 << 20;
     private Duration maxWait = Duration.ofSeconds(10);
     private Duration peerTimeout = Duration.ofSeconds(1);
@@ -138,9 +148,9 @@ public record ServerSettings(
       return this;
     }
 
-    /** The bearer token of mutating and admin routes; null or empty: none. */
-    public Builder authToken(String authToken) {
-      this.authToken = authToken;
+    /** Tokens, cluster secret and allowed host names. */
+    public Builder access(AccessSettings access) {
+      this.access = access;
       return this;
     }
 
@@ -186,7 +196,7 @@ public record ServerSettings(
           bindHost,
           port,
           advertiseUrl,
-          authToken,
+          access,
           maxValueBytes,
           maxWait,
           peerTimeout,
@@ -220,8 +230,8 @@ public record ServerSettings(
         + port
         + ", advertiseUrl="
         + advertiseUrl
-        + ", authToken="
-        + (authToken == null ? "none" : "***")
+        + ", access="
+        + access
         + ", maxValueBytes="
         + maxValueBytes
         + ", maxWait="

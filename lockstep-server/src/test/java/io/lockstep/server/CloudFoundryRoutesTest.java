@@ -412,31 +412,77 @@ class CloudFoundryRoutesTest {
   // ---------------------------------------------------------------------------------------------
 
   @Test
-  void withAToken_theChangingRoutesNeedIt_currentStaysOpen_andRefreshPassesItOn() {
-    ServerSettings secured = TestServer.settings(b -> b.authToken("tok"));
+  void withTokens_everyRouteNeedsOne_andRefreshConfirmsWithTheClusterSecretNotTheUsersToken() {
+    String readToken = "read-token-0123456789";
+    String writeToken = "write-token-0123456789";
+    AccessSettings access =
+        AccessSettings.NONE
+            .withTokens(
+                List.of(
+                    new AccessToken(Scope.READ, readToken),
+                    new AccessToken(Scope.WRITE, writeToken)))
+            .withClusterSecret("cluster-secret-0123456789");
+    ServerSettings secured = TestServer.settings(b -> b.access(access));
+    String[] read = {"Authorization", "Bearer " + readToken};
+    String[] write = {"Authorization", "Bearer " + writeToken};
     try (InMemorySource shared = new InMemorySource(RevisionModel.SPARSE);
         TestServer x = instance(shared, "0", secured);
         TestServer y = instance(shared, "1", secured)) {
       for (String method : METHODS) {
-        assertThat(call(x, method, "current", null).statusCode()).isEqualTo(200);
+        assertError(call(x, method, "current", null), 401, "unauthorized");
+        assertThat(call(x, method, "current", null, read).statusCode()).isEqualTo(200);
         for (String route : List.of("update", "refresh", "refresh_all")) {
           assertError(call(x, method, route, cacheBody("NO")), 401, "unauthorized");
           assertError(
               call(x, method, route, cacheBody("NO"), "Authorization", "Bearer wrong"),
               401,
               "unauthorized");
+          assertError(call(x, method, route, cacheBody("NO"), read), 403, "forbidden");
         }
       }
       assertThat(shared.entries()).isEmpty();
-      assertThat(current(x)).isEqualTo(currentWith("0", null));
+      assertThat(new String(call(x, "GET", "current", null, read).body(), UTF_8))
+          .isEqualTo(currentWith("0", null));
 
-      String[] auth = {"Authorization", "Bearer tok"};
-      assertThat(call(x, "POST", "update", cacheBody("U"), auth).statusCode()).isEqualTo(200);
-      assertThat(call(x, "POST", "refresh_all", cacheBody("RA"), auth).statusCode()).isEqualTo(200);
-      HttpResponse<byte[]> r = call(x, "POST", "refresh", cacheBody("R"), auth);
+      assertThat(call(x, "POST", "update", cacheBody("U"), write).statusCode()).isEqualTo(200);
+      assertThat(call(x, "POST", "refresh_all", cacheBody("RA"), write).statusCode())
+          .isEqualTo(200);
+      HttpResponse<byte[]> r = call(x, "POST", "refresh", cacheBody("R"), write);
       assertThat(r.statusCode()).as(new String(r.body(), UTF_8)).isEqualTo(200);
       assertThat(json(r).get("Instances_Refreshed").asInt()).isEqualTo(2);
-      assertThat(current(y)).isEqualTo(currentWith("1", "R"));
+      assertThat(new String(call(y, "GET", "current", null, read).body(), UTF_8))
+          .isEqualTo(currentWith("1", "R"));
+    }
+  }
+
+  @Test
+  void withTokensButDifferentClusterSecrets_refreshCannotConfirmTheOtherMember() {
+    String writeToken = "write-token-0123456789";
+    AccessSettings access =
+        AccessSettings.NONE.withTokens(List.of(new AccessToken(Scope.WRITE, writeToken)));
+    try (InMemorySource shared = new InMemorySource(RevisionModel.SPARSE);
+        TestServer x =
+            instance(
+                shared,
+                "0",
+                TestServer.settings(
+                    b ->
+                        b.refreshTimeout(java.time.Duration.ofMillis(500))
+                            .access(access.withClusterSecret("secret-of-x-0123456789"))));
+        TestServer y =
+            instance(
+                shared,
+                "1",
+                TestServer.settings(
+                    b -> b.access(access.withClusterSecret("secret-of-y-0123456789"))))) {
+      // The user's write token reaches x, but x does not pass it on, and y refuses x's secret.
+      HttpResponse<byte[]> r =
+          call(x, "POST", "refresh", cacheBody("R"), "Authorization", "Bearer " + writeToken);
+      assertThat(r.statusCode()).as(new String(r.body(), UTF_8)).isEqualTo(504);
+      assertThat(json(r).get("Not_Refreshed").toString())
+          .isEqualTo("[\"" + y.server.node().self().id() + "\"]");
+      assertThat(json(r).get("message").asText()).contains("HTTP 401");
+      assertThat(y.server.node().map().replica().stats().waiters()).isZero();
     }
   }
 }
