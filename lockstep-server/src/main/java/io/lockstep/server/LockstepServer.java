@@ -3,10 +3,10 @@ package io.lockstep.server;
 import io.javalin.Javalin;
 import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
+import io.lockstep.BackendCallObserver;
 import io.lockstep.Lockstep;
 import java.lang.System.Logger.Level;
 import java.net.http.HttpClient;
-import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
@@ -21,14 +21,22 @@ import java.util.function.UnaryOperator;
  * }
  * }</pre>
  *
- * <p>The server owns the node: {@link #close()} stops HTTP first, then closes the node. Routes,
- * headers and errors are described in {@code docs/http-api.md}. Thread safe.
+ * <p>The server owns the node: {@link #close()} drains (readiness 503, long polls answered), leaves
+ * membership, stops HTTP, then closes the node. Routes, headers and errors are described in {@code
+ * docs/http-api.md}; metrics, logs and the stop in {@code docs/operations.md}. Thread safe.
  */
 public final class LockstepServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(LockstepServer.class.getName());
 
-  /** How long {@link #close()} lets requests in flight finish before it cuts them off. */
-  static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
+  /**
+   * Opens the node a server serves, given the URL this instance is reachable at and the observer to
+   * build it with ({@link io.lockstep.LockstepBuilder#backendCallObserver}), which feeds the
+   * server's backend metrics.
+   */
+  @FunctionalInterface
+  public interface NodeFactory {
+    Lockstep open(String advertiseUrl, BackendCallObserver observer);
+  }
 
   private final ServerSettings settings;
   private final Javalin app;
@@ -36,6 +44,8 @@ public final class LockstepServer implements AutoCloseable {
   private volatile Lockstep node;
   private volatile String advertiseUrl;
   private volatile boolean closed;
+  private final Drain drain = new Drain();
+  private final ServerMetrics metrics = new ServerMetrics();
 
   private LockstepServer(ServerSettings settings) {
     this.settings = settings;
@@ -48,9 +58,11 @@ public final class LockstepServer implements AutoCloseable {
     CloudFoundry platform = CloudFoundry.from(settings.environment());
     platform.warnings().forEach(w -> LOG.log(Level.WARNING, w));
     Peers peerCalls = new Peers(peers, settings.authToken());
-    ConfigRoutes values = new ConfigRoutes(this::requireNode, settings);
+    ConfigRoutes values = new ConfigRoutes(this::requireNode, settings, drain);
     NodeRoutes nodeRoutes =
-        new NodeRoutes(this::requireNode, settings, peerCalls, platform.application());
+        new NodeRoutes(this::requireNode, settings, peerCalls, platform.application(), drain);
+    metrics.bindReplica(() -> node);
+    AccessLog access = new AccessLog(metrics);
     CloudFoundryRoutes cf =
         new CloudFoundryRoutes(this::requireNode, settings, peerCalls, platform.instance());
     BearerAuth auth = settings.authToken() == null ? null : new BearerAuth(settings.authToken());
@@ -73,8 +85,12 @@ public final class LockstepServer implements AutoCloseable {
                   server -> {
                     server.setErrorHandler(new JsonErrorHandler());
                     server.setStopTimeout(
-                        STOP_TIMEOUT.toMillis()); // graceful: requests in flight may finish
+                        settings
+                            .shutdownTimeout()
+                            .toMillis()); // graceful: requests in flight may finish
+                    server.setRequestLog(access); // the access log and the request timers
                   });
+              config.jetty.modifyHttpConfiguration(http -> http.addCustomizer(access));
               config.jetty.modifyServletContextHandler(
                   handler -> handler.setErrorHandler(new JsonErrorHandler()));
               config.router.mount(
@@ -102,6 +118,9 @@ public final class LockstepServer implements AutoCloseable {
                     router.get("/stats", guarded.apply(nodeRoutes::stats));
                     router.get("/stats/requests", guarded.apply(requests::serve));
                     router.after(requests::count);
+                    router.after(access::after);
+                    // Unguarded here; meant for the metrics scope of the scoped tokens.
+                    router.get("/metrics", metrics::scrape);
                     router.get("/cluster", guarded.apply(nodeRoutes::cluster));
                     router.post("/admin/refresh", guarded.apply(nodeRoutes::refresh));
                     router.get("/admin/await", guarded.apply(nodeRoutes::await));
@@ -139,6 +158,15 @@ public final class LockstepServer implements AutoCloseable {
    */
   public static LockstepServer start(
       ServerSettings settings, Function<String, Lockstep> nodeFactory) {
+    Objects.requireNonNull(nodeFactory, "nodeFactory");
+    return start(settings, (url, observer) -> nodeFactory.apply(url));
+  }
+
+  /**
+   * As {@link #start(ServerSettings, Function)}, with the factory also given the observer to build
+   * the node with, so that {@code GET /metrics} shows its backend calls.
+   */
+  public static LockstepServer start(ServerSettings settings, NodeFactory nodeFactory) {
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(nodeFactory, "nodeFactory");
     LockstepServer server = new LockstepServer(settings);
@@ -147,7 +175,8 @@ public final class LockstepServer implements AutoCloseable {
       server.advertiseUrl = settings.advertiseUrlFor(server.app.port());
       server.node =
           Objects.requireNonNull(
-              nodeFactory.apply(server.advertiseUrl), "the node factory returned null");
+              nodeFactory.open(server.advertiseUrl, server.metrics),
+              "the node factory returned null");
       return server;
     } catch (RuntimeException | Error e) {
       server.close();
@@ -186,9 +215,17 @@ public final class LockstepServer implements AutoCloseable {
     return settings;
   }
 
+  /** The first step of {@link #close()}: readiness 503, long polls refused and answered. */
+  void drain() {
+    drain.begin();
+  }
+
   /**
-   * Stops taking requests, lets those in flight finish (up to {@link #STOP_TIMEOUT}), then closes
-   * the node. Idempotent.
+   * Stops gracefully, in this order: {@code /health/ready} answers 503 with {@code Retry-After},
+   * new long polls are refused and those waiting answered (503 with {@code Retry-After}); the
+   * instance leaves membership (bounded by the backend's operation timeout); HTTP stops taking
+   * connections and lets the requests in flight finish, up to {@link
+   * ServerSettings#shutdownTimeout()}; then the node closes. Idempotent.
    */
   @Override
   public void close() {
@@ -198,14 +235,18 @@ public final class LockstepServer implements AutoCloseable {
       }
       closed = true;
     }
+    drain();
+    Lockstep n = node;
+    if (n != null) {
+      n.leaveMembership();
+    }
     peers.shutdown(); // closes its idle connections (to this server too), which a graceful stop
     // would wait for
     try {
       app.stop();
     } catch (RuntimeException e) {
-      LOG.log(Level.WARNING, "stopping HTTP failed", e);
+      LOG.log(Level.WARNING, "stopping HTTP failed: " + e);
     }
-    Lockstep n = node;
     if (n != null) {
       try {
         n.close();
@@ -213,6 +254,7 @@ public final class LockstepServer implements AutoCloseable {
         LOG.log(Level.WARNING, "closing the node failed", e);
       }
     }
+    metrics.close();
     peers.close();
   }
 }

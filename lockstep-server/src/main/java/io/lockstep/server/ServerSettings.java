@@ -26,6 +26,8 @@ import java.util.Map;
  * @param environment the environment variables the server reads its platform identity from ({@code
  *     CF_INSTANCE_INDEX}, {@code VCAP_APPLICATION}); default {@link System#getenv()}; replaceable
  *     so tests need not change the process environment
+ * @param shutdownTimeout how long a stop lets requests in flight finish once HTTP stops taking new
+ *     connections, before it cuts them off; default 5 s
  */
 public record ServerSettings(
     String bindHost,
@@ -37,7 +39,8 @@ public record ServerSettings(
     Duration peerTimeout,
     Duration refreshTimeout,
     Duration counterBatch,
-    Map<String, String> environment) {
+    Map<String, String> environment,
+    Duration shutdownTimeout) {
 
   public ServerSettings {
     if (bindHost == null || bindHost.isBlank()) {
@@ -71,6 +74,7 @@ public record ServerSettings(
           "counterBatch: must be zero or positive, was " + counterBatch);
     }
     environment = Map.copyOf(environment);
+    positive("shutdownTimeout", shutdownTimeout);
   }
 
   /**
@@ -99,6 +103,7 @@ public record ServerSettings(
     b.refreshTimeout = refreshTimeout;
     b.counterBatch = counterBatch;
     b.environment = environment;
+    b.shutdownTimeout = shutdownTimeout;
     return b;
   }
 
@@ -117,6 +122,7 @@ public record ServerSettings(
     private Duration refreshTimeout = Duration.ofSeconds(3);
     private Duration counterBatch = Duration.ZERO;
     private Map<String, String> environment = System.getenv();
+    private Duration shutdownTimeout = Duration.ofSeconds(5);
 
     private Builder() {}
 
@@ -180,6 +186,12 @@ public record ServerSettings(
       return this;
     }
 
+    /** How long a stop lets requests in flight finish before it cuts them off. */
+    public Builder shutdownTimeout(Duration shutdownTimeout) {
+      this.shutdownTimeout = shutdownTimeout;
+      return this;
+    }
+
     /** Validates and returns the settings. */
     public ServerSettings build() {
       return new ServerSettings(
@@ -192,7 +204,8 @@ public record ServerSettings(
           peerTimeout,
           refreshTimeout,
           counterBatch,
-          environment);
+          environment,
+          shutdownTimeout);
     }
   }
 
@@ -230,6 +243,8 @@ public record ServerSettings(
         + peerTimeout
         + ", refreshTimeout="
         + refreshTimeout
+        + ", shutdownTimeout="
+        + shutdownTimeout
         + ", environment="
         + environment.size()
         + " variables]";
