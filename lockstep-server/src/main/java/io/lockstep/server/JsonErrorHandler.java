@@ -15,6 +15,7 @@ import org.eclipse.jetty.server.handler.ErrorHandler;
  * same JSON shape as every other error, instead of Jetty's HTML page.
  */
 final class JsonErrorHandler extends ErrorHandler {
+  static final String STOPPING = "this instance is stopping; retry on another instance";
 
   @Override
   public boolean errorPageForMethod(String method) {
@@ -34,6 +35,11 @@ final class JsonErrorHandler extends ErrorHandler {
       return;
     }
     byte[] body = body(code, message);
+    if (code == 503) {
+      // Jetty answers 503 itself only while stopping (a request on a connection still open)
+      response.setHeader("Retry-After", Drain.RETRY_AFTER_SECONDS);
+      body = Json.bytes(new ErrorMapper.ErrorBody(ErrorMapper.NOT_READY, STOPPING));
+    }
     response.setContentType(Json.CONTENT_TYPE);
     response.setContentLength(body.length);
     response.getOutputStream().write(body);
@@ -42,6 +48,7 @@ final class JsonErrorHandler extends ErrorHandler {
   @Override
   public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
     fields.put(HttpHeader.CONTENT_TYPE, Json.CONTENT_TYPE);
+    fields.put(AccessLog.HEADER, AccessLog.newId()); // refused before a request existed
     return ByteBuffer.wrap(body(status, reason));
   }
 
