@@ -38,8 +38,6 @@ final class Logging {
                   "must be one of " + LEVELS + ", was '" + level + "'");
         };
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", l);
-    System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
-    System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
     LogManager.getLogManager().reset();
     SLF4JBridgeHandler.removeHandlersForRootLogger();
     SLF4JBridgeHandler.install();

@@ -259,19 +259,63 @@ class ServeOperationsIT {
                   });
       Thread.sleep(500);
 
+      // /cluster reads the member list when it arrives, then asks every member for its /stats
+      // (up to 1 s each): so ask every 25 ms without waiting, and time each answer by its sending.
+      ConcurrentLinkedQueue<long[]> views = new ConcurrentLinkedQueue<>(); // {node, sent, listed}
+      AtomicBoolean watching = new AtomicBoolean(true);
+      Thread watcher =
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    while (watching.get()) {
+                      for (int i = 0; i < others.size(); i++) {
+                        int node = i;
+                        long sent = System.nanoTime();
+                        Thread.ofVirtual()
+                            .start(
+                                () -> {
+                                  try {
+                                    boolean listed =
+                                        memberIds(others.get(node)).contains(victim.id());
+                                    views.add(new long[] {node, sent, listed ? 1 : 0});
+                                  } catch (Exception e) {
+                                    // not counted
+                                  }
+                                });
+                      }
+                      try {
+                        Thread.sleep(25);
+                      } catch (InterruptedException e) {
+                        return;
+                      }
+                    }
+                  });
+      Thread.sleep(300);
       long sigterm = System.nanoTime();
       Thread stopper = Thread.ofPlatform().start(victim::stop); // SIGTERM, then waits for the exit
+      Thread.sleep(3000);
+      watching.set(false);
+      watcher.join(5000);
+      Thread.sleep(2000); // the last answers
       long gone = -1;
-      while (System.nanoTime() - sigterm < TimeUnit.SECONDS.toNanos(5)) {
-        boolean listed = false;
-        for (ServerProcess o : others) {
-          listed |= memberIds(o).contains(victim.id());
-        }
-        if (!listed) {
-          gone = System.nanoTime();
-          break;
-        }
-        Thread.sleep(20);
+      for (int node = 0; node < others.size(); node++) {
+        int n = node;
+        List<long[]> seen =
+            views.stream()
+                .filter(v -> v[0] == n)
+                .sorted(java.util.Comparator.comparingLong(v -> v[1]))
+                .toList();
+        long lastListed =
+            seen.stream().filter(v -> v[2] == 1).mapToLong(v -> v[1]).max().orElse(Long.MIN_VALUE);
+        long firstGone =
+            seen.stream()
+                .filter(v -> v[2] == 0 && v[1] > lastListed)
+                .mapToLong(v -> v[1])
+                .min()
+                .orElse(-1);
+        assertThat(seen.stream().filter(v -> v[2] == 1 && v[1] < sigterm)).isNotEmpty();
+        assertThat(firstGone).as("node %d stopped listing the victim", n).isPositive();
+        gone = Math.max(gone, firstGone);
       }
       stopper.join(20_000);
       probing.set(false);

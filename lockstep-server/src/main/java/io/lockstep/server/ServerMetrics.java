@@ -44,6 +44,8 @@ final class ServerMetrics implements BackendCallObserver, AutoCloseable {
           .mapToObj(Duration::ofMillis)
           .toArray(Duration[]::new);
 
+  private static final java.util.Set<String> KNOWN_METHODS =
+      java.util.Set.of("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "TRACE");
   private static final long STATS_MAX_AGE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final PrometheusMeterRegistry registry =
@@ -214,7 +216,9 @@ final class ServerMetrics implements BackendCallObserver, AutoCloseable {
   }
 
   /** One answered request; {@code route} is the route template, never the path itself. */
-  void request(String method, String route, int status, long nanos) {
+  void request(String requestMethod, String route, int status, long nanos) {
+    // A client names the method: only the known ones become tag values.
+    String method = KNOWN_METHODS.contains(requestMethod) ? requestMethod : "OTHER";
     String statusClass = status >= 100 && status < 600 ? (status / 100) + "xx" : "other";
     String k = method + ' ' + route + ' ' + statusClass;
     Timer t = requestTimers.get(k);
