@@ -11,6 +11,8 @@ module io.lockstep.cli {
   requires com.fasterxml.jackson.databind;
   requires HdrHistogram;
   requires java.net.http;
+  requires java.logging;
+  requires jul.to.slf4j;
 
   opens io.lockstep.cli to
       info.picocli;

@@ -7,6 +7,9 @@ module io.lockstep.server {
   requires jetty.servlet.api;
   requires com.fasterxml.jackson.databind;
   requires java.net.http;
+  requires micrometer.core;
+  requires micrometer.registry.prometheus;
+  requires org.slf4j;
 
   exports io.lockstep.server;
 

@@ -67,6 +67,14 @@ public interface Lockstep extends AutoCloseable {
    */
   AtomicLong localCounter(String name);
 
+  /**
+   * Removes this instance from membership now, while the map keeps serving, so that others stop
+   * routing to it before it closes (a graceful stop: leave, drain, then {@link #close()}). Waits
+   * for the backend to take the record away (bounded by the operation timeout). The instance does
+   * not register again; {@link #close()} still closes everything. Idempotent; throws nothing.
+   */
+  void leaveMembership();
+
   /** This instance as registered. */
   Member self();
 

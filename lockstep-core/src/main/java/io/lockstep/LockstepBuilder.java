@@ -28,6 +28,7 @@ public final class LockstepBuilder {
   private @Nullable Long randomSeed;
   private Executor callbackExecutor = ForkJoinPool.commonPool();
   private int maxPendingChanges = 10_000;
+  private BackendCallObserver backendCallObserver = BackendCallObserver.NONE;
 
   LockstepBuilder() {}
 
@@ -140,6 +141,15 @@ public final class LockstepBuilder {
     return this;
   }
 
+  /**
+   * Told about every backend call (writes, strong reads, listings, counters) and feed failure, for
+   * metrics; see {@link BackendCallObserver}. Default {@link BackendCallObserver#NONE}.
+   */
+  public LockstepBuilder backendCallObserver(BackendCallObserver observer) {
+    this.backendCallObserver = observer;
+    return this;
+  }
+
   /** Validates and returns the configuration (the checks are {@link LockstepConfig}'s own). */
   public LockstepConfig config() {
     String id =
@@ -162,7 +172,8 @@ public final class LockstepBuilder {
         maxValueBytes,
         seed,
         callbackExecutor,
-        maxPendingChanges);
+        maxPendingChanges,
+        backendCallObserver);
   }
 
   /**

@@ -26,7 +26,44 @@ public record LockstepConfig(
     int maxValueBytes,
     long randomSeed,
     Executor callbackExecutor,
-    int maxPendingChanges) {
+    int maxPendingChanges,
+    BackendCallObserver backendCallObserver) {
+
+  /** The settings without a backend call observer ({@link BackendCallObserver#NONE}). */
+  public LockstepConfig(
+      @Nullable String backendUri,
+      @Nullable Backend backend,
+      String keyPrefix,
+      String instanceId,
+      String advertiseUrl,
+      Duration operationTimeout,
+      Duration applyTimeout,
+      Duration reconnectBackoffMin,
+      Duration reconnectBackoffMax,
+      Duration progressInterval,
+      int maxKeyBytes,
+      int maxValueBytes,
+      long randomSeed,
+      Executor callbackExecutor,
+      int maxPendingChanges) {
+    this(
+        backendUri,
+        backend,
+        keyPrefix,
+        instanceId,
+        advertiseUrl,
+        operationTimeout,
+        applyTimeout,
+        reconnectBackoffMin,
+        reconnectBackoffMax,
+        progressInterval,
+        maxKeyBytes,
+        maxValueBytes,
+        randomSeed,
+        callbackExecutor,
+        maxPendingChanges,
+        BackendCallObserver.NONE);
+  }
 
   /** Checks every field; see {@link LockstepBuilder} for what each means. */
   public LockstepConfig {
@@ -61,6 +98,9 @@ public record LockstepConfig(
     }
     if (callbackExecutor == null) {
       throw new IllegalArgumentException("callbackExecutor: null");
+    }
+    if (backendCallObserver == null) {
+      throw new IllegalArgumentException("backendCallObserver: null");
     }
     if (maxPendingChanges < 1) {
       throw new IllegalArgumentException(

@@ -27,8 +27,9 @@ import picocli.CommandLine.Spec;
 /**
  * {@code lockstep serve}: runs one instance, the HTTP API over a node, until SIGTERM or SIGINT.
  * Prints one line to stdout once the port is bound, {@code lockstep serving on http://HOST:PORT
- * (instance ID, backend URI)}, so harnesses can wait for it. On a signal it stops HTTP, then the
- * node (which deregisters the instance).
+ * (instance ID, backend URI)}, so harnesses can wait for it. On a signal it stops gracefully
+ * ({@link LockstepServer#close()}): not ready, long polls answered, out of membership, HTTP stopped
+ * within {@code --shutdown-timeout}, then the node closed.
  */
 @Command(
     name = "serve",
@@ -207,6 +208,36 @@ final class ServeCommand implements Callable<Integer> {
               + " (then 504, naming those that did not). Env LOCKSTEP_REFRESH_TIMEOUT. Default: 3s.")
   Duration refreshTimeout;
 
+  @Option(
+      names = "--shutdown-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_SHUTDOWN_TIMEOUT:-5s}",
+      converter = DurationConverter.class,
+      description =
+          "On SIGTERM the instance turns not ready, answers its waiting long polls (503, Retry-After),"
+              + " leaves membership, then stops HTTP: requests in flight get this long to finish;"
+              + " then the node closes (docs/operations.md). Env LOCKSTEP_SHUTDOWN_TIMEOUT. Default: 5s.")
+  Duration shutdownTimeout;
+
+  /**
+   * {@code --log-level}: applied while the command line is parsed, before any logger is made (the
+   * logging binding reads its level once).
+   */
+  @Option(
+      names = "--log-level",
+      paramLabel = "LEVEL",
+      defaultValue = "${env:LOCKSTEP_LOG_LEVEL:-info}",
+      description =
+          "Level of every log (stderr; access log: logger io.lockstep.access): error, warn, info,"
+              + " debug or trace. Env LOCKSTEP_LOG_LEVEL. Default: info.")
+  void logLevel(String level) {
+    try {
+      Logging.configure(level);
+    } catch (IllegalArgumentException e) {
+      throw usage("--log-level", e.getMessage());
+    }
+  }
+
   /** The environment, replaceable by tests. */
   Map<String, String> env = System.getenv();
 
@@ -219,7 +250,10 @@ final class ServeCommand implements Callable<Integer> {
     LockstepBuilder node = nodeBuilder();
     String shownBackend = redact(backend);
     try {
-      server = LockstepServer.start(settings, url -> node.advertiseUrl(url).build());
+      server =
+          LockstepServer.start(
+              settings,
+              (url, observer) -> node.advertiseUrl(url).backendCallObserver(observer).build());
     } catch (IllegalArgumentException e) { // e.g. no backend on the class path for the URI's scheme
       throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, backend);
     }
@@ -322,6 +356,9 @@ final class ServeCommand implements Callable<Integer> {
     if (refreshTimeout.isZero() || refreshTimeout.isNegative()) {
       throw usage("--refresh-timeout", "must be positive, was " + refreshTimeout);
     }
+    if (shutdownTimeout.isZero() || shutdownTimeout.isNegative()) {
+      throw usage("--shutdown-timeout", "must be positive, was " + shutdownTimeout);
+    }
     if (counterBatch.isNegative() || counterBatch.compareTo(Duration.ofSeconds(60)) > 0) {
       throw usage("--counter-batch", "must be 0ms..60s, was " + counterBatch);
     }
@@ -340,6 +377,7 @@ final class ServeCommand implements Callable<Integer> {
         .maxWait(maxWait)
         .refreshTimeout(refreshTimeout)
         .counterBatch(counterBatch)
+        .shutdownTimeout(shutdownTimeout)
         .environment(env)
         .build();
   }

@@ -386,25 +386,10 @@ class MainTest {
 
   @Test
   void serve_insecure_onEveryInterface_startsAndWarnsThatItIsOpen() throws Exception {
-    java.util.logging.Logger jul =
-        java.util.logging.Logger.getLogger("io.lockstep.server.Exposure");
-    List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.logging.Handler capture =
-        new java.util.logging.Handler() {
-          @Override
-          public void publish(java.util.logging.LogRecord r) {
-            if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
-              warnings.add(r.getMessage());
-            }
-          }
-
-          @Override
-          public void flush() {}
-
-          @Override
-          public void close() {}
-        };
-    jul.addHandler(capture);
+    // Logs go through slf4j (slf4j-simple writes to System.err at each call), so read stderr.
+    java.io.PrintStream realErr = System.err;
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
     CommandLine cl = Main.commandLine();
     ServeCommand serve = cl.getSubcommands().get("serve").getCommand();
     serve.env = Map.of();
@@ -428,12 +413,16 @@ class MainTest {
           .atMost(Duration.ofSeconds(20))
           .until(() -> out.toString().contains("lockstep serving on") || exit.isDone());
       assertThat(out.toString()).contains("lockstep serving on http://0.0.0.0:");
-      assertThat(warnings)
-          .anySatisfy(w -> assertThat(w).contains("INSECURE", "0.0.0.0", "without access tokens"));
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .untilAsserted(
+              () ->
+                  assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8))
+                      .contains("WARN", "INSECURE", "0.0.0.0", "without access tokens"));
       serve.stop();
       assertThat(exit.get(10, java.util.concurrent.TimeUnit.SECONDS)).isZero();
     } finally {
-      jul.removeHandler(capture);
+      System.setErr(realErr);
     }
   }
 }

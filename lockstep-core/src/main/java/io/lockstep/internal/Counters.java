@@ -1,5 +1,6 @@
 package io.lockstep.internal;
 
+import io.lockstep.BackendCallObserver;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.ClusterCounter;
 import io.lockstep.CounterOptions;
@@ -56,6 +57,7 @@ public final class Counters implements AutoCloseable {
   private final Duration timeout;
   private final Duration backstop;
   private final ScheduledExecutorService scheduler;
+  private final BackendCallObserver observer;
   private final Map<String, Cluster> cluster = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> local = new ConcurrentHashMap<>();
 
@@ -67,6 +69,16 @@ public final class Counters implements AutoCloseable {
    */
   public Counters(
       Supplier<CounterStore> store, Duration timeout, ScheduledExecutorService scheduler) {
+    this(store, timeout, scheduler, BackendCallObserver.NONE);
+  }
+
+  /** As above, telling {@code observer} about every backend call and batch flush. */
+  public Counters(
+      Supplier<CounterStore> store,
+      Duration timeout,
+      ScheduledExecutorService scheduler,
+      BackendCallObserver observer) {
+    this.observer = observer;
     this.store = store;
     this.timeout = timeout;
     this.backstop = timeout.plus(grace(timeout));
@@ -254,11 +266,13 @@ public final class Counters implements AutoCloseable {
     }
 
     private CompletableFuture<Void> send(List<Pending> batch, long sum) {
+      long start = System.nanoTime();
       return increment(
               () -> store.incrementAndGet(name, sum),
               "batched increment of counter '" + name + "' by " + sum)
           .handle(
               (value, err) -> {
+                observer.counterFlushed(batch.size(), System.nanoTime() - start, err != null);
                 if (err != null) {
                   Throwable cause = BackendCalls.unwrap(err);
                   for (Pending p : batch) {
@@ -364,7 +378,15 @@ public final class Counters implements AutoCloseable {
    * BackendUnavailableException}.
    */
   private <T> CompletableFuture<T> read(Supplier<CompletableFuture<T>> op, String what) {
-    return BackendCalls.guard(call(op), timeout, what, false);
+    long start = System.nanoTime();
+    CompletableFuture<T> f = BackendCalls.guard(call(op), timeout, what, false);
+    if (observer != BackendCallObserver.NONE) {
+      f.whenComplete(
+          (v, e) ->
+              observer.called(
+                  BackendCallObserver.Call.COUNTER_READ, System.nanoTime() - start, e != null));
+    }
+    return f;
   }
 
   /**
@@ -373,6 +395,7 @@ public final class Counters implements AutoCloseable {
    * have committed. Every backend failure becomes {@link BackendUnavailableException}.
    */
   private <T> CompletableFuture<T> increment(Supplier<CompletableFuture<T>> op, String what) {
+    long start = System.nanoTime();
     CompletableFuture<T> f = call(op);
     if (!f.isDone()) {
       try {
@@ -388,6 +411,8 @@ public final class Counters implements AutoCloseable {
     }
     return f.handle(
         (v, err) -> {
+          observer.called(
+              BackendCallObserver.Call.COUNTER_INCREMENT, System.nanoTime() - start, err != null);
           if (err == null) {
             return v;
           }

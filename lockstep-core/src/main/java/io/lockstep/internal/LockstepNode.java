@@ -38,6 +38,7 @@ public final class LockstepNode implements Lockstep {
   private final Backoff.Attempts registrationBackoff; // one registration loop at a time
   private volatile Membership.Registration registration;
   private volatile boolean closed;
+  private volatile boolean left; // left membership: register no more
 
   public LockstepNode(LockstepConfig config) {
     this.config = config;
@@ -56,7 +57,9 @@ public final class LockstepNode implements Lockstep {
     this.retry =
         Executors.newSingleThreadScheduledExecutor(
             r -> daemon(r, "lockstep-membership-" + config.instanceId()));
-    this.counters = new Counters(backend::counters, config.operationTimeout(), retry);
+    this.counters =
+        new Counters(
+            backend::counters, config.operationTimeout(), retry, config.backendCallObserver());
     this.registrationBackoff =
         REGISTRATION_BACKOFF.attempts(new SplittableRandom(config.randomSeed()).split());
   }
@@ -74,7 +77,7 @@ public final class LockstepNode implements Lockstep {
 
   /** Registers this instance, retrying with backoff until it succeeds or the node closes. */
   private void register() {
-    if (closed) {
+    if (closed || left) {
       return;
     }
     CompletableFuture<Membership.Registration> f;
@@ -88,15 +91,20 @@ public final class LockstepNode implements Lockstep {
     f.whenComplete(
         (reg, err) -> {
           if (err == null) {
-            if (closed) {
+            boolean keep;
+            synchronized (this) {
+              keep = !closed && !left;
+              if (keep) {
+                registration = reg;
+              }
+            }
+            if (!keep) {
               // Not on this thread: it is the backend client's (e.g. Lettuce's event loop), and a
               // registration's close talks to the backend through that same client.
               Thread.ofPlatform()
                   .daemon()
                   .name("lockstep-late-deregistration-" + self.id())
                   .start(reg::close);
-            } else {
-              registration = reg;
             }
             return;
           }
@@ -160,6 +168,30 @@ public final class LockstepNode implements Lockstep {
   }
 
   @Override
+  public void leaveMembership() {
+    Membership.Registration reg;
+    synchronized (this) {
+      if (left) {
+        return;
+      }
+      left = true;
+      reg = registration;
+      registration = null;
+    }
+    deregister(reg);
+  }
+
+  private static void deregister(Membership.Registration reg) {
+    if (reg != null) {
+      try {
+        reg.close();
+      } catch (RuntimeException e) {
+        LOG.log(Level.DEBUG, "deregistration failed", e);
+      }
+    }
+  }
+
+  @Override
   public Member self() {
     return self;
   }
@@ -172,14 +204,12 @@ public final class LockstepNode implements Lockstep {
     closed = true;
     counters.close(); // sends waiting batches while the backend is still open
     retry.shutdownNow();
-    Membership.Registration reg = registration;
-    if (reg != null) {
-      try {
-        reg.close();
-      } catch (RuntimeException e) {
-        LOG.log(Level.DEBUG, "deregistration failed", e);
-      }
+    Membership.Registration reg;
+    synchronized (this) {
+      reg = registration;
+      registration = null;
     }
+    deregister(reg);
     map.close();
     timer.shutdownNow();
     backend.close();

@@ -1,5 +1,6 @@
 package io.lockstep.internal;
 
+import io.lockstep.BackendCallObserver;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.ChangeEvent;
 import io.lockstep.ChangeListener;
@@ -381,7 +382,15 @@ final class Replicator implements ReplicatedMap {
     if (closed) {
       return callbacks.closedFuture(what, false);
     }
+    long start = System.nanoTime();
     CompletableFuture<Versioned> f = guard(backend.get(key), what, false).thenApply(r -> r.entry());
+    BackendCallObserver observer = config.backendCallObserver();
+    if (observer != BackendCallObserver.NONE) {
+      f.whenComplete(
+          (v, e) ->
+              observer.called(
+                  BackendCallObserver.Call.STRONG_READ, System.nanoTime() - start, e != null));
+    }
     return blocking ? callbacks.forBlockingCall(f, what, false) : callbacks.deliver(f, what, false);
   }
 
@@ -870,6 +879,12 @@ final class Replicator implements ReplicatedMap {
     /** The backend answered. */
     @Override
     public void accept(@Nullable WriteResult r, @Nullable Throwable err) {
+      config
+          .backendCallObserver()
+          .called(
+              BackendCallObserver.Call.WRITE,
+              System.nanoTime() - operationDeadline + config.operationTimeout().toNanos(),
+              err != null);
       if (isDone()) {
         return;
       }
@@ -1231,7 +1246,17 @@ final class Replicator implements ReplicatedMap {
       f = CompletableFuture.failedFuture(e);
     }
     l.future = f;
-    f.whenComplete((s, err) -> onApplier(() -> onSnapshot(l, s, err)));
+    long start = System.nanoTime();
+    f.whenComplete(
+        (s, err) -> {
+          config
+              .backendCallObserver()
+              .called(
+                  BackendCallObserver.Call.LISTING,
+                  System.nanoTime() - start,
+                  err != null || s == null);
+          onApplier(() -> onSnapshot(l, s, err));
+        });
     scheduleListingCheck(l, config.operationTimeout().toNanos());
   }
 
@@ -1600,6 +1625,7 @@ final class Replicator implements ReplicatedMap {
     generation++;
     closeFeed();
     reconnects++;
+    config.backendCallObserver().feedBroke();
     publish();
     enter(ReplicaState.RECONNECTING);
     long delay = backoff.nextNanos();

@@ -38,6 +38,14 @@ class ShadedJarIT {
       List<String> found =
           names.stream().filter(n -> FORBIDDEN.stream().anyMatch(n::startsWith)).toList();
       assertThat(found).as("test classes in the production jar").isEmpty();
+      // System.Logger reaches slf4j through this service, merged with any other of its name.
+      String finder =
+          new String(
+              f.getInputStream(f.getEntry("META-INF/services/java.lang.System$LoggerFinder"))
+                  .readAllBytes(),
+              java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(finder).contains("org.slf4j.jdk.platform.logging.SLF4JSystemLoggerFinder");
+      assertThat(names).contains("org/slf4j/bridge/SLF4JBridgeHandler.class");
       assertThat(f.getManifest().getMainAttributes().getValue("Main-Class"))
           .isEqualTo("io.lockstep.cli.Main");
     }

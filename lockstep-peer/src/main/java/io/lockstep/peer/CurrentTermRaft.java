@@ -53,6 +53,9 @@ final class CurrentTermRaft extends RAFT {
   private final AtomicLong held = new AtomicLong();
   private boolean startedEmpty; // set in init, before the log opens
   private volatile boolean warnedEmpty;
+  private final Object quiet = new Object();
+  private boolean quiescing; // guarded by quiet
+  private boolean processing; // guarded by quiet
 
   CurrentTermRaft() {
     setId(ClassConfigurator.getProtocolId(RAFT.class));
@@ -69,6 +72,51 @@ final class CurrentTermRaft extends RAFT {
     String[] files = log_dir == null ? null : new File(log_dir).list();
     startedEmpty = files == null || files.length == 0;
     super.init();
+  }
+
+  /**
+   * Stops processing Raft's queue (requests, responses, appends), then waits up to {@code
+   * timeoutMillis} for the batch in progress to end, so that closing the channel next does not
+   * interrupt a write to the log file (jgroups-raft prints the stack trace of the {@code
+   * ClosedByInterruptException} to stderr). For a voter that is leaving: what it drops from here on
+   * counts as messages lost, which Raft tolerates. Returns whether the queue is idle.
+   */
+  boolean quiesce(long timeoutMillis) {
+    long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+    synchronized (quiet) {
+      quiescing = true;
+      while (processing) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        try {
+          quiet.wait(Math.max(1, left / 1_000_000L));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  @Override
+  protected void process(java.util.List<Request> batch) {
+    synchronized (quiet) {
+      if (quiescing) {
+        return;
+      }
+      processing = true;
+    }
+    try {
+      super.process(batch);
+    } finally {
+      synchronized (quiet) {
+        processing = false;
+        quiet.notifyAll();
+      }
+    }
   }
 
   /** Whether the data folder held nothing when this voter started. */

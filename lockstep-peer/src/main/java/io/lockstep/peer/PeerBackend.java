@@ -444,6 +444,9 @@ public final class PeerBackend implements Backend {
     BackendUnavailableException gone = new BackendUnavailableException("peer backend closed", null);
     stream.failAll(gone);
     leaderClient.close();
+    if (channel.getProtocolStack().findProtocol(RAFT.class) instanceof CurrentTermRaft raft) {
+      raft.quiesce(1000); // no log write in progress when the channel's close interrupts Raft
+    }
     try {
       channel.close();
     } catch (RuntimeException e) {

@@ -38,10 +38,16 @@ final class ConfigRoutes {
 
   private final Supplier<Lockstep> node;
   private final ServerSettings settings;
+  private final Drain drain;
 
   ConfigRoutes(Supplier<Lockstep> node, ServerSettings settings) {
+    this(node, settings, new Drain());
+  }
+
+  ConfigRoutes(Supplier<Lockstep> node, ServerSettings settings, Drain drain) {
     this.node = node;
     this.settings = settings;
+    this.drain = drain;
   }
 
   /** {@code GET /config/<key>?use_cache=true|false&min_revision=R}. */
@@ -55,7 +61,7 @@ final class ConfigRoutes {
     OptionalLong minRevision = Requests.nonNegativeLong(ctx, MIN_REVISION);
     ReplicatedMap map = n.map();
     if (minRevision.isPresent()) {
-      awaitApplied(map, minRevision.getAsLong(), settings.maxWait(), MIN_REVISION);
+      awaitApplied(map, minRevision.getAsLong(), settings.maxWait(), MIN_REVISION, drain);
     }
     if (local) {
       requireReady(map);
@@ -94,14 +100,35 @@ final class ConfigRoutes {
    * X-Lockstep-Applied}.
    */
   static void awaitApplied(ReplicatedMap map, long revision, Duration bound, String what) {
+    awaitApplied(map, revision, bound, what, new Drain());
+  }
+
+  /**
+   * As above; while {@code drain} is draining, a wait is refused, and one in progress ends at once,
+   * with 503 {@code not_ready} and {@code Retry-After} ({@link Drain#stopping}).
+   */
+  static void awaitApplied(
+      ReplicatedMap map, long revision, Duration bound, String what, Drain drain) {
     if (map.replica().appliedRevision() >= revision) {
       return;
+    }
+    if (drain.draining()) {
+      throw Drain.stopping("not waiting for " + what + " " + revision);
     }
     // Handlers run on virtual threads, so waiting here parks no platform thread. The waiter is
     // cancelled however the wait ends, so a revision never reached leaves nothing behind.
     CompletableFuture<Long> wait = map.replica().awaitRevisionAsync(revision);
     try {
-      wait.get(bound.toNanos(), TimeUnit.NANOSECONDS);
+      CompletableFuture.anyOf(wait, drain.begun()).get(bound.toNanos(), TimeUnit.NANOSECONDS);
+      if (!wait.isDone()) {
+        throw Drain.stopping("stopped waiting for " + what + " " + revision);
+      }
+      wait.get(); // done: its failure, if any, is handled below
+    } catch (ExecutionException e) {
+      if (drain.draining() && !(e.getCause() instanceof HistoryResetException)) {
+        throw Drain.stopping("stopped waiting for " + what + " " + revision);
+      }
+      rethrowAwaitFailure(e, revision);
     } catch (TimeoutException e) {
       long applied = map.replica().appliedRevision();
       throw new ApiException(
@@ -123,14 +150,16 @@ final class ConfigRoutes {
           503,
           ErrorMapper.BACKEND_UNAVAILABLE,
           "interrupted while waiting for revision " + revision);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof HistoryResetException reset) {
-        throw reset; // 410 history_reset: the revision named a write of a history that is gone
-      }
-      throw new IllegalStateException("waiting for revision " + revision + " failed", e.getCause());
     } finally {
       wait.cancel(false);
     }
+  }
+
+  private static void rethrowAwaitFailure(ExecutionException e, long revision) {
+    if (e.getCause() instanceof HistoryResetException reset) {
+      throw reset; // 410 history_reset: the revision named a write of a history that is gone
+    }
+    throw new IllegalStateException("waiting for revision " + revision + " failed", e.getCause());
   }
 
   /**

@@ -15,6 +15,7 @@ import org.eclipse.jetty.server.handler.ErrorHandler;
  * same JSON shape as every other error, instead of Jetty's HTML page.
  */
 final class JsonErrorHandler extends ErrorHandler {
+  static final String STOPPING = "this instance is stopping; retry on another instance";
 
   @Override
   public boolean errorPageForMethod(String method) {
@@ -34,11 +35,13 @@ final class JsonErrorHandler extends ErrorHandler {
       return;
     }
     byte[] body = body(code, message);
-    response.setContentType(Json.CONTENT_TYPE);
-    response.setHeader(Headers.NOSNIFF, "nosniff");
     if (code == 503) {
+      // Jetty answers 503 itself only while stopping (a request on a connection still open)
+      body = Json.bytes(new ErrorMapper.ErrorBody(ErrorMapper.NOT_READY, STOPPING));
       response.setHeader(ErrorMapper.RETRY_AFTER, ErrorMapper.RETRY_AFTER_SECONDS);
     }
+    response.setContentType(Json.CONTENT_TYPE);
+    response.setHeader(Headers.NOSNIFF, "nosniff");
     response.setContentLength(body.length);
     response.getOutputStream().write(body);
   }
@@ -50,6 +53,7 @@ final class JsonErrorHandler extends ErrorHandler {
     if (status == 503) {
       fields.put(ErrorMapper.RETRY_AFTER, ErrorMapper.RETRY_AFTER_SECONDS);
     }
+    fields.put(AccessLog.HEADER, AccessLog.newId()); // refused before a request existed
     return ByteBuffer.wrap(body(status, reason));
   }
 

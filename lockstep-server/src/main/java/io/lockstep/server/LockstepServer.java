@@ -2,10 +2,10 @@ package io.lockstep.server;
 
 import io.javalin.Javalin;
 import io.javalin.http.HttpResponseException;
+import io.lockstep.BackendCallObserver;
 import io.lockstep.Lockstep;
 import java.lang.System.Logger.Level;
 import java.net.http.HttpClient;
-import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Function;
 
@@ -19,14 +19,22 @@ import java.util.function.Function;
  * }
  * }</pre>
  *
- * <p>The server owns the node: {@link #close()} stops HTTP first, then closes the node. Routes,
- * headers and errors are described in {@code docs/http-api.md}. Thread safe.
+ * <p>The server owns the node: {@link #close()} drains (readiness 503, long polls answered), leaves
+ * membership, stops HTTP, then closes the node. Routes, headers and errors are described in {@code
+ * docs/http-api.md}; metrics, logs and the stop in {@code docs/operations.md}. Thread safe.
  */
 public final class LockstepServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(LockstepServer.class.getName());
 
-  /** How long {@link #close()} lets requests in flight finish before it cuts them off. */
-  static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
+  /**
+   * Opens the node a server serves, given the URL this instance is reachable at and the observer to
+   * build it with ({@link io.lockstep.LockstepBuilder#backendCallObserver}), which feeds the
+   * server's backend metrics.
+   */
+  @FunctionalInterface
+  public interface NodeFactory {
+    Lockstep open(String advertiseUrl, BackendCallObserver observer);
+  }
 
   private final ServerSettings settings;
   private final Javalin app;
@@ -35,6 +43,8 @@ public final class LockstepServer implements AutoCloseable {
   private volatile String advertiseUrl;
   private volatile boolean closed;
   private final Exposure exposure;
+  private final Drain drain = new Drain();
+  private final ServerMetrics metrics = new ServerMetrics();
 
   private LockstepServer(ServerSettings settings) {
     this.settings = settings;
@@ -48,9 +58,11 @@ public final class LockstepServer implements AutoCloseable {
     platform.warnings().forEach(w -> LOG.log(Level.WARNING, w));
     AccessSettings access = settings.access();
     Peers peerCalls = new Peers(peers, access.clusterSecret());
-    ConfigRoutes values = new ConfigRoutes(this::requireNode, settings);
+    ConfigRoutes values = new ConfigRoutes(this::requireNode, settings, drain);
     NodeRoutes nodeRoutes =
-        new NodeRoutes(this::requireNode, settings, peerCalls, platform.application());
+        new NodeRoutes(this::requireNode, settings, peerCalls, platform.application(), drain);
+    metrics.bindReplica(() -> node);
+    AccessLog accessLog = new AccessLog(metrics);
     CloudFoundryRoutes cf =
         new CloudFoundryRoutes(this::requireNode, settings, peerCalls, platform.instance());
     AccessGuard guard =
@@ -76,8 +88,12 @@ public final class LockstepServer implements AutoCloseable {
                   server -> {
                     server.setErrorHandler(new JsonErrorHandler());
                     server.setStopTimeout(
-                        STOP_TIMEOUT.toMillis()); // graceful: requests in flight may finish
+                        settings
+                            .shutdownTimeout()
+                            .toMillis()); // graceful: requests in flight may finish
+                    server.setRequestLog(accessLog); // the access log and the request timers
                   });
+              config.jetty.modifyHttpConfiguration(http -> http.addCustomizer(accessLog));
               config.jetty.modifyServletContextHandler(
                   handler -> handler.setErrorHandler(new JsonErrorHandler()));
               config.router.mount(
@@ -110,6 +126,8 @@ public final class LockstepServer implements AutoCloseable {
                     router.get("/stats", nodeRoutes::stats, Rule.needs(Scope.READ, Scope.PEER));
                     router.get("/stats/requests", requests::serve, read);
                     router.after(requests::count);
+                    router.after(accessLog::after);
+                    router.get("/metrics", metrics::scrape, Rule.needs(Scope.METRICS));
                     router.get("/cluster", nodeRoutes::cluster, read);
                     router.post("/admin/refresh", nodeRoutes::refresh, admin);
                     router.get(
@@ -158,6 +176,15 @@ public final class LockstepServer implements AutoCloseable {
    */
   public static LockstepServer start(
       ServerSettings settings, Function<String, Lockstep> nodeFactory) {
+    Objects.requireNonNull(nodeFactory, "nodeFactory");
+    return start(settings, (url, observer) -> nodeFactory.apply(url));
+  }
+
+  /**
+   * As {@link #start(ServerSettings, Function)}, with the factory also given the observer to build
+   * the node with, so that {@code GET /metrics} shows its backend calls.
+   */
+  public static LockstepServer start(ServerSettings settings, NodeFactory nodeFactory) {
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(nodeFactory, "nodeFactory");
     LockstepServer server = new LockstepServer(settings);
@@ -167,7 +194,8 @@ public final class LockstepServer implements AutoCloseable {
       server.exposure.start();
       server.node =
           Objects.requireNonNull(
-              nodeFactory.apply(server.advertiseUrl), "the node factory returned null");
+              nodeFactory.open(server.advertiseUrl, server.metrics),
+              "the node factory returned null");
       return server;
     } catch (RuntimeException | Error e) {
       server.close();
@@ -206,9 +234,17 @@ public final class LockstepServer implements AutoCloseable {
     return settings;
   }
 
+  /** The first step of {@link #close()}: readiness 503, long polls refused and answered. */
+  void drain() {
+    drain.begin();
+  }
+
   /**
-   * Stops taking requests, lets those in flight finish (up to {@link #STOP_TIMEOUT}), then closes
-   * the node. Idempotent.
+   * Stops gracefully, in this order: {@code /health/ready} answers 503 with {@code Retry-After},
+   * new long polls are refused and those waiting answered (503 with {@code Retry-After}); the
+   * instance leaves membership (bounded by the backend's operation timeout); HTTP stops taking
+   * connections and lets the requests in flight finish, up to {@link
+   * ServerSettings#shutdownTimeout()}; then the node closes. Idempotent.
    */
   @Override
   public void close() {
@@ -219,14 +255,18 @@ public final class LockstepServer implements AutoCloseable {
       closed = true;
     }
     exposure.close();
+    drain();
+    Lockstep n = node;
+    if (n != null) {
+      n.leaveMembership();
+    }
     peers.shutdown(); // closes its idle connections (to this server too), which a graceful stop
     // would wait for
     try {
       app.stop();
     } catch (RuntimeException e) {
-      LOG.log(Level.WARNING, "stopping HTTP failed", e);
+      LOG.log(Level.WARNING, "stopping HTTP failed: " + e);
     }
-    Lockstep n = node;
     if (n != null) {
       try {
         n.close();
@@ -234,6 +274,7 @@ public final class LockstepServer implements AutoCloseable {
         LOG.log(Level.WARNING, "closing the node failed", e);
       }
     }
+    metrics.close();
     peers.close();
   }
 }

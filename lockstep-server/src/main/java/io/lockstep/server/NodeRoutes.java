@@ -36,12 +36,23 @@ final class NodeRoutes {
   private final ServerSettings settings;
   private final Peers peers;
   private final CloudFoundry.Application application;
+  private final Drain drain;
 
   NodeRoutes(
       Supplier<Lockstep> node,
       ServerSettings settings,
       Peers peers,
       CloudFoundry.Application application) {
+    this(node, settings, peers, application, new Drain());
+  }
+
+  NodeRoutes(
+      Supplier<Lockstep> node,
+      ServerSettings settings,
+      Peers peers,
+      CloudFoundry.Application application,
+      Drain drain) {
+    this.drain = drain;
     this.node = node;
     this.settings = settings;
     this.peers = peers;
@@ -57,8 +68,14 @@ final class NodeRoutes {
     Json.send(ctx, 200, new Status("live"));
   }
 
-  /** {@code GET /health/ready}: 200 once the first listing is applied, else 503. */
+  /**
+   * {@code GET /health/ready}: 200 once the first listing is applied, else 503; 503 with {@code
+   * Retry-After} again once the server is stopping.
+   */
   void ready(Context ctx) {
+    if (drain.draining()) {
+      throw Drain.stopping("not ready");
+    }
     ReplicatedMap map = node.get().map();
     if (!map.replica().isReady()) {
       throw new ApiException(
@@ -276,7 +293,7 @@ final class NodeRoutes {
     }
     Lockstep n = node.get();
     ReplicatedMap map = n.map();
-    ConfigRoutes.awaitApplied(map, revision.getAsLong(), bound, REVISION);
+    ConfigRoutes.awaitApplied(map, revision.getAsLong(), bound, REVISION, drain);
     Json.send(
         ctx,
         200,

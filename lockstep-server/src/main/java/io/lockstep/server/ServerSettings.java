@@ -28,6 +28,8 @@ import java.util.Map;
  * @param environment the environment variables the server reads its platform identity from ({@code
  *     CF_INSTANCE_INDEX}, {@code VCAP_APPLICATION}); default {@link System#getenv()}; replaceable
  *     so tests need not change the process environment
+ * @param shutdownTimeout how long a stop lets requests in flight finish once HTTP stops taking new
+ *     connections, before it cuts them off; default 5 s
  */
 public record ServerSettings(
     String bindHost,
@@ -39,7 +41,8 @@ public record ServerSettings(
     Duration peerTimeout,
     Duration refreshTimeout,
     Duration counterBatch,
-    Map<String, String> environment) {
+    Map<String, String> environment,
+    Duration shutdownTimeout) {
 
   public ServerSettings {
     if (bindHost == null || bindHost.isBlank()) {
@@ -81,6 +84,7 @@ public record ServerSettings(
           "counterBatch: must be zero or positive, was " + counterBatch);
     }
     environment = Map.copyOf(environment);
+    positive("shutdownTimeout", shutdownTimeout);
   }
 
   /**
@@ -109,6 +113,7 @@ public record ServerSettings(
     b.refreshTimeout = refreshTimeout;
     b.counterBatch = counterBatch;
     b.environment = environment;
+    b.shutdownTimeout = shutdownTimeout;
     return b;
   }
 
@@ -127,6 +132,7 @@ public record ServerSettings(
     private Duration refreshTimeout = Duration.ofSeconds(3);
     private Duration counterBatch = Duration.ZERO;
     private Map<String, String> environment = System.getenv();
+    private Duration shutdownTimeout = Duration.ofSeconds(5);
 
     private Builder() {}
 
@@ -190,6 +196,12 @@ public record ServerSettings(
       return this;
     }
 
+    /** How long a stop lets requests in flight finish before it cuts them off. */
+    public Builder shutdownTimeout(Duration shutdownTimeout) {
+      this.shutdownTimeout = shutdownTimeout;
+      return this;
+    }
+
     /** Validates and returns the settings. */
     public ServerSettings build() {
       return new ServerSettings(
@@ -202,7 +214,8 @@ public record ServerSettings(
           peerTimeout,
           refreshTimeout,
           counterBatch,
-          environment);
+          environment,
+          shutdownTimeout);
     }
   }
 
@@ -240,6 +253,8 @@ public record ServerSettings(
         + peerTimeout
         + ", refreshTimeout="
         + refreshTimeout
+        + ", shutdownTimeout="
+        + shutdownTimeout
         + ", environment="
         + environment.size()
         + " variables]";

@@ -62,6 +62,7 @@ class AccessTest {
               Map.entry("GET /health/ready", "open"),
               Map.entry("GET /stats", "read+peer"),
               Map.entry("GET /stats/requests", "read"),
+              Map.entry("GET /metrics", "metrics"),
               Map.entry("GET /cluster", "read"),
               Map.entry("POST /admin/refresh", "admin"),
               Map.entry("GET /admin/await", "admin+peer"),

@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * A server on port 0 over a node on an {@link InMemorySource}, with an HTTP client and the
@@ -97,9 +96,12 @@ final class TestServer implements AutoCloseable {
       ServerSettings settings,
       Consumer<LockstepBuilder> node,
       boolean awaitReady) {
-    Function<String, Lockstep> factory =
-        url -> {
-          LockstepBuilder b = nodeDefaults(source.backend(), settings).advertiseUrl(url);
+    LockstepServer.NodeFactory factory =
+        (url, observer) -> {
+          LockstepBuilder b =
+              nodeDefaults(source.backend(), settings)
+                  .advertiseUrl(url)
+                  .backendCallObserver(observer);
           node.accept(b);
           return b.build();
         };
