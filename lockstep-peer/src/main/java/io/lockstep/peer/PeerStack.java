@@ -98,6 +98,12 @@ final class PeerStack {
     tcp.setValue("bind_port", s.bind().port() != 0 ? s.bind().port() : freePort(bindAddr));
     tcp.setValue("port_range", 0);
     tcp.tcpNodelay(true);
+    // The sending thread writes its message itself when no other thread is sending (else the one
+    // that is sends it with its own): no hand-off to a bundler thread. TCP_NIO2 never blocks that
+    // thread (see above). JGroups' default, the transfer-queue bundler, queues every message for
+    // one bundler thread: on a busy machine each such hand-off waits to be scheduled, and a write
+    // crosses three of them (the leader's append, a follower's ack, the committed change).
+    tcp.setBundlerType("sender-sends");
     stack.add(tcp);
     stack.add(discovery(s));
     long failure = s.failureTimeout().toMillis();
