@@ -41,7 +41,8 @@ import org.jgroups.util.Util;
  *   MERGE3                  finds and merges split groups (after a partition heals)
  *   LaggardGuard            suspects early a silent member while much is kept for retransmission
  *   TCPPING | FILE_PING | DNS_PING   discovery, chosen by the URI
- *   TCP_NIO2                transport: non-blocking connects and writes; tcp_nodelay on (Nagle gave a 44 ms p99)
+ *   TCP_NIO2                transport: non-blocking connects and writes; tcp_nodelay on (Nagle gave a 44 ms p99);
+ *                           the sender-sends bundler (a message leaves on the thread that sends it)
  * </pre>
  */
 final class PeerStack {
