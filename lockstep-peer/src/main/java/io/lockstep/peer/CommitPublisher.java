@@ -2,18 +2,19 @@ package io.lockstep.peer;
 
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
-import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 
 /**
  * Spreads committed map changes from the leader to every instance, voters and non-voters alike.
  *
  * <p>jgroups-raft tells followers about commits late (about a second) or floods them, so the leader
- * multicasts each change itself, with its revision, right after applying it. All sends of one voter
- * go through one thread in the order they were queued, and JGroups keeps one sender's multicasts in
- * order, so receivers see this leader's changes in revision order, then its progress marks.
+ * multicasts each change itself, with its revision, right after applying it, on the thread that
+ * applied it (Raft's). Sends are made under this object's lock, in the order of the calls, and
+ * JGroups keeps one sender's multicasts in order, so receivers see this leader's changes in
+ * revision order, then its progress marks. A send only hands the message to JGroups and never
+ * blocks: no flow control on multicasts, and TCP_NIO2 queues what a connection cannot take yet
+ * ({@link PeerStack}). (An executor of its own used to make the sends: one thread hand-off more on
+ * every commit, on the path of every write, for no gain.)
  *
  * <p>A voter keeps its last {@value #RING} applied changes, whether it leads or not. When it
  * becomes leader it re-sends them first (the previous leader may have died between committing a
@@ -24,19 +25,17 @@ final class CommitPublisher {
   private static final System.Logger LOG = System.getLogger(CommitPublisher.class.getName());
   static final int RING = 256;
 
-  private final ExecutorService sender;
   private final Consumer<byte[]> multicast;
   private final Object lock = new Object();
   private final ArrayDeque<Sent> ring = new ArrayDeque<>();
   private long lastApplied; // guarded by lock
   private boolean leading; // guarded by lock
-  private long lastSent; // sender thread only
+  private long lastSent; // guarded by lock
   private volatile boolean isLeading;
 
   private record Sent(long revision, byte[] message) {}
 
-  CommitPublisher(ExecutorService sender, Consumer<byte[]> multicast) {
-    this.sender = sender;
+  CommitPublisher(Consumer<byte[]> multicast) {
     this.multicast = multicast;
   }
 
@@ -49,11 +48,8 @@ final class CommitPublisher {
         ring.removeFirst();
       }
       if (leading) {
-        send(
-            () -> {
-              multicast.accept(message);
-              lastSent = Math.max(lastSent, revision);
-            });
+        send(message);
+        lastSent = Math.max(lastSent, revision);
       }
     }
   }
@@ -75,15 +71,10 @@ final class CommitPublisher {
       }
       leading = true;
       isLeading = true;
-      List<Sent> again = List.copyOf(ring);
-      long upTo = lastApplied;
-      send(
-          () -> {
-            for (Sent s : again) {
-              multicast.accept(s.message());
-            }
-            lastSent = Math.max(lastSent, upTo);
-          });
+      for (Sent s : ring) {
+        send(s.message());
+      }
+      lastSent = Math.max(lastSent, lastApplied);
     }
   }
 
@@ -100,26 +91,19 @@ final class CommitPublisher {
 
   /** Multicasts a progress mark, ordered after every change queued so far. */
   void progress() {
-    send(
-        () -> {
-          if (isLeading) {
-            multicast.accept(Wire.out().message(Wire.PROGRESS).i64(lastSent).toBytes());
-          }
-        });
+    synchronized (lock) {
+      if (leading) {
+        send(Wire.out().message(Wire.PROGRESS).i64(lastSent).toBytes());
+      }
+    }
   }
 
-  private void send(Runnable task) {
+  /** Under the lock. */
+  private void send(byte[] message) {
     try {
-      sender.execute(
-          () -> {
-            try {
-              task.run();
-            } catch (RuntimeException e) {
-              LOG.log(Level.WARNING, "multicast of committed changes failed", e);
-            }
-          });
-    } catch (RejectedExecutionException e) {
-      // closed
+      multicast.accept(message);
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "multicast of committed changes failed", e);
     }
   }
 }

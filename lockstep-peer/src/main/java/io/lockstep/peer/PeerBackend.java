@@ -122,7 +122,6 @@ public final class PeerBackend implements Backend {
   private final GroupLink link = new Link();
   private final GroupView group;
   private final LeaderClient leaderClient;
-  private final ExecutorService sender; // the publisher's
   private final ExecutorService events;
   private volatile boolean closed;
 
@@ -130,7 +129,6 @@ public final class PeerBackend implements Backend {
     this.settings = settings;
     this.instanceId = context.instanceId();
     String name = "lockstep-peer-" + instanceId;
-    this.sender = Executors.newSingleThreadExecutor(BackendSupport.daemonThreads(name + "-send"));
     this.events = Executors.newSingleThreadExecutor(BackendSupport.daemonThreads(name + "-events"));
     this.membership = new PeerMembership(new MembershipGroup());
     JChannel ch = null;
@@ -140,7 +138,7 @@ public final class PeerBackend implements Backend {
       MapStateMachine machine = null;
       if (settings.isVoter()) {
         Files.createDirectories(settings.dataDir());
-        publisher = new CommitPublisher(sender, this::multicast);
+        publisher = new CommitPublisher(this::multicast);
         machine = new MapStateMachine(publisher);
       }
       ch = new JChannel(PeerStack.build(settings, this::onFullView));
@@ -565,10 +563,8 @@ public final class PeerBackend implements Backend {
   private void shutdownExecutors(LeaderClient client) {
     ExecutorService callbacks =
         client == null ? null : client.shutdown(); // its timer stops at once
-    sender.shutdown();
     events.shutdown();
     try {
-      sender.awaitTermination(1, TimeUnit.SECONDS);
       events.awaitTermination(1, TimeUnit.SECONDS);
       if (callbacks != null) {
         callbacks.awaitTermination(1, TimeUnit.SECONDS);
@@ -576,7 +572,6 @@ public final class PeerBackend implements Backend {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    sender.shutdownNow();
     events.shutdownNow();
     if (callbacks != null) {
       callbacks.shutdownNow();

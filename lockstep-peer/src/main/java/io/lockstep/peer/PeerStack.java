@@ -41,7 +41,8 @@ import org.jgroups.util.Util;
  *   MERGE3                  finds and merges split groups (after a partition heals)
  *   LaggardGuard            suspects early a silent member while much is kept for retransmission
  *   TCPPING | FILE_PING | DNS_PING   discovery, chosen by the URI
- *   TCP_NIO2                transport: non-blocking connects and writes; tcp_nodelay on (Nagle gave a 44 ms p99)
+ *   TCP_NIO2                transport: non-blocking connects and writes; tcp_nodelay on (Nagle gave a 44 ms p99);
+ *                           the sender-sends bundler (a message leaves on the thread that sends it)
  * </pre>
  */
 final class PeerStack {
@@ -98,6 +99,12 @@ final class PeerStack {
     tcp.setValue("bind_port", s.bind().port() != 0 ? s.bind().port() : freePort(bindAddr));
     tcp.setValue("port_range", 0);
     tcp.tcpNodelay(true);
+    // The sending thread writes its message itself when no other thread is sending (else the one
+    // that is sends it with its own): no hand-off to a bundler thread. TCP_NIO2 never blocks that
+    // thread (see above). JGroups' default, the transfer-queue bundler, queues every message for
+    // one bundler thread: on a busy machine each such hand-off waits to be scheduled, and a write
+    // crosses three of them (the leader's append, a follower's ack, the committed change).
+    tcp.setBundlerType("sender-sends");
     stack.add(tcp);
     stack.add(discovery(s));
     long failure = s.failureTimeout().toMillis();

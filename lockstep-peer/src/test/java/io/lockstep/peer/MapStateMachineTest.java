@@ -6,32 +6,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lockstep.spi.Backend;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import org.jgroups.util.ByteArrayDataInputStream;
 import org.jgroups.util.ByteArrayDataOutputStream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Decisions at apply time and the revision count, on the state machine alone. */
 class MapStateMachineTest {
-  private final ExecutorService sender = Executors.newSingleThreadExecutor();
   private final List<byte[]> sent = new ArrayList<>();
   private final CommitPublisher publisher =
       new CommitPublisher(
-          sender,
           m -> {
             synchronized (sent) {
               sent.add(m);
             }
           });
   private final MapStateMachine sm = new MapStateMachine(publisher);
-
-  @AfterEach
-  void stop() {
-    sender.shutdownNow();
-  }
 
   private byte[] apply(byte[] cmd) throws Exception {
     return sm.apply(cmd, 0, cmd.length, true);
@@ -115,7 +104,6 @@ class MapStateMachineTest {
     apply(put("c", "1", -1));
     publisher.lostLeadership();
     apply(put("d", "1", -1));
-    sender.submit(() -> {}).get(5, TimeUnit.SECONDS);
     List<Long> revisions = new ArrayList<>();
     synchronized (sent) {
       for (byte[] m : sent) {
