@@ -7,6 +7,7 @@ module io.lockstep.server {
   requires jetty.servlet.api;
   requires com.fasterxml.jackson.databind;
   requires java.net.http;
+  requires com.github.benmanes.caffeine;
 
   exports io.lockstep.server;
 

@@ -38,10 +38,12 @@ final class ConfigRoutes {
 
   private final Supplier<Lockstep> node;
   private final ServerSettings settings;
+  private final LongPolls polls;
 
-  ConfigRoutes(Supplier<Lockstep> node, ServerSettings settings) {
+  ConfigRoutes(Supplier<Lockstep> node, ServerSettings settings, LongPolls polls) {
     this.node = node;
     this.settings = settings;
+    this.polls = polls;
   }
 
   /** {@code GET /config/<key>?use_cache=true|false&min_revision=R}. */
@@ -55,7 +57,7 @@ final class ConfigRoutes {
     OptionalLong minRevision = Requests.nonNegativeLong(ctx, MIN_REVISION);
     ReplicatedMap map = n.map();
     if (minRevision.isPresent()) {
-      awaitApplied(map, minRevision.getAsLong(), settings.maxWait(), MIN_REVISION);
+      awaitApplied(map, minRevision.getAsLong(), settings.maxWait(), MIN_REVISION, polls);
     }
     if (local) {
       requireReady(map);
@@ -93,10 +95,20 @@ final class ConfigRoutes {
    * 504 {@code timeout}, naming {@code what} was waited for and carrying {@code
    * X-Lockstep-Applied}.
    */
-  static void awaitApplied(ReplicatedMap map, long revision, Duration bound, String what) {
+  static void awaitApplied(
+      ReplicatedMap map, long revision, Duration bound, String what, LongPolls polls) {
     if (map.replica().appliedRevision() >= revision) {
       return;
     }
+    polls.acquire(what + " " + revision);
+    try {
+      awaitApplied(map, revision, bound, what);
+    } finally {
+      polls.release();
+    }
+  }
+
+  private static void awaitApplied(ReplicatedMap map, long revision, Duration bound, String what) {
     // Handlers run on virtual threads, so waiting here parks no platform thread. The waiter is
     // cancelled however the wait ends, so a revision never reached leaves nothing behind.
     CompletableFuture<Long> wait = map.replica().awaitRevisionAsync(revision);

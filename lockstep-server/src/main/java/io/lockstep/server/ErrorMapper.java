@@ -30,6 +30,8 @@ import org.eclipse.jetty.http.BadMessageException;
  *   <tr><td>410</td><td>history_reset</td><td>{@link HistoryResetException}: a wait for a revision of a history the source lost</td></tr>
  *   <tr><td>412</td><td>precondition_failed</td><td>{@code If-Match} revision differs</td></tr>
  *   <tr><td>413</td><td>payload_too_large</td><td>{@link ValueTooLargeException}, body over the limit</td></tr>
+ *   <tr><td>507</td><td>map_full</td><td>{@link io.lockstep.MapFullException}: the map's key or byte total would be passed</td></tr>
+ *   <tr><td>503</td><td>overloaded</td><td>a resource limit of this server (waiting requests, counter names), with {@code Retry-After}</td></tr>
  *   <tr><td>500</td><td>internal</td><td>anything else (logged)</td></tr>
  *   <tr><td>501</td><td>not_implemented</td><td>{@link UnsupportedOperationException} (e.g. a backend without counters)</td></tr>
  *   <tr><td>503</td><td>backend_unavailable</td><td>{@link BackendUnavailableException}</td></tr>
@@ -53,6 +55,8 @@ final class ErrorMapper {
   static final String HISTORY_RESET = "history_reset";
   static final String NOT_IMPLEMENTED = "not_implemented";
   static final String IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused";
+  static final String OVERLOADED = "overloaded";
+  static final String MAP_FULL = "map_full";
 
   /** The body of every error answer. */
   record ErrorBody(String error, String message) {}
@@ -88,6 +92,9 @@ final class ErrorMapper {
     }
     if (t instanceof ValueTooLargeException tooLarge) {
       return new ApiException(413, PAYLOAD_TOO_LARGE, tooLarge.getMessage());
+    }
+    if (t instanceof io.lockstep.MapFullException full) {
+      return new ApiException(507, MAP_FULL, full.getMessage());
     }
     if (t instanceof RequestIdReusedException reused) {
       return new ApiException(

@@ -48,14 +48,20 @@ public final class LockstepServer implements AutoCloseable {
     CloudFoundry platform = CloudFoundry.from(settings.environment());
     platform.warnings().forEach(w -> LOG.log(Level.WARNING, w));
     Peers peerCalls = new Peers(peers, settings.authToken());
-    ConfigRoutes values = new ConfigRoutes(this::requireNode, settings);
+    ServerLimits limits = settings.limits();
+    LongPolls polls = new LongPolls(limits.maxLongPolls());
+    ConfigRoutes values = new ConfigRoutes(this::requireNode, settings, polls);
     NodeRoutes nodeRoutes =
-        new NodeRoutes(this::requireNode, settings, peerCalls, platform.application());
+        new NodeRoutes(this::requireNode, settings, peerCalls, platform.application(), polls);
     CloudFoundryRoutes cf =
         new CloudFoundryRoutes(this::requireNode, settings, peerCalls, platform.instance());
     BearerAuth auth = settings.authToken() == null ? null : new BearerAuth(settings.authToken());
     RequestCounters requests = new RequestCounters();
-    CounterRoutes counters = new CounterRoutes(this::requireNode, settings.counterBatch());
+    CounterRoutes counters =
+        new CounterRoutes(
+            this::requireNode,
+            settings.counterBatch(),
+            new CounterNames(limits.maxCounterNames(), limits.counterIdle()));
 
     this.app =
         Javalin.create(
@@ -74,7 +80,9 @@ public final class LockstepServer implements AutoCloseable {
                     server.setErrorHandler(new JsonErrorHandler());
                     server.setStopTimeout(
                         STOP_TIMEOUT.toMillis()); // graceful: requests in flight may finish
+                    ConnectorLimits.apply(server, limits);
                   });
+              config.jetty.modifyHttpConfiguration(http -> ConnectorLimits.apply(http, limits));
               config.jetty.modifyServletContextHandler(
                   handler -> handler.setErrorHandler(new JsonErrorHandler()));
               config.router.mount(
@@ -82,6 +90,7 @@ public final class LockstepServer implements AutoCloseable {
                     // Auth wraps the handlers it guards, so it holds for whatever path reaches
                     // them.
                     UnaryOperator<Handler> guarded = auth == null ? h -> h : auth::guard;
+                    router.before(this::identify);
                     router.get("/config", values::list);
                     router.get("/config/<key>", values::get);
                     router.head("/config/<key>", values::get); // same status and headers, no body
@@ -152,6 +161,14 @@ public final class LockstepServer implements AutoCloseable {
     } catch (RuntimeException | Error e) {
       server.close();
       throw e;
+    }
+  }
+
+  /** Every answer names the instance answering, once the node is open. */
+  private void identify(io.javalin.http.Context ctx) {
+    Lockstep n = node;
+    if (n != null) {
+      ctx.header(Headers.INSTANCE, n.self().id());
     }
   }
 

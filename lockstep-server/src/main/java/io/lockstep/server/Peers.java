@@ -17,7 +17,12 @@ import java.util.concurrent.TimeoutException;
 /**
  * GET requests from this server to other members' HTTP APIs, at the URL each registered, with this
  * server's bearer token passed on (members of one cluster share it). Every outcome is a {@link
- * Reply}, never an exception, so a fan-out can wait for all of them. Thread safe.
+ * Reply}, never an exception, so a fan-out can wait for all of them.
+ *
+ * <p>An answer counts only when it comes from the member asked: its {@code X-Lockstep-Instance}
+ * header must carry the id the member registered. A URL that reaches another instance (a loopback
+ * or reused address, a stale record) or something that is no Lockstep server is a failed call whose
+ * reason says so, never a confirmation. Thread safe.
  */
 final class Peers {
   /** Added to a call's bound for the body: the request timeout covers the headers only. */
@@ -69,6 +74,27 @@ final class Peers {
         .handle(
             (resp, err) -> {
               if (err == null) {
+                String answeredBy = resp.headers().firstValue(Headers.INSTANCE).orElse(null);
+                if (answeredBy == null) {
+                  return Reply.failed(
+                      m.url()
+                          + " answered HTTP "
+                          + resp.statusCode()
+                          + " without "
+                          + Headers.INSTANCE
+                          + ", so not as member '"
+                          + m.id()
+                          + "'");
+                }
+                if (!answeredBy.equals(m.id())) {
+                  return Reply.failed(
+                      m.url()
+                          + " answered as instance '"
+                          + answeredBy
+                          + "', not as member '"
+                          + m.id()
+                          + "' that registered it");
+                }
                 return new Reply(resp.statusCode(), resp.headers(), resp.body(), null);
               }
               Throwable t = ErrorMapper.unwrap(err);
