@@ -102,6 +102,7 @@ public final class ServerCluster implements AutoCloseable {
     private IntFunction<String> backendFor;
     private Hosts lab;
     private int startNow = -1;
+    private boolean bindEverywhere;
 
     private Builder(String backendUri) {
       this.backendUri = backendUri;
@@ -179,6 +180,16 @@ public final class ServerCluster implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Every node listens on {@code 0.0.0.0} and is given no {@code --advertise-url}, so it derives
+     * its advertised URL itself (from its environment, see {@link #env}), as on a platform. The
+     * harness still reaches each node at 127.0.0.1.
+     */
+    public Builder bindEverywhere() {
+      this.bindEverywhere = true;
+      return this;
+    }
+
     /** Keeps the log folder after close (for the demo, or to read a failure). */
     public Builder keepLogs(boolean keep) {
       this.keepLogs = keep;
@@ -214,15 +225,16 @@ public final class ServerCluster implements AutoCloseable {
                     "--port",
                     Integer.toString(port),
                     "--bind",
-                    host,
+                    bindEverywhere ? "0.0.0.0" : host,
                     "--backend",
                     uri,
                     "--key-prefix",
                     keyPrefix,
                     "--instance-id",
-                    id,
-                    "--advertise-url",
-                    "http://" + host + ":" + port));
+                    id));
+        if (!bindEverywhere) {
+          args.addAll(List.of("--advertise-url", "http://" + host + ":" + port));
+        }
         args.addAll(extraArgs);
         Map<String, String> vars = env.apply(i - 1);
         nodes.add(
