@@ -10,6 +10,7 @@ module io.lockstep.server {
   requires micrometer.core;
   requires micrometer.registry.prometheus;
   requires org.slf4j;
+  requires com.github.benmanes.caffeine;
 
   exports io.lockstep.server;
 

@@ -25,6 +25,8 @@ public final class LockstepBuilder {
   private Duration progressInterval = Duration.ofSeconds(1);
   private int maxKeyBytes = 1024;
   private int maxValueBytes = 1 << 20;
+  private int maxTotalKeys = Integer.MAX_VALUE;
+  private long maxTotalBytes = Long.MAX_VALUE;
   private @Nullable Long randomSeed;
   private Executor callbackExecutor = ForkJoinPool.commonPool();
   private int maxPendingChanges = 10_000;
@@ -102,6 +104,28 @@ public final class LockstepBuilder {
     return this;
   }
 
+  /**
+   * The most keys the map may hold: a put of a new key that would go past it fails with {@link
+   * MapFullException} and stores nothing. Checked by the instance taking the write, against the
+   * keys it has applied plus its own writes in flight, so concurrent writers through one instance
+   * never take the map past it; writes through several instances at once can each see room for the
+   * last keys. Default: no bound.
+   */
+  public LockstepBuilder maxTotalKeys(int max) {
+    this.maxTotalKeys = max;
+    return this;
+  }
+
+  /**
+   * The most bytes of values the map may hold (the sum of every value's size): a put that would go
+   * past it fails with {@link MapFullException}; checked as {@link #maxTotalKeys(int)} is. Default:
+   * no bound.
+   */
+  public LockstepBuilder maxTotalBytes(long max) {
+    this.maxTotalBytes = max;
+    return this;
+  }
+
   /** The largest value, in bytes. Default 1 MiB. */
   public LockstepBuilder maxValueBytes(int max) {
     this.maxValueBytes = max;
@@ -173,7 +197,9 @@ public final class LockstepBuilder {
         seed,
         callbackExecutor,
         maxPendingChanges,
-        backendCallObserver);
+        backendCallObserver,
+        maxTotalKeys,
+        maxTotalBytes);
   }
 
   /**

@@ -27,43 +27,9 @@ public record LockstepConfig(
     long randomSeed,
     Executor callbackExecutor,
     int maxPendingChanges,
-    BackendCallObserver backendCallObserver) {
-
-  /** The settings without a backend call observer ({@link BackendCallObserver#NONE}). */
-  public LockstepConfig(
-      @Nullable String backendUri,
-      @Nullable Backend backend,
-      String keyPrefix,
-      String instanceId,
-      String advertiseUrl,
-      Duration operationTimeout,
-      Duration applyTimeout,
-      Duration reconnectBackoffMin,
-      Duration reconnectBackoffMax,
-      Duration progressInterval,
-      int maxKeyBytes,
-      int maxValueBytes,
-      long randomSeed,
-      Executor callbackExecutor,
-      int maxPendingChanges) {
-    this(
-        backendUri,
-        backend,
-        keyPrefix,
-        instanceId,
-        advertiseUrl,
-        operationTimeout,
-        applyTimeout,
-        reconnectBackoffMin,
-        reconnectBackoffMax,
-        progressInterval,
-        maxKeyBytes,
-        maxValueBytes,
-        randomSeed,
-        callbackExecutor,
-        maxPendingChanges,
-        BackendCallObserver.NONE);
-  }
+    BackendCallObserver backendCallObserver,
+    int maxTotalKeys,
+    long maxTotalBytes) {
 
   /** Checks every field; see {@link LockstepBuilder} for what each means. */
   public LockstepConfig {
@@ -106,6 +72,58 @@ public record LockstepConfig(
       throw new IllegalArgumentException(
           "maxPendingChanges: must be >= 1, was " + maxPendingChanges);
     }
+    if (maxTotalKeys < 1) {
+      throw new IllegalArgumentException("maxTotalKeys: must be >= 1, was " + maxTotalKeys);
+    }
+    if (maxTotalBytes < 1) {
+      throw new IllegalArgumentException("maxTotalBytes: must be >= 1, was " + maxTotalBytes);
+    }
+  }
+
+  /**
+   * The settings of a node before backend call observers and map totals existed: no observer
+   * ({@link BackendCallObserver#NONE}), no bound on the number of keys nor on their total size.
+   */
+  public LockstepConfig(
+      @Nullable String backendUri,
+      @Nullable Backend backend,
+      String keyPrefix,
+      String instanceId,
+      String advertiseUrl,
+      Duration operationTimeout,
+      Duration applyTimeout,
+      Duration reconnectBackoffMin,
+      Duration reconnectBackoffMax,
+      Duration progressInterval,
+      int maxKeyBytes,
+      int maxValueBytes,
+      long randomSeed,
+      Executor callbackExecutor,
+      int maxPendingChanges) {
+    this(
+        backendUri,
+        backend,
+        keyPrefix,
+        instanceId,
+        advertiseUrl,
+        operationTimeout,
+        applyTimeout,
+        reconnectBackoffMin,
+        reconnectBackoffMax,
+        progressInterval,
+        maxKeyBytes,
+        maxValueBytes,
+        randomSeed,
+        callbackExecutor,
+        maxPendingChanges,
+        BackendCallObserver.NONE,
+        Integer.MAX_VALUE,
+        Long.MAX_VALUE);
+  }
+
+  /** True when neither map total is bounded (the library's default). */
+  public boolean unboundedTotals() {
+    return maxTotalKeys == Integer.MAX_VALUE && maxTotalBytes == Long.MAX_VALUE;
   }
 
   /** Keys under this prefix are reserved for membership records and refused by the map. */
@@ -123,11 +141,24 @@ public record LockstepConfig(
    */
   public static final String IDEMPOTENCY_PREFIX = "_idem/";
 
-  /** True for a key the map refuses because a reserved prefix starts it. */
+  /** The reserved prefixes, in the order messages name them. */
+  public static final java.util.List<String> RESERVED_SEGMENTS =
+      java.util.List.of(RESERVED_PREFIX, COUNTERS_PREFIX, IDEMPOTENCY_PREFIX);
+
+  /**
+   * True for a key the map refuses because a reserved prefix starts one of its {@code /}-separated
+   * segments: at the start ({@code _members/x}) or anywhere after a {@code /} ({@code
+   * prod/_members/x}). Refusing them anywhere matters because key prefixes nest: with prefix {@code
+   * app}, the key {@code prod/_members/x} would be the backend key {@code app/prod/_members/x}, a
+   * membership record of the node with prefix {@code app/prod}.
+   */
   public static boolean isReservedKey(String key) {
-    return key.startsWith(RESERVED_PREFIX)
-        || key.startsWith(COUNTERS_PREFIX)
-        || key.startsWith(IDEMPOTENCY_PREFIX);
+    for (String reserved : RESERVED_SEGMENTS) {
+      if (key.startsWith(reserved) || key.contains("/" + reserved)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static void positive(String field, Duration d) {

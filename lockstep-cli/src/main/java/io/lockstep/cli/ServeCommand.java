@@ -5,6 +5,7 @@ import io.lockstep.LockstepBuilder;
 import io.lockstep.server.AccessSettings;
 import io.lockstep.server.AccessToken;
 import io.lockstep.server.LockstepServer;
+import io.lockstep.server.ServerLimits;
 import io.lockstep.server.ServerSettings;
 import io.lockstep.spi.BackendUri;
 import java.io.IOException;
@@ -151,8 +152,9 @@ final class ServeCommand implements Callable<Integer> {
       description = {
         "The URL other instances and tools reach this one at, registered in membership."
             + " Env LOCKSTEP_ADVERTISE_URL.",
-        "Default: http://127.0.0.1:<port>, with the port really bound;",
-        "with --bind naming one address: http://<bind>:<port>."
+        "Default, with the port really bound: with --bind naming one address, http://<bind>:<port>;",
+        "bound to every interface, http://<ip>:<port> with <ip> from env CF_INSTANCE_INTERNAL_IP,",
+        "else env POD_IP, else this host's first non-loopback address (never loopback)."
       })
   String advertiseUrl;
 
@@ -237,6 +239,99 @@ final class ServeCommand implements Callable<Integer> {
       throw usage("--log-level", e.getMessage());
     }
   }
+
+  @Option(
+      names = "--max-total-keys",
+      paramLabel = "N",
+      defaultValue = "${env:LOCKSTEP_MAX_TOTAL_KEYS:-100000}",
+      description =
+          "The most keys the map may hold; a put of a new key past it: 507 map_full, nothing stored."
+              + " Env LOCKSTEP_MAX_TOTAL_KEYS. Default: 100000.")
+  int maxTotalKeys;
+
+  @Option(
+      names = "--max-total-bytes",
+      paramLabel = "N",
+      defaultValue = "${env:LOCKSTEP_MAX_TOTAL_BYTES:-268435456}",
+      description =
+          "The most bytes of values the map may hold; a put past it: 507 map_full, nothing stored."
+              + " Env LOCKSTEP_MAX_TOTAL_BYTES. Default: 268435456 (256 MiB).")
+  long maxTotalBytes;
+
+  @Option(
+      names = "--max-connections",
+      paramLabel = "N",
+      defaultValue = "${env:LOCKSTEP_MAX_CONNECTIONS:-1024}",
+      description =
+          "Open HTTP connections at most; past it no new connection is accepted until one closes."
+              + " Env LOCKSTEP_MAX_CONNECTIONS. Default: 1024.")
+  int maxConnections;
+
+  @Option(
+      names = "--max-long-polls",
+      paramLabel = "N",
+      defaultValue = "${env:LOCKSTEP_MAX_LONG_POLLS:-256}",
+      description =
+          "Requests waiting for a revision at once (min_revision reads, /admin/await); past it:"
+              + " 503 overloaded with Retry-After. Env LOCKSTEP_MAX_LONG_POLLS. Default: 256.")
+  int maxLongPolls;
+
+  @Option(
+      names = "--idle-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_IDLE_TIMEOUT:-30s}",
+      converter = DurationConverter.class,
+      description =
+          "A connection silent this long is closed. Env LOCKSTEP_IDLE_TIMEOUT. Default: 30s.")
+  Duration idleTimeout;
+
+  @Option(
+      names = "--header-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_HEADER_TIMEOUT:-10s}",
+      converter = DurationConverter.class,
+      description =
+          "The longest a request line and headers may take to arrive, however slowly they trickle"
+              + " in; then the connection is closed. Env LOCKSTEP_HEADER_TIMEOUT. Default: 10s.")
+  Duration headerTimeout;
+
+  @Option(
+      names = "--min-request-data-rate",
+      paramLabel = "BYTES_PER_SECOND",
+      defaultValue = "${env:LOCKSTEP_MIN_REQUEST_DATA_RATE:-1024}",
+      description =
+          "The slowest a request body may arrive, once --header-timeout has passed since its first"
+              + " byte; slower: the connection is closed. 0: no bound."
+              + " Env LOCKSTEP_MIN_REQUEST_DATA_RATE. Default: 1024.")
+  long minRequestDataRate;
+
+  @Option(
+      names = "--max-header-bytes",
+      paramLabel = "N",
+      defaultValue = "${env:LOCKSTEP_MAX_HEADER_BYTES:-8192}",
+      description =
+          "The largest request line plus headers; larger: 431. Env LOCKSTEP_MAX_HEADER_BYTES."
+              + " Default: 8192.")
+  int maxHeaderBytes;
+
+  @Option(
+      names = "--max-counter-names",
+      paramLabel = "N",
+      defaultValue = "${env:LOCKSTEP_MAX_COUNTER_NAMES:-10000}",
+      description =
+          "Distinct counter names incremented within a minute; a new name past it: 503 overloaded"
+              + " with Retry-After (reads are not counted). Env LOCKSTEP_MAX_COUNTER_NAMES. Default: 10000.")
+  int maxCounterNames;
+
+  @Option(
+      names = "--cluster-cache",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_CLUSTER_CACHE:-1s}",
+      converter = DurationConverter.class,
+      description =
+          "How long one /cluster answer is reused, so a flood of calls asks the members once per"
+              + " period; 0ms: never reused. Env LOCKSTEP_CLUSTER_CACHE. Default: 1s.")
+  Duration clusterCache;
 
   /** The environment, replaceable by tests. */
   Map<String, String> env = System.getenv();
@@ -379,6 +474,7 @@ final class ServeCommand implements Callable<Integer> {
         .counterBatch(counterBatch)
         .shutdownTimeout(shutdownTimeout)
         .environment(env)
+        .limits(limits())
         .build();
   }
 
@@ -452,6 +548,30 @@ final class ServeCommand implements Callable<Integer> {
     }
   }
 
+  /** The HTTP side's resource bounds from the flags; a bad value is a usage error naming it. */
+  private ServerLimits limits() {
+    try {
+      return ServerLimits.defaults()
+          .withMaxConnections(maxConnections)
+          .withMaxLongPolls(maxLongPolls)
+          .withIdleTimeout(idleTimeout)
+          .withHeaderTimeout(headerTimeout)
+          .withMinRequestDataRate(minRequestDataRate)
+          .withMaxRequestHeaderBytes(maxHeaderBytes)
+          .withMaxCounterNames(maxCounterNames)
+          .withClusterCacheTtl(clusterCache);
+    } catch (IllegalArgumentException e) {
+      String field = e.getMessage().replaceFirst(":.*", "");
+      String flag =
+          switch (field) {
+            case "maxRequestHeaderBytes" -> "--max-header-bytes";
+            case "clusterCacheTtl" -> "--cluster-cache";
+            default -> "--" + field.replaceAll("([A-Z])", "-$1").toLowerCase(java.util.Locale.ROOT);
+          };
+      throw usage(flag, e.getMessage().replaceFirst("^[A-Za-z]+: ", ""));
+    }
+  }
+
   /** The node's builder from the flags, validated (everything but the advertised URL). */
   LockstepBuilder nodeBuilder() {
     LockstepBuilder b =
@@ -460,7 +580,9 @@ final class ServeCommand implements Callable<Integer> {
             .keyPrefix(keyPrefix)
             .instanceId(instanceId())
             .maxKeyBytes(maxKeyBytes)
-            .maxValueBytes(maxValueBytes);
+            .maxValueBytes(maxValueBytes)
+            .maxTotalKeys(maxTotalKeys)
+            .maxTotalBytes(maxTotalBytes);
     try {
       b.config();
     } catch (IllegalArgumentException e) {
@@ -469,6 +591,8 @@ final class ServeCommand implements Callable<Integer> {
           switch (field) {
             case "keyPrefix" -> "--key-prefix";
             case "instanceId" -> "--instance-id";
+            case "maxTotalKeys" -> "--max-total-keys";
+            case "maxTotalBytes" -> "--max-total-bytes";
             default -> "--" + field;
           };
       throw usage(flag, e.getMessage().replaceFirst("^[A-Za-z]+: ", ""));

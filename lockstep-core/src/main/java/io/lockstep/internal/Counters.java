@@ -115,9 +115,27 @@ public final class Counters implements AutoCloseable {
       throw new IllegalArgumentException("options: null");
     }
     CounterStore s = store.get();
-    return new Handle(
-        cluster.computeIfAbsent(
-            name + "|" + options.batchWindow().toNanos(), k -> new Cluster(name, s, options)));
+    if (!options.batching()) {
+      // An unbatched counter holds no state: nothing is kept per name, so any number of names
+      // costs nothing once their calls are done.
+      return new Handle(new Cluster(name, s, options, ""));
+    }
+    return new Handle(shared(name, s, options));
+  }
+
+  /**
+   * The shared batching counter of {@code name} and {@code options}. It leaves the map once idle
+   * (nothing waiting, nothing in flight), so names used once are not kept; a handle whose counter
+   * left finds the one now in the map.
+   */
+  private Cluster shared(String name, CounterStore s, CounterOptions options) {
+    String key = name + "|" + options.batchWindow().toNanos();
+    return cluster.computeIfAbsent(key, k -> new Cluster(name, s, options, k));
+  }
+
+  /** Shared batching counters held now (for tests: idle ones leave). */
+  int sharedCount() {
+    return cluster.size();
   }
 
   public AtomicLong local(String name) {
@@ -146,12 +164,26 @@ public final class Counters implements AutoCloseable {
     private List<Pending> pending = new ArrayList<>(); // guarded by this
     private long pendingSum; // guarded by this
     private boolean closed; // guarded by this
+    private boolean retired; // guarded by this: left the map; increments go to its successor
     private final Set<CompletableFuture<Void>> inFlight = ConcurrentHashMap.newKeySet();
+    private final String key;
 
-    Cluster(String name, CounterStore store, CounterOptions options) {
+    Cluster(String name, CounterStore store, CounterOptions options, String key) {
       this.name = name;
       this.store = store;
       this.options = options;
+      this.key = key;
+    }
+
+    /** Leaves the map when nothing waits and nothing is in flight. */
+    private void retireIfIdle() {
+      synchronized (this) {
+        if (closed || retired || !pending.isEmpty() || !inFlight.isEmpty()) {
+          return;
+        }
+        retired = true;
+      }
+      cluster.remove(key, this);
     }
 
     @Override
@@ -168,6 +200,9 @@ public final class Counters implements AutoCloseable {
       CompletableFuture<Long> f = new CompletableFuture<>();
       boolean flushNow = false;
       synchronized (this) {
+        if (retired) {
+          return shared(name, store, options).incrementAndGetAsync(delta);
+        }
         if (closed) {
           return CompletableFuture.failedFuture(
               new IllegalStateException("counter '" + name + "' is closed"));
@@ -244,6 +279,7 @@ public final class Counters implements AutoCloseable {
               (v, e) -> {
                 inFlight.remove(settled);
                 settled.complete(null);
+                retireIfIdle();
               });
       return settled;
     }
@@ -309,7 +345,7 @@ public final class Counters implements AutoCloseable {
    * sends what is waiting in the shared window and waits for that and for flushes in flight, then
    * refuses this handle's further use; other handles of the same counter carry on.
    */
-  private static final class Handle implements ClusterCounter {
+  private final class Handle implements ClusterCounter {
     private final Cluster shared;
     private volatile boolean closed;
 
@@ -365,6 +401,12 @@ public final class Counters implements AutoCloseable {
       }
       closed = true;
       shared.flushAndWait();
+      if (shared.options.batching()) { // increments may have gone to a successor of shared
+        Cluster now = cluster.get(shared.key);
+        if (now != null && now != shared) {
+          now.flushAndWait();
+        }
+      }
     }
 
     @Override

@@ -170,6 +170,8 @@ final class Replicator implements ReplicatedMap {
   private final LockstepConfig config;
   private final RevisionModel model;
   private final ConcurrentHashMap<String, Versioned> entries = new ConcurrentHashMap<>();
+  private volatile long totalBytes; // bytes of the values in entries; written by the applier
+  private final @Nullable MapQuota quota; // null when the totals are unbounded
   private final CopyOnWriteArrayList<Listening> listeners = new CopyOnWriteArrayList<>();
   private final CopyOnWriteArrayList<ReplicaStateListener> stateListeners =
       new CopyOnWriteArrayList<>();
@@ -238,6 +240,10 @@ final class Replicator implements ReplicatedMap {
   Replicator(Backend backend, LockstepConfig config, Ticker ticker, Scheduler scheduler) {
     this.backend = backend;
     this.config = config;
+    this.quota =
+        config.unboundedTotals()
+            ? null
+            : new MapQuota(config.maxTotalKeys(), config.maxTotalBytes());
     this.model = backend.revisionModel();
     this.ticker = ticker;
     this.scheduler = scheduler;
@@ -832,10 +838,26 @@ final class Replicator implements ReplicatedMap {
     if (closed) {
       return callbacks.closedFuture(what, false);
     }
-    return handOver(
-        new WriteCall(what, key, value).start(backend.put(key, value, ct, expected, requestId)),
-        what,
-        blocking);
+    MapQuota q = quota;
+    if (q == null) {
+      return handOver(
+          new WriteCall(what, key, value).start(backend.put(key, value, ct, expected, requestId)),
+          what,
+          blocking);
+    }
+    MapQuota.Reservation room =
+        q.reserve(key, value.length, entries::get, entries::size, () -> totalBytes);
+    WriteCall call;
+    try {
+      call =
+          new WriteCall(what, key, value).start(backend.put(key, value, ct, expected, requestId));
+    } catch (RuntimeException | Error e) {
+      room.release();
+      throw e;
+    }
+    // Given back once the put is settled: applied here (so counted in entries), or failed.
+    call.whenComplete((r, e) -> room.release());
+    return handOver(call, what, blocking);
   }
 
   /**
@@ -1093,13 +1115,13 @@ final class Replicator implements ReplicatedMap {
     }
     if (LockstepConfig.isReservedKey(key)) {
       throw new InvalidKeyException(
-          "key: the prefixes '"
+          "key: no segment may start with '"
               + LockstepConfig.RESERVED_PREFIX
               + "', '"
               + LockstepConfig.COUNTERS_PREFIX
-              + "' and '"
+              + "' or '"
               + LockstepConfig.IDEMPOTENCY_PREFIX
-              + "' are reserved, was '"
+              + "' (at the start or after a '/'): they are reserved, was '"
               + key
               + "'");
     }
@@ -1390,6 +1412,11 @@ final class Replicator implements ReplicatedMap {
       }
     }
     digest = d;
+    long bytes = 0;
+    for (Versioned v : fresh.values()) {
+      bytes += v.value().length;
+    }
+    totalBytes = bytes;
     ready = true;
     epoch = s.epoch();
     if (reset) {
@@ -1570,6 +1597,7 @@ final class Replicator implements ReplicatedMap {
       }
       Versioned v = c.value();
       entries.put(c.key(), v);
+      totalBytes += v.value().length - (old == null ? 0 : old.value().length);
       long d = digest + Digests.entry(v);
       if (old != null) {
         d -= Digests.entry(old);
@@ -1584,6 +1612,7 @@ final class Replicator implements ReplicatedMap {
         return;
       }
       entries.remove(c.key());
+      totalBytes -= old.value().length;
       digest = digest - Digests.entry(old);
       if (events != null) {
         events.add(new ChangeEvent(ChangeEvent.Type.DELETE, c.key(), null, old, rev, false));

@@ -47,6 +47,30 @@ class CountersTest {
   }
 
   @Test
+  void perNameState_unbatchedKeepsNone_batchedLeavesOnceIdle_andAHandleCarriesOn()
+      throws Exception {
+    for (int i = 0; i < 1000; i++) {
+      counters.counter("n" + i, CounterOptions.UNBATCHED).get();
+    }
+    assertThat(counters.sharedCount()).isZero();
+    CounterOptions batched = CounterOptions.batched(Duration.ofMillis(5));
+    ClusterCounter kept = counters.counter("kept", batched);
+    for (int i = 0; i < 200; i++) {
+      counters.counter("b" + i, batched).incrementAndGet(1);
+    }
+    assertThat(kept.incrementAndGet(2)).isEqualTo(2);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (counters.sharedCount() > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(counters.sharedCount()).as("idle batching counters are released").isZero();
+    // A handle whose counter left the map increments the one now in its place: nothing is lost.
+    assertThat(kept.incrementAndGet(3)).isEqualTo(5);
+    assertThat(counters.counter("kept", batched).incrementAndGet(1)).isEqualTo(6);
+    kept.close();
+  }
+
+  @Test
   void batched_concurrentIncrements_exactTotal_uniqueValues_fewerBackendOperations()
       throws Exception {
     ClusterCounter c = counters.counter("hits", CounterOptions.batched(Duration.ofMillis(20)));

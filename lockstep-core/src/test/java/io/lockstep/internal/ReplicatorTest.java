@@ -183,6 +183,41 @@ class ReplicatorTest {
   }
 
   @Test
+  void reservedSegments_anywhereInAKey_areRejected() {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    ReplicatedMap m = node(s).map();
+    for (String key : new String[] {"prod/_members/x", "a/b/_counters/c", "x/_idem/y"}) {
+      assertThatThrownBy(() -> m.put(key, new byte[0], null))
+          .as(key)
+          .isInstanceOf(InvalidKeyException.class)
+          .hasMessageContaining("reserved");
+    }
+    assertThat(s.entries()).isEmpty();
+    m.put("prod/x_members/y", new byte[0], null);
+    m.put("prod_members/y", new byte[0], null);
+    assertThat(s.entries()).hasSize(2);
+  }
+
+  @Test
+  void totals_putsPastThemFail_overwritesAndDeletesDoNot() {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    ReplicatedMap m = nodes.node(s, b -> b.maxTotalKeys(2).maxTotalBytes(10)).map();
+    m.put("a", new byte[4], null);
+    m.put("b", new byte[4], null);
+    assertThatThrownBy(() -> m.put("c", new byte[0], null))
+        .isInstanceOf(io.lockstep.MapFullException.class)
+        .hasMessageContaining("limit is 2 keys");
+    assertThatThrownBy(() -> m.put("a", new byte[7], null))
+        .isInstanceOf(io.lockstep.MapFullException.class)
+        .hasMessageContaining("limit is 10 bytes");
+    m.put("a", new byte[6], null); // 6 + 4 = 10: at the limit, allowed
+    m.delete("b");
+    m.put("c", new byte[4], null);
+    assertThat(s.entries()).hasSize(2);
+    assertThat(s.entries().stream().mapToInt(v -> v.value().length).sum()).isEqualTo(10);
+  }
+
+  @Test
   void badInput_isRejectedBeforeAnythingIsStored() {
     InMemorySource s = source(RevisionModel.SPARSE);
     ReplicatedMap m = node(s).map();

@@ -87,9 +87,12 @@ import org.jspecify.annotations.Nullable;
  * <p>Map key {@code K} is the etcd key {@code <keyPrefix>/K} (as the etcd lab stores {@code
  * key_prefix + "/" + key}); membership records live under {@code <keyPrefix>/_members/} and cluster
  * counters under {@code <keyPrefix>/_counters/} ({@link EtcdCounters}), which the map's listing and
- * feed leave out. Keys under the prefix that are not valid UTF-8, or empty after it, are not map
- * keys and are left out too. Values are stored as {@link EtcdValueCodec} describes; a value's
- * {@link Versioned#modRevision()} is etcd's {@code mod_revision}.
+ * feed leave out, as they leave out every key with such a reserved segment further in (another
+ * node's records when its prefix nests under this one's: {@code <keyPrefix>/prod/_members/...} is a
+ * member of the node with prefix {@code <keyPrefix>/prod}). Keys under the prefix that are not
+ * valid UTF-8, or empty after it, are not map keys and are left out too. Values are stored as
+ * {@link EtcdValueCodec} describes; a value's {@link Versioned#modRevision()} is etcd's {@code
+ * mod_revision}.
  *
  * <h2>Guarantees</h2>
  *
@@ -556,16 +559,21 @@ public final class EtcdBackend implements Backend {
         || startsWith(b, idemBytes)) {
       return null;
     }
+    String key;
     try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(b, namespaceBytes.length, b.length - namespaceBytes.length))
-          .toString();
+      key =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(b, namespaceBytes.length, b.length - namespaceBytes.length))
+              .toString();
     } catch (CharacterCodingException e) {
       return null;
     }
+    // Prefixes nest: under prefix "app", "app/prod/_members/x" is a record of the node with prefix
+    // "app/prod", never a key of this map.
+    return LockstepConfig.isReservedKey(key) ? null : key;
   }
 
   Versioned toVersioned(String key, KeyValue kv) {

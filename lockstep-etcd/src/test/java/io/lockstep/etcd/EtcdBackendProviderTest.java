@@ -108,6 +108,11 @@ class EtcdBackendProviderTest {
       assertThat(b.mapKey(bytes("app/_members/x"))).isNull();
       assertThat(b.mapKey(bytes("app/_counters/x"))).isNull();
       assertThat(b.mapKey(bytes("app/_countersx"))).isEqualTo("_countersx");
+      // Records of a node whose prefix nests under this one's (app/prod) are not keys here.
+      assertThat(b.mapKey(bytes("app/prod/_members/m1"))).isNull();
+      assertThat(b.mapKey(bytes("app/prod/_counters/c"))).isNull();
+      assertThat(b.mapKey(bytes("app/prod/_idem/abc"))).isNull();
+      assertThat(b.mapKey(bytes("app/prod/k"))).isEqualTo("prod/k");
       assertThat(b.mapKey(bytes("app/"))).isNull();
       assertThat(b.mapKey(bytes("apple/k"))).isNull();
       assertThat(b.mapKey(ByteSequence.from(new byte[] {'a', 'p', 'p', '/', (byte) 0xc3})))

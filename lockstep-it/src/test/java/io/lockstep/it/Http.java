@@ -54,11 +54,12 @@ final class Http {
     return send(b, headers);
   }
 
-  static Resp get(String base, String key, String query) {
+  static Resp get(String base, String key, String query, String... headers) {
     return send(
         HttpRequest.newBuilder(
                 URI.create(base + "/config/" + path(key) + (query.isEmpty() ? "" : "?" + query)))
-            .GET());
+            .GET(),
+        headers);
   }
 
   static Resp delete(String base, String key, String... headers) {

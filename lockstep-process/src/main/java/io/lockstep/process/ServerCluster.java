@@ -102,6 +102,7 @@ public final class ServerCluster implements AutoCloseable {
     private IntFunction<String> backendFor;
     private Hosts lab;
     private int startNow = -1;
+    private boolean bindEverywhere;
 
     private Builder(String backendUri) {
       this.backendUri = backendUri;
@@ -179,6 +180,16 @@ public final class ServerCluster implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Every node listens on {@code 0.0.0.0} and is given no {@code --advertise-url}, so it derives
+     * its advertised URL itself (from its environment, see {@link #env}), as on a platform. The
+     * harness still reaches each node at 127.0.0.1.
+     */
+    public Builder bindEverywhere() {
+      this.bindEverywhere = true;
+      return this;
+    }
+
     /** Keeps the log folder after close (for the demo, or to read a failure). */
     public Builder keepLogs(boolean keep) {
       this.keepLogs = keep;
@@ -214,17 +225,19 @@ public final class ServerCluster implements AutoCloseable {
                     "--port",
                     Integer.toString(port),
                     "--bind",
-                    host,
+                    bindEverywhere ? "0.0.0.0" : host,
                     "--backend",
                     uri,
                     "--key-prefix",
                     keyPrefix,
                     "--instance-id",
-                    id,
-                    "--advertise-url",
-                    "http://" + host + ":" + port));
-        if (lab != null && !extraArgs.contains("--token-file")) {
-          // The lab's hosts are private addresses inside network namespaces of this machine.
+                    id));
+        if (!bindEverywhere) {
+          args.addAll(List.of("--advertise-url", "http://" + host + ":" + port));
+        }
+        if ((lab != null || bindEverywhere) && !extraArgs.contains("--token-file")) {
+          // Lab hosts are private addresses in network namespaces of this machine; bound to every
+          // interface, the test chose to be reachable. Either needs tokens or --insecure.
           args.add("--insecure");
         }
         args.addAll(extraArgs);

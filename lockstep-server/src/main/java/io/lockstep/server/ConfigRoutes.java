@@ -39,15 +39,13 @@ final class ConfigRoutes {
   private final Supplier<Lockstep> node;
   private final ServerSettings settings;
   private final Drain drain;
+  private final LongPolls polls;
 
-  ConfigRoutes(Supplier<Lockstep> node, ServerSettings settings) {
-    this(node, settings, new Drain());
-  }
-
-  ConfigRoutes(Supplier<Lockstep> node, ServerSettings settings, Drain drain) {
+  ConfigRoutes(Supplier<Lockstep> node, ServerSettings settings, Drain drain, LongPolls polls) {
     this.node = node;
     this.settings = settings;
     this.drain = drain;
+    this.polls = polls;
   }
 
   /** {@code GET /config/<key>?use_cache=true|false&min_revision=R}. */
@@ -61,7 +59,7 @@ final class ConfigRoutes {
     OptionalLong minRevision = Requests.nonNegativeLong(ctx, MIN_REVISION);
     ReplicatedMap map = n.map();
     if (minRevision.isPresent()) {
-      awaitApplied(map, minRevision.getAsLong(), settings.maxWait(), MIN_REVISION, drain);
+      awaitApplied(map, minRevision.getAsLong(), settings.maxWait(), MIN_REVISION, drain, polls);
     }
     if (local) {
       requireReady(map);
@@ -97,24 +95,31 @@ final class ConfigRoutes {
   /**
    * Waits until this instance has applied {@code revision}, at most {@code bound}; then fails with
    * 504 {@code timeout}, naming {@code what} was waited for and carrying {@code
-   * X-Lockstep-Applied}.
-   */
-  static void awaitApplied(ReplicatedMap map, long revision, Duration bound, String what) {
-    awaitApplied(map, revision, bound, what, new Drain());
-  }
-
-  /**
-   * As above; while {@code drain} is draining, a wait is refused, and one in progress ends at once,
-   * with 503 {@code not_ready} and {@code Retry-After} ({@link Drain#stopping}).
+   * X-Lockstep-Applied}. A wait takes one of {@code polls}' places (503 {@code overloaded} with
+   * {@code Retry-After} when none is free) and is refused while {@code drain} is draining.
    */
   static void awaitApplied(
-      ReplicatedMap map, long revision, Duration bound, String what, Drain drain) {
+      ReplicatedMap map, long revision, Duration bound, String what, Drain drain, LongPolls polls) {
     if (map.replica().appliedRevision() >= revision) {
       return;
     }
     if (drain.draining()) {
       throw Drain.stopping("not waiting for " + what + " " + revision);
     }
+    polls.acquire(what + " " + revision);
+    try {
+      waitFor(map, revision, bound, what, drain);
+    } finally {
+      polls.release();
+    }
+  }
+
+  /**
+   * The wait itself; while {@code drain} is draining, one in progress ends at once, with 503 {@code
+   * not_ready} and {@code Retry-After} ({@link Drain#stopping}).
+   */
+  private static void waitFor(
+      ReplicatedMap map, long revision, Duration bound, String what, Drain drain) {
     // Handlers run on virtual threads, so waiting here parks no platform thread. The waiter is
     // cancelled however the wait ends, so a revision never reached leaves nothing behind.
     CompletableFuture<Long> wait = map.replica().awaitRevisionAsync(revision);

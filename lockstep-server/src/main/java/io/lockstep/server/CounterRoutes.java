@@ -25,14 +25,21 @@ final class CounterRoutes {
   static final String REQUESTS = "requests";
 
   static final String BY = "by";
+
+  /** The names core takes (it refuses others with 400). */
+  private static final java.util.regex.Pattern VALID_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,128}");
+
   static final long MAX_BY = 1_000_000_000_000L;
 
   private final Supplier<Lockstep> node;
   private final CounterOptions options;
+  private final CounterNames names;
 
-  CounterRoutes(Supplier<Lockstep> node, java.time.Duration batch) {
+  CounterRoutes(Supplier<Lockstep> node, java.time.Duration batch, CounterNames names) {
     this.node = node;
     this.options = batch.isZero() ? CounterOptions.UNBATCHED : CounterOptions.batched(batch);
+    this.names = names;
   }
 
   record Count(
@@ -75,7 +82,9 @@ final class CounterRoutes {
   void get(Context ctx) {
     Requests.onlyParams(ctx, Set.of());
     String name = ctx.pathParam("name");
-    Json.send(ctx, 200, new CounterValue(name, node.get().counter(name, options).get()));
+    // A read needs no batching window: unbatched, it keeps nothing per name.
+    Json.send(
+        ctx, 200, new CounterValue(name, node.get().counter(name, CounterOptions.UNBATCHED).get()));
   }
 
   /**
@@ -99,6 +108,9 @@ final class CounterRoutes {
       }
     }
     String requestId = Requests.idempotencyKey(ctx);
+    if (VALID_NAME.matcher(name).matches()) { // a bad name is core's 400, never a held name
+      names.admit(name);
+    }
     if (requestId == null) {
       Json.send(
           ctx, 200, new CounterValue(name, node.get().counter(name, options).incrementAndGet(by)));

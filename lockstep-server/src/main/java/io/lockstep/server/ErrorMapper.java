@@ -35,6 +35,8 @@ import org.eclipse.jetty.http.BadMessageException;
  *   <tr><td>415</td><td>unsupported_media_type</td><td>a form or multipart body on a route that takes JSON or nothing</td></tr>
  *   <tr><td>421</td><td>misdirected_request</td><td>a {@code Host} this server does not answer for</td></tr>
  *   <tr><td>500</td><td>outcome_unknown</td><td>a write the backend may have committed ({@link BackendUnavailableException#mayHaveCommitted()}); not 503, which proxies may retry</td></tr>
+ *   <tr><td>507</td><td>map_full</td><td>{@link io.lockstep.MapFullException}: the map's key or byte total would be passed</td></tr>
+ *   <tr><td>503</td><td>overloaded</td><td>a resource limit of this server (waiting requests, counter names), with {@code Retry-After}</td></tr>
  *   <tr><td>500</td><td>internal</td><td>anything else (logged)</td></tr>
  *   <tr><td>501</td><td>not_implemented</td><td>{@link UnsupportedOperationException} (e.g. a backend without counters)</td></tr>
  *   <tr><td>503</td><td>backend_unavailable</td><td>{@link BackendUnavailableException}</td></tr>
@@ -65,6 +67,8 @@ final class ErrorMapper {
   static final String HISTORY_RESET = "history_reset";
   static final String NOT_IMPLEMENTED = "not_implemented";
   static final String IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused";
+  static final String OVERLOADED = "overloaded";
+  static final String MAP_FULL = "map_full";
 
   static final String RETRY_AFTER = "Retry-After";
 
@@ -108,6 +112,9 @@ final class ErrorMapper {
     }
     if (t instanceof ValueTooLargeException tooLarge) {
       return new ApiException(413, PAYLOAD_TOO_LARGE, tooLarge.getMessage());
+    }
+    if (t instanceof io.lockstep.MapFullException full) {
+      return new ApiException(507, MAP_FULL, full.getMessage());
     }
     if (t instanceof RequestIdReusedException reused) {
       return new ApiException(

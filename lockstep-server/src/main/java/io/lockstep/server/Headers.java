@@ -8,6 +8,14 @@ final class Headers {
   /** The revision this instance had applied when it answered. */
   static final String APPLIED = "X-Lockstep-Applied";
 
+  /**
+   * Response, on every answer of a server whose node is open: the id of the instance answering. A
+   * server asking a member checks it against the id the member registered.
+   */
+  static final String INSTANCE = "X-Lockstep-Instance";
+
+  static final String RETRY_AFTER = "Retry-After";
+
   static final String IF_MATCH = "If-Match";
 
   /**

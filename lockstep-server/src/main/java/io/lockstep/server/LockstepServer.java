@@ -58,9 +58,12 @@ public final class LockstepServer implements AutoCloseable {
     platform.warnings().forEach(w -> LOG.log(Level.WARNING, w));
     AccessSettings access = settings.access();
     Peers peerCalls = new Peers(peers, access.clusterSecret());
-    ConfigRoutes values = new ConfigRoutes(this::requireNode, settings, drain);
+    ServerLimits limits = settings.limits();
+    LongPolls polls = new LongPolls(limits.maxLongPolls());
+    ConfigRoutes values = new ConfigRoutes(this::requireNode, settings, drain, polls);
     NodeRoutes nodeRoutes =
-        new NodeRoutes(this::requireNode, settings, peerCalls, platform.application(), drain);
+        new NodeRoutes(
+            this::requireNode, settings, peerCalls, platform.application(), drain, polls);
     metrics.bindReplica(() -> node);
     AccessLog accessLog = new AccessLog(metrics);
     CloudFoundryRoutes cf =
@@ -70,7 +73,11 @@ public final class LockstepServer implements AutoCloseable {
             access,
             new HostCheck(settings.bindHost(), settings.advertiseUrl(), access.allowedHosts()));
     RequestCounters requests = new RequestCounters();
-    CounterRoutes counters = new CounterRoutes(this::requireNode, settings.counterBatch());
+    CounterRoutes counters =
+        new CounterRoutes(
+            this::requireNode,
+            settings.counterBatch(),
+            new CounterNames(limits.maxCounterNames(), limits.counterIdle()));
 
     this.app =
         Javalin.create(
@@ -92,8 +99,13 @@ public final class LockstepServer implements AutoCloseable {
                             .shutdownTimeout()
                             .toMillis()); // graceful: requests in flight may finish
                     server.setRequestLog(accessLog); // the access log and the request timers
+                    ConnectorLimits.apply(server, limits);
                   });
-              config.jetty.modifyHttpConfiguration(http -> http.addCustomizer(accessLog));
+              config.jetty.modifyHttpConfiguration(
+                  http -> {
+                    http.addCustomizer(accessLog);
+                    ConnectorLimits.apply(http, limits);
+                  });
               config.jetty.modifyServletContextHandler(
                   handler -> handler.setErrorHandler(new JsonErrorHandler()));
               config.router.mount(
@@ -102,6 +114,7 @@ public final class LockstepServer implements AutoCloseable {
                     // route that matched, so it holds for whatever spelling of a path reaches it.
                     // Scopes: docs/security.md. A route without a rule refuses to start.
                     router.before(ctx -> ctx.header(Headers.NOSNIFF, "nosniff"));
+                    router.before(this::identify);
                     router.beforeMatched(guard::handle);
                     Rule read = Rule.needs(Scope.READ);
                     Rule write = Rule.needs(Scope.WRITE);
@@ -200,6 +213,14 @@ public final class LockstepServer implements AutoCloseable {
     } catch (RuntimeException | Error e) {
       server.close();
       throw e;
+    }
+  }
+
+  /** Every answer names the instance answering, once the node is open. */
+  private void identify(io.javalin.http.Context ctx) {
+    Lockstep n = node;
+    if (n != null) {
+      ctx.header(Headers.INSTANCE, n.self().id());
     }
   }
 

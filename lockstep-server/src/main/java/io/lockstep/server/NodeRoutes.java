@@ -37,26 +37,27 @@ final class NodeRoutes {
   private final Peers peers;
   private final CloudFoundry.Application application;
   private final Drain drain;
-
-  NodeRoutes(
-      Supplier<Lockstep> node,
-      ServerSettings settings,
-      Peers peers,
-      CloudFoundry.Application application) {
-    this(node, settings, peers, application, new Drain());
-  }
+  private final LongPolls polls;
+  private final Recent<Cluster> clusterView;
+  private final Recent<Long> refreshing;
 
   NodeRoutes(
       Supplier<Lockstep> node,
       ServerSettings settings,
       Peers peers,
       CloudFoundry.Application application,
-      Drain drain) {
+      Drain drain,
+      LongPolls polls) {
     this.drain = drain;
     this.node = node;
     this.settings = settings;
     this.peers = peers;
     this.application = application;
+    this.polls = polls;
+    // A flood of /cluster calls asks the members once per period, not once per call.
+    this.clusterView = new Recent<>(this::askMembers, settings.limits().clusterCacheTtl());
+    // Concurrent /admin/refresh calls share one re-listing.
+    this.refreshing = new Recent<>(() -> node.get().map().replica().refresh(), Duration.ZERO);
   }
 
   record Status(String status) {}
@@ -199,18 +200,31 @@ final class NodeRoutes {
    * concurrently, each bounded by the peer timeout; sorted by id.
    */
   void cluster(Context ctx) {
+    Json.send(ctx, 200, clusterView.get().join()); // fails as BackendUnavailableException: 503
+  }
+
+  /** Asks every registered member for its {@code /stats}, concurrently. */
+  private CompletableFuture<Cluster> askMembers() {
     Lockstep n = node.get();
-    List<Member> members = n.members().join(); // fails as BackendUnavailableException: 503
-    List<CompletableFuture<MemberView>> asks = new ArrayList<>(members.size());
-    for (Member m : members) {
-      asks.add(ask(m));
-    }
-    List<MemberView> views = new ArrayList<>(asks.size());
-    for (CompletableFuture<MemberView> f : asks) {
-      views.add(f.join()); // never fails: ask() turns every failure into an unreachable view
-    }
-    views.sort(Comparator.comparing(MemberView::id));
-    Json.send(ctx, 200, new Cluster(n.self().id(), application, views));
+    return n.members()
+        .thenCompose(
+            members -> {
+              List<CompletableFuture<MemberView>> asks = new ArrayList<>(members.size());
+              for (Member m : members) {
+                asks.add(ask(m));
+              }
+              // never fails: ask() turns every failure into an unreachable view
+              return CompletableFuture.allOf(asks.toArray(CompletableFuture<?>[]::new))
+                  .thenApply(
+                      done -> {
+                        List<MemberView> views = new ArrayList<>(asks.size());
+                        for (CompletableFuture<MemberView> f : asks) {
+                          views.add(f.join());
+                        }
+                        views.sort(Comparator.comparing(MemberView::id));
+                        return new Cluster(n.self().id(), application, views);
+                      });
+            });
   }
 
   private CompletableFuture<MemberView> ask(Member m) {
@@ -243,10 +257,10 @@ final class NodeRoutes {
 
   /** {@code POST /admin/refresh}: re-list from the source now; answers the listing's revision. */
   void refresh(Context ctx) {
+    var unused = node.get(); // 503 while the node is not open
     Duration bound = settings.maxWait();
     try {
-      long revision =
-          node.get().map().replica().refresh().get(bound.toNanos(), TimeUnit.NANOSECONDS);
+      long revision = refreshing.get().get(bound.toNanos(), TimeUnit.NANOSECONDS);
       Json.send(ctx, 200, new Refreshed(revision));
     } catch (TimeoutException e) {
       throw new ApiException(
@@ -293,7 +307,7 @@ final class NodeRoutes {
     }
     Lockstep n = node.get();
     ReplicatedMap map = n.map();
-    ConfigRoutes.awaitApplied(map, revision.getAsLong(), bound, REVISION, drain);
+    ConfigRoutes.awaitApplied(map, revision.getAsLong(), bound, REVISION, drain, polls);
     Json.send(
         ctx,
         200,

@@ -19,7 +19,12 @@ import org.jspecify.annotations.Nullable;
  * GET requests from this server to other members' HTTP APIs, at the URL each registered, with the
  * cluster secret as the bearer token (members of one cluster share it; it grants the peer scope
  * only). A user's token is never passed on. Every outcome is a {@link Reply}, never an exception,
- * so a fan-out can wait for all of them. Thread safe.
+ * so a fan-out can wait for all of them.
+ *
+ * <p>An answer counts only when it comes from the member asked: its {@code X-Lockstep-Instance}
+ * header must carry the id the member registered. A URL that reaches another instance (a loopback
+ * or reused address, a stale record) or something that is no Lockstep server is a failed call whose
+ * reason says so, never a confirmation. Thread safe.
  */
 final class Peers {
   /** Added to a call's bound for the body: the request timeout covers the headers only. */
@@ -71,6 +76,27 @@ final class Peers {
         .handle(
             (resp, err) -> {
               if (err == null) {
+                String answeredBy = resp.headers().firstValue(Headers.INSTANCE).orElse(null);
+                if (answeredBy == null) {
+                  return Reply.failed(
+                      m.url()
+                          + " answered HTTP "
+                          + resp.statusCode()
+                          + " without "
+                          + Headers.INSTANCE
+                          + ", so not as member '"
+                          + m.id()
+                          + "'");
+                }
+                if (!answeredBy.equals(m.id())) {
+                  return Reply.failed(
+                      m.url()
+                          + " answered as instance '"
+                          + answeredBy
+                          + "', not as member '"
+                          + m.id()
+                          + "' that registered it");
+                }
                 return new Reply(resp.statusCode(), resp.headers(), resp.body(), null);
               }
               Throwable t = ErrorMapper.unwrap(err);

@@ -212,13 +212,13 @@ final class Requests {
     }
     if (LockstepConfig.isReservedKey(key)) {
       throw ApiException.badRequest(
-          "key: the prefixes '"
+          "key: no segment may start with '"
               + LockstepConfig.RESERVED_PREFIX
               + "', '"
               + LockstepConfig.COUNTERS_PREFIX
-              + "' and '"
+              + "' or '"
               + LockstepConfig.IDEMPOTENCY_PREFIX
-              + "' are reserved, was '"
+              + "' (at the start or after a '/'): they are reserved, was '"
               + key
               + "'");
     }

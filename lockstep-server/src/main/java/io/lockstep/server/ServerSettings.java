@@ -14,8 +14,8 @@ import java.util.Map;
  *     AccessSettings#insecure()}
  * @param port the TCP port; 0 picks a free one; default 8080
  * @param advertiseUrl the base URL other instances reach this one at, registered in membership;
- *     null means {@code http://127.0.0.1:<port>} when listening on every interface, else {@code
- *     http://<bindHost>:<port>}, with the port actually bound
+ *     null: derived by {@link #advertiseUrlFor(int)} (never loopback when listening on every
+ *     interface)
  * @param access tokens, cluster secret and allowed host names; default {@link AccessSettings#NONE}
  * @param maxValueBytes the largest request body accepted by the value routes, refused with 413
  *     before it is read in full; give the node the same limit; default 1 MiB
@@ -27,9 +27,11 @@ import java.util.Map;
  *     /counters}; zero (the default) sends every increment to the backend at once
  * @param environment the environment variables the server reads its platform identity from ({@code
  *     CF_INSTANCE_INDEX}, {@code VCAP_APPLICATION}); default {@link System#getenv()}; replaceable
- *     so tests need not change the process environment
+ *     so tests need not change the process environment; also where {@code CF_INSTANCE_INTERNAL_IP}
+ *     and {@code POD_IP} are read for the advertised URL
  * @param shutdownTimeout how long a stop lets requests in flight finish once HTTP stops taking new
  *     connections, before it cuts them off; default 5 s
+ * @param limits the resource bounds of the HTTP side; default {@link ServerLimits#defaults()}
  */
 public record ServerSettings(
     String bindHost,
@@ -42,7 +44,8 @@ public record ServerSettings(
     Duration refreshTimeout,
     Duration counterBatch,
     Map<String, String> environment,
-    Duration shutdownTimeout) {
+    Duration shutdownTimeout,
+    ServerLimits limits) {
 
   public ServerSettings {
     if (bindHost == null || bindHost.isBlank()) {
@@ -85,6 +88,9 @@ public record ServerSettings(
     }
     environment = Map.copyOf(environment);
     positive("shutdownTimeout", shutdownTimeout);
+    if (limits == null) {
+      throw new IllegalArgumentException("limits: must not be null");
+    }
   }
 
   /**
@@ -114,6 +120,7 @@ public record ServerSettings(
     b.counterBatch = counterBatch;
     b.environment = environment;
     b.shutdownTimeout = shutdownTimeout;
+    b.limits = limits;
     return b;
   }
 
@@ -133,8 +140,15 @@ public record ServerSettings(
     private Duration counterBatch = Duration.ZERO;
     private Map<String, String> environment = System.getenv();
     private Duration shutdownTimeout = Duration.ofSeconds(5);
+    private ServerLimits limits = ServerLimits.defaults();
 
     private Builder() {}
+
+    /** The resource bounds of the HTTP side. */
+    public Builder limits(ServerLimits limits) {
+      this.limits = limits;
+      return this;
+    }
 
     /** The address to listen on. */
     public Builder bindHost(String bindHost) {
@@ -215,11 +229,22 @@ public record ServerSettings(
           refreshTimeout,
           counterBatch,
           environment,
-          shutdownTimeout);
+          shutdownTimeout,
+          limits);
     }
   }
 
-  /** The advertised URL once the server listens on {@code boundPort}. */
+  /**
+   * The advertised URL once the server listens on {@code boundPort}: {@link #advertiseUrl()} when
+   * set; else, listening on one address, {@code http://<bindHost>:<port>}; else (every interface),
+   * the first of {@code CF_INSTANCE_INTERNAL_IP} and {@code POD_IP} in {@link #environment()} that
+   * is set, else this host's first non-loopback address ({@link AdvertisedAddress}), with the port.
+   * Never loopback when listening on every interface: every instance would then register an address
+   * that, from any other instance, leads back to itself.
+   *
+   * @throws IllegalStateException when listening on every interface, with nothing set and no
+   *     non-loopback address on this host: give an advertised URL
+   */
   public String advertiseUrlFor(int boundPort) {
     if (advertiseUrl != null) {
       return advertiseUrl.endsWith("/")
@@ -228,7 +253,7 @@ public record ServerSettings(
     }
     boolean everywhere =
         bindHost.equals("0.0.0.0") || bindHost.equals("::") || bindHost.equals("[::]");
-    String host = everywhere ? "127.0.0.1" : bindHost;
+    String host = everywhere ? AdvertisedAddress.find(environment) : bindHost;
     if (host.contains(":") && !host.startsWith("[")) {
       host = "[" + host + "]"; // an IPv6 literal
     }
@@ -257,7 +282,9 @@ public record ServerSettings(
         + shutdownTimeout
         + ", environment="
         + environment.size()
-        + " variables]";
+        + " variables, limits="
+        + limits
+        + "]";
   }
 
   private static void positive(String field, Duration d) {

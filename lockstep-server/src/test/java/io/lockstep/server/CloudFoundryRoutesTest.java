@@ -271,7 +271,9 @@ class CloudFoundryRoutesTest {
   void refresh_aMemberThatHasNotAppliedTheWriteInTime_isNamedWithItsAppliedRevision()
       throws Exception {
     // A server on another source never sees this source's revision: it answers the await with 504.
-    try (TestServer behind = TestServer.start()) {
+    // It runs as instance zz-behind, so it answers as the member registered here.
+    try (TestServer behind =
+        TestServer.start(TestServer.settings(), b -> b.instanceId("zz-behind"))) {
       source
           .backend()
           .membership()
