@@ -26,6 +26,8 @@ import java.util.Map;
  * @param environment the environment variables the server reads its platform identity from ({@code
  *     CF_INSTANCE_INDEX}, {@code VCAP_APPLICATION}); default {@link System#getenv()}; replaceable
  *     so tests need not change the process environment
+ * @param tls HTTPS on the port (plain HTTP is then refused) and for calls to other members; null:
+ *     plain HTTP; with it the derived advertised URL is {@code https://}
  */
 public record ServerSettings(
     String bindHost,
@@ -37,7 +39,8 @@ public record ServerSettings(
     Duration peerTimeout,
     Duration refreshTimeout,
     Duration counterBatch,
-    Map<String, String> environment) {
+    Map<String, String> environment,
+    TlsSettings tls) {
 
   public ServerSettings {
     if (bindHost == null || bindHost.isBlank()) {
@@ -99,6 +102,7 @@ public record ServerSettings(
     b.refreshTimeout = refreshTimeout;
     b.counterBatch = counterBatch;
     b.environment = environment;
+    b.tls = tls;
     return b;
   }
 
@@ -117,6 +121,7 @@ public record ServerSettings(
     private Duration refreshTimeout = Duration.ofSeconds(3);
     private Duration counterBatch = Duration.ZERO;
     private Map<String, String> environment = System.getenv();
+    private TlsSettings tls;
 
     private Builder() {}
 
@@ -180,6 +185,12 @@ public record ServerSettings(
       return this;
     }
 
+    /** HTTPS on the port and for calls to other members; null: plain HTTP. */
+    public Builder tls(TlsSettings tls) {
+      this.tls = tls;
+      return this;
+    }
+
     /** Validates and returns the settings. */
     public ServerSettings build() {
       return new ServerSettings(
@@ -192,7 +203,8 @@ public record ServerSettings(
           peerTimeout,
           refreshTimeout,
           counterBatch,
-          environment);
+          environment,
+          tls);
     }
   }
 
@@ -209,7 +221,7 @@ public record ServerSettings(
     if (host.contains(":") && !host.startsWith("[")) {
       host = "[" + host + "]"; // an IPv6 literal
     }
-    return "http://" + host + ":" + boundPort;
+    return (tls == null ? "http://" : "https://") + host + ":" + boundPort;
   }
 
   @Override
@@ -232,7 +244,9 @@ public record ServerSettings(
         + refreshTimeout
         + ", environment="
         + environment.size()
-        + " variables]";
+        + " variables"
+        + (tls == null ? "" : ", tls=" + tls.certificate() + (tls.mutual() ? " (mutual)" : ""))
+        + "]";
   }
 
   private static void positive(String field, Duration d) {
