@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -20,8 +21,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code lockstep serve}: runs one instance, the HTTP API over a node, until SIGTERM or SIGINT.
  * Prints one line to stdout once the port is bound, {@code lockstep serving on http://HOST:PORT
- * (instance ID, backend URI)}, so harnesses can wait for it. On a signal it stops HTTP, then the
- * node (which deregisters the instance).
+ * (instance ID, backend URI)} ({@code https://} with {@code --tls-cert}), so harnesses can wait for
+ * it. On a signal it stops HTTP, then the node (which deregisters the instance).
  */
 @Command(
     name = "serve",
@@ -38,7 +39,10 @@ import picocli.CommandLine.Spec;
       "Example:",
       "  lockstep serve --backend etcd://127.0.0.1:2379,127.0.0.1:22379 --key-prefix orders --port 8080",
       "  lockstep serve --backend peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800 --port 8080",
-      "      (LOCKSTEP_PEER_BIND=10.0.0.1:7800 on the first voter; see docs/backends/peer.md)"
+      "      (LOCKSTEP_PEER_BIND=10.0.0.1:7800 on the first voter; see docs/backends/peer.md)",
+      "  lockstep serve --tls-cert node.pem --tls-key node-key.pem --tls-client-ca ca.pem ...",
+      "      (HTTPS only; clients and other instances present certificates of ca.pem;"
+          + " see docs/security.md)"
     })
 final class ServeCommand implements Callable<Integer> {
   private static final Pattern USER_INFO = Pattern.compile("(?<=://)([^/@?]*?):([^/@?]*)@");
@@ -93,7 +97,7 @@ final class ServeCommand implements Callable<Integer> {
       description = {
         "The URL other instances and tools reach this one at, registered in membership."
             + " Env LOCKSTEP_ADVERTISE_URL.",
-        "Default: http://127.0.0.1:<port>, with the port really bound;",
+        "Default: http://127.0.0.1:<port> (https:// with --tls-cert), with the port really bound;",
         "with --bind naming one address: http://<bind>:<port>."
       })
   String advertiseUrl;
@@ -156,6 +160,8 @@ final class ServeCommand implements Callable<Integer> {
               + " (then 504, naming those that did not). Env LOCKSTEP_REFRESH_TIMEOUT. Default: 3s.")
   Duration refreshTimeout;
 
+  @Mixin TlsOptions tls;
+
   /** The environment, replaceable by tests. */
   Map<String, String> env = System.getenv();
 
@@ -177,7 +183,8 @@ final class ServeCommand implements Callable<Integer> {
     watchParent();
     PrintWriter out = spec.commandLine().getOut();
     out.println(
-        "lockstep serving on http://"
+        "lockstep serving on "
+            + (settings.tls() == null ? "http://" : "https://")
             + hostForUrl(settings.bindHost())
             + ":"
             + server.port()
@@ -290,6 +297,7 @@ final class ServeCommand implements Callable<Integer> {
         .refreshTimeout(refreshTimeout)
         .counterBatch(counterBatch)
         .environment(env)
+        .tls(tls.settings(spec.commandLine()))
         .build();
   }
 
