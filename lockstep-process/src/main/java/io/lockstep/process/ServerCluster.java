@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.IntFunction;
+import javax.net.ssl.SSLContext;
 
 /**
  * N real Lockstep server processes on free loopback ports, sharing one backend and key prefix. Used
@@ -102,6 +103,7 @@ public final class ServerCluster implements AutoCloseable {
     private IntFunction<String> backendFor;
     private Hosts lab;
     private int startNow = -1;
+    private SSLContext tls;
 
     private Builder(String backendUri) {
       this.backendUri = backendUri;
@@ -167,6 +169,17 @@ public final class ServerCluster implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The nodes serve HTTPS: {@code --tls-cert} and the other TLS flags are the caller's to pass
+     * with {@link #args}; the advertised URLs and {@link ServerProcess#url()} become {@code
+     * https://}, and readiness is probed with {@code probe} (trusting the nodes' CA, with a client
+     * certificate when they ask for one).
+     */
+    public Builder tls(SSLContext probe) {
+      this.tls = java.util.Objects.requireNonNull(probe, "probe");
+      return this;
+    }
+
     /** Replaces the JVM options of every node. */
     public Builder javaOptions(String... options) {
       javaOptions.clear();
@@ -222,7 +235,7 @@ public final class ServerCluster implements AutoCloseable {
                     "--instance-id",
                     id,
                     "--advertise-url",
-                    "http://" + host + ":" + port));
+                    (tls == null ? "http://" : "https://") + host + ":" + port));
         args.addAll(extraArgs);
         Map<String, String> vars = env.apply(i - 1);
         nodes.add(
@@ -234,7 +247,8 @@ public final class ServerCluster implements AutoCloseable {
                 args,
                 dir.resolve(id + ".log"),
                 jvm,
-                vars == null ? Map.of() : vars));
+                vars == null ? Map.of() : vars,
+                tls));
       }
       ServerCluster cluster = new ServerCluster(nodes, dir, keepLogs);
       try {
