@@ -215,15 +215,24 @@ public final class RedisBackend implements Backend {
     this.requestTtl =
         bytes(Long.toString(Math.max(MIN_REQUEST_TTL_MILLIS, 2 * settings.timeout().toMillis())));
     this.idempotencyTtl = bytes(Long.toString(settings.idempotencyTtl().toMillis()));
-    this.redisUri =
+    RedisURI.Builder uri =
         RedisURI.builder()
             .withHost(settings.host())
             .withPort(settings.port())
             .withDatabase(settings.database())
             .withSsl(settings.tls())
+            .withVerifyPeer(true) // the certificate chain and the host name
             .withTimeout(settings.timeout())
-            .withClientName("lockstep-" + context.instanceId())
-            .build();
+            .withClientName("lockstep-" + context.instanceId());
+    RedisAuth.Credentials auth = settings.auth();
+    if (auth != null) {
+      if (auth.user() == null) {
+        uri.withPassword(auth.password().toCharArray());
+      } else {
+        uri.withAuthentication(auth.user(), auth.password().toCharArray());
+      }
+    }
+    this.redisUri = uri.build();
     this.client = RedisClient.create(SharedResources.acquire(), redisUri);
     client.setOptions(
         ClientOptions.builder()
@@ -234,6 +243,10 @@ public final class RedisBackend implements Backend {
             .disconnectedBehavior(
                 ClientOptions.DisconnectedBehavior.REJECT_COMMANDS) // fail fast, queue nothing
             .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
+            .sslOptions(
+                settings.tlsFiles() == null
+                    ? io.lettuce.core.SslOptions.create()
+                    : settings.tlsFiles().sslOptions())
             .socketOptions(
                 SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
             .build());
