@@ -171,7 +171,7 @@ public final class EtcdBackend implements Backend {
     this.idemBytes = (ns + LockstepConfig.IDEMPOTENCY_PREFIX).getBytes(StandardCharsets.UTF_8);
     this.housekeeping = BackendSupport.housekeeping("lockstep-etcd-" + context.instanceId());
     Duration timeout = settings.requestTimeout();
-    this.client =
+    io.etcd.jetcd.ClientBuilder builder =
         Client.builder()
             .endpoints(settings.endpoints().toArray(URI[]::new))
             .waitForReady(
@@ -183,8 +183,29 @@ public final class EtcdBackend implements Backend {
             .keepaliveWithoutCalls(true)
             .maxInboundMessageSize(
                 MAX_INBOUND_BYTES) // watch batches of large values exceed gRPC's 4 MiB
-            .interceptor(new Deadline(timeout))
-            .build();
+            .interceptor(new Deadline(timeout));
+    EtcdAuth auth = settings.auth();
+    if (auth.tls()) {
+      try {
+        builder.sslContext(
+            ssl -> {
+              if (auth.caFile() != null) {
+                ssl.trustManager(auth.caFile().toFile());
+              }
+              if (auth.certFile() != null) {
+                ssl.keyManager(auth.certFile().toFile(), auth.keyFile().toFile());
+              }
+            });
+      } catch (javax.net.ssl.SSLException | RuntimeException e) {
+        throw new IllegalArgumentException("backend URI: cannot use the TLS files: " + e, e);
+      }
+    }
+    if (auth.user() != null) {
+      builder
+          .user(ByteSequence.from(auth.user(), StandardCharsets.UTF_8))
+          .password(ByteSequence.from(auth.password(), StandardCharsets.UTF_8));
+    }
+    this.client = builder.build();
     this.kv = client.getKVClient();
     this.lease = client.getLeaseClient();
     this.watch = client.getWatchClient();
