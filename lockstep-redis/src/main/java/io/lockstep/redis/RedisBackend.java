@@ -80,6 +80,12 @@ import org.jspecify.annotations.Nullable;
  *       1s; default 24h.
  *   <li>{@code page_size}: entries asked for per page of a listing ({@code HSCAN ... COUNT}; Redis
  *       may answer a few more, and a small hash in one page), 1 to 100000; default 1000.
+ *   <li>{@code user}, {@code password}, {@code password_file}: the ACL user and its password (or a
+ *       file whose first line is the password); also {@code redis://user:password@host}; see {@link
+ *       RedisAuth}. Default: no {@code AUTH}.
+ *   <li>{@code ca_file}, {@code cert_file}, {@code key_file} ({@code rediss} only): the CA bundle
+ *       the server's certificate is verified against (default: the JDK's trust store), and this
+ *       client's certificate and key, PEM.
  * </ul>
  *
  * <h2>Layout</h2>
