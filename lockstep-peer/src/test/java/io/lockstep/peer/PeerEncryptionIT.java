@@ -14,8 +14,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import org.jgroups.Message;
+import org.jgroups.protocols.TCP_NIO2;
+import org.jgroups.stack.Protocol;
+import org.jgroups.stack.ProtocolStack;
+import org.jgroups.util.ByteArrayDataOutputStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -66,6 +73,74 @@ class PeerEncryptionIT {
       assertThat(nodes.get(3).map().replica().awaitRevision(again.revision(), PATIENCE)).isTrue();
       assertThat(wrong.map().get("k2")).isNull();
     }
+  }
+
+  /** Keeps a copy of every message this instance sends, as the transport gets it. */
+  static final class Recorder extends Protocol {
+    final List<byte[]> sent = new CopyOnWriteArrayList<>();
+
+    @Override
+    public Object down(Message msg) {
+      try {
+        ByteArrayDataOutputStream out = new ByteArrayDataOutputStream();
+        msg.writeTo(out);
+        sent.add(Arrays.copyOf(out.buffer(), out.position()));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      return down_prot.down(msg);
+    }
+
+    boolean sentAnyContaining(byte[] needle) {
+      for (byte[] m : sent) {
+        for (int i = 0; i + needle.length <= m.length; i++) {
+          if (Arrays.equals(m, i, i + needle.length, needle, 0, needle.length)) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+  }
+
+  /** Writes a recognizable value from a non-voter and returns what that instance sent. */
+  private static Recorder writeAndRecord(String cluster, String params) throws Exception {
+    try (PeerGroup g = new PeerGroup(cluster, 3)) {
+      String extra = params.replace("ROOT", g.root.toString());
+      Files.writeString(g.root.resolve("secret"), "correct horse battery staple\n");
+      List<Lockstep> nodes = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        nodes.add(g.node(g.voterUri(i) + extra, "v-" + i));
+      }
+      PeerBackend b = g.backend(g.nonVoterUri() + extra, "writer");
+      Recorder recorder = new Recorder();
+      b.channel()
+          .getProtocolStack()
+          .insertProtocol(recorder, ProtocolStack.Position.ABOVE, TCP_NIO2.class);
+      Lockstep writer = g.node(b, "writer");
+      nodes.add(writer);
+      await()
+          .atMost(PATIENCE)
+          .until(() -> nodes.stream().allMatch(n -> n.map().replica().isReady()));
+      WriteResult w = writer.map().put("canary", CANARY.getBytes(UTF_8), "application/json");
+      for (Lockstep n : nodes) {
+        assertThat(n.map().replica().awaitRevision(w.revision(), PATIENCE)).isTrue();
+      }
+      return recorder;
+    }
+  }
+
+  private static final String CANARY = "\"canary-7f3a9c1e-on-the-wire\"";
+
+  @Test
+  void theWire_carriesTheValueOnlyWhenThereIsNoSecret() throws Exception {
+    Recorder encrypted = writeAndRecord("wire-enc", "&secret_file=ROOT/secret");
+    assertThat(encrypted.sent).isNotEmpty();
+    assertThat(encrypted.sentAnyContaining(CANARY.getBytes(UTF_8))).isFalse();
+    Recorder plain = writeAndRecord("wire-plain", "");
+    assertThat(plain.sentAnyContaining(CANARY.getBytes(UTF_8)))
+        .as("the control: without a secret the value is on the wire")
+        .isTrue();
   }
 
   @Test
