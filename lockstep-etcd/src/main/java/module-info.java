@@ -5,6 +5,7 @@ module io.lockstep.etcd {
   requires jetcd.common;
   requires io.grpc;
   requires io.grpc.stub;
+  requires io.netty.handler;
   requires com.fasterxml.jackson.databind;
 
   provides io.lockstep.spi.BackendProvider with

@@ -4,6 +4,9 @@ module io.lockstep.server {
   requires io.javalin;
   requires org.eclipse.jetty.server;
   requires org.eclipse.jetty.http;
+  requires org.eclipse.jetty.util;
+  requires org.bouncycastle.pkix;
+  requires org.bouncycastle.provider;
   requires jetty.servlet.api;
   requires com.fasterxml.jackson.databind;
   requires java.net.http;

@@ -20,6 +20,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -28,9 +29,10 @@ import picocli.CommandLine.Spec;
 /**
  * {@code lockstep serve}: runs one instance, the HTTP API over a node, until SIGTERM or SIGINT.
  * Prints one line to stdout once the port is bound, {@code lockstep serving on http://HOST:PORT
- * (instance ID, backend URI)}, so harnesses can wait for it. On a signal it stops gracefully
- * ({@link LockstepServer#close()}): not ready, long polls answered, out of membership, HTTP stopped
- * within {@code --shutdown-timeout}, then the node closed.
+ * (instance ID, backend URI)} ({@code https://} with {@code --tls-cert}), so harnesses can wait for
+ * it. On a signal it stops gracefully ({@link LockstepServer#close()}): not ready, long polls
+ * answered, out of membership, HTTP stopped within {@code --shutdown-timeout}, then the node
+ * closed.
  */
 @Command(
     name = "serve",
@@ -52,7 +54,10 @@ import picocli.CommandLine.Spec;
       "      (tokens file: one '<scope> <token>' per line, scope read, write, admin or metrics;",
       "       see docs/security.md)",
       "  lockstep serve --backend peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800 --port 8080",
-      "      (LOCKSTEP_PEER_BIND=10.0.0.1:7800 on the first voter; see docs/backends/peer.md)"
+      "      (LOCKSTEP_PEER_BIND=10.0.0.1:7800 on the first voter; see docs/backends/peer.md)",
+      "  lockstep serve --tls-cert node.pem --tls-key node-key.pem --tls-client-ca ca.pem ...",
+      "      (HTTPS only; clients and other instances present certificates of ca.pem;"
+          + " see docs/security.md)"
     })
 final class ServeCommand implements Callable<Integer> {
   private static final Pattern USER_INFO = Pattern.compile("(?<=://)([^/@?]*?):([^/@?]*)@");
@@ -152,9 +157,10 @@ final class ServeCommand implements Callable<Integer> {
       description = {
         "The URL other instances and tools reach this one at, registered in membership."
             + " Env LOCKSTEP_ADVERTISE_URL.",
-        "Default, with the port really bound: with --bind naming one address, http://<bind>:<port>;",
-        "bound to every interface, http://<ip>:<port> with <ip> from env CF_INSTANCE_INTERNAL_IP,",
-        "else env POD_IP, else this host's first non-loopback address (never loopback)."
+        "Default, with the port really bound (https:// instead of http:// with --tls-cert): with",
+        "--bind naming one address, http://<bind>:<port>; bound to every interface,",
+        "http://<ip>:<port> with <ip> from env CF_INSTANCE_INTERNAL_IP, else env POD_IP, else this",
+        "host's first non-loopback address (never loopback)."
       })
   String advertiseUrl;
 
@@ -333,6 +339,8 @@ final class ServeCommand implements Callable<Integer> {
               + " period; 0ms: never reused. Env LOCKSTEP_CLUSTER_CACHE. Default: 1s.")
   Duration clusterCache;
 
+  @Mixin TlsOptions tls;
+
   /** The environment, replaceable by tests. */
   Map<String, String> env = System.getenv();
 
@@ -357,7 +365,8 @@ final class ServeCommand implements Callable<Integer> {
     watchParent();
     PrintWriter out = spec.commandLine().getOut();
     out.println(
-        "lockstep serving on http://"
+        "lockstep serving on "
+            + (settings.tls() == null ? "http://" : "https://")
             + hostForUrl(settings.bindHost())
             + ":"
             + server.port()
@@ -475,6 +484,7 @@ final class ServeCommand implements Callable<Integer> {
         .shutdownTimeout(shutdownTimeout)
         .environment(env)
         .limits(limits())
+        .tls(tls.settings(spec.commandLine()))
         .build();
   }
 

@@ -175,6 +175,30 @@ class MainTest {
   }
 
   @Test
+  void serve_withBadTlsFlags_isAUsageErrorNamingTheFlag(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    String missing = dir.resolve("missing.pem").toString();
+    String garbage = java.nio.file.Files.writeString(dir.resolve("g.pem"), "not PEM").toString();
+    String[] base = {"serve", "--backend", "mem://x", "--port", "0", "--bind", "127.0.0.1"};
+    assertUsageError(concat(base, "--tls-cert", missing, "--tls-key", garbage), "--tls-cert");
+    assertUsageError(concat(base, "--tls-cert", garbage), "--tls-key");
+    assertUsageError(concat(base, "--tls-client-ca", garbage), "--tls-client-ca");
+    assertUsageError(concat(base, "--tls-trust", garbage), "--tls-trust");
+    assertUsageError(
+        concat(base, "--tls-cert", garbage, "--tls-key", garbage, "--tls-reload-interval", "0s"),
+        "--tls-reload-interval");
+    Run r = run(concat(base, "--tls-cert", garbage, "--tls-key", garbage));
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("tls:").contains("g.pem");
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  @Test
   void serve_withABackendSchemeNotOnTheClassPath_failsWithoutHoldingThePort() throws Exception {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {

@@ -65,9 +65,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <h2>URI</h2>
  *
- * <p>{@code etcd://host:port[,host:port...][?key=value&...]}: plain-http client endpoints (port
- * 2379 when omitted); requests are balanced over them round robin. Parameters, all optional; any
- * other is refused:
+ * <p>{@code etcd://[user:password@]host:port[,host:port...][?key=value&...]}: client endpoints
+ * (port 2379 when omitted), {@code https} with {@code tls=true} or {@code ca_file}; requests are
+ * balanced over them round robin. Parameters, all optional; any other is refused:
  *
  * <ul>
  *   <li>{@code timeout}: the deadline of each etcd request ({@code 250ms}, {@code 3s}, {@code 1m},
@@ -80,6 +80,8 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@code idempotency_ttl}: how long a client's request id (an HTTP {@code Idempotency-Key},
  *       kept as {@code <keyPrefix>/_idem/<digest>}, see {@link EtcdRequestIds}) is remembered, at
  *       least {@code 2s}; default {@code 24h}.
+ *   <li>{@code tls}, {@code ca_file}, {@code cert_file}, {@code key_file}, {@code user}, {@code
+ *       password}, {@code password_file}: TLS and authentication, see {@link EtcdAuth}.
  * </ul>
  *
  * <h2>Layout</h2>
@@ -174,7 +176,7 @@ public final class EtcdBackend implements Backend {
     this.idemBytes = (ns + LockstepConfig.IDEMPOTENCY_PREFIX).getBytes(StandardCharsets.UTF_8);
     this.housekeeping = BackendSupport.housekeeping("lockstep-etcd-" + context.instanceId());
     Duration timeout = settings.requestTimeout();
-    this.client =
+    io.etcd.jetcd.ClientBuilder builder =
         Client.builder()
             .endpoints(settings.endpoints().toArray(URI[]::new))
             .waitForReady(
@@ -186,8 +188,29 @@ public final class EtcdBackend implements Backend {
             .keepaliveWithoutCalls(true)
             .maxInboundMessageSize(
                 MAX_INBOUND_BYTES) // watch batches of large values exceed gRPC's 4 MiB
-            .interceptor(new Deadline(timeout))
-            .build();
+            .interceptor(new Deadline(timeout));
+    EtcdAuth auth = settings.auth();
+    if (auth.tls()) {
+      try {
+        builder.sslContext(
+            ssl -> {
+              if (auth.caFile() != null) {
+                ssl.trustManager(auth.caFile().toFile());
+              }
+              if (auth.certFile() != null) {
+                ssl.keyManager(auth.certFile().toFile(), auth.keyFile().toFile());
+              }
+            });
+      } catch (javax.net.ssl.SSLException | RuntimeException e) {
+        throw new IllegalArgumentException("backend URI: cannot use the TLS files: " + e, e);
+      }
+    }
+    if (auth.user() != null) {
+      builder
+          .user(ByteSequence.from(auth.user(), StandardCharsets.UTF_8))
+          .password(ByteSequence.from(auth.password(), StandardCharsets.UTF_8));
+    }
+    this.client = builder.build();
     this.kv = client.getKVClient();
     this.lease = client.getLeaseClient();
     this.watch = client.getWatchClient();

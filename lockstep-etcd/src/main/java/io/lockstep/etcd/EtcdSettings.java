@@ -15,19 +15,29 @@ import java.util.Set;
  * @param requestTimeout the deadline of each unary etcd request
  * @param pageSize keys per page of a listing
  * @param memberTtlSeconds the TTL of the membership lease
+ * @param auth TLS and the user, see {@link EtcdAuth}
  */
 record EtcdSettings(
     List<URI> endpoints,
     Duration requestTimeout,
     int pageSize,
     long memberTtlSeconds,
-    Duration idempotencyTtl) {
+    Duration idempotencyTtl,
+    EtcdAuth auth) {
 
   static final String TIMEOUT = "timeout";
   static final String PAGE_SIZE = "page_size";
   static final String MEMBER_TTL = "member_ttl";
   static final String IDEMPOTENCY_TTL = "idempotency_ttl";
-  static final Set<String> KNOWN = Set.of(TIMEOUT, PAGE_SIZE, MEMBER_TTL, IDEMPOTENCY_TTL);
+  static final Set<String> KNOWN = known();
+
+  private static Set<String> known() {
+    Set<String> k =
+        new java.util.HashSet<>(Set.of(TIMEOUT, PAGE_SIZE, MEMBER_TTL, IDEMPOTENCY_TTL));
+    k.addAll(EtcdAuth.KNOWN);
+    return Set.copyOf(k);
+  }
+
   static final Duration DEFAULT_IDEMPOTENCY_TTL = Duration.ofHours(24);
   static final int DEFAULT_PAGE_SIZE = 1000;
   static final long DEFAULT_MEMBER_TTL_SECONDS = 10;
@@ -57,9 +67,17 @@ record EtcdSettings(
               + uri.raw()
               + "' (the namespace is the node's keyPrefix)");
     }
+    List<String> hosts = new ArrayList<>(uri.hosts());
+    String userInfo = null;
+    int at = hosts.get(0).lastIndexOf('@');
+    if (at >= 0) {
+      userInfo = hosts.get(0).substring(0, at);
+      hosts.set(0, hosts.get(0).substring(at + 1));
+    }
+    EtcdAuth auth = EtcdAuth.parse(uri, userInfo);
     List<URI> endpoints = new ArrayList<>();
-    for (String host : uri.hosts()) {
-      endpoints.add(endpoint(host, uri.raw()));
+    for (String host : hosts) {
+      endpoints.add(endpoint(host, uri.raw(), auth.tls()));
     }
     Duration timeout = uri.durationParam(TIMEOUT, context.operationTimeout());
     int pageSize = (int) uri.longParam(PAGE_SIZE, DEFAULT_PAGE_SIZE, 1, 100_000);
@@ -82,10 +100,10 @@ record EtcdSettings(
               + uri.params().get(IDEMPOTENCY_TTL)
               + "'");
     }
-    return new EtcdSettings(endpoints, timeout, pageSize, ttl.getSeconds(), idem);
+    return new EtcdSettings(endpoints, timeout, pageSize, ttl.getSeconds(), idem, auth);
   }
 
-  private static URI endpoint(String host, String raw) {
+  private static URI endpoint(String host, String raw, boolean tls) {
     String h = host.contains("://") ? host : "http://" + host;
     URI u;
     try {
@@ -100,13 +118,16 @@ record EtcdSettings(
               + host
               + "' in '"
               + raw
-              + "': only plain http endpoints are supported");
+              + "': give host:port (TLS is chosen with tls=true or ca_file)");
     }
     if (u.getHost() == null || (u.getPath() != null && !u.getPath().isEmpty())) {
       throw new IllegalArgumentException(
           "backend URI: bad endpoint '" + host + "' in '" + raw + "' (expected host:port)");
     }
     return URI.create(
-        "http://" + u.getHost() + ":" + (u.getPort() == -1 ? DEFAULT_PORT : u.getPort()));
+        (tls ? "https://" : "http://")
+            + u.getHost()
+            + ":"
+            + (u.getPort() == -1 ? DEFAULT_PORT : u.getPort()));
   }
 }

@@ -94,9 +94,46 @@ class EtcdBackendProviderTest {
 
   @Test
   void unknownParameter_messageListsTheKnownOnes() {
-    assertThatThrownBy(() -> parse("etcd://h:1?tls=true"))
-        .hasMessageContaining("unknown parameter 'tls'")
+    assertThatThrownBy(() -> parse("etcd://h:1?ssl=true"))
+        .hasMessageContaining("unknown parameter 'ssl'")
         .hasMessageContaining("page_size");
+  }
+
+  @Test
+  void uri_withTlsAndAUser(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path ca = java.nio.file.Files.writeString(dir.resolve("ca.pem"), "x");
+    java.nio.file.Path pw = java.nio.file.Files.writeString(dir.resolve("pw"), "from file\r\n");
+    EtcdSettings s = parse("etcd://a:1,b:2?ca_file=" + ca + "&user=app&password_file=" + pw);
+    assertThat(s.endpoints()).containsExactly(URI.create("https://a:1"), URI.create("https://b:2"));
+    assertThat(s.auth()).isEqualTo(new EtcdAuth(true, ca, null, null, "app", "from file"));
+    assertThat(s.auth().toString()).doesNotContain("from file");
+    assertThat(parse("etcd://h:1?tls=true").endpoints()).containsExactly(URI.create("https://h:1"));
+    assertThat(parse("etcd://h:1?tls=true").auth().caFile()).isNull();
+    EtcdSettings u = parse("etcd://app:p%40ss@h:1,g:2");
+    assertThat(u.endpoints()).containsExactly(URI.create("http://h:1"), URI.create("http://g:2"));
+    assertThat(u.auth()).isEqualTo(new EtcdAuth(false, null, null, null, "app", "p@ss"));
+    assertThat(parse("etcd://h:1").auth()).isEqualTo(EtcdAuth.NONE);
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "etcd://h:1?tls=yes",
+        "etcd://h:1?tls=false&ca_file=/etc/hostname",
+        "etcd://h:1?ca_file=/no/such.pem",
+        "etcd://h:1?tls=true&cert_file=/etc/hostname",
+        "etcd://h:1?user=app",
+        "etcd://h:1?password=x",
+        "etcd://h:1?user=app&password=x&password_file=/etc/hostname",
+        "etcd://h:1?user=app&password_file=/no/such/file",
+        "etcd://app:x@h:1?user=app",
+        "etcd://nocolon@h:1"
+      })
+  void badTlsOrAuth_isRefused_namingWhatIsWrong(String uri) {
+    assertThatThrownBy(() -> parse(uri))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("backend URI:");
   }
 
   @Test

@@ -41,9 +41,18 @@ final class EtcdSource implements ReplicationContract.Source, AutoCloseable {
   }
 
   private EtcdSource(EtcdProcess etcd, boolean ownsServer) {
+    this(etcd, ownsServer, Client.builder().endpoints(etcd.clientUrl()).build());
+  }
+
+  /** A source on {@code etcd} through {@code client} (e.g. over TLS, as a user); owns both. */
+  static EtcdSource owning(EtcdProcess etcd, Client client) {
+    return new EtcdSource(etcd, true, client);
+  }
+
+  private EtcdSource(EtcdProcess etcd, boolean ownsServer, Client client) {
     this.etcd = etcd;
     this.ownsServer = ownsServer;
-    this.client = Client.builder().endpoints(etcd.clientUrl()).build();
+    this.client = client;
   }
 
   /**

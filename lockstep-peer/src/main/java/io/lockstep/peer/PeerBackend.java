@@ -74,6 +74,10 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@code failure_timeout}: how long a member that has gone silent stays in the view ({@code
  *       3s}, {@code 10s}, {@code 1m}, ...; 1 s to 10 min); default 10 s. A closed connection is
  *       noticed at once.
+ *   <li>{@code secret_file}: a file whose first line is the group's shared secret (16 characters or
+ *       more); the group's traffic is then encrypted with a key derived from it ({@link
+ *       PeerSecret}, {@link PeerStack}), and an instance without it never joins. Default: none, the
+ *       traffic is plain.
  * </ul>
  *
  * <p>The Raft id of a voter is its entry in the voter list: {@code host:port} for a static list,

@@ -27,6 +27,8 @@ import java.util.function.UnaryOperator;
  * @param dnsQuery the DNS name of {@link Discovery#DNS}, else null
  * @param failureTimeout how long a silent member stays in the view
  * @param operationTimeout the node's bound on one operation
+ * @param secret the group's shared secret ({@code secret_file}): the traffic is encrypted with it;
+ *     null: plain
  */
 record PeerSettings(
     Discovery discovery,
@@ -39,7 +41,8 @@ record PeerSettings(
     Path folder,
     String dnsQuery,
     Duration failureTimeout,
-    Duration operationTimeout) {
+    Duration operationTimeout,
+    PeerSecret secret) {
 
   /** How members find each other. */
   enum Discovery {
@@ -96,7 +99,9 @@ record PeerSettings(
   static final String CLUSTER = "cluster";
   static final String DATA = "data";
   static final String FAILURE_TIMEOUT = "failure_timeout";
-  static final Set<String> KNOWN = Set.of(BIND, VOTERS, CLUSTER, DATA, FAILURE_TIMEOUT);
+  static final String SECRET_FILE = "secret_file";
+  static final Set<String> KNOWN =
+      Set.of(BIND, VOTERS, CLUSTER, DATA, FAILURE_TIMEOUT, SECRET_FILE);
   static final String BIND_ENV = "LOCKSTEP_PEER_BIND";
   static final String DEFAULT_DATA_ROOT = "lockstep-peer-data";
   static final int DNS_DEFAULT_PORT = 7800;
@@ -278,7 +283,20 @@ record PeerSettings(
         folder,
         dns,
         failureTimeout,
-        context.operationTimeout());
+        context.operationTimeout(),
+        secret(uri, cluster));
+  }
+
+  private static PeerSecret secret(BackendUri uri, String cluster) {
+    String file = uri.params().get(SECRET_FILE);
+    if (file == null) {
+      return null;
+    }
+    if (file.isBlank()) {
+      throw new IllegalArgumentException(
+          "backend URI: " + SECRET_FILE + " must name a file in '" + uri.raw() + "'");
+    }
+    return PeerSecret.read(Path.of(file), cluster);
   }
 
   /**

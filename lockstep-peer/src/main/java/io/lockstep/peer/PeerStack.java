@@ -12,6 +12,8 @@ import org.jgroups.protocols.FD_SOCK2;
 import org.jgroups.protocols.FILE_PING;
 import org.jgroups.protocols.FRAG4;
 import org.jgroups.protocols.MERGE3;
+import org.jgroups.protocols.SERIALIZE;
+import org.jgroups.protocols.SYM_ENCRYPT;
 import org.jgroups.protocols.TCPPING;
 import org.jgroups.protocols.TCP_NIO2;
 import org.jgroups.protocols.UFC_NB;
@@ -40,6 +42,8 @@ import org.jgroups.util.Util;
  *   VERIFY_SUSPECT2, FD_ALL3, FD_SOCK2   failure detection (silence for failure_timeout, or a closed socket)
  *   MERGE3                  finds and merges split groups (after a partition heals)
  *   LaggardGuard            suspects early a silent member while much is kept for retransmission
+ *   SERIALIZE, SYM_ENCRYPT  with secret_file only: every message above discovery, headers included,
+ *                           encrypted with the group's key (PeerSecret)
  *   TCPPING | FILE_PING | DNS_PING   discovery, chosen by the URI
  *   TCP_NIO2                transport: non-blocking connects and writes; tcp_nodelay on (Nagle gave a 44 ms p99);
  *                           the sender-sends bundler (a message leaves on the thread that sends it)
@@ -107,6 +111,17 @@ final class PeerStack {
     tcp.setBundlerType("sender-sends");
     stack.add(tcp);
     stack.add(discovery(s));
+    if (s.secret() != null) {
+      // Everything above discovery travels encrypted with the group's key: SERIALIZE first turns
+      // the whole message (headers, addresses) into a payload, which SYM_ENCRYPT encrypts
+      // (AES-256-CBC, a random IV per message). A member with another key can read nothing, and
+      // its JOIN cannot be read either, so it never joins.
+      SYM_ENCRYPT encrypt = new SYM_ENCRYPT().setSecretKey(s.secret().aesKey());
+      encrypt.symAlgorithm("AES/CBC/PKCS5Padding");
+      encrypt.symIvLength(16);
+      stack.add(encrypt);
+      stack.add(new SERIALIZE());
+    }
     long failure = s.failureTimeout().toMillis();
     // A member silent for half the failure timeout (two heartbeats missed) while NAKACK2 holds
     // more than MAX_RETAINED is suspected at once, not after failure_timeout: see LaggardGuard.

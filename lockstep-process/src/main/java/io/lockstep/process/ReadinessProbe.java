@@ -2,6 +2,7 @@ package io.lockstep.process;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -28,9 +29,17 @@ public interface ReadinessProbe {
    * connect, 2 s to answer).
    */
   static ReadinessProbe http(URI uri, Predicate<String> body) {
+    return http(ManagedProcess.HTTP, uri, body);
+  }
+
+  /**
+   * As {@link #http(URI, Predicate)}, with {@code client} (e.g. one that trusts a test CA and
+   * presents a client certificate, for an {@code https} URI).
+   */
+  static ReadinessProbe http(HttpClient client, URI uri, Predicate<String> body) {
     HttpRequest get = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2)).GET().build();
     return () -> {
-      HttpResponse<String> r = ManagedProcess.HTTP.send(get, HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = client.send(get, HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200 || !body.test(r.body())) {
         throw new IOException("HTTP " + r.statusCode() + " " + r.body().strip());
       }

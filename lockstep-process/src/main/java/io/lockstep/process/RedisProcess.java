@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import javax.net.ssl.SSLContext;
 
 /**
  * A real Redis server for tests, on a free loopback port with a throwaway directory; its life cycle
@@ -55,25 +56,64 @@ public final class RedisProcess extends LocalServer {
         List.of(extraArgs));
   }
 
+  /**
+   * Starts Redis serving TLS only on a free loopback port ({@code --port 0 --tls-port PORT}) with
+   * {@code cert} and {@code key} (PEM), client certificates signed by {@code ca} accepted but not
+   * required ({@code --tls-auth-clients optional}), and extra options, e.g. ACL users ({@code
+   * "--user", "app", "on", ">secret", "~*", "&*", "+@all", "--user", "default", "off"}). Its {@link
+   * #backendUri()} is {@code rediss://127.0.0.1:PORT}. Readiness is a PING over TLS with {@code
+   * probe} (which must trust {@code ca}); a {@code NOAUTH} answer counts as up.
+   */
+  public static RedisProcess withTls(
+      Path cert, Path key, Path ca, SSLContext probe, String... extraArgs) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--tls-cert-file",
+                cert.toString(),
+                "--tls-key-file",
+                key.toString(),
+                "--tls-ca-cert-file",
+                ca.toString(),
+                "--tls-auth-clients",
+                "optional"));
+    args.addAll(List.of(extraArgs));
+    return new RedisProcess(
+        Binaries.locate("REDIS_SERVER_BIN", "redis-server", "redis-server"),
+        FreePorts.one(),
+        TempDirs.create("lockstep-redis-"),
+        args,
+        probe);
+  }
+
   private RedisProcess(Path binary, int port, Path dir, List<String> extraArgs) {
+    this(binary, port, dir, extraArgs, null);
+  }
+
+  private RedisProcess(Path binary, int port, Path dir, List<String> extraArgs, SSLContext tls) {
     super(
-        "redis",
+        tls == null ? "redis" : "rediss",
         port,
         dir,
         ManagedProcess.builder("redis on 127.0.0.1:" + port)
-            .command(() -> command(binary, port, dir, extraArgs))
+            .command(() -> command(binary, port, dir, extraArgs, tls != null))
             .workingDirectory(dir)
             .log(dir.resolve("redis.log"))
-            .readiness(() -> ping(port)));
+            .readiness(() -> ping(port, tls)));
     startOrClose();
   }
 
-  private static List<String> command(Path binary, int port, Path dir, List<String> extraArgs) {
+  private static List<String> command(
+      Path binary, int port, Path dir, List<String> extraArgs, boolean tls) {
     List<String> cmd = new ArrayList<>();
     cmd.add(binary.toString());
+    if (tls) {
+      cmd.addAll(List.of("--port", "0", "--tls-port", String.valueOf(port)));
+    } else {
+      cmd.addAll(List.of("--port", String.valueOf(port)));
+    }
     cmd.addAll(
         List.of(
-            "--port", String.valueOf(port),
             "--bind", "127.0.0.1",
             "--protected-mode", "no",
             "--dir", dir.toString(),
@@ -87,10 +127,12 @@ public final class RedisProcess extends LocalServer {
   /**
    * Sends one inline PING on a fresh connection; ready on {@code +PONG} (not on {@code -LOADING}).
    */
-  private static void ping(int port) throws IOException {
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
-      s.setSoTimeout(1000);
+  private static void ping(int port, SSLContext tls) throws IOException {
+    try (Socket plain = new Socket()) {
+      plain.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+      plain.setSoTimeout(1000);
+      Socket s =
+          tls == null ? plain : tls.getSocketFactory().createSocket(plain, "127.0.0.1", port, true);
       OutputStream out = s.getOutputStream();
       out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
       out.flush();
@@ -101,7 +143,7 @@ public final class RedisProcess extends LocalServer {
         b.append((char) c);
       }
       String answer = b.toString().trim();
-      if (!answer.startsWith("+PONG")) {
+      if (!answer.startsWith("+PONG") && !(tls != null && answer.startsWith("-NOAUTH"))) {
         throw new IOException(answer.isEmpty() ? "no answer to PING" : answer);
       }
     }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.IntFunction;
+import javax.net.ssl.SSLContext;
 
 /**
  * N real Lockstep server processes on free loopback ports, sharing one backend and key prefix. Used
@@ -103,6 +104,7 @@ public final class ServerCluster implements AutoCloseable {
     private Hosts lab;
     private int startNow = -1;
     private boolean bindEverywhere;
+    private SSLContext tls;
 
     private Builder(String backendUri) {
       this.backendUri = backendUri;
@@ -165,6 +167,17 @@ public final class ServerCluster implements AutoCloseable {
 
     public Builder env(IntFunction<Map<String, String>> perNode) {
       this.env = java.util.Objects.requireNonNull(perNode, "perNode");
+      return this;
+    }
+
+    /**
+     * The nodes serve HTTPS: {@code --tls-cert} and the other TLS flags are the caller's to pass
+     * with {@link #args}; the advertised URLs and {@link ServerProcess#url()} become {@code
+     * https://}, and readiness is probed with {@code probe} (trusting the nodes' CA, with a client
+     * certificate when they ask for one).
+     */
+    public Builder tls(SSLContext probe) {
+      this.tls = java.util.Objects.requireNonNull(probe, "probe");
       return this;
     }
 
@@ -233,7 +246,9 @@ public final class ServerCluster implements AutoCloseable {
                     "--instance-id",
                     id));
         if (!bindEverywhere) {
-          args.addAll(List.of("--advertise-url", "http://" + host + ":" + port));
+          args.addAll(
+              List.of(
+                  "--advertise-url", (tls == null ? "http://" : "https://") + host + ":" + port));
         }
         if ((lab != null || bindEverywhere) && !extraArgs.contains("--token-file")) {
           // Lab hosts are private addresses in network namespaces of this machine; bound to every
@@ -251,7 +266,8 @@ public final class ServerCluster implements AutoCloseable {
                 args,
                 dir.resolve(id + ".log"),
                 jvm,
-                vars == null ? Map.of() : vars));
+                vars == null ? Map.of() : vars,
+                tls));
       }
       ServerCluster cluster = new ServerCluster(nodes, dir, keepLogs);
       try {

@@ -1,11 +1,13 @@
 package io.lockstep.process;
 
 import java.net.URI;
+import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import javax.net.ssl.SSLContext;
 
 /**
  * One real Lockstep server process ({@code java -jar lockstep.jar serve ...}) on a fixed loopback
@@ -23,6 +25,7 @@ public final class ServerProcess implements AutoCloseable {
   private final int port;
   private final Map<String, String> environment;
   private final String host;
+  private final String scheme;
   private final ManagedProcess process;
 
   ServerProcess(String id, int port, List<String> serveArgs, Path log, List<String> javaOptions) {
@@ -53,7 +56,26 @@ public final class ServerProcess implements AutoCloseable {
       Path log,
       List<String> javaOptions,
       Map<String, String> environment) {
+    this(id, host, port, commandPrefix, serveArgs, log, javaOptions, environment, null);
+  }
+
+  /**
+   * As above; with {@code tls} not null the server is expected to serve HTTPS ({@code --tls-cert}),
+   * its {@link #url()} is {@code https://}, and its readiness is probed with {@code tls} (which
+   * trusts its CA, and presents a client certificate when the server asks for one).
+   */
+  ServerProcess(
+      String id,
+      String host,
+      int port,
+      List<String> commandPrefix,
+      List<String> serveArgs,
+      Path log,
+      List<String> javaOptions,
+      Map<String, String> environment,
+      SSLContext tls) {
     this.host = host;
+    this.scheme = tls == null ? "http" : "https";
     this.id = id;
     this.port = port;
     this.environment = Map.copyOf(environment);
@@ -68,7 +90,17 @@ public final class ServerProcess implements AutoCloseable {
             .environment(
                 Map.of("LOCKSTEP_PARENT_PID", Long.toString(ProcessHandle.current().pid())))
             .watchdog(false) // the server watches LOCKSTEP_PARENT_PID itself
-            .readiness(ReadinessProbe.http(URI.create(url() + "/health/ready"), body -> true))
+            .readiness(
+                tls == null
+                    ? ReadinessProbe.http(URI.create(url() + "/health/ready"), body -> true)
+                    : ReadinessProbe.http(
+                        HttpClient.newBuilder()
+                            .version(HttpClient.Version.HTTP_1_1)
+                            .connectTimeout(Duration.ofSeconds(1))
+                            .sslContext(tls)
+                            .build(),
+                        URI.create(url() + "/health/ready"),
+                        body -> true))
             .build();
   }
 
@@ -81,11 +113,11 @@ public final class ServerProcess implements AutoCloseable {
   }
 
   /**
-   * {@code http://HOST:PORT}, HOST being 127.0.0.1 unless the node runs on one of the {@link
-   * Hosts}.
+   * {@code http://HOST:PORT} ({@code https} when started with TLS), HOST being 127.0.0.1 unless the
+   * node runs on one of the {@link Hosts}.
    */
   public String url() {
-    return "http://" + host + ":" + port;
+    return scheme + "://" + host + ":" + port;
   }
 
   /** The variables this process gets on top of the environment it inherits. */

@@ -80,6 +80,12 @@ import org.jspecify.annotations.Nullable;
  *       1s; default 24h.
  *   <li>{@code page_size}: entries asked for per page of a listing ({@code HSCAN ... COUNT}; Redis
  *       may answer a few more, and a small hash in one page), 1 to 100000; default 1000.
+ *   <li>{@code user}, {@code password}, {@code password_file}: the ACL user and its password (or a
+ *       file whose first line is the password); also {@code redis://user:password@host}; see {@link
+ *       RedisAuth}. Default: no {@code AUTH}.
+ *   <li>{@code ca_file}, {@code cert_file}, {@code key_file} ({@code rediss} only): the CA bundle
+ *       the server's certificate is verified against (default: the JDK's trust store), and this
+ *       client's certificate and key, PEM.
  * </ul>
  *
  * <h2>Layout</h2>
@@ -215,15 +221,24 @@ public final class RedisBackend implements Backend {
     this.requestTtl =
         bytes(Long.toString(Math.max(MIN_REQUEST_TTL_MILLIS, 2 * settings.timeout().toMillis())));
     this.idempotencyTtl = bytes(Long.toString(settings.idempotencyTtl().toMillis()));
-    this.redisUri =
+    RedisURI.Builder uri =
         RedisURI.builder()
             .withHost(settings.host())
             .withPort(settings.port())
             .withDatabase(settings.database())
             .withSsl(settings.tls())
+            .withVerifyPeer(true) // the certificate chain and the host name
             .withTimeout(settings.timeout())
-            .withClientName("lockstep-" + context.instanceId())
-            .build();
+            .withClientName("lockstep-" + context.instanceId());
+    RedisAuth.Credentials auth = settings.auth();
+    if (auth != null) {
+      if (auth.user() == null) {
+        uri.withPassword(auth.password().toCharArray());
+      } else {
+        uri.withAuthentication(auth.user(), auth.password().toCharArray());
+      }
+    }
+    this.redisUri = uri.build();
     this.client = RedisClient.create(SharedResources.acquire(), redisUri);
     client.setOptions(
         ClientOptions.builder()
@@ -234,6 +249,10 @@ public final class RedisBackend implements Backend {
             .disconnectedBehavior(
                 ClientOptions.DisconnectedBehavior.REJECT_COMMANDS) // fail fast, queue nothing
             .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
+            .sslOptions(
+                settings.tlsFiles() == null
+                    ? io.lettuce.core.SslOptions.create()
+                    : settings.tlsFiles().sslOptions())
             .socketOptions(
                 SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
             .build());

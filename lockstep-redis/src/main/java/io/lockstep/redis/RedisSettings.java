@@ -18,6 +18,8 @@ import java.util.Set;
  * @param idempotencyTtl how long a client's request id (an HTTP {@code Idempotency-Key}) is
  *     remembered with its answer
  * @param pageSize fields asked for per page of a listing ({@code HSCAN ... COUNT})
+ * @param auth the ACL user and password ({@code AUTH}), or null for none
+ * @param tlsFiles the CA bundle and client certificate of a {@code rediss} connection
  */
 record RedisSettings(
     String host,
@@ -28,7 +30,9 @@ record RedisSettings(
     long streamMaxLen,
     Duration memberTtl,
     Duration idempotencyTtl,
-    int pageSize) {
+    int pageSize,
+    RedisAuth.Credentials auth,
+    RedisAuth.TlsFiles tlsFiles) {
 
   static final String TIMEOUT = "timeout";
   static final String STREAM_MAX_LEN = "stream_max_len";
@@ -36,7 +40,18 @@ record RedisSettings(
   static final String IDEMPOTENCY_TTL = "idempotency_ttl";
   static final String PAGE_SIZE = "page_size";
   static final Set<String> KNOWN =
-      Set.of(TIMEOUT, STREAM_MAX_LEN, MEMBER_TTL, IDEMPOTENCY_TTL, PAGE_SIZE);
+      Set.of(
+          TIMEOUT,
+          STREAM_MAX_LEN,
+          MEMBER_TTL,
+          IDEMPOTENCY_TTL,
+          PAGE_SIZE,
+          RedisAuth.USER,
+          RedisAuth.PASSWORD,
+          RedisAuth.PASSWORD_FILE,
+          RedisAuth.CA_FILE,
+          RedisAuth.CERT_FILE,
+          RedisAuth.KEY_FILE);
   static final Duration DEFAULT_IDEMPOTENCY_TTL = Duration.ofHours(24);
   static final int DEFAULT_PORT = 6379;
   static final long DEFAULT_STREAM_MAX_LEN = 10_000;
@@ -61,10 +76,14 @@ record RedisSettings(
               + uri.hosts().size());
     }
     String hostPort = uri.hosts().get(0);
-    if (hostPort.contains("@")) {
-      throw new IllegalArgumentException(
-          "backend URI: credentials in '" + uri.raw() + "' are not supported yet (Redis AUTH)");
+    String userInfo = null;
+    int at = hostPort.lastIndexOf('@');
+    if (at >= 0) {
+      userInfo = hostPort.substring(0, at);
+      hostPort = hostPort.substring(at + 1);
     }
+    RedisAuth.Credentials auth = RedisAuth.credentials(uri, userInfo);
+    RedisAuth.TlsFiles tlsFiles = RedisAuth.tlsFiles(uri, tls);
     String host = hostPort;
     int port = DEFAULT_PORT;
     int colon = hostPort.lastIndexOf(':');
@@ -103,7 +122,8 @@ record RedisSettings(
               + "'");
     }
     int pageSize = (int) uri.longParam(PAGE_SIZE, DEFAULT_PAGE_SIZE, 1, 100_000);
-    return new RedisSettings(host, port, db, tls, timeout, maxLen, ttl, idem, pageSize);
+    return new RedisSettings(
+        host, port, db, tls, timeout, maxLen, ttl, idem, pageSize, auth, tlsFiles);
   }
 
   /** {@code host:port/db}, for messages. */

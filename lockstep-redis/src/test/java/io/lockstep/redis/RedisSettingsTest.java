@@ -32,7 +32,9 @@ class RedisSettingsTest {
                 10_000,
                 Duration.ofSeconds(10),
                 Duration.ofHours(24),
-                1000));
+                1000,
+                null,
+                null));
   }
 
   @Test
@@ -52,9 +54,29 @@ class RedisSettingsTest {
                 500,
                 Duration.ofSeconds(4),
                 Duration.ofHours(2),
-                250));
+                250,
+                null,
+                new RedisAuth.TlsFiles(null, null, null)));
     assertThat(parse("redis://[::1]:7000").host()).isEqualTo("::1");
     assertThat(parse("redis://[::1]:7000").address()).isEqualTo("[::1]:7000/0");
+  }
+
+  @Test
+  void parse_credentials_fromTheUserInfoOrTheParameters(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    assertThat(parse("redis://lockstep:s%40cret@h:1").auth())
+        .isEqualTo(new RedisAuth.Credentials("lockstep", "s@cret"));
+    assertThat(parse("redis://:pw@h:1").auth()).isEqualTo(new RedisAuth.Credentials(null, "pw"));
+    assertThat(parse("rediss://h:1?user=app&password=pw").auth())
+        .isEqualTo(new RedisAuth.Credentials("app", "pw"));
+    java.nio.file.Path pw = java.nio.file.Files.writeString(dir.resolve("pw"), "from file\n");
+    assertThat(parse("redis://h:1?user=app&password_file=" + pw).auth())
+        .isEqualTo(new RedisAuth.Credentials("app", "from file"));
+    assertThat(parse("redis://h:1").auth()).isNull();
+    assertThat(parse("redis://:pw@h:1").auth().toString()).doesNotContain("pw");
+    java.nio.file.Path ca = java.nio.file.Files.writeString(dir.resolve("ca.pem"), "x");
+    assertThat(parse("rediss://h:1?ca_file=" + ca).tlsFiles())
+        .isEqualTo(new RedisAuth.TlsFiles(ca, null, null));
   }
 
   @Test
@@ -79,7 +101,20 @@ class RedisSettingsTest {
         .hasMessageContaining("page_size must be in");
     assertThatThrownBy(() -> parse("redis://h?member_ttl=500ms"))
         .hasMessageContaining("member_ttl must be at least 1s");
-    assertThatThrownBy(() -> parse("redis://user:pw@h:1")).hasMessageContaining("credentials");
+    assertThatThrownBy(() -> parse("redis://user:pw@h:1?user=u"))
+        .hasMessageContaining("credentials both");
+    assertThatThrownBy(() -> parse("redis://justuser@h:1")).hasMessageContaining("user info");
+    assertThatThrownBy(() -> parse("redis://h:1?user=u")).hasMessageContaining("needs a password");
+    assertThatThrownBy(() -> parse("redis://h:1?password=a&password_file=/etc/hostname"))
+        .hasMessageContaining("not both");
+    assertThatThrownBy(() -> parse("redis://h:1?password_file=/no/such/file"))
+        .hasMessageContaining("password_file");
+    assertThatThrownBy(() -> parse("redis://h:1?ca_file=/etc/hostname"))
+        .hasMessageContaining("need rediss://");
+    assertThatThrownBy(() -> parse("rediss://h:1?ca_file=/no/such.pem"))
+        .hasMessageContaining("ca_file: cannot read");
+    assertThatThrownBy(() -> parse("rediss://h:1?cert_file=/etc/hostname"))
+        .hasMessageContaining("go together");
     assertThatThrownBy(() -> parse("redis://")).hasMessageContaining("exactly one host");
     assertThatThrownBy(() -> RedisSettings.parse(BackendUri.parse("etcd://h:1"), CONTEXT))
         .hasMessageContaining("scheme");

@@ -2,6 +2,7 @@ package io.lockstep.redis;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisURI;
@@ -49,15 +50,43 @@ final class RedisSource implements ReplicationContract.Source, AutoCloseable {
   }
 
   private RedisSource(RedisProcess server, long streamMaxLen, boolean ownsServer) {
-    this.server = server;
-    this.ownsServer = ownsServer;
-    RedisURI uri =
+    this(
+        server,
+        streamMaxLen,
+        ownsServer,
         RedisURI.builder()
             .withHost("127.0.0.1")
             .withPort(server.port())
             .withTimeout(Duration.ofSeconds(10))
-            .build();
+            .build(),
+        null);
+  }
+
+  /**
+   * A client on {@code server} at {@code uri} (e.g. {@code rediss} with a user), with {@code
+   * options} (e.g. its TLS trust) when not null; closes the server when it closes.
+   */
+  static RedisSource owning(RedisProcess server, RedisURI uri, ClientOptions options) {
+    try {
+      return new RedisSource(server, RedisSettings.DEFAULT_STREAM_MAX_LEN, true, uri, options);
+    } catch (RuntimeException e) {
+      server.close();
+      throw e;
+    }
+  }
+
+  private RedisSource(
+      RedisProcess server,
+      long streamMaxLen,
+      boolean ownsServer,
+      RedisURI uri,
+      ClientOptions options) {
+    this.server = server;
+    this.ownsServer = ownsServer;
     this.client = RedisClient.create(uri);
+    if (options != null) {
+      client.setOptions(options);
+    }
     this.connection = client.connect(ByteArrayCodec.INSTANCE);
     this.redis = connection.sync();
     this.streamMaxLen = streamMaxLen;

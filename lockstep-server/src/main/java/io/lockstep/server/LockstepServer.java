@@ -39,6 +39,7 @@ public final class LockstepServer implements AutoCloseable {
   private final ServerSettings settings;
   private final Javalin app;
   private final HttpClient peers;
+  private final ServerTls tls;
   private volatile Lockstep node;
   private volatile String advertiseUrl;
   private volatile boolean closed;
@@ -48,11 +49,15 @@ public final class LockstepServer implements AutoCloseable {
 
   private LockstepServer(ServerSettings settings) {
     this.settings = settings;
-    this.peers =
+    this.tls = settings.tls() == null ? null : TlsConnector.load(settings.tls());
+    HttpClient.Builder peerClient =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(settings.peerTimeout())
-            .build();
+            .connectTimeout(settings.peerTimeout());
+    if (tls != null) {
+      peerClient.sslContext(tls.client()); // https members: verified, and this one's certificate
+    }
+    this.peers = peerClient.build();
     ErrorMapper errors = new ErrorMapper(settings.maxValueBytes());
     CloudFoundry platform = CloudFoundry.from(settings.environment());
     platform.warnings().forEach(w -> LOG.log(Level.WARNING, w));
@@ -106,6 +111,10 @@ public final class LockstepServer implements AutoCloseable {
                     http.addCustomizer(accessLog);
                     ConnectorLimits.apply(http, limits);
                   });
+              if (tls != null) { // the only connector: plain HTTP is not served on the port
+                config.jetty.addConnector(
+                    (server, http) -> TlsConnector.create(server, http, tls, settings));
+              }
               config.jetty.modifyServletContextHandler(
                   handler -> handler.setErrorHandler(new JsonErrorHandler()));
               config.router.mount(
@@ -297,5 +306,8 @@ public final class LockstepServer implements AutoCloseable {
     }
     metrics.close();
     peers.close();
+    if (tls != null) {
+      tls.close();
+    }
   }
 }

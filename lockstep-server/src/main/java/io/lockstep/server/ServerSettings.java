@@ -32,6 +32,8 @@ import java.util.Map;
  * @param shutdownTimeout how long a stop lets requests in flight finish once HTTP stops taking new
  *     connections, before it cuts them off; default 5 s
  * @param limits the resource bounds of the HTTP side; default {@link ServerLimits#defaults()}
+ * @param tls HTTPS on the port (plain HTTP is then refused) and for calls to other members; null:
+ *     plain HTTP; with it the derived advertised URL is {@code https://}
  */
 public record ServerSettings(
     String bindHost,
@@ -45,7 +47,8 @@ public record ServerSettings(
     Duration counterBatch,
     Map<String, String> environment,
     Duration shutdownTimeout,
-    ServerLimits limits) {
+    ServerLimits limits,
+    TlsSettings tls) {
 
   public ServerSettings {
     if (bindHost == null || bindHost.isBlank()) {
@@ -121,6 +124,7 @@ public record ServerSettings(
     b.environment = environment;
     b.shutdownTimeout = shutdownTimeout;
     b.limits = limits;
+    b.tls = tls;
     return b;
   }
 
@@ -141,6 +145,7 @@ public record ServerSettings(
     private Map<String, String> environment = System.getenv();
     private Duration shutdownTimeout = Duration.ofSeconds(5);
     private ServerLimits limits = ServerLimits.defaults();
+    private TlsSettings tls;
 
     private Builder() {}
 
@@ -216,6 +221,12 @@ public record ServerSettings(
       return this;
     }
 
+    /** HTTPS on the port and for calls to other members; null: plain HTTP. */
+    public Builder tls(TlsSettings tls) {
+      this.tls = tls;
+      return this;
+    }
+
     /** Validates and returns the settings. */
     public ServerSettings build() {
       return new ServerSettings(
@@ -230,7 +241,8 @@ public record ServerSettings(
           counterBatch,
           environment,
           shutdownTimeout,
-          limits);
+          limits,
+          tls);
     }
   }
 
@@ -257,7 +269,7 @@ public record ServerSettings(
     if (host.contains(":") && !host.startsWith("[")) {
       host = "[" + host + "]"; // an IPv6 literal
     }
-    return "http://" + host + ":" + boundPort;
+    return (tls == null ? "http://" : "https://") + host + ":" + boundPort;
   }
 
   @Override
@@ -284,6 +296,7 @@ public record ServerSettings(
         + environment.size()
         + " variables, limits="
         + limits
+        + (tls == null ? "" : ", tls=" + tls.certificate() + (tls.mutual() ? " (mutual)" : ""))
         + "]";
   }
 

@@ -6,7 +6,8 @@
  * for backends with a real server), their common frame {@link io.lockstep.testkit.NamespacedSuite},
  * {@link io.lockstep.testkit.TestResource} (a server for a test class or each test), and network
  * faults: {@link io.lockstep.testkit.NetLab} (partitions in network namespaces) and {@link
- * io.lockstep.testkit.TcpProxy}. Real servers come from the process harness, {@code
+ * io.lockstep.testkit.TcpProxy}; and {@link io.lockstep.testkit.TestCertificates}, throwaway CAs
+ * and certificates for the TLS tests. Real servers come from the process harness, {@code
  * io.lockstep.process}. Only tests depend on this module.
  */
 package io.lockstep.testkit;
