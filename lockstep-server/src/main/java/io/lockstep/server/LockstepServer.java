@@ -124,6 +124,9 @@ public final class LockstepServer implements AutoCloseable {
                     // Scopes: docs/security.md. A route without a rule refuses to start.
                     router.before(ctx -> ctx.header(Headers.NOSNIFF, "nosniff"));
                     router.before(this::identify);
+                    // Javalin answers HEAD on every GET route itself (an empty 200, the route not
+                    // run); only /config/<key> documents HEAD, so any other is 405.
+                    router.beforeMatched(LockstepServer::onlyDocumentedHead);
                     router.beforeMatched(guard::handle);
                     Rule read = Rule.needs(Scope.READ);
                     Rule write = Rule.needs(Scope.WRITE);
@@ -170,6 +173,16 @@ public final class LockstepServer implements AutoCloseable {
             });
     this.exposure = new Exposure(settings, this::advertiseUrl);
     Exposure.requireRules(endpoints());
+  }
+
+  private static void onlyDocumentedHead(io.javalin.http.Context ctx) {
+    if (ctx.method() == io.javalin.http.HandlerType.HEAD
+        && !ctx.endpointHandlerPath().equals("/config/<key>")) {
+      throw new ApiException(
+          405,
+          ErrorMapper.METHOD_NOT_ALLOWED,
+          "method HEAD is not allowed on " + ctx.path() + "; HEAD is served on /config/<key> only");
+    }
   }
 
   /** Every route (not the before and after handlers): method, path and roles (its {@link Rule}). */

@@ -87,8 +87,86 @@ class HttpFuzzTest {
     }
   }
 
+  /**
+   * Random requests, and well-formed ones (a known route, the token its scope needs, a truthful
+   * length, a JSON body) so that a good share of the answers are 2xx and the "only what a 2xx says
+   * is stored" check has writes to compare.
+   */
   @Provide
   Arbitrary<Req> requests() {
+    return Arbitraries.frequencyOf(Tuple.of(3, randomRequests()), Tuple.of(2, wellFormed()));
+  }
+
+  private static Arbitrary<Req> wellFormed() {
+    Arbitrary<String> key =
+        Arbitraries.strings().withCharRange('a', 'e').ofMinLength(1).ofMaxLength(2);
+    Arbitrary<byte[]> json =
+        Arbitraries.integers().between(0, 999).map(i -> ("{\"v\":" + i + "}").getBytes(UTF_8));
+    List<String> jsonType = List.of("Content-Type: application/json");
+    return Combinators.combine(Arbitraries.integers().between(0, 7), key, json)
+        .as(
+            (kind, k, b) ->
+                switch (kind) {
+                  case 0, 1 ->
+                      new Req(
+                          "PUT",
+                          "/config/" + k,
+                          "127.0.0.1:PORT",
+                          List.of("Authorization: Bearer " + WRITE, jsonType.get(0)),
+                          b,
+                          Integer.toString(b.length));
+                  case 2 ->
+                      new Req(
+                          "DELETE",
+                          "/config/" + k,
+                          "127.0.0.1:PORT",
+                          List.of("Authorization: Bearer " + WRITE),
+                          new byte[0],
+                          null);
+                  case 3 ->
+                      new Req(
+                          "GET",
+                          "/config/" + k,
+                          "localhost:PORT",
+                          List.of("Authorization: Bearer " + READ),
+                          new byte[0],
+                          null);
+                  case 4 ->
+                      new Req(
+                          "POST",
+                          "/counters/c?by=" + (b.length % 5 + 1),
+                          "127.0.0.1:PORT",
+                          List.of("Authorization: Bearer " + WRITE),
+                          new byte[0],
+                          "0");
+                  case 5 ->
+                      new Req(
+                          "GET",
+                          "/config?prefix=" + k,
+                          "127.0.0.1:PORT",
+                          List.of("Authorization: Bearer " + ADMIN),
+                          new byte[0],
+                          null);
+                  case 6 ->
+                      new Req(
+                          "POST",
+                          "/api/v1/update",
+                          "127.0.0.1:PORT",
+                          List.of("Authorization: Bearer " + WRITE, jsonType.get(0)),
+                          "{\"MY_CACHE\": \"x\"}".getBytes(UTF_8),
+                          "17");
+                  default ->
+                      new Req(
+                          "GET",
+                          "/stats",
+                          "127.0.0.1:PORT",
+                          List.of("Authorization: Bearer " + READ),
+                          new byte[0],
+                          null);
+                });
+  }
+
+  private Arbitrary<Req> randomRequests() {
     Arbitrary<String> method =
         Arbitraries.frequencyOf(
             Tuple.of(8, Arbitraries.of("GET", "PUT", "POST", "DELETE")),

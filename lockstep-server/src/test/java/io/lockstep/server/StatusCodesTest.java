@@ -26,6 +26,25 @@ import org.junit.jupiter.api.Test;
 class StatusCodesTest {
 
   @Test
+  void head_onlyOnConfigKeys_elsewhere405AndTheRouteDoesNotRun() throws Exception {
+    // Javalin answers HEAD on a GET route with an empty 200 of its own unless told otherwise: HEAD
+    // /count then looked like a count, and HEAD /api/v1/refresh like a refresh, that never ran.
+    try (TestServer ts = TestServer.start()) {
+      ts.put("/config/k", "{}");
+      TestServer.State before = ts.state();
+      for (String path : List.of("/count", "/stats", "/api/v1/refresh", "/cluster", "/config")) {
+        RawHttp.Answer a = RawHttp.send(ts.server.port(), "HEAD", path, "127.0.0.1");
+        assertThat(a.status()).as("HEAD " + path).isEqualTo(405);
+      }
+      assertThat(ts.state()).isEqualTo(before);
+      assertThat(RawHttp.send(ts.server.port(), "HEAD", "/config/k", "127.0.0.1").status())
+          .isEqualTo(200);
+      assertThat(RawHttp.send(ts.server.port(), "HEAD", "/config/none", "127.0.0.1").status())
+          .isEqualTo(404);
+    }
+  }
+
+  @Test
   void keysWithControlCharactersOrInvalidUtf8_are400AndStoreNothing() throws Exception {
     try (TestServer ts = TestServer.start()) {
       TestServer.State before = ts.state();
