@@ -462,7 +462,8 @@ public final class NginxProcess implements AutoCloseable {
                     proxy_read_timeout 60s;
                     # Next upstream on a connection error only: not on a timeout or a 5xx, after
                     # which the first upstream may have applied the request; a non-idempotent
-                    # request sent twice is applied twice. (nginx never resends POST or PATCH.)
+                    # request sent twice is applied twice. nginx never resends POST or PATCH; a GET,
+                    # PUT or DELETE whose connection breaks before the answer's header is resent.
                     proxy_next_upstream error;
                 }
             }
