@@ -10,8 +10,9 @@ final class Binaries {
 
   /**
    * The executable named by the environment variable {@code variable}, else {@code name} on the
-   * {@code PATH}, else {@code /usr/bin/<name>}; fails saying where it looked and that {@code
-   * scripts/setup} installs {@code debianPackage}. Tests that need the binary never skip.
+   * {@code PATH}, else {@code /usr/bin/<name>}, else {@code /usr/sbin/<name>} (where Debian puts
+   * nginx, and which a user's {@code PATH} often lacks); fails saying where it looked and that
+   * {@code scripts/setup} installs {@code debianPackage}. Tests that need the binary never skip.
    */
   static Path locate(String variable, String name, String debianPackage) {
     String hint = "run `scripts/setup` (which installs Debian's " + debianPackage + ")";
@@ -36,10 +37,21 @@ final class Binaries {
       }
     }
     Path fallback = Path.of("/usr/bin", name);
-    if (Files.isExecutable(fallback)) {
-      return fallback;
+    Path system = Path.of("/usr/sbin", name);
+    for (Path p : new Path[] {fallback, system}) {
+      if (Files.isExecutable(p)) {
+        return p;
+      }
     }
     throw new IllegalStateException(
-        name + " not found (looked at $" + variable + ", the PATH and " + fallback + "): " + hint);
+        name
+            + " not found (looked at $"
+            + variable
+            + ", the PATH, "
+            + fallback
+            + " and "
+            + system
+            + "): "
+            + hint);
   }
 }

@@ -69,6 +69,7 @@ public final class ManagedProcess implements AutoCloseable {
   private final Predicate<String> removedEnvironment;
   private final ReadinessProbe readiness;
   private final boolean watchdogOn;
+  private final boolean withChildren;
   private final Path ownedDirectory;
   private final Duration stopTimeout;
   private final Thread shutdownHook;
@@ -86,6 +87,7 @@ public final class ManagedProcess implements AutoCloseable {
     this.removedEnvironment = b.removedEnvironment;
     this.readiness = b.readiness;
     this.watchdogOn = b.watchdog;
+    this.withChildren = b.children;
     this.ownedDirectory = b.ownedDirectory;
     this.stopTimeout = b.stopTimeout;
     this.shutdownHook = new Thread(this::destroyQuietly, "managed-process-cleanup-" + name);
@@ -171,7 +173,7 @@ public final class ManagedProcess implements AutoCloseable {
       process = pb.start();
       paused = false;
       if (watchdogOn) {
-        watchdog = startWatchdog(process.pid());
+        watchdog = startWatchdog(process.pid(), withChildren);
       }
     } catch (IOException e) {
       throw new IllegalStateException(
@@ -240,8 +242,10 @@ public final class ManagedProcess implements AutoCloseable {
     resume(); // a stopped process does not act on SIGTERM
     p.destroy();
     if (!waitFor(p, "stopping")) {
+      List<ProcessHandle> children = children(p);
       p.destroyForcibly();
       waitFor(p, "killing");
+      killAll(children);
     }
   }
 
@@ -251,8 +255,10 @@ public final class ManagedProcess implements AutoCloseable {
     if (p == null) {
       return;
     }
+    List<ProcessHandle> children = children(p);
     p.destroyForcibly();
     waitFor(p, "killing");
+    killAll(children);
     paused = false;
   }
 
@@ -371,18 +377,47 @@ public final class ManagedProcess implements AutoCloseable {
   }
 
   /**
-   * A small shell loop that kills the child when this JVM is gone, even after a SIGKILL (which runs
-   * no shutdown hook), and ends by itself when the child exits.
+   * The process's own children when it {@linkplain Builder#withChildren() has some that must go
+   * with it}, taken before it is killed (a parent that stays alive, as nginx's master, would
+   * replace a child killed first); else none.
    */
-  private static Process startWatchdog(long childPid) throws IOException {
+  private List<ProcessHandle> children(Process p) {
+    return withChildren ? p.children().toList() : List.of();
+  }
+
+  /** Kills these processes and waits (the stop timeout at most) until they are gone. */
+  private void killAll(List<ProcessHandle> handles) {
+    handles.forEach(ProcessHandle::destroyForcibly);
+    for (ProcessHandle h : handles) {
+      try {
+        h.onExit().get(stopTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        // best effort: it got SIGKILL
+      }
+    }
+  }
+
+  /**
+   * A small shell loop that kills the child when this JVM is gone, even after a SIGKILL (which runs
+   * no shutdown hook), and ends by itself when the child exits; with {@code children}, the child's
+   * own children too (listed on every turn, killed after it).
+   */
+  private static Process startWatchdog(long childPid, boolean children) throws IOException {
+    String list =
+        children ? "kids=$(cat /proc/" + childPid + "/task/*/children 2>/dev/null); " : "";
     String script =
-        "while kill -0 "
+        "kids=; while "
+            + list
+            + "kill -0 "
             + ProcessHandle.current().pid()
             + " 2>/dev/null && kill -0 "
             + childPid
             + " 2>/dev/null; do sleep 0.2; done; kill -9 "
             + childPid
-            + " 2>/dev/null; exit 0";
+            + " $kids 2>/dev/null; exit 0";
     return new ProcessBuilder("/bin/sh", "-c", script)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectError(ProcessBuilder.Redirect.DISCARD)
@@ -400,12 +435,14 @@ public final class ManagedProcess implements AutoCloseable {
     }
     Process p = process; // no lock: the shutdown hook must not wait for a hung start()
     if (p != null) {
+      List<ProcessHandle> children = children(p);
       p.destroyForcibly();
       try {
         p.waitFor(stopTimeout.toMillis(), TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+      killAll(children);
     }
     TempDirs.deleteTree(ownedDirectory);
   }
@@ -420,6 +457,7 @@ public final class ManagedProcess implements AutoCloseable {
     private Predicate<String> removedEnvironment = n -> false;
     private ReadinessProbe readiness = ReadinessProbe.started();
     private boolean watchdog = true;
+    private boolean children;
     private Path ownedDirectory;
     private Duration stopTimeout = Duration.ofSeconds(10);
 
@@ -475,6 +513,16 @@ public final class ManagedProcess implements AutoCloseable {
      */
     public Builder watchdog(boolean on) {
       this.watchdog = on;
+      return this;
+    }
+
+    /**
+     * The process starts children of its own that must end with it (nginx's workers): a kill, a
+     * stop that ends in a kill, {@link ManagedProcess#close()}, the shutdown hook and the watchdog
+     * kill them too, after the process (so it cannot replace them). Only direct children.
+     */
+    public Builder withChildren() {
+      this.children = true;
       return this;
     }
 
