@@ -42,7 +42,7 @@ public interface Membership {
    */
   default io.lockstep.Registration watch(Consumer<List<Member>> listener) {
     return MemberWatchers.polling(
-            getClass().getSimpleName(), this::members, MemberWatchers.DEFAULT_POLL_INTERVAL)
+            getClass().getName(), this::members, MemberWatchers.DEFAULT_POLL_INTERVAL)
         .watch(listener);
   }
 
