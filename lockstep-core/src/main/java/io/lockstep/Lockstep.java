@@ -4,6 +4,7 @@ import io.lockstep.internal.LockstepNode;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * One instance's handle on a Lockstep cluster: its replicated map and its view of the members.
@@ -43,6 +44,20 @@ public interface Lockstep extends AutoCloseable {
 
   /** The members currently registered, this one included, as the backend reports them. */
   CompletableFuture<List<Member>> members();
+
+  /**
+   * Watches the members: {@code listener} gets the full list of members, sorted by id, as soon as
+   * it is known and then after every join, leave and expiry, never twice in a row with the same
+   * list. Calls come one at a time on a membership thread of their own ({@code
+   * lockstep-membership-watch-N}), never on the replication thread or a backend client's thread;
+   * changes that arrive during a call are folded into the next one. How soon a change is seen
+   * depends on the backend (see {@link io.lockstep.spi.Membership#watch}): a clean leave at once, a
+   * crashed instance once its lease, TTL or failure detection runs out. A listener should return
+   * quickly; what it throws is logged. Closing the result, or this node, stops the calls.
+   *
+   * @throws IllegalStateException when this node is closed
+   */
+  Registration watchMembers(Consumer<List<Member>> listener);
 
   /**
    * The cluster counter {@code name}, unbatched: each increment is one atomic backend operation.

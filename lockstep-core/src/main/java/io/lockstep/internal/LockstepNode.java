@@ -6,6 +6,7 @@ import io.lockstep.CounterOptions;
 import io.lockstep.Lockstep;
 import io.lockstep.LockstepConfig;
 import io.lockstep.Member;
+import io.lockstep.Registration;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
@@ -15,12 +16,15 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /** One node: a backend, the replicated map over it, and this instance's membership registration. */
 public final class LockstepNode implements Lockstep {
@@ -36,6 +40,7 @@ public final class LockstepNode implements Lockstep {
   private final ScheduledExecutorService timer;
   private final Counters counters;
   private final Backoff.Attempts registrationBackoff; // one registration loop at a time
+  private final Set<Registration> memberWatches = ConcurrentHashMap.newKeySet();
   private volatile Membership.Registration registration;
   private volatile boolean closed;
   private volatile boolean left; // left membership: register no more
@@ -153,6 +158,37 @@ public final class LockstepNode implements Lockstep {
   }
 
   @Override
+  public Registration watchMembers(Consumer<List<Member>> listener) {
+    java.util.Objects.requireNonNull(listener, "listener");
+    if (closed) {
+      throw new IllegalStateException("node " + self.id() + " is closed");
+    }
+    MemberWatch w = new MemberWatch(backend.membership().watch(listener));
+    memberWatches.add(w);
+    if (closed) { // close() may have run before the add
+      w.close();
+      throw new IllegalStateException("node " + self.id() + " is closed");
+    }
+    return w;
+  }
+
+  /** A membership watch of this node's, closed with it. */
+  private final class MemberWatch implements Registration {
+    private final Registration watch;
+
+    MemberWatch(Registration watch) {
+      this.watch = watch;
+    }
+
+    @Override
+    public void close() {
+      if (memberWatches.remove(this)) {
+        watch.close();
+      }
+    }
+  }
+
+  @Override
   public ClusterCounter counter(String name) {
     return counters.counter(name, CounterOptions.UNBATCHED);
   }
@@ -202,6 +238,9 @@ public final class LockstepNode implements Lockstep {
       return;
     }
     closed = true;
+    for (Registration w : List.copyOf(memberWatches)) {
+      w.close();
+    }
     counters.close(); // sends waiting batches while the backend is still open
     retry.shutdownNow();
     Membership.Registration reg;

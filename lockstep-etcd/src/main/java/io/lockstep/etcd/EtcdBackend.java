@@ -553,6 +553,10 @@ public final class EtcdBackend implements Backend {
     return lease;
   }
 
+  Watch watchClient() {
+    return watch;
+  }
+
   EtcdRequestIds requestIds() {
     return requestIds;
   }

@@ -12,6 +12,7 @@ import io.etcd.jetcd.support.CloseableClient;
 import io.grpc.stub.StreamObserver;
 import io.lockstep.Member;
 import io.lockstep.spi.Backoff;
+import io.lockstep.spi.MemberWatchers;
 import io.lockstep.spi.Membership;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -26,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Membership records under {@code <keyPrefix>/_members/<id>}, each holding {@code
@@ -35,6 +37,11 @@ import java.util.concurrent.TimeUnit;
  * again, in the background, with capped exponential backoff, until it is closed. Closing revokes
  * the lease, which deletes the record at once; a crashed instance's record disappears when its
  * lease expires.
+ *
+ * <p>{@link #watch} lists the records and then watches their prefix ({@link EtcdMembersWatch}), one
+ * etcd watch for every listener of this backend: a join or a clean leave (the lease revoked)
+ * reaches listeners within the watch's latency, milliseconds; a crashed instance's record goes when
+ * its lease expires, at most {@code member_ttl} after its last keep-alive.
  */
 final class EtcdMembership implements Membership {
   private static final System.Logger LOG = System.getLogger(EtcdMembership.class.getName());
@@ -43,9 +50,23 @@ final class EtcdMembership implements Membership {
 
   private final EtcdBackend backend;
   private final Set<Registration> open = ConcurrentHashMap.newKeySet();
+  private final MemberWatchers watchers;
 
   EtcdMembership(EtcdBackend backend) {
     this.backend = backend;
+    this.watchers =
+        new MemberWatchers(
+            "etcd " + backend.membersPrefix().toString(StandardCharsets.UTF_8),
+            sink -> {
+              EtcdMembersWatch w = new EtcdMembersWatch(backend, sink);
+              w.start();
+              return w;
+            });
+  }
+
+  @Override
+  public io.lockstep.Registration watch(Consumer<List<Member>> listener) {
+    return watchers.watch(listener);
   }
 
   @Override
@@ -90,8 +111,9 @@ final class EtcdMembership implements Membership {
             });
   }
 
-  /** Closes every registration still open (backend shutdown). */
+  /** Closes every registration still open and every watch (backend shutdown). */
   void closeAll() {
+    watchers.close();
     for (Registration r : List.copyOf(open)) {
       r.close();
     }

@@ -134,7 +134,8 @@ public final class PeerBackend implements Backend {
     this.instanceId = context.instanceId();
     String name = "lockstep-peer-" + instanceId;
     this.events = Executors.newSingleThreadExecutor(BackendSupport.daemonThreads(name + "-events"));
-    this.membership = new PeerMembership(new MembershipGroup());
+    this.membership =
+        new PeerMembership(new MembershipGroup(), settings.cluster() + "/" + instanceId);
     JChannel ch = null;
     LeaderClient client = null;
     try {
@@ -443,6 +444,7 @@ public final class PeerBackend implements Backend {
       return;
     }
     closed = true;
+    membership.closeWatches();
     BackendUnavailableException gone = new BackendUnavailableException("peer backend closed", null);
     stream.failAll(gone);
     leaderClient.close();

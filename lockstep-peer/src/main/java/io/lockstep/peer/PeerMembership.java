@@ -2,13 +2,16 @@ package io.lockstep.peer;
 
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.Member;
+import io.lockstep.spi.MemberWatchers;
 import io.lockstep.spi.Membership;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.jgroups.Address;
 import org.jgroups.View;
 
@@ -21,6 +24,13 @@ import org.jgroups.View;
  * side). A record pushed to an instance that had not finished joining can be lost, so on every view
  * an instance also asks each member it has no record of; a registered member answers with its
  * record. Thread safe.
+ *
+ * <p>{@link #watch} is told the same list after every change of it: a record that arrives or is
+ * withdrawn, and every view. So a join is seen once the newcomer is in the view and its record has
+ * arrived (its announcement, or the answer to a query: milliseconds after its join completes); a
+ * clean leave at once (its withdrawal, then the view without it); a crashed instance when failure
+ * detection drops it from the view: at once when its process ended (its sockets close, FD_SOCK2),
+ * within {@code failure_timeout} when it hangs or is cut off (FD_ALL3).
  */
 final class PeerMembership implements Membership {
   /** What the membership needs from the backend. */
@@ -36,10 +46,44 @@ final class PeerMembership implements Membership {
 
   private final Group group;
   private final Map<Address, Member> records = new ConcurrentHashMap<>();
+  private final Set<MemberWatchers.Sink> sinks = ConcurrentHashMap.newKeySet();
+  private final MemberWatchers watchers;
   private volatile Member self;
 
-  PeerMembership(Group group) {
+  PeerMembership(Group group, String name) {
     this.group = group;
+    this.watchers =
+        new MemberWatchers(
+            "peer " + name,
+            sink -> {
+              sinks.add(sink);
+              changed();
+              return () -> sinks.remove(sink);
+            });
+  }
+
+  @Override
+  public io.lockstep.Registration watch(Consumer<List<Member>> listener) {
+    return watchers.watch(listener);
+  }
+
+  /** Stops every watch (backend shutdown). */
+  void closeWatches() {
+    watchers.close();
+  }
+
+  /**
+   * Tells the watches the list as it is now. Under one lock, so the last list told is the newest:
+   * no I/O and no user code here (the sinks only hand the list over).
+   */
+  private synchronized void changed() {
+    if (sinks.isEmpty()) {
+      return;
+    }
+    List<Member> now = current();
+    for (MemberWatchers.Sink s : sinks) {
+      s.members(now);
+    }
   }
 
   @Override
@@ -53,6 +97,7 @@ final class PeerMembership implements Membership {
     if (me != null) {
       records.put(me, member);
     }
+    changed();
     group.send(null, announce(member));
     return CompletableFuture.completedFuture(
         () -> {
@@ -62,6 +107,7 @@ final class PeerMembership implements Membership {
             if (a != null) {
               records.remove(a);
             }
+            changed();
             if (!group.closed()) {
               group.send(null, Wire.out().message(Wire.WITHDRAW).str(member.id()).toBytes());
             }
@@ -75,6 +121,11 @@ final class PeerMembership implements Membership {
       return CompletableFuture.failedFuture(
           new BackendUnavailableException("peer backend closed", null));
     }
+    return CompletableFuture.completedFuture(current());
+  }
+
+  /** The registered instances of the current view. */
+  private List<Member> current() {
     View v = group.view();
     List<Member> out = new ArrayList<>();
     if (v != null) {
@@ -85,7 +136,7 @@ final class PeerMembership implements Membership {
         }
       }
     }
-    return CompletableFuture.completedFuture(out);
+    return out;
   }
 
   void onAnnounce(Address from, Wire.In in) throws java.io.IOException {
@@ -94,10 +145,12 @@ final class PeerMembership implements Membership {
     long seconds = in.i64();
     int nanos = in.i32();
     records.put(from, new Member(id, url, Instant.ofEpochSecond(seconds, nanos)));
+    changed();
   }
 
   void onWithdraw(Address from) {
     records.remove(from);
+    changed();
   }
 
   /** Someone has no record of this instance. */
@@ -113,6 +166,7 @@ final class PeerMembership implements Membership {
     records
         .keySet()
         .removeIf(a -> !now.containsMember(a) && (old == null || old.containsMember(a)));
+    changed();
     Address mine = group.self();
     Member me = self;
     if (me != null) {

@@ -95,10 +95,11 @@ import org.jspecify.annotations.Nullable;
  * <rev>-0} per change), {@code <ns>:epoch} (the history id), the pub/sub channel {@code
  * <ns>:changes}, {@code <ns>:counter:<name>} (a cluster counter, changed by {@code INCRBY} only,
  * outside the map and its revisions), and {@code <ns>:members:<id>} (one string per live instance,
- * with a TTL). {@link RedisValueCodec} describes the envelope and the change message. Every change
- * goes through one Lua script ({@code write.lua}) that bumps the counter, writes the hash, appends
- * to the stream and publishes, atomically; programs other than Lockstep must write through the same
- * script to be seen (docs/backends/redis.md says how).
+ * with a TTL; registrations and deregistrations are announced on the channel {@code
+ * <ns>:membership}). {@link RedisValueCodec} describes the envelope and the change message. Every
+ * change goes through one Lua script ({@code write.lua}) that bumps the counter, writes the hash,
+ * appends to the stream and publishes, atomically; programs other than Lockstep must write through
+ * the same script to be seen (docs/backends/redis.md says how).
  *
  * <h2>Guarantees</h2>
  *
@@ -178,6 +179,7 @@ public final class RedisBackend implements Backend {
   private final byte[][] listKeys; // rev, data, epoch
   private final byte[][] logKeys;
   private final byte[] channel;
+  private final byte[] membersChannel;
   private final byte[] maxLen;
   private final ScanArgs scanArgs;
   private final byte[] requestTtl;
@@ -216,6 +218,7 @@ public final class RedisBackend implements Backend {
     this.listKeys = new byte[][] {rev, data, epoch};
     this.logKeys = new byte[][] {rev, log, epoch};
     this.channel = bytes(ns + ":changes");
+    this.membersChannel = bytes(ns + ":membership");
     this.maxLen = bytes(Long.toString(settings.streamMaxLen()));
     this.scanArgs = ScanArgs.Builder.limit(settings.pageSize());
     this.requestTtl =
@@ -686,7 +689,18 @@ public final class RedisBackend implements Backend {
     }
   }
 
+  /** Subscribes to the membership channel, {@code <ns>:membership} (for membership watches). */
+  CompletableFuture<Void> subscribeMembership() {
+    return pubsub().thenCompose(c -> c.async().subscribe(membersChannel).toCompletableFuture());
+  }
+
+  /** Tells membership watches that someone registered or left (a hint; its body is the id). */
+  CompletableFuture<Long> publishMembership(byte[] id) {
+    return commands().thenCompose(c -> c.publish(membersChannel, id).toCompletableFuture());
+  }
+
   private void onPubSubDisconnected() {
+    membership.onPubSubDisconnected();
     for (RedisFeed f : List.copyOf(feeds)) {
       f.fail(
           new BackendUnavailableException(
@@ -738,6 +752,8 @@ public final class RedisBackend implements Backend {
                             public void message(byte[] ch, byte[] message) {
                               if (Arrays.equals(ch, channel)) {
                                 onMessage(message);
+                              } else if (Arrays.equals(ch, membersChannel)) {
+                                membership.onMessage();
                               }
                             }
                           });

@@ -9,6 +9,7 @@ import io.lettuce.core.ScanCursor;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lockstep.Member;
+import io.lockstep.spi.MemberWatchers;
 import io.lockstep.spi.Membership;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -24,13 +25,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Membership records {@code <ns>:members:<id>}, each a string {@code {"id","url","startedAt"}} (an
  * ISO-8601 instant) set with a TTL of {@code member_ttl} and set again every third of it while the
  * registration is open, so a record lives through two failed refreshes and disappears by itself
  * about {@code member_ttl} after its instance died or lost Redis. Closing deletes it. {@link
- * #members()} scans the records ({@code SCAN MATCH}, then {@code MGET}). Thread safe.
+ * #members()} scans the records ({@code SCAN MATCH}, then {@code MGET}). A registration and a
+ * deregistration each publish the member's id on {@code <ns>:membership}, for {@link #watch}: a
+ * join or a clean leave is seen within a round trip or two, a crashed instance within {@code
+ * member_ttl} plus half a second ({@link RedisMembersWatch}). Thread safe.
  */
 final class RedisMembership implements Membership {
   private static final System.Logger LOG = System.getLogger(RedisMembership.class.getName());
@@ -40,11 +45,60 @@ final class RedisMembership implements Membership {
   private final String prefix;
   private final Duration ttl;
   private final Set<Registration> open = ConcurrentHashMap.newKeySet();
+  private final Set<RedisMembersWatch> watches = ConcurrentHashMap.newKeySet();
+  private final MemberWatchers watchers;
 
   RedisMembership(RedisBackend backend, String prefix, Duration ttl) {
     this.backend = backend;
     this.prefix = prefix;
     this.ttl = ttl;
+    this.watchers =
+        new MemberWatchers(
+            "redis " + prefix,
+            sink -> {
+              RedisMembersWatch w = new RedisMembersWatch(backend, this, sink);
+              watches.add(w);
+              w.start();
+              return w;
+            });
+  }
+
+  @Override
+  public io.lockstep.Registration watch(Consumer<List<Member>> listener) {
+    return watchers.watch(listener);
+  }
+
+  /** A message on the membership channel. On Lettuce's thread: hands over only. */
+  void onMessage() {
+    for (RedisMembersWatch w : watches) {
+      w.onMessage();
+    }
+  }
+
+  void onPubSubDisconnected() {
+    for (RedisMembersWatch w : watches) {
+      w.onDisconnected();
+    }
+  }
+
+  void forget(RedisMembersWatch w) {
+    watches.remove(w);
+  }
+
+  /** Which of {@code members} still have their record (one {@code MGET}), as they read now. */
+  CompletableFuture<List<Member>> present(List<Member> members) {
+    if (members.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    byte[][] keys =
+        members.stream().map(m -> RedisBackend.bytes(prefix + m.id())).toArray(byte[][]::new);
+    return backend.mapped(
+        backend
+            .commands()
+            .thenCompose(r -> r.mget(keys).toCompletableFuture())
+            .thenApply(RedisMembership::parseAll),
+        "membership check",
+        false);
   }
 
   @Override
@@ -58,6 +112,7 @@ final class RedisMembership implements Membership {
                     err, "membership registration of '" + self.id() + "'", true);
               }
               open.add(r);
+              announce(r.id);
               r.task =
                   backend.scheduleAtFixedRate(r::refreshQuietly, Math.max(100, ttl.toMillis() / 3));
               return r;
@@ -141,8 +196,22 @@ final class RedisMembership implements Membership {
     }
   }
 
-  /** Deletes every open registration, each bounded by the backend's timeout. */
+  /** Publishes {@code id} on the membership channel, for watches; a lost message is found later. */
+  private CompletableFuture<Void> announce(byte[] id) {
+    return backend
+        .publishMembership(id)
+        .handle(
+            (n, err) -> {
+              if (err != null) {
+                LOG.log(Level.DEBUG, "membership announcement failed: {0}", err.toString());
+              }
+              return null;
+            });
+  }
+
+  /** Deletes every open registration, each bounded by the backend's timeout; stops every watch. */
   void closeAll() {
+    watchers.close();
     for (Registration r : List.copyOf(open)) {
       r.close();
     }
@@ -160,12 +229,14 @@ final class RedisMembership implements Membership {
   }
 
   private final class Registration implements Membership.Registration {
+    private final byte[] id;
     private final byte[] key;
     private final byte[] value;
     private volatile ScheduledFuture<?> task;
     private volatile boolean closed;
 
     Registration(Member self) {
+      this.id = RedisBackend.bytes(self.id());
       this.key = RedisBackend.bytes(prefix + self.id());
       this.value = json(self);
     }
@@ -209,6 +280,7 @@ final class RedisMembership implements Membership {
         backend
             .commands()
             .thenCompose(r -> r.del(key).toCompletableFuture())
+            .thenCompose(n -> announce(id))
             .get(backend.timeoutMillis(), TimeUnit.MILLISECONDS);
       } catch (Exception e) {
         if (e instanceof InterruptedException) {

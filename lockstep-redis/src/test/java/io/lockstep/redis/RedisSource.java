@@ -216,6 +216,11 @@ final class RedisSource implements ReplicationContract.Source, AutoCloseable {
     return v == null ? null : new String(v, UTF_8);
   }
 
+  /** Sets a raw string key of the namespace for a minute, without announcing anything. */
+  void rawSet(String prefix, String suffix, byte[] value) {
+    redis.set(b(prefix + ":" + suffix), value, io.lettuce.core.SetArgs.Builder.px(60_000));
+  }
+
   /** Trims the stream exactly to its newest {@code keep} entries; returns how many went. */
   long trim(String prefix, long keep) {
     return redis.xtrim(b(prefix + ":log"), XTrimArgs.Builder.maxlen(keep));
