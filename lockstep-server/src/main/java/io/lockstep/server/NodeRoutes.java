@@ -39,6 +39,7 @@ final class NodeRoutes {
   private final Drain drain;
   private final LongPolls polls;
   private final Recent<Cluster> clusterView;
+  private volatile boolean watchingMembers;
   private final Recent<Long> refreshing;
 
   NodeRoutes(
@@ -200,7 +201,24 @@ final class NodeRoutes {
    * concurrently, each bounded by the peer timeout; sorted by id.
    */
   void cluster(Context ctx) {
+    watchMembersOnce();
     Json.send(ctx, 200, clusterView.get().join()); // fails as BackendUnavailableException: 503
+  }
+
+  /**
+   * The cached {@code /cluster} answer is dropped as soon as a member joins or leaves, so the cache
+   * bounds the fan-out of a flood of calls without hiding a departure for its whole period. The
+   * watch ends with the node.
+   */
+  private void watchMembersOnce() {
+    if (!watchingMembers) {
+      synchronized (this) {
+        if (!watchingMembers) {
+          node.get().watchMembers(members -> clusterView.invalidate());
+          watchingMembers = true;
+        }
+      }
+    }
   }
 
   /** Asks every registered member for its {@code /stats}, concurrently. */

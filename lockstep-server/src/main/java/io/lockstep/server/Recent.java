@@ -62,4 +62,12 @@ final class Recent<T> {
         });
     return f;
   }
+
+  /** Forgets the value held, so the next {@link #get()} computes anew (one in progress stays). */
+  synchronized void invalidate() {
+    CompletableFuture<T> c = current;
+    if (c != null && c.isDone()) {
+      current = null;
+    }
+  }
 }

@@ -258,6 +258,10 @@ class LimitsTest {
       now.addAndGet(TimeUnit.MILLISECONDS.toNanos(2));
       assertThat(recent.get().get()).isEqualTo(102L);
       assertThat(computed.get()).isEqualTo(2);
+      // Invalidated (a member joined or left): the next call computes anew within the TTL.
+      recent.invalidate();
+      assertThat(recent.get().get()).isEqualTo(103L);
+      assertThat(computed.get()).isEqualTo(3);
     } finally {
       pool.shutdownNow();
     }
