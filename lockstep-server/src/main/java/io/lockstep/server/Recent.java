@@ -63,11 +63,12 @@ final class Recent<T> {
     return f;
   }
 
-  /** Forgets the value held, so the next {@link #get()} computes anew (one in progress stays). */
+  /**
+   * Forgets the value held, so the next {@link #get()} computes anew; a computation in progress
+   * completes for those already waiting on it, but is not handed to later callers (it may have
+   * started before the change that caused this call).
+   */
   synchronized void invalidate() {
-    CompletableFuture<T> c = current;
-    if (c != null && c.isDone()) {
-      current = null;
-    }
+    current = null;
   }
 }
