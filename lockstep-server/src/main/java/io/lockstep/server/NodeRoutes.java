@@ -214,7 +214,16 @@ final class NodeRoutes {
     if (!watchingMembers) {
       synchronized (this) {
         if (!watchingMembers) {
-          node.get().watchMembers(members -> clusterView.invalidate());
+          // The watch's first call gives the list as it is: not a change.
+          java.util.concurrent.atomic.AtomicBoolean first =
+              new java.util.concurrent.atomic.AtomicBoolean(true);
+          node.get()
+              .watchMembers(
+                  members -> {
+                    if (!first.getAndSet(false)) {
+                      clusterView.invalidate();
+                    }
+                  });
           watchingMembers = true;
         }
       }

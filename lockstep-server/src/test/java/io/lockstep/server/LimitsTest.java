@@ -310,6 +310,25 @@ class LimitsTest {
         assertThat(ts.get("/cluster").statusCode()).isEqualTo(200);
       }
       assertThat(fake.hits.get()).isEqualTo(1);
+      // A member joining drops the cached answer at once, well within the 2 s period.
+      try (FakeMember joiner = new FakeMember("fake-2")) {
+        long joined = System.nanoTime();
+        ts.source
+            .backend()
+            .membership()
+            .register(new Member("fake-2", joiner.url(), Instant.now()))
+            .get();
+        await()
+            .atMost(Duration.ofSeconds(5))
+            .pollInterval(Duration.ofMillis(50))
+            .until(
+                () -> {
+                  ts.get("/cluster");
+                  return joiner.hits.get() >= 1;
+                });
+        assertThat(Duration.ofNanos(System.nanoTime() - joined))
+            .isLessThan(Duration.ofMillis(1500));
+      }
       await()
           .atMost(Duration.ofSeconds(5))
           .pollInterval(Duration.ofMillis(200))
