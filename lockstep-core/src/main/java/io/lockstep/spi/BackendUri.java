@@ -104,6 +104,39 @@ public record BackendUri(
     return v == null ? dflt : parseDuration(key, v);
   }
 
+  /**
+   * The readable file a parameter names ({@code ca_file=/etc/...}), or null when the parameter is
+   * absent; fails naming the parameter when the file cannot be read.
+   */
+  public java.nio.file.@org.jspecify.annotations.Nullable Path fileParam(String key) {
+    String v = params.get(key);
+    if (v == null) {
+      return null;
+    }
+    java.nio.file.Path p = java.nio.file.Path.of(v);
+    if (!java.nio.file.Files.isReadable(p)) {
+      throw new IllegalArgumentException("backend URI: " + key + ": cannot read '" + v + "'");
+    }
+    return p;
+  }
+
+  /**
+   * The first line of the file a parameter names (a password file), without its line end; fails
+   * naming the parameter when it cannot be read.
+   */
+  public static String firstLineOf(String key, java.nio.file.Path file) {
+    try {
+      String s = java.nio.file.Files.readString(file, StandardCharsets.UTF_8);
+      int eol = s.indexOf('\n');
+      String line = eol < 0 ? s : s.substring(0, eol);
+      return line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException(
+          "backend URI: " + key + ": cannot read '" + file + "': " + e.getMessage(),
+          new java.io.UncheckedIOException(e));
+    }
+  }
+
   /** A whole number in [min, max]; fails naming {@code key}. */
   public static long parseLong(String key, String value, long min, long max) {
     long n;

@@ -1,10 +1,8 @@
 package io.lockstep.etcd;
 
 import io.lockstep.spi.BackendUri;
-import java.io.IOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 
@@ -44,9 +42,9 @@ record EtcdAuth(
       throw new IllegalArgumentException(
           "backend URI: tls must be true or false, was '" + tlsParam + "'");
     }
-    Path ca = file(uri, CA_FILE);
-    Path cert = file(uri, CERT_FILE);
-    Path key = file(uri, KEY_FILE);
+    Path ca = uri.fileParam(CA_FILE);
+    Path cert = uri.fileParam(CERT_FILE);
+    Path key = uri.fileParam(KEY_FILE);
     boolean tls = "true".equals(tlsParam) || (tlsParam == null && ca != null);
     if (!tls && (ca != null || cert != null || key != null)) {
       throw new IllegalArgumentException(
@@ -75,7 +73,7 @@ record EtcdAuth(
       password = decode(userInfo.substring(colon + 1));
     }
     if (passwordFile != null) {
-      password = firstLine(Path.of(passwordFile));
+      password = BackendUri.firstLineOf("password_file", Path.of(passwordFile));
     }
     if ((user == null || user.isEmpty()) != (password == null)) {
       throw new IllegalArgumentException(
@@ -96,30 +94,6 @@ record EtcdAuth(
         + user
         + (password == null ? "" : ", password=***")
         + "]";
-  }
-
-  private static Path file(BackendUri uri, String param) {
-    String v = uri.params().get(param);
-    if (v == null) {
-      return null;
-    }
-    Path p = Path.of(v);
-    if (!Files.isReadable(p)) {
-      throw new IllegalArgumentException("backend URI: " + param + ": cannot read '" + v + "'");
-    }
-    return p;
-  }
-
-  private static String firstLine(Path file) {
-    try {
-      String s = Files.readString(file, StandardCharsets.UTF_8);
-      int eol = s.indexOf('\n');
-      String line = eol < 0 ? s : s.substring(0, eol);
-      return line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
-    } catch (IOException e) {
-      throw new IllegalArgumentException(
-          "backend URI: password_file: cannot read '" + file + "': " + e.getMessage(), e);
-    }
   }
 
   private static String decode(String s) {

@@ -2,11 +2,8 @@ package io.lockstep.redis;
 
 import io.lettuce.core.SslOptions;
 import io.lockstep.spi.BackendUri;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.jspecify.annotations.Nullable;
 
@@ -71,7 +68,7 @@ final class RedisAuth {
       password = decode(userInfo.substring(colon + 1));
     }
     if (passwordFile != null) {
-      password = firstLine(Path.of(passwordFile));
+      password = BackendUri.firstLineOf("password_file", Path.of(passwordFile));
     }
     if (user != null && user.isEmpty()) {
       user = null;
@@ -87,9 +84,9 @@ final class RedisAuth {
   }
 
   static @Nullable TlsFiles tlsFiles(BackendUri uri, boolean tls) {
-    Path ca = file(uri, CA_FILE);
-    Path cert = file(uri, CERT_FILE);
-    Path key = file(uri, KEY_FILE);
+    Path ca = uri.fileParam(CA_FILE);
+    Path cert = uri.fileParam(CERT_FILE);
+    Path key = uri.fileParam(KEY_FILE);
     if (!tls) {
       if (ca != null || cert != null || key != null) {
         throw new IllegalArgumentException(
@@ -102,31 +99,6 @@ final class RedisAuth {
           "backend URI: cert_file and key_file go together: give both");
     }
     return new TlsFiles(ca, cert, key);
-  }
-
-  private static @Nullable Path file(BackendUri uri, String param) {
-    String v = uri.params().get(param);
-    if (v == null) {
-      return null;
-    }
-    Path p = Path.of(v);
-    if (!Files.isReadable(p)) {
-      throw new IllegalArgumentException("backend URI: " + param + ": cannot read '" + v + "'");
-    }
-    return p;
-  }
-
-  private static String firstLine(Path file) {
-    try {
-      String s = Files.readString(file, StandardCharsets.UTF_8);
-      int eol = s.indexOf('\n');
-      String line = eol < 0 ? s : s.substring(0, eol);
-      return line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
-    } catch (IOException e) {
-      throw new IllegalArgumentException(
-          "backend URI: password_file: cannot read '" + file + "': " + e.getMessage(),
-          new UncheckedIOException(e));
-    }
   }
 
   private static String decode(String s) {
