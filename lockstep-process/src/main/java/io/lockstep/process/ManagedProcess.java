@@ -280,6 +280,40 @@ public final class ManagedProcess implements AutoCloseable {
     }
     signal("STOP");
     paused = true;
+    awaitStopped(process.pid());
+  }
+
+  /**
+   * Waits (up to 2 s) until every thread of {@code pid} is stopped: {@code kill} returns once the
+   * signal is sent, and a thread running on another core stops only when it next leaves the kernel,
+   * so a request sent right after could still be answered. Linux only ({@code /proc}); elsewhere it
+   * returns at once.
+   */
+  private static void awaitStopped(long pid) {
+    Path tasks = Path.of("/proc/" + pid + "/task");
+    if (!Files.isDirectory(tasks)) {
+      return;
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+    while (System.nanoTime() < deadline) {
+      boolean all = true;
+      try (var list = Files.list(tasks)) {
+        for (Path t : (Iterable<Path>) list::iterator) {
+          String stat = Files.readString(t.resolve("stat"), StandardCharsets.US_ASCII);
+          char state = stat.charAt(stat.lastIndexOf(')') + 2); // the field after "(name)"
+          if (state != 'T' && state != 't') {
+            all = false;
+            break;
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        return; // the process or a thread went away: nothing left to wait for
+      }
+      if (all) {
+        return;
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+    }
   }
 
   /**
