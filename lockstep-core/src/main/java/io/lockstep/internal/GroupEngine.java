@@ -116,7 +116,7 @@ public final class GroupEngine implements LoadingGroup {
   private final ConcurrentHashMap<String, FetchFlight> fetchFlights = new ConcurrentHashMap<>();
   private final AtomicLongArray generations = new AtomicLongArray(STRIPES);
   private final PeerClient peers;
-  private final @Nullable byte[] expectedAuthorization;
+  private final byte @Nullable [] expectedAuthorization;
   private final @Nullable EmbeddedListener listener;
   private volatile Ring ring;
   private volatile boolean closed;
@@ -130,6 +130,8 @@ public final class GroupEngine implements LoadingGroup {
   private final LongAdder localLoads = new LongAdder();
   private final LongAdder localLoadErrors = new LongAdder();
   private final LongAdder serverRequests = new LongAdder();
+  private final LongAdder mainHits = new LongAdder();
+  private final LongAdder hotHits = new LongAdder();
 
   /**
    * A group.
@@ -202,7 +204,7 @@ public final class GroupEngine implements LoadingGroup {
                         (long) e.value.length + k.length() + GroupOptions.ENTRY_OVERHEAD))
         .expireAfter(EXPIRY)
         .executor(Runnable::run)
-        .recordStats()
+        .recordStats(EvictionCounter::new)
         .build();
   }
 
@@ -238,6 +240,14 @@ public final class GroupEngine implements LoadingGroup {
 
   @Override
   public CompletableFuture<byte[]> get(String key) {
+    if (key != null && !key.isEmpty() && key.length() * 3 <= options.maxKeyBytes() && !closed) {
+      Entry e = cached(key); // the hit path: no owner computed, nothing chained
+      if (e != null) {
+        gets.increment();
+        cacheHits.increment();
+        return CompletableFuture.completedFuture(e.value);
+      }
+    }
     return lookup(key, false).thenApply(Entry::value);
   }
 
@@ -272,8 +282,16 @@ public final class GroupEngine implements LoadingGroup {
 
   private @Nullable Entry cached(String key) {
     Entry e = main.getIfPresent(key);
-    if (e == null && hot != null) {
-      e = hot.getIfPresent(key);
+    if (e != null) {
+      mainHits.increment();
+      return e;
+    }
+    Cache<String, Entry> h = hot;
+    if (h != null) {
+      e = h.getIfPresent(key);
+      if (e != null) {
+        hotHits.increment();
+      }
     }
     return e;
   }
@@ -282,8 +300,10 @@ public final class GroupEngine implements LoadingGroup {
     if (key == null || key.isEmpty()) {
       throw new InvalidKeyException("key: must not be empty");
     }
-    if (key.length() > options.maxKeyBytes()
-        || key.getBytes(StandardCharsets.UTF_8).length > options.maxKeyBytes()) {
+    // a char is at most 3 bytes of UTF-8: short keys need no encoding to be checked
+    if (key.length() * 3 > options.maxKeyBytes()
+        && (key.length() > options.maxKeyBytes()
+            || key.getBytes(StandardCharsets.UTF_8).length > options.maxKeyBytes())) {
       throw new InvalidKeyException(
           "key: longer than " + options.maxKeyBytes() + " bytes in UTF-8");
     }
@@ -578,14 +598,45 @@ public final class GroupEngine implements LoadingGroup {
         localLoads.sum(),
         localLoadErrors.sum(),
         serverRequests.sum(),
-        figures(main),
-        hot == null ? new GroupStats.CacheFigures(0, 0, 0, 0) : figures(hot));
+        figures(main, mainHits),
+        hot == null ? new GroupStats.CacheFigures(0, 0, 0, 0) : figures(hot, hotHits));
   }
 
-  private static GroupStats.CacheFigures figures(Cache<String, Entry> c) {
+  private static GroupStats.CacheFigures figures(Cache<String, Entry> c, LongAdder hits) {
     CacheStats s = c.stats();
     long bytes = c.policy().eviction().map(ev -> ev.weightedSize().orElse(0L)).orElse(0L);
-    return new GroupStats.CacheFigures(c.estimatedSize(), bytes, s.hitCount(), s.evictionCount());
+    return new GroupStats.CacheFigures(c.estimatedSize(), bytes, hits.sum(), s.evictionCount());
+  }
+
+  /**
+   * Counts evictions only: hits are counted by the group itself (one counter per hit instead of
+   * Caffeine's hit and miss counters on every lookup of both caches).
+   */
+  private static final class EvictionCounter
+      implements com.github.benmanes.caffeine.cache.stats.StatsCounter {
+    private final LongAdder evictions = new LongAdder();
+
+    @Override
+    public void recordHits(int count) {}
+
+    @Override
+    public void recordMisses(int count) {}
+
+    @Override
+    public void recordLoadSuccess(long loadTime) {}
+
+    @Override
+    public void recordLoadFailure(long loadTime) {}
+
+    @Override
+    public void recordEviction(int weight, com.github.benmanes.caffeine.cache.RemovalCause cause) {
+      evictions.increment();
+    }
+
+    @Override
+    public CacheStats snapshot() {
+      return CacheStats.of(0, 0, 0, 0, 0, evictions.sum(), 0);
+    }
   }
 
   @Override

@@ -54,7 +54,7 @@ public class GroupReadBenchmark {
    * concurrentHashMap}: the same entries in a map; {@code groupMain}: main-cache hits on the owner;
    * {@code caffeine}: a weight-bounded Caffeine cache holding the same entries.
    */
-  @Param({"groupHot", "concurrentHashMap", "groupMain", "caffeine"})
+  @Param({"groupHot", "concurrentHashMap", "groupMain", "caffeine", "caffeineExpiring"})
   public String impl;
 
   @Param("10000")
@@ -115,12 +115,17 @@ public class GroupReadBenchmark {
           plain.put(k, value(k));
         }
       }
-      case "caffeine" -> {
-        caffeine =
+      case "caffeine", "caffeineExpiring" -> {
+        Caffeine<String, byte[]> b =
             Caffeine.newBuilder()
                 .maximumWeight(64L << 20)
-                .weigher((String k, byte[] v) -> v.length + k.length() + 64)
-                .build();
+                .weigher((String k, byte[] v) -> v.length + k.length() + 64);
+        if (impl.equals("caffeineExpiring")) {
+          b.expireAfter(
+              com.github.benmanes.caffeine.cache.Expiry.creating(
+                  (String k, byte[] v) -> java.time.Duration.ofHours(1)));
+        }
+        caffeine = b.build();
         for (String k : names) {
           caffeine.put(k, value(k));
         }
