@@ -4,7 +4,8 @@ package io.lockstep;
  * One instance's figures of a {@link LoadingGroup}, named as Go groupcache names them. Counters
  * only grow (per instance, since the group opened).
  *
- * @param gets every {@code get}, whatever the result
+ * @param gets every {@code get}, whatever the result, and every peer request served (as groupcache
+ *     counts them)
  * @param cacheHits gets answered from the main or the hot cache
  * @param peerLoads values fetched from the owner over HTTP
  * @param peerErrors failed fetches from the owner (unreachable, timed out, or an error answer)

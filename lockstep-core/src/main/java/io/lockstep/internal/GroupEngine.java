@@ -59,7 +59,14 @@ public final class GroupEngine implements LoadingGroup {
   private static final class LoadFlight {
     final CompletableFuture<Entry> result = new CompletableFuture<>();
     final long generation;
+    final java.util.concurrent.atomic.AtomicBoolean settled =
+        new java.util.concurrent.atomic.AtomicBoolean();
     volatile @Nullable Thread thread;
+
+    /** True for the one party that decides the outcome (load, deadline or close). */
+    boolean settle() {
+      return settled.compareAndSet(false, true);
+    }
 
     LoadFlight(long generation) {
       this.generation = generation;
@@ -358,6 +365,7 @@ public final class GroupEngine implements LoadingGroup {
               .name("lockstep-group-load-" + name)
               .start(() -> runLoad(key, mine, intoMain));
         } catch (RuntimeException | OutOfMemoryError e) {
+          mine.settle();
           fail(mine, new GroupLoadException("cannot start the load: " + e, e));
           loadFlights.remove(key, mine);
         }
@@ -374,6 +382,7 @@ public final class GroupEngine implements LoadingGroup {
           timer.schedule(
               () -> abandon(key, flight), options.loadDeadline().toNanos(), TimeUnit.NANOSECONDS);
     } catch (RuntimeException rejected) {
+      flight.settle();
       fail(flight, new GroupLoadException("group " + name + " is closed"));
       loadFlights.remove(key, flight);
       return;
@@ -384,15 +393,15 @@ public final class GroupEngine implements LoadingGroup {
         throw new GroupLoadException("the loader returned null for key '" + key + "'");
       }
       Entry e = new Entry(l.value(), expiresAt(l.ttl()));
-      if (!flight.result.isDone()) {
+      if (flight.settle()) { // counted and installed before the waiters see it
         install(key, e, flight.generation, intoMain);
-        if (flight.result.complete(e)) {
-          localLoads.increment();
-        }
+        localLoads.increment();
+        flight.result.complete(e);
       }
     } catch (Throwable t) {
-      if (fail(flight, new GroupLoadException(message(t), t))) {
+      if (flight.settle()) {
         localLoadErrors.increment();
+        fail(flight, new GroupLoadException(message(t), t));
       }
     } finally {
       deadline.cancel(false);
@@ -403,20 +412,21 @@ public final class GroupEngine implements LoadingGroup {
   }
 
   private void abandon(String key, LoadFlight flight) {
-    if (fail(
-        flight,
-        new LoadDeadlineException(
-            "the load of key '"
-                + key
-                + "' passed its deadline of "
-                + options.loadDeadline().toMillis()
-                + " ms"))) {
+    if (flight.settle()) {
       localLoadErrors.increment();
       loadFlights.remove(key, flight);
       Thread t = flight.thread;
       if (t != null) {
         t.interrupt();
       }
+      fail(
+          flight,
+          new LoadDeadlineException(
+              "the load of key '"
+                  + key
+                  + "' passed its deadline of "
+                  + options.loadDeadline().toMillis()
+                  + " ms"));
     }
   }
 
@@ -651,11 +661,12 @@ public final class GroupEngine implements LoadingGroup {
     members.close();
     GroupLoadException gone = new GroupLoadException("group " + name + " is closed");
     for (LoadFlight f : loadFlights.values()) {
-      if (fail(f, gone)) {
+      if (f.settle()) {
         Thread t = f.thread;
         if (t != null) {
           t.interrupt();
         }
+        fail(f, gone);
       }
     }
     for (FetchFlight f : fetchFlights.values()) {
