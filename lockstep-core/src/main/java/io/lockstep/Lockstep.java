@@ -93,6 +93,20 @@ public interface Lockstep extends AutoCloseable {
   /** This instance as registered. */
   Member self();
 
+  /**
+   * Opens the loading group {@code name} on this node (groupcache semantics: every key has one
+   * owner among the live members, which loads it once through {@code loader}; see {@link
+   * LoadingGroup}). Ownership follows this node's membership, read every {@link
+   * GroupOptions#membershipPollInterval()}, unless {@code options} give a fixed list. Other members
+   * reach this one at its {@link LockstepBuilder#advertiseUrl advertised URL}: with an embedded
+   * listener ({@link GroupOptions.Builder#listenPort}) that URL must name the listener's port.
+   * Closing the node closes its groups.
+   *
+   * @throws IllegalStateException when a group of that name is open on this node
+   * @throws IllegalArgumentException when the name is not 1 to 128 letters, digits or {@code ._-}
+   */
+  LoadingGroup group(String name, Loader loader, GroupOptions options);
+
   @Override
   void close();
 }

@@ -51,6 +51,13 @@ class ModuleBoundaryTest {
         Path.of(LockstepNode.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     Path jspecify =
         Path.of(NullMarked.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    Path caffeine =
+        Path.of(
+            com.github.benmanes.caffeine.cache.Caffeine.class
+                .getProtectionDomain()
+                .getCodeSource()
+                .getLocation()
+                .toURI());
     assertThat(coreClasses.resolve("module-info.class"))
         .as("core is compiled as a module")
         .exists();
@@ -68,7 +75,11 @@ class ModuleBoundaryTest {
             "-d",
             dir.resolve("out").toString(),
             "--module-path",
-            coreClasses + java.io.File.pathSeparator + jspecify,
+            coreClasses
+                + java.io.File.pathSeparator
+                + jspecify
+                + java.io.File.pathSeparator
+                + caffeine,
             dir.resolve("src/outside/module-info.java").toString(),
             src.resolve("Outside.java").toString());
     return new Result(code == 0, log.toString(StandardCharsets.UTF_8));

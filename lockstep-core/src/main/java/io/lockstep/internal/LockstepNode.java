@@ -3,6 +3,9 @@ package io.lockstep.internal;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.ClusterCounter;
 import io.lockstep.CounterOptions;
+import io.lockstep.GroupOptions;
+import io.lockstep.Loader;
+import io.lockstep.LoadingGroup;
 import io.lockstep.Lockstep;
 import io.lockstep.LockstepConfig;
 import io.lockstep.Member;
@@ -41,6 +44,7 @@ public final class LockstepNode implements Lockstep {
   private final Counters counters;
   private final Backoff.Attempts registrationBackoff; // one registration loop at a time
   private final Set<Registration> memberWatches = ConcurrentHashMap.newKeySet();
+  private final ConcurrentHashMap<String, GroupEngine> groups = new ConcurrentHashMap<>();
   private volatile Membership.Registration registration;
   private volatile boolean closed;
   private volatile boolean left; // left membership: register no more
@@ -233,11 +237,55 @@ public final class LockstepNode implements Lockstep {
   }
 
   @Override
+  public LoadingGroup group(String name, Loader loader, GroupOptions options) {
+    if (closed) {
+      throw new IllegalStateException("node closed");
+    }
+    Object[] made = new Object[1];
+    GroupEngine g =
+        groups.computeIfAbsent(
+            name,
+            n -> {
+              GroupEngine[] self = new GroupEngine[1];
+              String selfId =
+                  options.staticSelfUrl() != null
+                      ? StaticMemberSource.normalise(options.staticSelfUrl())
+                      : this.self.id();
+              self[0] =
+                  new GroupEngine(
+                      n,
+                      loader,
+                      options,
+                      selfId,
+                      timer ->
+                          options.staticPeerUrls() != null
+                              ? new StaticMemberSource(selfId, options.staticPeerUrls())
+                              : new PollingMemberSource(
+                                  this::members,
+                                  this::watchMembers,
+                                  this.self,
+                                  options.membershipPollInterval(),
+                                  options.peerDeadline(),
+                                  timer),
+                      () -> groups.remove(n, self[0]));
+              made[0] = self[0];
+              return self[0];
+            });
+    if (made[0] != g) {
+      throw new IllegalStateException("group '" + name + "' is already open on this node");
+    }
+    return g;
+  }
+
+  @Override
   public void close() {
     if (closed) {
       return;
     }
     closed = true;
+    for (GroupEngine g : List.copyOf(groups.values())) {
+      g.close();
+    }
     for (Registration w : List.copyOf(memberWatches)) {
       w.close();
     }
