@@ -4,6 +4,7 @@ import io.lockstep.Lockstep;
 import io.lockstep.LockstepBuilder;
 import io.lockstep.server.AccessSettings;
 import io.lockstep.server.AccessToken;
+import io.lockstep.server.DataGroupSettings;
 import io.lockstep.server.LockstepServer;
 import io.lockstep.server.ServerLimits;
 import io.lockstep.server.ServerSettings;
@@ -205,6 +206,26 @@ final class ServeCommand implements Callable<Integer> {
           "Batch the increments of /count and /counters for up to this long into one backend increment"
               + " (totals stay exact; values are fresher by at most this). Env LOCKSTEP_COUNTER_BATCH. Default: 0ms (off).")
   Duration counterBatch;
+
+  @Option(
+      names = "--data-delay",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_DATA_DELAY:-50ms}",
+      converter = DurationConverter.class,
+      description =
+          "How long the loader of the demo group behind GET /data/<id> sleeps per load (the slow"
+              + " source; each id is loaded once per cluster, on its owner). Env LOCKSTEP_DATA_DELAY."
+              + " Default: 50ms.")
+  Duration dataDelay;
+
+  @Option(
+      names = "--data-ttl",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_DATA_TTL:-1m}",
+      converter = DurationConverter.class,
+      description =
+          "How long a /data/<id> entry is kept once loaded. Env LOCKSTEP_DATA_TTL. Default: 1m.")
+  Duration dataTtl;
 
   @Option(
       names = "--refresh-timeout",
@@ -481,11 +502,22 @@ final class ServeCommand implements Callable<Integer> {
         .maxWait(maxWait)
         .refreshTimeout(refreshTimeout)
         .counterBatch(counterBatch)
+        .dataGroup(dataGroup())
         .shutdownTimeout(shutdownTimeout)
         .environment(env)
         .limits(limits())
         .tls(tls.settings(spec.commandLine()))
         .build();
+  }
+
+  private DataGroupSettings dataGroup() {
+    if (dataDelay.isNegative() || dataDelay.compareTo(Duration.ofSeconds(60)) > 0) {
+      throw usage("--data-delay", "must be 0ms..60s, was " + dataDelay);
+    }
+    if (dataTtl.isNegative() || dataTtl.isZero()) {
+      throw usage("--data-ttl", "must be positive, was " + dataTtl);
+    }
+    return new DataGroupSettings(dataDelay, dataTtl);
   }
 
   /**

@@ -46,6 +46,7 @@ public final class LockstepServer implements AutoCloseable {
   private final Exposure exposure;
   private final Drain drain = new Drain();
   private final ServerMetrics metrics = new ServerMetrics();
+  private final GroupRoutes groups = new GroupRoutes();
 
   private LockstepServer(ServerSettings settings) {
     this.settings = settings;
@@ -68,7 +69,13 @@ public final class LockstepServer implements AutoCloseable {
     ConfigRoutes values = new ConfigRoutes(this::requireNode, settings, drain, polls);
     NodeRoutes nodeRoutes =
         new NodeRoutes(
-            this::requireNode, settings, peerCalls, platform.application(), drain, polls);
+            this::requireNode,
+            settings,
+            peerCalls,
+            platform.application(),
+            drain,
+            polls,
+            groups::stats);
     metrics.bindReplica(() -> node);
     AccessLog accessLog = new AccessLog(metrics);
     CloudFoundryRoutes cf =
@@ -150,6 +157,14 @@ public final class LockstepServer implements AutoCloseable {
                     router.get("/health/ready", nodeRoutes::ready, Rule.open());
                     router.get("/stats", nodeRoutes::stats, Rule.needs(Scope.READ, Scope.PEER));
                     router.get("/stats/requests", requests::serve, read);
+                    // The loading groups: docs/loading-group.md; after /stats/requests, so that
+                    // it wins.
+                    router.get("/stats/{name}", groups::cacheStats, read);
+                    router.get("/data/<key>", groups::getData, read);
+                    router.delete("/data/<key>", groups::deleteData, write);
+                    Rule peer = Rule.needs(Scope.PEER);
+                    router.get("/_lockstep/groups/{group}/<key>", groups::peerGet, peer);
+                    router.delete("/_lockstep/groups/{group}/<key>", groups::peerDelete, peer);
                     router.after(requests::count);
                     router.after(accessLog::after);
                     router.get("/metrics", metrics::scrape, Rule.needs(Scope.METRICS));
@@ -231,6 +246,7 @@ public final class LockstepServer implements AutoCloseable {
           Objects.requireNonNull(
               nodeFactory.open(server.advertiseUrl, server.metrics),
               "the node factory returned null");
+      server.groups.open(server.node, settings);
       return server;
     } catch (RuntimeException | Error e) {
       server.close();
@@ -310,6 +326,7 @@ public final class LockstepServer implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "stopping HTTP failed: " + e);
     }
+    groups.close();
     if (n != null) {
       try {
         n.close();

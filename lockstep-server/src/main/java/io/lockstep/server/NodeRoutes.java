@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import io.lockstep.Durations;
+import io.lockstep.GroupStats;
 import io.lockstep.Lockstep;
 import io.lockstep.Member;
 import io.lockstep.ReplicaStats;
@@ -38,6 +39,7 @@ final class NodeRoutes {
   private final CloudFoundry.Application application;
   private final Drain drain;
   private final LongPolls polls;
+  private final Supplier<Map<String, GroupStats>> groups;
   private final Recent<Cluster> clusterView;
   private volatile boolean watchingMembers;
   private final Recent<Long> refreshing;
@@ -48,7 +50,9 @@ final class NodeRoutes {
       Peers peers,
       CloudFoundry.Application application,
       Drain drain,
-      LongPolls polls) {
+      LongPolls polls,
+      Supplier<Map<String, GroupStats>> groups) {
+    this.groups = groups;
     this.drain = drain;
     this.node = node;
     this.settings = settings;
@@ -121,9 +125,11 @@ final class NodeRoutes {
       String epoch,
       boolean ready,
       Map<String, Object> backend,
-      CloudFoundry.Application application) {
+      CloudFoundry.Application application,
+      Map<String, GroupStats> groups) {
 
-    static Stats of(Lockstep n, CloudFoundry.Application application) {
+    static Stats of(
+        Lockstep n, CloudFoundry.Application application, Map<String, GroupStats> groups) {
       Member self = n.self();
       ReplicaStats s = n.map().replica().stats();
       return new Stats(
@@ -149,13 +155,14 @@ final class NodeRoutes {
           s.epoch(),
           s.ready(),
           s.backend(),
-          application);
+          application,
+          groups);
     }
   }
 
   /** {@code GET /stats}. */
   void stats(Context ctx) {
-    Json.send(ctx, 200, Stats.of(node.get(), application));
+    Json.send(ctx, 200, Stats.of(node.get(), application, groups.get()));
   }
 
   /** One member in {@code GET /cluster}: what it reported, or why it could not be asked. */
@@ -170,7 +177,8 @@ final class NodeRoutes {
       Long resets,
       String epoch,
       boolean reachable,
-      String error) {
+      String error,
+      Long dataLoaderCalls) {
 
     static MemberView reached(Member m, JsonNode stats) {
       return new MemberView(
@@ -183,12 +191,30 @@ final class NodeRoutes {
           stats.path("resets").asLong(),
           stats.path("epoch").isTextual() ? stats.path("epoch").asText() : null,
           true,
-          null);
+          null,
+          loaderCalls(stats.path("groups").path(GroupRoutes.DATA)));
+    }
+
+    /** The loader calls a member's group made (successful and failed), if it reported the group. */
+    private static @org.jspecify.annotations.Nullable Long loaderCalls(JsonNode group) {
+      return group.isObject()
+          ? group.path("localLoads").asLong() + group.path("localLoadErrors").asLong()
+          : null;
     }
 
     static MemberView unreachable(Member m, String error) {
       return new MemberView(
-          m.id(), m.url(), m.startedAt().toString(), null, null, null, null, null, false, error);
+          m.id(),
+          m.url(),
+          m.startedAt().toString(),
+          null,
+          null,
+          null,
+          null,
+          null,
+          false,
+          error,
+          null);
     }
   }
 

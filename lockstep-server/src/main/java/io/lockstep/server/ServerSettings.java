@@ -34,6 +34,8 @@ import java.util.Map;
  * @param limits the resource bounds of the HTTP side; default {@link ServerLimits#defaults()}
  * @param tls HTTPS on the port (plain HTTP is then refused) and for calls to other members; null:
  *     plain HTTP; with it the derived advertised URL is {@code https://}
+ * @param dataGroup the demo loading group behind {@code /data/<id>}; default {@link
+ *     DataGroupSettings#DEFAULTS}
  */
 public record ServerSettings(
     String bindHost,
@@ -48,9 +50,13 @@ public record ServerSettings(
     Map<String, String> environment,
     Duration shutdownTimeout,
     ServerLimits limits,
-    TlsSettings tls) {
+    TlsSettings tls,
+    DataGroupSettings dataGroup) {
 
   public ServerSettings {
+    if (dataGroup == null) {
+      dataGroup = DataGroupSettings.DEFAULTS;
+    }
     if (bindHost == null || bindHost.isBlank()) {
       throw new IllegalArgumentException("bindHost: must be non-empty, was '" + bindHost + "'");
     }
@@ -125,6 +131,7 @@ public record ServerSettings(
     b.shutdownTimeout = shutdownTimeout;
     b.limits = limits;
     b.tls = tls;
+    b.dataGroup = dataGroup;
     return b;
   }
 
@@ -142,6 +149,7 @@ public record ServerSettings(
     private Duration peerTimeout = Duration.ofSeconds(1);
     private Duration refreshTimeout = Duration.ofSeconds(3);
     private Duration counterBatch = Duration.ZERO;
+    private DataGroupSettings dataGroup = DataGroupSettings.DEFAULTS;
     private Map<String, String> environment = System.getenv();
     private Duration shutdownTimeout = Duration.ofSeconds(5);
     private ServerLimits limits = ServerLimits.defaults();
@@ -209,6 +217,12 @@ public record ServerSettings(
       return this;
     }
 
+    /** The demo loading group behind {@code /data/<id>}: its loader's delay and entries' TTL. */
+    public Builder dataGroup(DataGroupSettings dataGroup) {
+      this.dataGroup = dataGroup;
+      return this;
+    }
+
     /** The environment the platform identity is read from. */
     public Builder environment(Map<String, String> environment) {
       this.environment = environment;
@@ -242,7 +256,8 @@ public record ServerSettings(
           environment,
           shutdownTimeout,
           limits,
-          tls);
+          tls,
+          dataGroup);
     }
   }
 

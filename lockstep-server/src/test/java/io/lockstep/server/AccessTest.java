@@ -62,6 +62,11 @@ class AccessTest {
               Map.entry("GET /health/ready", "open"),
               Map.entry("GET /stats", "read+peer"),
               Map.entry("GET /stats/requests", "read"),
+              Map.entry("GET /stats/{name}", "read"),
+              Map.entry("GET /data/<key>", "read"),
+              Map.entry("DELETE /data/<key>", "write"),
+              Map.entry("GET /_lockstep/groups/{group}/<key>", "open+peer"),
+              Map.entry("DELETE /_lockstep/groups/{group}/<key>", "open+peer"),
               Map.entry("GET /metrics", "metrics"),
               Map.entry("GET /cluster", "read"),
               Map.entry("POST /admin/refresh", "admin"),
@@ -111,7 +116,10 @@ class AccessTest {
   /** A concrete request for a route pattern: path params filled in, a body where one is taken. */
   private HttpResponse<byte[]> call(Endpoint e, String... headers) {
     String path =
-        e.getPath().replace("<key>", "matrix-key").replace("{name}", "matrix-counter")
+        e.getPath()
+                .replace("<key>", "matrix-key")
+                .replace("{name}", "matrix-counter")
+                .replace("{group}", "data")
             + (e.getPath().equals("/admin/await") ? "?revision=1&timeout=10ms" : "");
     String method = e.getMethod().name();
     byte[] body =
@@ -143,8 +151,18 @@ class AccessTest {
       Rule rule = AccessGuard.ruleOf(e.getRoles());
       Scope needed = rule.userScope();
       String what = e.getMethod() + " " + e.getPath();
-      if (needed == null) { // the health probes
+      if (needed == null && rule.anyOf().isEmpty()) { // the health probes
         assertThat(call(e).statusCode()).as(what).isNotIn(401, 403);
+        continue;
+      }
+      if (needed == null) { // members only: the loading groups' peer protocol
+        assertError(call(e), 401, "unauthorized");
+        for (Scope holder : List.of(Scope.ADMIN, Scope.WRITE, Scope.READ, Scope.METRICS)) {
+          assertError(call(e, bearer(TOKENS.get(holder).get(0))), 403, "forbidden");
+        }
+        assertThat(call(e, bearer(SECRET)).statusCode())
+            .as("%s with the cluster secret", what)
+            .isNotIn(401, 403);
         continue;
       }
       for (String[] noToken :

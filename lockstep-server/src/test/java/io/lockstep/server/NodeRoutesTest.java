@@ -98,7 +98,8 @@ class NodeRoutesTest {
               "feedPauses",
               "epoch",
               "ready",
-              "backend");
+              "backend",
+              "groups");
       Lockstep node = ts.server.node();
       assertThat(s.get("id").asText()).isEqualTo(node.self().id());
       assertThat(s.get("url").asText())
@@ -173,7 +174,8 @@ class NodeRoutesTest {
                 "digest",
                 "resets",
                 "epoch",
-                "reachable");
+                "reachable",
+                "dataLoaderCalls");
         assertThat(m.get("reachable").asBoolean()).isTrue();
         assertThat(m.get("appliedRevision").asLong()).isEqualTo(rev);
         assertThat(m.get("keys").asInt()).isEqualTo(1);
@@ -327,7 +329,8 @@ class NodeRoutesTest {
           "{\"application_id\":\"a8d5-guid\",\"application_name\":\"refresh-demo\","
               + "\"application_uris\":[\"refresh-demo.example.com\"],\"instance_index\":2}";
       JsonNode stats = json(ts.get("/stats"));
-      assertThat(TestServer.fieldNames(stats)).endsWith("ready", "backend", "application");
+      assertThat(TestServer.fieldNames(stats))
+          .endsWith("ready", "backend", "application", "groups");
       assertThat(stats.get("application").toString()).isEqualTo(expected);
       JsonNode cluster = json(ts.get("/cluster"));
       assertThat(TestServer.fieldNames(cluster)).containsExactly("self", "application", "members");
