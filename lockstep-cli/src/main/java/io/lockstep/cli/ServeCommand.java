@@ -228,6 +228,16 @@ final class ServeCommand implements Callable<Integer> {
   Duration dataTtl;
 
   @Option(
+      names = "--data-peer-deadline",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_DATA_PEER_DEADLINE:-1s}",
+      converter = DurationConverter.class,
+      description =
+          "How long an instance waits for a /data/<id> entry's owner (connect and answer) before it"
+              + " loads the id itself. Env LOCKSTEP_DATA_PEER_DEADLINE. Default: 1s.")
+  Duration dataPeerDeadline;
+
+  @Option(
       names = "--refresh-timeout",
       paramLabel = "DURATION",
       defaultValue = "${env:LOCKSTEP_REFRESH_TIMEOUT:-3s}",
@@ -517,7 +527,12 @@ final class ServeCommand implements Callable<Integer> {
     if (dataTtl.isNegative() || dataTtl.isZero()) {
       throw usage("--data-ttl", "must be positive, was " + dataTtl);
     }
-    return new DataGroupSettings(dataDelay, dataTtl);
+    if (dataPeerDeadline.isNegative()
+        || dataPeerDeadline.isZero()
+        || dataPeerDeadline.compareTo(Duration.ofSeconds(60)) > 0) {
+      throw usage("--data-peer-deadline", "must be 1ms..60s, was " + dataPeerDeadline);
+    }
+    return new DataGroupSettings(dataDelay, dataTtl, dataPeerDeadline);
   }
 
   /**

@@ -7,11 +7,13 @@ import java.time.Duration;
  *
  * @param delay how long its loader sleeps before answering (the slow source); zero or more
  * @param ttl how long a loaded entry is kept; positive
+ * @param peerDeadline how long a call to another member's group may take (connect and answer)
+ *     before this instance loads the key itself; positive
  */
-public record DataGroupSettings(Duration delay, Duration ttl) {
-  /** 50 ms loads, entries kept 1 minute (the example's TTL). */
+public record DataGroupSettings(Duration delay, Duration ttl, Duration peerDeadline) {
+  /** 50 ms loads, entries kept 1 minute (the example's TTL), 1 s peer deadline. */
   public static final DataGroupSettings DEFAULTS =
-      new DataGroupSettings(Duration.ofMillis(50), Duration.ofMinutes(1));
+      new DataGroupSettings(Duration.ofMillis(50), Duration.ofMinutes(1), Duration.ofSeconds(1));
 
   public DataGroupSettings {
     if (delay == null || delay.isNegative()) {
@@ -19,6 +21,9 @@ public record DataGroupSettings(Duration delay, Duration ttl) {
     }
     if (ttl == null || ttl.isNegative() || ttl.isZero()) {
       throw new IllegalArgumentException("ttl: must be positive, was " + ttl);
+    }
+    if (peerDeadline == null || peerDeadline.isNegative() || peerDeadline.isZero()) {
+      throw new IllegalArgumentException("peerDeadline: must be positive, was " + peerDeadline);
     }
   }
 }

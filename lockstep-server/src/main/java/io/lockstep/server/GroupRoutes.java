@@ -54,7 +54,7 @@ final class GroupRoutes implements AutoCloseable {
     GroupOptions.Builder options =
         GroupOptions.builder()
             .defaultTtl(data.ttl())
-            .peerDeadline(settings.peerTimeout())
+            .peerDeadline(data.peerDeadline())
             .peerSecret(settings.access().clusterSecret());
     String self = settings.environment().get(PEERS_SELF);
     String set = settings.environment().get(PEERS_SET);

@@ -18,7 +18,10 @@ class GroupRoutesTest {
 
   private static ServerSettings fast() {
     return TestServer.settings(
-        b -> b.dataGroup(new DataGroupSettings(Duration.ofMillis(5), Duration.ofMinutes(1))));
+        b ->
+            b.dataGroup(
+                new DataGroupSettings(
+                    Duration.ofMillis(5), Duration.ofMinutes(1), Duration.ofSeconds(1))));
   }
 
   @Test
