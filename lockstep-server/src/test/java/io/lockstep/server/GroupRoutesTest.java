@@ -140,4 +140,39 @@ class GroupRoutesTest {
               });
     }
   }
+
+  private static int freePort() throws java.io.IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void staticPeersFromTheEnvironment_shareTheGroup_withoutASharedBackend() throws Exception {
+    int pa = freePort();
+    int pb = freePort();
+    String ua = "http://127.0.0.1:" + pa;
+    String ub = "http://127.0.0.1:" + pb;
+    String set = ua + "," + ub;
+    try (TestServer a =
+            TestServer.start(
+                fast().toBuilder()
+                    .port(pa)
+                    .environment(java.util.Map.of("PEERS_SELF", ua, "PEERS_SET", set))
+                    .build());
+        TestServer b = // its own backend: only the static list joins the two
+            TestServer.start(
+                fast().toBuilder()
+                    .port(pb)
+                    .environment(java.util.Map.of("PEERS_SELF", ub, "PEERS_SET", set))
+                    .build())) {
+      for (int i = 0; i < 10; i++) {
+        assertThat(json(b.get("/data/s-" + i))).isEqualTo(json(a.get("/data/s-" + i)));
+      }
+      long la = json(a.get("/stats")).path("groups").path("data").path("localLoads").asLong();
+      long lb = json(b.get("/stats")).path("groups").path("data").path("localLoads").asLong();
+      assertThat(la + lb).isEqualTo(10);
+      assertThat(la).as("both own some of the ids").isBetween(1L, 9L);
+    }
+  }
 }
