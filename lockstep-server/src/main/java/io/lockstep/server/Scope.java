@@ -21,7 +21,7 @@ public enum Scope {
   METRICS,
   /**
    * Another member of the cluster, on the routes fan-out calls: {@code /stats}, {@code
-   * /admin/await}.
+   * /admin/await}, and the loading groups' {@code /_lockstep/groups/...} (peer only).
    */
   PEER;
 
