@@ -214,8 +214,9 @@ final class ServeCommand implements Callable<Integer> {
       converter = DurationConverter.class,
       description =
           "How long the loader of the demo group behind GET /data/<id> sleeps per load (the slow"
-              + " source; each id is loaded once per cluster, on its owner). Env LOCKSTEP_DATA_DELAY."
-              + " Default: 50ms.")
+              + " source; each id is loaded once per cluster, on its owner). The group's members are"
+              + " the cluster's, or the fixed list in PEERS_SELF (this instance's URL) and PEERS_SET"
+              + " (every member's URL, comma-separated). Env LOCKSTEP_DATA_DELAY. Default: 50ms.")
   Duration dataDelay;
 
   @Option(
