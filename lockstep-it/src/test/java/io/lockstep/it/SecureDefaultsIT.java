@@ -73,7 +73,14 @@ class SecureDefaultsIT {
                     URI.create("http://127.0.0.1:" + port + "/health/ready"), body -> true))
             .build()) {
       serve.start().awaitReady(Duration.ofSeconds(60));
-      assertThat(serve.logTail(50)).contains("lockstep serving on http://127.0.0.1:" + port);
+      // Ready can come before the start line is written (the node's first listing is applied
+      // while serve is still returning from start), so wait for the line.
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(serve.logTail(400))
+                      .contains("lockstep serving on http://127.0.0.1:" + port));
 
       try (HttpClient http = HttpClient.newHttpClient()) {
         HttpResponse<String> put =
