@@ -35,7 +35,7 @@ class MemberWatchersTest {
 
     @Override
     public CompletableFuture<Membership.Registration> register(Member self) {
-      throw new UnsupportedOperationException();
+      throw new UnsupportedOperationException("not used: the watch tests only poll members()");
     }
 
     @Override

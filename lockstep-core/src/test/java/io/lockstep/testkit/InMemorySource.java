@@ -502,4 +502,12 @@ public final class InMemorySource implements AutoCloseable {
     @Override
     public void close() {}
   }
+
+  /**
+   * Drops a member's record as its source would when the instance died without leaving (a lease or
+   * TTL run out): the instance itself is not told.
+   */
+  public void dropMember(String id) {
+    members.remove(id);
+  }
 }

@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * The membership-watch contract on the in-memory source, whose membership has no events: it runs
- * the default watch, a poll of the member list. No node can be killed there.
+ * the default watch, a poll of the member list. A node is "killed" by dropping its record, as a
+ * lapsed lease or TTL would, without the node being told.
  */
 class InMemoryMembershipWatchContractTest extends MembershipWatchContract {
   private final Map<String, InMemorySource> sources = new HashMap<>();
@@ -22,5 +23,12 @@ class InMemoryMembershipWatchContractTest extends MembershipWatchContract {
         .keyPrefix(keyPrefix)
         .instanceId(instanceId)
         .build();
+  }
+
+  @Override
+  protected KillableNode newKillableNode(String keyPrefix, String instanceId) {
+    Lockstep node = newNode(keyPrefix, instanceId);
+    InMemorySource s = sources.get(keyPrefix);
+    return new KillableNode(node, () -> s.dropMember(instanceId));
   }
 }
