@@ -70,6 +70,8 @@ for _ in $(seq 1 40); do
   if curl -fsS "http://127.0.0.1:$PORT/health/live" >/dev/null 2>&1; then
     echo "Lockstep behind nginx: http://127.0.0.1:$PORT  (instances on $((PORT + 1))-$((PORT + 3)); logs in $work; Ctrl-C stops)"
     echo "  curl -i http://127.0.0.1:$PORT/stats     # X-Lockstep-Instance names the instance that answered"
+    echo "  curl -s http://127.0.0.1:$PORT/data/42   # the loading group: the same date_created from every instance"
+    echo "  curl -s -X DELETE http://127.0.0.1:$PORT/data/42   # forgotten everywhere; the next get loads again"
     wait -n "${pids[@]}" || true
     echo "run-local: a process exited; see the logs in $work" >&2
     tail -n 5 "$work"/*.log >&2 || true

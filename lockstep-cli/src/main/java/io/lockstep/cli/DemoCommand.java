@@ -27,11 +27,14 @@ import picocli.CommandLine.Option;
     sortOptions = false,
     description =
         "Starts N local server processes on free ports, shows a write and a delete reaching every "
-            + "instance with the time each took, a compare-and-set conflict and the /cluster view, then keeps the "
+            + "instance with the time each took, a compare-and-set conflict, the /cluster view, and the loading "
+            + "group loading each of 3 ids once for 30 concurrent gets over every instance, then keeps the "
             + "cluster running until Ctrl-C or --duration. Every process it starts stops when the demo ends, even "
             + "when the demo is killed.")
 public final class DemoCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int GROUP_GETS = 30;
+  private static final int GROUP_IDS = 3;
 
   @Option(
       names = "--instances",
@@ -175,6 +178,72 @@ public final class DemoCommand implements Callable<Integer> {
           m.path("keys").asText("?"),
           m.path("digest").asText("?"));
     }
+
+    loadingGroup(nodes);
+  }
+
+  /**
+   * The loading group (groupcache's example): {@value #GROUP_GETS} concurrent {@code GET
+   * /data/<id>} for {@value #GROUP_IDS} new ids, spread over every instance, then each id's {@code
+   * date_created} and the loader calls summed over the instances' {@code /stats}: one per id.
+   */
+  private void loadingGroup(List<ServerProcess> nodes) throws Exception {
+    out.println();
+    out.printf(
+        "5. Loading group: %d concurrent GET /data/<id> for %d ids, spread over every instance%n",
+        GROUP_GETS, GROUP_IDS);
+    long before = loaderCalls(nodes);
+    String run = Long.toString(System.currentTimeMillis(), 36);
+    List<CompletableFuture<String[]>> answers = new ArrayList<>();
+    CountDownLatch go = new CountDownLatch(1);
+    for (int i = 0; i < GROUP_GETS; i++) {
+      String id = "item-" + run + "-" + (i % GROUP_IDS);
+      ServerProcess n = nodes.get((i / GROUP_IDS) % nodes.size()); // every id on every instance
+      answers.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  go.await();
+                  HttpResponse<String> r = send("GET", n.url() + "/data/" + id, null);
+                  String date =
+                      r.statusCode() == 200
+                          ? JSON.readTree(r.body()).path("date_created").asText("?")
+                          : "HTTP " + r.statusCode();
+                  return new String[] {id, n.id(), date};
+                } catch (Exception e) {
+                  return new String[] {id, n.id(), "failed: " + e};
+                }
+              },
+              pollers));
+    }
+    go.countDown();
+    java.util.Map<String, java.util.Set<String>> dates = new java.util.TreeMap<>();
+    java.util.Map<String, java.util.Set<String>> servedBy = new java.util.TreeMap<>();
+    for (CompletableFuture<String[]> f : answers) {
+      String[] a = f.join();
+      dates.computeIfAbsent(a[0], k -> new java.util.TreeSet<>()).add(a[2]);
+      servedBy.computeIfAbsent(a[0], k -> new java.util.TreeSet<>()).add(a[1]);
+    }
+    for (String id : dates.keySet()) {
+      out.printf(
+          "   %-22s date_created %s, answered by %d instances%n",
+          id, String.join(" / ", dates.get(id)), servedBy.get(id).size());
+    }
+    out.printf(
+        "   loader calls over the whole cluster: %d for %d ids%n",
+        loaderCalls(nodes) - before, GROUP_IDS);
+  }
+
+  /** The data group's loader calls summed over every instance's {@code /stats}. */
+  private long loaderCalls(List<ServerProcess> nodes) throws Exception {
+    long calls = 0;
+    for (ServerProcess n : nodes) {
+      JsonNode g = JSON.readTree(send("GET", n.url() + "/stats", null).body()).path("groups");
+      calls +=
+          g.path("data").path("localLoads").asLong()
+              + g.path("data").path("localLoadErrors").asLong();
+    }
+    return calls;
   }
 
   /**

@@ -76,6 +76,18 @@ class DemoIT {
           .as(text)
           .containsExactlyInAnyOrder("instance-1", "instance-2", "instance-3");
       assertThat(text).contains("answers 404 after").contains("-> 412").contains("GET /cluster");
+      // The loading group: each of the 3 ids has one date, answered by all 3, loaded once.
+      Matcher ids =
+          Pattern.compile("item-\\S+ +date_created (\\S+), answered by (\\d+) instances")
+              .matcher(text);
+      int shown = 0;
+      while (ids.find()) {
+        shown++;
+        assertThat(ids.group(1)).as("one date_created per id: %s", text).doesNotContain("/");
+        assertThat(Integer.parseInt(ids.group(2))).as(text).isEqualTo(3);
+      }
+      assertThat(shown).as(text).isEqualTo(3);
+      assertThat(text).contains("loader calls over the whole cluster: 3 for 3 ids");
 
       assertThat(children).as("the demo started three servers").hasSizeGreaterThanOrEqualTo(3);
       await()

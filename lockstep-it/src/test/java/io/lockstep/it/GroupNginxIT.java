@@ -34,7 +34,8 @@ import org.junit.jupiter.api.Test;
  * loopback) behind nginx round-robin, {@code GET /data/<id>} through nginx. 300 concurrent requests
  * for 10 ids reach every instance, yet the slow loader runs exactly once per id in the whole
  * cluster and every answer for an id carries the same {@code date_created}; a {@code DELETE}
- * through nginx leaves no copy on any instance, and the next get loads again.
+ * through nginx of an id cached on all three (the owner's main cache, the others' hot caches) drops
+ * each copy, leaves none on any instance, and the next get loads again, once.
  */
 class GroupNginxIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -105,10 +106,28 @@ class GroupNginxIT {
       // 2. DELETE one id through nginx: no instance holds it any more.
       String gone = "id-3";
       String oldDate = datesById.get(gone).iterator().next();
-      long mainItems = cacheItems(nodes, "main");
+      // First make sure it is cached on all three: asked of each directly, no load anywhere.
+      Map<String, Long> beforeWarm = loaderCalls(nodes);
+      for (ServerProcess n : nodes) {
+        Http.Resp r = Http.raw(n.url(), "GET", "/data/" + gone, null);
+        assertThat(JSON.readTree(r.body()).get("date_created").asText()).isEqualTo(oldDate);
+      }
+      assertThat(sum(minus(loaderCalls(nodes), beforeWarm))).isZero();
+      Map<String, Long> mainBefore = cacheItemsByInstance(nodes, "main");
+      Map<String, Long> hotBefore = cacheItemsByInstance(nodes, "hot");
       Http.Resp del = Http.raw(nginx.url(), "DELETE", "/data/" + gone, null);
       assertThat(del.status()).as(del.body()).isEqualTo(204);
-      assertThat(cacheItems(nodes, "main")).as("main cache entries").isEqualTo(mainItems - 1);
+      Map<String, Long> mainDropped = minus(mainBefore, cacheItemsByInstance(nodes, "main"));
+      Map<String, Long> hotDropped = minus(hotBefore, cacheItemsByInstance(nodes, "hot"));
+      System.out.println(
+          "entries dropped by the delete: main " + mainDropped + ", hot " + hotDropped);
+      assertThat(sum(mainDropped)).as("the owner's main-cache copy").isEqualTo(1);
+      assertThat(sum(hotDropped)).as("the two hot copies").isEqualTo(2);
+      for (ServerProcess n : nodes) {
+        assertThat(mainDropped.get(n.id()) + hotDropped.get(n.id()))
+            .as("copies dropped on %s", n.id())
+            .isEqualTo(1);
+      }
       Map<String, Long> beforeReload = loaderCalls(nodes);
       Set<String> newDates = new TreeSet<>();
       for (ServerProcess n : nodes) { // each asked directly: a copy left anywhere would show
@@ -163,15 +182,17 @@ class GroupNginxIT {
     return out;
   }
 
-  private static long cacheItems(List<ServerProcess> nodes, String cache) throws Exception {
-    long items = 0;
+  private static Map<String, Long> cacheItemsByInstance(List<ServerProcess> nodes, String cache)
+      throws Exception {
+    Map<String, Long> out = new TreeMap<>();
     for (ServerProcess n : nodes) {
-      items +=
+      out.put(
+          n.id(),
           JSON.readTree(Http.raw(n.url(), "GET", "/stats/" + cache, null).body())
               .get("items")
-              .asLong();
+              .asLong());
     }
-    return items;
+    return out;
   }
 
   private static Map<String, Long> minus(Map<String, Long> a, Map<String, Long> b) {

@@ -105,6 +105,7 @@ public final class ServerCluster implements AutoCloseable {
     private int startNow = -1;
     private boolean bindEverywhere;
     private SSLContext tls;
+    private List<Integer> httpPorts;
 
     private Builder(String backendUri) {
       this.backendUri = backendUri;
@@ -125,6 +126,16 @@ public final class ServerCluster implements AutoCloseable {
 
     public Builder idPrefix(String prefix) {
       this.idPrefix = prefix;
+      return this;
+    }
+
+    /**
+     * The nodes' HTTP ports, one per instance, chosen by the caller (e.g. from {@link FreePorts})
+     * so that it can name every node's URL before the cluster starts, as a static peer list does.
+     * Default: a free port per node, chosen at start.
+     */
+    public Builder httpPorts(List<Integer> ports) {
+      this.httpPorts = List.copyOf(ports);
       return this;
     }
 
@@ -227,8 +238,12 @@ public final class ServerCluster implements AutoCloseable {
         throw new IllegalArgumentException(
             "hosts: " + lab.size() + " hosts for " + instances + " instances");
       }
+      if (httpPorts != null && httpPorts.size() != instances) {
+        throw new IllegalArgumentException(
+            "httpPorts: " + httpPorts.size() + " ports for " + instances + " instances");
+      }
       for (int i = 1; i <= instances; i++) {
-        int port = FreePorts.one();
+        int port = httpPorts == null ? FreePorts.one() : httpPorts.get(i - 1);
         String id = idPrefix + i;
         String host = lab == null ? "127.0.0.1" : lab.address(i - 1);
         String uri = backendFor == null ? backendUri : backendFor.apply(i - 1);

@@ -77,6 +77,7 @@ public final class LockstepServer implements AutoCloseable {
             polls,
             groups::stats);
     metrics.bindReplica(() -> node);
+    metrics.bindGroup(GroupRoutes.DATA, () -> groups.stats().get(GroupRoutes.DATA));
     AccessLog accessLog = new AccessLog(metrics);
     CloudFoundryRoutes cf =
         new CloudFoundryRoutes(this::requireNode, settings, peerCalls, platform.instance());

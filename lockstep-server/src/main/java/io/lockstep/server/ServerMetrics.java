@@ -2,6 +2,7 @@ package io.lockstep.server;
 
 import io.javalin.http.Context;
 import io.lockstep.BackendCallObserver;
+import io.lockstep.GroupStats;
 import io.lockstep.Lockstep;
 import io.lockstep.ReplicaStats;
 import io.micrometer.core.instrument.Counter;
@@ -19,9 +20,11 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
@@ -58,6 +61,7 @@ final class ServerMetrics implements BackendCallObserver, AutoCloseable {
   private final Timer flushesFailed;
   private final DistributionSummary flushIncrements;
   private final JvmGcMetrics gc = new JvmGcMetrics();
+  private final List<Supplier<@Nullable GroupStats>> groupStats = new CopyOnWriteArrayList<>();
   private volatile @Nullable ReplicaStats lastStats;
   private volatile @Nullable Supplier<@Nullable ReplicaStats> replicaStats;
   private volatile long lastStatsNanos;
@@ -195,6 +199,74 @@ final class ServerMetrics implements BackendCallObserver, AutoCloseable {
   private static double value(
       Supplier<@Nullable ReplicaStats> sup, ToDoubleFunction<ReplicaStats> f) {
     ReplicaStats s = sup.get();
+    return s == null ? Double.NaN : f.applyAsDouble(s);
+  }
+
+  /**
+   * The loading groups' figures (as {@code /stats} shows them under {@code groups}), tagged with
+   * the group's name: a counter per groupcache figure and a gauge per cache's items and bytes. A
+   * group not open yet reads NaN.
+   */
+  void bindGroup(String group, Supplier<@Nullable GroupStats> stats) {
+    groupStats.add(stats); // meters hold their state weakly: this keeps it
+    groupCounter(group, "gets", "Group gets, and peer requests served", stats, GroupStats::gets);
+    groupCounter(
+        group, "cache.hits", "Gets answered from the main or hot cache", stats, s -> s.cacheHits());
+    groupCounter(group, "peer.loads", "Values fetched from their owner", stats, s -> s.peerLoads());
+    groupCounter(
+        group,
+        "peer.errors",
+        "Failed fetches from an owner (then loaded here)",
+        stats,
+        s -> s.peerErrors());
+    groupCounter(group, "loads", "Gets that missed both caches", stats, s -> s.loads());
+    groupCounter(
+        group,
+        "loads.deduped",
+        "Fetches and loads that ran after single-flight",
+        stats,
+        s -> s.loadsDeduped());
+    groupCounter(
+        group, "local.loads", "Loader calls here that succeeded", stats, s -> s.localLoads());
+    groupCounter(
+        group,
+        "local.load.errors",
+        "Loader calls here that failed or passed the deadline",
+        stats,
+        s -> s.localLoadErrors());
+    groupCounter(group, "server.requests", "Gets served to peers", stats, s -> s.serverRequests());
+    for (String cache : List.of("main", "hot")) {
+      ToDoubleFunction<GroupStats> items = s -> (cache.equals("main") ? s.main() : s.hot()).items();
+      ToDoubleFunction<GroupStats> bytes = s -> (cache.equals("main") ? s.main() : s.hot()).bytes();
+      Gauge.builder("lockstep.group.cache.items", stats, sup -> groupValue(sup, items))
+          .description("Entries held in a group's cache")
+          .tag("group", group)
+          .tag("cache", cache)
+          .register(registry);
+      Gauge.builder("lockstep.group.cache.bytes", stats, sup -> groupValue(sup, bytes))
+          .description("Weight of a group's cache: value + key length + overhead per entry")
+          .tag("group", group)
+          .tag("cache", cache)
+          .baseUnit("bytes")
+          .register(registry);
+    }
+  }
+
+  private void groupCounter(
+      String group,
+      String name,
+      String help,
+      Supplier<@Nullable GroupStats> stats,
+      ToDoubleFunction<GroupStats> f) {
+    FunctionCounter.builder("lockstep.group." + name, stats, sup -> groupValue(sup, f))
+        .description(help)
+        .tag("group", group)
+        .register(registry);
+  }
+
+  private static double groupValue(
+      Supplier<@Nullable GroupStats> sup, ToDoubleFunction<GroupStats> f) {
+    GroupStats s = sup.get();
     return s == null ? Double.NaN : f.applyAsDouble(s);
   }
 

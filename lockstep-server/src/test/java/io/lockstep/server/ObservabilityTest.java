@@ -41,6 +41,8 @@ class ObservabilityTest {
       assertThat(ts.get("/config/secret-key-name?use_cache=false").statusCode()).isEqualTo(200);
       assertThat(ts.get("/config/missing-key-name").statusCode()).isEqualTo(404);
       assertThat(ts.send("POST", "/counters/c?by=2", new byte[0]).statusCode()).isEqualTo(200);
+      assertThat(ts.get("/data/metered-id").statusCode()).isEqualTo(200);
+      assertThat(ts.get("/data/metered-id").statusCode()).isEqualTo(200);
       long applied = ts.server.node().map().replica().appliedRevision();
 
       Map<String, Family> m = metrics(ts);
@@ -110,6 +112,37 @@ class ObservabilityTest {
         assertThat(m.get(counter).type()).as(counter).isEqualTo("counter");
       }
       assertThat(m.get("lockstep_replica_keys").samples().get(0).value()).isEqualTo(1);
+      // The data group, as /stats shows it under groups.data: two gets, one load, one hit.
+      Map<String, String> data = Map.of("group", "data");
+      assertThat(m.get("lockstep_group_gets_total").type()).isEqualTo("counter");
+      assertThat(m.get("lockstep_group_gets_total").sum("lockstep_group_gets_total", data))
+          .isEqualTo(2);
+      assertThat(
+              m.get("lockstep_group_local_loads_total")
+                  .sum("lockstep_group_local_loads_total", data))
+          .isEqualTo(1);
+      assertThat(
+              m.get("lockstep_group_cache_hits_total").sum("lockstep_group_cache_hits_total", data))
+          .isEqualTo(1);
+      for (String counter :
+          List.of(
+              "lockstep_group_peer_loads_total",
+              "lockstep_group_peer_errors_total",
+              "lockstep_group_loads_total",
+              "lockstep_group_loads_deduped_total",
+              "lockstep_group_local_load_errors_total",
+              "lockstep_group_server_requests_total")) {
+        assertThat(m).as(counter).containsKey(counter);
+        assertThat(m.get(counter).type()).as(counter).isEqualTo("counter");
+      }
+      assertThat(
+              m.get("lockstep_group_cache_items")
+                  .sum("lockstep_group_cache_items", Map.of("group", "data", "cache", "main")))
+          .isEqualTo(1);
+      assertThat(
+              m.get("lockstep_group_cache_bytes")
+                  .sum("lockstep_group_cache_bytes", Map.of("group", "data", "cache", "main")))
+          .isPositive();
       for (String jvm :
           List.of(
               "jvm_memory_used_bytes",
