@@ -132,6 +132,7 @@ public final class LockstepServer implements AutoCloseable {
                     // Scopes: docs/security.md. A route without a rule refuses to start.
                     router.before(ctx -> ctx.header(Headers.NOSNIFF, "nosniff"));
                     router.before(this::identify);
+                    router.before(LockstepServer::caseSensitiveMethod);
                     // Javalin answers HEAD on every GET route itself (an empty 200, the route not
                     // run); only /config/<key> documents HEAD, so any other is 405.
                     router.beforeMatched(LockstepServer::onlyDocumentedHead);
@@ -189,6 +190,18 @@ public final class LockstepServer implements AutoCloseable {
             });
     this.exposure = new Exposure(settings, this::advertiseUrl);
     Exposure.requireRules(endpoints());
+  }
+
+  /**
+   * Method names are case-sensitive (RFC 9110, 9.1): {@code get} is not {@code GET}, though the
+   * router would take it for one. Refused before any route runs, so it changes and counts nothing.
+   */
+  private static void caseSensitiveMethod(io.javalin.http.Context ctx) {
+    String raw = ctx.req().getMethod();
+    if (!raw.equals(raw.toUpperCase(java.util.Locale.ROOT))) {
+      throw ApiException.badRequest(
+          "method names are case-sensitive: '" + raw + "' is not a method this server serves");
+    }
   }
 
   private static void onlyDocumentedHead(io.javalin.http.Context ctx) {

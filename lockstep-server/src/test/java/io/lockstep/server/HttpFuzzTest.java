@@ -16,6 +16,7 @@ import java.util.Objects;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -354,6 +355,30 @@ class HttpFuzzTest {
       m.put(v.key(), v);
     }
     return new Snapshot(m, Map.copyOf(ts.source.counters()));
+  }
+
+  /** A lower-case method is not its upper-case namesake: {@code get /count} counts nothing. */
+  @Example
+  void lowerCaseMethod_isRefused_countsAndStoresNothing() throws Exception {
+    for (String target : List.of("/count", "/counters/c?by=1", "/config/lower")) {
+      for (String method : List.of("get", "post", "put", "delete", "Get")) {
+        Req req =
+            new Req(
+                method,
+                target,
+                "127.0.0.1:PORT",
+                List.of("Authorization: Bearer " + ADMIN, "Content-Type: application/json"),
+                "1".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "1");
+        everyAnswerIs2xxOr4xxWithTheErrorShape_andOnly2xxWritesChangeTheSource(req);
+        RawHttp.Answer a =
+            RawHttp.send(
+                ts.server.port(),
+                req.head().replace("PORT", Integer.toString(ts.server.port())),
+                req.body());
+        assertThat(a.status()).as(method + " " + target + ": " + a.text()).isEqualTo(400);
+      }
+    }
   }
 
   @Property(tries = 2000)
