@@ -397,6 +397,29 @@ class StudentRoutesTest {
   }
 
   @Test
+  void crossSiteBrowserWrites_are403_andChangeNothing() {
+    add(student(1, "A", 1));
+    TestServer.State before = ts.state();
+    String[] evil = {"Origin", "https://evil.example", "Content-Type", "text/plain"};
+    byte[] body = student(2, "B", 2).getBytes(UTF_8);
+    assertError(ts.send("POST", "/student/add", body, evil), 403, "cross_site");
+    assertError(ts.send("PUT", "/student/update", body, evil), 403, "cross_site");
+    assertError(ts.send("DELETE", "/student/delete?id=1", null, evil), 403, "cross_site");
+    assertThat(ts.state()).isEqualTo(before);
+  }
+
+  @Test
+  void requests_areCountedAndTimedByRoute() {
+    add(student(1, "A", 1));
+    ts.get("/student/id?id=1");
+    ts.get("/student/id?id=2");
+    String counted = text(ts.get("/stats/requests"));
+    assertThat(counted).contains("POST /student/add", "GET /student/id");
+    String metrics = text(ts.get("/metrics"));
+    assertThat(metrics).contains("/student/add", "/student/id");
+  }
+
+  @Test
   void withTokens_readsNeedRead_andWritesNeedWrite() {
     AccessSettings access =
         AccessSettings.NONE.withTokens(
