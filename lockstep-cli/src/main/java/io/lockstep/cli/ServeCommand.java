@@ -56,6 +56,9 @@ import picocli.CommandLine.Spec;
       "       see docs/security.md)",
       "  lockstep serve --backend peer://10.0.0.1:7800,10.0.0.2:7800,10.0.0.3:7800 --port 8080",
       "      (LOCKSTEP_PEER_BIND=10.0.0.1:7800 on the first voter; see docs/backends/peer.md)",
+      "  lockstep serve --backend postgresql://db:5432/student --mirror student",
+      "      (the table student in every instance's memory, and the student service;"
+          + " see docs/students.md)",
       "  lockstep serve --tls-cert node.pem --tls-key node-key.pem --tls-client-ca ca.pem ...",
       "      (HTTPS only; clients and other instances present certificates of ca.pem;"
           + " see docs/security.md)"
@@ -142,6 +145,27 @@ final class ServeCommand implements Callable<Integer> {
       description =
           "The namespace of this map within the backend. Env USER_KEY_PREFIX. Default: lockstep.")
   String keyPrefix;
+
+  @Option(
+      names = "--mirror",
+      paramLabel = "TABLE",
+      defaultValue = "${env:LOCKSTEP_MIRROR}",
+      description =
+          "Mirror this existing table of a PostgreSQL backend (postgresql:// or postgres:// only):"
+              + " adds mirror=TABLE to the backend URI, so the map holds the table's rows, key = the"
+              + " primary key as text, value = the row as a JSON object. With TABLE student, the"
+              + " student service is on (/students, /student/...; docs/students.md)."
+              + " Env LOCKSTEP_MIRROR. Default: none.")
+  String mirror;
+
+  @Option(
+      names = "--students",
+      defaultValue = "${env:LOCKSTEP_STUDENTS:-false}",
+      description =
+          "Serve the student service (/students, /student/...; docs/students.md) over any"
+              + " backend's map, storing each student as its JSON row under its id; on by itself"
+              + " with --mirror student. Env LOCKSTEP_STUDENTS. Default: false.")
+  boolean students;
 
   @Option(
       names = "--instance-id",
@@ -383,7 +407,7 @@ final class ServeCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     ServerSettings settings = settings();
     LockstepBuilder node = nodeBuilder();
-    String shownBackend = redact(backend);
+    String shownBackend = redact(backendUri());
     try {
       server =
           LockstepServer.start(
@@ -468,11 +492,7 @@ final class ServeCommand implements Callable<Integer> {
           "Missing backend: --backend (or LOCKSTEP_BACKEND) is empty;"
               + " leave it out for the embedded peer backend, or give a URI such as etcd://127.0.0.1:2379");
     }
-    try {
-      BackendUri.parse(backend);
-    } catch (IllegalArgumentException e) {
-      throw usage("--backend", e.getMessage());
-    }
+    String uri = backendUri();
     if (port < 0 || port > 65535) {
       throw usage("--port", "must be 0..65535, was " + port);
     }
@@ -518,7 +538,79 @@ final class ServeCommand implements Callable<Integer> {
         .environment(env)
         .limits(limits())
         .tls(tls.settings(spec.commandLine()))
+        .students(studentsOn(uri))
         .build();
+  }
+
+  private static final Pattern TABLE =
+      Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}(\\.[A-Za-z_][A-Za-z0-9_]{0,62})?");
+
+  /**
+   * The backend URI the node opens: {@code --backend}, with {@code mirror=TABLE} added to its query
+   * when {@code --mirror} is given. {@code --mirror} is a usage error on a backend other than
+   * PostgreSQL, with a table name that is not a plain (optionally schema-qualified) identifier, or
+   * when the URI already names another mirror.
+   */
+  String backendUri() {
+    String raw = backend.strip();
+    BackendUri parsed;
+    try {
+      parsed = BackendUri.parse(raw);
+    } catch (IllegalArgumentException e) {
+      throw usage("--backend", e.getMessage());
+    }
+    if (mirror == null || mirror.isBlank()) {
+      return raw;
+    }
+    String table = mirror.strip();
+    if (!parsed.scheme().equals("postgresql") && !parsed.scheme().equals("postgres")) {
+      throw usage(
+          "--mirror",
+          "mirrors a table of a PostgreSQL backend, so it needs --backend postgresql://... or"
+              + " postgres://...; the backend is "
+              + parsed.scheme()
+              + ":// (for the student routes on any backend, use --students)");
+    }
+    if (!TABLE.matcher(table).matches()) {
+      throw usage(
+          "--mirror",
+          "expected a table name (letters, digits and _, optionally schema.table), was '"
+              + table
+              + "'");
+    }
+    String already = parsed.params().get("mirror");
+    if (already != null) {
+      if (already.equals(table)) {
+        return raw;
+      }
+      throw usage(
+          "--mirror",
+          "the backend URI already mirrors '" + already + "'; give the table once, not both");
+    }
+    return raw
+        + (raw.contains("?") ? (raw.endsWith("?") || raw.endsWith("&") ? "" : "&") : "?")
+        + "mirror="
+        + table;
+  }
+
+  /**
+   * Whether the student routes are on: {@code --students}, or a mirror of the table {@code
+   * student}. {@code --students} over a mirror of another table is a usage error.
+   */
+  private boolean studentsOn(String uri) {
+    String table = BackendUri.parse(uri).params().get("mirror");
+    boolean studentTable =
+        table != null
+            && (table.equalsIgnoreCase("student") || table.equalsIgnoreCase("public.student"));
+    if (students && table != null && !studentTable) {
+      throw usage(
+          "--students",
+          "the map mirrors the table '"
+              + table
+              + "', whose rows are not students;"
+              + " mirror the table student, or leave --students out");
+    }
+    return students || studentTable;
   }
 
   private DataGroupSettings dataGroup() {
@@ -634,7 +726,7 @@ final class ServeCommand implements Callable<Integer> {
   LockstepBuilder nodeBuilder() {
     LockstepBuilder b =
         Lockstep.builder()
-            .backend(backend.strip())
+            .backend(backendUri())
             .keyPrefix(keyPrefix)
             .instanceId(instanceId())
             .maxKeyBytes(maxKeyBytes)

@@ -66,6 +66,11 @@ class MainTest {
             "etcd://127.0.0.1:2379,127.0.0.1:22379",
             "--key-prefix",
             "Env USER_KEY_PREFIX",
+            "--mirror",
+            "Env LOCKSTEP_MIRROR",
+            "postgresql://db:5432/student --mirror student",
+            "--students",
+            "Env LOCKSTEP_STUDENTS",
             "Default: lockstep",
             "--instance-id",
             "CF_INSTANCE_INDEX",
@@ -218,6 +223,69 @@ class MainTest {
     try (ServerSocket again = new ServerSocket(port)) { // released
       assertThat(again.getLocalPort()).isEqualTo(port);
     }
+  }
+
+  @Test
+  void mirror_onlyWithAPostgresBackend_andAPlainTableName_elseAUsageErrorAtStart() {
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--mirror", "student"}, "--mirror");
+    assertUsageError(
+        new String[] {"serve", "--backend", "etcd://127.0.0.1:2379", "--mirror", "student"},
+        "PostgreSQL");
+    assertUsageError(new String[] {"serve", "--mirror", "student"}, "--mirror"); // peer: default
+    assertUsageError(
+        new String[] {"serve", "--backend", "postgresql://h/db", "--mirror", "student; drop"},
+        "--mirror");
+    assertUsageError(
+        new String[] {
+          "serve", "--backend", "postgresql://h/db?mirror=orders", "--mirror", "student"
+        },
+        "already mirrors");
+    assertUsageError(
+        new String[] {
+          "serve", "--backend", "postgresql://h/db", "--mirror", "orders", "--students"
+        },
+        "--students");
+  }
+
+  private static ServeCommand parsed(String... args) {
+    CommandLine cl = Main.commandLine();
+    String[] all = new String[args.length + 1];
+    all[0] = "serve";
+    System.arraycopy(args, 0, all, 1, args.length);
+    cl.parseArgs(all);
+    ServeCommand serve = cl.getSubcommands().get("serve").getCommand();
+    serve.env = Map.of();
+    return serve;
+  }
+
+  @Test
+  void mirror_addsItsTableToTheBackendUri_andStudentTurnsTheStudentRoutesOn() {
+    ServeCommand s = parsed("--backend", "postgresql://h:5432/student", "--mirror", "student");
+    assertThat(s.backendUri()).isEqualTo("postgresql://h:5432/student?mirror=student");
+    assertThat(s.settings().students()).isTrue();
+    assertThat(s.nodeBuilder().config().backendUri())
+        .isEqualTo("postgresql://h:5432/student?mirror=student");
+
+    s = parsed("--backend", "postgres://h/db?sslmode=disable", "--mirror", "public.student");
+    assertThat(s.backendUri()).isEqualTo("postgres://h/db?sslmode=disable&mirror=public.student");
+    assertThat(s.settings().students()).isTrue();
+
+    s = parsed("--backend", "postgresql://h/db", "--mirror", "orders");
+    assertThat(s.backendUri()).isEqualTo("postgresql://h/db?mirror=orders");
+    assertThat(s.settings().students()).isFalse();
+
+    // the same table in the URI and the flag: said once
+    s = parsed("--backend", "postgresql://h/db?mirror=student", "--mirror", "student");
+    assertThat(s.backendUri()).isEqualTo("postgresql://h/db?mirror=student");
+    assertThat(s.settings().students()).isTrue();
+
+    s = parsed("--backend", "mem://x", "--students");
+    assertThat(s.backendUri()).isEqualTo("mem://x");
+    assertThat(s.settings().students()).isTrue();
+
+    s = parsed("--backend", "mem://x");
+    assertThat(s.settings().students()).isFalse();
   }
 
   private static void assertUsageError(String[] args, String mentioned) {

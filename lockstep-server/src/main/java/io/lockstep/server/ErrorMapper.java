@@ -29,6 +29,7 @@ import org.eclipse.jetty.http.BadMessageException;
  *   <tr><td>403</td><td>cross_site</td><td>a browser request for another site on a route that changes state</td></tr>
  *   <tr><td>404</td><td>not_found</td><td>absent key, unknown route</td></tr>
  *   <tr><td>405</td><td>method_not_allowed</td><td>a route that exists, with another method</td></tr>
+ *   <tr><td>409</td><td>conflict</td><td>a student route: {@code POST /student/add} of an id that exists, an update that kept losing to others</td></tr>
  *   <tr><td>410</td><td>history_reset</td><td>{@link HistoryResetException}: a wait for a revision of a history the source lost</td></tr>
  *   <tr><td>412</td><td>precondition_failed</td><td>{@code If-Match} revision differs</td></tr>
  *   <tr><td>413</td><td>payload_too_large</td><td>{@link ValueTooLargeException}, body over the limit</td></tr>
@@ -58,6 +59,7 @@ final class ErrorMapper {
   static final String OUTCOME_UNKNOWN = "outcome_unknown";
   static final String NOT_FOUND = "not_found";
   static final String METHOD_NOT_ALLOWED = "method_not_allowed";
+  static final String CONFLICT = "conflict";
   static final String PRECONDITION_FAILED = "precondition_failed";
   static final String PAYLOAD_TOO_LARGE = "payload_too_large";
   static final String INTERNAL = "internal";
@@ -202,6 +204,7 @@ final class ErrorMapper {
       case 403 -> FORBIDDEN;
       case 404 -> NOT_FOUND;
       case 405 -> METHOD_NOT_ALLOWED;
+      case 409 -> CONFLICT;
       case 412 -> PRECONDITION_FAILED;
       case 413 -> PAYLOAD_TOO_LARGE;
       case 415 -> UNSUPPORTED_MEDIA_TYPE;

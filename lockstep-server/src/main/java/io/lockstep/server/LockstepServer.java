@@ -67,6 +67,7 @@ public final class LockstepServer implements AutoCloseable {
     ServerLimits limits = settings.limits();
     LongPolls polls = new LongPolls(limits.maxLongPolls());
     ConfigRoutes values = new ConfigRoutes(this::requireNode, settings, drain, polls);
+    StudentRoutes students = new StudentRoutes(this::requireNode, settings, drain, polls);
     NodeRoutes nodeRoutes =
         new NodeRoutes(
             this::requireNode,
@@ -151,6 +152,13 @@ public final class LockstepServer implements AutoCloseable {
                       router.put(path, values::emptyKey, Rule.value(Scope.WRITE));
                       router.post(path, values::emptyKey, Rule.value(Scope.WRITE));
                       router.delete(path, values::emptyKey, write);
+                    }
+                    if (settings.students()) { // db-cache-sync's student service: docs/students.md
+                      router.get("/students", students::list, read);
+                      router.get("/student/id", students::get, read);
+                      router.post("/student/add", students::add, write);
+                      router.put("/student/update", students::update, write);
+                      router.delete("/student/delete", students::delete, write);
                     }
                     router.get("/count", counters::count, write); // it increments
                     router.get("/counters/{name}", counters::get, read);

@@ -11,9 +11,14 @@ import java.util.Set;
  * secret, which members send to each other on fan-out; no user token has it and it implies nothing.
  */
 public enum Scope {
-  /** Read values, counters, the demo's cache object, {@code /stats} and {@code /cluster}. */
+  /**
+   * Read values, counters, the demo's cache object, students, {@code /stats} and {@code /cluster}.
+   */
   READ,
-  /** Everything {@link #READ} allows, and change values, counters and the demo's cache object. */
+  /**
+   * Everything {@link #READ} allows, and change values, counters, students and the demo's cache
+   * object.
+   */
   WRITE,
   /** Everything, including {@code /admin/...} and {@code /metrics}. */
   ADMIN,

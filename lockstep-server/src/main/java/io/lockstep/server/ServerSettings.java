@@ -36,6 +36,9 @@ import java.util.Map;
  *     plain HTTP; with it the derived advertised URL is {@code https://}
  * @param dataGroup the demo loading group behind {@code /data/<id>}; default {@link
  *     DataGroupSettings#DEFAULTS}
+ * @param students whether the student service of db-cache-sync is served ({@code /students}, {@code
+ *     /student/...}) over the node's map: on for a mirror of the table {@code student}, or asked
+ *     for on any backend; default off
  */
 public record ServerSettings(
     String bindHost,
@@ -51,7 +54,8 @@ public record ServerSettings(
     Duration shutdownTimeout,
     ServerLimits limits,
     TlsSettings tls,
-    DataGroupSettings dataGroup) {
+    DataGroupSettings dataGroup,
+    boolean students) {
 
   public ServerSettings {
     if (dataGroup == null) {
@@ -132,6 +136,7 @@ public record ServerSettings(
     b.limits = limits;
     b.tls = tls;
     b.dataGroup = dataGroup;
+    b.students = students;
     return b;
   }
 
@@ -154,6 +159,7 @@ public record ServerSettings(
     private Duration shutdownTimeout = Duration.ofSeconds(5);
     private ServerLimits limits = ServerLimits.defaults();
     private TlsSettings tls;
+    private boolean students;
 
     private Builder() {}
 
@@ -241,6 +247,12 @@ public record ServerSettings(
       return this;
     }
 
+    /** Whether the student routes ({@code /students}, {@code /student/...}) are served. */
+    public Builder students(boolean students) {
+      this.students = students;
+      return this;
+    }
+
     /** Validates and returns the settings. */
     public ServerSettings build() {
       return new ServerSettings(
@@ -257,7 +269,8 @@ public record ServerSettings(
           shutdownTimeout,
           limits,
           tls,
-          dataGroup);
+          dataGroup,
+          students);
     }
   }
 
@@ -312,6 +325,7 @@ public record ServerSettings(
         + " variables, limits="
         + limits
         + (tls == null ? "" : ", tls=" + tls.certificate() + (tls.mutual() ? " (mutual)" : ""))
+        + (students ? ", students" : "")
         + "]";
   }
 
