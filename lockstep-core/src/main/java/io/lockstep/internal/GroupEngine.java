@@ -366,8 +366,8 @@ public final class GroupEngine implements LoadingGroup {
               .start(() -> runLoad(key, mine, intoMain));
         } catch (RuntimeException | OutOfMemoryError e) {
           mine.settle();
-          fail(mine, new GroupLoadException("cannot start the load: " + e, e));
           loadFlights.remove(key, mine);
+          fail(mine, new GroupLoadException("cannot start the load: " + e, e));
         }
         return mine.result.copy();
       }
@@ -383,8 +383,8 @@ public final class GroupEngine implements LoadingGroup {
               () -> abandon(key, flight), options.loadDeadline().toNanos(), TimeUnit.NANOSECONDS);
     } catch (RuntimeException rejected) {
       flight.settle();
-      fail(flight, new GroupLoadException("group " + name + " is closed"));
       loadFlights.remove(key, flight);
+      fail(flight, new GroupLoadException("group " + name + " is closed"));
       return;
     }
     try {
@@ -393,14 +393,18 @@ public final class GroupEngine implements LoadingGroup {
         throw new GroupLoadException("the loader returned null for key '" + key + "'");
       }
       Entry e = new Entry(l.value(), expiresAt(l.ttl()));
-      if (flight.settle()) { // counted and installed before the waiters see it
+      if (flight.settle()) { // counted, installed and retired before the waiters see it
         install(key, e, flight.generation, intoMain);
         localLoads.increment();
+        loadFlights.remove(key, flight);
         flight.result.complete(e);
       }
     } catch (Throwable t) {
       if (flight.settle()) {
         localLoadErrors.increment();
+        // Retired before its waiters fail: a caller that asks again at once must start a new
+        // load, not join this failed one (errors are never cached, not even for a moment).
+        loadFlights.remove(key, flight);
         fail(flight, new GroupLoadException(message(t), t));
       }
     } finally {
@@ -478,8 +482,8 @@ public final class GroupEngine implements LoadingGroup {
                             ? NO_EXPIRY
                             : now + TimeUnit.MILLISECONDS.toNanos(answer.expiresInMillis()));
                 install(key, e, flight.generation, false);
-                flight.result.complete(e);
                 fetchFlights.remove(key, flight);
+                flight.result.complete(e);
                 return;
               }
               // Owner unreachable, late, or it answered an error: load here (counted).
@@ -487,12 +491,12 @@ public final class GroupEngine implements LoadingGroup {
               load(key, false)
                   .whenComplete(
                       (e, loadErr) -> {
+                        fetchFlights.remove(key, flight); // retired before the waiters see it
                         if (loadErr == null) {
                           flight.result.complete(e);
                         } else {
                           flight.result.completeExceptionally(unwrap(loadErr));
                         }
-                        fetchFlights.remove(key, flight);
                       });
             });
   }

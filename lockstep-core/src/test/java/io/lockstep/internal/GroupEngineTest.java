@@ -85,6 +85,34 @@ class GroupEngineTest {
     }
   }
 
+  /**
+   * The caller a failed load wakes and that asks again at once starts a new load: it never joins
+   * the failed one (which used to be retired only after its waiters were told, so a quick second
+   * get could see the same error: an error cached for a moment).
+   */
+  @Test
+  void aGetRightAfterAFailedLoad_startsANewLoad_everyTime() {
+    java.util.Map<String, AtomicInteger> calls = new java.util.concurrent.ConcurrentHashMap<>();
+    Loader failsFirst =
+        key -> {
+          if (calls.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet() == 1) {
+            throw new IllegalStateException("first call of " + key + " fails");
+          }
+          return Loaded.of(bytes("v-" + key));
+        };
+    try (LoadingGroup g = LoadingGroup.open("g", failsFirst, alone().build())) {
+      for (int i = 0; i < 2_000; i++) {
+        String key = "k" + i;
+        assertThatThrownBy(() -> g.getBlocking(key))
+            .isInstanceOf(GroupLoadException.class)
+            .hasMessageContaining("first call of " + key);
+        assertThat(str(g.getBlocking(key))).as(key).isEqualTo("v-" + key);
+      }
+      assertThat(g.stats().localLoadErrors()).isEqualTo(2_000);
+      assertThat(g.stats().localLoads()).isEqualTo(2_000);
+    }
+  }
+
   @Test
   void aHungLoaderIsAbandonedAtTheDeadline_andDoesNotWedgeTheKey() {
     AtomicInteger calls = new AtomicInteger();
