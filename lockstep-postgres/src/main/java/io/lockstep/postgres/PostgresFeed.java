@@ -74,6 +74,14 @@ final class PostgresFeed implements Feed {
           epoch = h.epoch();
           listener.onEpoch(epoch);
         }
+        if (h.rev() < next - 1) {
+          // The head went back below what this feed was asked to follow: the database lost
+          // history (a standby promoted before it caught up, a backup restored). A progress
+          // answer below applied makes the engine relist, and that listing resets the replica.
+          close();
+          listener.onProgress(h.rev());
+          return;
+        }
         if (next <= h.compacted()) {
           close();
           listener.onCompacted(h.compacted());

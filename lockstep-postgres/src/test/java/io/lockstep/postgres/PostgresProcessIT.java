@@ -45,8 +45,16 @@ class PostgresProcessIT {
         st.execute("INSERT INTO t VALUES (1)");
       }
       long pid = p.pid();
-      p.stop();
+      try (Connection idle = DriverManager.getConnection(p.jdbcUrl())) {
+        // A fast shutdown ends open sessions; a smart one (plain SIGTERM) would wait for them.
+        long t0 = System.nanoTime();
+        p.stop();
+        assertThat((System.nanoTime() - t0) / 1_000_000).as("stop millis").isLessThan(10_000);
+      }
       assertThat(p.isRunning()).isFalse();
+      assertThat(Files.readString(p.logFile()))
+          .contains("pg_ctl stop -m fast: ")
+          .contains("server stopped");
       assertThatThrownBy(() -> query(p, "SELECT 1")).isInstanceOf(SQLException.class);
       p.start();
       assertThat(query(p, "SELECT sum(v) FROM t")).isEqualTo("1");

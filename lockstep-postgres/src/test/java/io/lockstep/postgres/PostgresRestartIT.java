@@ -1,5 +1,6 @@
 package io.lockstep.postgres;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -8,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lockstep.Lockstep;
 import io.lockstep.Versioned;
 import io.lockstep.testkit.TestResource;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -83,13 +85,13 @@ class PostgresRestartIT {
               () -> write(table, writer, writing, acked[writer], tried[writer], commits, failures),
               r -> Thread.ofPlatform().name("writer-" + writer).start(r)));
     }
-    awaitMoreCommits(commits, 200);
+    awaitMoreCommits(commits, 1000);
     pg.get().server().stop();
     pg.get().server().start();
-    awaitMoreCommits(commits, 200);
+    awaitMoreCommits(commits, 1000);
     pg.get().server().kill();
     pg.get().server().start();
-    awaitMoreCommits(commits, 200);
+    awaitMoreCommits(commits, 1000);
     writing.set(false);
     CompletableFuture.allOf(writers.toArray(CompletableFuture[]::new)).get(1, TimeUnit.MINUTES);
 
@@ -116,6 +118,73 @@ class PostgresRestartIT {
     System.out.printf(
         "%s: %d commits, %d failed attempts during the outages, head revision %d%n",
         getClass().getSimpleName(), commits.get(), failures.get(), pg.get().head(prefix));
+  }
+
+  /**
+   * A database that went back in history, as a standby promoted before it replayed everything or a
+   * backup restored: its head is below what the replicas applied, with the same epoch, and the
+   * revisions above it are handed out again. The feeds see the head below their position, the
+   * engine relists and resets, and every instance ends equal to the table.
+   */
+  @Test
+  void databaseRestoredToAnOlderCopy_replicasReset_andConverge() throws Exception {
+    String prefix = "restore-" + UUID.randomUUID().toString().substring(0, 8);
+    List<Lockstep> nodes = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      Lockstep n =
+          Lockstep.builder()
+              .backend(pg.get().backendUri() + "?timeout=2s")
+              .keyPrefix(prefix)
+              .operationTimeout(Duration.ofSeconds(2))
+              .build();
+      open.add(n);
+      nodes.add(n);
+    }
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> nodes.stream().allMatch(n -> n.map().replica().isReady()));
+    for (int i = 0; i < 3; i++) {
+      nodes.get(0).map().put("k" + i, ("old" + i).getBytes(UTF_8), "text/plain");
+    }
+    Path data = pg.get().server().directory().resolve("data");
+    Path backup = pg.get().server().directory().resolve("backup");
+    pg.get().server().stop();
+    copy(data, backup);
+    pg.get().server().start();
+    long applied = 0;
+    for (int i = 3; i < 10; i++) {
+      applied =
+          nodes.get(0).map().put("k" + i, ("new" + i).getBytes(UTF_8), "text/plain").revision();
+    }
+    for (Lockstep n : nodes) {
+      assertThat(n.map().replica().awaitRevision(applied, Duration.ofSeconds(30))).isTrue();
+    }
+    pg.get().server().stop();
+    copy(backup, data);
+    pg.get().server().start();
+    assertThat(pg.get().head(prefix)).isEqualTo(3);
+    pg.get().putKv(prefix, "after", "restored".getBytes(UTF_8), "text/plain"); // revision 4 again
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .ignoreExceptions()
+        .until(
+            () ->
+                nodes.stream()
+                    .allMatch(n -> n.map().replica().digest() == pg.get().kvDigest(prefix)));
+    for (Lockstep n : nodes) {
+      assertThat(n.map().get("after").valueAsString()).isEqualTo("restored");
+      assertThat(n.map().get("k5")).isNull();
+      assertThat(n.map().size()).isEqualTo(4);
+      assertThat(n.map().replica().stats().resets()).isGreaterThanOrEqualTo(1);
+    }
+  }
+
+  /** {@code cp -a}, replacing {@code to}: the files keep their owner (the postgres OS user). */
+  private static void copy(Path from, Path to) throws Exception {
+    Process rm = new ProcessBuilder("rm", "-rf", to.toString()).inheritIO().start();
+    assertThat(rm.waitFor()).isZero();
+    Process cp = new ProcessBuilder("cp", "-a", from.toString(), to.toString()).inheritIO().start();
+    assertThat(cp.waitFor()).isZero();
   }
 
   private static void awaitMoreCommits(AtomicInteger commits, int more) {

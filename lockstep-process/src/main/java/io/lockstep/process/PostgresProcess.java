@@ -104,7 +104,8 @@ public final class PostgresProcess extends LocalServer {
   public void stop() {
     if (isRunning()) {
       resume(); // a frozen postmaster acts on no signal
-      run(
+      List<String> cmd = new ArrayList<>(asPostgresUser());
+      cmd.addAll(
           List.of(
               bin.resolve("pg_ctl").toString(),
               "stop",
@@ -114,9 +115,19 @@ public final class PostgresProcess extends LocalServer {
               "fast",
               "-w",
               "-t",
-              "20"),
-          "pg_ctl stop",
-          false);
+              "20"));
+      // Should it fail (the server exited meanwhile), what follows still stops or kills it.
+      String out = run(cmd, "pg_ctl stop", false);
+      try {
+        Files.writeString(
+            logFile(),
+            "=== pg_ctl stop -m fast: " + out.strip() + System.lineSeparator(),
+            StandardCharsets.UTF_8,
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.APPEND);
+      } catch (IOException e) {
+        // the log is for diagnosis only
+      }
     }
     super.stop();
   }
@@ -202,7 +213,7 @@ public final class PostgresProcess extends LocalServer {
   }
 
   /** Runs a PostgreSQL program to its end, its output appended to the log; fails loudly. */
-  private static void run(List<String> cmd, String what, boolean mustSucceed) {
+  private static String run(List<String> cmd, String what, boolean mustSucceed) {
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -214,6 +225,7 @@ public final class PostgresProcess extends LocalServer {
         throw new IllegalStateException(
             what + " failed (exit " + p.exitValue() + ", " + String.join(" ", cmd) + "):\n" + out);
       }
+      return out;
     } catch (IOException e) {
       throw new UncheckedIOException(what + " (" + cmd.get(0) + ") could not be started", e);
     } catch (InterruptedException e) {
