@@ -31,6 +31,9 @@ import java.util.stream.Stream;
  * extra {@code -c name=value} settings may be given. Output goes to {@code postgres.log} in the
  * directory; failures quote its tail.
  *
+ * <p>{@link #standbyOf} starts a streaming-replication standby of a running server ({@code
+ * pg_basebackup -R}), and {@link #promote()} makes it a primary: a failover, for tests.
+ *
  * <p>The binaries ({@code initdb}, {@code postgres}, {@code pg_ctl}, {@code pg_isready}) are taken
  * from {@code $POSTGRES_BIN_DIR}, else the newest {@code /usr/lib/postgresql/<version>/bin} (where
  * Debian puts them). When none is found the constructor fails saying so: tests that need PostgreSQL
@@ -55,7 +58,25 @@ public final class PostgresProcess extends LocalServer {
     this(binDir(), FreePorts.one(), TempDirs.create("lockstep-postgres-"), List.of(settings));
   }
 
+  /**
+   * A streaming-replication standby of {@code primary}: {@code pg_basebackup -R -X stream} from it
+   * into a new directory, then a server on a free loopback port that follows it (hot standby: it
+   * answers reads). {@link #promote()} makes it a primary.
+   */
+  public static PostgresProcess standbyOf(PostgresProcess primary, String... settings) {
+    return new PostgresProcess(
+        primary.bin,
+        FreePorts.one(),
+        TempDirs.create("lockstep-postgres-"),
+        List.of(settings),
+        primary.port());
+  }
+
   private PostgresProcess(Path bin, int port, Path dir, List<String> settings) {
+    this(bin, port, dir, settings, 0);
+  }
+
+  private PostgresProcess(Path bin, int port, Path dir, List<String> settings, int primaryPort) {
     super(
         "postgresql",
         port,
@@ -70,7 +91,11 @@ public final class PostgresProcess extends LocalServer {
     this.bin = bin;
     this.data = dir.resolve("data");
     try {
-      initdb(bin, dir);
+      if (primaryPort == 0) {
+        initdb(bin, dir);
+      } else {
+        baseBackup(bin, dir, primaryPort);
+      }
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -130,6 +155,18 @@ public final class PostgresProcess extends LocalServer {
       }
     }
     super.stop();
+  }
+
+  /**
+   * Promotes this standby to a primary ({@code pg_ctl promote -w}): it stops following its primary,
+   * starts a new timeline and accepts writes.
+   */
+  public void promote() {
+    List<String> cmd = new ArrayList<>(asPostgresUser());
+    cmd.addAll(
+        List.of(
+            bin.resolve("pg_ctl").toString(), "promote", "-D", data.toString(), "-w", "-t", "30"));
+    run(cmd, "pg_ctl promote", true);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -210,6 +247,29 @@ public final class PostgresProcess extends LocalServer {
             "--locale=C.UTF-8",
             "--no-sync"));
     run(cmd, "initdb", true);
+  }
+
+  private static void baseBackup(Path bin, Path dir, int primaryPort) {
+    handToPostgresUser(dir);
+    List<String> cmd = new ArrayList<>(asPostgresUser());
+    cmd.addAll(
+        List.of(
+            bin.resolve("pg_basebackup").toString(),
+            "-D",
+            dir.resolve("data").toString(),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            Integer.toString(primaryPort),
+            "-U",
+            USER,
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync"));
+    run(cmd, "pg_basebackup", true);
   }
 
   /** Runs a PostgreSQL program to its end, its output appended to the log; fails loudly. */
