@@ -60,11 +60,17 @@ final class PostgresDoorbell implements AutoCloseable {
         retry.reset();
         backend.wakeFeeds(); // whatever rang while this connection was down
         PGConnection pg = c.unwrap(PGConnection.class);
+        long lastWake = System.nanoTime();
+        long pollNanos = TimeUnit.MILLISECONDS.toNanos(pollMillis);
         while (!closed) {
-          PGNotification[] got = pg.getNotifications(pollMillis);
-          // Woken by a doorbell for this namespace or by the poll timer: either way, read.
-          if (got == null || got.length == 0 || rangForUs(got)) {
+          long left = pollNanos - (System.nanoTime() - lastWake);
+          PGNotification[] got =
+              pg.getNotifications((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+          // A doorbell for this namespace, or the poll timer (which other namespaces' doorbells
+          // must not keep postponing): either way, read.
+          if (rangForUs(got) || System.nanoTime() - lastWake >= pollNanos) {
             backend.wakeFeeds();
+            lastWake = System.nanoTime();
           }
         }
       } catch (SQLException | RuntimeException e) {
@@ -86,6 +92,9 @@ final class PostgresDoorbell implements AutoCloseable {
   }
 
   private boolean rangForUs(PGNotification[] got) {
+    if (got == null) {
+      return false;
+    }
     for (PGNotification n : got) {
       if (backend.namespace().equals(n.getParameter())) {
         return true;
