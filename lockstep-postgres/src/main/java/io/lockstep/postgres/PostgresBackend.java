@@ -13,6 +13,7 @@ import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ListingProgress;
 import io.lockstep.spi.Membership;
 import io.lockstep.spi.RequestIds;
 import io.lockstep.spi.RevisionModel;
@@ -300,6 +301,15 @@ public final class PostgresBackend implements Backend {
 
   @Override
   public CompletableFuture<Snapshot> snapshot() {
+    return snapshot(ListingProgress.NONE);
+  }
+
+  /**
+   * One query in one {@code REPEATABLE READ} snapshot, fetched {@link #BATCH} rows at a time; each
+   * batch is reported to {@code progress} as a page, and a cancelled listing stops at the next one.
+   */
+  @Override
+  public CompletableFuture<Snapshot> snapshot(ListingProgress progress) {
     return call(
         "listing of " + ns,
         (c, src) -> {
@@ -313,11 +323,21 @@ public final class PostgresBackend implements Backend {
               ps.setString(1, ns);
               ps.setFetchSize(BATCH);
               try (ResultSet rs = ps.executeQuery()) {
+                int inPage = 0;
                 while (rs.next()) {
                   entries.add(
                       new Versioned(
                           rs.getString(1), rs.getBytes(2), rs.getString(3), rs.getLong(4)));
+                  if (++inPage == BATCH) {
+                    progress.page(inPage);
+                    inPage = 0;
+                    if (progress.isCancelled()) {
+                      throw new java.util.concurrent.CancellationException(
+                          "listing of " + ns + " cancelled after " + entries.size() + " entries");
+                    }
+                  }
                 }
+                progress.page(inPage);
               }
             }
             c.commit();
