@@ -248,7 +248,9 @@ public final class PostgresBackend implements Backend {
     }
     if (u instanceof SQLException e && e.getSQLState() != null) {
       String state = e.getSQLState();
-      if (state.startsWith("22") || state.equals("23502") || state.equals("23514")) {
+      // Data exceptions (22) and integrity constraint violations (23: NOT NULL, CHECK, UNIQUE,
+      // FOREIGN KEY of a mirrored table) are the written value's fault: a 4xx, not an outage.
+      if (state.startsWith("22") || state.startsWith("23")) {
         return new IllegalArgumentException(
             what + " refused by PostgreSQL: " + BackendSupport.detail(e), e);
       }

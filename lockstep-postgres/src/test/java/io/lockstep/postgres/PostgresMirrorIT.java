@@ -137,6 +137,10 @@ class PostgresMirrorIT {
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> a.put("8", json("{\"age\": 3}"), null)) // name is NOT NULL
         .isInstanceOf(IllegalArgumentException.class);
+    pg.get().sql("ALTER TABLE " + table + " ADD CONSTRAINT adult CHECK (age >= 18)");
+    assertThatThrownBy(() -> a.put("8", json("{\"name\": \"Kid\", \"age\": 3}"), null))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("adult");
     assertThat(a.get("abc", ReadConsistency.STRONG)).isNull();
     assertThat(a.delete("abc").status()).isEqualTo(WriteResult.Status.NOT_FOUND);
     assertThat(pg.get().rows(table, "id")).isEmpty();
