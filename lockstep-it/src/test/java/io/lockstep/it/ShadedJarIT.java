@@ -34,7 +34,8 @@ class ShadedJarIT {
               "io/lockstep/process/ServerProcess.class",
               "io/lockstep/etcd/EtcdBackend.class",
               "io/lockstep/peer/PeerBackend.class",
-              "io/lockstep/redis/RedisBackend.class");
+              "io/lockstep/redis/RedisBackend.class",
+              "io/lockstep/postgres/PostgresBackend.class");
       List<String> found =
           names.stream().filter(n -> FORBIDDEN.stream().anyMatch(n::startsWith)).toList();
       assertThat(found).as("test classes in the production jar").isEmpty();

@@ -24,6 +24,7 @@ import io.lockstep.peer.PeerBackend;
 import io.lockstep.peer.PeerProbeAccess;
 import io.lockstep.process.EtcdProcess;
 import io.lockstep.process.FreePorts;
+import io.lockstep.process.PostgresProcess;
 import io.lockstep.process.RedisProcess;
 import io.lockstep.process.TempDirs;
 import io.lockstep.spi.BackendContext;
@@ -76,6 +77,11 @@ import org.jgroups.raft.StateMachine;
  *       backend builds ({@code PeerStack}), a minimal state machine, {@code setAsync} on the
  *       leader, time until all 3 state machines applied it ({@code send_commits_immediately} on,
  *       else followers apply only with the next append or resend).
+ *   <li>{@code postgres-3}: 3 Lockstep replicas on one PostgreSQL (the key-value table), time to
+ *       the last of the 2 others (a transaction whose deferred trigger takes the revision and sends
+ *       {@code NOTIFY}, then each replica's read of the change log); reference: {@code SELECT
+ *       pg_notify(...)} on one PgJDBC connection, 2 connections {@code LISTEN}ing, each on a thread
+ *       of its own blocked in {@code getNotifications}.
  *   <li>{@code writes-redis}, {@code writes-etcd}, {@code writes-peer}: one writer, writes per
  *       second one at a time ({@code put}) and with 16 in flight ({@code putAsync}); reference: the
  *       same {@code write.lua} by {@code EVALSHA} (with its {@code PUBLISH}), a jetcd {@code put},
@@ -100,7 +106,14 @@ public final class HotPathProbe {
   private static final Duration TIMEOUT = Duration.ofSeconds(3);
   static final List<String> ALL =
       List.of(
-          "redis-2", "redis-8", "etcd-17", "peer-3", "writes-redis", "writes-etcd", "writes-peer");
+          "redis-2",
+          "redis-8",
+          "etcd-17",
+          "peer-3",
+          "postgres-3",
+          "writes-redis",
+          "writes-etcd",
+          "writes-peer");
 
   private int warmup = 2000;
   private int reps = 5;
@@ -135,6 +148,7 @@ public final class HotPathProbe {
         case "redis-8" -> p.redisFanout(path, 8);
         case "etcd-17" -> p.etcdFanout(path, 17);
         case "peer-3" -> p.peerFanout(path);
+        case "postgres-3" -> p.postgresFanout(path, 3);
         case "writes-redis" -> p.redisWrites(path);
         case "writes-etcd" -> p.etcdWrites(path);
         case "writes-peer" -> p.peerWrites(path);
@@ -324,6 +338,60 @@ public final class HotPathProbe {
           };
       compareFanout(path, lockstep, reference);
     }
+  }
+
+  private void postgresFanout(String path, int replicas) throws Exception {
+    try (PostgresProcess pg = new PostgresProcess();
+        Closer closer = new Closer()) {
+      List<ReplicatedMap> maps = lockstepNodes(closer, pg.backendUri(), "hp" + replicas, replicas);
+      Fanout lockstep = lockstepFanout(maps.get(0), maps.subList(1, replicas));
+      Fanout reference = rawListenNotify(closer, pg.jdbcUrl(), replicas - 1);
+      compareFanout(path, lockstep, reference);
+    }
+  }
+
+  /** {@code pg_notify} on one connection, {@code listeners} connections blocked in LISTEN. */
+  private static Fanout rawListenNotify(Closer closer, String jdbcUrl, int listeners)
+      throws Exception {
+    Arrivals arrivals = new Arrivals(listeners);
+    for (int i = 0; i < listeners; i++) {
+      int reader = i;
+      java.sql.Connection c = java.sql.DriverManager.getConnection(jdbcUrl);
+      closer.add(c);
+      try (java.sql.Statement st = c.createStatement()) {
+        st.execute("LISTEN raw_changes");
+      }
+      org.postgresql.PGConnection pgc = c.unwrap(org.postgresql.PGConnection.class);
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  while (!c.isClosed()) {
+                    org.postgresql.PGNotification[] got = pgc.getNotifications(0);
+                    if (got != null) {
+                      for (org.postgresql.PGNotification n : got) {
+                        arrivals.seen(reader, Long.parseLong(n.getParameter()));
+                      }
+                    }
+                  }
+                } catch (java.sql.SQLException e) {
+                  // closed at the end of the run
+                }
+              },
+              "raw-listen-" + i);
+      t.setDaemon(true);
+      t.start();
+    }
+    java.sql.Connection w = java.sql.DriverManager.getConnection(jdbcUrl);
+    closer.add(w);
+    java.sql.PreparedStatement notify = w.prepareStatement("SELECT pg_notify('raw_changes', ?)");
+    return seq -> {
+      arrivals.arm(seq);
+      long t0 = System.nanoTime();
+      notify.setString(1, Long.toString(seq));
+      notify.executeQuery().close();
+      return arrivals.awaitLast(seq) - t0;
+    };
   }
 
   private static List<ReplicatedMap> lockstepNodes(

@@ -38,6 +38,7 @@ public abstract class MembershipWatchContract extends NamespacedSuite {
           "lockstep-etcd-",
           "lockstep-redis-",
           "lockstep-peer-",
+          "lockstep-postgres-",
           "lockstep-applier");
 
   protected MembershipWatchContract() {

@@ -26,7 +26,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * test framework.
  */
 public final class TcpProxy implements AutoCloseable {
-  private final InetSocketAddress target;
+  private volatile InetSocketAddress target;
   private final ServerSocket server;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
   private final ReentrantLock lock = new ReentrantLock();
@@ -46,6 +46,14 @@ public final class TcpProxy implements AutoCloseable {
       throw new UncheckedIOException("binding a proxy port failed", e);
     }
     daemon("tcp-proxy-accept-" + port(), this::acceptLoop).start();
+  }
+
+  /**
+   * Sends connections opened from now on to {@code host:port} (a failover behind a fixed address);
+   * open ones stay with the old target until {@link #cut()}.
+   */
+  public void retarget(String host, int port) {
+    this.target = new InetSocketAddress(host, port);
   }
 
   /** The port clients connect to. */
