@@ -275,8 +275,54 @@ class StudentPostgresIT {
   // PostgreSQL down, then back
   // -----------------------------------------------------------------------------------------------
 
+  /**
+   * A {@code student} table with its columns in another order and one more column, in another
+   * database, mirrored by one more instance: write answers are the row as PostgreSQL stores it
+   * (what {@code GET /student/id} answers), an add leaves the extra column NULL, and an update
+   * keeps it.
+   */
   @Test
   @Order(9)
+  void widerTable_writeAnswersAreTheStoredRow_andUpdateKeepsOtherColumns() {
+    psql("CREATE DATABASE school");
+    psql("school", "CREATE TABLE student(id bigint PRIMARY KEY, age int, name text, email text)");
+    try (ServerCluster school =
+        ServerCluster.builder("postgresql://postgres@" + pg.endpoint() + "/school?timeout=2s")
+            .instances(1)
+            .keyPrefix("school")
+            .idPrefix("school-")
+            .args("--mirror", "student")
+            .start()) {
+      ServerProcess n = school.node(0);
+      Http.Resp add = send(n, "POST", "/student/add", "{\"id\":1,\"name\":\"Ann\",\"age\":20}");
+      assertThat(add.status()).as(add.body()).isEqualTo(200);
+      String ann = "{\"id\":1,\"age\":20,\"name\":\"Ann\",\"email\":null}";
+      assertThat(add.body()).isEqualTo(ann);
+      assertThat(send(n, "GET", "/student/id?id=1", null).body()).isEqualTo(ann);
+      assertThat(json(query("school", "SELECT row_to_json(s)::text FROM student s WHERE id = 1")))
+          .isEqualTo(json(ann));
+
+      psql("school", "UPDATE student SET email = 'ann@school' WHERE id = 1");
+      String withEmail = "{\"id\":1,\"age\":20,\"name\":\"Ann\",\"email\":\"ann@school\"}";
+      await()
+          .atMost(VISIBLE)
+          .untilAsserted(
+              () ->
+                  assertThat(send(n, "GET", "/student/id?id=1", null).body()).isEqualTo(withEmail));
+      Http.Resp upd = send(n, "PUT", "/student/update", "{\"id\":1,\"name\":\"Anne\",\"age\":21}");
+      assertThat(upd.status()).as(upd.body()).isEqualTo(200);
+      String updated = "{\"id\":1,\"age\":21,\"name\":\"Anne\",\"email\":\"ann@school\"}";
+      assertThat(upd.body()).isEqualTo(updated);
+      assertThat(json(query("school", "SELECT row_to_json(s)::text FROM student s WHERE id = 1")))
+          .as("the update kept the column it does not know")
+          .isEqualTo(json(updated));
+      assertThat(send(n, "GET", "/student/id?id=1&min_revision=" + upd.revision(), null).body())
+          .isEqualTo(updated);
+    }
+  }
+
+  @Test
+  @Order(10)
   void postgresStopped_writes503_readsFromMemory_thenConverge() {
     psql("INSERT INTO student VALUES (30, 'Ivy', 60)");
     awaitOnAll("/student/id?id=30", 200, "{\"id\":30,\"name\":\"Ivy\",\"age\":60}");
@@ -396,7 +442,14 @@ class StudentPostgresIT {
   }
 
   private static String query(String sql) {
-    try (Connection c = DriverManager.getConnection(pg.jdbcUrl());
+    return query(PostgresProcess.DATABASE, sql);
+  }
+
+  /** The first column of the first row of {@code sql} in {@code database}, or null. */
+  private static String query(String database, String sql) {
+    String url =
+        "jdbc:postgresql://" + pg.endpoint() + "/" + database + "?user=" + PostgresProcess.USER;
+    try (Connection c = DriverManager.getConnection(url);
         Statement st = c.createStatement();
         ResultSet rs = st.executeQuery(sql)) {
       return rs.next() ? rs.getString(1) : null;
@@ -410,6 +463,11 @@ class StudentPostgresIT {
    * standard input in UTF-8; fails loudly.
    */
   private static void psql(String sql) {
+    psql(PostgresProcess.DATABASE, sql);
+  }
+
+  /** Runs SQL with {@code psql} in {@code database}. */
+  private static void psql(String database, String sql) {
     String psql = pg.binDirectory().resolve("psql").toString();
     ProcessBuilder pb =
         new ProcessBuilder(
@@ -425,7 +483,7 @@ class StudentPostgresIT {
                 "-U",
                 PostgresProcess.USER,
                 "-d",
-                PostgresProcess.DATABASE,
+                database,
                 "-f",
                 "-")
             .redirectErrorStream(true);

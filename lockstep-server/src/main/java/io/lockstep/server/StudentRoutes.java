@@ -166,35 +166,44 @@ final class StudentRoutes {
               + " changed; use PUT /student/update to change it",
           Map.of(Headers.REVISION, Long.toString(r.revision())));
     }
-    written(ctx, r.revision(), value);
+    written(ctx, node.get().map(), s.key(), r.revision(), value);
   }
 
   /**
-   * {@code PUT /student/update}: replaces a student that exists; 404 when absent. The write is a
-   * compare-and-set on the revision the student is at (from memory, else from the source), retried
-   * on the new revision when another update came between; a delete that came between ends in 404,
-   * never in the student written back.
+   * {@code PUT /student/update}: changes the {@code name} and {@code age} of a student that exists;
+   * 404 when absent. Other fields of the stored row (more columns of a mirrored table) are kept:
+   * the value written is the stored row with {@code id}, {@code name} and {@code age} replaced,
+   * since a write to a mirror sets every column and would turn the ones it leaves out into NULL.
+   * The write is a compare-and-set on the revision that row is at (from memory, else from the
+   * source), retried with the newer row when another write came between; a delete that came between
+   * ends in 404, never in the student written back.
    */
   void update(Context ctx) {
     Requests.onlyParams(ctx, Set.of());
     Student s = body(ctx);
-    byte[] value = Json.bytes(s);
     ReplicatedMap map = node.get().map();
-    Versioned local = map.get(s.key());
-    long expected;
-    if (local != null) {
-      expected = local.modRevision();
-    } else { // this instance may lag: ask the source before answering 404
-      Versioned strong = map.get(s.key(), ReadConsistency.STRONG);
-      expected = strong == null ? 0 : strong.modRevision();
+    Versioned current = map.get(s.key());
+    if (current == null) { // this instance may lag: ask the source before answering 404
+      current = map.get(s.key(), ReadConsistency.STRONG);
     }
-    for (int attempt = 0; attempt < UPDATE_ATTEMPTS && expected != 0; attempt++) {
-      WriteResult r = map.compareAndSet(s.key(), expected, value, Json.CONTENT_TYPE);
+    long expected = current == null ? 0 : current.modRevision();
+    for (int attempt = 0; attempt < UPDATE_ATTEMPTS && current != null; attempt++) {
+      byte[] value = updated(current, s);
+      WriteResult r = map.compareAndSet(s.key(), current.modRevision(), value, Json.CONTENT_TYPE);
       if (r.isApplied()) {
-        written(ctx, r.revision(), value);
+        written(ctx, map, s.key(), r.revision(), value);
         return;
       }
       expected = r.revision(); // the revision it is at now; 0: deleted meanwhile
+      current =
+          expected == 0
+              ? null
+              : r.current() != null && r.current().modRevision() == expected
+                  ? r.current()
+                  : map.get(s.key(), ReadConsistency.STRONG);
+      if (current == null) {
+        expected = 0;
+      }
     }
     if (expected == 0) {
       throw ApiException.notFound(
@@ -227,13 +236,40 @@ final class StudentRoutes {
     ctx.status(204).header(Headers.REVISION, Long.toString(r.revision()));
   }
 
-  /** A written student's answer: 200, the student as stored, its revision. */
-  private static void written(Context ctx, long revision, byte[] value) {
-    ctx.status(200)
-        .header(Headers.REVISION, Long.toString(revision))
-        .header(Headers.ETAG, Headers.etag(revision))
-        .contentType(Json.CONTENT_TYPE)
-        .result(value);
+  /**
+   * A written student's answer: 200, its revision, and the row as this instance holds it at that
+   * revision (it applied the write before the write returned), rendered as {@code GET /student/id}
+   * renders it: for a mirrored table that is the row as PostgreSQL stores it (every column, in
+   * table order; columns the write left out are null). Should a newer change of the key have been
+   * applied already, the answer is the value written.
+   */
+  private static void written(
+      Context ctx, ReplicatedMap map, String key, long revision, byte[] value) {
+    Versioned v = map.get(key);
+    JsonNode stored = v != null && v.modRevision() == revision ? storedStudent(v) : null;
+    ctx.header(Headers.REVISION, Long.toString(revision))
+        .header(Headers.ETAG, Headers.etag(revision));
+    if (stored != null) {
+      Json.send(ctx, 200, stored);
+    } else {
+      ctx.status(200).contentType(Json.CONTENT_TYPE).result(value);
+    }
+  }
+
+  /**
+   * The value an update writes: the stored row with {@code id}, {@code name} and {@code age} set to
+   * the request's (in their places; other fields kept), or the student alone when the stored value
+   * is not a JSON object.
+   */
+  private static byte[] updated(Versioned current, Student s) {
+    JsonNode row = storedStudent(current);
+    if (!(row instanceof ObjectNode object)) {
+      return Json.bytes(s);
+    }
+    object.put(ID, s.id());
+    object.put(NAME, s.name());
+    object.put(AGE, s.age());
+    return Json.bytes(object);
   }
 
   // -----------------------------------------------------------------------------------------------

@@ -284,6 +284,24 @@ class StudentRoutesTest {
     assertThat(text(ts.get("/student/id?id=3"))).isEqualTo(student(3, "Cyd", 20));
   }
 
+  /**
+   * A stored row with more fields than a student (a mirrored table with more columns) keeps them: a
+   * write to a mirror sets every column, so an update of the student alone would null the others.
+   */
+  @Test
+  void update_keepsTheStoredRowsOtherFields_andAnswersTheRowAsStored() {
+    String row = "{\"id\":5,\"age\":1,\"name\":\"Old\",\"email\":\"e@x\"}";
+    HttpResponse<byte[]> put =
+        ts.send("PUT", "/config/5", row.getBytes(UTF_8), "Content-Type", "application/json");
+    assertThat(put.statusCode()).isEqualTo(200);
+    HttpResponse<byte[]> r = update(student(5, "New", 2));
+    assertThat(r.statusCode()).isEqualTo(200);
+    String expected = "{\"id\":5,\"age\":2,\"name\":\"New\",\"email\":\"e@x\"}";
+    assertThat(text(r)).isEqualTo(expected);
+    assertThat(new String(stored("5").value(), UTF_8)).isEqualTo(expected);
+    assertThat(text(ts.get("/student/id?id=5"))).isEqualTo(expected);
+  }
+
   @Test
   void update_ofAnAbsentStudent_is404_andStoresNothing() {
     TestServer.State before = ts.state();
