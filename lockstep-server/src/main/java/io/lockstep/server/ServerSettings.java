@@ -36,6 +36,9 @@ import java.util.Map;
  *     plain HTTP; with it the derived advertised URL is {@code https://}
  * @param dataGroup the demo loading group behind {@code /data/<id>}; default {@link
  *     DataGroupSettings#DEFAULTS}
+ * @param reconcileEvery how often this instance checks its replica against the source and repairs
+ *     drift (anti-entropy, docs/drift.md), each run after this period plus up to a fifth of it at
+ *     random; zero (the default) never, {@code POST /admin/reconcile} still does on demand
  */
 public record ServerSettings(
     String bindHost,
@@ -51,9 +54,14 @@ public record ServerSettings(
     Duration shutdownTimeout,
     ServerLimits limits,
     TlsSettings tls,
-    DataGroupSettings dataGroup) {
+    DataGroupSettings dataGroup,
+    Duration reconcileEvery) {
 
   public ServerSettings {
+    if (reconcileEvery == null || reconcileEvery.isNegative()) {
+      throw new IllegalArgumentException(
+          "reconcileEvery: must be zero (off) or positive, was " + reconcileEvery);
+    }
     if (dataGroup == null) {
       dataGroup = DataGroupSettings.DEFAULTS;
     }
@@ -132,6 +140,7 @@ public record ServerSettings(
     b.limits = limits;
     b.tls = tls;
     b.dataGroup = dataGroup;
+    b.reconcileEvery = reconcileEvery;
     return b;
   }
 
@@ -150,6 +159,7 @@ public record ServerSettings(
     private Duration refreshTimeout = Duration.ofSeconds(3);
     private Duration counterBatch = Duration.ZERO;
     private DataGroupSettings dataGroup = DataGroupSettings.DEFAULTS;
+    private Duration reconcileEvery = Duration.ZERO;
     private Map<String, String> environment = System.getenv();
     private Duration shutdownTimeout = Duration.ofSeconds(5);
     private ServerLimits limits = ServerLimits.defaults();
@@ -218,6 +228,12 @@ public record ServerSettings(
     }
 
     /** The demo loading group behind {@code /data/<id>}: its loader's delay and entries' TTL. */
+    /** See {@link ServerSettings#reconcileEvery()}; zero: off. */
+    public Builder reconcileEvery(Duration reconcileEvery) {
+      this.reconcileEvery = reconcileEvery;
+      return this;
+    }
+
     public Builder dataGroup(DataGroupSettings dataGroup) {
       this.dataGroup = dataGroup;
       return this;
@@ -257,7 +273,8 @@ public record ServerSettings(
           shutdownTimeout,
           limits,
           tls,
-          dataGroup);
+          dataGroup,
+          reconcileEvery);
     }
   }
 
