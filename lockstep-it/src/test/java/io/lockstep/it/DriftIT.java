@@ -31,9 +31,13 @@ class DriftIT {
   static final ObjectMapper JSON = new ObjectMapper();
 
   /** The class path entry holding the testkit's drift hook (its classes folder or jar). */
-  static Path testkit() throws Exception {
-    return Path.of(
-        DriftBackendProvider.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+  static Path testkit() {
+    try {
+      return Path.of(
+          DriftBackendProvider.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** {@code uri} through the drift hook: {@code drift+<uri>} with {@code drift_prefix=d/}. */
