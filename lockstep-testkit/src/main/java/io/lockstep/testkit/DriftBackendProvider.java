@@ -72,6 +72,14 @@ public final class DriftBackendProvider implements BackendProvider {
     throw new IllegalArgumentException("backend URI: no backend for " + innerUri.scheme());
   }
 
+  /**
+   * {@code inner} whose feed skips the changes of keys starting with {@code prefix} once seen, as
+   * the {@code drift+} schemes do: for in-process tests and probes.
+   */
+  public static Backend wrap(Backend inner, String prefix) {
+    return new DriftingBackend(inner, prefix);
+  }
+
   /** The URI without {@code drift+} and without {@value #PREFIX_PARAM}. */
   static String innerUri(BackendUri uri) {
     String raw = uri.raw().trim();
