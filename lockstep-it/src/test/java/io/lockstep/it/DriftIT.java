@@ -143,6 +143,7 @@ class DriftIT {
     Check first =
         check("--backend", sourceUri, "--key-prefix", prefix, "--targets", targets, "--json");
 
+    System.out.println("lockstep check --json:\n" + first.out());
     assertThat(first.exit()).as(first.out() + first.err()).isZero();
     JsonNode bad = first.report(drifting.url());
     assertThat(texts(bad.get("drifted"))).containsExactly("d/0", "d/1", "d/2", "d/3");
@@ -174,6 +175,7 @@ class DriftIT {
             "--targets",
             drifting.url(),
             "--no-repair");
+    System.out.println("lockstep check --no-repair:\n" + reportOnly.out());
     assertThat(reportOnly.exit()).as(reportOnly.out() + reportOnly.err()).isEqualTo(1);
     assertThat(reportOnly.out()).contains("d/4  (NOT repaired)").contains("keys checked");
     assertThat(value(drifting, "d/4")).isEqualTo("{\"old\":4}");
