@@ -174,6 +174,10 @@ final class DriftRoutes implements AutoCloseable {
       failures.incrementAndGet();
       lastAt = Instant.now();
       lastError = e.getMessage();
+      if (e instanceof LockstepException && !(e instanceof BackendUnavailableException)) {
+        // e.g. this replica did not apply the listing's revision in time: try again later
+        throw new ApiException(503, "drift_check_failed", e.getMessage());
+      }
       throw e;
     }
   }
