@@ -37,7 +37,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * always agrees with memory. Asked for memory as of revision R, the replica waits until it has
  * applied R, copies its entries at its applied revision A, and leaves out the keys the log shows
  * changed in (R, A]. When the log no longer reaches back to R (more than {@value #LOG_CAPACITY}
- * changes since), the request fails and the check lists the source again.
+ * changes since, or a listing that changed more than {@value #LARGE_LISTING} keys since, which
+ * moves the log's floor instead of filling it), the request fails and the check lists the source
+ * again (three times at most).
  *
  * <p><b>Repair.</b> Each drifted key is read from the source (a strong read at S) and installed
  * through the engine once S is applied, unless the key changed here after S; more than {@value
@@ -49,6 +51,9 @@ public final class Reconciler implements DriftTarget {
 
   /** Changes remembered to tell which keys changed after a check's revision. */
   static final int LOG_CAPACITY = 1 << 17;
+
+  /** A listing that changes more keys than this moves the log's floor instead of filling it. */
+  static final int LARGE_LISTING = 1000;
 
   /** More drifted keys than this are repaired by a relist. */
   static final int RELIST_ABOVE = 1000;
@@ -82,6 +87,13 @@ public final class Reconciler implements DriftTarget {
 
           @Override
           public void onRevision(long revision, List<ChangeEvent> events) {
+            if (events.size() > LARGE_LISTING && events.get(0).fromRelist()) {
+              // A listing changed many keys: memory is the listing's at this revision, so a check
+              // at or after it needs nothing older, and one before it lists again.
+              log.clear();
+              floor = Math.max(floor, revision);
+              return;
+            }
             for (ChangeEvent e : events) {
               record(revision, e.key());
             }
@@ -234,13 +246,23 @@ public final class Reconciler implements DriftTarget {
     checking.lock();
     try {
       long start = System.nanoTime();
-      Snapshot source =
-          join(
-              backend
-                  .snapshot()
-                  .orTimeout(waitBound().multipliedBy(6).toNanos(), TimeUnit.NANOSECONDS),
-              "listing the source");
-      return DriftCheck.run(this, source, repair, start);
+      for (int attempt = 1; ; attempt++) {
+        Snapshot source =
+            join(
+                backend
+                    .snapshot()
+                    .orTimeout(waitBound().multipliedBy(6).toNanos(), TimeUnit.NANOSECONDS),
+                "listing the source");
+        try {
+          return DriftCheck.run(this, source, repair, start);
+        } catch (BackendUnavailableException e) {
+          throw e;
+        } catch (LockstepException e) { // not applied in time, or relisted since: list again
+          if (attempt >= 3) {
+            throw e;
+          }
+        }
+      }
     } finally {
       checking.unlock();
     }

@@ -1,6 +1,7 @@
 package io.lockstep.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lockstep.DriftReport;
 import io.lockstep.DriftTarget;
@@ -123,5 +124,36 @@ class ReconcilerTest {
     DriftReport r = node.reconcile(true);
     assertThat(r.drifted()).isEmpty();
     assertThat(r.took()).isLessThan(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void aLargeRelist_movesTheLogsFloor_olderRevisionsRefused_aNewCheckSucceeds() {
+    InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
+    Lockstep node = nodes.node(s, b -> b);
+    java.util.Map<String, byte[]> many = new java.util.HashMap<>();
+    for (int i = 0; i < 1500; i++) {
+      many.put("k" + i, b("v"));
+    }
+    long before = s.writeAtomically(many);
+    node.map().replica().awaitRevision(before, Duration.ofSeconds(5));
+    // A feed revision of 1,500 keys is logged key by key: a check before it leaves them out.
+    assertThat(node.driftTarget().ranges(before - 1, List.of(KeyRange.ALL), List.of()).excluded())
+        .hasSize(1500);
+    for (int i = 0; i < 1200; i++) {
+      corrupt(node, "k" + i, null);
+    }
+    long listed = node.map().replica().refresh().join(); // changes 1,200 keys back
+    assertThat(listed).isEqualTo(before); // nothing was written meanwhile
+
+    // The log no longer tells what changed after before - 1: refused, the check lists again.
+    assertThatThrownBy(
+            () -> node.driftTarget().ranges(before - 1, List.of(KeyRange.ALL), List.of()))
+        .isInstanceOf(io.lockstep.LockstepException.class)
+        .hasMessageContaining("older than the changes this replica remembers");
+    assertThat(node.driftTarget().ranges(listed, List.of(KeyRange.ALL), List.of()).excluded())
+        .isEmpty();
+    DriftReport r = node.reconcile(true);
+    assertThat(r.drifted()).isEmpty();
+    assertThat(r.keysChecked()).isEqualTo(1500);
   }
 }
