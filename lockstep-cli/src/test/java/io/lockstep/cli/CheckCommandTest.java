@@ -121,4 +121,45 @@ class CheckCommandTest {
       assertThat(unreachable.out()).contains("not checked");
     }
   }
+
+  @Test
+  void instanceWithTokens_needsAnAdminTokenFromTheTokenFile(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    String name = "check-cli-tokens-" + System.nanoTime();
+    String uri = "mem://" + name;
+    Lockstep node = Lockstep.builder().backend(uri).keyPrefix("lockstep").build();
+    String admin = "admin-token-0123456789abcdef";
+    ServerSettings settings =
+        ServerSettings.builder()
+            .bindHost("127.0.0.1")
+            .port(0)
+            .environment(Map.of())
+            .access(
+                io.lockstep.server.AccessSettings.NONE.withTokens(
+                    java.util.List.of(
+                        new io.lockstep.server.AccessToken(io.lockstep.server.Scope.ADMIN, admin),
+                        new io.lockstep.server.AccessToken(
+                            io.lockstep.server.Scope.READ, "read-token-0123456789abcdef"))))
+            .build();
+    try (LockstepServer server = LockstepServer.start(settings, node)) {
+      node.map().put("k", b("1"), "text/plain");
+      String url = "http://127.0.0.1:" + server.port();
+      java.nio.file.Path readFile = dir.resolve("read");
+      java.nio.file.Files.writeString(readFile, "read-token-0123456789abcdef\n");
+      java.nio.file.Path adminFile = dir.resolve("admin");
+      java.nio.file.Files.writeString(adminFile, admin + "\n");
+
+      Run none = run("check", "--backend", uri, "--targets", url);
+      Run readOnly =
+          run("check", "--backend", uri, "--targets", url, "--token-file", readFile.toString());
+      Run ok =
+          run("check", "--backend", uri, "--targets", url, "--token-file", adminFile.toString());
+
+      assertThat(none.code()).isEqualTo(3);
+      assertThat(none.err()).contains("401");
+      assertThat(readOnly.code()).isEqualTo(3);
+      assertThat(readOnly.err()).contains("403");
+      assertThat(ok.code()).as(ok.out() + ok.err()).isZero();
+    }
+  }
 }
