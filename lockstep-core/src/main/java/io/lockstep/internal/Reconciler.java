@@ -55,6 +55,9 @@ public final class Reconciler implements DriftTarget {
   /** A listing that changes more keys than this moves the log's floor instead of filling it. */
   static final int LARGE_LISTING = 1000;
 
+  /** Strong reads of a repair in flight at once. */
+  static final int REPAIRS_IN_FLIGHT = 64;
+
   /** More drifted keys than this are repaired by a relist. */
   static final int RELIST_ABOVE = 1000;
 
@@ -217,22 +220,27 @@ public final class Reconciler implements DriftTarget {
       return new Repaired(List.copyOf(keys), List.of(), bytes);
     }
     List<String> order = List.copyOf(keys);
-    List<CompletableFuture<Boolean>> done = new ArrayList<>(order.size());
-    for (String k : order) {
-      done.add(
-          backend
-              .get(k)
-              .thenCompose(
-                  read -> map.repairKey(k, read.entry(), read.revision(), this::changedAfter))
-              .orTimeout(waitBound().toNanos(), TimeUnit.NANOSECONDS));
-    }
     List<String> repaired = new ArrayList<>();
     List<String> skipped = new ArrayList<>();
-    for (int i = 0; i < order.size(); i++) {
-      if (join(done.get(i), "repairing '" + order.get(i) + "'")) {
-        repaired.add(order.get(i));
-      } else {
-        skipped.add(order.get(i));
+    for (int from = 0;
+        from < order.size();
+        from += REPAIRS_IN_FLIGHT) { // bounded load on the source
+      List<String> chunk = order.subList(from, Math.min(order.size(), from + REPAIRS_IN_FLIGHT));
+      List<CompletableFuture<Boolean>> done = new ArrayList<>(chunk.size());
+      for (String k : chunk) {
+        done.add(
+            backend
+                .get(k)
+                .thenCompose(
+                    read -> map.repairKey(k, read.entry(), read.revision(), this::changedAfter))
+                .orTimeout(waitBound().toNanos(), TimeUnit.NANOSECONDS));
+      }
+      for (int i = 0; i < chunk.size(); i++) {
+        if (join(done.get(i), "repairing '" + chunk.get(i) + "'")) {
+          repaired.add(chunk.get(i));
+        } else {
+          skipped.add(chunk.get(i));
+        }
       }
     }
     return new Repaired(repaired, skipped, bytes);

@@ -156,4 +156,21 @@ class ReconcilerTest {
     assertThat(r.drifted()).isEmpty();
     assertThat(r.keysChecked()).isEqualTo(1500);
   }
+
+  @Test
+  void manyDriftedKeys_repairedInBoundedChunks_allOfThem() {
+    InMemorySource s = nodes.source(RevisionModel.SPARSE);
+    Lockstep node = nodes.node(s, b -> b);
+    for (int i = 0; i < 300; i++) {
+      node.map().put("k" + i, b("v" + i), "text/plain");
+    }
+    for (int i = 0; i < 200; i++) { // more than one chunk of strong reads, fewer than a relist
+      corrupt(node, "k" + i, null);
+    }
+    DriftReport r = node.reconcile(true);
+    assertThat(r.drifted()).hasSize(200);
+    assertThat(r.repaired()).hasSize(200);
+    assertThat(node.map().size()).isEqualTo(300);
+    assertThat(node.map().replica().stats().relists()).isZero(); // repaired key by key
+  }
 }
