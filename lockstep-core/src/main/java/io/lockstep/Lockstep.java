@@ -107,6 +107,22 @@ public interface Lockstep extends AutoCloseable {
    */
   LoadingGroup group(String name, Loader loader, GroupOptions options);
 
+  /**
+   * Checks this instance's replica against the source of truth at one revision and, with {@code
+   * repair}, installs the source's entry for every key that differs (see {@link DriftCheck} and
+   * {@code docs/drift.md}). Lists the source once; compares by range digests; blocks until done.
+   * One check at a time per node.
+   *
+   * @throws BackendUnavailableException when the source cannot be listed or read in time
+   */
+  DriftReport reconcile(boolean repair);
+
+  /**
+   * This instance's replica as a {@link DriftTarget}: range digests of its memory as of a source
+   * revision, and repair of given keys; what the server serves to a remote {@code lockstep check}.
+   */
+  DriftTarget driftTarget();
+
   @Override
   void close();
 }

@@ -30,7 +30,7 @@ public final class Main implements Callable<Integer> {
 
   /** The subcommands, in the order help lists them. */
   static final List<Class<?>> SUBCOMMANDS =
-      List.of(ServeCommand.class, DemoCommand.class, BenchCommand.class);
+      List.of(ServeCommand.class, DemoCommand.class, BenchCommand.class, CheckCommand.class);
 
   @Spec CommandSpec spec;
 

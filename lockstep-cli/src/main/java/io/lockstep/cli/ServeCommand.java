@@ -232,6 +232,18 @@ final class ServeCommand implements Callable<Integer> {
   Duration counterBatch;
 
   @Option(
+      names = "--reconcile-every",
+      paramLabel = "DURATION",
+      defaultValue = "${env:LOCKSTEP_RECONCILE_EVERY:-0ms}",
+      converter = DurationConverter.class,
+      description =
+          "Anti-entropy: check this instance's copy against the source this often (plus up to a"
+              + " fifth at random) and repair the keys that differ; each run is counted in /metrics"
+              + " (lockstep_reconcile_*) and shown in /stats. POST /admin/reconcile runs one now."
+              + " Env LOCKSTEP_RECONCILE_EVERY. Default: 0ms (off).")
+  Duration reconcileEvery;
+
+  @Option(
       names = "--data-delay",
       paramLabel = "DURATION",
       defaultValue = "${env:LOCKSTEP_DATA_DELAY:-50ms}",
@@ -515,6 +527,10 @@ final class ServeCommand implements Callable<Integer> {
     if (shutdownTimeout.isZero() || shutdownTimeout.isNegative()) {
       throw usage("--shutdown-timeout", "must be positive, was " + shutdownTimeout);
     }
+    if (reconcileEvery.isNegative()
+        || (!reconcileEvery.isZero() && reconcileEvery.compareTo(Duration.ofSeconds(1)) < 0)) {
+      throw usage("--reconcile-every", "must be 0ms (off) or at least 1s, was " + reconcileEvery);
+    }
     if (counterBatch.isNegative() || counterBatch.compareTo(Duration.ofSeconds(60)) > 0) {
       throw usage("--counter-batch", "must be 0ms..60s, was " + counterBatch);
     }
@@ -533,6 +549,7 @@ final class ServeCommand implements Callable<Integer> {
         .maxWait(maxWait)
         .refreshTimeout(refreshTimeout)
         .counterBatch(counterBatch)
+        .reconcileEvery(reconcileEvery)
         .dataGroup(dataGroup())
         .shutdownTimeout(shutdownTimeout)
         .environment(env)

@@ -3,6 +3,8 @@ package io.lockstep.internal;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.ClusterCounter;
 import io.lockstep.CounterOptions;
+import io.lockstep.DriftReport;
+import io.lockstep.DriftTarget;
 import io.lockstep.GroupOptions;
 import io.lockstep.Loader;
 import io.lockstep.LoadingGroup;
@@ -38,6 +40,7 @@ public final class LockstepNode implements Lockstep {
   private final LockstepConfig config;
   private final Backend backend;
   private final Replicator map;
+  private final Reconciler reconciler;
   private final Member self;
   private final ScheduledExecutorService retry;
   private final ScheduledExecutorService timer;
@@ -62,6 +65,7 @@ public final class LockstepNode implements Lockstep {
         Executors.newSingleThreadScheduledExecutor(
             r -> daemon(r, "lockstep-timer-" + config.instanceId()));
     this.map = new Replicator(backend, config, Ticker.system(), Scheduler.of(timer));
+    this.reconciler = new Reconciler(map, backend, config);
     this.self = new Member(config.instanceId(), config.advertiseUrl(), Instant.now());
     this.retry =
         Executors.newSingleThreadScheduledExecutor(
@@ -300,5 +304,15 @@ public final class LockstepNode implements Lockstep {
     map.close();
     timer.shutdownNow();
     backend.close();
+  }
+
+  @Override
+  public DriftReport reconcile(boolean repair) {
+    return reconciler.reconcile(repair);
+  }
+
+  @Override
+  public DriftTarget driftTarget() {
+    return reconciler;
   }
 }

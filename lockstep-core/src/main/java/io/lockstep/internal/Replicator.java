@@ -55,6 +55,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
+import java.util.function.BiPredicate;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -1866,6 +1868,101 @@ final class Replicator implements ReplicatedMap {
             + what
             + "; the change stays applied",
         t);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Drift check hooks (the Reconciler's; docs/drift.md)
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Runs {@code read} on the applier between two steps with the applied revision and every entry
+   * held (a copy): memory, the applied revision and every change listener's view then agree, which
+   * the drift check's change log (a listener) needs.
+   */
+  <T> CompletableFuture<T> readBetweenSteps(BiFunction<Long, List<Versioned>, T> read) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    try {
+      applier.execute(
+          () -> {
+            try {
+              out.complete(read.apply(applied, new ArrayList<>(entries.values())));
+            } catch (Throwable t) {
+              out.completeExceptionally(t);
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      out.completeExceptionally(new LockstepException("the map is closed"));
+    }
+    return out;
+  }
+
+  /**
+   * Installs the source's entry for {@code key} as a strong read answered it at {@code
+   * sourceRevision} ({@code entry} null: absent), as one step on the applier, once this replica has
+   * applied {@code sourceRevision}; listeners see it as a change from a relist. Left alone (false)
+   * when the key changed here after that revision ({@code changedAfter}, asked on the applier, or a
+   * held mod revision above it): a key never moves back.
+   *
+   * @return true when the key now holds the source's entry (installed, or already right)
+   */
+  CompletableFuture<Boolean> repairKey(
+      String key,
+      @Nullable Versioned entry,
+      long sourceRevision,
+      BiPredicate<String, Long> changedAfter) {
+    return awaitInternally(sourceRevision)
+        .thenCompose(
+            unused -> {
+              CompletableFuture<Boolean> out = new CompletableFuture<>();
+              onApplier(
+                  () -> {
+                    try {
+                      out.complete(installRepair(key, entry, sourceRevision, changedAfter));
+                    } catch (Throwable t) {
+                      out.completeExceptionally(t);
+                    }
+                  });
+              return out;
+            });
+  }
+
+  private boolean installRepair(
+      String key,
+      @Nullable Versioned entry,
+      long sourceRevision,
+      BiPredicate<String, Long> changedAfter) {
+    Versioned old = entries.get(key);
+    if ((old != null && old.modRevision() > sourceRevision)
+        || changedAfter.test(key, sourceRevision)) {
+      return false;
+    }
+    if (entry == null ? old == null : sameWrite(old, entry)) {
+      return true;
+    }
+    List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>(1);
+    beginStep(); // ended by the publish below
+    long d = digest;
+    if (old != null) {
+      d -= Digests.entry(old);
+      totalBytes -= old.value().length;
+    }
+    if (entry == null) {
+      entries.remove(key);
+      if (events != null) {
+        events.add(new ChangeEvent(ChangeEvent.Type.DELETE, key, null, old, applied, true));
+      }
+    } else {
+      entries.put(key, entry);
+      d += Digests.entry(entry);
+      totalBytes += entry.value().length;
+      if (events != null) {
+        events.add(new ChangeEvent(ChangeEvent.Type.PUT, key, entry, old, applied, true));
+      }
+    }
+    digest = d;
+    publish();
+    notifyListeners(events, applied);
+    return true;
   }
 
   /** The replica state at the end of one change, as {@link #stats()} and the getters report it. */

@@ -317,11 +317,13 @@ public final class InMemorySource implements AutoCloseable {
 
     @Override
     public boolean requestProgress() {
-      long rev;
+      // Under the source's lock, as writes publish: the answer is queued after every delivery of a
+      // revision up to it and before any later one (read outside, a write could overtake it and
+      // the answer arrive below what the feed had delivered).
       synchronized (InMemorySource.this) {
-        rev = revision;
+        long rev = revision;
+        submit(() -> listener.onProgress(rev));
       }
-      submit(() -> listener.onProgress(rev));
       return true;
     }
 

@@ -47,6 +47,13 @@ class ShadedJarIT {
               java.nio.charset.StandardCharsets.UTF_8);
       assertThat(finder).contains("org.slf4j.jdk.platform.logging.SLF4JSystemLoggerFinder");
       assertThat(names).contains("org/slf4j/bridge/SLF4JBridgeHandler.class");
+      // The drift hook (a test-only backend) is not a provider of the production jar.
+      String providers =
+          new String(
+              f.getInputStream(f.getEntry("META-INF/services/io.lockstep.spi.BackendProvider"))
+                  .readAllBytes(),
+              java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(providers).contains("Etcd").doesNotContainIgnoringCase("drift");
       assertThat(f.getManifest().getMainAttributes().getValue("Main-Class"))
           .isEqualTo("io.lockstep.cli.Main");
     }

@@ -106,6 +106,7 @@ public final class ServerCluster implements AutoCloseable {
     private boolean bindEverywhere;
     private SSLContext tls;
     private List<Integer> httpPorts;
+    private IntFunction<List<Path>> classpathFor = index -> List.of();
 
     private Builder(String backendUri) {
       this.backendUri = backendUri;
@@ -189,6 +190,15 @@ public final class ServerCluster implements AutoCloseable {
      */
     public Builder tls(SSLContext probe) {
       this.tls = java.util.Objects.requireNonNull(probe, "probe");
+      return this;
+    }
+
+    /**
+     * Class path entries added after {@code lockstep.jar} for each node, by index (0 to N-1): a
+     * test-only backend on some nodes (the testkit's drift hook). Default: none.
+     */
+    public Builder classpath(IntFunction<List<Path>> perNode) {
+      this.classpathFor = java.util.Objects.requireNonNull(perNode, "perNode");
       return this;
     }
 
@@ -282,7 +292,8 @@ public final class ServerCluster implements AutoCloseable {
                 dir.resolve(id + ".log"),
                 jvm,
                 vars == null ? Map.of() : vars,
-                tls));
+                tls,
+                classpathFor.apply(i - 1)));
       }
       ServerCluster cluster = new ServerCluster(nodes, dir, keepLogs);
       try {

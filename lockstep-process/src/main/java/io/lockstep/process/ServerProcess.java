@@ -74,6 +74,25 @@ public final class ServerProcess implements AutoCloseable {
       List<String> javaOptions,
       Map<String, String> environment,
       SSLContext tls) {
+    this(id, host, port, commandPrefix, serveArgs, log, javaOptions, environment, tls, List.of());
+  }
+
+  /**
+   * As above, with {@code extraClasspath} after the jar on the class path ({@code java -cp
+   * lockstep.jar:EXTRA io.lockstep.cli.Main serve ...}): how a test adds a test-only backend (the
+   * testkit's drift hook) to one server, which {@code lockstep.jar} itself never holds.
+   */
+  ServerProcess(
+      String id,
+      String host,
+      int port,
+      List<String> commandPrefix,
+      List<String> serveArgs,
+      Path log,
+      List<String> javaOptions,
+      Map<String, String> environment,
+      SSLContext tls,
+      List<Path> extraClasspath) {
     this.host = host;
     this.scheme = tls == null ? "http" : "https";
     this.id = id;
@@ -82,9 +101,10 @@ public final class ServerProcess implements AutoCloseable {
     List<String> prefix = List.copyOf(commandPrefix);
     List<String> jvm = List.copyOf(javaOptions);
     List<String> serve = List.copyOf(serveArgs);
+    List<Path> extra = List.copyOf(extraClasspath);
     this.process =
         ManagedProcess.builder(id)
-            .command(() -> command(prefix, jvm, serve))
+            .command(() -> command(prefix, jvm, serve, extra))
             .log(log)
             .environment(this.environment)
             .environment(
@@ -188,12 +208,22 @@ public final class ServerProcess implements AutoCloseable {
   }
 
   private static List<String> command(
-      List<String> prefix, List<String> javaOptions, List<String> serveArgs) {
+      List<String> prefix, List<String> javaOptions, List<String> serveArgs, List<Path> extra) {
     List<String> cmd = new ArrayList<>(prefix);
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(javaOptions);
-    cmd.add("-jar");
-    cmd.add(ServerJar.locate().toString());
+    if (extra.isEmpty()) {
+      cmd.add("-jar");
+      cmd.add(ServerJar.locate().toString());
+    } else {
+      StringBuilder cp = new StringBuilder(ServerJar.locate().toString());
+      for (Path p : extra) {
+        cp.append(java.io.File.pathSeparator).append(p);
+      }
+      cmd.add("-cp");
+      cmd.add(cp.toString());
+      cmd.add(ServerJar.MAIN_CLASS);
+    }
     cmd.add("serve");
     cmd.addAll(serveArgs);
     return cmd;

@@ -47,6 +47,7 @@ public final class LockstepServer implements AutoCloseable {
   private final Drain drain = new Drain();
   private final ServerMetrics metrics = new ServerMetrics();
   private final GroupRoutes groups = new GroupRoutes();
+  private final DriftRoutes drift;
 
   private LockstepServer(ServerSettings settings) {
     this.settings = settings;
@@ -68,6 +69,8 @@ public final class LockstepServer implements AutoCloseable {
     LongPolls polls = new LongPolls(limits.maxLongPolls());
     ConfigRoutes values = new ConfigRoutes(this::requireNode, settings, drain, polls);
     StudentRoutes students = new StudentRoutes(this::requireNode, settings, drain, polls);
+    DriftRoutes driftRoutes = new DriftRoutes(this::requireNode, settings);
+    this.drift = driftRoutes;
     NodeRoutes nodeRoutes =
         new NodeRoutes(
             this::requireNode,
@@ -76,7 +79,9 @@ public final class LockstepServer implements AutoCloseable {
             platform.application(),
             drain,
             polls,
-            groups::stats);
+            groups::stats,
+            driftRoutes::stats);
+    metrics.bindReconcile(driftRoutes);
     metrics.bindReplica(() -> node);
     metrics.bindGroup(GroupRoutes.DATA, () -> groups.stats().get(GroupRoutes.DATA));
     AccessLog accessLog = new AccessLog(metrics);
@@ -182,6 +187,9 @@ public final class LockstepServer implements AutoCloseable {
                     router.post("/admin/refresh", nodeRoutes::refresh, admin);
                     router.get(
                         "/admin/await", nodeRoutes::await, Rule.needs(Scope.ADMIN, Scope.PEER));
+                    router.post("/admin/reconcile", driftRoutes::reconcile, admin);
+                    router.post("/admin/drift/ranges", driftRoutes::ranges, admin);
+                    router.post("/admin/drift/repair", driftRoutes::repair, admin);
                     // The Cloud Foundry demo's routes: every one on GET and POST, as in the
                     // original.
                     router.get("/api/v1/current", cf::current, read);
@@ -269,6 +277,7 @@ public final class LockstepServer implements AutoCloseable {
               nodeFactory.open(server.advertiseUrl, server.metrics),
               "the node factory returned null");
       server.groups.open(server.node, settings);
+      server.drift.start();
       return server;
     } catch (RuntimeException | Error e) {
       server.close();
@@ -349,6 +358,7 @@ public final class LockstepServer implements AutoCloseable {
       LOG.log(Level.WARNING, "stopping HTTP failed: " + e);
     }
     groups.close();
+    drift.close();
     if (n != null) {
       try {
         n.close();

@@ -40,6 +40,7 @@ final class NodeRoutes {
   private final Drain drain;
   private final LongPolls polls;
   private final Supplier<Map<String, GroupStats>> groups;
+  private final Supplier<DriftRoutes.Stats> reconcile;
   private final Recent<Cluster> clusterView;
   private volatile boolean watchingMembers;
   private final Recent<Long> refreshing;
@@ -51,8 +52,10 @@ final class NodeRoutes {
       CloudFoundry.Application application,
       Drain drain,
       LongPolls polls,
-      Supplier<Map<String, GroupStats>> groups) {
+      Supplier<Map<String, GroupStats>> groups,
+      Supplier<DriftRoutes.Stats> reconcile) {
     this.groups = groups;
+    this.reconcile = reconcile;
     this.drain = drain;
     this.node = node;
     this.settings = settings;
@@ -126,10 +129,14 @@ final class NodeRoutes {
       boolean ready,
       Map<String, Object> backend,
       CloudFoundry.Application application,
-      Map<String, GroupStats> groups) {
+      Map<String, GroupStats> groups,
+      DriftRoutes.Stats reconcile) {
 
     static Stats of(
-        Lockstep n, CloudFoundry.Application application, Map<String, GroupStats> groups) {
+        Lockstep n,
+        CloudFoundry.Application application,
+        Map<String, GroupStats> groups,
+        DriftRoutes.Stats reconcile) {
       Member self = n.self();
       ReplicaStats s = n.map().replica().stats();
       return new Stats(
@@ -156,13 +163,14 @@ final class NodeRoutes {
           s.ready(),
           s.backend(),
           application,
-          groups);
+          groups,
+          reconcile);
     }
   }
 
   /** {@code GET /stats}. */
   void stats(Context ctx) {
-    Json.send(ctx, 200, Stats.of(node.get(), application, groups.get()));
+    Json.send(ctx, 200, Stats.of(node.get(), application, groups.get(), reconcile.get()));
   }
 
   /** One member in {@code GET /cluster}: what it reported, or why it could not be asked. */

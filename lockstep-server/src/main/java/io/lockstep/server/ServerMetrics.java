@@ -180,6 +180,27 @@ final class ServerMetrics implements BackendCallObserver, AutoCloseable {
         s -> s.duplicatesDropped());
   }
 
+  /**
+   * The drift checks run on this instance ({@code POST /admin/reconcile} and {@code
+   * --reconcile-every}): {@code lockstep_reconcile_runs_total}, {@code
+   * lockstep_reconcile_failures_total}, {@code lockstep_reconcile_drifted_keys_total}, {@code
+   * lockstep_reconcile_repaired_keys_total}.
+   */
+  void bindReconcile(DriftRoutes drift) {
+    FunctionCounter.builder("lockstep.reconcile.runs", drift, d -> d.runs())
+        .description("Drift checks of this replica against the source")
+        .register(registry);
+    FunctionCounter.builder("lockstep.reconcile.failures", drift, d -> d.failures())
+        .description("Drift checks that failed (source unreachable, timeout)")
+        .register(registry);
+    FunctionCounter.builder("lockstep.reconcile.drifted.keys", drift, d -> d.driftedKeys())
+        .description("Keys found different from the source by drift checks")
+        .register(registry);
+    FunctionCounter.builder("lockstep.reconcile.repaired.keys", drift, d -> d.repairedKeys())
+        .description("Drifted keys repaired from the source")
+        .register(registry);
+  }
+
   private void gauge(
       String name,
       String help,

@@ -39,6 +39,9 @@ import java.util.Map;
  * @param students whether the student service of db-cache-sync is served ({@code /students}, {@code
  *     /student/...}) over the node's map: on for a mirror of the table {@code student}, or asked
  *     for on any backend; default off
+ * @param reconcileEvery how often this instance checks its replica against the source and repairs
+ *     drift (anti-entropy, docs/drift.md), each run after this period plus up to a fifth of it at
+ *     random; zero (the default) never, {@code POST /admin/reconcile} still does on demand
  */
 public record ServerSettings(
     String bindHost,
@@ -55,9 +58,14 @@ public record ServerSettings(
     ServerLimits limits,
     TlsSettings tls,
     DataGroupSettings dataGroup,
-    boolean students) {
+    boolean students,
+    Duration reconcileEvery) {
 
   public ServerSettings {
+    if (reconcileEvery == null || reconcileEvery.isNegative()) {
+      throw new IllegalArgumentException(
+          "reconcileEvery: must be zero (off) or positive, was " + reconcileEvery);
+    }
     if (dataGroup == null) {
       dataGroup = DataGroupSettings.DEFAULTS;
     }
@@ -137,6 +145,7 @@ public record ServerSettings(
     b.tls = tls;
     b.dataGroup = dataGroup;
     b.students = students;
+    b.reconcileEvery = reconcileEvery;
     return b;
   }
 
@@ -155,6 +164,7 @@ public record ServerSettings(
     private Duration refreshTimeout = Duration.ofSeconds(3);
     private Duration counterBatch = Duration.ZERO;
     private DataGroupSettings dataGroup = DataGroupSettings.DEFAULTS;
+    private Duration reconcileEvery = Duration.ZERO;
     private Map<String, String> environment = System.getenv();
     private Duration shutdownTimeout = Duration.ofSeconds(5);
     private ServerLimits limits = ServerLimits.defaults();
@@ -224,6 +234,12 @@ public record ServerSettings(
     }
 
     /** The demo loading group behind {@code /data/<id>}: its loader's delay and entries' TTL. */
+    /** See {@link ServerSettings#reconcileEvery()}; zero: off. */
+    public Builder reconcileEvery(Duration reconcileEvery) {
+      this.reconcileEvery = reconcileEvery;
+      return this;
+    }
+
     public Builder dataGroup(DataGroupSettings dataGroup) {
       this.dataGroup = dataGroup;
       return this;
@@ -270,7 +286,8 @@ public record ServerSettings(
           limits,
           tls,
           dataGroup,
-          students);
+          students,
+          reconcileEvery);
     }
   }
 

@@ -99,7 +99,8 @@ class NodeRoutesTest {
               "epoch",
               "ready",
               "backend",
-              "groups");
+              "groups",
+              "reconcile");
       Lockstep node = ts.server.node();
       assertThat(s.get("id").asText()).isEqualTo(node.self().id());
       assertThat(s.get("url").asText())
@@ -330,7 +331,7 @@ class NodeRoutesTest {
               + "\"application_uris\":[\"refresh-demo.example.com\"],\"instance_index\":2}";
       JsonNode stats = json(ts.get("/stats"));
       assertThat(TestServer.fieldNames(stats))
-          .endsWith("ready", "backend", "application", "groups");
+          .endsWith("ready", "backend", "application", "groups", "reconcile");
       assertThat(stats.get("application").toString()).isEqualTo(expected);
       JsonNode cluster = json(ts.get("/cluster"));
       assertThat(TestServer.fieldNames(cluster)).containsExactly("self", "application", "members");
