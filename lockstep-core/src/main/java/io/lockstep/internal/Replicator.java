@@ -1,5 +1,7 @@
 package io.lockstep.internal;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.lockstep.BackendCallObserver;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.ChangeEvent;
@@ -10,6 +12,8 @@ import io.lockstep.InvalidKeyException;
 import io.lockstep.LocalSnapshot;
 import io.lockstep.LockstepConfig;
 import io.lockstep.LockstepException;
+import io.lockstep.NearOnChange;
+import io.lockstep.NearStats;
 import io.lockstep.NotAppliedException;
 import io.lockstep.ReadConsistency;
 import io.lockstep.Registration;
@@ -44,6 +48,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -54,6 +59,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
 
@@ -169,7 +175,27 @@ final class Replicator implements ReplicatedMap {
   private final Backend backend;
   private final LockstepConfig config;
   private final RevisionModel model;
-  private final ConcurrentHashMap<String, Versioned> entries = new ConcurrentHashMap<>();
+
+  /** Memory: every key (full mode), or the near cache's map view (near mode). */
+  private final ConcurrentMap<String, Versioned> entries;
+
+  /** Near mode: the keys held, bounded; null in full mode. Written by the applier only. */
+  private final @Nullable Cache<String, Versioned> near;
+
+  /** Near mode: the loads under way, one per key (single flight). */
+  private final ConcurrentHashMap<String, NearLoad> nearLoads = new ConcurrentHashMap<>();
+
+  /**
+   * Near mode: moved by the applier each time a listing drops the held keys; a load begun before
+   * the move is never kept. Written by the applier only.
+   */
+  private volatile long nearGeneration;
+
+  private @Nullable String nearNewEpoch; // applier only: a feed reported this new history
+
+  private final LongAdder nearLoadCount = new LongAdder();
+  private final LongAdder nearLoadFailures = new LongAdder();
+  private final LongAdder nearStaleLoads = new LongAdder();
   private volatile long totalBytes; // bytes of the values in entries; written by the applier
   private final @Nullable MapQuota quota; // null when the totals are unbounded
   private final CopyOnWriteArrayList<Listening> listeners = new CopyOnWriteArrayList<>();
@@ -245,6 +271,22 @@ final class Replicator implements ReplicatedMap {
             ? null
             : new MapQuota(config.maxTotalKeys(), config.maxTotalBytes());
     this.model = backend.revisionModel();
+    if (config.near()) {
+      Caffeine<Object, Object> b = Caffeine.newBuilder().executor(Runnable::run).recordStats();
+      Cache<String, Versioned> c =
+          config.nearMaxBytes() > 0
+              ? b.maximumWeight(config.nearMaxBytes())
+                  .<String, Versioned>weigher(
+                      (k, v) ->
+                          (int) Math.min(Integer.MAX_VALUE, (long) k.length() + v.value().length))
+                  .build()
+              : b.maximumSize(config.nearMaxKeys()).build();
+      this.near = c;
+      this.entries = c.asMap();
+    } else {
+      this.near = null;
+      this.entries = new ConcurrentHashMap<>();
+    }
     this.ticker = ticker;
     this.scheduler = scheduler;
     this.backoff =
@@ -357,6 +399,9 @@ final class Replicator implements ReplicatedMap {
     }
     notifier.shutdown(); // delivers what is queued, CLOSED last, then its thread ends
     waiters.close(closedError);
+    for (NearLoad l : nearLoads.values()) {
+      l.completeExceptionally(closedError);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -365,13 +410,18 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public Versioned get(String key) {
-    return entries.get(key);
+    Cache<String, Versioned> n = near;
+    if (n == null) {
+      return entries.get(key);
+    }
+    Versioned v = n.getIfPresent(key);
+    return v != null ? v : nearMiss(key);
   }
 
   @Override
   public Versioned get(String key, ReadConsistency consistency) {
     if (consistency == ReadConsistency.LOCAL) {
-      return entries.get(key);
+      return get(key);
     }
     callbacks.checkMayBlock("strong read of '" + key + "'");
     return join(strongRead(key, true));
@@ -619,7 +669,7 @@ final class Replicator implements ReplicatedMap {
         head,
         head - p.applied(),
         lagMillis,
-        p.keys(),
+        near == null ? p.keys() : (int) Math.min(Integer.MAX_VALUE, heldKeys()),
         p.digest(),
         p.relists(),
         p.reconnects(),
@@ -633,7 +683,8 @@ final class Replicator implements ReplicatedMap {
         peakPendingChanges.get(),
         p.feedPauses(),
         p.epoch(),
-        backendStats());
+        backendStats(),
+        nearStats());
   }
 
   /**
@@ -710,6 +761,212 @@ final class Replicator implements ReplicatedMap {
           startRelist("refresh", true, 0, false); // asked for: not throttled, joins one under way
         });
     return callbacks.deliver(f, "refresh", false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Near mode: read-through of the keys read, guarded by revisions
+  // ---------------------------------------------------------------------------------------------
+  //
+  // Memory holds only keys that were read, in a bounded Caffeine cache whose writer is the applier
+  // (installs and feed changes) and whose evictions happen on the thread that writes (the
+  // applier), so an evicted key is simply absent: the next read loads it again.
+  //
+  // A miss registers one load per key (nearLoads) before it sends the strong read, then hands the
+  // answer (entry or absence, and the revision r the source served it at) to the applier, which
+  // decides what to keep. While the load is out, the applier notes on it every change the feed
+  // applies to that key (it holds no entry for it, so nothing else would remember the change).
+  // The read was sent after the load was registered, so every change the applier sees for the key
+  // later than r is noted. At settling: a noted change later than r is newer than the read, so the
+  // read's value is never installed (the noted change's value is, in UPDATE mode; a delete leaves
+  // the key absent); otherwise the read is current at the applied revision and installed. A
+  // change at or below r that the feed delivers after the install is older than the held entry
+  // (the read saw it), and the held entry's mod revision makes the applier skip it.
+  //
+  // A listing in near mode lists nothing: one strong read of a reserved key gives the source's
+  // revision R; the held keys are dropped (nearGeneration moves, so a load begun before never
+  // installs: the feed did not run between the old applied revision and R) and the feed resumes
+  // from R + 1. Later loads read at or after R. Absence is not cached: a miss of an absent key
+  // reads the source each time, so a deleted key cannot be served from a stale negative entry.
+
+  /** The key a near-mode listing reads for the source's revision (reserved: never a map key). */
+  static final String NEAR_PROBE_KEY = LockstepConfig.RESERVED_PREFIX + ".near-revision";
+
+  /** A miss: waits for the key's load, its own or the one under way. */
+  private Versioned nearMiss(String key) {
+    validateKey(key);
+    if (closed) {
+      throw new LockstepException("replicated map closed");
+    }
+    callbacks.checkMayBlock("near-mode load of '" + key + "'");
+    return join(nearLoad(key));
+  }
+
+  /** The key's load: the one under way, or a new one (registered before its read is sent). */
+  private CompletableFuture<Versioned> nearLoad(String key) {
+    NearLoad mine = new NearLoad(key, nearGeneration);
+    NearLoad running = nearLoads.putIfAbsent(key, mine);
+    if (running != null) {
+      return running;
+    }
+    Versioned held = entries.get(key); // a load may have installed it since our miss
+    if (held != null) {
+      nearLoads.remove(key, mine);
+      mine.complete(held);
+      return mine;
+    }
+    nearLoadCount.increment();
+    CompletableFuture<Backend.StrongRead> read;
+    try {
+      read = guard(backend.get(key), "near-mode load of '" + key + "'", false);
+    } catch (RuntimeException e) {
+      read = CompletableFuture.failedFuture(e);
+    }
+    long start = System.nanoTime();
+    read.whenComplete(
+        (r, e) -> {
+          config
+              .backendCallObserver()
+              .called(BackendCallObserver.Call.STRONG_READ, System.nanoTime() - start, e != null);
+          if (closed) {
+            nearLoads.remove(key, mine);
+            mine.completeExceptionally(new LockstepException("replicated map closed"));
+            return;
+          }
+          onApplier(() -> settleLoad(mine, r, e));
+        });
+    return mine;
+  }
+
+  /** On the applier: keeps what the load may keep (see the section comment), then answers it. */
+  private void settleLoad(NearLoad l, Backend.@Nullable StrongRead r, @Nullable Throwable e) {
+    nearLoads.remove(l.key, l);
+    if (e != null || r == null) {
+      nearLoadFailures.increment();
+      Throwable cause = e == null ? new IllegalStateException("no answer") : unwrap(e);
+      l.completeExceptionally(
+          cause instanceof RuntimeException re
+              ? re
+              : new BackendUnavailableException(
+                  "near-mode load of '" + l.key + "' failed: " + cause, cause, false));
+      return;
+    }
+    Versioned answer = r.entry();
+    boolean newerChange = l.changeRevision > r.revision();
+    if (newerChange) {
+      answer = l.change; // the feed went past the read: its change is the key's newest state
+    }
+    boolean stale = newerChange || l.generation != nearGeneration || closed;
+    if (stale) {
+      nearStaleLoads.increment();
+    }
+    Versioned held = entries.get(l.key);
+    if (held == null
+        && answer != null
+        && !closed
+        && l.generation == nearGeneration
+        && (!newerChange || config.nearOnChange() == NearOnChange.UPDATE)) {
+      entries.put(l.key, answer);
+      held = answer;
+    }
+    l.complete(held != null ? held : answer);
+  }
+
+  /** On the applier: one change of the feed in near mode (held keys only; see above). */
+  private void applyNear(Change c, long rev, @Nullable List<ChangeEvent> events) {
+    String key = c.key();
+    Versioned old = near.policy().getIfPresentQuietly(key);
+    if (old == null) {
+      if (!nearLoads.isEmpty()) {
+        NearLoad l = nearLoads.get(key);
+        if (l != null && rev > l.changeRevision) {
+          l.changeRevision = rev;
+          l.change = c.type() == Change.Type.PUT ? c.value() : null;
+        }
+      }
+    } else if (old.modRevision() >= rev) {
+      return; // the held entry was read after this change
+    } else if (c.type() == Change.Type.PUT && config.nearOnChange() == NearOnChange.UPDATE) {
+      entries.put(key, c.value());
+    } else {
+      entries.remove(key);
+    }
+    if (events != null) {
+      events.add(
+          c.type() == Change.Type.PUT
+              ? new ChangeEvent(ChangeEvent.Type.PUT, key, c.value(), old, rev, false)
+              : new ChangeEvent(ChangeEvent.Type.DELETE, key, null, old, rev, false));
+    }
+  }
+
+  /** A near-mode listing: no entries, only the source's revision, read through a strong read. */
+  private CompletableFuture<Snapshot> nearListing() {
+    return backend.get(NEAR_PROBE_KEY).thenApply(r -> new Snapshot(r.revision(), List.of()));
+  }
+
+  /**
+   * On the applier: a near-mode listing drops every held key (their changes between the applied
+   * revision and the listing's were not followed) and moves the generation, so no load begun before
+   * is kept; the keys are read again from the source as they are asked for.
+   */
+  private void installNear(Snapshot s, boolean reset) {
+    beginStep(); // ended by the publish below
+    nearGeneration++;
+    entries.clear();
+    digest = 0;
+    ready = true;
+    if (nearNewEpoch != null) {
+      epoch = nearNewEpoch;
+      nearNewEpoch = null;
+    }
+    if (reset) {
+      applied = s.revision();
+      head = s.revision();
+    }
+    advanceTo(Math.max(applied, s.revision()));
+  }
+
+  private long heldKeys() {
+    Cache<String, Versioned> n = near;
+    if (n == null) {
+      return entries.size();
+    }
+    n.cleanUp();
+    return n.estimatedSize();
+  }
+
+  private @Nullable NearStats nearStats() {
+    Cache<String, Versioned> n = near;
+    if (n == null) {
+      return null;
+    }
+    var cs = n.stats();
+    return new NearStats(
+        heldKeys(),
+        config.nearMaxBytes() > 0 ? 0 : config.nearMaxKeys(),
+        config.nearMaxBytes(),
+        config.nearOnChange(),
+        cs.hitCount(),
+        cs.missCount(),
+        nearLoadCount.sum(),
+        nearLoadFailures.sum(),
+        nearStaleLoads.sum(),
+        cs.evictionCount());
+  }
+
+  /**
+   * One key's load in near mode, and the future every miss of the key waits on. The applier notes
+   * on it the newest change of the key it applied while the load was out.
+   */
+  private static final class NearLoad extends CompletableFuture<Versioned> {
+    final String key;
+    final long generation;
+    long changeRevision; // applier only: the newest change noted, 0 when none
+    @Nullable Versioned change; // applier only: its value, null for a delete
+
+    NearLoad(String key, long generation) {
+      this.key = key;
+      this.generation = generation;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1260,7 +1517,7 @@ final class Replicator implements ReplicatedMap {
     listing = l;
     CompletableFuture<Snapshot> f;
     try {
-      f = backend.snapshot(l);
+      f = near != null ? nearListing() : backend.snapshot(l);
       if (f == null) {
         f = CompletableFuture.failedFuture(new IllegalStateException("the backend listed nothing"));
       }
@@ -1381,6 +1638,10 @@ final class Replicator implements ReplicatedMap {
    * from the listing, never carried over, so a relist repairs whatever it repairs completely.
    */
   private List<ChangeEvent> install(Snapshot s, boolean reset) {
+    if (near != null) {
+      installNear(s, reset);
+      return null;
+    }
     long rev = s.revision();
     Map<String, Versioned> fresh = new HashMap<>(Math.max(16, s.entries().size() * 2));
     long d = 0;
@@ -1447,6 +1708,9 @@ final class Replicator implements ReplicatedMap {
     if (!ready) {
       return null;
     }
+    if (near != null && nearNewEpoch != null) {
+      return "epoch " + epoch + " became " + nearNewEpoch;
+    }
     if (!s.epoch().equals(epoch)
         && !s.epoch().equals(Snapshot.NO_EPOCH)
         && !epoch.equals(Snapshot.NO_EPOCH)) {
@@ -1460,6 +1724,19 @@ final class Replicator implements ReplicatedMap {
 
   /** A feed reported the history it reads from: another one than the listing's means a reset. */
   private void onEpoch(String feedEpoch) {
+    if (near != null && !feedEpoch.equals(Snapshot.NO_EPOCH)) {
+      // A near-mode listing reads no epoch: the first one a feed reports is the history followed,
+      // and another one later resets (the next near listing, see resetReason).
+      if (epoch.equals(Snapshot.NO_EPOCH)) {
+        epoch = feedEpoch;
+        publish();
+      } else if (!feedEpoch.equals(epoch) && nearNewEpoch == null) {
+        nearNewEpoch = feedEpoch;
+        startRelist(
+            "the feed reads epoch " + feedEpoch + ", the replica followed epoch " + epoch, true);
+      }
+      return;
+    }
     if (feedEpoch.equals(Snapshot.NO_EPOCH)
         || epoch.equals(Snapshot.NO_EPOCH)
         || feedEpoch.equals(epoch)) {
@@ -1550,8 +1827,14 @@ final class Replicator implements ReplicatedMap {
     checkApplicable(rev, changes);
     List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>(changes.size());
     beginStep(); // ended by advanceTo's publish
-    for (Change c : changes) {
-      apply(c, rev, events);
+    if (near != null) {
+      for (Change c : changes) {
+        applyNear(c, rev, events);
+      }
+    } else {
+      for (Change c : changes) {
+        apply(c, rev, events);
+      }
     }
     advanceTo(rev); // the whole revision is in memory and published before any listener runs
     notifyListeners(events, rev);
