@@ -98,6 +98,7 @@ class NodeRoutesTest {
               "feedPauses",
               "epoch",
               "ready",
+              "mode",
               "backend",
               "groups");
       Lockstep node = ts.server.node();
@@ -330,7 +331,7 @@ class NodeRoutesTest {
               + "\"application_uris\":[\"refresh-demo.example.com\"],\"instance_index\":2}";
       JsonNode stats = json(ts.get("/stats"));
       assertThat(TestServer.fieldNames(stats))
-          .endsWith("ready", "backend", "application", "groups");
+          .endsWith("ready", "mode", "backend", "application", "groups");
       assertThat(stats.get("application").toString()).isEqualTo(expected);
       JsonNode cluster = json(ts.get("/cluster"));
       assertThat(TestServer.fieldNames(cluster)).containsExactly("self", "application", "members");
