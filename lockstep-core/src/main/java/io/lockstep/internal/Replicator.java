@@ -179,17 +179,11 @@ final class Replicator implements ReplicatedMap {
   /** Memory: every key (full mode), or the near cache's map view (near mode). */
   private final ConcurrentMap<String, Versioned> entries;
 
-  /** Near mode: the keys held, bounded; null in full mode. Written by the applier only. */
+  /** Near mode: the keys held, bounded; null in full mode. See "Near mode" below. */
   private final @Nullable Cache<String, Versioned> near;
 
   /** Near mode: the loads under way, one per key (single flight). */
   private final ConcurrentHashMap<String, NearLoad> nearLoads = new ConcurrentHashMap<>();
-
-  /**
-   * Near mode: moved by the applier each time a listing drops the held keys; a load begun before
-   * the move is never kept. Written by the applier only.
-   */
-  private volatile long nearGeneration;
 
   private @Nullable String nearNewEpoch; // applier only: a feed reported this new history
 
@@ -767,26 +761,29 @@ final class Replicator implements ReplicatedMap {
   // Near mode: read-through of the keys read, guarded by revisions
   // ---------------------------------------------------------------------------------------------
   //
-  // Memory holds only keys that were read, in a bounded Caffeine cache whose writer is the applier
-  // (installs and feed changes) and whose evictions happen on the thread that writes (the
-  // applier), so an evicted key is simply absent: the next read loads it again.
+  // Memory holds only keys that were read, in a bounded Caffeine cache. The applier writes held
+  // keys (feed changes); a load writes a key that is not held (its install); Caffeine evicts on
+  // the writing thread, and an evicted key is simply absent: the next read loads it again.
   //
-  // A miss registers one load per key (nearLoads) before it sends the strong read, then hands the
-  // answer (entry or absence, and the revision r the source served it at) to the applier, which
-  // decides what to keep. While the load is out, the applier notes on it every change the feed
-  // applies to that key (it holds no entry for it, so nothing else would remember the change).
-  // The read was sent after the load was registered, so every change the applier sees for the key
-  // later than r is noted. At settling: a noted change later than r is newer than the read, so the
-  // read's value is never installed (the noted change's value is, in UPDATE mode; a delete leaves
-  // the key absent); otherwise the read is current at the applied revision and installed. A
-  // change at or below r that the feed delivers after the install is older than the held entry
-  // (the read saw it), and the held entry's mod revision makes the applier skip it.
+  // A miss registers one load per key (nearLoads) before it sends the strong read. While the load
+  // is out, the applier notes on it (under the load's lock) the newest change the feed applies to
+  // that key: it holds no entry for it, so nothing else would remember the change. The read was
+  // sent after the load was registered, so every change of the key later than the read's revision
+  // r reaches the applier after registration and is noted. The answer settles the load on the
+  // thread that delivers it, under the same lock: a noted change later than r is newer than the
+  // read, so the read's value is never installed (the noted change's value is, in UPDATE mode; a
+  // delete leaves the key absent); otherwise the read is current at the applied revision and
+  // installed. The load is marked settled, and only then removed from nearLoads; an applier that
+  // finds no load, or a settled one, looks for the key again and applies the change to the entry
+  // installed. A change at or below r that the feed delivers after the install is older than the
+  // held entry (the read saw it), and the held entry's mod revision makes the applier skip it.
   //
   // A listing in near mode lists nothing: one strong read of a reserved key gives the source's
-  // revision R; the held keys are dropped (nearGeneration moves, so a load begun before never
-  // installs: the feed did not run between the old applied revision and R) and the feed resumes
-  // from R + 1. Later loads read at or after R. Absence is not cached: a miss of an absent key
-  // reads the source each time, so a deleted key cannot be served from a stale negative entry.
+  // revision R; the applier marks every load under way stale (none of them installs: the feed did
+  // not run between the old applied revision and R), then drops the held keys, and the feed resumes
+  // from R + 1. A load registered after the marking sends its read after the listing's read, so it
+  // reads at or after R. Absence is not held: a miss of an absent key reads the source each time,
+  // so a deleted key cannot be served from a stale negative entry.
 
   /** The key a near-mode listing reads for the source's revision (reserved: never a map key). */
   static final String NEAR_PROBE_KEY = LockstepConfig.RESERVED_PREFIX + ".near-revision";
@@ -803,7 +800,7 @@ final class Replicator implements ReplicatedMap {
 
   /** The key's load: the one under way, or a new one (registered before its read is sent). */
   private CompletableFuture<Versioned> nearLoad(String key) {
-    NearLoad mine = new NearLoad(key, nearGeneration);
+    NearLoad mine = new NearLoad(key);
     NearLoad running = nearLoads.putIfAbsent(key, mine);
     if (running != null) {
       return running;
@@ -827,20 +824,18 @@ final class Replicator implements ReplicatedMap {
           config
               .backendCallObserver()
               .called(BackendCallObserver.Call.STRONG_READ, System.nanoTime() - start, e != null);
-          if (closed) {
-            nearLoads.remove(key, mine);
-            mine.completeExceptionally(new LockstepException("replicated map closed"));
-            return;
-          }
-          onApplier(() -> settleLoad(mine, r, e));
+          settleLoad(mine, r, e);
         });
     return mine;
   }
 
-  /** On the applier: keeps what the load may keep (see the section comment), then answers it. */
+  /** Keeps what the load may keep (see the section comment), then answers it. Any thread. */
   private void settleLoad(NearLoad l, Backend.@Nullable StrongRead r, @Nullable Throwable e) {
-    nearLoads.remove(l.key, l);
     if (e != null || r == null) {
+      synchronized (l) {
+        l.settled = true;
+      }
+      nearLoads.remove(l.key, l);
       nearLoadFailures.increment();
       Throwable cause = e == null ? new IllegalStateException("no answer") : unwrap(e);
       l.completeExceptionally(
@@ -850,51 +845,73 @@ final class Replicator implements ReplicatedMap {
                   "near-mode load of '" + l.key + "' failed: " + cause, cause, false));
       return;
     }
-    Versioned answer = r.entry();
-    boolean newerChange = l.changeRevision > r.revision();
-    if (newerChange) {
-      answer = l.change; // the feed went past the read: its change is the key's newest state
+    Versioned answer;
+    Versioned held;
+    synchronized (l) {
+      answer = r.entry();
+      boolean newerChange = l.changeRevision > r.revision();
+      if (newerChange) {
+        answer = l.change; // the feed went past the read: its change is the key's newest state
+      }
+      if (newerChange || l.stale || closed) {
+        nearStaleLoads.increment();
+      }
+      held = entries.get(l.key);
+      if (held == null
+          && answer != null
+          && !l.stale
+          && !closed
+          && (!newerChange || config.nearOnChange() == NearOnChange.UPDATE)) {
+        entries.put(l.key, answer);
+        held = answer;
+      }
+      l.settled = true;
     }
-    boolean stale = newerChange || l.generation != nearGeneration || closed;
-    if (stale) {
-      nearStaleLoads.increment();
-    }
-    Versioned held = entries.get(l.key);
-    if (held == null
-        && answer != null
-        && !closed
-        && l.generation == nearGeneration
-        && (!newerChange || config.nearOnChange() == NearOnChange.UPDATE)) {
-      entries.put(l.key, answer);
-      held = answer;
-    }
+    nearLoads.remove(l.key, l);
     l.complete(held != null ? held : answer);
   }
 
   /** On the applier: one change of the feed in near mode (held keys only; see above). */
   private void applyNear(Change c, long rev, @Nullable List<ChangeEvent> events) {
     String key = c.key();
-    Versioned old = near.policy().getIfPresentQuietly(key);
+    var policy = near.policy();
+    Versioned old = policy.getIfPresentQuietly(key);
     if (old == null) {
-      if (!nearLoads.isEmpty()) {
-        NearLoad l = nearLoads.get(key);
-        if (l != null && rev > l.changeRevision) {
-          l.changeRevision = rev;
-          l.change = c.type() == Change.Type.PUT ? c.value() : null;
+      NearLoad l = nearLoads.get(key);
+      if (l != null) {
+        synchronized (l) {
+          if (!l.settled) {
+            if (rev > l.changeRevision) {
+              l.changeRevision = rev;
+              l.change = c.type() == Change.Type.PUT ? c.value() : null;
+            }
+            addNearEvent(c, rev, null, events);
+            return;
+          }
         }
       }
-    } else if (old.modRevision() >= rev) {
-      return; // the held entry was read after this change
-    } else if (c.type() == Change.Type.PUT && config.nearOnChange() == NearOnChange.UPDATE) {
-      entries.put(key, c.value());
-    } else {
-      entries.remove(key);
+      old = policy.getIfPresentQuietly(key); // a load settled meanwhile may have installed it
     }
+    if (old != null) {
+      if (old.modRevision() >= rev) {
+        return; // the held entry was read after this change
+      }
+      if (c.type() == Change.Type.PUT && config.nearOnChange() == NearOnChange.UPDATE) {
+        entries.put(key, c.value());
+      } else {
+        entries.remove(key);
+      }
+    }
+    addNearEvent(c, rev, old, events);
+  }
+
+  private static void addNearEvent(
+      Change c, long rev, @Nullable Versioned old, @Nullable List<ChangeEvent> events) {
     if (events != null) {
       events.add(
           c.type() == Change.Type.PUT
-              ? new ChangeEvent(ChangeEvent.Type.PUT, key, c.value(), old, rev, false)
-              : new ChangeEvent(ChangeEvent.Type.DELETE, key, null, old, rev, false));
+              ? new ChangeEvent(ChangeEvent.Type.PUT, c.key(), c.value(), old, rev, false)
+              : new ChangeEvent(ChangeEvent.Type.DELETE, c.key(), null, old, rev, false));
     }
   }
 
@@ -904,13 +921,17 @@ final class Replicator implements ReplicatedMap {
   }
 
   /**
-   * On the applier: a near-mode listing drops every held key (their changes between the applied
-   * revision and the listing's were not followed) and moves the generation, so no load begun before
-   * is kept; the keys are read again from the source as they are asked for.
+   * On the applier: a near-mode listing marks every load under way stale and drops every held key
+   * (their changes between the applied revision and the listing's were not followed); the keys are
+   * read again from the source as they are asked for.
    */
   private void installNear(Snapshot s, boolean reset) {
     beginStep(); // ended by the publish below
-    nearGeneration++;
+    for (NearLoad l : nearLoads.values()) {
+      synchronized (l) {
+        l.stale = true;
+      }
+    }
     entries.clear();
     digest = 0;
     ready = true;
@@ -959,13 +980,14 @@ final class Replicator implements ReplicatedMap {
    */
   private static final class NearLoad extends CompletableFuture<Versioned> {
     final String key;
-    final long generation;
-    long changeRevision; // applier only: the newest change noted, 0 when none
-    @Nullable Versioned change; // applier only: its value, null for a delete
+    // Guarded by this: written by the applier (a change, a listing) and by the settling thread.
+    long changeRevision; // the newest change noted, 0 when none
+    @Nullable Versioned change; // its value, null for a delete
+    boolean stale; // a listing dropped the held keys while the load was out
+    boolean settled; // answered: the applier no longer notes changes on it
 
-    NearLoad(String key, long generation) {
+    NearLoad(String key) {
       this.key = key;
-      this.generation = generation;
     }
   }
 
