@@ -7,14 +7,16 @@ import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A map of string keys to byte values whose every instance holds a full copy in memory and follows
- * the source of truth in revision order. This interface reads and writes the map; {@link
- * #replica()} tells how far this instance's copy has got and waits for it.
+ * A map of string keys to byte values whose every instance holds a full copy in memory (or, in
+ * {@link ReplicaMode#NEAR near mode}, the keys it has read) and follows the source of truth in
+ * revision order. This interface reads and writes the map; {@link #replica()} tells how far this
+ * instance's copy has got and waits for it.
  *
  * <h2>Guarantees</h2>
  *
  * <ul>
- *   <li>{@link #get(String)} is a lock-free lookup in memory: no I/O, no allocation.
+ *   <li>{@link #get(String)} is a lock-free lookup in memory: no I/O, no allocation (in near mode,
+ *       a hit; a miss loads the key, see below).
  *   <li>Changes are applied strictly in revision order, one revision as one step. A change the feed
  *       cannot deliver (compaction, trimmed stream, gap) makes the instance re-list; a change is
  *       never skipped silently.

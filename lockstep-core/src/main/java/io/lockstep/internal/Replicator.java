@@ -161,6 +161,12 @@ import org.jspecify.annotations.Nullable;
  * the applier (they see changes in order, as they are applied); state listeners run on a notifier
  * thread of their own, handed each transition by the applier, so they may block on the map.
  *
+ * <p><b>Near mode</b> ({@link io.lockstep.ReplicaMode#NEAR}) keeps everything above but what memory
+ * holds: a bounded Caffeine cache of the keys read instead of the whole map. A listing is then one
+ * strong read for the source's revision (the held keys are dropped), the feed updates or drops held
+ * keys only, and a miss loads its key through a strong read guarded against the changes that go by
+ * meanwhile; the section "Near mode" below explains the guard.
+ *
  * <p>Time is read only through the injected {@link Ticker} and every timer goes through the
  * injected {@link Scheduler}, so a test can move time by hand; the applier stays one thread of our
  * own.

@@ -251,6 +251,34 @@ class NearModeTest {
             });
   }
 
+  /**
+   * The source loses its history (a new epoch, or the same one with revisions starting again): the
+   * near replica resets, drops what it held, and serves the new history's values.
+   */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+  void sourceHistoryLost_resetsAndServesTheNewHistory(boolean newEpoch) {
+    InMemorySource s = nodes.source(RevisionModel.SPARSE);
+    for (int i = 0; i < 5; i++) {
+      write(s, "k" + i, "old" + i);
+    }
+    ReplicatedMap m = near(s, b -> b.nearMaxKeys(10));
+    assertThat(value(m.get("k4"))).isEqualTo("old4");
+    s.loseHistory(newEpoch);
+    write(s, "k4", "new");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              assertThat(m.replica().stats().resets()).isEqualTo(1);
+              assertThat(value(m.get("k4"))).isEqualTo("new");
+            });
+    assertThat(m.get("k3")).isNull();
+    if (newEpoch) {
+      assertThat(m.replica().stats().epoch()).isEqualTo(s.epoch());
+    }
+  }
+
   @Test
   void aMissWhileTheSourceIsDown_failsAsUnavailable_aHitStillServes() {
     InMemorySource s = nodes.source(RevisionModel.SPARSE);
