@@ -902,10 +902,12 @@ final class Replicator implements ReplicatedMap {
       if (old.modRevision() >= rev) {
         return; // the held entry was read after this change
       }
+      // Only over the entry looked at: if Caffeine evicted it meanwhile, a load may have installed
+      // the key again, from a read sent after this change committed, so at least as new.
       if (c.type() == Change.Type.PUT && config.nearOnChange() == NearOnChange.UPDATE) {
-        entries.put(key, c.value());
+        entries.replace(key, old, c.value());
       } else {
-        entries.remove(key);
+        entries.remove(key, old);
       }
     }
     addNearEvent(c, rev, old, events);
