@@ -779,9 +779,10 @@ final class Replicator implements ReplicatedMap {
   // thread that delivers it, under the same lock: a noted change later than r is newer than the
   // read, so the read's value is never installed (the noted change's value is, in UPDATE mode; a
   // delete leaves the key absent); otherwise the read is current at the applied revision and
-  // installed. The load is marked settled, and only then removed from nearLoads; an applier that
-  // finds no load, or a settled one, looks for the key again and applies the change to the entry
-  // installed. A change at or below r that the feed delivers after the install is older than the
+  // installed. The load is marked settled, and only then removed from nearLoads; the applier, after
+  // looking for a load (and noting the change on it), looks for the key again and applies the
+  // change to any entry installed meanwhile. A change at or below r that the feed delivers after
+  // the install is older than the
   // held entry (the read saw it), and the held entry's mod revision makes the applier skip it.
   //
   // A listing in near mode lists nothing: one strong read of a reserved key gives the source's
@@ -886,17 +887,15 @@ final class Replicator implements ReplicatedMap {
       NearLoad l = nearLoads.get(key);
       if (l != null) {
         synchronized (l) {
-          if (!l.settled) {
-            if (rev > l.changeRevision) {
-              l.changeRevision = rev;
-              l.change = c.type() == Change.Type.PUT ? c.value() : null;
-            }
-            addNearEvent(c, rev, null, events);
-            return;
+          if (!l.settled && rev > l.changeRevision) {
+            l.changeRevision = rev;
+            l.change = c.type() == Change.Type.PUT ? c.value() : null;
           }
         }
       }
-      old = policy.getIfPresentQuietly(key); // a load settled meanwhile may have installed it
+      // A load settled meanwhile may have installed the key (and a load registered just now may
+      // have found it installed and given up): the change applies to that entry too.
+      old = policy.getIfPresentQuietly(key);
     }
     if (old != null) {
       if (old.modRevision() >= rev) {
