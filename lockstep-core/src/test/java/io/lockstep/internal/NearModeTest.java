@@ -279,6 +279,78 @@ class NearModeTest {
     }
   }
 
+  /**
+   * Four readers over 8 keys with a bound of 3 (constant eviction), while the source is written and
+   * deleted from outside, the replica relists and its feed breaks: each reader's reads of a key
+   * never go back, and once the writes stop every read and every key held equals the source.
+   */
+  @Test
+  void concurrentReadersWritersRelistsAndEvictions_readsNeverGoBack_andConverge() throws Exception {
+    InMemorySource s = nodes.source(RevisionModel.SPARSE);
+    ReplicatedMap m = near(s, b -> b.nearMaxKeys(3));
+    int keys = 8;
+    java.util.concurrent.atomic.AtomicBoolean running =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    List<String> violations = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Thread> readers = new ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      int seed = t;
+      readers.add(
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+                    long[] newest = new long[keys];
+                    while (running.get()) {
+                      int k = rnd.nextInt(keys);
+                      try {
+                        Versioned v = m.get("k" + k);
+                        if (v != null) {
+                          if (v.modRevision() < newest[k]) {
+                            violations.add(
+                                "k" + k + ": " + v.modRevision() + " after " + newest[k]);
+                          }
+                          newest[k] = v.modRevision();
+                        }
+                      } catch (RuntimeException e) {
+                        violations.add("k" + k + ": " + e);
+                      }
+                    }
+                  }));
+    }
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(99);
+    for (int step = 0; step < 1500; step++) {
+      String k = "k" + rnd.nextInt(keys);
+      write(s, k, rnd.nextInt(4) == 0 ? null : "s" + step);
+      if (step % 300 == 150) {
+        m.replica().refresh().join();
+      }
+      if (step % 500 == 250) {
+        s.breakFeeds();
+      }
+    }
+    running.set(false);
+    for (Thread r : readers) {
+      r.join();
+    }
+    assertThat(violations).isEmpty();
+    long rev = s.revision();
+    await().until(() -> m.replica().appliedRevision() >= rev);
+    for (int k = 0; k < keys; k++) {
+      String key = "k" + k;
+      Versioned truth =
+          s.entries().stream().filter(e -> e.key().equals(key)).findFirst().orElse(null);
+      Versioned v = m.get(key);
+      assertThat(v == null ? 0 : v.modRevision())
+          .as(key)
+          .isEqualTo(truth == null ? 0 : truth.modRevision());
+    }
+    for (Versioned held : m.list("", 0)) {
+      assertThat(s.entries()).contains(held);
+    }
+    assertThat(m.replica().stats().near().heldKeys()).isLessThanOrEqualTo(3);
+  }
+
   @Test
   void aMissWhileTheSourceIsDown_failsAsUnavailable_aHitStillServes() {
     InMemorySource s = nodes.source(RevisionModel.SPARSE);
