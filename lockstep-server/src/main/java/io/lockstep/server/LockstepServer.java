@@ -248,6 +248,9 @@ public final class LockstepServer implements AutoCloseable {
               nodeFactory.open(server.advertiseUrl, server.metrics),
               "the node factory returned null");
       server.groups.open(server.node, settings);
+      if (server.node.config().near()) {
+        server.metrics.bindNear();
+      }
       return server;
     } catch (RuntimeException | Error e) {
       server.close();
