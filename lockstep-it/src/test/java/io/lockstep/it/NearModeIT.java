@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lockstep.process.EtcdProcess;
 import io.lockstep.process.ServerCluster;
 import io.lockstep.process.ServerProcess;
+import io.lockstep.testkit.TcpProxy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -24,22 +25,27 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Three near-mode server processes ({@code --mode near --near-max-keys 40}) on one real etcd: the
- * bound holds with a larger working set, and keys the instances hold follow writes and deletes made
- * straight into etcd by another client, a deleted key never being served again.
+ * bound holds with a larger working set; keys the instances hold follow writes and deletes made
+ * straight into etcd by another client, a deleted key never being served again; and an instance cut
+ * off from etcd while its keys change and history is compacted relists and never serves a value
+ * older than one it served before.
  */
 class NearModeIT {
   static final ObjectMapper JSON = new ObjectMapper();
   static final String PREFIX = "near-" + UUID.randomUUID().toString().substring(0, 8);
   static final int BOUND = 40;
   static EtcdProcess etcd;
+  static TcpProxy proxy; // node 2 (index 2) reaches etcd through it, so a test can cut it off
   static ServerCluster cluster;
   static EtcdTool tool;
 
   @BeforeAll
   static void startCluster() {
     etcd = new EtcdProcess();
+    proxy = new TcpProxy("127.0.0.1", etcd.port());
     cluster =
         ServerCluster.builder(etcd.backendUri())
+            .backend(i -> i == 2 ? etcd.backendUri(proxy.endpoint()) : etcd.backendUri())
             .instances(3)
             .keyPrefix(PREFIX)
             .args("--mode", "near", "--near-max-keys", Integer.toString(BOUND))
@@ -54,6 +60,9 @@ class NearModeIT {
     }
     if (cluster != null) {
       cluster.close();
+    }
+    if (proxy != null) {
+      proxy.close();
     }
     if (etcd != null) {
       etcd.close();
@@ -228,6 +237,62 @@ class NearModeIT {
       JsonNode near = stats(n).get("near");
       assertThat(near.get("hits").asLong()).isPositive();
       assertThat(near.get("heldKeys").asLong()).isLessThanOrEqualTo(BOUND);
+    }
+  }
+
+  @Test
+  void instanceCutOffWhileHeldKeysChangeAndEtcdCompacts_relists_andNeverServesOlder()
+      throws Exception {
+    ServerProcess cutOff = cluster.node(2);
+    int keys = 12;
+    Map<String, Long> served = new HashMap<>();
+    for (int i = 0; i < keys; i++) {
+      tool.put("cut/k" + i, "\"0\"");
+    }
+    for (int i = 0; i < keys; i++) {
+      Http.Resp r = Http.get(cutOff.url(), "cut/k" + i, "use_cache=true");
+      assertThat(r.status()).isEqualTo(200);
+      served.put("cut/k" + i, r.revision());
+    }
+    long relistsBefore = stats(cutOff).get("relists").asLong();
+    proxy.pause(); // nothing reaches the instance any more
+    try {
+      for (int step = 1; step <= 60; step++) {
+        String k = "cut/k" + (step % keys);
+        if (step % 7 == 0) {
+          tool.delete(k);
+        } else {
+          tool.put(k, "\"" + step + "\"");
+        }
+      }
+      tool.compactToLatest();
+    } finally {
+      proxy.cut(); // held-back events are lost: resuming from applied + 1 meets the compaction
+      proxy.resume();
+    }
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> stats(cutOff).get("relists").asLong() > relistsBefore);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(50))
+        .untilAsserted(
+            () -> {
+              for (int i = 0; i < keys; i++) {
+                String k = "cut/k" + i;
+                Http.Resp r = Http.get(cutOff.url(), k, "use_cache=true");
+                String truth = tool.value(k);
+                if (truth == null) {
+                  assertThat(r.status()).as(k).isEqualTo(404);
+                } else {
+                  assertThat(r.body()).as(k).isEqualTo(truth);
+                  assertThat(r.revision()).as(k).isGreaterThanOrEqualTo(served.get(k));
+                }
+              }
+            });
+    for (Map.Entry<String, Long> e : held(cutOff, "cut/").entrySet()) {
+      assertThat(e.getValue()).as(e.getKey()).isEqualTo(tool.modRevision(e.getKey()));
     }
   }
 }
