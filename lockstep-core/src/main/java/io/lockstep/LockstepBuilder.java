@@ -31,6 +31,10 @@ public final class LockstepBuilder {
   private Executor callbackExecutor = ForkJoinPool.commonPool();
   private int maxPendingChanges = 10_000;
   private BackendCallObserver backendCallObserver = BackendCallObserver.NONE;
+  private ReplicaMode mode = ReplicaMode.FULL;
+  private long nearMaxKeys;
+  private long nearMaxBytes;
+  private NearOnChange nearOnChange = NearOnChange.UPDATE;
 
   LockstepBuilder() {}
 
@@ -174,6 +178,45 @@ public final class LockstepBuilder {
     return this;
   }
 
+  /**
+   * What the map keeps in memory: {@link ReplicaMode#FULL} (every key, the default) or {@link
+   * ReplicaMode#NEAR} (only the keys read, bounded by {@link #nearMaxKeys} or {@link
+   * #nearMaxBytes}; a miss loads the key from the source). Near mode cannot be combined with {@link
+   * #maxTotalKeys} or {@link #maxTotalBytes}.
+   */
+  public LockstepBuilder mode(ReplicaMode mode) {
+    this.mode = mode;
+    return this;
+  }
+
+  /**
+   * Near mode: the most keys held in memory (Caffeine's size bound: the least likely to be read
+   * again are evicted). Default {@value LockstepConfig#DEFAULT_NEAR_MAX_KEYS} when {@link
+   * #nearMaxBytes} is not given either; one or the other, not both.
+   */
+  public LockstepBuilder nearMaxKeys(long max) {
+    this.nearMaxKeys = max;
+    return this;
+  }
+
+  /**
+   * Near mode: the most bytes held in memory, counting each key's UTF-8 length and its value's
+   * length (Caffeine's weight bound). Default: bounded by {@link #nearMaxKeys} instead.
+   */
+  public LockstepBuilder nearMaxBytes(long max) {
+    this.nearMaxBytes = max;
+    return this;
+  }
+
+  /**
+   * Near mode: what a change to a held key does, {@link NearOnChange#UPDATE} (the default) or
+   * {@link NearOnChange#INVALIDATE}. A delete always drops the key.
+   */
+  public LockstepBuilder nearOnChange(NearOnChange onChange) {
+    this.nearOnChange = onChange;
+    return this;
+  }
+
   /** Validates and returns the configuration (the checks are {@link LockstepConfig}'s own). */
   public LockstepConfig config() {
     String id =
@@ -199,7 +242,11 @@ public final class LockstepBuilder {
         maxPendingChanges,
         backendCallObserver,
         maxTotalKeys,
-        maxTotalBytes);
+        maxTotalBytes,
+        mode,
+        nearMaxKeys,
+        nearMaxBytes,
+        nearOnChange);
   }
 
   /**

@@ -29,7 +29,14 @@ public record LockstepConfig(
     int maxPendingChanges,
     BackendCallObserver backendCallObserver,
     int maxTotalKeys,
-    long maxTotalBytes) {
+    long maxTotalBytes,
+    ReplicaMode mode,
+    long nearMaxKeys,
+    long nearMaxBytes,
+    NearOnChange nearOnChange) {
+
+  /** The bound of a near-mode replica given neither a count nor a weight. */
+  public static final long DEFAULT_NEAR_MAX_KEYS = 10_000;
 
   /** Checks every field; see {@link LockstepBuilder} for what each means. */
   public LockstepConfig {
@@ -78,6 +85,89 @@ public record LockstepConfig(
     if (maxTotalBytes < 1) {
       throw new IllegalArgumentException("maxTotalBytes: must be >= 1, was " + maxTotalBytes);
     }
+    if (mode == null) {
+      throw new IllegalArgumentException("mode: null");
+    }
+    if (nearOnChange == null) {
+      throw new IllegalArgumentException("nearOnChange: null");
+    }
+    if (nearMaxKeys < 0) {
+      throw new IllegalArgumentException("nearMaxKeys: must be >= 1, was " + nearMaxKeys);
+    }
+    if (nearMaxBytes < 0) {
+      throw new IllegalArgumentException("nearMaxBytes: must be >= 1, was " + nearMaxBytes);
+    }
+    if (mode == ReplicaMode.FULL && (nearMaxKeys != 0 || nearMaxBytes != 0)) {
+      throw new IllegalArgumentException(
+          "nearMaxKeys: a near-mode bound needs mode NEAR, was "
+              + (nearMaxKeys != 0 ? nearMaxKeys : nearMaxBytes + " bytes")
+              + " in mode FULL");
+    }
+    if (mode == ReplicaMode.NEAR) {
+      if (nearMaxKeys != 0 && nearMaxBytes != 0) {
+        throw new IllegalArgumentException(
+            "nearMaxBytes: bound near mode by count or by weight, not both; was nearMaxKeys "
+                + nearMaxKeys
+                + " and nearMaxBytes "
+                + nearMaxBytes);
+      }
+      if (nearMaxKeys == 0 && nearMaxBytes == 0) {
+        nearMaxKeys = DEFAULT_NEAR_MAX_KEYS;
+      }
+      if (!(maxTotalKeys == Integer.MAX_VALUE && maxTotalBytes == Long.MAX_VALUE)) {
+        throw new IllegalArgumentException(
+            "maxTotalKeys: the map totals are checked against the full copy and cannot be kept in"
+                + " mode NEAR, was maxTotalKeys "
+                + maxTotalKeys
+                + ", maxTotalBytes "
+                + maxTotalBytes);
+      }
+    }
+  }
+
+  /** A full-mode configuration ({@link ReplicaMode#FULL}): every field but the near-mode ones. */
+  public LockstepConfig(
+      @Nullable String backendUri,
+      @Nullable Backend backend,
+      String keyPrefix,
+      String instanceId,
+      String advertiseUrl,
+      Duration operationTimeout,
+      Duration applyTimeout,
+      Duration reconnectBackoffMin,
+      Duration reconnectBackoffMax,
+      Duration progressInterval,
+      int maxKeyBytes,
+      int maxValueBytes,
+      long randomSeed,
+      Executor callbackExecutor,
+      int maxPendingChanges,
+      BackendCallObserver backendCallObserver,
+      int maxTotalKeys,
+      long maxTotalBytes) {
+    this(
+        backendUri,
+        backend,
+        keyPrefix,
+        instanceId,
+        advertiseUrl,
+        operationTimeout,
+        applyTimeout,
+        reconnectBackoffMin,
+        reconnectBackoffMax,
+        progressInterval,
+        maxKeyBytes,
+        maxValueBytes,
+        randomSeed,
+        callbackExecutor,
+        maxPendingChanges,
+        backendCallObserver,
+        maxTotalKeys,
+        maxTotalBytes,
+        ReplicaMode.FULL,
+        0,
+        0,
+        NearOnChange.UPDATE);
   }
 
   /**
@@ -119,6 +209,11 @@ public record LockstepConfig(
         BackendCallObserver.NONE,
         Integer.MAX_VALUE,
         Long.MAX_VALUE);
+  }
+
+  /** True in near mode ({@link ReplicaMode#NEAR}). */
+  public boolean near() {
+    return mode == ReplicaMode.NEAR;
   }
 
   /** True when neither map total is bounded (the library's default). */

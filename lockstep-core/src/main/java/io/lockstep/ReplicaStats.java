@@ -3,6 +3,7 @@ package io.lockstep;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one replica reports about itself: a consistent snapshot taken at one moment (the end of the
@@ -49,6 +50,9 @@ import java.util.Map;
  *     keeps none. A reset to a new history changes it.
  * @param backend the backend's own figures ({@link io.lockstep.spi.Backend#stats()}), by name, in
  *     the backend's order; empty when it reports none
+ * @param near the near-mode figures ({@link ReplicaMode#NEAR}); null in full mode. In near mode
+ *     {@code keys} counts the keys held and {@code digest} is 0: each instance holds a different
+ *     set, so there is no digest to compare.
  */
 public record ReplicaStats(
     long appliedRevision,
@@ -69,7 +73,8 @@ public record ReplicaStats(
     long peakPendingChanges,
     long feedPauses,
     String epoch,
-    Map<String, Object> backend) {
+    Map<String, Object> backend,
+    @Nullable NearStats near) {
 
   public ReplicaStats {
     backend = Collections.unmodifiableMap(new LinkedHashMap<>(backend));

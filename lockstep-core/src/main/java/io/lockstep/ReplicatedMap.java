@@ -7,14 +7,16 @@ import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A map of string keys to byte values whose every instance holds a full copy in memory and follows
- * the source of truth in revision order. This interface reads and writes the map; {@link
- * #replica()} tells how far this instance's copy has got and waits for it.
+ * A map of string keys to byte values whose every instance holds a full copy in memory (or, in
+ * {@link ReplicaMode#NEAR near mode}, the keys it has read) and follows the source of truth in
+ * revision order. This interface reads and writes the map; {@link #replica()} tells how far this
+ * instance's copy has got and waits for it.
  *
  * <h2>Guarantees</h2>
  *
  * <ul>
- *   <li>{@link #get(String)} is a lock-free lookup in memory: no I/O, no allocation.
+ *   <li>{@link #get(String)} is a lock-free lookup in memory: no I/O, no allocation (in near mode,
+ *       a hit; a miss loads the key, see below).
  *   <li>Changes are applied strictly in revision order, one revision as one step. A change the feed
  *       cannot deliver (compaction, trimmed stream, gap) makes the instance re-list; a change is
  *       never skipped silently.
@@ -26,6 +28,19 @@ import org.jspecify.annotations.Nullable;
  *       Replica#awaitRevision(long, java.time.Duration)} with that revision (session consistency).
  *   <li>Writes made straight into the source by other programs are followed like our own.
  * </ul>
+ *
+ * <h2>Near mode</h2>
+ *
+ * <p>In {@link ReplicaMode#NEAR} the instance holds only the keys it has read, within a bound
+ * ({@link LockstepBuilder#nearMaxKeys}, {@link LockstepBuilder#nearMaxBytes}). A hit of {@link
+ * #get(String)} is still a lock-free lookup; a miss loads the key from the source (one strong read
+ * per key at a time) and may throw {@link BackendUnavailableException}, and on the replication
+ * thread (a change listener) it throws {@link IllegalStateException}. The feed keeps held keys up
+ * to date (or drops them, {@link NearOnChange#INVALIDATE}); a load's value is kept only if no newer
+ * change of the key went by meanwhile, reads never go back in time (relists included), and a
+ * deleted key is never served again: absence is not held, a miss of an absent key asks the source
+ * each time. {@link #list}, {@link #getAll}, {@link #size} and the replica's snapshots see the held
+ * keys only, and the digest is 0. See {@code docs/replicated-map.md}, "Near mode".
  *
  * <h2>Non-guarantees</h2>
  *
@@ -53,7 +68,10 @@ import org.jspecify.annotations.Nullable;
  */
 public interface ReplicatedMap {
 
-  /** This instance's entry for {@code key} from memory, or null when it holds none. */
+  /**
+   * This instance's entry for {@code key} from memory, or null when it holds none. In near mode, a
+   * key not held is loaded from the source first (see "Near mode" above).
+   */
   @Nullable Versioned get(String key);
 
   /**

@@ -2,6 +2,8 @@ package io.lockstep.cli;
 
 import io.lockstep.Lockstep;
 import io.lockstep.LockstepBuilder;
+import io.lockstep.NearOnChange;
+import io.lockstep.ReplicaMode;
 import io.lockstep.server.AccessSettings;
 import io.lockstep.server.AccessToken;
 import io.lockstep.server.DataGroupSettings;
@@ -315,12 +317,41 @@ final class ServeCommand implements Callable<Integer> {
   }
 
   @Option(
+      names = "--mode",
+      paramLabel = "MODE",
+      defaultValue = "${env:LOCKSTEP_MODE:-full}",
+      description =
+          "full: every key in memory; near: only the keys read, at most --near-max-keys, a miss"
+              + " read from the backend (docs/replicated-map.md, Near mode). Env LOCKSTEP_MODE."
+              + " Default: full.")
+  String mode;
+
+  @Option(
+      names = "--near-max-keys",
+      paramLabel = "N",
+      defaultValue = "${env:LOCKSTEP_NEAR_MAX_KEYS:-10000}",
+      description =
+          "With --mode near: the most keys held in memory. Env LOCKSTEP_NEAR_MAX_KEYS. Default:"
+              + " 10000.")
+  long nearMaxKeys;
+
+  @Option(
+      names = "--near-on-change",
+      paramLabel = "WHAT",
+      defaultValue = "${env:LOCKSTEP_NEAR_ON_CHANGE:-update}",
+      description =
+          "With --mode near, what a change to a held key does: update (hold the new value) or"
+              + " invalidate (drop it; the next read loads it). Env LOCKSTEP_NEAR_ON_CHANGE."
+              + " Default: update.")
+  String nearOnChange;
+
+  @Option(
       names = "--max-total-keys",
       paramLabel = "N",
       defaultValue = "${env:LOCKSTEP_MAX_TOTAL_KEYS:-100000}",
       description =
           "The most keys the map may hold; a put of a new key past it: 507 map_full, nothing stored."
-              + " Env LOCKSTEP_MAX_TOTAL_KEYS. Default: 100000.")
+              + " Not kept with --mode near. Env LOCKSTEP_MAX_TOTAL_KEYS. Default: 100000.")
   int maxTotalKeys;
 
   @Option(
@@ -329,7 +360,8 @@ final class ServeCommand implements Callable<Integer> {
       defaultValue = "${env:LOCKSTEP_MAX_TOTAL_BYTES:-268435456}",
       description =
           "The most bytes of values the map may hold; a put past it: 507 map_full, nothing stored."
-              + " Env LOCKSTEP_MAX_TOTAL_BYTES. Default: 268435456 (256 MiB).")
+              + " Not kept with --mode near. Env LOCKSTEP_MAX_TOTAL_BYTES. Default: 268435456 (256"
+              + " MiB).")
   long maxTotalBytes;
 
   @Option(
@@ -747,9 +779,30 @@ final class ServeCommand implements Callable<Integer> {
             .keyPrefix(keyPrefix)
             .instanceId(instanceId())
             .maxKeyBytes(maxKeyBytes)
-            .maxValueBytes(maxValueBytes)
-            .maxTotalKeys(maxTotalKeys)
-            .maxTotalBytes(maxTotalBytes);
+            .maxValueBytes(maxValueBytes);
+    ReplicaMode m =
+        switch (mode.strip().toLowerCase(java.util.Locale.ROOT)) {
+          case "full" -> ReplicaMode.FULL;
+          case "near" -> ReplicaMode.NEAR;
+          default -> throw usage("--mode", "must be full or near, was '" + mode + "'");
+        };
+    NearOnChange onChange =
+        switch (nearOnChange.strip().toLowerCase(java.util.Locale.ROOT)) {
+          case "update" -> NearOnChange.UPDATE;
+          case "invalidate" -> NearOnChange.INVALIDATE;
+          default ->
+              throw usage(
+                  "--near-on-change", "must be update or invalidate, was '" + nearOnChange + "'");
+        };
+    if (m == ReplicaMode.NEAR) {
+      // The map totals are checked against a full copy; a near replica holds its own bound.
+      if (nearMaxKeys < 1) {
+        throw usage("--near-max-keys", "must be >= 1, was " + nearMaxKeys);
+      }
+      b.mode(m).nearMaxKeys(nearMaxKeys).nearOnChange(onChange);
+    } else {
+      b.maxTotalKeys(maxTotalKeys).maxTotalBytes(maxTotalBytes);
+    }
     try {
       b.config();
     } catch (IllegalArgumentException e) {
@@ -760,6 +813,7 @@ final class ServeCommand implements Callable<Integer> {
             case "instanceId" -> "--instance-id";
             case "maxTotalKeys" -> "--max-total-keys";
             case "maxTotalBytes" -> "--max-total-bytes";
+            case "nearMaxKeys" -> "--near-max-keys";
             default -> "--" + field;
           };
       throw usage(flag, e.getMessage().replaceFirst("^[A-Za-z]+: ", ""));

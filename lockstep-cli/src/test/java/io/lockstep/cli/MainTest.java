@@ -91,6 +91,12 @@ class MainTest {
             "--insecure",
             "--max-total-keys",
             "Env LOCKSTEP_MAX_TOTAL_KEYS",
+            "--mode",
+            "Env LOCKSTEP_MODE",
+            "--near-max-keys",
+            "Env LOCKSTEP_NEAR_MAX_KEYS",
+            "--near-on-change",
+            "Env LOCKSTEP_NEAR_ON_CHANGE",
             "--max-total-bytes",
             "--max-connections",
             "Env LOCKSTEP_MAX_CONNECTIONS",
@@ -177,6 +183,13 @@ class MainTest {
         new String[] {"serve", "--backend", "mem://x", "--advertise-url", "host:1"},
         "--advertise-url");
     assertUsageError(new String[] {"serve", "--backend", "no-scheme"}, "--backend");
+    assertUsageError(new String[] {"serve", "--backend", "mem://x", "--mode", "half"}, "--mode");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--mode", "near", "--near-max-keys", "0"},
+        "--near-max-keys");
+    assertUsageError(
+        new String[] {"serve", "--backend", "mem://x", "--near-on-change", "drop"},
+        "--near-on-change");
     assertUsageError(new String[] {"serve", "--no-such-flag"}, "--no-such-flag");
     assertUsageError(new String[] {}, "Missing command");
     assertUsageError(new String[] {"bogus"}, "bogus");

@@ -1,5 +1,7 @@
 package io.lockstep.internal;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.lockstep.BackendCallObserver;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.ChangeEvent;
@@ -10,6 +12,8 @@ import io.lockstep.InvalidKeyException;
 import io.lockstep.LocalSnapshot;
 import io.lockstep.LockstepConfig;
 import io.lockstep.LockstepException;
+import io.lockstep.NearOnChange;
+import io.lockstep.NearStats;
 import io.lockstep.NotAppliedException;
 import io.lockstep.ReadConsistency;
 import io.lockstep.Registration;
@@ -44,6 +48,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -54,6 +59,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.BiPredicate;
@@ -157,6 +163,12 @@ import org.jspecify.annotations.Nullable;
  * the applier (they see changes in order, as they are applied); state listeners run on a notifier
  * thread of their own, handed each transition by the applier, so they may block on the map.
  *
+ * <p><b>Near mode</b> ({@link io.lockstep.ReplicaMode#NEAR}) keeps everything above but what memory
+ * holds: a bounded Caffeine cache of the keys read instead of the whole map. A listing is then one
+ * strong read for the source's revision (the held keys are dropped), the feed updates or drops held
+ * keys only, and a miss loads its key through a strong read guarded against the changes that go by
+ * meanwhile; the section "Near mode" below explains the guard.
+ *
  * <p>Time is read only through the injected {@link Ticker} and every timer goes through the
  * injected {@link Scheduler}, so a test can move time by hand; the applier stays one thread of our
  * own.
@@ -171,7 +183,21 @@ final class Replicator implements ReplicatedMap {
   private final Backend backend;
   private final LockstepConfig config;
   private final RevisionModel model;
-  private final ConcurrentHashMap<String, Versioned> entries = new ConcurrentHashMap<>();
+
+  /** Memory: every key (full mode), or the near cache's map view (near mode). */
+  private final ConcurrentMap<String, Versioned> entries;
+
+  /** Near mode: the keys held, bounded; null in full mode. See "Near mode" below. */
+  private final @Nullable Cache<String, Versioned> near;
+
+  /** Near mode: the loads under way, one per key (single flight). */
+  private final ConcurrentHashMap<String, NearLoad> nearLoads = new ConcurrentHashMap<>();
+
+  private @Nullable String nearNewEpoch; // applier only: a feed reported this new history
+
+  private final LongAdder nearLoadCount = new LongAdder();
+  private final LongAdder nearLoadFailures = new LongAdder();
+  private final LongAdder nearStaleLoads = new LongAdder();
   private volatile long totalBytes; // bytes of the values in entries; written by the applier
   private final @Nullable MapQuota quota; // null when the totals are unbounded
   private final CopyOnWriteArrayList<Listening> listeners = new CopyOnWriteArrayList<>();
@@ -247,6 +273,22 @@ final class Replicator implements ReplicatedMap {
             ? null
             : new MapQuota(config.maxTotalKeys(), config.maxTotalBytes());
     this.model = backend.revisionModel();
+    if (config.near()) {
+      Caffeine<Object, Object> b = Caffeine.newBuilder().executor(Runnable::run).recordStats();
+      Cache<String, Versioned> c =
+          config.nearMaxBytes() > 0
+              ? b.maximumWeight(config.nearMaxBytes())
+                  .<String, Versioned>weigher(
+                      (k, v) ->
+                          (int) Math.min(Integer.MAX_VALUE, (long) k.length() + v.value().length))
+                  .build()
+              : b.maximumSize(config.nearMaxKeys()).build();
+      this.near = c;
+      this.entries = c.asMap();
+    } else {
+      this.near = null;
+      this.entries = new ConcurrentHashMap<>();
+    }
     this.ticker = ticker;
     this.scheduler = scheduler;
     this.backoff =
@@ -359,6 +401,9 @@ final class Replicator implements ReplicatedMap {
     }
     notifier.shutdown(); // delivers what is queued, CLOSED last, then its thread ends
     waiters.close(closedError);
+    for (NearLoad l : nearLoads.values()) {
+      l.completeExceptionally(closedError);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -367,13 +412,18 @@ final class Replicator implements ReplicatedMap {
 
   @Override
   public Versioned get(String key) {
-    return entries.get(key);
+    Cache<String, Versioned> n = near;
+    if (n == null) {
+      return entries.get(key);
+    }
+    Versioned v = n.getIfPresent(key);
+    return v != null ? v : nearMiss(key);
   }
 
   @Override
   public Versioned get(String key, ReadConsistency consistency) {
     if (consistency == ReadConsistency.LOCAL) {
-      return entries.get(key);
+      return get(key);
     }
     callbacks.checkMayBlock("strong read of '" + key + "'");
     return join(strongRead(key, true));
@@ -621,7 +671,7 @@ final class Replicator implements ReplicatedMap {
         head,
         head - p.applied(),
         lagMillis,
-        p.keys(),
+        near == null ? p.keys() : (int) Math.min(Integer.MAX_VALUE, heldKeys()),
         p.digest(),
         p.relists(),
         p.reconnects(),
@@ -635,7 +685,8 @@ final class Replicator implements ReplicatedMap {
         peakPendingChanges.get(),
         p.feedPauses(),
         p.epoch(),
-        backendStats());
+        backendStats(),
+        nearStats());
   }
 
   /**
@@ -712,6 +763,241 @@ final class Replicator implements ReplicatedMap {
           startRelist("refresh", true, 0, false); // asked for: not throttled, joins one under way
         });
     return callbacks.deliver(f, "refresh", false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Near mode: read-through of the keys read, guarded by revisions
+  // ---------------------------------------------------------------------------------------------
+  //
+  // Memory holds only keys that were read, in a bounded Caffeine cache. The applier writes held
+  // keys (feed changes); a load writes a key that is not held (its install); Caffeine evicts on
+  // the writing thread, and an evicted key is simply absent: the next read loads it again.
+  //
+  // A miss registers one load per key (nearLoads) before it sends the strong read. While the load
+  // is out, the applier notes on it (under the load's lock) the newest change the feed applies to
+  // that key: it holds no entry for it, so nothing else would remember the change. The read was
+  // sent after the load was registered, so every change of the key later than the read's revision
+  // r reaches the applier after registration and is noted. The answer settles the load on the
+  // thread that delivers it, under the same lock: a noted change later than r is newer than the
+  // read, so the read's value is never installed (the noted change's value is, in UPDATE mode; a
+  // delete leaves the key absent); otherwise the read is current at the applied revision and
+  // installed. The load is marked settled, and only then removed from nearLoads; the applier, after
+  // looking for a load (and noting the change on it), looks for the key again and applies the
+  // change to any entry installed meanwhile. A change at or below r that the feed delivers after
+  // the install is older than the
+  // held entry (the read saw it), and the held entry's mod revision makes the applier skip it.
+  //
+  // A listing in near mode lists nothing: one strong read of a reserved key gives the source's
+  // revision R; the applier marks every load under way stale (none of them installs: the feed did
+  // not run between the old applied revision and R), then drops the held keys, and the feed resumes
+  // from R + 1. A load registered after the marking sends its read after the listing's read, so it
+  // reads at or after R. Absence is not held: a miss of an absent key reads the source each time,
+  // so a deleted key cannot be served from a stale negative entry.
+
+  /** The key a near-mode listing reads for the source's revision (reserved: never a map key). */
+  static final String NEAR_PROBE_KEY = LockstepConfig.RESERVED_PREFIX + ".near-revision";
+
+  /** A miss: waits for the key's load, its own or the one under way. */
+  private Versioned nearMiss(String key) {
+    validateKey(key);
+    if (closed) {
+      throw new LockstepException("replicated map closed");
+    }
+    callbacks.checkMayBlock("near-mode load of '" + key + "'");
+    return join(nearLoad(key));
+  }
+
+  /** The key's load: the one under way, or a new one (registered before its read is sent). */
+  private CompletableFuture<Versioned> nearLoad(String key) {
+    NearLoad mine = new NearLoad(key);
+    NearLoad running = nearLoads.putIfAbsent(key, mine);
+    if (running != null) {
+      return running;
+    }
+    Versioned held = entries.get(key); // a load may have installed it since our miss
+    if (held != null) {
+      nearLoads.remove(key, mine);
+      mine.complete(held);
+      return mine;
+    }
+    nearLoadCount.increment();
+    CompletableFuture<Backend.StrongRead> read;
+    try {
+      read = guard(backend.get(key), "near-mode load of '" + key + "'", false);
+    } catch (RuntimeException e) {
+      read = CompletableFuture.failedFuture(e);
+    }
+    long start = System.nanoTime();
+    read.whenComplete(
+        (r, e) -> {
+          config
+              .backendCallObserver()
+              .called(BackendCallObserver.Call.STRONG_READ, System.nanoTime() - start, e != null);
+          settleLoad(mine, r, e);
+        });
+    return mine;
+  }
+
+  /** Keeps what the load may keep (see the section comment), then answers it. Any thread. */
+  private void settleLoad(NearLoad l, Backend.@Nullable StrongRead r, @Nullable Throwable e) {
+    if (e != null || r == null) {
+      synchronized (l) {
+        l.settled = true;
+      }
+      nearLoads.remove(l.key, l);
+      nearLoadFailures.increment();
+      Throwable cause = e == null ? new IllegalStateException("no answer") : unwrap(e);
+      l.completeExceptionally(
+          cause instanceof RuntimeException re
+              ? re
+              : new BackendUnavailableException(
+                  "near-mode load of '" + l.key + "' failed: " + cause, cause, false));
+      return;
+    }
+    Versioned answer;
+    Versioned held;
+    synchronized (l) {
+      answer = r.entry();
+      boolean newerChange = l.changeRevision > r.revision();
+      if (newerChange) {
+        answer = l.change; // the feed went past the read: its change is the key's newest state
+      }
+      if (newerChange || l.stale || closed) {
+        nearStaleLoads.increment();
+      }
+      held = entries.get(l.key);
+      if (held == null
+          && answer != null
+          && !l.stale
+          && !closed
+          && (!newerChange || config.nearOnChange() == NearOnChange.UPDATE)) {
+        entries.put(l.key, answer);
+        held = answer;
+      }
+      l.settled = true;
+    }
+    nearLoads.remove(l.key, l);
+    l.complete(held != null ? held : answer);
+  }
+
+  /** On the applier: one change of the feed in near mode (held keys only; see above). */
+  private void applyNear(Change c, long rev, @Nullable List<ChangeEvent> events) {
+    String key = c.key();
+    var policy = near.policy();
+    Versioned old = policy.getIfPresentQuietly(key);
+    if (old == null) {
+      NearLoad l = nearLoads.get(key);
+      if (l != null) {
+        synchronized (l) {
+          if (!l.settled && rev > l.changeRevision) {
+            l.changeRevision = rev;
+            l.change = c.type() == Change.Type.PUT ? c.value() : null;
+          }
+        }
+      }
+      // A load settled meanwhile may have installed the key (and a load registered just now may
+      // have found it installed and given up): the change applies to that entry too.
+      old = policy.getIfPresentQuietly(key);
+    }
+    if (old != null) {
+      if (old.modRevision() >= rev) {
+        return; // the held entry was read after this change
+      }
+      // Only over the entry looked at: if Caffeine evicted it meanwhile, a load may have installed
+      // the key again, from a read sent after this change committed, so at least as new.
+      if (c.type() == Change.Type.PUT && config.nearOnChange() == NearOnChange.UPDATE) {
+        entries.replace(key, old, c.value());
+      } else {
+        entries.remove(key, old);
+      }
+    }
+    addNearEvent(c, rev, old, events);
+  }
+
+  private static void addNearEvent(
+      Change c, long rev, @Nullable Versioned old, @Nullable List<ChangeEvent> events) {
+    if (events != null) {
+      events.add(
+          c.type() == Change.Type.PUT
+              ? new ChangeEvent(ChangeEvent.Type.PUT, c.key(), c.value(), old, rev, false)
+              : new ChangeEvent(ChangeEvent.Type.DELETE, c.key(), null, old, rev, false));
+    }
+  }
+
+  /** A near-mode listing: no entries, only the source's revision, read through a strong read. */
+  private CompletableFuture<Snapshot> nearListing() {
+    return backend.get(NEAR_PROBE_KEY).thenApply(r -> new Snapshot(r.revision(), List.of()));
+  }
+
+  /**
+   * On the applier: a near-mode listing marks every load under way stale and drops every held key
+   * (their changes between the applied revision and the listing's were not followed); the keys are
+   * read again from the source as they are asked for.
+   */
+  private void installNear(Snapshot s, boolean reset) {
+    beginStep(); // ended by the publish below
+    for (NearLoad l : nearLoads.values()) {
+      synchronized (l) {
+        l.stale = true;
+      }
+    }
+    entries.clear();
+    digest = 0;
+    ready = true;
+    if (nearNewEpoch != null) {
+      epoch = nearNewEpoch;
+      nearNewEpoch = null;
+    }
+    if (reset) {
+      applied = s.revision();
+      head = s.revision();
+    }
+    advanceTo(Math.max(applied, s.revision()));
+  }
+
+  private long heldKeys() {
+    Cache<String, Versioned> n = near;
+    if (n == null) {
+      return entries.size();
+    }
+    n.cleanUp();
+    return n.estimatedSize();
+  }
+
+  private @Nullable NearStats nearStats() {
+    Cache<String, Versioned> n = near;
+    if (n == null) {
+      return null;
+    }
+    var cs = n.stats();
+    return new NearStats(
+        heldKeys(),
+        config.nearMaxBytes() > 0 ? 0 : config.nearMaxKeys(),
+        config.nearMaxBytes(),
+        config.nearOnChange(),
+        cs.hitCount(),
+        cs.missCount(),
+        nearLoadCount.sum(),
+        nearLoadFailures.sum(),
+        nearStaleLoads.sum(),
+        cs.evictionCount());
+  }
+
+  /**
+   * One key's load in near mode, and the future every miss of the key waits on. The applier notes
+   * on it the newest change of the key it applied while the load was out.
+   */
+  private static final class NearLoad extends CompletableFuture<Versioned> {
+    final String key;
+    // Guarded by this: written by the applier (a change, a listing) and by the settling thread.
+    long changeRevision; // the newest change noted, 0 when none
+    @Nullable Versioned change; // its value, null for a delete
+    boolean stale; // a listing dropped the held keys while the load was out
+    boolean settled; // answered: the applier no longer notes changes on it
+
+    NearLoad(String key) {
+      this.key = key;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1262,7 +1548,7 @@ final class Replicator implements ReplicatedMap {
     listing = l;
     CompletableFuture<Snapshot> f;
     try {
-      f = backend.snapshot(l);
+      f = near != null ? nearListing() : backend.snapshot(l);
       if (f == null) {
         f = CompletableFuture.failedFuture(new IllegalStateException("the backend listed nothing"));
       }
@@ -1383,6 +1669,10 @@ final class Replicator implements ReplicatedMap {
    * from the listing, never carried over, so a relist repairs whatever it repairs completely.
    */
   private List<ChangeEvent> install(Snapshot s, boolean reset) {
+    if (near != null) {
+      installNear(s, reset);
+      return null;
+    }
     long rev = s.revision();
     Map<String, Versioned> fresh = new HashMap<>(Math.max(16, s.entries().size() * 2));
     long d = 0;
@@ -1449,6 +1739,9 @@ final class Replicator implements ReplicatedMap {
     if (!ready) {
       return null;
     }
+    if (near != null && nearNewEpoch != null) {
+      return "epoch " + epoch + " became " + nearNewEpoch;
+    }
     if (!s.epoch().equals(epoch)
         && !s.epoch().equals(Snapshot.NO_EPOCH)
         && !epoch.equals(Snapshot.NO_EPOCH)) {
@@ -1462,6 +1755,19 @@ final class Replicator implements ReplicatedMap {
 
   /** A feed reported the history it reads from: another one than the listing's means a reset. */
   private void onEpoch(String feedEpoch) {
+    if (near != null && !feedEpoch.equals(Snapshot.NO_EPOCH)) {
+      // A near-mode listing reads no epoch: the first one a feed reports is the history followed,
+      // and another one later resets (the next near listing, see resetReason).
+      if (epoch.equals(Snapshot.NO_EPOCH)) {
+        epoch = feedEpoch;
+        publish();
+      } else if (!feedEpoch.equals(epoch) && nearNewEpoch == null) {
+        nearNewEpoch = feedEpoch;
+        startRelist(
+            "the feed reads epoch " + feedEpoch + ", the replica followed epoch " + epoch, true);
+      }
+      return;
+    }
     if (feedEpoch.equals(Snapshot.NO_EPOCH)
         || epoch.equals(Snapshot.NO_EPOCH)
         || feedEpoch.equals(epoch)) {
@@ -1552,8 +1858,14 @@ final class Replicator implements ReplicatedMap {
     checkApplicable(rev, changes);
     List<ChangeEvent> events = listeners.isEmpty() ? null : new ArrayList<>(changes.size());
     beginStep(); // ended by advanceTo's publish
-    for (Change c : changes) {
-      apply(c, rev, events);
+    if (near != null) {
+      for (Change c : changes) {
+        applyNear(c, rev, events);
+      }
+    } else {
+      for (Change c : changes) {
+        apply(c, rev, events);
+      }
     }
     advanceTo(rev); // the whole revision is in memory and published before any listener runs
     notifyListeners(events, rev);

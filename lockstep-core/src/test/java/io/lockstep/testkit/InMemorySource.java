@@ -58,6 +58,39 @@ public final class InMemorySource implements AutoCloseable {
   private int epochs = 1;
   private String epoch = "epoch-1";
   private volatile boolean available = true;
+  private volatile @Nullable ReadHold readHold;
+
+  /**
+   * Strong reads of one key held open: each is answered with the entry and revision as they stood
+   * when it was asked (the source served it then), but the answer is delivered only on {@link
+   * #release()}, as a slow network would. Made by {@link #holdReads(String)}.
+   */
+  public static final class ReadHold {
+    private final String key;
+    private final CompletableFuture<Void> gate = new CompletableFuture<>();
+    private final AtomicLong reads = new AtomicLong();
+
+    private ReadHold(String key) {
+      this.key = key;
+    }
+
+    /** How many reads of the key were served and are held. */
+    public long reads() {
+      return reads.get();
+    }
+
+    /** Delivers every held answer (on this thread), and every later read at once. */
+    public void release() {
+      gate.complete(null);
+    }
+  }
+
+  /** Holds the strong reads of {@code key} from now on until the hold is released. */
+  public ReadHold holdReads(String key) {
+    ReadHold h = new ReadHold(key);
+    readHold = h;
+    return h;
+  }
 
   /** One revision's changes in the history. */
   public record Batch(long revision, List<Change> changes) {}
@@ -435,7 +468,13 @@ public final class InMemorySource implements AutoCloseable {
           return CompletableFuture.failedFuture(
               new BackendUnavailableException("unavailable (injected)", null));
         }
-        return CompletableFuture.completedFuture(new StrongRead(data.get(key), revision));
+        StrongRead answer = new StrongRead(data.get(key), revision);
+        ReadHold h = readHold;
+        if (h != null && h.key.equals(key) && !h.gate.isDone()) {
+          h.reads.incrementAndGet();
+          return h.gate.thenApply(v -> answer);
+        }
+        return CompletableFuture.completedFuture(answer);
       }
     }
 

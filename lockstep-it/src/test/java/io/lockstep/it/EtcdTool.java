@@ -36,6 +36,24 @@ final class EtcdTool implements AutoCloseable {
         .getRevision();
   }
 
+  /**
+   * Deletes {@code <prefix>/<key>}; returns the revision (etcd's current one when it was absent).
+   */
+  long delete(String key) throws Exception {
+    return client
+        .getKVClient()
+        .delete(bytes(prefix + key))
+        .get(10, TimeUnit.SECONDS)
+        .getHeader()
+        .getRevision();
+  }
+
+  /** The mod revision etcd holds for a map key, 0 when there is none. */
+  long modRevision(String key) throws Exception {
+    var kvs = client.getKVClient().get(bytes(prefix + key)).get(10, TimeUnit.SECONDS).getKvs();
+    return kvs.isEmpty() ? 0 : kvs.get(0).getModRevision();
+  }
+
   /** The current revision of the whole etcd cluster. */
   long revision() throws Exception {
     return client

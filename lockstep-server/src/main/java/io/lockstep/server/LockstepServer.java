@@ -278,6 +278,9 @@ public final class LockstepServer implements AutoCloseable {
               "the node factory returned null");
       server.groups.open(server.node, settings);
       server.drift.start();
+      if (server.node.config().near()) {
+        server.metrics.bindNear();
+      }
       return server;
     } catch (RuntimeException | Error e) {
       server.close();

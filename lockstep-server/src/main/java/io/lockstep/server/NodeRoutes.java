@@ -7,6 +7,7 @@ import io.lockstep.Durations;
 import io.lockstep.GroupStats;
 import io.lockstep.Lockstep;
 import io.lockstep.Member;
+import io.lockstep.NearStats;
 import io.lockstep.ReplicaStats;
 import io.lockstep.ReplicatedMap;
 import java.io.IOException;
@@ -102,7 +103,9 @@ final class NodeRoutes {
    * This instance's self-report, the body of {@code GET /stats}: the replica's stats, with {@code
    * epoch} the history the last listing belonged to ("" when none) and {@code backend} the
    * backend's own figures ({@link io.lockstep.ReplicaStats#backend()}, {@code {}} when none);
-   * {@code application} (from {@code VCAP_APPLICATION}) only when present.
+   * {@code mode} {@code full} or {@code near}, and in near mode {@code near} the held keys, the
+   * bound, hits, misses and loads ({@link NearStats}); {@code application} (from {@code
+   * VCAP_APPLICATION}) only when present.
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   record Stats(
@@ -127,6 +130,8 @@ final class NodeRoutes {
       long feedPauses,
       String epoch,
       boolean ready,
+      String mode,
+      NearStats near,
       Map<String, Object> backend,
       CloudFoundry.Application application,
       Map<String, GroupStats> groups,
@@ -161,6 +166,8 @@ final class NodeRoutes {
           s.feedPauses(),
           s.epoch(),
           s.ready(),
+          s.near() == null ? "full" : "near",
+          s.near(),
           s.backend(),
           application,
           groups,

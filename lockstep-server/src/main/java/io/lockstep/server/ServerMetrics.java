@@ -4,6 +4,7 @@ import io.javalin.http.Context;
 import io.lockstep.BackendCallObserver;
 import io.lockstep.GroupStats;
 import io.lockstep.Lockstep;
+import io.lockstep.NearStats;
 import io.lockstep.ReplicaStats;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -199,6 +200,51 @@ final class ServerMetrics implements BackendCallObserver, AutoCloseable {
     FunctionCounter.builder("lockstep.reconcile.repaired.keys", drift, d -> d.repairedKeys())
         .description("Drifted keys repaired from the source")
         .register(registry);
+  }
+
+  /**
+   * The near-mode figures ({@link ReplicaStats#near()}), as {@code /stats} shows them under {@code
+   * near}. Bound once the node is open, and only in near mode; needs {@link #bindReplica} first.
+   */
+  void bindNear() {
+    Supplier<@Nullable ReplicaStats> stats = replicaStats;
+    if (stats == null) {
+      return;
+    }
+    gauge(
+        "lockstep.replica.near.held.keys", "Keys held (near mode)", stats, near(n -> n.heldKeys()));
+    gauge(
+        "lockstep.replica.near.max.keys",
+        "The bound on the keys held (near mode; 0 when bounded by bytes)",
+        stats,
+        near(n -> n.maxKeys()));
+    counter("lockstep.replica.near.hits", "Reads answered from memory", stats, near(n -> n.hits()));
+    counter(
+        "lockstep.replica.near.misses", "Reads of a key not held", stats, near(n -> n.misses()));
+    counter(
+        "lockstep.replica.near.loads",
+        "Strong reads sent to the source for misses",
+        stats,
+        near(n -> n.loads()));
+    counter(
+        "lockstep.replica.near.load.failures",
+        "Loads that failed",
+        stats,
+        near(n -> n.loadFailures()));
+    counter(
+        "lockstep.replica.near.stale.loads.dropped",
+        "Loads not kept: a newer change went by, or a listing dropped the keys held",
+        stats,
+        near(n -> n.staleLoadsDropped()));
+    counter(
+        "lockstep.replica.near.evictions",
+        "Keys dropped to stay within the bound",
+        stats,
+        near(n -> n.evictions()));
+  }
+
+  private static ToDoubleFunction<ReplicaStats> near(ToDoubleFunction<NearStats> f) {
+    return s -> s.near() == null ? Double.NaN : f.applyAsDouble(s.near());
   }
 
   private void gauge(

@@ -68,6 +68,43 @@ class NodeRoutesTest {
   }
 
   @Test
+  void nearMode_readsThroughWithinItsBound_andStatsShowIt_aMissWithTheSourceDown503() {
+    try (TestServer ts =
+        TestServer.start(
+            TestServer.settings(), b -> b.mode(io.lockstep.ReplicaMode.NEAR).nearMaxKeys(3))) {
+      for (int i = 0; i < 10; i++) {
+        assertThat(ts.put("/config/k" + i, "\"v" + i + "\"").statusCode()).isEqualTo(200);
+      }
+      for (int i = 0; i < 10; i++) {
+        HttpResponse<byte[]> r = ts.get("/config/k" + i + "?use_cache=true");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(new String(r.body(), java.nio.charset.StandardCharsets.UTF_8))
+            .isEqualTo("\"v" + i + "\"");
+      }
+      assertError(ts.get("/config/absent"), 404, "not_found");
+      JsonNode s = json(ts.get("/stats"));
+      assertThat(s.get("mode").asText()).isEqualTo("near");
+      assertThat(s.get("keys").asInt()).isBetween(1, 3);
+      assertThat(s.get("digest").asText()).isEqualTo("0000000000000000");
+      JsonNode near = s.get("near");
+      assertThat(near.get("maxKeys").asLong()).isEqualTo(3);
+      assertThat(near.get("heldKeys").asLong()).isBetween(1L, 3L);
+      assertThat(near.get("loads").asLong()).isGreaterThanOrEqualTo(11);
+      assertThat(near.get("onChange").asText()).isEqualTo("UPDATE");
+      List<String> held = json(ts.get("/config")).findValuesAsText("key");
+      String notHeld =
+          java.util.stream.IntStream.range(0, 10)
+              .mapToObj(i -> "k" + i)
+              .filter(k -> !held.contains(k))
+              .findFirst()
+              .orElseThrow();
+      ts.source.setAvailable(false);
+      assertThat(ts.get("/config/" + held.get(0)).statusCode()).isEqualTo(200); // a hit serves
+      assertError(ts.get("/config/" + notHeld), 503, "backend_unavailable");
+    }
+  }
+
+  @Test
   void stats_reportsThisInstance() {
     try (TestServer ts = TestServer.start()) {
       ts.put("/config/a", "1");
@@ -98,6 +135,7 @@ class NodeRoutesTest {
               "feedPauses",
               "epoch",
               "ready",
+              "mode",
               "backend",
               "groups",
               "reconcile");
@@ -331,7 +369,7 @@ class NodeRoutesTest {
               + "\"application_uris\":[\"refresh-demo.example.com\"],\"instance_index\":2}";
       JsonNode stats = json(ts.get("/stats"));
       assertThat(TestServer.fieldNames(stats))
-          .endsWith("ready", "backend", "application", "groups", "reconcile");
+          .endsWith("ready", "mode", "backend", "application", "groups", "reconcile");
       assertThat(stats.get("application").toString()).isEqualTo(expected);
       JsonNode cluster = json(ts.get("/cluster"));
       assertThat(TestServer.fieldNames(cluster)).containsExactly("self", "application", "members");

@@ -34,6 +34,37 @@ class ObservabilityTest {
   }
 
   @Test
+  void metrics_inNearMode_holdTheNearFigures_andOnlyThen() {
+    try (TestServer ts =
+        TestServer.start(
+            TestServer.settings(), b -> b.mode(io.lockstep.ReplicaMode.NEAR).nearMaxKeys(2))) {
+      for (int i = 0; i < 4; i++) {
+        assertThat(ts.put("/config/k" + i, "1").statusCode()).isEqualTo(200);
+        assertThat(ts.get("/config/k" + i).statusCode()).isEqualTo(200);
+        assertThat(ts.get("/config/k" + i).statusCode()).isEqualTo(200);
+      }
+      Map<String, Family> m = metrics(ts);
+      assertThat(m.get("lockstep_replica_near_max_keys").samples().get(0).value()).isEqualTo(2);
+      assertThat(m.get("lockstep_replica_near_held_keys").samples().get(0).value())
+          .isBetween(1.0, 2.0);
+      assertThat(m.get("lockstep_replica_near_loads_total").samples().get(0).value())
+          .isGreaterThanOrEqualTo(4);
+      assertThat(m.get("lockstep_replica_near_hits_total").type()).isEqualTo("counter");
+      for (String name :
+          List.of(
+              "lockstep_replica_near_misses_total",
+              "lockstep_replica_near_load_failures_total",
+              "lockstep_replica_near_stale_loads_dropped_total",
+              "lockstep_replica_near_evictions_total")) {
+        assertThat(m).as(name).containsKey(name);
+      }
+    }
+    try (TestServer ts = TestServer.start()) {
+      assertThat(metrics(ts)).doesNotContainKey("lockstep_replica_near_hits_total");
+    }
+  }
+
+  @Test
   void metrics_parseAsPrometheusText_andHoldTheNamedMeters() {
     try (TestServer ts =
         TestServer.start(TestServer.settings(b -> b.counterBatch(Duration.ofMillis(5))))) {
