@@ -37,6 +37,11 @@ import java.util.concurrent.TimeoutException;
  * (the rest hold at A what they held at R); the check leaves the same keys out of the listing for
  * that answer. A key that keeps changing is thus never reported as drift; it is checked next time.
  *
+ * <p>A replica in near mode holds only the keys it has read, and says so ({@link
+ * DriftTarget.Ranges#partial()}): its held keys' summaries (as many as its near-mode bound) are
+ * then compared with the source's entries, and only those; a held value loaded after R is left out
+ * like a change.
+ *
  * <p>Thread safety: {@link #run} is a pure function of its arguments and the target.
  */
 public final class DriftCheck {
@@ -90,6 +95,9 @@ public final class DriftCheck {
     while (!digests.isEmpty() || !entries.isEmpty()) {
       DriftTarget.Ranges answer = target.ranges(revision, digests, entries);
       bytes += answer.bytes();
+      if (answer.partial()) { // near mode: the keys it holds, no more
+        return partial(target, index, revision, repair, bytes, startNanos);
+      }
       Set<String> excluded = answer.excluded();
       excludedEver.addAll(excluded);
       List<KeyRange> nextDigests = new ArrayList<>();
@@ -126,6 +134,49 @@ public final class DriftCheck {
     }
     drifted.removeAll(excludedEver); // changed since R on the replica: judged next time
     long checked = index.size() - index.countOf(excludedEver) + targetOnly.size();
+    return report(target, revision, checked, drifted, repair, bytes, startNanos);
+  }
+
+  /**
+   * A replica that holds only some keys (near mode): the summaries of the keys it holds (bounded by
+   * its near-mode bound), each compared with the source's entry; a key it holds that the source no
+   * longer has is drift, a key the source has that it does not hold is none.
+   */
+  private static DriftReport partial(
+      DriftTarget target,
+      EntryIndex index,
+      long revision,
+      boolean repair,
+      long bytes,
+      long startNanos) {
+    DriftTarget.Ranges held = target.ranges(revision, List.of(), List.of(KeyRange.ALL));
+    bytes += held.bytes();
+    Map<String, Long> source = index.digestsByKey(KeyRange.ALL, Set.of());
+    Set<String> drifted = new TreeSet<>();
+    long checked = 0;
+    for (DriftTarget.RangeEntries e : held.entries()) {
+      for (DriftTarget.Summary s : e.entries()) {
+        if (held.excluded().contains(s.key())) {
+          continue; // changed, or loaded, after R: judged next time
+        }
+        checked++;
+        Long d = source.get(s.key());
+        if (d == null || d != s.digest()) {
+          drifted.add(s.key());
+        }
+      }
+    }
+    return report(target, revision, checked, drifted, repair, bytes, startNanos);
+  }
+
+  private static DriftReport report(
+      DriftTarget target,
+      long revision,
+      long checked,
+      Set<String> drifted,
+      boolean repair,
+      long bytes,
+      long startNanos) {
     List<String> repaired = List.of();
     if (repair && !drifted.isEmpty()) {
       DriftTarget.Repaired r = target.repair(List.copyOf(drifted));

@@ -48,17 +48,30 @@ public interface DriftTarget {
    * @param digests the digest ranges, in the order asked
    * @param entries the entry ranges, in the order asked
    * @param bytes the bytes this answer cost to move (request and response)
+   * @param partial the replica holds only some keys (near mode): only those it holds are compared,
+   *     and a key the source has and it does not is no drift
    */
   record Ranges(
       long appliedRevision,
       Set<String> excluded,
       List<RangeDigest> digests,
       List<RangeEntries> entries,
-      long bytes) {
+      long bytes,
+      boolean partial) {
     public Ranges {
       excluded = Set.copyOf(excluded);
       digests = List.copyOf(digests);
       entries = List.copyOf(entries);
+    }
+
+    /** The answer of a replica that holds every key (full mode). */
+    public Ranges(
+        long appliedRevision,
+        Set<String> excluded,
+        List<RangeDigest> digests,
+        List<RangeEntries> entries,
+        long bytes) {
+      this(appliedRevision, excluded, digests, entries, bytes, false);
     }
   }
 

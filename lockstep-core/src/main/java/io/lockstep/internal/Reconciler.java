@@ -176,13 +176,30 @@ public final class Reconciler implements DriftTarget {
               + map.appliedRevision()
               + ")");
     }
+    boolean near = config.near();
     MemoryAt m =
         join(
             map.readBetweenSteps(
-                (applied, all) -> new MemoryAt(applied, map.digest(), all, changedSince(revision))),
+                (applied, all) -> {
+                  Set<String> changed = changedSince(revision);
+                  if (near) {
+                    // A near replica may hold a value loaded after R (a strong read at its own
+                    // revision): newer than the listing, so judged next time, like a change.
+                    Set<String> newer = new java.util.HashSet<>(changed);
+                    for (Versioned v : all) {
+                      if (v.modRevision() > revision) {
+                        newer.add(v.key());
+                      }
+                    }
+                    changed = newer;
+                  }
+                  return new MemoryAt(applied, map.digest(), all, changed);
+                }),
             "reading memory");
     Cached c = cached;
-    if (c == null || c.applied() != m.applied() || c.digest() != m.digest()) {
+    // Near mode: loads change memory without a new applied revision (and the digest stays 0), so
+    // the index is built afresh; it holds at most the near-mode bound.
+    if (near || c == null || c.applied() != m.applied() || c.digest() != m.digest()) {
       c = new Cached(m.applied(), m.digest(), new EntryIndex(m.entries()));
       cached = c;
     }
@@ -206,7 +223,7 @@ public final class Reconciler implements DriftTarget {
     for (String k : m.excluded()) {
       bytes += k.getBytes(StandardCharsets.UTF_8).length + 3;
     }
-    return new Ranges(m.applied(), m.excluded(), ds, es, bytes);
+    return new Ranges(m.applied(), m.excluded(), ds, es, bytes, near);
   }
 
   @Override

@@ -75,6 +75,39 @@ class ReconcilerTest {
     }
   }
 
+  /**
+   * Near mode: only the keys held are compared (a key the source has and the replica never read is
+   * no drift), a wrong held value and a held key the source no longer has are found and repaired.
+   */
+  @Test
+  void nearMode_comparesOnlyTheKeysHeld() {
+    InMemorySource s = nodes.source(RevisionModel.SPARSE);
+    Lockstep writer = nodes.node(s, b -> b);
+    for (int i = 0; i < 500; i++) {
+      writer.map().put("k" + i, b("v" + i), "text/plain");
+    }
+    Lockstep near = nodes.node(s, b -> b.mode(io.lockstep.ReplicaMode.NEAR).nearMaxKeys(100));
+    for (int i = 0; i < 30; i++) {
+      assertThat(near.map().get("k" + i).valueAsString()).isEqualTo("v" + i);
+    }
+    assertThat(near.reconcile(true).drifted()).isEmpty();
+
+    Versioned k3 = near.map().get("k3");
+    corrupt(near, "k3", new Versioned("k3", b("stale"), "text/plain", k3.modRevision()));
+    corrupt(near, "ghost", new Versioned("ghost", b("x"), "text/plain", 3));
+    DriftReport r = near.reconcile(true);
+
+    assertThat(r.drifted()).containsExactly("ghost", "k3");
+    assertThat(r.repaired()).containsExactly("ghost", "k3");
+    assertThat(r.keysChecked()).as("the held keys, not the source's 500").isEqualTo(31);
+    assertThat(near.map().get("k3").valueAsString()).isEqualTo("v3");
+    assertThat(near.map().get("ghost")).isNull();
+    DriftReport again = near.reconcile(true);
+    assertThat(again.drifted()).isEmpty();
+    assertThat(again.keysChecked()).isBetween(30L, 31L); // k3 held again; ghost gone
+    assertThat(near.map().replica().stats().near().heldKeys()).isLessThanOrEqualTo(100);
+  }
+
   @Test
   void keysChangedAfterTheAskedRevision_leftOutAndNamed() {
     InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);

@@ -34,13 +34,16 @@ public final class DriftWire {
   }
 
   /**
-   * A range answer: {@code {"appliedRevision": A, "excluded": [keys], "digests": [["8:a3",
-   * "hexdigest", count]], "entries": [{"range": "8:a3", "entries": [["key", modRevision,
-   * "hexdigest"]]}]}}.
+   * A range answer ({@code "partial": true} added from a near-mode replica): {@code
+   * {"appliedRevision": A, "excluded": [keys], "digests": [["8:a3", "hexdigest", count]],
+   * "entries": [{"range": "8:a3", "entries": [["key", modRevision, "hexdigest"]]}]}}.
    */
   static ObjectNode rangesAnswer(DriftTarget.Ranges r) {
     ObjectNode o = F.objectNode();
     o.put("appliedRevision", r.appliedRevision());
+    if (r.partial()) {
+      o.put("partial", true);
+    }
     ArrayNode x = o.putArray("excluded");
     r.excluded().forEach(x::add);
     ArrayNode d = o.putArray("digests");
@@ -82,7 +85,13 @@ public final class DriftWire {
       }
       es.add(new DriftTarget.RangeEntries(KeyRange.parse(e.path("range").asText()), list));
     }
-    return new DriftTarget.Ranges(o.path("appliedRevision").asLong(), excluded, ds, es, bytes);
+    return new DriftTarget.Ranges(
+        o.path("appliedRevision").asLong(),
+        excluded,
+        ds,
+        es,
+        bytes,
+        o.path("partial").asBoolean(false));
   }
 
   /** The report as JSON; every field of {@link DriftReport}, {@code unrepaired} too. */
