@@ -66,6 +66,44 @@ class StudentRoutesTest {
     return new String(r.body(), UTF_8);
   }
 
+  /**
+   * Near mode: {@code GET /student/id} reads a student it does not hold from the source, keeps at
+   * most its bound, follows another instance's update of a held student, and answers 404 once that
+   * instance deleted it — never the old row.
+   */
+  @Test
+  void nearMode_getById_readsThrough_followsChanges_andForgetsADeletedStudent() {
+    try (TestServer near =
+        TestServer.start(
+            ts.source,
+            false,
+            TestServer.settings(b -> b.students(true)),
+            b -> b.mode(io.lockstep.ReplicaMode.NEAR).nearMaxKeys(2),
+            true)) {
+      for (int i = 1; i <= 5; i++) {
+        assertThat(add(student(i, "S" + i, 20 + i)).statusCode()).isEqualTo(200);
+      }
+      for (int i = 1; i <= 5; i++) {
+        HttpResponse<byte[]> r = near.get("/student/id?id=" + i);
+        assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
+        assertThat(json(r).get("name").asText()).isEqualTo("S" + i);
+      }
+      assertThat(json(near.get("/stats")).get("near").get("heldKeys").asLong()).isBetween(1L, 2L);
+      assertThat(json(near.get("/student/id?id=5")).get("age").asInt()).isEqualTo(25); // held
+      assertThat(update(student(5, "Renamed", 30)).statusCode()).isEqualTo(200);
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> json(near.get("/student/id?id=5")).get("name").asText().equals("Renamed"));
+      HttpResponse<byte[]> del = ts.send("DELETE", "/student/delete?id=5", new byte[0]);
+      assertThat(del.statusCode()).isEqualTo(204);
+      long deletedAt = Long.parseLong(header(del, "X-Lockstep-Revision"));
+      HttpResponse<byte[]> gone = near.get("/student/id?id=5&min_revision=" + deletedAt);
+      assertError(gone, 404, "not_found");
+      assertError(near.get("/student/id?id=5"), 404, "not_found");
+      assertError(near.get("/student/id?id=99"), 404, "not_found");
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------
   // POST /student/add
   // ---------------------------------------------------------------------------------------------
