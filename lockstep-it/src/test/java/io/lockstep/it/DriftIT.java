@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lockstep.process.EtcdProcess;
 import io.lockstep.process.FreePorts;
+import io.lockstep.process.PostgresProcess;
 import io.lockstep.process.RedisProcess;
 import io.lockstep.process.ServerCluster;
 import io.lockstep.process.ServerJar;
@@ -20,12 +21,12 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 17, drift check and repair, against real processes on each backend (etcd, Redis, peer): two
- * server processes, the second made to skip the changes of the keys under {@code d/} by the
- * testkit's drift hook (a test-only backend on its class path only). {@code lockstep check} (the
- * real jar, as a process) names exactly the drifted keys on the drifting instance and none on the
- * other, repairs them, and a second check finds none. With {@code --no-repair} new drift is
- * reported and the exit status is 1.
+ * Issue 17, drift check and repair, against real processes on each backend (etcd, Redis, peer,
+ * PostgreSQL): two server processes, the second made to skip the changes of the keys under {@code
+ * d/} by the testkit's drift hook (a test-only backend on its class path only). {@code lockstep
+ * check} (the real jar, as a process) names exactly the drifted keys on the drifting instance and
+ * none on the other, repairs them, and a second check finds none. With {@code --no-repair} new
+ * drift is reported and the exit status is 1.
  */
 class DriftIT {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -243,6 +244,22 @@ class DriftIT {
             .start()) {
       // The check joins the group as a non-voter (the voters' list, no bind) to list it.
       checkFindsRepairsThenNone(voters, "drift-peer", cluster);
+    }
+  }
+
+  @Test
+  void postgresql_checkNamesExactlyTheDriftedKeys_repairs_secondCheckNone() throws Exception {
+    Path kit = testkit();
+    try (PostgresProcess pg = new PostgresProcess();
+        ServerCluster cluster =
+            ServerCluster.builder(pg.backendUri())
+                .instances(2)
+                .keyPrefix("drift-postgres")
+                .backend(i -> i == 1 ? drifting(pg.backendUri()) : pg.backendUri())
+                .classpath(i -> i == 1 ? List.of(kit) : List.of())
+                .start()) {
+      // The key-value table: every change is a revision of its own (contiguous, like Redis).
+      checkFindsRepairsThenNone(pg.backendUri(), "drift-postgres", cluster);
     }
   }
 }

@@ -29,16 +29,18 @@ import org.jspecify.annotations.Nullable;
  * TEST ONLY: a backend that makes its replica drift, for drift check tests. It lives in the
  * testkit, never in {@code lockstep.jar}; a test puts it on a server's class path ({@code java -cp
  * lockstep.jar:<testkit> io.lockstep.cli.Main serve ...}) and names {@code drift+etcd://...},
- * {@code drift+redis://...} or {@code drift+peer://...} with {@code drift_prefix=P}: the inner
- * backend ({@code etcd://...} without that parameter) is used as it is, except that its feed skips
- * the changes of keys starting with P once the replica has seen them (their creation passes):
+ * {@code drift+redis://...}, {@code drift+peer://...} or {@code drift+postgresql://...} (also
+ * {@code drift+postgres://...}) with {@code drift_prefix=P}: the inner backend ({@code etcd://...}
+ * without that parameter) is used as it is, except that its feed skips the changes of keys starting
+ * with P once the replica has seen them (their creation passes):
  *
  * <ul>
  *   <li>on a {@link RevisionModel#SPARSE} feed (etcd) such a change is dropped, and a revision left
  *       with no change is delivered as progress;
- *   <li>on a {@link RevisionModel#CONTIGUOUS} feed (Redis, peer), where a missing revision is a gap
- *       the engine would repair by a relist, the change is delivered as a PUT of the value the
- *       replica already holds: the revision arrives, the new value or the delete does not.
+ *   <li>on a {@link RevisionModel#CONTIGUOUS} feed (Redis, peer, PostgreSQL), where a missing
+ *       revision is a gap the engine would repair by a relist, the change is delivered as a PUT of
+ *       the value the replica already holds: the revision arrives, the new value or the delete does
+ *       not.
  * </ul>
  *
  * <p>Listings are not touched, so a relist repairs the drift as in life.
@@ -51,7 +53,7 @@ public final class DriftBackendProvider implements BackendProvider {
 
   @Override
   public Set<String> schemes() {
-    return Set.of("drift+etcd", "drift+redis", "drift+peer");
+    return Set.of("drift+etcd", "drift+redis", "drift+peer", "drift+postgresql", "drift+postgres");
   }
 
   @Override
