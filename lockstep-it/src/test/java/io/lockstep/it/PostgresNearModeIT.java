@@ -302,41 +302,12 @@ class PostgresNearModeIT {
                 }));
 
     // Readers: every instance, every row, as fast as they go while the table is written.
-    Map<String, Long> lastServed = new HashMap<>(); // node|key -> mod revision last served
-    Map<String, Boolean> goneSeen = new HashMap<>(); // node|doomed key -> 404 seen after its delete
-    int reads = 0;
+    NearReads reads = new NearReads(deletedAt, violations);
     long readStart = System.nanoTime();
-    while (running.get() > 0 || reads == 0) {
+    while (running.get() > 0 || reads.reads() == 0) {
       for (ServerProcess n : cluster.nodes()) {
         for (String k : all) {
-          Http.Resp r = Http.get(n.url(), k, "use_cache=true");
-          reads++;
-          String id = n.id() + "|" + k;
-          if (r.status() == 200) {
-            long rev = r.revision();
-            Long before = lastServed.put(id, rev);
-            if (before != null && rev < before) {
-              violations.add(k + " on " + n.id() + ": revision " + rev + " after " + before);
-            }
-            Long gone = deletedAt.get(k);
-            if (goneSeen.containsKey(id)) {
-              violations.add(k + " on " + n.id() + ": served again after a 404");
-            } else if (gone != null && r.applied() >= gone) {
-              violations.add(
-                  k
-                      + " on "
-                      + n.id()
-                      + ": served at applied "
-                      + r.applied()
-                      + ", deleted at "
-                      + gone);
-            }
-          } else {
-            assertThat(r.status()).as("%s on %s: %s", k, n.id(), r.body()).isEqualTo(404);
-            if (deletedAt.containsKey(k)) {
-              goneSeen.put(id, true);
-            }
-          }
+          reads.read(n, k);
         }
       }
       rounds.incrementAndGet();
@@ -348,7 +319,7 @@ class PostgresNearModeIT {
     assertThat(violations).isEmpty();
     assertThat(deletedAt).hasSize(doomed);
     assertThat(commits.get()).isGreaterThanOrEqualTo(3 * STEPS);
-    assertThat(reads)
+    assertThat(reads.reads())
         .as(
             "reads while writing, in %d ms; %s",
             (stopped - readStart) / 1_000_000, stats(cluster.node(0)).get("near"))
@@ -396,7 +367,7 @@ class PostgresNearModeIT {
     System.out.printf(
         "PostgresNearModeIT: %d commits by 3 writers and %d deletes, %d reads during the run;"
             + " every instance equal to the table %d ms after the writers stopped%n",
-        commits.get(), doomed, reads, settledMillis);
+        commits.get(), doomed, reads.reads(), settledMillis);
     for (ServerProcess n : cluster.nodes()) {
       System.out.println("  " + n.id() + " near: " + stats(n).get("near"));
     }
