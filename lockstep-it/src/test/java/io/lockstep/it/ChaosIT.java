@@ -62,7 +62,7 @@ class ChaosIT {
   private static final long SEED =
       Long.getLong("chaos.seed", System.nanoTime() ^ System.currentTimeMillis());
   private static final Duration DURATION =
-      Duration.parse("PT" + System.getProperty("chaos.duration", "30s").toUpperCase(Locale.ROOT));
+      Duration.parse("PT" + System.getProperty("chaos.duration", "20s").toUpperCase(Locale.ROOT));
   private static final boolean HISTORY_RESET_FAULTS =
       Boolean.parseBoolean(System.getProperty("chaos.historyResetFaults", "true"));
   private static final List<String> BACKENDS =
