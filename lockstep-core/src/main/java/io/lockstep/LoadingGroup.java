@@ -2,6 +2,7 @@ package io.lockstep;
 
 import io.lockstep.internal.GroupEngine;
 import java.net.URI;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.jspecify.annotations.Nullable;
@@ -68,6 +69,13 @@ public interface LoadingGroup extends AutoCloseable {
 
   /** This instance's figures. */
   GroupStats stats();
+
+  /**
+   * The members this instance routes keys over now (their ids: the node's member ids, or the URLs
+   * of a static list), sorted. It follows the membership a moment after it changes; two instances
+   * that list different members may each own a key, see {@link #serve}.
+   */
+  List<String> members();
 
   /**
    * Serves a peer's {@code GET /_lockstep/groups/{group}/{key}}: from the caches, else loads (when

@@ -233,8 +233,8 @@ public final class GroupEngine implements LoadingGroup {
     return ring.hrw().owner(key);
   }
 
-  /** The member ids this instance routes over now. */
-  public List<String> ringMembers() {
+  @Override
+  public List<String> members() {
     return ring.hrw().members();
   }
 

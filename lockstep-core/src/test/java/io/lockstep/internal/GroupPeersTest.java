@@ -381,7 +381,7 @@ class GroupPeersTest {
       GroupOptions.Builder o = GroupOptions.builder().membershipPollInterval(Duration.ofMillis(50));
       GroupEngine ga = (GroupEngine) a.group("data", counting("a"), o.listenPort(pa).build());
       GroupEngine gb = (GroupEngine) b.group("data", counting("b"), o.listenPort(pb).build());
-      await().until(() -> ga.ringMembers().size() == 2 && gb.ringMembers().size() == 2);
+      await().until(() -> ga.members().size() == 2 && gb.members().size() == 2);
       for (int k = 0; k < 30; k++) {
         ga.get("k" + k).get(5, TimeUnit.SECONDS);
         gb.get("k" + k).get(5, TimeUnit.SECONDS);
@@ -394,7 +394,7 @@ class GroupPeersTest {
           .isInstanceOf(IllegalStateException.class);
       // b leaves: a takes over b's keys
       b.leaveMembership();
-      await().until(() -> ga.ringMembers().equals(List.of("a")));
+      await().until(() -> ga.members().equals(List.of("a")));
       gb.close();
       LoadingGroup again = b.group("data", counting("b"), GroupOptions.defaults());
       again.close();

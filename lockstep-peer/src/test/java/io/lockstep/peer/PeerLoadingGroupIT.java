@@ -70,13 +70,11 @@ class PeerLoadingGroupIT {
       open.add(g);
       groups.add(g);
     }
+    // both groups route over both members (not only the nodes: the groups follow them a moment
+    // later)
     await()
         .atMost(Duration.ofSeconds(30))
-        .until(
-            () ->
-                nodes.get(0).members().join().size() == 2
-                    && nodes.get(1).members().join().size() == 2);
-    Thread.sleep(500); // two membership polls: both groups route over both members
+        .until(() -> groups.get(0).members().size() == 2 && groups.get(1).members().size() == 2);
     for (int k = 0; k < 40; k++) {
       byte[] a = groups.get(0).getBlocking("user-" + k);
       byte[] b = groups.get(1).getBlocking("user-" + k);
