@@ -31,17 +31,21 @@ import org.jspecify.annotations.Nullable;
  * A {@link TypedMap}: the keys {@code <name>/} of the node's replicated map, decoded once into a
  * store of its own.
  *
- * <p>The store is a {@link ConcurrentHashMap} from the short key to its {@link TypedEntry}, written
- * only on the applier thread: a change listener (one call per revision) decodes each change of this
- * map's namespace and puts or removes its entry, then publishes the revision ({@code seen}). The
- * map is opened between two steps on the applier ({@link Replicator#readBetweenSteps}), which
- * registers the listener and loads the entries held at that instant in one go, so no change falls
- * between the load and the first call. A read is one {@code get} on the store and returns the
- * stored object. A write goes through the untyped map and then waits, without blocking a thread,
- * until {@code seen} reaches its revision, so the writer reads its own write here too.
+ * <p>The store is two {@link ConcurrentHashMap}s keyed by the short key, written only on the
+ * applier thread: {@code values} holds the decoded object itself (or a marker for an undecodable
+ * value), so a read is one lookup with no further indirection, as a plain map of the objects would
+ * be; {@code entries} holds the {@link TypedEntry} (revision, content type, failure). A change
+ * listener (one call per revision) decodes each change of this map's namespace, puts or removes
+ * both, then publishes the revision ({@code seen}). The map is opened between two steps on the
+ * applier ({@link Replicator#readBetweenSteps}), which registers the listener and loads the entries
+ * held at that instant in one go, so no change falls between the load and the first call. A read is
+ * one {@code get} on {@code values} and returns the stored object. A write goes through the untyped
+ * map and then waits, without blocking a thread, until {@code seen} reaches its revision, so the
+ * writer reads its own write here too.
  */
 final class CodecMap<V> implements TypedMap<V>, ChangeListener {
   private static final System.Logger LOG = System.getLogger(CodecMap.class.getName());
+  private static final Object UNDECODABLE = new Object();
 
   private final String name;
   private final String prefix; // name + "/"
@@ -49,8 +53,11 @@ final class CodecMap<V> implements TypedMap<V>, ChangeListener {
   private final Replicator map;
   private final Executor callbackExecutor;
   private final Duration waitBound;
-  private final ConcurrentHashMap<String, TypedEntry<V>> store = new ConcurrentHashMap<>();
-  private final Set<String> keys = Collections.unmodifiableSet(store.keySet());
+  // The read path's map: the decoded value itself (one lookup, no indirection), or UNDECODABLE.
+  private final ConcurrentHashMap<String, Object> values = new ConcurrentHashMap<>();
+  // The entries (revision, content type, failure), for getEntry and events; written before values.
+  private final ConcurrentHashMap<String, TypedEntry<V>> entries = new ConcurrentHashMap<>();
+  private final Set<String> keys = Collections.unmodifiableSet(values.keySet());
   private final CopyOnWriteArrayList<TypedChangeListener<V>> listeners =
       new CopyOnWriteArrayList<>();
   private final AtomicLong decodeFailures = new AtomicLong();
@@ -82,7 +89,7 @@ final class CodecMap<V> implements TypedMap<V>, ChangeListener {
               for (Versioned v : entries) {
                 if (v.key().startsWith(m.prefix)) {
                   String k = v.key().substring(m.prefix.length());
-                  m.store.put(k, m.decode(k, v));
+                  m.install(k, m.decode(k, v));
                 }
               }
               m.registration = map.addListener(m);
@@ -126,9 +133,10 @@ final class CodecMap<V> implements TypedMap<V>, ChangeListener {
       Versioned v = e.value();
       if (e.type() == ChangeEvent.Type.PUT && v != null) {
         now = decode(k, v);
-        before = store.put(k, now);
+        before = install(k, now);
       } else {
-        before = store.remove(k);
+        values.remove(k);
+        before = entries.remove(k);
       }
       if (!listeners.isEmpty()) {
         if (typed == null) {
@@ -152,6 +160,13 @@ final class CodecMap<V> implements TypedMap<V>, ChangeListener {
         }
       }
     }
+  }
+
+  /** Puts {@code e} under {@code key}: the entry first, so a reader of UNDECODABLE finds it. */
+  private @Nullable TypedEntry<V> install(String key, TypedEntry<V> e) {
+    TypedEntry<V> before = entries.put(key, e);
+    values.put(key, e.isDecoded() ? e.value() : UNDECODABLE);
+    return before;
   }
 
   /** Publishes {@code revision} as taken and releases the writes waiting for it. */
@@ -181,19 +196,24 @@ final class CodecMap<V> implements TypedMap<V>, ChangeListener {
   // ---------------------------------------------------------------------------------------------
 
   @Override
+  @SuppressWarnings("unchecked")
   public @Nullable V get(String key) {
-    TypedEntry<V> e = store.get(key);
+    Object v = values.get(key);
+    if (v != UNDECODABLE) {
+      return (V) v;
+    }
+    TypedEntry<V> e = entries.get(key); // throws the failure, or a value written since
     return e == null ? null : e.value();
   }
 
   @Override
   public @Nullable TypedEntry<V> getEntry(String key) {
-    return store.get(key);
+    return entries.get(key);
   }
 
   @Override
   public int size() {
-    return store.size();
+    return values.size();
   }
 
   @Override
@@ -302,6 +322,6 @@ final class CodecMap<V> implements TypedMap<V>, ChangeListener {
 
   @Override
   public String toString() {
-    return "TypedMap[" + name + ", " + codec + ", keys=" + store.size() + "]";
+    return "TypedMap[" + name + ", " + codec + ", keys=" + values.size() + "]";
   }
 }
