@@ -56,7 +56,8 @@ public interface Lockstep extends AutoCloseable {
    * Quota q = quotas.get("acme"); // from memory: no decode, no allocation
    * }</pre>
    *
-   * @throws IllegalArgumentException when the name is not 1 to 128 letters, digits or {@code ._-}
+   * @throws IllegalArgumentException when the name is not 1 to 128 letters, digits or {@code ._-},
+   *     or starts with {@code _} (the backends' own keys, e.g. {@code _members}, start so)
    * @throws IllegalStateException when the map is open with another codec (by {@code equals}), when
    *     the node runs in {@link ReplicaMode#NEAR near mode}, or on the replication thread
    */

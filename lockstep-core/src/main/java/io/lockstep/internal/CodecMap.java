@@ -86,11 +86,20 @@ final class CodecMap<V> implements TypedMap<V>, ChangeListener {
     BackendCalls.join(
         map.readBetweenSteps(
             (applied, entries) -> {
+              List<TypedEntry<V>> loaded = new ArrayList<>();
               for (Versioned v : entries) {
                 if (v.key().startsWith(m.prefix)) {
                   String k = v.key().substring(m.prefix.length());
-                  m.install(k, m.decode(k, v));
+                  loaded.add(m.decode(k, v));
                 }
+              }
+              // Each map filled in a loop of its own, after decoding: its nodes lie together in
+              // memory as a map built in one go would, not between the decoder's objects.
+              for (TypedEntry<V> e : loaded) {
+                m.entries.put(e.key(), e);
+              }
+              for (TypedEntry<V> e : loaded) {
+                m.values.put(e.key(), e.isDecoded() ? e.value() : UNDECODABLE);
               }
               m.registration = map.addListener(m);
               m.advance(applied);

@@ -151,14 +151,16 @@ public final class LockstepNode implements Lockstep {
     return map;
   }
 
-  private static final Pattern MAP_NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+  private static final Pattern MAP_NAME = Pattern.compile("[A-Za-z0-9.-][A-Za-z0-9._-]{0,127}");
 
   @Override
   @SuppressWarnings("unchecked")
   public <V> TypedMap<V> map(String name, Codec<V> codec) {
     if (!MAP_NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "map name '" + name + "': must be 1 to 128 letters, digits or ._-");
+          "map name '"
+              + name
+              + "': must be 1 to 128 letters, digits or ._-, not starting with _ (reserved)");
     }
     if (config.mode() != ReplicaMode.FULL) {
       throw new IllegalStateException(

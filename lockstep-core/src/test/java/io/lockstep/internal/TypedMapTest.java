@@ -259,6 +259,9 @@ class TypedMapTest {
         .hasMessageContaining("'a/b'");
     assertThatThrownBy(() -> n.map("", Codec.string()))
         .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> n.map("_members", Codec.string()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("reserved");
     n.map("text", Codec.string());
     assertThatThrownBy(() -> n.map("text", Codec.bytes()))
         .isInstanceOf(IllegalStateException.class)
