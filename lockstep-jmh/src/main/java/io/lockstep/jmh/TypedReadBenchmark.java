@@ -55,16 +55,18 @@ public class TypedReadBenchmark {
 
   /**
    * Which map answers the read: {@code typed} is {@link TypedMap#get(String)}; {@code
-   * concurrentHashMap} a map built here of the objects the typed map returns, under the same keys.
+   * concurrentHashMap} a map built here of the objects the typed map returns, under the same keys;
+   * {@code typedStoreDirect} the typed map's own read map, read directly (it tells the cost of the
+   * call path apart from the cost of where that map's nodes happen to lie in memory).
    */
-  @Param({"typed", "concurrentHashMap"})
+  @Param({"typed", "concurrentHashMap", "typedStoreDirect"})
   public String impl;
 
   @Param("100000")
   public int keys;
 
   private String[] order;
-  private ConcurrentHashMap<String, Quota> plain;
+  private ConcurrentHashMap<String, ?> plain;
   private InMemorySource source;
   private Lockstep node;
   private TypedMap<Quota> typed;
@@ -72,6 +74,7 @@ public class TypedReadBenchmark {
   private int next;
 
   @Setup(Level.Trial)
+  @SuppressWarnings("unchecked")
   public void setUp() {
     source = new InMemorySource(RevisionModel.SPARSE);
     Map<String, byte[]> batch = new LinkedHashMap<>();
@@ -96,9 +99,20 @@ public class TypedReadBenchmark {
     if (typed.size() != keys || typed.decodeFailures() != 0) {
       throw new IllegalStateException("typed map holds " + typed.size() + " of " + keys);
     }
-    plain = new ConcurrentHashMap<>();
-    for (String k : typed.keys()) { // the same objects, in the typed store's own order
-      plain.put(k, typed.get(k));
+    if ("typedStoreDirect".equals(impl)) {
+      try {
+        var f = typed.getClass().getDeclaredField("values");
+        f.setAccessible(true);
+        plain = (ConcurrentHashMap<String, ?>) f.get(typed);
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalStateException(e);
+      }
+    } else {
+      ConcurrentHashMap<String, Quota> m = new ConcurrentHashMap<>();
+      for (String k : typed.keys()) { // the same objects, in the typed store's own order
+        m.put(k, typed.get(k));
+      }
+      plain = m;
     }
     viaTyped = "typed".equals(impl);
     order = names.clone();
@@ -122,6 +136,6 @@ public class TypedReadBenchmark {
     int i = next;
     next = i + 1 == order.length ? 0 : i + 1;
     String k = order[i];
-    return viaTyped ? typed.get(k) : plain.get(k);
+    return viaTyped ? typed.get(k) : (Quota) plain.get(k);
   }
 }
