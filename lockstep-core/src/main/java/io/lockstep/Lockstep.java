@@ -42,6 +42,27 @@ public interface Lockstep extends AutoCloseable {
   /** The replicated map. */
   ReplicatedMap map();
 
+  /**
+   * The typed map {@code name}: the keys {@code <name>/<key>} of {@link #map()}, their values
+   * decoded by {@code codec} once, when each change is applied (see {@link TypedMap}). Every map of
+   * a node shares the node's one feed. The first call opens the map (its current entries are
+   * decoded then); later calls with the same name return the same object. The map lives as long as
+   * the node.
+   *
+   * <pre>{@code
+   * record Quota(int limit) {}
+   * TypedMap<Quota> quotas = node.map("quotas", JsonCodec.of(Quota.class));
+   * quotas.put("acme", new Quota(10));
+   * Quota q = quotas.get("acme"); // from memory: no decode, no allocation
+   * }</pre>
+   *
+   * @throws IllegalArgumentException when the name is not 1 to 128 letters, digits or {@code ._-},
+   *     or starts with {@code _} (the backends' own keys, e.g. {@code _members}, start so)
+   * @throws IllegalStateException when the map is open with another codec (by {@code equals}), when
+   *     the node runs in {@link ReplicaMode#NEAR near mode}, or on the replication thread
+   */
+  <V> TypedMap<V> map(String name, Codec<V> codec);
+
   /** The members currently registered, this one included, as the backend reports them. */
   CompletableFuture<List<Member>> members();
 

@@ -2,6 +2,7 @@ package io.lockstep.internal;
 
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.ClusterCounter;
+import io.lockstep.Codec;
 import io.lockstep.CounterOptions;
 import io.lockstep.DriftReport;
 import io.lockstep.DriftTarget;
@@ -12,7 +13,9 @@ import io.lockstep.Lockstep;
 import io.lockstep.LockstepConfig;
 import io.lockstep.Member;
 import io.lockstep.Registration;
+import io.lockstep.ReplicaMode;
 import io.lockstep.ReplicatedMap;
+import io.lockstep.TypedMap;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.Backoff;
@@ -30,6 +33,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 
 /** One node: a backend, the replicated map over it, and this instance's membership registration. */
 public final class LockstepNode implements Lockstep {
@@ -48,6 +52,7 @@ public final class LockstepNode implements Lockstep {
   private final Backoff.Attempts registrationBackoff; // one registration loop at a time
   private final Set<Registration> memberWatches = ConcurrentHashMap.newKeySet();
   private final ConcurrentHashMap<String, GroupEngine> groups = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, CodecMap<?>> typedMaps = new ConcurrentHashMap<>();
   private volatile Membership.Registration registration;
   private volatile boolean closed;
   private volatile boolean left; // left membership: register no more
@@ -144,6 +149,38 @@ public final class LockstepNode implements Lockstep {
   @Override
   public ReplicatedMap map() {
     return map;
+  }
+
+  private static final Pattern MAP_NAME = Pattern.compile("[A-Za-z0-9.-][A-Za-z0-9._-]{0,127}");
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <V> TypedMap<V> map(String name, Codec<V> codec) {
+    if (!MAP_NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException(
+          "map name '"
+              + name
+              + "': must be 1 to 128 letters, digits or ._-, not starting with _ (reserved)");
+    }
+    if (config.mode() != ReplicaMode.FULL) {
+      throw new IllegalStateException(
+          "typed map '" + name + "': needs mode FULL, the node runs " + config.mode());
+    }
+    if (closed) {
+      throw new IllegalStateException("node " + self.id() + " is closed");
+    }
+    synchronized (typedMaps) {
+      CodecMap<?> open = typedMaps.get(name);
+      if (open == null) {
+        open =
+            CodecMap.open(name, codec, map, config.callbackExecutor(), config.operationTimeout());
+        typedMaps.put(name, open);
+      } else if (!open.codec().equals(codec)) {
+        throw new IllegalStateException(
+            "typed map '" + name + "' is open with " + open.codec() + ", not " + codec);
+      }
+      return (TypedMap<V>) open;
+    }
   }
 
   @Override

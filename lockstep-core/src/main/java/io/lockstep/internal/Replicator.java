@@ -2186,6 +2186,16 @@ final class Replicator implements ReplicatedMap {
   // Drift check hooks (the Reconciler's; docs/drift.md)
   // ---------------------------------------------------------------------------------------------
 
+  /** True on the applier thread (a change listener's); see {@link Callbacks#checkMayBlock}. */
+  boolean onReplicationThread() {
+    return callbacks.onReplicationThread();
+  }
+
+  /** Fails at once on the applier thread, where {@code what} would wait for itself. */
+  void checkMayBlock(String what) {
+    callbacks.checkMayBlock(what);
+  }
+
   /**
    * Runs {@code read} on the applier between two steps with the applied revision and every entry
    * held (a copy): memory, the applied revision and every change listener's view then agree, which
