@@ -16,6 +16,8 @@ package io.lockstep;
  * @param serverRequests gets served to peers ({@link LoadingGroup#serve})
  * @param main the main cache (keys this instance owns)
  * @param hot the hot cache (copies of keys owned elsewhere)
+ * @param members how many members this instance routes keys over now ({@link
+ *     LoadingGroup#members()}), itself included; not a groupcache figure
  */
 public record GroupStats(
     long gets,
@@ -28,7 +30,8 @@ public record GroupStats(
     long localLoadErrors,
     long serverRequests,
     CacheFigures main,
-    CacheFigures hot) {
+    CacheFigures hot,
+    int members) {
 
   /**
    * One cache's figures.

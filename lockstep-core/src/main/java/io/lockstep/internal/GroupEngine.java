@@ -613,7 +613,8 @@ public final class GroupEngine implements LoadingGroup {
         localLoadErrors.sum(),
         serverRequests.sum(),
         figures(main, mainHits),
-        hot == null ? new GroupStats.CacheFigures(0, 0, 0, 0) : figures(hot, hotHits));
+        hot == null ? new GroupStats.CacheFigures(0, 0, 0, 0) : figures(hot, hotHits),
+        ring.hrw().members().size());
   }
 
   private static GroupStats.CacheFigures figures(Cache<String, Entry> c, LongAdder hits) {

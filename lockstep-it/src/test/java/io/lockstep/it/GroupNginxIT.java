@@ -150,9 +150,10 @@ class GroupNginxIT {
   }
 
   /**
-   * Every instance's {@code /cluster} lists all three, reachable; then the groups' poll catches up.
+   * Every instance's {@code /cluster} lists all three, reachable, and every instance's data group
+   * routes over all three ({@code groups.data.members} in its {@code /stats}).
    */
-  static void awaitMembership(List<ServerProcess> nodes) throws InterruptedException {
+  static void awaitMembership(List<ServerProcess> nodes) {
     await()
         .atMost(Duration.ofSeconds(30))
         .untilAsserted(
@@ -163,9 +164,15 @@ class GroupNginxIT {
                 for (JsonNode m : members.path("members")) {
                   assertThat(m.path("reachable").asBoolean()).isTrue();
                 }
+                JsonNode group =
+                    JSON.readTree(Http.raw(n.url(), "GET", "/stats", null).body())
+                        .path("groups")
+                        .path("data");
+                assertThat(group.path("members").asInt())
+                    .as("%s's data group", n.id())
+                    .isEqualTo(nodes.size());
               }
             });
-    Thread.sleep(1000); // the groups read the members every 250 ms
   }
 
   /** Each instance's loader calls in the data group, from its {@code /stats}. */

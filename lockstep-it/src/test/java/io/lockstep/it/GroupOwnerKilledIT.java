@@ -79,7 +79,20 @@ class GroupOwnerKilledIT {
           "membership dropped the killed owner after "
               + Duration.ofNanos(System.nanoTime() - killedAt).toMillis()
               + " ms");
-      Thread.sleep(1000); // the groups read the members every 250 ms
+      await() // and the groups route over the two left
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> {
+                for (ServerProcess n : alive) {
+                  assertThat(
+                          JSON.readTree(Http.raw(n.url(), "GET", "/stats", null).body())
+                              .path("groups")
+                              .path("data")
+                              .path("members")
+                              .asInt())
+                      .isEqualTo(2);
+                }
+              });
       for (int round = 0; round < 3; round++) {
         List<Answer> settled = GroupNginxIT.burst(nginx.url(), "id-");
         assertThat(settled.stream().filter(a -> !a.ok()).toList())

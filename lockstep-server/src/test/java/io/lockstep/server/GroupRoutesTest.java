@@ -35,6 +35,7 @@ class GroupRoutesTest {
       JsonNode stats = json(ts.get("/stats")).path("groups").path("data");
       assertThat(stats.path("localLoads").asLong()).isEqualTo(1);
       assertThat(stats.path("cacheHits").asLong()).isEqualTo(1);
+      assertThat(stats.path("members").asInt()).as("a group of one").isEqualTo(1);
       assertThat(json(ts.get("/stats/main")).path("items").asLong()).isEqualTo(1);
       assertThat(json(ts.get("/stats/hot")).path("items").asLong()).isZero();
       // the replica's own fields are still there
