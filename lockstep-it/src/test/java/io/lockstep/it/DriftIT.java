@@ -11,6 +11,7 @@ import io.lockstep.process.RedisProcess;
 import io.lockstep.process.ServerCluster;
 import io.lockstep.process.ServerJar;
 import io.lockstep.process.ServerProcess;
+import io.lockstep.process.TempDirs;
 import io.lockstep.testkit.DriftBackendProvider;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -82,20 +83,24 @@ class DriftIT {
     cmd.addAll(List.of(args));
     Path out = dir.resolve("out");
     Path err = dir.resolve("err");
-    Process p =
-        new ProcessBuilder(cmd)
-            .directory(dir.toFile())
-            .redirectOutput(out.toFile())
-            .redirectError(err.toFile())
-            .start();
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError("lockstep check did not finish: " + Files.readString(err));
+    try {
+      Process p =
+          new ProcessBuilder(cmd)
+              .directory(dir.toFile())
+              .redirectOutput(out.toFile())
+              .redirectError(err.toFile())
+              .start();
+      if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        throw new AssertionError("lockstep check did not finish: " + Files.readString(err));
+      }
+      return new Check(
+          p.exitValue(),
+          Files.readString(out, StandardCharsets.UTF_8),
+          Files.readString(err, StandardCharsets.UTF_8));
+    } finally {
+      TempDirs.deleteTree(dir); // its output is read: leave nothing behind
     }
-    return new Check(
-        p.exitValue(),
-        Files.readString(out, StandardCharsets.UTF_8),
-        Files.readString(err, StandardCharsets.UTF_8));
   }
 
   static String value(ServerProcess n, String key) {
@@ -244,6 +249,8 @@ class DriftIT {
             .start()) {
       // The check joins the group as a non-voter (the voters' list, no bind) to list it.
       checkFindsRepairsThenNone(voters, "drift-peer", cluster);
+    } finally {
+      TempDirs.deleteTree(data);
     }
   }
 
