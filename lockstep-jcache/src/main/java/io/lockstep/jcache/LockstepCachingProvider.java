@@ -4,11 +4,13 @@ import io.lockstep.Lockstep;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
 import java.util.WeakHashMap;
 import javax.cache.CacheManager;
 import javax.cache.configuration.OptionalFeature;
@@ -26,11 +28,14 @@ import javax.cache.spi.CachingProvider;
  *       etcd://127.0.0.1:2379}, {@code redis://127.0.0.1:6379} or {@code peer:} (the default: the
  *       embedded peer backend as a group of one; its module must be on the class path);
  *   <li>{@value #KEY_PREFIX} (system property {@value #SYSTEM_KEY_PREFIX}): the node's key prefix,
- *       default {@code jcache}.
+ *       default {@code jcache};
+ *   <li>{@value #INSTANCE_ID} (system property {@value #SYSTEM_INSTANCE_ID}): the node's instance
+ *       id, default generated (a voter of {@code peer:} needs a stable one to find its data again).
  * </ul>
  *
- * <p>Managers with the same backend and key prefix share one node of this provider; nodes are
- * started with the first manager that needs them and closed by {@link #close()}. See {@code
+ * <p>Managers with the same backend and key prefix share one node, in this process, whichever
+ * provider instance (class loader) they come from; a node starts with the first manager that needs
+ * it and closes when the last provider using it is {@link #close() closed}. See {@code
  * docs/jcache.md}.
  */
 public final class LockstepCachingProvider implements CachingProvider {
@@ -56,8 +61,30 @@ public final class LockstepCachingProvider implements CachingProvider {
   /** The default manager URI. */
   public static final URI DEFAULT_URI = URI.create("lockstep:jcache");
 
+  /** The manager property naming the node's instance id (default: generated). */
+  public static final String INSTANCE_ID = "lockstep.instanceId";
+
+  /** The system property naming the node's instance id when a manager's properties do not. */
+  public static final String SYSTEM_INSTANCE_ID = "lockstep.jcache.instanceId";
+
+  /**
+   * The nodes of every provider in this process, by backend and key prefix, with the providers
+   * using each: providers of different class loaders share one node per backend, and a node closes
+   * when the last provider using it closes. Guarded by itself.
+   */
+  private static final Map<String, SharedNode> NODES = new HashMap<>();
+
+  private static final class SharedNode {
+    final Lockstep node;
+    final Set<LockstepCachingProvider> users = new HashSet<>();
+
+    SharedNode(Lockstep node) {
+      this.node = node;
+    }
+  }
+
   private final Map<ClassLoader, Map<URI, LockstepCacheManager>> managers = new WeakHashMap<>();
-  private final Map<String, Lockstep> nodes = new LinkedHashMap<>();
+  private final Set<String> nodes = new LinkedHashSet<>();
 
   /** Made by {@link javax.cache.Caching} through the service loader. */
   public LockstepCachingProvider() {}
@@ -107,16 +134,22 @@ public final class LockstepCachingProvider implements CachingProvider {
   @Override
   public void close() {
     List<LockstepCacheManager> all = new ArrayList<>();
-    List<Lockstep> started;
+    List<String> used;
     synchronized (this) {
       managers.values().forEach(m -> all.addAll(m.values()));
       managers.clear();
-      started = new ArrayList<>(nodes.values());
+      used = new ArrayList<>(nodes);
       nodes.clear();
     }
     all.forEach(LockstepCacheManager::close);
-    for (Lockstep n : started) {
-      n.close();
+    for (String id : used) {
+      synchronized (NODES) {
+        SharedNode shared = NODES.get(id);
+        if (shared != null && shared.users.remove(this) && shared.users.isEmpty()) {
+          NODES.remove(id);
+          shared.node.close();
+        }
+      }
     }
   }
 
@@ -170,12 +203,23 @@ public final class LockstepCachingProvider implements CachingProvider {
     String backend = setting(properties, BACKEND, SYSTEM_BACKEND, DEFAULT_BACKEND);
     String prefix = setting(properties, KEY_PREFIX, SYSTEM_KEY_PREFIX, DEFAULT_KEY_PREFIX);
     String id = backend + "\n" + prefix;
-    Lockstep node = nodes.get(id);
-    if (node == null) {
-      node = Lockstep.builder().backend(backend).keyPrefix(prefix).build();
-      nodes.put(id, node);
+    synchronized (NODES) {
+      SharedNode shared = NODES.get(id);
+      if (shared == null) {
+        String instanceId = setting(properties, INSTANCE_ID, SYSTEM_INSTANCE_ID, "");
+        shared =
+            new SharedNode(
+                Lockstep.builder()
+                    .backend(backend)
+                    .keyPrefix(prefix)
+                    .instanceId(instanceId == null || instanceId.isBlank() ? null : instanceId)
+                    .build());
+        NODES.put(id, shared);
+      }
+      shared.users.add(this);
+      nodes.add(id);
+      return shared.node;
     }
-    return node;
   }
 
   private static String setting(Properties p, String key, String systemKey, String fallback) {

@@ -24,6 +24,9 @@ public final class JCacheTckSession implements LauncherSessionListener {
       dataDir = TempDirs.create("lockstep-jcache-tck-");
       System.setProperty(
           LockstepCachingProvider.SYSTEM_BACKEND, "peer:?data=" + dataDir.resolve("raft"));
+      // one stable instance id: the group of one restarts on the same Raft data when the TCK
+      // closes every provider and opens a new one
+      System.setProperty(LockstepCachingProvider.SYSTEM_INSTANCE_ID, "jcache-tck");
       setBackend = true;
     }
   }
@@ -33,6 +36,7 @@ public final class JCacheTckSession implements LauncherSessionListener {
     Caching.getCachingProviders().forEach(p -> p.close());
     if (setBackend) {
       System.clearProperty(LockstepCachingProvider.SYSTEM_BACKEND);
+      System.clearProperty(LockstepCachingProvider.SYSTEM_INSTANCE_ID);
     }
     if (dataDir != null) {
       TempDirs.deleteTree(dataDir);
