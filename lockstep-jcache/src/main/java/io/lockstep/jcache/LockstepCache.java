@@ -25,6 +25,7 @@ import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.LockSupport;
 import javax.cache.Cache;
 import javax.cache.CacheException;
 import javax.cache.CacheManager;
@@ -65,6 +66,9 @@ import javax.management.ObjectName;
 public final class LockstepCache<K, V> implements Cache<K, V> {
   /** Keys whose serialized form is longer are stored under their SHA-256. */
   private static final int MAX_INLINE_KEY_BYTES = 600;
+
+  /** How long a writer that lost a compare-and-set waits to see the winner's revision. */
+  private static final java.time.Duration CONFLICT_WAIT = java.time.Duration.ofSeconds(5);
 
   private final LockstepCacheManager manager;
   private final String name;
@@ -1210,8 +1214,22 @@ public final class LockstepCache<K, V> implements Cache<K, V> {
     return t <= now ? now + 1 : t;
   }
 
-  private static boolean applied(WriteResult r) {
-    return r.status() == WriteResult.Status.APPLIED;
+  /**
+   * True when a conditional write was applied. When it lost to another writer, waits before the
+   * caller reads again and retries: until this instance has applied the revision that won (so the
+   * retry sees it rather than the stale entry), or, when the key was found removed (no revision to
+   * wait for), a millisecond.
+   */
+  private boolean applied(WriteResult r) {
+    if (r.status() == WriteResult.Status.APPLIED) {
+      return true;
+    }
+    if (r.status() == WriteResult.Status.CONFLICT && r.revision() > 0) {
+      map.untyped().replica().awaitRevision(r.revision(), CONFLICT_WAIT);
+    } else {
+      LockSupport.parkNanos(1_000_000);
+    }
+    return false;
   }
 
   private EntryEvent<K, V> event(EventType type, K key, V value, V oldValue) {

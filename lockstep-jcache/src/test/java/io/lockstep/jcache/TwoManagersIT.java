@@ -11,10 +11,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import javax.cache.Cache;
 import javax.cache.CacheManager;
 import javax.cache.configuration.MutableConfiguration;
+import javax.cache.processor.EntryProcessor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -101,5 +106,36 @@ class TwoManagersIT {
     await().atMost(Duration.ofSeconds(10)).until(() -> "b".equals(a.get("lock")));
     assertThat(a.replace("lock", "a", "c")).isFalse();
     assertThat(a.get("lock")).isEqualTo("b");
+  }
+
+  @Test
+  void entryProcessorsOnTwoInstancesAtOnceLoseNoIncrement() throws Exception {
+    Cache<String, String> a = caches.get(0);
+    Cache<String, String> b = caches.get(1);
+    int perInstance = 25;
+    EntryProcessor<String, String, Void> increment =
+        (entry, args) -> {
+          int n = entry.exists() ? Integer.parseInt(entry.getValue()) : 0;
+          entry.setValue(Integer.toString(n + 1));
+          return null;
+        };
+    try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
+      List<Future<?>> done = new ArrayList<>();
+      for (Cache<String, String> c : List.of(a, b)) {
+        done.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < perInstance; i++) {
+                    c.invoke("counter", increment);
+                  }
+                }));
+      }
+      for (Future<?> f : done) {
+        f.get(60, TimeUnit.SECONDS);
+      }
+    }
+    String expected = Integer.toString(2 * perInstance);
+    assertThat(a.get("counter")).isEqualTo(expected);
+    await().atMost(Duration.ofSeconds(10)).until(() -> expected.equals(b.get("counter")));
   }
 }
