@@ -8,6 +8,7 @@ import javax.cache.event.EventType;
 final class EntryEvent<K, V> extends CacheEntryEvent<K, V> {
   private static final long serialVersionUID = 1L;
 
+  private final transient Cache<K, V> cache;
   private final K key;
   private final transient V value;
   private final transient V oldValue;
@@ -15,6 +16,7 @@ final class EntryEvent<K, V> extends CacheEntryEvent<K, V> {
 
   EntryEvent(Cache<K, V> source, EventType type, K key, V value, V oldValue, boolean hasOld) {
     super(source, type);
+    this.cache = source;
     this.key = key;
     this.value = value;
     this.oldValue = oldValue;
@@ -28,7 +30,7 @@ final class EntryEvent<K, V> extends CacheEntryEvent<K, V> {
     }
     // without old values, a REMOVED or EXPIRED event carries no value at all
     V v = getEventType() == EventType.UPDATED ? value : null;
-    return new EntryEvent<>(getSource(), getEventType(), key, v, null, false);
+    return new EntryEvent<>(cache, getEventType(), key, v, null, false);
   }
 
   @Override

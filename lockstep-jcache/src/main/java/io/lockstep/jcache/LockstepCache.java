@@ -98,7 +98,7 @@ public final class LockstepCache<K, V> implements Cache<K, V> {
     this.loader =
         configuration.getCacheLoaderFactory() == null
             ? null
-            : (CacheLoader<K, V>) configuration.getCacheLoaderFactory().create();
+            : configuration.getCacheLoaderFactory().create();
     this.writer =
         configuration.isWriteThrough() && configuration.getCacheWriterFactory() != null
             ? (CacheWriter<K, V>) configuration.getCacheWriterFactory().create()

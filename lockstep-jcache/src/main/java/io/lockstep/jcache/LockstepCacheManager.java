@@ -233,22 +233,24 @@ public final class LockstepCacheManager implements CacheManager {
 
   /**
    * The typed map of cache {@code cacheName} of a manager with URI {@code uri}: {@code
-   * jcache.<cacheName>} for the default URI, {@code jcache.<uri>.<cacheName>} for another, when
-   * that is 1 to 128 letters, digits and {@code ._-}; otherwise {@code jcache.h.} and a SHA-256 of
-   * the URI and name.
+   * jcache.<cacheName>} for the default URI, {@code jcache.<cacheName>.<12 hex digits of the
+   * SHA-256 of the URI>} for another, when the cache name is letters, digits and {@code ._-} and
+   * the whole fits in 128 characters; otherwise {@code jcache.h.} and 40 hex digits of the SHA-256
+   * of the URI and the name.
    */
   static String mapName(URI uri, String cacheName) {
-    String scope =
-        uri.equals(LockstepCachingProvider.DEFAULT_URI) ? cacheName : uri + "." + cacheName;
-    String plain = "jcache." + scope;
-    if (plain.length() <= 128 && PLAIN.matcher(scope).matches()) {
+    boolean isDefault = uri.equals(LockstepCachingProvider.DEFAULT_URI);
+    String plain = "jcache." + cacheName + (isDefault ? "" : "." + sha256Hex(uri.toString(), 6));
+    if (plain.length() <= 128 && PLAIN.matcher(cacheName).matches()) {
       return plain;
     }
+    return "jcache.h." + sha256Hex(uri + "\n" + cacheName, 20);
+  }
+
+  private static String sha256Hex(String s, int bytes) {
     try {
-      byte[] d =
-          MessageDigest.getInstance("SHA-256")
-              .digest((uri + "\n" + cacheName).getBytes(StandardCharsets.UTF_8));
-      return "jcache.h." + HexFormat.of().formatHex(d, 0, 20);
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, bytes);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

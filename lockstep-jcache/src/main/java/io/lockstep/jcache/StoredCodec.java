@@ -16,7 +16,32 @@ final class StoredCodec implements Codec<StoredCodec.Stored> {
   private static final byte VERSION = 1;
 
   /** One stored entry. The arrays are shared by every reader and never modified. */
-  record Stored(byte[] key, byte[] value, long expiresAt) {
+  static final class Stored {
+    private final byte[] key;
+    private final byte[] value;
+    private final long expiresAt;
+
+    Stored(byte[] key, byte[] value, long expiresAt) {
+      this.key = key;
+      this.value = value;
+      this.expiresAt = expiresAt;
+    }
+
+    /** The serialized key. */
+    byte[] key() {
+      return key;
+    }
+
+    /** The serialized value. */
+    byte[] value() {
+      return value;
+    }
+
+    /** When the entry expires, epoch milliseconds; {@link Long#MAX_VALUE} for never. */
+    long expiresAt() {
+      return expiresAt;
+    }
+
     boolean expiredAt(long now) {
       return expiresAt <= now;
     }

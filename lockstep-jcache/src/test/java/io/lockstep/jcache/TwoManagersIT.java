@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -18,7 +19,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import javax.cache.Cache;
 import javax.cache.CacheManager;
+import javax.cache.configuration.MutableCacheEntryListenerConfiguration;
 import javax.cache.configuration.MutableConfiguration;
+import javax.cache.event.CacheEntryCreatedListener;
 import javax.cache.processor.EntryProcessor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -76,12 +79,23 @@ class TwoManagersIT {
     Cache<String, String> a = caches.get(0);
     Cache<String, String> b = caches.get(1);
 
+    List<String> seenByB = new CopyOnWriteArrayList<>();
+    CacheEntryCreatedListener<String, String> listener =
+        events -> events.forEach(e -> seenByB.add(e.getKey()));
+    b.registerCacheEntryListener(
+        new MutableCacheEntryListenerConfiguration<String, String>(
+            () -> listener, null, false, true));
+
     a.put("order-1", "paid");
     assertThat(a.get("order-1")).isEqualTo("paid"); // read-your-writes on the writer
     await().atMost(Duration.ofSeconds(10)).until(() -> "paid".equals(b.get("order-1")));
 
+    // listeners hear this instance's operations only (docs/jcache.md): a's put is not an event on b
+    assertThat(seenByB).isEmpty();
+
     String longKey = "k".repeat(2_000); // stored under its SHA-256
     b.put(longKey, "big");
+    assertThat(seenByB).containsExactly(longKey);
     await().atMost(Duration.ofSeconds(10)).until(() -> "big".equals(a.get(longKey)));
 
     assertThat(b.remove("order-1")).isTrue();
