@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.springframework.beans.factory.config.InstantiationAwareBeanPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -103,6 +104,16 @@ public class LockstepAutoConfiguration {
               + "; set lockstep.config.enabled=false to run in near mode");
     }
     return new LockstepLiveConfig(node, properties.config().map(), environment, context);
+  }
+
+  /**
+   * Creates {@link #lockstepLiveConfig} before any other bean is instantiated (see {@link
+   * LockstepEarlyInit}), so {@code @Value} sees the map's keys in every bean.
+   */
+  @Bean
+  @ConditionalOnProperty(name = "lockstep.config.enabled", matchIfMissing = true)
+  static InstantiationAwareBeanPostProcessor lockstepEarlyInit() {
+    return new LockstepEarlyInit();
   }
 
   /** The health indicator, when Spring Boot's health support is on the class path. */
