@@ -6,6 +6,8 @@ import io.lockstep.Codec;
 import io.lockstep.CounterOptions;
 import io.lockstep.DriftReport;
 import io.lockstep.DriftTarget;
+import io.lockstep.FleetNotConvergedException;
+import io.lockstep.FleetStatus;
 import io.lockstep.GroupOptions;
 import io.lockstep.Loader;
 import io.lockstep.LoadingGroup;
@@ -21,19 +23,31 @@ import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.Backoff;
 import io.lockstep.spi.Membership;
 import java.lang.System.Logger.Level;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /** One node: a backend, the replicated map over it, and this instance's membership registration. */
 public final class LockstepNode implements Lockstep {
@@ -53,25 +67,47 @@ public final class LockstepNode implements Lockstep {
   private final Set<Registration> memberWatches = ConcurrentHashMap.newKeySet();
   private final ConcurrentHashMap<String, GroupEngine> groups = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CodecMap<?>> typedMaps = new ConcurrentHashMap<>();
+  private final @Nullable EmbeddedListener listener; // the node's own, with LockstepBuilder.listen
+  private final byte @Nullable [] expectedAuthorization; // "Bearer <peerSecret>"
+  private @Nullable PeerClient fleetClient; // made on the first fleet(); guarded by this
   private volatile Membership.Registration registration;
   private volatile boolean closed;
   private volatile boolean left; // left membership: register no more
 
   public LockstepNode(LockstepConfig config) {
     this.config = config;
-    this.backend =
-        config.backend() != null
-            ? config.backend()
-            : Backends.open(
-                config.backendUri(),
-                new BackendContext(
-                    config.keyPrefix(), config.instanceId(), config.operationTimeout()));
+    // The listener binds first, so that the URL this instance registers names the port bound; it
+    // serves once start() runs.
+    this.listener =
+        config.listens() ? new EmbeddedListener(config.listenAddress(), config.listenPort()) : null;
+    this.expectedAuthorization =
+        config.peerSecret() == null
+            ? null
+            : ("Bearer " + config.peerSecret()).getBytes(StandardCharsets.UTF_8);
+    try {
+      this.backend =
+          config.backend() != null
+              ? config.backend()
+              : Backends.open(
+                  config.backendUri(),
+                  new BackendContext(
+                      config.keyPrefix(), config.instanceId(), config.operationTimeout()));
+    } catch (RuntimeException | Error e) {
+      if (listener != null) {
+        listener.close();
+      }
+      throw e;
+    }
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
             r -> daemon(r, "lockstep-timer-" + config.instanceId()));
     this.map = new Replicator(backend, config, Ticker.system(), Scheduler.of(timer));
     this.reconciler = new Reconciler(map, backend, config);
-    this.self = new Member(config.instanceId(), config.advertiseUrl(), Instant.now());
+    String url =
+        !config.advertiseUrl().isEmpty() || listener == null
+            ? config.advertiseUrl()
+            : listener.url().toString();
+    this.self = new Member(config.instanceId(), url, Instant.now());
     this.retry =
         Executors.newSingleThreadScheduledExecutor(
             r -> daemon(r, "lockstep-membership-" + config.instanceId()));
@@ -89,8 +125,217 @@ public final class LockstepNode implements Lockstep {
   }
 
   public void start() {
+    if (listener != null) {
+      listener.serveReplica(this::peerAuthorized, this::replicaAnswer);
+      listener.start();
+    }
     map.start();
     register();
+  }
+
+  /** True when a request with this {@code Authorization} value may ask this node as a peer. */
+  private boolean peerAuthorized(@Nullable String authorizationHeader) {
+    byte[] expected = expectedAuthorization;
+    return expected == null
+        || (authorizationHeader != null
+            && MessageDigest.isEqual(
+                expected, authorizationHeader.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** The body of this node's {@code GET /_lockstep/replica}. */
+  private String replicaAnswer() {
+    return ReplicaWire.write(self.id(), map.appliedRevision(), map.headRevision());
+  }
+
+  /**
+   * The embedded listener's base URL, or null without {@link io.lockstep.LockstepBuilder#listen}.
+   */
+  public @Nullable URI listenUrl() {
+    return listener == null ? null : listener.url();
+  }
+
+  private static final long FIRST_POLL_MILLIS = 20;
+  private static final long MAX_POLL_MILLIS = 100;
+
+  @Override
+  public CompletableFuture<FleetStatus> fleet() {
+    return fleet(config.operationTimeout());
+  }
+
+  /** {@link #fleet()} with each member's call bounded by {@code bound} (at most the call's own). */
+  private CompletableFuture<FleetStatus> fleet(Duration bound) {
+    return members()
+        .thenCompose(
+            listed -> {
+              Instant askedAt = Instant.now();
+              List<Member> sorted =
+                  listed.stream().sorted(Comparator.comparing(Member::id)).toList();
+              List<CompletableFuture<FleetStatus.MemberRevision>> asks = new ArrayList<>();
+              for (Member m : sorted) {
+                asks.add(ask(m, bound));
+              }
+              return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
+                  .thenApply(
+                      v ->
+                          new FleetStatus(
+                              asks.stream().map(CompletableFuture::join).toList(), askedAt));
+            })
+        .whenCompleteAsync((s, err) -> {}, config.callbackExecutor());
+  }
+
+  /** One member's applied revision; never fails. */
+  private CompletableFuture<FleetStatus.MemberRevision> ask(Member m, Duration bound) {
+    if (m.id().equals(self.id())) {
+      return CompletableFuture.completedFuture(
+          FleetStatus.MemberRevision.answered(m, map.appliedRevision()));
+    }
+    if (m.url().isBlank()) {
+      return CompletableFuture.completedFuture(
+          FleetStatus.MemberRevision.unreachable(m, "no advertised URL"));
+    }
+    PeerClient client;
+    try {
+      client = fleetClient();
+    } catch (IllegalStateException closedNow) {
+      return CompletableFuture.completedFuture(
+          FleetStatus.MemberRevision.unreachable(m, closedNow.getMessage()));
+    }
+    return client
+        .replica(m.url())
+        .orTimeout(bound.toMillis(), TimeUnit.MILLISECONDS)
+        .handle(
+            (a, err) -> {
+              if (err != null) {
+                return FleetStatus.MemberRevision.unreachable(m, describe(err, bound));
+              }
+              if (!a.member().equals(m.id())) {
+                return FleetStatus.MemberRevision.unreachable(
+                    m, m.url() + " answered as instance '" + a.member() + "'");
+              }
+              return FleetStatus.MemberRevision.answered(m, a.appliedRevision());
+            });
+  }
+
+  private static String describe(Throwable err, Duration bound) {
+    Throwable c = err;
+    while ((c instanceof CompletionException || c instanceof ExecutionException)
+        && c.getCause() != null) {
+      c = c.getCause();
+    }
+    if (c instanceof TimeoutException || c instanceof HttpTimeoutException) {
+      return "no answer within " + bound.toMillis() + " ms";
+    }
+    if (c instanceof ConnectException) {
+      return "connection refused";
+    }
+    String msg = c.getMessage();
+    return c.getClass().getSimpleName() + (msg == null || msg.isBlank() ? "" : ": " + msg);
+  }
+
+  private synchronized PeerClient fleetClient() {
+    if (closed) {
+      throw new IllegalStateException("node " + self.id() + " is closed");
+    }
+    if (fleetClient == null) {
+      fleetClient = new PeerClient(config.operationTimeout(), config.peerSecret());
+    }
+    return fleetClient;
+  }
+
+  @Override
+  public CompletableFuture<FleetStatus> awaitFleet(long revision, Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isZero() || timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout: must be positive, was " + timeout);
+    }
+    return new FleetWait(revision, timeout).start();
+  }
+
+  /** One {@link #awaitFleet}: polls until converged, closed, cancelled or past the deadline. */
+  private final class FleetWait {
+    private final long revision;
+    private final Duration timeout;
+    private final long deadlineNanos;
+    private final CompletableFuture<FleetStatus> result = new CompletableFuture<>();
+    private volatile @Nullable FleetStatus last;
+    private volatile @Nullable Throwable lastError;
+    private long pauseMillis = FIRST_POLL_MILLIS; // one poll at a time: no race
+
+    FleetWait(long revision, Duration timeout) {
+      this.revision = revision;
+      this.timeout = timeout;
+      this.deadlineNanos = System.nanoTime() + timeout.toNanos();
+    }
+
+    CompletableFuture<FleetStatus> start() {
+      CompletableFuture.delayedExecutor(
+              timeout.toNanos(), TimeUnit.NANOSECONDS, config.callbackExecutor())
+          .execute(this::giveUp);
+      poll();
+      return result;
+    }
+
+    private void poll() {
+      if (result.isDone()) {
+        return;
+      }
+      if (closed) {
+        result.completeExceptionally(
+            new IllegalStateException("node " + self.id() + " closed while awaiting the fleet"));
+        return;
+      }
+      long remaining = deadlineNanos - System.nanoTime();
+      if (remaining <= 0) {
+        return; // giveUp's
+      }
+      Duration bound = Duration.ofNanos(Math.min(remaining, config.operationTimeout().toNanos()));
+      CompletableFuture<FleetStatus> f;
+      try {
+        f = fleet(bound);
+      } catch (RuntimeException e) {
+        f = CompletableFuture.failedFuture(e);
+      }
+      f.whenComplete(
+          (s, err) -> {
+            if (s != null) {
+              last = s;
+              if (s.converged(revision)) {
+                result.complete(s);
+                return;
+              }
+            } else {
+              lastError = err;
+            }
+            long pause = pauseMillis;
+            pauseMillis = Math.min(MAX_POLL_MILLIS, pause + Math.max(1, pause / 4));
+            CompletableFuture.delayedExecutor(
+                    pause, TimeUnit.MILLISECONDS, config.callbackExecutor())
+                .execute(this::poll);
+          });
+    }
+
+    private void giveUp() {
+      if (result.isDone()) {
+        return;
+      }
+      FleetStatus s = last;
+      if (s != null) {
+        result.completeExceptionally(new FleetNotConvergedException(revision, s, timeout));
+        return;
+      }
+      Throwable err = lastError;
+      Throwable cause =
+          err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+      result.completeExceptionally(
+          cause instanceof BackendUnavailableException b
+              ? b
+              : new BackendUnavailableException(
+                  "awaitFleet: the member list was not read within "
+                      + timeout.toMillis()
+                      + " ms"
+                      + (cause == null ? "" : ": " + cause),
+                  cause));
+    }
   }
 
   /** Registers this instance, retrying with backoff until it succeeds or the node closes. */
@@ -338,6 +583,17 @@ public final class LockstepNode implements Lockstep {
       registration = null;
     }
     deregister(reg);
+    if (listener != null) {
+      listener.close();
+    }
+    PeerClient client;
+    synchronized (this) {
+      client = fleetClient;
+      fleetClient = null;
+    }
+    if (client != null) {
+      client.close();
+    }
     map.close();
     timer.shutdownNow();
     backend.close();
