@@ -46,7 +46,11 @@ public class LockstepAutoConfiguration {
             .instanceId(properties.instanceId())
             .advertiseUrl(properties.advertiseUrl())
             .operationTimeout(properties.operationTimeout())
-            .mode(properties.mode());
+            .mode(properties.mode())
+            .peerSecret(properties.peerSecret());
+    if (properties.listen().port() >= 0) {
+      b.listen(properties.listen().address(), properties.listen().port());
+    }
     Lockstep node = b.build();
     try {
       awaitReady(node, properties.startupTimeout());

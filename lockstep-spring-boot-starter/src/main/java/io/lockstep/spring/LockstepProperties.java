@@ -22,6 +22,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param startupTimeout how long the node bean waits for the first listing before the context fails
  *     to start; 0 does not wait (the map may be empty while the first beans are created); default
  *     30 s
+ * @param peerSecret the cluster's peer credential: sent when {@link io.lockstep.Lockstep#fleet()}
+ *     asks the members, required by this node's listener; default none
  * @param listen the node's embedded listener (see {@link Listen})
  * @param config live configuration from a map (see {@link Config})
  * @param cache Spring Cache over typed maps (see {@link Cache})
@@ -35,15 +37,20 @@ public record LockstepProperties(
     @DefaultValue("3s") Duration operationTimeout,
     @DefaultValue("full") ReplicaMode mode,
     @DefaultValue("30s") Duration startupTimeout,
+    @Nullable String peerSecret,
     @DefaultValue Listen listen,
     @DefaultValue Config config,
     @DefaultValue Cache cache) {
 
   /**
-   * The node's embedded listener, where the other members ask for this one's applied revision.
+   * The node's embedded listener ({@link io.lockstep.LockstepBuilder#listen}), serving {@code GET
+   * /_lockstep/replica} so that the other members' {@link io.lockstep.Lockstep#fleet()} and {@link
+   * io.lockstep.Lockstep#awaitFleet} can ask this one for its applied revision. With an empty
+   * {@code lockstep.advertise-url} the node advertises the listener's own URL.
    *
    * @param address the address to bind; default {@code 127.0.0.1}
-   * @param port the TCP port; 0 picks a free one; -1 (the default) runs no listener
+   * @param port the TCP port; 0 picks a free one; -1 (the default) runs no listener (an application
+   *     whose HTTP server serves the path itself, or that does not ask the fleet)
    */
   public record Listen(@DefaultValue("127.0.0.1") String address, @DefaultValue("-1") int port) {}
 

@@ -1,21 +1,34 @@
 package io.lockstep.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.lockstep.Codec;
+import io.lockstep.FleetStatus;
 import io.lockstep.Lockstep;
 import io.lockstep.TypedMap;
 import io.lockstep.WriteResult;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.cache.Cache;
 import org.springframework.cache.CacheManager;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -74,7 +87,7 @@ class LockstepSpringClusterIT {
   }
 
   @Test
-  void configPut_rebindsTheSameBeanOnEveryInstance_withinOneSecond() {
+  void configPut_rebindsTheSameBeanOnEveryInstance_withinOneSecond() throws Exception {
     List<TestApp.Greeting> beans =
         apps.stream().map(c -> c.getBean(TestApp.Greeting.class)).toList();
     List<Map<String, Object>> before = apps.stream().map(c -> singletons(c)).toList();
@@ -101,6 +114,16 @@ class LockstepSpringClusterIT {
       assertThat(ctx.getBean(e.reboundBeans().iterator().next())).isSameAs(beans.get(i));
       assertThat(e.failedBeans()).isEmpty();
     }
+    // every member says so too, over the nodes' own listeners
+    FleetStatus fleet =
+        apps.get(1)
+            .getBean(Lockstep.class)
+            .awaitFleet(w.revision(), Duration.ofSeconds(5))
+            .get(6, TimeUnit.SECONDS);
+    assertThat(fleet.converged(w.revision())).isTrue();
+    assertThat(fleet.members()).extracting(m -> m.member().id()).contains("n0", "n1", "n2");
+    assertThat(fleet.members())
+        .allSatisfy(m -> assertThat(m.appliedRevision()).isGreaterThanOrEqualTo(w.revision()));
   }
 
   @Test
@@ -245,5 +268,74 @@ class LockstepSpringClusterIT {
     assertThat(late.getBean(TestApp.Initial.class).value).isEqualTo("from-map");
     assertThat(late.getBean(TestApp.Greeting.class).getTimes()).isEqualTo(7);
     late.close();
+  }
+
+  @Test
+  void healthIndicator_upWithTheReplicaDetails() {
+    Health h = apps.get(0).getBean(LockstepHealthIndicator.class).health(true);
+    assertThat(h.getStatus()).isEqualTo(Status.UP);
+    assertThat(h.getDetails())
+        .containsKeys("appliedRevision", "headRevision", "lag", "resets", "mode", "backend");
+    assertThat(h.getDetails().get("mode")).isEqualTo("full");
+    assertThat((String) h.getDetails().get("backend")).startsWith("peer://127.0.0.1:");
+    assertThat((Long) h.getDetails().get("appliedRevision")).isPositive();
+  }
+
+  @Test
+  void healthIndicator_downBeforeTheFirstListing_andStartupTimesOut() {
+    // a voter of a three-voter group whose other voters never start: it never gets a majority
+    List<Integer> ports = io.lockstep.process.FreePorts.take(3);
+    java.nio.file.Path data = io.lockstep.process.TempDirs.create("lockstep-spring-down-");
+    String list =
+        ports.stream().map(p -> "127.0.0.1:" + p).collect(java.util.stream.Collectors.joining(","));
+    try (Lockstep lonely =
+        Lockstep.builder()
+            .backend(
+                "peer://"
+                    + list
+                    + "?bind=127.0.0.1:"
+                    + ports.get(0)
+                    + "&data="
+                    + data
+                    + "&failure_timeout=3s")
+            .keyPrefix("lonely-" + System.nanoTime())
+            .build()) {
+      Health h = new LockstepHealthIndicator(lonely).health(true);
+      assertThat(h.getStatus()).isEqualTo(Status.DOWN);
+      assertThat(h.getDetails()).containsEntry("appliedRevision", 0L);
+      assertThatThrownBy(() -> LockstepAutoConfiguration.awaitReady(lonely, Duration.ofMillis(300)))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("not ready")
+          .hasMessageContaining("lockstep.startup-timeout");
+    } finally {
+      io.lockstep.process.TempDirs.deleteTree(data);
+    }
+  }
+
+  @Test
+  void meterBinder_registersTheServersReplicaMeters() throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    try {
+      apps.get(0).getBean(LockstepMeterBinder.class).bindTo(registry);
+      Set<String> scraped = new TreeSet<>();
+      for (String line : registry.scrape().split("\n")) {
+        if (line.startsWith("lockstep_replica_")) {
+          scraped.add(line.split("[ {]")[0]);
+        }
+      }
+      // every replica meter docs/operations.md lists for lockstep serve (near mode's aside)
+      Set<String> documented = new TreeSet<>();
+      for (String line : Files.readAllLines(Path.of("..", "docs", "operations.md"))) {
+        Matcher m = Pattern.compile("^\\| `(lockstep_replica_[a-z_]+)`").matcher(line);
+        if (m.find() && !m.group(1).startsWith("lockstep_replica_near_")) {
+          documented.add(m.group(1));
+        }
+      }
+      assertThat(documented).hasSize(16);
+      assertThat(scraped).isEqualTo(documented);
+      assertThat(registry.scrape()).contains("lockstep_replica_ready 1.0");
+    } finally {
+      registry.close();
+    }
   }
 }

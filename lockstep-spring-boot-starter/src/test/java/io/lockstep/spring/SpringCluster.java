@@ -77,6 +77,7 @@ final class SpringCluster implements AutoCloseable {
     props.add("lockstep.key-prefix=" + cluster);
     props.add("lockstep.instance-id=" + id);
     props.add("lockstep.startup-timeout=60s");
+    props.add("lockstep.listen.port=0"); // the node's own listener, for fleet()
     props.add("spring.main.banner-mode=off");
     props.add("spring.main.register-shutdown-hook=false");
     Collections.addAll(props, extra);
