@@ -1,0 +1,30 @@
+package io.lockstep.example.spring;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * The {@code greeting.*} properties. A JavaBean (setters), so that the starter rebinds this very
+ * instance when a {@code greeting.*} key of the live-config map changes; a record would be
+ * constructor-bound and could not change.
+ */
+@ConfigurationProperties("greeting")
+public class GreetingProperties {
+  private String text = "Hello";
+  private String punctuation = "!";
+
+  public String getText() {
+    return text;
+  }
+
+  public void setText(String text) {
+    this.text = text;
+  }
+
+  public String getPunctuation() {
+    return punctuation;
+  }
+
+  public void setPunctuation(String punctuation) {
+    this.punctuation = punctuation;
+  }
+}
