@@ -13,6 +13,7 @@ import org.springframework.beans.factory.config.InstantiationAwareBeanPostProces
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.ApplicationContext;
@@ -128,6 +129,18 @@ public class LockstepAutoConfiguration {
     @ConditionalOnMissingBean(name = "lockstepHealthIndicator")
     LockstepHealthIndicator lockstepHealthIndicator(Lockstep node) {
       return new LockstepHealthIndicator(node);
+    }
+  }
+
+  /** The health indicator on Spring Boot 3 (its health API, before Boot 4 moved it). */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "org.springframework.boot.actuate.health.AbstractHealthIndicator")
+  @ConditionalOnMissingClass("org.springframework.boot.health.contributor.HealthIndicator")
+  static class Boot3HealthConfiguration {
+    @Bean
+    @ConditionalOnMissingBean(name = "lockstepHealthIndicator")
+    LockstepBoot3HealthIndicator lockstepHealthIndicator(Lockstep node) {
+      return new LockstepBoot3HealthIndicator(node);
     }
   }
 

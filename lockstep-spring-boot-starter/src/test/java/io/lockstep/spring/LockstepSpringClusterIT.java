@@ -1,7 +1,6 @@
 package io.lockstep.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.lockstep.Codec;
@@ -27,8 +26,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.springframework.boot.health.contributor.Health;
-import org.springframework.boot.health.contributor.Status;
 import org.springframework.cache.Cache;
 import org.springframework.cache.CacheManager;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -268,48 +265,6 @@ class LockstepSpringClusterIT {
     assertThat(late.getBean(TestApp.Initial.class).value).isEqualTo("from-map");
     assertThat(late.getBean(TestApp.Greeting.class).getTimes()).isEqualTo(7);
     late.close();
-  }
-
-  @Test
-  void healthIndicator_upWithTheReplicaDetails() {
-    Health h = apps.get(0).getBean(LockstepHealthIndicator.class).health(true);
-    assertThat(h.getStatus()).isEqualTo(Status.UP);
-    assertThat(h.getDetails())
-        .containsKeys("appliedRevision", "headRevision", "lag", "resets", "mode", "backend");
-    assertThat(h.getDetails().get("mode")).isEqualTo("full");
-    assertThat((String) h.getDetails().get("backend")).startsWith("peer://127.0.0.1:");
-    assertThat((Long) h.getDetails().get("appliedRevision")).isPositive();
-  }
-
-  @Test
-  void healthIndicator_downBeforeTheFirstListing_andStartupTimesOut() {
-    // a voter of a three-voter group whose other voters never start: it never gets a majority
-    List<Integer> ports = io.lockstep.process.FreePorts.take(3);
-    java.nio.file.Path data = io.lockstep.process.TempDirs.create("lockstep-spring-down-");
-    String list =
-        ports.stream().map(p -> "127.0.0.1:" + p).collect(java.util.stream.Collectors.joining(","));
-    try (Lockstep lonely =
-        Lockstep.builder()
-            .backend(
-                "peer://"
-                    + list
-                    + "?bind=127.0.0.1:"
-                    + ports.get(0)
-                    + "&data="
-                    + data
-                    + "&failure_timeout=3s")
-            .keyPrefix("lonely-" + System.nanoTime())
-            .build()) {
-      Health h = new LockstepHealthIndicator(lonely).health(true);
-      assertThat(h.getStatus()).isEqualTo(Status.DOWN);
-      assertThat(h.getDetails()).containsEntry("appliedRevision", 0L);
-      assertThatThrownBy(() -> LockstepAutoConfiguration.awaitReady(lonely, Duration.ofMillis(300)))
-          .isInstanceOf(IllegalStateException.class)
-          .hasMessageContaining("not ready")
-          .hasMessageContaining("lockstep.startup-timeout");
-    } finally {
-      io.lockstep.process.TempDirs.deleteTree(data);
-    }
   }
 
   @Test
