@@ -82,7 +82,7 @@ public class LockstepAutoConfiguration {
                 + ": state="
                 + replica.state()
                 + ", backend="
-                + LockstepHealthIndicator.backend(node)
+                + ReplicaHealth.backend(node)
                 + ", keyPrefix="
                 + node.config().keyPrefix()
                 + " (lockstep.startup-timeout; 0 does not wait)");

@@ -22,7 +22,6 @@ public final class LockstepBoot3HealthIndicator extends AbstractHealthIndicator 
   @Override
   protected void doHealthCheck(Health.Builder builder) {
     ReplicaStats s = node.map().replica().stats();
-    (s.ready() ? builder.up() : builder.down())
-        .withDetails(LockstepHealthIndicator.details(node, s));
+    (s.ready() ? builder.up() : builder.down()).withDetails(ReplicaHealth.details(node, s));
   }
 }

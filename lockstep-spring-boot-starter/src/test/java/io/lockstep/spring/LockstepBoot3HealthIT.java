@@ -17,12 +17,11 @@ class LockstepBoot3HealthIT extends AbstractHealthIT {
 
   @Override
   Map.Entry<String, Map<String, Object>> health(ConfigurableApplicationContext ctx) {
-    return of(
-        ctx.getBean("lockstepHealthIndicator", LockstepBoot3HealthIndicator.class).health(true));
+    return of(ctx.getBean("lockstepHealthIndicator", LockstepBoot3HealthIndicator.class).health());
   }
 
   @Override
   Map.Entry<String, Map<String, Object>> health(Lockstep node) {
-    return of(new LockstepBoot3HealthIndicator(node).health(true));
+    return of(new LockstepBoot3HealthIndicator(node).health());
   }
 }
