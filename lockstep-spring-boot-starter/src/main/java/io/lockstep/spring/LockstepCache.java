@@ -7,7 +7,10 @@ import io.lockstep.WriteResult;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.springframework.cache.support.AbstractValueAdaptingCache;
@@ -22,12 +25,15 @@ import org.springframework.cache.support.AbstractValueAdaptingCache;
  *
  * <p>Not atomic across keys: {@link #clear()} deletes the keys one by one; a value the codec cannot
  * decode (say, a class that changed incompatibly) reads as a miss. {@link #get(Object, Callable)}
- * runs the loader at most once per instance and key at a time, not once across the cluster: two
- * instances that miss together both load, and the last write wins. Thread safe.
+ * runs the loader at most once at a time per key on one instance (other callers of that key wait
+ * for its value; other keys do not wait), not once across the cluster: two instances that miss
+ * together both load, and the last write wins. Thread safe.
  */
 public final class LockstepCache extends AbstractValueAdaptingCache {
   private final String name;
   private final TypedMap<Object> map;
+  private final ConcurrentHashMap<String, CompletableFuture<@Nullable Object>> loads =
+      new ConcurrentHashMap<>();
 
   LockstepCache(String name, TypedMap<Object> map, boolean allowNullValues) {
     super(allowNullValues);
@@ -58,20 +64,45 @@ public final class LockstepCache extends AbstractValueAdaptingCache {
 
   @Override
   @SuppressWarnings("unchecked")
-  public synchronized <T> @Nullable T get(Object key, Callable<T> valueLoader) {
-    // synchronized: one load per instance at a time, as ConcurrentMapCache's computeIfAbsent
-    ValueWrapper hit = get(key);
-    if (hit != null) {
-      return (T) hit.get();
+  public <T> @Nullable T get(Object key, Callable<T> valueLoader) {
+    String k = key(key);
+    while (true) {
+      ValueWrapper hit = get(key);
+      if (hit != null) {
+        return (T) hit.get();
+      }
+      // one load per key at a time on this instance; others of the same key wait for it
+      CompletableFuture<@Nullable Object> mine = new CompletableFuture<>();
+      CompletableFuture<@Nullable Object> running = loads.putIfAbsent(k, mine);
+      if (running != null) {
+        try {
+          return (T) running.join();
+        } catch (CompletionException | CancellationException failed) {
+          continue; // its load failed: try ourselves
+        }
+      }
+      try {
+        hit = get(key); // a load that finished between our look and our claim
+        T value;
+        if (hit != null) {
+          value = (T) hit.get();
+        } else {
+          try {
+            value = valueLoader.call();
+          } catch (Exception e) {
+            throw new ValueRetrievalException(key, valueLoader, e);
+          }
+          put(key, value);
+        }
+        mine.complete(value);
+        return value;
+      } catch (RuntimeException e) {
+        mine.completeExceptionally(e);
+        throw e;
+      } finally {
+        loads.remove(k, mine);
+      }
     }
-    T value;
-    try {
-      value = valueLoader.call();
-    } catch (Exception e) {
-      throw new ValueRetrievalException(key, valueLoader, e);
-    }
-    put(key, value);
-    return value;
   }
 
   @Override

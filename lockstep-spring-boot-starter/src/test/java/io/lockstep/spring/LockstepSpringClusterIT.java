@@ -19,7 +19,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -291,6 +296,44 @@ class LockstepSpringClusterIT {
       assertThat(registry.scrape()).contains("lockstep_replica_ready 1.0");
     } finally {
       registry.close();
+    }
+  }
+
+  @Test
+  void cacheGetWithLoader_loadsOncePerKeyAtATime_otherKeysDoNotWait() throws Exception {
+    Cache cache = apps.get(0).getBean(CacheManager.class).getCache("loads");
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicInteger calls = new AtomicInteger();
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    try {
+      Future<String> first =
+          pool.submit(
+              () ->
+                  cache.get(
+                      "k",
+                      () -> {
+                        calls.incrementAndGet();
+                        release.await();
+                        return "v";
+                      }));
+      await().atMost(Duration.ofSeconds(5)).until(() -> calls.get() == 1);
+      Future<String> second =
+          pool.submit(
+              () ->
+                  cache.get(
+                      "k",
+                      () -> {
+                        calls.incrementAndGet();
+                        return "other";
+                      }));
+      assertThat(pool.submit(() -> cache.get("j", () -> "w")).get(5, TimeUnit.SECONDS))
+          .isEqualTo("w");
+      release.countDown();
+      assertThat(first.get(5, TimeUnit.SECONDS)).isEqualTo("v");
+      assertThat(second.get(5, TimeUnit.SECONDS)).isEqualTo("v");
+      assertThat(calls).hasValue(1);
+    } finally {
+      pool.shutdownNow();
     }
   }
 }

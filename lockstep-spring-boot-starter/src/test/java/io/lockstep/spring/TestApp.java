@@ -24,8 +24,8 @@ public class TestApp {
   /** A JavaBean-style properties class: rebound in place. */
   @ConfigurationProperties("app.greeting")
   public static class Greeting {
-    private String text = "hello";
-    private int times = 1;
+    private volatile String text = "hello";
+    private volatile int times = 1;
 
     public String getText() {
       return text;
@@ -47,7 +47,7 @@ public class TestApp {
   /** Another JavaBean, under a prefix of its own (the bad-value test breaks and mends it). */
   @ConfigurationProperties("app.limits")
   public static class Limits {
-    private int max = 10;
+    private volatile int max = 10;
 
     public int getMax() {
       return max;
