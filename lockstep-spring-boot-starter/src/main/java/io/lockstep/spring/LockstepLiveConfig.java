@@ -2,6 +2,7 @@ package io.lockstep.spring;
 
 import io.lockstep.ChangeEvent;
 import io.lockstep.ChangeListener;
+import io.lockstep.Codec;
 import io.lockstep.Lockstep;
 import io.lockstep.Registration;
 import java.util.LinkedHashMap;
@@ -65,6 +66,9 @@ public final class LockstepLiveConfig implements SmartInitializingSingleton, Dis
       Lockstep node, String mapName, ConfigurableEnvironment environment, ApplicationContext ctx) {
     this.context = ctx;
     this.environment = environment;
+    // opens the typed map users write through, and checks the name as core does (letters, digits,
+    // ._-, not starting with _): a bad lockstep.config.map fails the context at start
+    node.map(mapName, Codec.string());
     this.source = new LockstepPropertySource(node.map(), mapName);
     MutablePropertySources sources = environment.getPropertySources();
     if (sources.contains(LockstepPropertySource.NAME)) {
