@@ -456,7 +456,12 @@ final class ServeCommand implements Callable<Integer> {
       server =
           LockstepServer.start(
               settings,
-              (url, observer) -> node.advertiseUrl(url).backendCallObserver(observer).build());
+              (url, observer) ->
+                  node.advertiseUrl(url)
+                      .backendCallObserver(observer)
+                      // the node's fleet() asks the members with the cluster secret
+                      .peerSecret(settings.access().clusterSecret())
+                      .build());
     } catch (IllegalArgumentException e) { // e.g. no backend on the class path for the URI's scheme
       throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, backend);
     }
