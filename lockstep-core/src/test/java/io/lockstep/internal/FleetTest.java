@@ -252,6 +252,36 @@ class FleetTest {
   }
 
   @Test
+  void aMemberThatNeverAnswers_isGivenUpOnAtTheTimeout_notAtTheOperationTimeout() throws Exception {
+    InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
+    Lockstep a = nodes.node(s, x -> x.instanceId("a").operationTimeout(Duration.ofSeconds(20)));
+    try (ServerSocket stalled =
+        new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      // connections complete in the backlog and are never answered
+      Backend raw = s.backend();
+      nodes.closeLater(raw::close);
+      raw.membership()
+          .register(new Member("hung", "http://127.0.0.1:" + stalled.getLocalPort(), Instant.now()))
+          .join();
+      long t0 = System.nanoTime();
+      assertThatThrownBy(() -> a.awaitFleet(0, Duration.ofMillis(300)).join())
+          .cause()
+          .isInstanceOf(FleetNotConvergedException.class)
+          .satisfies(
+              e -> {
+                FleetStatus last = ((FleetNotConvergedException) e).lastStatus();
+                assertThat(last.unreachable())
+                    .extracting(r -> r.member().id())
+                    .containsExactly("hung");
+                assertThat(last.unreachable().get(0).error()).startsWith("no answer within");
+                assertThat(last.members().get(0).appliedRevision()).isGreaterThanOrEqualTo(0);
+              });
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertThat(ms).as("gave up after %d ms", ms).isBetween(250L, 5_000L);
+    }
+  }
+
+  @Test
   void aNodeWithoutAListener_stillAnswersForItself_andIsUnreachableToOthersWithoutAUrl() {
     InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
     Lockstep plain = nodes.node(s, x -> x.instanceId("plain"));
