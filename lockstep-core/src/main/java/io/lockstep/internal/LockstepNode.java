@@ -548,6 +548,10 @@ public final class LockstepNode implements Lockstep {
       throw new IllegalStateException("node closed");
     }
     Object[] made = new Object[1];
+    // Without a listener of its own or a fixed membership, a group is served on the node's
+    // listener, which is where the node's advertised URL points.
+    EmbeddedListener serving =
+        options.listenPort() < 0 && options.staticPeerUrls() == null ? listener : null;
     GroupEngine g =
         groups.computeIfAbsent(
             name,
@@ -573,12 +577,20 @@ public final class LockstepNode implements Lockstep {
                                   options.membershipPollInterval(),
                                   options.peerDeadline(),
                                   timer),
-                      () -> groups.remove(n, self[0]));
+                      () -> {
+                        groups.remove(n, self[0]);
+                        if (serving != null) {
+                          serving.stopServingGroup(n);
+                        }
+                      });
               made[0] = self[0];
               return self[0];
             });
     if (made[0] != g) {
       throw new IllegalStateException("group '" + name + "' is already open on this node");
+    }
+    if (serving != null) {
+      serving.serveGroup(g);
     }
     return g;
   }

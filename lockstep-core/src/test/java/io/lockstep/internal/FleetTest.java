@@ -331,6 +331,57 @@ class FleetTest {
   }
 
   @Test
+  void aGroupWithoutAListenerOfItsOwn_isServedOnTheNodesListener_untilItCloses() throws Exception {
+    InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
+    Lockstep a = node(s, "a");
+    Lockstep b = node(s, "b");
+    java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> loads =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    List<io.lockstep.LoadingGroup> groups = new java.util.ArrayList<>();
+    for (Lockstep n : List.of(a, b)) {
+      io.lockstep.LoadingGroup g =
+          n.group(
+              "users",
+              key -> {
+                loads
+                    .computeIfAbsent(key, k -> new java.util.concurrent.atomic.AtomicInteger())
+                    .incrementAndGet();
+                return io.lockstep.Loaded.of(("v-" + key).getBytes(UTF_8));
+              },
+              io.lockstep.GroupOptions.builder()
+                  .peerSecret(SECRET)
+                  .membershipPollInterval(Duration.ofMillis(50))
+                  .build());
+      groups.add(g);
+      assertThat(g.listenUrl()).isNull(); // no listener of its own
+    }
+    await().until(() -> groups.stream().allMatch(g -> g.members().size() == 2));
+    for (int k = 0; k < 30; k++) {
+      for (io.lockstep.LoadingGroup g : groups) {
+        assertThat(new String(g.getBlocking("k" + k), UTF_8)).isEqualTo("v-k" + k);
+      }
+    }
+    assertThat(loads).hasSize(30);
+    assertThat(loads.values()).allSatisfy(c -> assertThat(c).hasValue(1));
+    assertThat(groups.get(0).stats().peerLoads() + groups.get(1).stats().peerLoads()).isPositive();
+    assertThat(groups.get(0).stats().peerErrors() + groups.get(1).stats().peerErrors()).isZero();
+    // closed, the group is no longer served there; the fleet route still is; a new one can open
+    URI base = ((LockstepNode) a).listenUrl();
+    HttpRequest peerGet =
+        HttpRequest.newBuilder(base.resolve("/_lockstep/groups/users/k1"))
+            .header("Authorization", "Bearer " + SECRET)
+            .build();
+    assertThat(http.send(peerGet, HttpResponse.BodyHandlers.ofString()).statusCode())
+        .isEqualTo(200);
+    groups.get(0).close();
+    assertThat(http.send(peerGet, HttpResponse.BodyHandlers.ofString()).statusCode())
+        .isEqualTo(404);
+    assertThat(get(base, "Bearer " + SECRET).statusCode()).isEqualTo(200);
+    a.group("users", key -> io.lockstep.Loaded.of(new byte[0]), io.lockstep.GroupOptions.defaults())
+        .close();
+  }
+
+  @Test
   void aListenerOnTheWildcardAddress_needsAnAdvertisedUrl() {
     InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
     assertThatThrownBy(() -> Lockstep.builder().backend(s.backend()).listen("0.0.0.0", 0).config())
