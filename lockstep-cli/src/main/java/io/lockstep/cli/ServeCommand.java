@@ -490,6 +490,11 @@ final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** The server once started, else null (for tests). */
+  LockstepServer server() {
+    return server;
+  }
+
   /** Stops HTTP, then the node; returns {@link #call()}. Safe to call more than once. */
   void stop() {
     LockstepServer s = server;
