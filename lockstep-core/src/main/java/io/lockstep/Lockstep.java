@@ -155,9 +155,11 @@ public interface Lockstep extends AutoCloseable {
    * owner among the live members, which loads it once through {@code loader}; see {@link
    * LoadingGroup}). Ownership follows this node's membership, read every {@link
    * GroupOptions#membershipPollInterval()}, unless {@code options} give a fixed list. Other members
-   * reach this one at its {@link LockstepBuilder#advertiseUrl advertised URL}: with an embedded
-   * listener ({@link GroupOptions.Builder#listenPort}) that URL must name the listener's port.
-   * Closing the node closes its groups.
+   * reach this one at its {@link LockstepBuilder#advertiseUrl advertised URL}: with a group's own
+   * listener ({@link GroupOptions.Builder#listenPort}) that URL must name the listener's port; on a
+   * node with a listener of its own ({@link LockstepBuilder#listen}), a group without a listen port
+   * and without a fixed list of peers is served on the node's listener (until it closes). Closing
+   * the node closes its groups.
    *
    * @throws IllegalStateException when a group of that name is open on this node
    * @throws IllegalArgumentException when the name is not 1 to 128 letters, digits or {@code ._-}

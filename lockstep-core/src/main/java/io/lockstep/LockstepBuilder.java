@@ -230,13 +230,16 @@ public final class LockstepBuilder {
    * Starts, with the node, a small HTTP listener of its own (the JDK's {@code
    * com.sun.net.httpserver}) on {@code bindAddress:port}, serving {@code GET /_lockstep/replica}
    * ({@link FleetStatus#REPLICA_PATH}), so that other members' {@link Lockstep#fleet()} can ask
-   * this one for its applied revision: for an application without an HTTP server of its own (a
-   * server already serves the path). Port 0 takes any free port. The port is bound before the node
-   * registers, so without an explicit {@link #advertiseUrl} the node advertises the listener's URL
-   * with the port really bound; a wildcard address ({@code 0.0.0.0}, {@code ::}) needs an explicit
-   * {@code advertiseUrl}. Closing the node closes the listener. With {@link #peerSecret} the
-   * listener refuses (401) a request without it. The build fails with an {@link
-   * java.io.UncheckedIOException} when the port cannot be bound. Default: no listener.
+   * this one for its applied revision, and the peer protocol of every {@link Lockstep#group loading
+   * group} opened on the node without a {@link GroupOptions.Builder#listenPort listen port} of its
+   * own or a fixed list of peers (each with its own {@link GroupOptions#peerSecret()}): for an
+   * application without an HTTP server of its own (a server already serves these paths). Port 0
+   * takes any free port. The port is bound before the node registers, so without an explicit {@link
+   * #advertiseUrl} the node advertises the listener's URL with the port really bound; a wildcard
+   * address ({@code 0.0.0.0}, {@code ::}) needs an explicit {@code advertiseUrl}. Closing the node
+   * closes the listener. With {@link #peerSecret} the listener refuses (401) a request without it.
+   * The build fails with an {@link java.io.UncheckedIOException} when the port cannot be bound.
+   * Default: no listener.
    */
   public LockstepBuilder listen(String bindAddress, int port) {
     this.listenAddress = bindAddress;

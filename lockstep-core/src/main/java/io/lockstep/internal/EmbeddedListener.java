@@ -73,6 +73,15 @@ final class EmbeddedListener implements AutoCloseable {
     server.createContext(prefix, ex -> handle(group, prefix, ex));
   }
 
+  /** Stops serving {@code group}'s peer protocol (the group closed); idempotent. */
+  void stopServingGroup(String group) {
+    try {
+      server.removeContext(GroupAnswer.PATH_PREFIX + PeerClient.encode(group) + "/");
+    } catch (IllegalArgumentException notServed) {
+      // not served, or already removed
+    }
+  }
+
   /**
    * Serves {@code GET /_lockstep/replica} with {@code body} (a {@link ReplicaWire} answer), to
    * callers whose {@code Authorization} header {@code authorized} accepts (401 otherwise).

@@ -164,7 +164,7 @@ public final class LockstepNode implements Lockstep {
 
   /** {@link #fleet()} with each member's call bounded by {@code bound} (at most the call's own). */
   private CompletableFuture<FleetStatus> fleet(Duration bound) {
-    return members()
+    return members(bound)
         .thenCompose(
             listed -> {
               Instant askedAt = Instant.now();
@@ -259,6 +259,7 @@ public final class LockstepNode implements Lockstep {
     private final CompletableFuture<FleetStatus> result = new CompletableFuture<>();
     private volatile @Nullable FleetStatus last;
     private volatile @Nullable Throwable lastError;
+    private volatile boolean expired; // the timeout passed while the first poll was in flight
     private long pauseMillis = FIRST_POLL_MILLIS; // one poll at a time: no race
 
     FleetWait(long revision, Duration timeout) {
@@ -306,6 +307,10 @@ public final class LockstepNode implements Lockstep {
             } else {
               lastError = err;
             }
+            if (expired) {
+              giveUp();
+              return;
+            }
             long pause = pauseMillis;
             pauseMillis = Math.min(MAX_POLL_MILLIS, pause + Math.max(1, pause / 4));
             CompletableFuture.delayedExecutor(
@@ -324,6 +329,16 @@ public final class LockstepNode implements Lockstep {
         return;
       }
       Throwable err = lastError;
+      if (err == null && !expired) {
+        // The first poll is still asking (each call is bounded by the time that was left, so it
+        // ends about now): give up with what it finds.
+        expired = true;
+        if (last == null && lastError == null) {
+          return;
+        }
+        giveUp();
+        return;
+      }
       Throwable cause =
           err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
       result.completeExceptionally(
@@ -430,10 +445,15 @@ public final class LockstepNode implements Lockstep {
 
   @Override
   public CompletableFuture<List<Member>> members() {
+    return members(config.operationTimeout());
+  }
+
+  /** {@link #members()} bounded by {@code bound}. */
+  private CompletableFuture<List<Member>> members(Duration bound) {
     return backend
         .membership()
         .members()
-        .orTimeout(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
         .exceptionally(
             err -> {
               Throwable cause =
@@ -528,6 +548,10 @@ public final class LockstepNode implements Lockstep {
       throw new IllegalStateException("node closed");
     }
     Object[] made = new Object[1];
+    // Without a listener of its own or a fixed membership, a group is served on the node's
+    // listener, which is where the node's advertised URL points.
+    EmbeddedListener serving =
+        options.listenPort() < 0 && options.staticPeerUrls() == null ? listener : null;
     GroupEngine g =
         groups.computeIfAbsent(
             name,
@@ -553,12 +577,20 @@ public final class LockstepNode implements Lockstep {
                                   options.membershipPollInterval(),
                                   options.peerDeadline(),
                                   timer),
-                      () -> groups.remove(n, self[0]));
+                      () -> {
+                        groups.remove(n, self[0]);
+                        if (serving != null) {
+                          serving.stopServingGroup(n);
+                        }
+                      });
               made[0] = self[0];
               return self[0];
             });
     if (made[0] != g) {
       throw new IllegalStateException("group '" + name + "' is already open on this node");
+    }
+    if (serving != null) {
+      serving.serveGroup(g);
     }
     return g;
   }

@@ -252,6 +252,36 @@ class FleetTest {
   }
 
   @Test
+  void aMemberThatNeverAnswers_isGivenUpOnAtTheTimeout_notAtTheOperationTimeout() throws Exception {
+    InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
+    Lockstep a = nodes.node(s, x -> x.instanceId("a").operationTimeout(Duration.ofSeconds(20)));
+    try (ServerSocket stalled =
+        new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      // connections complete in the backlog and are never answered
+      Backend raw = s.backend();
+      nodes.closeLater(raw::close);
+      raw.membership()
+          .register(new Member("hung", "http://127.0.0.1:" + stalled.getLocalPort(), Instant.now()))
+          .join();
+      long t0 = System.nanoTime();
+      assertThatThrownBy(() -> a.awaitFleet(0, Duration.ofMillis(300)).join())
+          .cause()
+          .isInstanceOf(FleetNotConvergedException.class)
+          .satisfies(
+              e -> {
+                FleetStatus last = ((FleetNotConvergedException) e).lastStatus();
+                assertThat(last.unreachable())
+                    .extracting(r -> r.member().id())
+                    .containsExactly("hung");
+                assertThat(last.unreachable().get(0).error()).startsWith("no answer within");
+                assertThat(last.members().get(0).appliedRevision()).isGreaterThanOrEqualTo(0);
+              });
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertThat(ms).as("gave up after %d ms", ms).isBetween(250L, 5_000L);
+    }
+  }
+
+  @Test
   void aNodeWithoutAListener_stillAnswersForItself_andIsUnreachableToOthersWithoutAUrl() {
     InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
     Lockstep plain = nodes.node(s, x -> x.instanceId("plain"));
@@ -298,6 +328,57 @@ class FleetTest {
     assertThat(get(listen, null).statusCode()).isEqualTo(200); // no secret set: open
     a.close();
     assertThatThrownBy(() -> get(listen, null)).isInstanceOf(java.io.IOException.class);
+  }
+
+  @Test
+  void aGroupWithoutAListenerOfItsOwn_isServedOnTheNodesListener_untilItCloses() throws Exception {
+    InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
+    Lockstep a = node(s, "a");
+    Lockstep b = node(s, "b");
+    java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> loads =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    List<io.lockstep.LoadingGroup> groups = new java.util.ArrayList<>();
+    for (Lockstep n : List.of(a, b)) {
+      io.lockstep.LoadingGroup g =
+          n.group(
+              "users",
+              key -> {
+                loads
+                    .computeIfAbsent(key, k -> new java.util.concurrent.atomic.AtomicInteger())
+                    .incrementAndGet();
+                return io.lockstep.Loaded.of(("v-" + key).getBytes(UTF_8));
+              },
+              io.lockstep.GroupOptions.builder()
+                  .peerSecret(SECRET)
+                  .membershipPollInterval(Duration.ofMillis(50))
+                  .build());
+      groups.add(g);
+      assertThat(g.listenUrl()).isNull(); // no listener of its own
+    }
+    await().until(() -> groups.stream().allMatch(g -> g.members().size() == 2));
+    for (int k = 0; k < 30; k++) {
+      for (io.lockstep.LoadingGroup g : groups) {
+        assertThat(new String(g.getBlocking("k" + k), UTF_8)).isEqualTo("v-k" + k);
+      }
+    }
+    assertThat(loads).hasSize(30);
+    assertThat(loads.values()).allSatisfy(c -> assertThat(c).hasValue(1));
+    assertThat(groups.get(0).stats().peerLoads() + groups.get(1).stats().peerLoads()).isPositive();
+    assertThat(groups.get(0).stats().peerErrors() + groups.get(1).stats().peerErrors()).isZero();
+    // closed, the group is no longer served there; the fleet route still is; a new one can open
+    URI base = ((LockstepNode) a).listenUrl();
+    HttpRequest peerGet =
+        HttpRequest.newBuilder(base.resolve("/_lockstep/groups/users/k1"))
+            .header("Authorization", "Bearer " + SECRET)
+            .build();
+    assertThat(http.send(peerGet, HttpResponse.BodyHandlers.ofString()).statusCode())
+        .isEqualTo(200);
+    groups.get(0).close();
+    assertThat(http.send(peerGet, HttpResponse.BodyHandlers.ofString()).statusCode())
+        .isEqualTo(404);
+    assertThat(get(base, "Bearer " + SECRET).statusCode()).isEqualTo(200);
+    a.group("users", key -> io.lockstep.Loaded.of(new byte[0]), io.lockstep.GroupOptions.defaults())
+        .close();
   }
 
   @Test
