@@ -264,12 +264,14 @@ class LockstepSpringClusterIT {
     WriteResult w = config(apps.get(0)).put("app.greeting.times", "7");
 
     ConfigurableApplicationContext late = cluster.nonVoter("late");
-
-    assertThat(late.getBean(Lockstep.class).map().replica().appliedRevision())
-        .isGreaterThanOrEqualTo(w.revision());
-    assertThat(late.getBean(TestApp.Initial.class).value).isEqualTo("from-map");
-    assertThat(late.getBean(TestApp.Greeting.class).getTimes()).isEqualTo(7);
-    late.close();
+    try {
+      assertThat(late.getBean(Lockstep.class).map().replica().appliedRevision())
+          .isGreaterThanOrEqualTo(w.revision());
+      assertThat(late.getBean(TestApp.Initial.class).value).isEqualTo("from-map");
+      assertThat(late.getBean(TestApp.Greeting.class).getTimes()).isEqualTo(7);
+    } finally {
+      late.close();
+    }
   }
 
   @Test
@@ -334,6 +336,25 @@ class LockstepSpringClusterIT {
       assertThat(calls).hasValue(1);
     } finally {
       pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void configDisabled_noPropertySource_noRebinding() {
+    WriteResult w = config(apps.get(0)).put("app.initial", "from-map");
+
+    ConfigurableApplicationContext plain =
+        cluster.nonVoter("plain", "lockstep.config.enabled=false");
+    try {
+      assertThat(plain.getBean(Lockstep.class).map().replica().appliedRevision())
+          .isGreaterThanOrEqualTo(w.revision());
+      assertThat(plain.getEnvironment().getPropertySources().contains(LockstepPropertySource.NAME))
+          .isFalse();
+      assertThat(plain.getBeanProvider(LockstepLiveConfig.class).getIfAvailable()).isNull();
+      assertThat(plain.getBean(TestApp.Initial.class).value).isEqualTo("none");
+      assertThat(plain.getEnvironment().getProperty("app.initial")).isNull();
+    } finally {
+      plain.close();
     }
   }
 }

@@ -22,6 +22,8 @@ import org.springframework.context.ConfigurableApplicationContext;
  * #close()} closes every context and deletes the folder.
  */
 final class SpringCluster implements AutoCloseable {
+  static final String SECRET = "spring-test-peer-secret-0123456789";
+
   final String cluster = "spring-" + System.nanoTime();
   final List<Integer> ports;
   final Path root = TempDirs.create("lockstep-spring-");
@@ -78,6 +80,7 @@ final class SpringCluster implements AutoCloseable {
     props.add("lockstep.instance-id=" + id);
     props.add("lockstep.startup-timeout=60s");
     props.add("lockstep.listen.port=0"); // the node's own listener, for fleet()
+    props.add("lockstep.peer-secret=" + SECRET); // fleet() sends it, the listeners require it
     props.add("spring.main.banner-mode=off");
     props.add("spring.main.register-shutdown-hook=false");
     Collections.addAll(props, extra);
