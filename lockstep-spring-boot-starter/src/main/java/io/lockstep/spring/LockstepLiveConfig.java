@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.SmartInitializingSingleton;
@@ -47,7 +48,9 @@ import org.springframework.core.env.MutablePropertySources;
  * </ul>
  *
  * <p>The rebinding runs on a thread of its own ({@code lockstep-config}), never on the replication
- * thread, one revision at a time, in revision order. Thread safe.
+ * thread, one revision at a time, in revision order. Changes applied while the context is still
+ * being built publish no event: once every singleton exists, the beans covering any key of the map
+ * are rebound once. Thread safe.
  */
 public final class LockstepLiveConfig implements SmartInitializingSingleton, DisposableBean {
   private static final System.Logger LOG = System.getLogger(LockstepLiveConfig.class.getName());
@@ -57,6 +60,7 @@ public final class LockstepLiveConfig implements SmartInitializingSingleton, Dis
   private final LockstepPropertySource source;
   private final ExecutorService executor;
   private final Registration registration;
+  private volatile boolean started;
 
   /**
    * Adds the property source for {@code mapName} to the head of {@code environment} (highest
@@ -102,7 +106,11 @@ public final class LockstepLiveConfig implements SmartInitializingSingleton, Dis
                       }
                     }
                     if (!keys.isEmpty()) {
-                      executor.execute(() -> changed(keys, revision));
+                      try {
+                        executor.execute(() -> changed(keys, revision));
+                      } catch (RejectedExecutionException closing) {
+                        // the context is closing: nothing left to rebind
+                      }
                     }
                   }
                 });
@@ -119,6 +127,7 @@ public final class LockstepLiveConfig implements SmartInitializingSingleton, Dis
    */
   @Override
   public void afterSingletonsInstantiated() {
+    started = true; // before reading the keys: a change skipped before this is among them
     Set<String> keys = Set.of(source.getPropertyNames());
     if (!keys.isEmpty()) {
       rebind(keys, new LinkedHashSet<>(), new LinkedHashMap<>());
@@ -126,6 +135,11 @@ public final class LockstepLiveConfig implements SmartInitializingSingleton, Dis
   }
 
   private void changed(Set<String> keys, long revision) {
+    if (!started) {
+      // the context is still being built (beans must not be looked up from this thread now);
+      // afterSingletonsInstantiated rebinds with every key of the map once it is built
+      return;
+    }
     try {
       Set<String> rebound = new LinkedHashSet<>();
       Map<String, String> failed = new LinkedHashMap<>();
