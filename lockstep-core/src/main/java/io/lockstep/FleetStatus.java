@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
  * answered, not one instant across the fleet. Applied revisions never go back, so "every member has
  * applied R" stays true for those members once seen.
  *
- * @param members one entry per member listed, sorted by member id; never null
+ * @param members one entry per member listed ({@link Lockstep#fleet()} sorts them by member id); an
+ *     unmodifiable copy
  * @param askedAt when the membership was read
  */
 public record FleetStatus(List<MemberRevision> members, Instant askedAt) {

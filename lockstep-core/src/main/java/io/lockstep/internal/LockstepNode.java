@@ -6,7 +6,6 @@ import io.lockstep.Codec;
 import io.lockstep.CounterOptions;
 import io.lockstep.DriftReport;
 import io.lockstep.DriftTarget;
-import io.lockstep.FleetNotConvergedException;
 import io.lockstep.FleetStatus;
 import io.lockstep.GroupOptions;
 import io.lockstep.Loader;
@@ -23,27 +22,19 @@ import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.Backoff;
 import io.lockstep.spi.Membership;
 import java.lang.System.Logger.Level;
-import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -69,7 +60,7 @@ public final class LockstepNode implements Lockstep {
   private final ConcurrentHashMap<String, CodecMap<?>> typedMaps = new ConcurrentHashMap<>();
   private final @Nullable EmbeddedListener listener; // the node's own, with LockstepBuilder.listen
   private final byte @Nullable [] expectedAuthorization; // "Bearer <peerSecret>"
-  private @Nullable PeerClient fleetClient; // made on the first fleet(); guarded by this
+  private final Fleet fleet;
   private volatile Membership.Registration registration;
   private volatile boolean closed;
   private volatile boolean left; // left membership: register no more
@@ -116,6 +107,7 @@ public final class LockstepNode implements Lockstep {
             backend::counters, config.operationTimeout(), retry, config.backendCallObserver());
     this.registrationBackoff =
         REGISTRATION_BACKOFF.attempts(new SplittableRandom(config.randomSeed()).split());
+    this.fleet = new Fleet(config, self, this::members, map::appliedRevision);
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -154,203 +146,14 @@ public final class LockstepNode implements Lockstep {
     return listener == null ? null : listener.url();
   }
 
-  private static final long FIRST_POLL_MILLIS = 20;
-  private static final long MAX_POLL_MILLIS = 100;
-
   @Override
   public CompletableFuture<FleetStatus> fleet() {
-    return fleet(config.operationTimeout());
-  }
-
-  /** {@link #fleet()} with each member's call bounded by {@code bound} (at most the call's own). */
-  private CompletableFuture<FleetStatus> fleet(Duration bound) {
-    return members(bound)
-        .thenCompose(
-            listed -> {
-              Instant askedAt = Instant.now();
-              List<Member> sorted =
-                  listed.stream().sorted(Comparator.comparing(Member::id)).toList();
-              List<CompletableFuture<FleetStatus.MemberRevision>> asks = new ArrayList<>();
-              for (Member m : sorted) {
-                asks.add(ask(m, bound));
-              }
-              return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
-                  .thenApply(
-                      v ->
-                          new FleetStatus(
-                              asks.stream().map(CompletableFuture::join).toList(), askedAt));
-            })
-        .whenCompleteAsync((s, err) -> {}, config.callbackExecutor());
-  }
-
-  /** One member's applied revision; never fails. */
-  private CompletableFuture<FleetStatus.MemberRevision> ask(Member m, Duration bound) {
-    if (m.id().equals(self.id())) {
-      return CompletableFuture.completedFuture(
-          FleetStatus.MemberRevision.answered(m, map.appliedRevision()));
-    }
-    if (m.url().isBlank()) {
-      return CompletableFuture.completedFuture(
-          FleetStatus.MemberRevision.unreachable(m, "no advertised URL"));
-    }
-    PeerClient client;
-    try {
-      client = fleetClient();
-    } catch (IllegalStateException closedNow) {
-      return CompletableFuture.completedFuture(
-          FleetStatus.MemberRevision.unreachable(m, closedNow.getMessage()));
-    }
-    return client
-        .replica(m.url())
-        .orTimeout(bound.toMillis(), TimeUnit.MILLISECONDS)
-        .handle(
-            (a, err) -> {
-              if (err != null) {
-                return FleetStatus.MemberRevision.unreachable(m, describe(err, bound));
-              }
-              if (!a.member().equals(m.id())) {
-                return FleetStatus.MemberRevision.unreachable(
-                    m, m.url() + " answered as instance '" + a.member() + "'");
-              }
-              return FleetStatus.MemberRevision.answered(m, a.appliedRevision());
-            });
-  }
-
-  private static String describe(Throwable err, Duration bound) {
-    Throwable c = err;
-    while ((c instanceof CompletionException || c instanceof ExecutionException)
-        && c.getCause() != null) {
-      c = c.getCause();
-    }
-    if (c instanceof TimeoutException || c instanceof HttpTimeoutException) {
-      return "no answer within " + bound.toMillis() + " ms";
-    }
-    if (c instanceof ConnectException) {
-      return "connection refused";
-    }
-    String msg = c.getMessage();
-    return c.getClass().getSimpleName() + (msg == null || msg.isBlank() ? "" : ": " + msg);
-  }
-
-  private synchronized PeerClient fleetClient() {
-    if (closed) {
-      throw new IllegalStateException("node " + self.id() + " is closed");
-    }
-    if (fleetClient == null) {
-      fleetClient = new PeerClient(config.operationTimeout(), config.peerSecret());
-    }
-    return fleetClient;
+    return fleet.status();
   }
 
   @Override
   public CompletableFuture<FleetStatus> awaitFleet(long revision, Duration timeout) {
-    Objects.requireNonNull(timeout, "timeout");
-    if (timeout.isZero() || timeout.isNegative()) {
-      throw new IllegalArgumentException("timeout: must be positive, was " + timeout);
-    }
-    return new FleetWait(revision, timeout).start();
-  }
-
-  /** One {@link #awaitFleet}: polls until converged, closed, cancelled or past the deadline. */
-  private final class FleetWait {
-    private final long revision;
-    private final Duration timeout;
-    private final long deadlineNanos;
-    private final CompletableFuture<FleetStatus> result = new CompletableFuture<>();
-    private volatile @Nullable FleetStatus last;
-    private volatile @Nullable Throwable lastError;
-    private volatile boolean expired; // the timeout passed while the first poll was in flight
-    private long pauseMillis = FIRST_POLL_MILLIS; // one poll at a time: no race
-
-    FleetWait(long revision, Duration timeout) {
-      this.revision = revision;
-      this.timeout = timeout;
-      this.deadlineNanos = System.nanoTime() + timeout.toNanos();
-    }
-
-    CompletableFuture<FleetStatus> start() {
-      CompletableFuture.delayedExecutor(
-              timeout.toNanos(), TimeUnit.NANOSECONDS, config.callbackExecutor())
-          .execute(this::giveUp);
-      poll();
-      return result;
-    }
-
-    private void poll() {
-      if (result.isDone()) {
-        return;
-      }
-      if (closed) {
-        result.completeExceptionally(
-            new IllegalStateException("node " + self.id() + " closed while awaiting the fleet"));
-        return;
-      }
-      long remaining = deadlineNanos - System.nanoTime();
-      if (remaining <= 0) {
-        return; // giveUp's
-      }
-      Duration bound = Duration.ofNanos(Math.min(remaining, config.operationTimeout().toNanos()));
-      CompletableFuture<FleetStatus> f;
-      try {
-        f = fleet(bound);
-      } catch (RuntimeException e) {
-        f = CompletableFuture.failedFuture(e);
-      }
-      f.whenComplete(
-          (s, err) -> {
-            if (s != null) {
-              last = s;
-              if (s.converged(revision)) {
-                result.complete(s);
-                return;
-              }
-            } else {
-              lastError = err;
-            }
-            if (expired) {
-              giveUp();
-              return;
-            }
-            long pause = pauseMillis;
-            pauseMillis = Math.min(MAX_POLL_MILLIS, pause + Math.max(1, pause / 4));
-            CompletableFuture.delayedExecutor(
-                    pause, TimeUnit.MILLISECONDS, config.callbackExecutor())
-                .execute(this::poll);
-          });
-    }
-
-    private void giveUp() {
-      if (result.isDone()) {
-        return;
-      }
-      FleetStatus s = last;
-      if (s != null) {
-        result.completeExceptionally(new FleetNotConvergedException(revision, s, timeout));
-        return;
-      }
-      Throwable err = lastError;
-      if (err == null && !expired) {
-        // The first poll is still asking (each call is bounded by the time that was left, so it
-        // ends about now): give up with what it finds.
-        expired = true;
-        if (last == null && lastError == null) {
-          return;
-        }
-        giveUp();
-        return;
-      }
-      Throwable cause =
-          err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-      result.completeExceptionally(
-          cause instanceof BackendUnavailableException b
-              ? b
-              : new BackendUnavailableException(
-                  "awaitFleet: the member list was not read within "
-                      + timeout.toMillis()
-                      + " ms"
-                      + (cause == null ? "" : ": " + cause),
-                  cause));
-    }
+    return fleet.await(revision, timeout);
   }
 
   /** Registers this instance, retrying with backoff until it succeeds or the node closes. */
@@ -618,14 +421,7 @@ public final class LockstepNode implements Lockstep {
     if (listener != null) {
       listener.close();
     }
-    PeerClient client;
-    synchronized (this) {
-      client = fleetClient;
-      fleetClient = null;
-    }
-    if (client != null) {
-      client.close();
-    }
+    fleet.close();
     map.close();
     timer.shutdownNow();
     backend.close();

@@ -282,6 +282,26 @@ class FleetTest {
   }
 
   @Test
+  void closingTheNode_failsAWaitInProgress_andCancellingAWaitStopsIt() throws Exception {
+    InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
+    Lockstep a = node(s, "a");
+    node(s, "b");
+    long rev = put(a, "k");
+    CompletableFuture<FleetStatus> cancelled = a.awaitFleet(rev + 1_000, Duration.ofSeconds(30));
+    assertThat(cancelled.cancel(false)).isTrue();
+    CompletableFuture<FleetStatus> waiting = a.awaitFleet(rev + 1_000, Duration.ofSeconds(30));
+    // it keeps polling, undone, for a while
+    await()
+        .during(Duration.ofMillis(100))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> !waiting.isDone());
+    a.close();
+    assertThatThrownBy(() -> waiting.get(10, TimeUnit.SECONDS))
+        .hasCauseInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("closed while awaiting the fleet");
+  }
+
+  @Test
   void aNodeWithoutAListener_stillAnswersForItself_andIsUnreachableToOthersWithoutAUrl() {
     InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
     Lockstep plain = nodes.node(s, x -> x.instanceId("plain"));

@@ -121,6 +121,20 @@ class PeerFleetIT {
     // each node sees the same from its side (c answers for itself, reaches a and b directly)
     assertThat(c.node().awaitFleet(rev, PATIENCE).join().converged(rev)).isTrue();
     System.out.printf("fleet of 3 converged on revision %d in %d ms%n", rev, convergedMs);
+    // how long "every member has it" takes after a write returns, writes through each node
+    long[] ms = new long[30];
+    for (int i = 0; i < ms.length; i++) {
+      Instance via = all.get(i % 3);
+      long r = put(via, "w" + i);
+      long t = System.nanoTime();
+      FleetStatus st = via.node().awaitFleet(r, PATIENCE).join();
+      ms[i] = (System.nanoTime() - t) / 1_000;
+      assertThat(st.converged(r)).isTrue();
+      assertThat(ids(st)).containsExactly("a", "b", "c");
+    }
+    java.util.Arrays.sort(ms);
+    System.out.printf(
+        "awaitFleet after a write, 30 writes: median %d us, max %d us%n", ms[15], ms[29]);
 
     // 2. A revision no one has: the wait times out with the last status, every member behind it.
     long never = rev + 1_000_000;
