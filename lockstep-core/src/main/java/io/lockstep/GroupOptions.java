@@ -20,7 +20,8 @@ import org.jspecify.annotations.Nullable;
  *     membership poll. Default 1 s.
  * @param loadDeadline bound of one loader call; past it the load is abandoned. Default 10 s.
  * @param listenPort when {@code >= 0}, the group serves the peer protocol itself on this port (0:
- *     any free port; see {@link LoadingGroup#listenUrl()}); {@code -1} (the default): the
+ *     any free port; see {@link LoadingGroup#listenUrl()}); {@code -1} (the default): the node's
+ *     own listener serves them, when it has one ({@link LockstepBuilder#listen}), else the
  *     application's own HTTP server routes the requests to {@link LoadingGroup#serve}
  * @param bindAddress the address of that listener; default {@code 127.0.0.1}
  * @param peerSecret when set, peer requests carry {@code Authorization: Bearer <secret>} and the

@@ -67,6 +67,42 @@ public interface Lockstep extends AutoCloseable {
   CompletableFuture<List<Member>> members();
 
   /**
+   * Asks every registered member, concurrently, for the revision it has applied: {@code GET
+   * /_lockstep/replica} ({@link FleetStatus#REPLICA_PATH}) at its advertised URL ({@link
+   * Member#url()}), with the peer credential ({@link LockstepBuilder#peerSecret}) when one is set,
+   * each call bounded by the {@link LockstepBuilder#operationTimeout operation timeout}. This
+   * instance answers for itself without a call. Members are served by the server, or by a node's
+   * own listener ({@link LockstepBuilder#listen}).
+   *
+   * <p>Never fails for an unreachable member: its entry says so (no advertised URL, refused, timed
+   * out, wrong credential, an answer from another instance than the one listed at that URL).
+   * Completes on the callback executor.
+   *
+   * @return the members and their applied revisions, sorted by member id; fails with {@link
+   *     BackendUnavailableException} only when the member list cannot be read
+   */
+  CompletableFuture<FleetStatus> fleet();
+
+  /**
+   * Completes with the first {@link FleetStatus} in which every live member (as listed at that
+   * moment) answered and has applied at least {@code revision} ({@link
+   * FleetStatus#converged(long)}): the answer to "has every instance got my change?" after a write
+   * (its {@link WriteResult#revision()}). Polls {@link #fleet()} until then, every 20 ms at first,
+   * the pause growing by a quarter each time up to 100 ms. A member that crashed stays listed, and
+   * so unreachable, until its membership expires (see {@link #watchMembers}): the wait goes on
+   * until then, or until the timeout.
+   *
+   * <p>After {@code timeout} it completes exceptionally with {@link FleetNotConvergedException}
+   * (its cause a {@link java.util.concurrent.TimeoutException}), which carries the last status read
+   * and names the members behind or unreachable; with {@link BackendUnavailableException} if the
+   * member list could not be read even once; with {@link IllegalStateException} if this node closes
+   * meanwhile. Cancelling the result stops the polling. Completes on the callback executor.
+   *
+   * @throws IllegalArgumentException when {@code timeout} is not positive
+   */
+  CompletableFuture<FleetStatus> awaitFleet(long revision, java.time.Duration timeout);
+
+  /**
    * Watches the members: {@code listener} gets the full list of members, sorted by id, as soon as
    * it is known and then after every join, leave and expiry, never twice in a row with the same
    * list. Calls come one at a time on a membership thread of their own ({@code
@@ -119,9 +155,11 @@ public interface Lockstep extends AutoCloseable {
    * owner among the live members, which loads it once through {@code loader}; see {@link
    * LoadingGroup}). Ownership follows this node's membership, read every {@link
    * GroupOptions#membershipPollInterval()}, unless {@code options} give a fixed list. Other members
-   * reach this one at its {@link LockstepBuilder#advertiseUrl advertised URL}: with an embedded
-   * listener ({@link GroupOptions.Builder#listenPort}) that URL must name the listener's port.
-   * Closing the node closes its groups.
+   * reach this one at its {@link LockstepBuilder#advertiseUrl advertised URL}: with a group's own
+   * listener ({@link GroupOptions.Builder#listenPort}) that URL must name the listener's port; on a
+   * node with a listener of its own ({@link LockstepBuilder#listen}), a group without a listen port
+   * and without a fixed list of peers is served on the node's listener (until it closes). Closing
+   * the node closes its groups.
    *
    * @throws IllegalStateException when a group of that name is open on this node
    * @throws IllegalArgumentException when the name is not 1 to 128 letters, digits or {@code ._-}

@@ -35,6 +35,9 @@ public final class LockstepBuilder {
   private long nearMaxKeys;
   private long nearMaxBytes;
   private NearOnChange nearOnChange = NearOnChange.UPDATE;
+  private String listenAddress = LockstepConfig.DEFAULT_LISTEN_ADDRESS;
+  private int listenPort = -1;
+  private @Nullable String peerSecret;
 
   LockstepBuilder() {}
 
@@ -65,7 +68,13 @@ public final class LockstepBuilder {
     return this;
   }
 
-  /** The URL other instances reach this one at, registered in membership. Default empty. */
+  /**
+   * The URL other instances reach this one at, registered in membership ({@link Member#url()}):
+   * where they ask for its applied revision ({@link Lockstep#fleet()}) and, with loading groups,
+   * for values. Default empty, or, with {@link #listen}, the listener's own URL ({@code
+   * http://<bindAddress>:<bound port>}); give it when others reach this one through another address
+   * (a proxy, a container's published port, a listener on the wildcard address).
+   */
   public LockstepBuilder advertiseUrl(String advertiseUrl) {
     this.advertiseUrl = advertiseUrl;
     return this;
@@ -217,6 +226,38 @@ public final class LockstepBuilder {
     return this;
   }
 
+  /**
+   * Starts, with the node, a small HTTP listener of its own (the JDK's {@code
+   * com.sun.net.httpserver}) on {@code bindAddress:port}, serving {@code GET /_lockstep/replica}
+   * ({@link FleetStatus#REPLICA_PATH}), so that other members' {@link Lockstep#fleet()} can ask
+   * this one for its applied revision, and the peer protocol of every {@link Lockstep#group loading
+   * group} opened on the node without a {@link GroupOptions.Builder#listenPort listen port} of its
+   * own or a fixed list of peers (each with its own {@link GroupOptions#peerSecret()}): for an
+   * application without an HTTP server of its own (a server already serves these paths). Port 0
+   * takes any free port. The port is bound before the node registers, so without an explicit {@link
+   * #advertiseUrl} the node advertises the listener's URL with the port really bound; a wildcard
+   * address ({@code 0.0.0.0}, {@code ::}) needs an explicit {@code advertiseUrl}. Closing the node
+   * closes the listener. With {@link #peerSecret} the listener refuses (401) a request without it.
+   * The build fails with an {@link java.io.UncheckedIOException} when the port cannot be bound.
+   * Default: no listener.
+   */
+  public LockstepBuilder listen(String bindAddress, int port) {
+    this.listenAddress = bindAddress;
+    this.listenPort = port;
+    return this;
+  }
+
+  /**
+   * The cluster's peer credential: sent as {@code Authorization: Bearer <secret>} when {@link
+   * Lockstep#fleet()} asks the members, and required by this node's {@link #listen listener}. The
+   * server's cluster secret. Printable ASCII without spaces. Default: none (nothing sent, nothing
+   * required).
+   */
+  public LockstepBuilder peerSecret(@Nullable String secret) {
+    this.peerSecret = secret;
+    return this;
+  }
+
   /** Validates and returns the configuration (the checks are {@link LockstepConfig}'s own). */
   public LockstepConfig config() {
     String id =
@@ -246,7 +287,10 @@ public final class LockstepBuilder {
         mode,
         nearMaxKeys,
         nearMaxBytes,
-        nearOnChange);
+        nearOnChange,
+        listenAddress,
+        listenPort,
+        peerSecret);
   }
 
   /**

@@ -33,7 +33,13 @@ public record LockstepConfig(
     ReplicaMode mode,
     long nearMaxKeys,
     long nearMaxBytes,
-    NearOnChange nearOnChange) {
+    NearOnChange nearOnChange,
+    String listenAddress,
+    int listenPort,
+    @Nullable String peerSecret) {
+
+  /** The address a node's listener binds when {@link LockstepBuilder#listen} is not given one. */
+  public static final String DEFAULT_LISTEN_ADDRESS = "127.0.0.1";
 
   /** The bound of a near-mode replica given neither a count nor a weight. */
   public static final long DEFAULT_NEAR_MAX_KEYS = 10_000;
@@ -123,6 +129,83 @@ public record LockstepConfig(
                 + maxTotalBytes);
       }
     }
+    if (listenPort < -1 || listenPort > 65535) {
+      throw new IllegalArgumentException("listenPort: -1 (none) or 0..65535, was " + listenPort);
+    }
+    if (listenAddress == null || listenAddress.isBlank()) {
+      throw new IllegalArgumentException(
+          "listenAddress: must be an address, was '" + listenAddress + "'");
+    }
+    listenAddress = listenAddress.strip();
+    if (listenPort >= 0 && advertiseUrl.isEmpty() && isWildcard(listenAddress)) {
+      throw new IllegalArgumentException(
+          "advertiseUrl: a listener on the wildcard address "
+              + listenAddress
+              + " has no URL other members can use; give advertiseUrl (or listen on one address)");
+    }
+    if (peerSecret != null && (peerSecret.isBlank() || !peerSecret.matches("[\\x21-\\x7e]+"))) {
+      throw new IllegalArgumentException("peerSecret: printable ASCII without spaces");
+    }
+  }
+
+  private static boolean isWildcard(String address) {
+    String a =
+        address.startsWith("[") && address.endsWith("]")
+            ? address.substring(1, address.length() - 1)
+            : address;
+    return a.equals("0.0.0.0") || a.matches("[0:]*::[0:]*") || a.equals("*");
+  }
+
+  /** Every field but the node listener's and the peer secret's: no listener, no secret. */
+  public LockstepConfig(
+      @Nullable String backendUri,
+      @Nullable Backend backend,
+      String keyPrefix,
+      String instanceId,
+      String advertiseUrl,
+      Duration operationTimeout,
+      Duration applyTimeout,
+      Duration reconnectBackoffMin,
+      Duration reconnectBackoffMax,
+      Duration progressInterval,
+      int maxKeyBytes,
+      int maxValueBytes,
+      long randomSeed,
+      Executor callbackExecutor,
+      int maxPendingChanges,
+      BackendCallObserver backendCallObserver,
+      int maxTotalKeys,
+      long maxTotalBytes,
+      ReplicaMode mode,
+      long nearMaxKeys,
+      long nearMaxBytes,
+      NearOnChange nearOnChange) {
+    this(
+        backendUri,
+        backend,
+        keyPrefix,
+        instanceId,
+        advertiseUrl,
+        operationTimeout,
+        applyTimeout,
+        reconnectBackoffMin,
+        reconnectBackoffMax,
+        progressInterval,
+        maxKeyBytes,
+        maxValueBytes,
+        randomSeed,
+        callbackExecutor,
+        maxPendingChanges,
+        backendCallObserver,
+        maxTotalKeys,
+        maxTotalBytes,
+        mode,
+        nearMaxKeys,
+        nearMaxBytes,
+        nearOnChange,
+        DEFAULT_LISTEN_ADDRESS,
+        -1,
+        null);
   }
 
   /** A full-mode configuration ({@link ReplicaMode#FULL}): every field but the near-mode ones. */
@@ -167,7 +250,10 @@ public record LockstepConfig(
         ReplicaMode.FULL,
         0,
         0,
-        NearOnChange.UPDATE);
+        NearOnChange.UPDATE,
+        DEFAULT_LISTEN_ADDRESS,
+        -1,
+        null);
   }
 
   /**
@@ -209,6 +295,31 @@ public record LockstepConfig(
         BackendCallObserver.NONE,
         Integer.MAX_VALUE,
         Long.MAX_VALUE);
+  }
+
+  /** Every field, as a record shows them, but the peer secret, which shows as {@code ***}. */
+  @Override
+  public String toString() {
+    StringBuilder b = new StringBuilder("LockstepConfig[");
+    java.lang.reflect.RecordComponent[] fields = LockstepConfig.class.getRecordComponents();
+    for (int i = 0; i < fields.length; i++) {
+      Object v;
+      try {
+        v = fields[i].getAccessor().invoke(this);
+      } catch (ReflectiveOperationException e) {
+        v = "?";
+      }
+      if (fields[i].getName().equals("peerSecret") && v != null) {
+        v = "***";
+      }
+      b.append(i == 0 ? "" : ", ").append(fields[i].getName()).append('=').append(v);
+    }
+    return b.append(']').toString();
+  }
+
+  /** True when the node starts a listener of its own ({@link LockstepBuilder#listen}). */
+  public boolean listens() {
+    return listenPort >= 0;
   }
 
   /** True in near mode ({@link ReplicaMode#NEAR}). */

@@ -456,7 +456,12 @@ final class ServeCommand implements Callable<Integer> {
       server =
           LockstepServer.start(
               settings,
-              (url, observer) -> node.advertiseUrl(url).backendCallObserver(observer).build());
+              (url, observer) ->
+                  node.advertiseUrl(url)
+                      .backendCallObserver(observer)
+                      // the node's fleet() asks the members with the cluster secret
+                      .peerSecret(settings.access().clusterSecret())
+                      .build());
     } catch (IllegalArgumentException e) { // e.g. no backend on the class path for the URI's scheme
       throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, backend);
     }
@@ -483,6 +488,11 @@ final class ServeCommand implements Callable<Integer> {
       // stopped by the hook itself
     }
     return 0;
+  }
+
+  /** The server once started, else null (for tests). */
+  LockstepServer server() {
+    return server;
   }
 
   /** Stops HTTP, then the node; returns {@link #call()}. Safe to call more than once. */

@@ -432,6 +432,67 @@ class MainTest {
     }
   }
 
+  /**
+   * The node of {@code serve} asks the members' {@code /_lockstep/replica} with the cluster secret:
+   * a member record that points at this very server under another id is reached (the route let the
+   * secret through, and the answer names the server's own instance), not refused with 401.
+   */
+  @Test
+  void serve_givesItsNodeTheClusterSecret_forFleet() throws Exception {
+    String secret = "cli-cluster-secret-0123456789";
+    CommandLine cl = Main.commandLine();
+    ServeCommand serve = cl.getSubcommands().get("serve").getCommand();
+    serve.env =
+        Map.of(
+            "CF_INSTANCE_INDEX",
+            "7",
+            "LOCKSTEP_TOKENS",
+            "admin tok-admin-0123456789abcdef",
+            "LOCKSTEP_CLUSTER_SECRET",
+            secret);
+    cl.setOut(new PrintWriter(new StringWriter(), true));
+    cl.setErr(new PrintWriter(new StringWriter(), true));
+    // On a thread of its own, not the common pool: serve blocks its thread until stopped, and the
+    // common pool (one thread on a two-core machine) is where the node completes fleet().
+    CompletableFuture<Integer> exit = new CompletableFuture<>();
+    Thread.ofPlatform()
+        .name("cli-fleet-serve")
+        .start(
+            () ->
+                exit.complete(
+                    cl.execute(
+                        "serve",
+                        "--backend",
+                        "mem://cli-fleet",
+                        "--port",
+                        "0",
+                        "--key-prefix",
+                        "cli")));
+    try {
+      await().atMost(Duration.ofSeconds(20)).until(() -> serve.server() != null || exit.isDone());
+      assertThat(exit).isNotDone();
+      io.lockstep.Lockstep node = serve.server().node();
+      assertThat(node.config().peerSecret()).isEqualTo(secret);
+      MemBackendProvider.SOURCES
+          .get("cli-fleet")
+          .backend()
+          .membership()
+          .register(
+              new io.lockstep.Member(
+                  "alias", serve.server().advertiseUrl(), java.time.Instant.now()))
+          .get();
+      io.lockstep.FleetStatus st = node.fleet().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(st.members())
+          .extracting(r -> r.member().id() + " " + r.error())
+          .containsExactly(
+              "7 null", "alias " + serve.server().advertiseUrl() + " answered as instance '7'");
+    } finally {
+      serve.stop();
+      MemBackendProvider.SOURCES.get("cli-fleet").dropMember("alias");
+    }
+    assertThat(exit.get(10, java.util.concurrent.TimeUnit.SECONDS)).isZero();
+  }
+
   @Test
   void serve_onAnAddressOtherThanLoopback_withoutTokens_refusesToStart() {
     for (String bind : List.of("0.0.0.0", "::", "10.1.2.3", "example.com")) {

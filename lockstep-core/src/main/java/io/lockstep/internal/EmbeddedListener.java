@@ -2,6 +2,7 @@ package io.lockstep.internal;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.lockstep.FleetStatus;
 import io.lockstep.GroupAnswer;
 import io.lockstep.LoadingGroup;
 import java.io.IOException;
@@ -13,22 +14,27 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
- * A small HTTP listener (the JDK's {@code com.sun.net.httpserver}) that serves a group's peer
- * protocol for applications without an HTTP server of their own: {@code GET} and {@code DELETE} of
- * {@code /_lockstep/groups/{group}/{key}}. One virtual thread per request.
+ * A small HTTP listener (the JDK's {@code com.sun.net.httpserver}) for applications without an HTTP
+ * server of their own. It serves what it is given before {@link #start()}: a group's peer protocol
+ * ({@code GET} and {@code DELETE} of {@code /_lockstep/groups/{group}/{key}}, {@link #serveGroup})
+ * and a node's applied revision ({@code GET /_lockstep/replica}, {@link #serveReplica}). One
+ * listener per loading group with {@link io.lockstep.GroupOptions#listenPort()}, one per node with
+ * {@link io.lockstep.LockstepBuilder#listen}. The port is bound at construction, so its URL is
+ * known before anything is served; requests that arrive before {@link #start()} wait in the
+ * backlog. One virtual thread per request.
  */
 final class EmbeddedListener implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
-  private final LoadingGroup group;
-  private final String prefix;
   private final URI url;
 
-  EmbeddedListener(LoadingGroup group, String bindAddress, int port) {
-    this.group = group;
-    this.prefix = GroupAnswer.PATH_PREFIX + PeerClient.encode(group.name()) + "/";
+  /** Binds {@code bindAddress:port} (0: any free port) without serving yet. */
+  EmbeddedListener(String bindAddress, int port) {
     this.executor = Executors.newVirtualThreadPerTaskExecutor();
     try {
       InetAddress address = InetAddress.getByName(bindAddress);
@@ -38,8 +44,6 @@ final class EmbeddedListener implements AutoCloseable {
       throw new UncheckedIOException("cannot listen on " + bindAddress + ":" + port, e);
     }
     server.setExecutor(executor);
-    server.createContext(prefix, this::handle);
-    server.start();
     String host = server.getAddress().getAddress().getHostAddress();
     if (host.contains(":")) {
       host = "[" + host + "]";
@@ -47,11 +51,75 @@ final class EmbeddedListener implements AutoCloseable {
     this.url = URI.create("http://" + host + ":" + server.getAddress().getPort());
   }
 
+  /** A started listener serving {@code group}'s peer protocol (a group's own listener). */
+  EmbeddedListener(LoadingGroup group, String bindAddress, int port) {
+    this(bindAddress, port);
+    serveGroup(group);
+    start();
+  }
+
+  /** Starts serving. */
+  void start() {
+    server.start();
+  }
+
   URI url() {
     return url;
   }
 
-  private void handle(HttpExchange ex) throws IOException {
+  /** Serves {@code group}'s peer protocol under {@code /_lockstep/groups/{group}/}. */
+  void serveGroup(LoadingGroup group) {
+    String prefix = GroupAnswer.PATH_PREFIX + PeerClient.encode(group.name()) + "/";
+    server.createContext(prefix, ex -> handle(group, prefix, ex));
+  }
+
+  /** Stops serving {@code group}'s peer protocol (the group closed); idempotent. */
+  void stopServingGroup(String group) {
+    try {
+      server.removeContext(GroupAnswer.PATH_PREFIX + PeerClient.encode(group) + "/");
+    } catch (IllegalArgumentException notServed) {
+      // not served, or already removed
+    }
+  }
+
+  /**
+   * Serves {@code GET /_lockstep/replica} with {@code body} (a {@link ReplicaWire} answer), to
+   * callers whose {@code Authorization} header {@code authorized} accepts (401 otherwise).
+   */
+  void serveReplica(Predicate<@Nullable String> authorized, Supplier<String> body) {
+    server.createContext(
+        FleetStatus.REPLICA_PATH,
+        ex -> {
+          try (ex) {
+            if (!ex.getRequestURI().getRawPath().equals(FleetStatus.REPLICA_PATH)) {
+              error(ex, 404, "not_found", "no such path: " + ex.getRequestURI().getRawPath());
+              return;
+            }
+            if (!authorized.test(ex.getRequestHeaders().getFirst("Authorization"))) {
+              ex.getResponseHeaders().add("WWW-Authenticate", "Bearer");
+              error(ex, 401, "unauthorized", "a valid bearer credential is required");
+              return;
+            }
+            if (!ex.getRequestMethod().equals("GET")) {
+              ex.getResponseHeaders().add("Allow", "GET");
+              error(ex, 405, "method_not_allowed", "only GET");
+              return;
+            }
+            byte[] out = body.get().getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().add("Content-Type", "application/json");
+            ex.getResponseHeaders().add("Cache-Control", "no-store");
+            ex.sendResponseHeaders(200, out.length);
+            try (OutputStream o = ex.getResponseBody()) {
+              o.write(out);
+            }
+          } catch (RuntimeException e) {
+            error(ex, 500, "internal", String.valueOf(e));
+          }
+        });
+  }
+
+  private static void handle(LoadingGroup group, String prefix, HttpExchange ex)
+      throws IOException {
     try (ex) {
       if (!group.authorized(ex.getRequestHeaders().getFirst("Authorization"))) {
         ex.getResponseHeaders().add("WWW-Authenticate", "Bearer");

@@ -6,6 +6,7 @@ import io.lockstep.Codec;
 import io.lockstep.CounterOptions;
 import io.lockstep.DriftReport;
 import io.lockstep.DriftTarget;
+import io.lockstep.FleetStatus;
 import io.lockstep.GroupOptions;
 import io.lockstep.Loader;
 import io.lockstep.LoadingGroup;
@@ -21,6 +22,9 @@ import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.Backoff;
 import io.lockstep.spi.Membership;
 import java.lang.System.Logger.Level;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -34,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 
 /** One node: a backend, the replicated map over it, and this instance's membership registration. */
 public final class LockstepNode implements Lockstep {
@@ -53,25 +58,47 @@ public final class LockstepNode implements Lockstep {
   private final Set<Registration> memberWatches = ConcurrentHashMap.newKeySet();
   private final ConcurrentHashMap<String, GroupEngine> groups = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, CodecMap<?>> typedMaps = new ConcurrentHashMap<>();
+  private final @Nullable EmbeddedListener listener; // the node's own, with LockstepBuilder.listen
+  private final byte @Nullable [] expectedAuthorization; // "Bearer <peerSecret>"
+  private final Fleet fleet;
   private volatile Membership.Registration registration;
   private volatile boolean closed;
   private volatile boolean left; // left membership: register no more
 
   public LockstepNode(LockstepConfig config) {
     this.config = config;
-    this.backend =
-        config.backend() != null
-            ? config.backend()
-            : Backends.open(
-                config.backendUri(),
-                new BackendContext(
-                    config.keyPrefix(), config.instanceId(), config.operationTimeout()));
+    // The listener binds first, so that the URL this instance registers names the port bound; it
+    // serves once start() runs.
+    this.listener =
+        config.listens() ? new EmbeddedListener(config.listenAddress(), config.listenPort()) : null;
+    this.expectedAuthorization =
+        config.peerSecret() == null
+            ? null
+            : ("Bearer " + config.peerSecret()).getBytes(StandardCharsets.UTF_8);
+    try {
+      this.backend =
+          config.backend() != null
+              ? config.backend()
+              : Backends.open(
+                  config.backendUri(),
+                  new BackendContext(
+                      config.keyPrefix(), config.instanceId(), config.operationTimeout()));
+    } catch (RuntimeException | Error e) {
+      if (listener != null) {
+        listener.close();
+      }
+      throw e;
+    }
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
             r -> daemon(r, "lockstep-timer-" + config.instanceId()));
     this.map = new Replicator(backend, config, Ticker.system(), Scheduler.of(timer));
     this.reconciler = new Reconciler(map, backend, config);
-    this.self = new Member(config.instanceId(), config.advertiseUrl(), Instant.now());
+    String url =
+        !config.advertiseUrl().isEmpty() || listener == null
+            ? config.advertiseUrl()
+            : listener.url().toString();
+    this.self = new Member(config.instanceId(), url, Instant.now());
     this.retry =
         Executors.newSingleThreadScheduledExecutor(
             r -> daemon(r, "lockstep-membership-" + config.instanceId()));
@@ -80,6 +107,7 @@ public final class LockstepNode implements Lockstep {
             backend::counters, config.operationTimeout(), retry, config.backendCallObserver());
     this.registrationBackoff =
         REGISTRATION_BACKOFF.attempts(new SplittableRandom(config.randomSeed()).split());
+    this.fleet = new Fleet(config, self, this::members, map::appliedRevision);
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -89,8 +117,43 @@ public final class LockstepNode implements Lockstep {
   }
 
   public void start() {
+    if (listener != null) {
+      listener.serveReplica(this::peerAuthorized, this::replicaAnswer);
+      listener.start();
+    }
     map.start();
     register();
+  }
+
+  /** True when a request with this {@code Authorization} value may ask this node as a peer. */
+  private boolean peerAuthorized(@Nullable String authorizationHeader) {
+    byte[] expected = expectedAuthorization;
+    return expected == null
+        || (authorizationHeader != null
+            && MessageDigest.isEqual(
+                expected, authorizationHeader.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  /** The body of this node's {@code GET /_lockstep/replica}. */
+  private String replicaAnswer() {
+    return ReplicaWire.write(self.id(), map.appliedRevision(), map.headRevision());
+  }
+
+  /**
+   * The embedded listener's base URL, or null without {@link io.lockstep.LockstepBuilder#listen}.
+   */
+  public @Nullable URI listenUrl() {
+    return listener == null ? null : listener.url();
+  }
+
+  @Override
+  public CompletableFuture<FleetStatus> fleet() {
+    return fleet.status();
+  }
+
+  @Override
+  public CompletableFuture<FleetStatus> awaitFleet(long revision, Duration timeout) {
+    return fleet.await(revision, timeout);
   }
 
   /** Registers this instance, retrying with backoff until it succeeds or the node closes. */
@@ -185,10 +248,15 @@ public final class LockstepNode implements Lockstep {
 
   @Override
   public CompletableFuture<List<Member>> members() {
+    return members(config.operationTimeout());
+  }
+
+  /** {@link #members()} bounded by {@code bound}. */
+  private CompletableFuture<List<Member>> members(Duration bound) {
     return backend
         .membership()
         .members()
-        .orTimeout(config.operationTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .orTimeout(bound.toNanos(), TimeUnit.NANOSECONDS)
         .exceptionally(
             err -> {
               Throwable cause =
@@ -283,6 +351,10 @@ public final class LockstepNode implements Lockstep {
       throw new IllegalStateException("node closed");
     }
     Object[] made = new Object[1];
+    // Without a listener of its own or a fixed membership, a group is served on the node's
+    // listener, which is where the node's advertised URL points.
+    EmbeddedListener serving =
+        options.listenPort() < 0 && options.staticPeerUrls() == null ? listener : null;
     GroupEngine g =
         groups.computeIfAbsent(
             name,
@@ -308,12 +380,20 @@ public final class LockstepNode implements Lockstep {
                                   options.membershipPollInterval(),
                                   options.peerDeadline(),
                                   timer),
-                      () -> groups.remove(n, self[0]));
+                      () -> {
+                        groups.remove(n, self[0]);
+                        if (serving != null) {
+                          serving.stopServingGroup(n);
+                        }
+                      });
               made[0] = self[0];
               return self[0];
             });
     if (made[0] != g) {
       throw new IllegalStateException("group '" + name + "' is already open on this node");
+    }
+    if (serving != null) {
+      serving.serveGroup(g);
     }
     return g;
   }
@@ -338,6 +418,10 @@ public final class LockstepNode implements Lockstep {
       registration = null;
     }
     deregister(reg);
+    if (listener != null) {
+      listener.close();
+    }
+    fleet.close();
     map.close();
     timer.shutdownNow();
     backend.close();

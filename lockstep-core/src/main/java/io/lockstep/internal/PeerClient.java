@@ -1,5 +1,6 @@
 package io.lockstep.internal;
 
+import io.lockstep.FleetStatus;
 import io.lockstep.GroupAnswer;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -15,7 +16,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The client side of the peer protocol: {@code GET} and {@code DELETE} of {@code
- * {member}/_lockstep/groups/{group}/{key}}, always marked forwarded, each bounded by the deadline.
+ * {member}/_lockstep/groups/{group}/{key}}, always marked forwarded, and {@code GET
+ * {member}/_lockstep/replica} (a member's applied revision, for {@link
+ * io.lockstep.Lockstep#fleet()}); each bounded by the deadline and carrying the peer credential
+ * when one is set.
  */
 final class PeerClient implements AutoCloseable {
   private final HttpClient http;
@@ -97,6 +101,42 @@ final class PeerClient implements AutoCloseable {
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(false);
     }
+  }
+
+  /**
+   * The member's answer to {@code GET {memberUrl}/_lockstep/replica}; fails when it cannot be
+   * reached in time, answers another status than 200 (the message names it), or a body that is not
+   * a {@link ReplicaWire} answer.
+   */
+  CompletableFuture<ReplicaWire.Answer> replica(String memberUrl) {
+    CompletableFuture<HttpResponse<String>> f;
+    try {
+      String base =
+          memberUrl.endsWith("/") ? memberUrl.substring(0, memberUrl.length() - 1) : memberUrl;
+      HttpRequest.Builder b =
+          HttpRequest.newBuilder(URI.create(base + FleetStatus.REPLICA_PATH)).timeout(deadline);
+      if (authorization != null) {
+        b.header("Authorization", authorization);
+      }
+      f = http.sendAsync(b.GET().build(), HttpResponse.BodyHandlers.ofString());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return f.orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(
+            r -> {
+              if (r.statusCode() != 200) {
+                String body = r.body() == null ? "" : r.body().strip();
+                throw new IllegalStateException(
+                    "HTTP "
+                        + r.statusCode()
+                        + (body.isEmpty()
+                            ? ""
+                            : ": "
+                                + (body.length() > 200 ? body.substring(0, 200) + "..." : body)));
+              }
+              return ReplicaWire.parse(r.body());
+            });
   }
 
   @Override

@@ -649,6 +649,17 @@ final class Replicator implements ReplicatedMap {
     return published.ready();
   }
 
+  /**
+   * {@link ReplicaStats#headRevision()} without the rest of the stats (no copy, no backend call):
+   * what {@code GET /_lockstep/replica} answers.
+   */
+  long headRevision() {
+    Published p = published;
+    long head = Math.max(p.head(), p.applied());
+    Pending last = pendingBatches.peekLast();
+    return last == null ? head : Math.max(head, last.revision());
+  }
+
   public ReplicaStats stats() {
     Published p = published;
     long now = ticker.nanos();

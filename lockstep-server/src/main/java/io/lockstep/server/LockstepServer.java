@@ -3,6 +3,7 @@ package io.lockstep.server;
 import io.javalin.Javalin;
 import io.javalin.http.HttpResponseException;
 import io.lockstep.BackendCallObserver;
+import io.lockstep.FleetStatus;
 import io.lockstep.Lockstep;
 import java.lang.System.Logger.Level;
 import java.net.http.HttpClient;
@@ -180,6 +181,8 @@ public final class LockstepServer implements AutoCloseable {
                     Rule peer = Rule.needs(Scope.PEER);
                     router.get("/_lockstep/groups/{group}/<key>", groups::peerGet, peer);
                     router.delete("/_lockstep/groups/{group}/<key>", groups::peerDelete, peer);
+                    // a member's applied revision, for the members' Lockstep.fleet()
+                    router.get(FleetStatus.REPLICA_PATH, nodeRoutes::replica, peer);
                     router.after(requests::count);
                     router.after(accessLog::after);
                     router.get("/metrics", metrics::scrape, Rule.needs(Scope.METRICS));

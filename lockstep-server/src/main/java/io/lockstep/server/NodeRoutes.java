@@ -180,6 +180,21 @@ final class NodeRoutes {
     Json.send(ctx, 200, Stats.of(node.get(), application, groups.get(), reconcile.get()));
   }
 
+  /**
+   * The body of {@code GET /_lockstep/replica}: what {@link Lockstep#fleet()} asks each member
+   * ({@link io.lockstep.FleetStatus#REPLICA_PATH}).
+   */
+  record ReplicaAnswer(String member, long appliedRevision, long headRevision) {}
+
+  /** {@code GET /_lockstep/replica}: this member's applied revision, for a peer's fleet(). */
+  void replica(Context ctx) {
+    Requests.onlyParams(ctx, Set.of());
+    Lockstep n = node.get();
+    ReplicaStats r = n.map().replica().stats();
+    ctx.header("Cache-Control", "no-store");
+    Json.send(ctx, 200, new ReplicaAnswer(n.self().id(), r.appliedRevision(), r.headRevision()));
+  }
+
   /** One member in {@code GET /cluster}: what it reported, or why it could not be asked. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   record MemberView(

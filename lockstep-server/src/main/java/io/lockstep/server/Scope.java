@@ -26,7 +26,8 @@ public enum Scope {
   METRICS,
   /**
    * Another member of the cluster, on the routes fan-out calls: {@code /stats}, {@code
-   * /admin/await}, and the loading groups' {@code /_lockstep/groups/...} (peer only).
+   * /admin/await}, and, peer only, the loading groups' {@code /_lockstep/groups/...} and {@code
+   * /_lockstep/replica} (a member's applied revision, for {@code Lockstep.fleet()}).
    */
   PEER;
 

@@ -67,6 +67,7 @@ class AccessTest {
               Map.entry("DELETE /data/<key>", "write"),
               Map.entry("GET /_lockstep/groups/{group}/<key>", "open+peer"),
               Map.entry("DELETE /_lockstep/groups/{group}/<key>", "open+peer"),
+              Map.entry("GET /_lockstep/replica", "open+peer"),
               Map.entry("GET /metrics", "metrics"),
               Map.entry("GET /cluster", "read"),
               Map.entry("POST /admin/refresh", "admin"),
