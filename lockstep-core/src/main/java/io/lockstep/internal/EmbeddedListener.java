@@ -32,6 +32,7 @@ final class EmbeddedListener implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
   private final URI url;
+  private boolean started; // guarded by this
 
   /** Binds {@code bindAddress:port} (0: any free port) without serving yet. */
   EmbeddedListener(String bindAddress, int port) {
@@ -59,8 +60,11 @@ final class EmbeddedListener implements AutoCloseable {
   }
 
   /** Starts serving. */
-  void start() {
-    server.start();
+  synchronized void start() {
+    if (!started) {
+      started = true;
+      server.start();
+    }
   }
 
   URI url() {
@@ -215,6 +219,9 @@ final class EmbeddedListener implements AutoCloseable {
 
   @Override
   public void close() {
+    // A server never started would keep its port: the socket is released by the dispatcher
+    // thread's selector, which only start() runs.
+    start();
     server.stop(0);
     executor.shutdownNow();
   }

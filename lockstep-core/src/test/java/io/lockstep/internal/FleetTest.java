@@ -402,6 +402,33 @@ class FleetTest {
   }
 
   @Test
+  void aNodeThatCannotOpenItsBackend_releasesTheListenersPort() throws Exception {
+    int port;
+    try (ServerSocket free = new ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    int bound = port;
+    assertThatThrownBy(
+            () -> Lockstep.builder().backend("nosuch://x").listen("127.0.0.1", bound).build())
+        .isInstanceOf(IllegalArgumentException.class);
+    try (ServerSocket again = new ServerSocket(port)) {
+      assertThat(again.getLocalPort()).isEqualTo(port);
+    }
+    // and a port that is taken fails the build, naming it
+    try (ServerSocket taken = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
+      assertThatThrownBy(
+              () ->
+                  Lockstep.builder()
+                      .backend(s.backend())
+                      .listen("127.0.0.1", taken.getLocalPort())
+                      .build())
+          .isInstanceOf(java.io.UncheckedIOException.class)
+          .hasMessageContaining("127.0.0.1:" + taken.getLocalPort());
+    }
+  }
+
+  @Test
   void aListenerOnTheWildcardAddress_needsAnAdvertisedUrl() {
     InMemorySource s = nodes.source(RevisionModel.CONTIGUOUS);
     assertThatThrownBy(() -> Lockstep.builder().backend(s.backend()).listen("0.0.0.0", 0).config())
