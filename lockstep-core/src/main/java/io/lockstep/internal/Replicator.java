@@ -1154,9 +1154,28 @@ final class Replicator implements ReplicatedMap {
       room.release();
       throw e;
     }
-    // Given back once the put is settled: applied here (so counted in entries), or failed.
-    call.whenComplete((r, e) -> room.release());
-    return handOver(call, what, blocking);
+    // Given back once the put is settled (applied here, so counted in entries, or failed), and
+    // before its caller hears of it: the caller's future follows a stage completed after the
+    // release, so a put made right after this one returned never finds this one's room held.
+    // Cancelling that stage (a caller giving up) still cancels the write's wait.
+    CompletableFuture<WriteResult> released =
+        new CompletableFuture<>() {
+          @Override
+          public boolean cancel(boolean mayInterruptIfRunning) {
+            call.cancel(mayInterruptIfRunning);
+            return super.cancel(mayInterruptIfRunning);
+          }
+        };
+    call.whenComplete(
+        (r, e) -> {
+          room.release();
+          if (e != null) {
+            released.completeExceptionally(e);
+          } else {
+            released.complete(r);
+          }
+        });
+    return handOver(released, what, blocking);
   }
 
   /**

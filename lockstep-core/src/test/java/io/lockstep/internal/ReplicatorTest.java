@@ -217,6 +217,24 @@ class ReplicatorTest {
     assertThat(s.entries().stream().mapToInt(v -> v.value().length).sum()).isEqualTo(10);
   }
 
+  /**
+   * A put's room in the totals is given back before its caller hears of it: right after a put
+   * returns, the next put sees only applied keys, never "1 more being written" (a fresh-clone run
+   * once refused such a put when the caller's future completed before the release ran).
+   */
+  @Test
+  void totals_aReturnedPutNoLongerHoldsRoom() {
+    InMemorySource s = source(RevisionModel.SPARSE);
+    ReplicatedMap m = nodes.node(s, b -> b.maxTotalKeys(2)).map();
+    for (int i = 0; i < 2000; i++) {
+      m.put("a" + i, new byte[1], null);
+      m.put("b" + i, new byte[1], null); // 1 applied + this one: within 2, whatever thread ran
+      m.delete("a" + i);
+      m.delete("b" + i);
+    }
+    assertThat(s.entries()).isEmpty();
+  }
+
   @Test
   void badInput_isRejectedBeforeAnythingIsStored() {
     InMemorySource s = source(RevisionModel.SPARSE);
