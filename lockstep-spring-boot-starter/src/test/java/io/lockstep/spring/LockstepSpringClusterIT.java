@@ -128,6 +128,50 @@ class LockstepSpringClusterIT {
         .allSatisfy(m -> assertThat(m.appliedRevision()).isGreaterThanOrEqualTo(w.revision()));
   }
 
+  /**
+   * Rebinding never runs on the replication thread: with every instance's rebinding stuck in a
+   * setter, changes still apply on every instance (and the environment shows them); once the setter
+   * returns, the bean takes the value.
+   */
+  @Test
+  void stuckRebinding_neverHoldsUpReplication() {
+    TestApp.Stuck.threads.clear();
+    TestApp.Stuck.blocked.set(0);
+    TestApp.Stuck.gate = new CountDownLatch(1);
+    try {
+      config(apps.get(0)).put("app.stuck.mode", "block");
+      await().atMost(Duration.ofSeconds(2)).until(() -> TestApp.Stuck.blocked.get() >= 3);
+
+      WriteResult last = null;
+      for (int i = 0; i < 20; i++) {
+        last = apps.get(1).getBean(Lockstep.class).map().put("other/k" + i, new byte[] {1}, null);
+      }
+      for (ConfigurableApplicationContext ctx : apps) {
+        assertThat(
+                ctx.getBean(Lockstep.class)
+                    .map()
+                    .replica()
+                    .awaitRevision(last.revision(), Duration.ofSeconds(2)))
+            .as("replication goes on while the rebinding is stuck")
+            .isTrue();
+        assertThat(ctx.getEnvironment().getProperty("app.stuck.mode")).isEqualTo("block");
+        assertThat(ctx.getBean(TestApp.Stuck.class).getMode()).isEmpty();
+      }
+    } finally {
+      TestApp.Stuck.gate.countDown();
+    }
+    await()
+        .atMost(Duration.ofSeconds(2))
+        .untilAsserted(
+            () ->
+                assertThat(apps)
+                    .allSatisfy(
+                        c ->
+                            assertThat(c.getBean(TestApp.Stuck.class).getMode())
+                                .isEqualTo("block")));
+    assertThat(TestApp.Stuck.threads).containsOnly("lockstep-config");
+  }
+
   @Test
   void keyOutsideEveryPrefix_rebindsNothing() {
     TestApp.Greeting greeting = apps.get(1).getBean(TestApp.Greeting.class);

@@ -1,7 +1,11 @@
 package io.lockstep.spring;
 
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.SpringBootConfiguration;
@@ -18,7 +22,12 @@ import org.springframework.context.annotation.Bean;
 @SpringBootConfiguration
 @EnableAutoConfiguration
 @EnableCaching
-@EnableConfigurationProperties({TestApp.Greeting.class, TestApp.Limits.class, TestApp.Frozen.class})
+@EnableConfigurationProperties({
+  TestApp.Greeting.class,
+  TestApp.Limits.class,
+  TestApp.Frozen.class,
+  TestApp.Stuck.class
+})
 public class TestApp {
 
   /** A JavaBean-style properties class: rebound in place. */
@@ -55,6 +64,35 @@ public class TestApp {
 
     public void setMax(int max) {
       this.max = max;
+    }
+  }
+
+  /**
+   * A JavaBean whose setter blocks on {@link #gate} for the value {@code block}: a rebinding that
+   * hangs (a slow setter, a lock held elsewhere). Static: the three contexts share it.
+   */
+  @ConfigurationProperties("app.stuck")
+  public static class Stuck {
+    static volatile CountDownLatch gate = new CountDownLatch(0);
+    static final AtomicInteger blocked = new AtomicInteger();
+    static final Set<String> threads = ConcurrentHashMap.newKeySet();
+    private volatile String mode = "";
+
+    public String getMode() {
+      return mode;
+    }
+
+    public void setMode(String mode) {
+      if ("block".equals(mode)) {
+        threads.add(Thread.currentThread().getName());
+        blocked.incrementAndGet();
+        try {
+          gate.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      this.mode = mode;
     }
   }
 
