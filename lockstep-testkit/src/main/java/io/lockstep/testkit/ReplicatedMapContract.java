@@ -244,6 +244,11 @@ public abstract class ReplicatedMapContract extends NamespacedSuite {
       }
     }
     awaitApplied(follower, last);
+    // listeners run after their revision is published: the last one may still be on its way
+    long lastWritten = last;
+    await()
+        .atMost(patience())
+        .until(() -> !seen.isEmpty() && seen.get(seen.size() - 1).revision() >= lastWritten);
     List<ChangeEvent> events = List.copyOf(seen);
     assertThat(events).hasSize(writes).noneMatch(ChangeEvent::fromRelist);
     for (int i = 1; i < events.size(); i++) {
