@@ -16,9 +16,9 @@ import io.lockstep.spi.Backend;
 import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ForwardingBackend;
 import io.lockstep.spi.Membership;
 import io.lockstep.spi.RevisionModel;
-import io.lockstep.spi.Snapshot;
 import io.lockstep.testkit.InMemorySource;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -459,13 +459,12 @@ class FleetTest {
    * so the replica's applied revision stays where it was; released, they go on) and whose member
    * list can fail.
    */
-  private static final class Steered implements Backend {
-    private final Backend delegate;
+  private static final class Steered extends ForwardingBackend {
     private volatile CountDownLatch gate = new CountDownLatch(0);
     volatile boolean failMembers;
 
     Steered(Backend delegate) {
-      this.delegate = delegate;
+      super(delegate);
     }
 
     void hold() {
@@ -485,68 +484,43 @@ class FleetTest {
     }
 
     @Override
-    public RevisionModel revisionModel() {
-      return delegate.revisionModel();
-    }
-
-    @Override
-    public CompletableFuture<Snapshot> snapshot() {
-      return delegate.snapshot();
-    }
-
-    @Override
     public Feed watch(long fromRevision, FeedListener listener) {
-      return delegate.watch(
-          fromRevision,
-          new FeedListener() {
-            @Override
-            public void onChanges(long revision, List<Change> changes, long headRevision) {
-              pass();
-              listener.onChanges(revision, changes, headRevision);
-            }
+      return delegate()
+          .watch(
+              fromRevision,
+              new FeedListener() {
+                @Override
+                public void onChanges(long revision, List<Change> changes, long headRevision) {
+                  pass();
+                  listener.onChanges(revision, changes, headRevision);
+                }
 
-            @Override
-            public void onProgress(long revision) {
-              pass();
-              listener.onProgress(revision);
-            }
+                @Override
+                public void onProgress(long revision) {
+                  pass();
+                  listener.onProgress(revision);
+                }
 
-            @Override
-            public void onCompacted(long compactRevision) {
-              listener.onCompacted(compactRevision);
-            }
+                @Override
+                public void onCompacted(long compactRevision) {
+                  listener.onCompacted(compactRevision);
+                }
 
-            @Override
-            public void onError(Throwable error) {
-              listener.onError(error);
-            }
+                @Override
+                public void onError(Throwable error) {
+                  listener.onError(error);
+                }
 
-            @Override
-            public void onEpoch(String epoch) {
-              listener.onEpoch(epoch);
-            }
-          });
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> put(
-        String key, byte[] value, String contentType, long expectedRevision) {
-      return delegate.put(key, value, contentType, expectedRevision);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-      return delegate.delete(key, expectedRevision);
-    }
-
-    @Override
-    public CompletableFuture<StrongRead> get(String key) {
-      return delegate.get(key);
+                @Override
+                public void onEpoch(String epoch) {
+                  listener.onEpoch(epoch);
+                }
+              });
     }
 
     @Override
     public Membership membership() {
-      Membership m = delegate.membership();
+      Membership m = delegate().membership();
       return new Membership() {
         @Override
         public CompletableFuture<Registration> register(Member self) {
@@ -561,11 +535,6 @@ class FleetTest {
               : m.members();
         }
       };
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
     }
   }
 }

@@ -1,19 +1,14 @@
 package io.lockstep.testkit;
 
-import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
-import io.lockstep.spi.Membership;
+import io.lockstep.spi.ForwardingBackend;
 import io.lockstep.spi.RevisionModel;
-import io.lockstep.spi.Snapshot;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Wraps a backend and corrupts its change feeds on purpose, to prove the engine never ends up
@@ -22,14 +17,13 @@ import org.jspecify.annotations.Nullable;
  * connection error. Faults are drawn from a seeded {@link Random}, so a failing run can be
  * replayed. Thread safe to the extent the wrapped feed calls its listener from one thread.
  */
-public final class FaultyBackend implements Backend {
+public final class FaultyBackend extends ForwardingBackend {
 
   /** Probabilities, each in [0, 1], of a fault per delivery. */
   public record Faults(double duplicate, double swap, double drop, double disconnect) {
     public static final Faults NONE = new Faults(0, 0, 0, 0);
   }
 
-  private final Backend delegate;
   private final Random random;
   private volatile Faults faults;
   private final AtomicLong duplicated = new AtomicLong();
@@ -48,7 +42,7 @@ public final class FaultyBackend implements Backend {
   }
 
   public FaultyBackend(Backend delegate, long seed, Faults faults) {
-    this.delegate = delegate;
+    super(delegate);
     this.random = new Random(seed);
     this.faults = faults;
   }
@@ -69,70 +63,8 @@ public final class FaultyBackend implements Backend {
   }
 
   @Override
-  public RevisionModel revisionModel() {
-    return delegate.revisionModel();
-  }
-
-  @Override
-  public CompletableFuture<Snapshot> snapshot() {
-    return delegate.snapshot();
-  }
-
-  @Override
   public Feed watch(long fromRevision, FeedListener listener) {
-    return delegate.watch(fromRevision, new Corrupting(listener));
-  }
-
-  @Override
-  public CompletableFuture<WriteResult> put(
-      String key, byte[] value, String contentType, long expectedRevision) {
-    return delegate.put(key, value, contentType, expectedRevision);
-  }
-
-  @Override
-  public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-    return delegate.delete(key, expectedRevision);
-  }
-
-  @Override
-  public CompletableFuture<WriteResult> put(
-      String key,
-      byte[] value,
-      String contentType,
-      long expectedRevision,
-      @Nullable String requestId) {
-    return delegate.put(key, value, contentType, expectedRevision, requestId);
-  }
-
-  @Override
-  public CompletableFuture<WriteResult> delete(
-      String key, long expectedRevision, @Nullable String requestId) {
-    return delegate.delete(key, expectedRevision, requestId);
-  }
-
-  @Override
-  public CompletableFuture<StrongRead> get(String key) {
-    return delegate.get(key);
-  }
-
-  @Override
-  public Membership membership() {
-    return delegate.membership();
-  }
-
-  @Override
-  public io.lockstep.spi.CounterStore counters() {
-    return delegate.counters();
-  }
-
-  @Override
-  public Map<String, Object> stats() {
-    return delegate.stats();
-  }
-
-  @Override
-  public void close() {
-    delegate.close();
+    return delegate().watch(fromRevision, new Corrupting(listener));
   }
 
   private double draw() {

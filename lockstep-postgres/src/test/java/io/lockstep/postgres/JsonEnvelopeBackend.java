@@ -7,19 +7,16 @@ import io.lockstep.Versioned;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.Change;
-import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ForwardingBackend;
 import io.lockstep.spi.ListingProgress;
-import io.lockstep.spi.Membership;
-import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -30,13 +27,11 @@ import java.util.concurrent.CompletableFuture;
  * feed delivery as its bytes and type. Everything else (revisions, conditions, request ids, the
  * trigger, counters, membership) is the mirror backend's own.
  */
-final class JsonEnvelopeBackend implements Backend {
+final class JsonEnvelopeBackend extends ForwardingBackend {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final Backend mirror;
-
   JsonEnvelopeBackend(Backend mirror) {
-    this.mirror = mirror;
+    super(mirror);
   }
 
   /** The row a value is written as (without the key, which the backend sets). */
@@ -62,18 +57,13 @@ final class JsonEnvelopeBackend implements Backend {
   }
 
   @Override
-  public RevisionModel revisionModel() {
-    return mirror.revisionModel();
-  }
-
-  @Override
   public CompletableFuture<Snapshot> snapshot() {
-    return mirror.snapshot().thenApply(JsonEnvelopeBackend::unwrap);
+    return delegate().snapshot().thenApply(JsonEnvelopeBackend::unwrap);
   }
 
   @Override
   public CompletableFuture<Snapshot> snapshot(ListingProgress progress) {
-    return mirror.snapshot(progress).thenApply(JsonEnvelopeBackend::unwrap);
+    return delegate().snapshot(progress).thenApply(JsonEnvelopeBackend::unwrap);
   }
 
   private static Snapshot unwrap(Snapshot s) {
@@ -83,88 +73,58 @@ final class JsonEnvelopeBackend implements Backend {
 
   @Override
   public Feed watch(long fromRevision, FeedListener listener) {
-    return mirror.watch(
-        fromRevision,
-        new FeedListener() {
-          @Override
-          public void onChanges(long revision, List<Change> changes, long headRevision) {
-            listener.onChanges(
-                revision,
-                changes.stream()
-                    .map(c -> c.value() == null ? c : Change.put(unwrap(c.value())))
-                    .toList(),
-                headRevision);
-          }
+    return delegate()
+        .watch(
+            fromRevision,
+            new FeedListener() {
+              @Override
+              public void onChanges(long revision, List<Change> changes, long headRevision) {
+                listener.onChanges(
+                    revision,
+                    changes.stream()
+                        .map(c -> c.value() == null ? c : Change.put(unwrap(c.value())))
+                        .toList(),
+                    headRevision);
+              }
 
-          @Override
-          public void onProgress(long revision) {
-            listener.onProgress(revision);
-          }
+              @Override
+              public void onProgress(long revision) {
+                listener.onProgress(revision);
+              }
 
-          @Override
-          public void onCompacted(long compactRevision) {
-            listener.onCompacted(compactRevision);
-          }
+              @Override
+              public void onCompacted(long compactRevision) {
+                listener.onCompacted(compactRevision);
+              }
 
-          @Override
-          public void onError(Throwable error) {
-            listener.onError(error);
-          }
+              @Override
+              public void onError(Throwable error) {
+                listener.onError(error);
+              }
 
-          @Override
-          public void onEpoch(String epoch) {
-            listener.onEpoch(epoch);
-          }
-        });
+              @Override
+              public void onEpoch(String epoch) {
+                listener.onEpoch(epoch);
+              }
+            });
   }
 
   @Override
   public CompletableFuture<WriteResult> put(
       String key, byte[] value, String contentType, long expectedRevision) {
-    return mirror.put(key, wrap(value, contentType), Source.JSON, expectedRevision);
+    return delegate().put(key, wrap(value, contentType), Source.JSON, expectedRevision);
   }
 
   @Override
   public CompletableFuture<WriteResult> put(
       String key, byte[] value, String contentType, long expectedRevision, String requestId) {
-    return mirror.put(key, wrap(value, contentType), Source.JSON, expectedRevision, requestId);
-  }
-
-  @Override
-  public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-    return mirror.delete(key, expectedRevision);
-  }
-
-  @Override
-  public CompletableFuture<WriteResult> delete(
-      String key, long expectedRevision, String requestId) {
-    return mirror.delete(key, expectedRevision, requestId);
+    return delegate().put(key, wrap(value, contentType), Source.JSON, expectedRevision, requestId);
   }
 
   @Override
   public CompletableFuture<StrongRead> get(String key) {
-    return mirror
+    return delegate()
         .get(key)
         .thenApply(r -> new StrongRead(r.entry() == null ? null : unwrap(r.entry()), r.revision()));
-  }
-
-  @Override
-  public Membership membership() {
-    return mirror.membership();
-  }
-
-  @Override
-  public CounterStore counters() {
-    return mirror.counters();
-  }
-
-  @Override
-  public Map<String, Object> stats() {
-    return mirror.stats();
-  }
-
-  @Override
-  public void close() {
-    mirror.close();
   }
 }

@@ -8,11 +8,9 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import io.lockstep.Member;
-import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
-import io.lockstep.spi.CounterStore;
-import io.lockstep.spi.Feed;
-import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ForwardingBackend;
+import io.lockstep.spi.ListingProgress;
 import io.lockstep.spi.Membership;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
@@ -632,13 +630,12 @@ class LimitsTest {
   }
 
   /** A backend whose listings can be held back; counts them. */
-  static final class GatedBackend implements Backend {
+  static final class GatedBackend extends ForwardingBackend {
     final AtomicLong listings = new AtomicLong();
-    private final Backend delegate;
     private volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
 
     GatedBackend(Backend delegate) {
-      this.delegate = delegate;
+      super(delegate);
     }
 
     void hold() {
@@ -650,55 +647,15 @@ class LimitsTest {
     }
 
     @Override
-    public RevisionModel revisionModel() {
-      return delegate.revisionModel();
-    }
-
-    @Override
     public CompletableFuture<Snapshot> snapshot() {
       listings.incrementAndGet();
-      return gate.thenCompose(v -> delegate.snapshot());
+      return gate.thenCompose(v -> delegate().snapshot());
     }
 
     @Override
-    public Feed watch(long fromRevision, FeedListener listener) {
-      return delegate.watch(fromRevision, listener);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> put(
-        String key, byte[] value, String contentType, long expectedRevision) {
-      return delegate.put(key, value, contentType, expectedRevision);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-      return delegate.delete(key, expectedRevision);
-    }
-
-    @Override
-    public CompletableFuture<Backend.StrongRead> get(String key) {
-      return delegate.get(key);
-    }
-
-    @Override
-    public Membership membership() {
-      return delegate.membership();
-    }
-
-    @Override
-    public CounterStore counters() {
-      return delegate.counters();
-    }
-
-    @Override
-    public Map<String, Object> stats() {
-      return delegate.stats();
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
+    public CompletableFuture<Snapshot> snapshot(ListingProgress progress) {
+      listings.incrementAndGet();
+      return gate.thenCompose(v -> delegate().snapshot(progress));
     }
   }
 }

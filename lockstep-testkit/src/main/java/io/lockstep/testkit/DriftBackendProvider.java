@@ -1,17 +1,15 @@
 package io.lockstep.testkit;
 
 import io.lockstep.Versioned;
-import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.BackendContext;
 import io.lockstep.spi.BackendProvider;
 import io.lockstep.spi.BackendUri;
 import io.lockstep.spi.Change;
-import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ForwardingBackend;
 import io.lockstep.spi.ListingProgress;
-import io.lockstep.spi.Membership;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
 import java.net.URLEncoder;
@@ -23,7 +21,6 @@ import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import org.jspecify.annotations.Nullable;
 
 /**
  * TEST ONLY: a backend that makes its replica drift, for drift check tests. It lives in the
@@ -101,19 +98,13 @@ public final class DriftBackendProvider implements BackendProvider {
   }
 
   /** The inner backend, whose feed skips the changes of the drifting keys. */
-  static final class DriftingBackend implements Backend {
-    private final Backend inner;
+  static final class DriftingBackend extends ForwardingBackend {
     private final String prefix;
     private final Map<String, Versioned> held = new ConcurrentHashMap<>(); // as the replica has it
 
     DriftingBackend(Backend inner, String prefix) {
-      this.inner = inner;
+      super(inner);
       this.prefix = prefix;
-    }
-
-    @Override
-    public RevisionModel revisionModel() {
-      return inner.revisionModel();
     }
 
     private Snapshot seen(Snapshot s) {
@@ -128,116 +119,65 @@ public final class DriftBackendProvider implements BackendProvider {
 
     @Override
     public CompletableFuture<Snapshot> snapshot() {
-      return inner.snapshot().thenApply(this::seen);
+      return delegate().snapshot().thenApply(this::seen);
     }
 
     @Override
     public CompletableFuture<Snapshot> snapshot(ListingProgress progress) {
-      return inner.snapshot(progress).thenApply(this::seen);
+      return delegate().snapshot(progress).thenApply(this::seen);
     }
 
     @Override
     public Feed watch(long fromRevision, FeedListener listener) {
-      boolean contiguous = inner.revisionModel() == RevisionModel.CONTIGUOUS;
-      return inner.watch(
-          fromRevision,
-          new FeedListener() {
-            @Override
-            public void onChanges(long revision, List<Change> changes, long headRevision) {
-              List<Change> out = new ArrayList<>(changes.size());
-              for (Change c : changes) {
-                Versioned before = c.key().startsWith(prefix) ? held.get(c.key()) : null;
-                if (before == null) { // not drifting, or not seen yet: passes
-                  if (c.key().startsWith(prefix) && c.type() == Change.Type.PUT) {
-                    held.put(c.key(), c.value());
+      boolean contiguous = delegate().revisionModel() == RevisionModel.CONTIGUOUS;
+      return delegate()
+          .watch(
+              fromRevision,
+              new FeedListener() {
+                @Override
+                public void onChanges(long revision, List<Change> changes, long headRevision) {
+                  List<Change> out = new ArrayList<>(changes.size());
+                  for (Change c : changes) {
+                    Versioned before = c.key().startsWith(prefix) ? held.get(c.key()) : null;
+                    if (before == null) { // not drifting, or not seen yet: passes
+                      if (c.key().startsWith(prefix) && c.type() == Change.Type.PUT) {
+                        held.put(c.key(), c.value());
+                      }
+                      out.add(c);
+                    } else if (contiguous) { // the revision arrives, its change does not
+                      Versioned stale =
+                          new Versioned(c.key(), before.value(), before.contentType(), revision);
+                      held.put(c.key(), stale);
+                      out.add(Change.put(stale));
+                    }
                   }
-                  out.add(c);
-                } else if (contiguous) { // the revision arrives, its change does not
-                  Versioned stale =
-                      new Versioned(c.key(), before.value(), before.contentType(), revision);
-                  held.put(c.key(), stale);
-                  out.add(Change.put(stale));
+                  if (out.isEmpty()) {
+                    listener.onProgress(revision);
+                  } else {
+                    listener.onChanges(revision, out, headRevision);
+                  }
                 }
-              }
-              if (out.isEmpty()) {
-                listener.onProgress(revision);
-              } else {
-                listener.onChanges(revision, out, headRevision);
-              }
-            }
 
-            @Override
-            public void onProgress(long revision) {
-              listener.onProgress(revision);
-            }
+                @Override
+                public void onProgress(long revision) {
+                  listener.onProgress(revision);
+                }
 
-            @Override
-            public void onCompacted(long compactRevision) {
-              listener.onCompacted(compactRevision);
-            }
+                @Override
+                public void onCompacted(long compactRevision) {
+                  listener.onCompacted(compactRevision);
+                }
 
-            @Override
-            public void onError(Throwable error) {
-              listener.onError(error);
-            }
+                @Override
+                public void onError(Throwable error) {
+                  listener.onError(error);
+                }
 
-            @Override
-            public void onEpoch(String epoch) {
-              listener.onEpoch(epoch);
-            }
-          });
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> put(
-        String key, byte[] value, String contentType, long expectedRevision) {
-      return inner.put(key, value, contentType, expectedRevision);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-      return inner.delete(key, expectedRevision);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> put(
-        String key,
-        byte[] value,
-        String contentType,
-        long expectedRevision,
-        @Nullable String requestId) {
-      return inner.put(key, value, contentType, expectedRevision, requestId);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> delete(
-        String key, long expectedRevision, @Nullable String requestId) {
-      return inner.delete(key, expectedRevision, requestId);
-    }
-
-    @Override
-    public CompletableFuture<StrongRead> get(String key) {
-      return inner.get(key);
-    }
-
-    @Override
-    public Membership membership() {
-      return inner.membership();
-    }
-
-    @Override
-    public CounterStore counters() {
-      return inner.counters();
-    }
-
-    @Override
-    public Map<String, Object> stats() {
-      return inner.stats();
-    }
-
-    @Override
-    public void close() {
-      inner.close();
+                @Override
+                public void onEpoch(String epoch) {
+                  listener.onEpoch(epoch);
+                }
+              });
     }
   }
 }
