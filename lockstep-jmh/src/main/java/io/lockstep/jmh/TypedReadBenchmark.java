@@ -37,7 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <pre>
  * ./mvnw -q -DskipTests package -pl lockstep-jmh -am
- * scripts/java -jar lockstep-jmh/target/benchmarks.jar TypedReadBenchmark -f 2 -wi 3 -w 2s -i 5 -r 2s -prof gc
+ * scripts/java -jar lockstep-jmh/target/benchmarks.jar TypedReadBenchmark -f 3 -wi 3 -w 1s -i 5 -r 1s -prof gc
  * </pre>
  */
 @State(Scope.Benchmark)
