@@ -17,6 +17,7 @@ import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.ForwardingBackend;
+import io.lockstep.spi.ForwardingFeedListener;
 import io.lockstep.spi.Membership;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.testkit.InMemorySource;
@@ -488,32 +489,17 @@ class FleetTest {
       return delegate()
           .watch(
               fromRevision,
-              new FeedListener() {
+              new ForwardingFeedListener(listener) {
                 @Override
                 public void onChanges(long revision, List<Change> changes, long headRevision) {
                   pass();
-                  listener.onChanges(revision, changes, headRevision);
+                  super.onChanges(revision, changes, headRevision);
                 }
 
                 @Override
                 public void onProgress(long revision) {
                   pass();
-                  listener.onProgress(revision);
-                }
-
-                @Override
-                public void onCompacted(long compactRevision) {
-                  listener.onCompacted(compactRevision);
-                }
-
-                @Override
-                public void onError(Throwable error) {
-                  listener.onError(error);
-                }
-
-                @Override
-                public void onEpoch(String epoch) {
-                  listener.onEpoch(epoch);
+                  super.onProgress(revision);
                 }
               });
     }

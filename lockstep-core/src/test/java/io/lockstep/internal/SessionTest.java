@@ -9,15 +9,14 @@ import io.lockstep.LockstepBuilder;
 import io.lockstep.ReplicaStats;
 import io.lockstep.ReplicatedMap;
 import io.lockstep.Versioned;
-import io.lockstep.WriteResult;
 import io.lockstep.internal.ManualBackend.ManualFeed;
 import io.lockstep.spi.Backend;
 import io.lockstep.spi.Change;
-import io.lockstep.spi.CounterStore;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ForwardingBackend;
+import io.lockstep.spi.ForwardingFeedListener;
 import io.lockstep.spi.ListingProgress;
-import io.lockstep.spi.Membership;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
 import io.lockstep.testkit.InMemorySource;
@@ -34,7 +33,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.UnaryOperator;
-import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -155,7 +153,7 @@ class SessionTest {
         new Delegating(s.backend()) {
           @Override
           public Feed watch(long fromRevision, FeedListener listener) {
-            return inner.watch(fromRevision, new ShiftedListener(listener));
+            return delegate().watch(fromRevision, new ShiftedListener(listener));
           }
         };
     Lockstep n =
@@ -271,35 +269,18 @@ class SessionTest {
   // ---------------------------------------------------------------------------------------------
 
   /** Reports every change one revision later than it is: a gap on every event. */
-  private static final class ShiftedListener implements FeedListener {
-    private final FeedListener inner;
-
+  private static final class ShiftedListener extends ForwardingFeedListener {
     ShiftedListener(FeedListener inner) {
-      this.inner = inner;
+      super(inner);
     }
 
     @Override
     public void onChanges(long revision, List<Change> changes, long headRevision) {
-      inner.onChanges(revision + 1, changes, headRevision + 1);
+      delegate().onChanges(revision + 1, changes, headRevision + 1);
     }
 
     @Override
     public void onProgress(long revision) {}
-
-    @Override
-    public void onCompacted(long compactRevision) {
-      inner.onCompacted(compactRevision);
-    }
-
-    @Override
-    public void onError(Throwable error) {
-      inner.onError(error);
-    }
-
-    @Override
-    public void onEpoch(String epoch) {
-      inner.onEpoch(epoch);
-    }
   }
 
   /**
@@ -331,7 +312,7 @@ class SessionTest {
     @Override
     public CompletableFuture<Snapshot> snapshot(ListingProgress progress) {
       int number = listings.incrementAndGet();
-      Snapshot full = inner.snapshot().join();
+      Snapshot full = delegate().snapshot().join();
       CompletableFuture<Snapshot> f = new CompletableFuture<>();
       Thread.ofPlatform()
           .daemon()
@@ -359,69 +340,10 @@ class SessionTest {
     }
   }
 
-  /** Forwards everything to another backend. */
-  private static class Delegating implements Backend {
-    final Backend inner;
-
+  /** Forwards everything to another backend, but does not close it (the source outlives it). */
+  private static class Delegating extends ForwardingBackend {
     Delegating(Backend inner) {
-      this.inner = inner;
-    }
-
-    @Override
-    public RevisionModel revisionModel() {
-      return inner.revisionModel();
-    }
-
-    @Override
-    public CompletableFuture<Snapshot> snapshot() {
-      return inner.snapshot();
-    }
-
-    @Override
-    public Feed watch(long fromRevision, FeedListener listener) {
-      return inner.watch(fromRevision, listener);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> put(
-        String key, byte[] value, String contentType, long expectedRevision) {
-      return inner.put(key, value, contentType, expectedRevision);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-      return inner.delete(key, expectedRevision);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> put(
-        String key,
-        byte[] value,
-        String contentType,
-        long expectedRevision,
-        @Nullable String requestId) {
-      return inner.put(key, value, contentType, expectedRevision, requestId);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> delete(
-        String key, long expectedRevision, @Nullable String requestId) {
-      return inner.delete(key, expectedRevision, requestId);
-    }
-
-    @Override
-    public CompletableFuture<StrongRead> get(String key) {
-      return inner.get(key);
-    }
-
-    @Override
-    public Membership membership() {
-      return inner.membership();
-    }
-
-    @Override
-    public CounterStore counters() {
-      return inner.counters();
+      super(inner);
     }
 
     @Override

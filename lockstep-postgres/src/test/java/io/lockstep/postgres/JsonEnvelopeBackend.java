@@ -10,6 +10,7 @@ import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.ForwardingBackend;
+import io.lockstep.spi.ForwardingFeedListener;
 import io.lockstep.spi.ListingProgress;
 import io.lockstep.spi.Snapshot;
 import java.io.IOException;
@@ -76,7 +77,7 @@ final class JsonEnvelopeBackend extends ForwardingBackend {
     return delegate()
         .watch(
             fromRevision,
-            new FeedListener() {
+            new ForwardingFeedListener(listener) {
               @Override
               public void onChanges(long revision, List<Change> changes, long headRevision) {
                 listener.onChanges(
@@ -85,26 +86,6 @@ final class JsonEnvelopeBackend extends ForwardingBackend {
                         .map(c -> c.value() == null ? c : Change.put(unwrap(c.value())))
                         .toList(),
                     headRevision);
-              }
-
-              @Override
-              public void onProgress(long revision) {
-                listener.onProgress(revision);
-              }
-
-              @Override
-              public void onCompacted(long compactRevision) {
-                listener.onCompacted(compactRevision);
-              }
-
-              @Override
-              public void onError(Throwable error) {
-                listener.onError(error);
-              }
-
-              @Override
-              public void onEpoch(String epoch) {
-                listener.onEpoch(epoch);
               }
             });
   }

@@ -9,13 +9,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.lockstep.Digests;
 import io.lockstep.Lockstep;
 import io.lockstep.Member;
-import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
-import io.lockstep.spi.Feed;
-import io.lockstep.spi.FeedListener;
+import io.lockstep.spi.ForwardingBackend;
 import io.lockstep.spi.Membership;
 import io.lockstep.spi.RevisionModel;
-import io.lockstep.spi.Snapshot;
 import io.lockstep.testkit.InMemorySource;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -398,41 +395,14 @@ class NodeRoutesTest {
   }
 
   /** A backend whose membership listing always fails. */
-  private record NoMembersBackend(Backend delegate) implements Backend {
-    @Override
-    public RevisionModel revisionModel() {
-      return delegate.revisionModel();
-    }
-
-    @Override
-    public CompletableFuture<Snapshot> snapshot() {
-      return delegate.snapshot();
-    }
-
-    @Override
-    public Feed watch(long fromRevision, FeedListener listener) {
-      return delegate.watch(fromRevision, listener);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> put(
-        String key, byte[] value, String contentType, long expectedRevision) {
-      return delegate.put(key, value, contentType, expectedRevision);
-    }
-
-    @Override
-    public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-      return delegate.delete(key, expectedRevision);
-    }
-
-    @Override
-    public CompletableFuture<StrongRead> get(String key) {
-      return delegate.get(key);
+  private static final class NoMembersBackend extends ForwardingBackend {
+    NoMembersBackend(Backend delegate) {
+      super(delegate);
     }
 
     @Override
     public Membership membership() {
-      Membership real = delegate.membership();
+      Membership real = delegate().membership();
       return new Membership() {
         @Override
         public CompletableFuture<Registration> register(Member self) {
@@ -445,16 +415,6 @@ class NodeRoutesTest {
               new IllegalStateException("membership store down (injected)"));
         }
       };
-    }
-
-    @Override
-    public Map<String, Object> stats() {
-      return delegate.stats();
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
     }
   }
 }

@@ -8,16 +8,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lockstep.BackendUnavailableException;
 import io.lockstep.WriteResult;
 import io.lockstep.spi.Backend;
-import io.lockstep.spi.CounterStore;
-import io.lockstep.spi.Feed;
-import io.lockstep.spi.FeedListener;
-import io.lockstep.spi.Membership;
+import io.lockstep.spi.ForwardingBackend;
 import io.lockstep.spi.RevisionModel;
-import io.lockstep.spi.Snapshot;
 import io.lockstep.testkit.InMemorySource;
 import java.net.http.HttpResponse;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
@@ -142,11 +137,9 @@ class StatusCodesTest {
   /**
    * A backend whose writes commit, then lose their answer: the outcome is unknown to the caller.
    */
-  private static final class LostAnswers implements Backend {
-    private final Backend delegate;
-
+  private static final class LostAnswers extends ForwardingBackend {
     LostAnswers(Backend delegate) {
-      this.delegate = delegate;
+      super(delegate);
     }
 
     private static <T> CompletableFuture<T> lost(CompletableFuture<?> committed) {
@@ -158,29 +151,14 @@ class StatusCodesTest {
     }
 
     @Override
-    public RevisionModel revisionModel() {
-      return delegate.revisionModel();
-    }
-
-    @Override
-    public CompletableFuture<Snapshot> snapshot() {
-      return delegate.snapshot();
-    }
-
-    @Override
-    public Feed watch(long fromRevision, FeedListener listener) {
-      return delegate.watch(fromRevision, listener);
-    }
-
-    @Override
     public CompletableFuture<WriteResult> put(
         String key, byte[] value, String contentType, long expectedRevision) {
-      return lost(delegate.put(key, value, contentType, expectedRevision));
+      return lost(delegate().put(key, value, contentType, expectedRevision));
     }
 
     @Override
     public CompletableFuture<WriteResult> delete(String key, long expectedRevision) {
-      return lost(delegate.delete(key, expectedRevision));
+      return lost(delegate().delete(key, expectedRevision));
     }
 
     @Override
@@ -190,38 +168,13 @@ class StatusCodesTest {
         String contentType,
         long expectedRevision,
         @Nullable String requestId) {
-      return lost(delegate.put(key, value, contentType, expectedRevision, requestId));
+      return lost(delegate().put(key, value, contentType, expectedRevision, requestId));
     }
 
     @Override
     public CompletableFuture<WriteResult> delete(
         String key, long expectedRevision, @Nullable String requestId) {
-      return lost(delegate.delete(key, expectedRevision, requestId));
-    }
-
-    @Override
-    public CompletableFuture<Backend.StrongRead> get(String key) {
-      return delegate.get(key);
-    }
-
-    @Override
-    public Membership membership() {
-      return delegate.membership();
-    }
-
-    @Override
-    public CounterStore counters() {
-      return delegate.counters();
-    }
-
-    @Override
-    public Map<String, Object> stats() {
-      return delegate.stats();
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
+      return lost(delegate().delete(key, expectedRevision, requestId));
     }
   }
 }

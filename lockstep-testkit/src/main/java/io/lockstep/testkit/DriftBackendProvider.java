@@ -9,6 +9,7 @@ import io.lockstep.spi.Change;
 import io.lockstep.spi.Feed;
 import io.lockstep.spi.FeedListener;
 import io.lockstep.spi.ForwardingBackend;
+import io.lockstep.spi.ForwardingFeedListener;
 import io.lockstep.spi.ListingProgress;
 import io.lockstep.spi.RevisionModel;
 import io.lockstep.spi.Snapshot;
@@ -133,7 +134,7 @@ public final class DriftBackendProvider implements BackendProvider {
       return delegate()
           .watch(
               fromRevision,
-              new FeedListener() {
+              new ForwardingFeedListener(listener) {
                 @Override
                 public void onChanges(long revision, List<Change> changes, long headRevision) {
                   List<Change> out = new ArrayList<>(changes.size());
@@ -156,26 +157,6 @@ public final class DriftBackendProvider implements BackendProvider {
                   } else {
                     listener.onChanges(revision, out, headRevision);
                   }
-                }
-
-                @Override
-                public void onProgress(long revision) {
-                  listener.onProgress(revision);
-                }
-
-                @Override
-                public void onCompacted(long compactRevision) {
-                  listener.onCompacted(compactRevision);
-                }
-
-                @Override
-                public void onError(Throwable error) {
-                  listener.onError(error);
-                }
-
-                @Override
-                public void onEpoch(String epoch) {
-                  listener.onEpoch(epoch);
                 }
               });
     }
