@@ -71,9 +71,11 @@ public final class LockstepLiveConfig implements SmartInitializingSingleton, Dis
     this.context = ctx;
     this.environment = environment;
     // opens the typed map users write through, and checks the name as core does (letters, digits,
-    // ._-, not starting with _): a bad lockstep.config.map fails the context at start
-    node.map(mapName, Codec.string());
-    this.source = new LockstepPropertySource(node.map(), mapName);
+    // ._-, not starting with _): a bad lockstep.config.map fails the context at start. Its store
+    // takes each change before the listener below hears of it (listeners run in the order they
+    // were added, and the typed map's was added when it opened), so a rebinding reads the values
+    // of the revision it was told of.
+    this.source = new LockstepPropertySource(node.map(mapName, Codec.string()));
     MutablePropertySources sources = environment.getPropertySources();
     if (sources.contains(LockstepPropertySource.NAME)) {
       sources.replace(LockstepPropertySource.NAME, source);

@@ -1,31 +1,29 @@
 package io.lockstep.spring;
 
-import io.lockstep.ReplicatedMap;
-import io.lockstep.Versioned;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
+import io.lockstep.TypedMap;
 import org.jspecify.annotations.Nullable;
 import org.springframework.core.env.EnumerablePropertySource;
 
 /**
- * The keys of one Lockstep map as properties: the entry {@code <map>/app.greeting} of the node's
- * replicated map is the property {@code app.greeting}, its value the entry's bytes as UTF-8 text
- * (what {@link io.lockstep.Codec#string()} writes). Reads go to the replica's memory, so a property
- * changes as soon as this instance has applied the change. Thread safe.
+ * The keys of one Lockstep typed map of text ({@link io.lockstep.Codec#string()}) as properties:
+ * the entry {@code app.greeting} of the map {@code config} (the key {@code config/app.greeting} of
+ * the node's replicated map) is the property {@code app.greeting}. Reads go to the typed map's
+ * memory, where each value was decoded once when its change was applied: a lookup returns that
+ * {@code String}, with no decoding and no copy, and a property changes as soon as this instance has
+ * applied the change. Thread safe.
  */
-public final class LockstepPropertySource extends EnumerablePropertySource<ReplicatedMap> {
+public final class LockstepPropertySource extends EnumerablePropertySource<TypedMap<String>> {
   /** The name of the property source in the environment. */
   public static final String NAME = "lockstep";
 
   private final String keyPrefix;
 
   /**
-   * @param map the node's replicated map
-   * @param mapName the name of the map whose keys are properties (e.g. {@code config})
+   * @param map the typed map whose keys are properties (e.g. {@code config})
    */
-  public LockstepPropertySource(ReplicatedMap map, String mapName) {
+  public LockstepPropertySource(TypedMap<String> map) {
     super(NAME, map);
-    this.keyPrefix = mapName + "/";
+    this.keyPrefix = map.name() + "/";
   }
 
   /** The prefix of the replicated map's keys this source reads: {@code <map name>/}. */
@@ -35,25 +33,16 @@ public final class LockstepPropertySource extends EnumerablePropertySource<Repli
 
   @Override
   public String[] getPropertyNames() {
-    List<Versioned> entries = getSource().list(keyPrefix, 0);
-    String[] names = new String[entries.size()];
-    for (int i = 0; i < names.length; i++) {
-      names[i] = entries.get(i).key().substring(keyPrefix.length());
-    }
-    return names;
+    return getSource().keys().toArray(String[]::new);
   }
 
   @Override
   public @Nullable Object getProperty(String name) {
-    if (name.isEmpty()) {
-      return null;
-    }
-    Versioned v = getSource().get(keyPrefix + name);
-    return v == null ? null : new String(v.value(), StandardCharsets.UTF_8);
+    return name.isEmpty() ? null : getSource().get(name);
   }
 
   @Override
   public boolean containsProperty(String name) {
-    return !name.isEmpty() && getSource().get(keyPrefix + name) != null;
+    return !name.isEmpty() && getSource().get(name) != null;
   }
 }
